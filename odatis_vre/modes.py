@@ -1,0 +1,160 @@
+"""Where the local and Kubernetes modes differ — and only here.
+
+Everything else (authentication rules, profiles, quotas, groups, roles, services,
+the user environment) is common and applied by :mod:`odatis_vre.hubconfig`.
+Each function returns plain data (traitlets settings as ``{Class: {trait: value}}``
+or environment variables), so the differences are testable side by side.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import sys
+from pathlib import Path
+from typing import Any
+
+from .config import VREConfig
+
+#: Where the Kubernetes pods find things (mounted by the Helm chart).
+K8S_CATALOG = "/srv/odatis/catalog/odatis.yaml"
+K8S_GATEWAY_URL = "http://proxy-public/services/dask-gateway"
+K8S_GATEWAY_PROXY = "gateway://traefik-{release}-dask-gateway.{namespace}:80"
+
+
+# ---------------------------------------------------------------------------------------
+# Local ports: allocated once and kept in the state directory, so that servers that outlive
+# a hub restart still find the hub at the same address.
+
+PORT_NAMES = ("hub_api", "proxy_api", "gateway_api", "gateway_http", "gateway_tcp", "explorer", "repository")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def local_ports(cfg: VREConfig) -> dict[str, int]:
+    """The loopback ports of the local deployment (``<state_dir>/ports.json``), allocated on first use."""
+    path = cfg.state_dir / "ports.json"
+    ports: dict[str, int] = {}
+    if path.exists():
+        ports = json.loads(path.read_text())
+    fixed = {
+        "gateway_http": cfg.services["dask_gateway"].get("port"),
+        "gateway_tcp": cfg.services["dask_gateway"].get("tcp_port"),
+        "explorer": cfg.services["explorer"].get("port"),
+        "repository": cfg.services["repository"].get("port"),
+    }
+    changed = False
+    for name in PORT_NAMES:
+        want = fixed.get(name)
+        if want and ports.get(name) != want:
+            ports[name] = want
+            changed = True
+        elif name not in ports:
+            ports[name] = _free_port()
+            changed = True
+    if changed:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(ports, indent=1))
+        os.replace(tmp, path)
+    return ports
+
+
+def proxy_command() -> list[str]:
+    """configurable-http-proxy: from PATH, else the project's ``.tools`` (installed by ``make``)."""
+    found = shutil.which("configurable-http-proxy")
+    if found:
+        return [found]
+    local = Path(__file__).resolve().parents[1] / ".tools" / "node_modules" / ".bin" / "configurable-http-proxy"
+    if local.exists():
+        return [str(local)]
+    from .config import ConfigError
+
+    raise ConfigError("configurable-http-proxy is not installed: run `make install` "
+                      "(it installs it with npm into .tools/), or `npm install -g configurable-http-proxy`.")
+
+
+# ---------------------------------------------------------------------------------------
+
+
+def hub_settings(cfg: VREConfig) -> dict[str, dict[str, Any]]:
+    """Traitlets that depend on the mode: spawner, database, ports, proxy, secrets."""
+    if cfg.mode == "kubernetes":
+        # zero-to-jupyterhub's own config sets the hub's ports, database, proxy and secrets;
+        # we only choose our KubeSpawner subclass.
+        return {"JupyterHub": {"spawner_class": "odatis_vre.spawners.VREKubeSpawner"}}
+    state = cfg.state_dir
+    ports = local_ports(cfg)
+    h = cfg.hub
+    return {
+        "JupyterHub": {
+            "spawner_class": "odatis_vre.spawners.VRELocalSpawner",
+            "ip": h["ip"],
+            "port": h["port"],
+            "base_url": h["base_url"],
+            "hub_ip": "127.0.0.1",
+            "hub_port": ports["hub_api"],
+            "db_url": h.get("db_url") or f"sqlite:///{state / 'jupyterhub.sqlite'}",
+            "cookie_secret_file": str(state / "jupyterhub_cookie_secret"),
+            # servers outlive a hub restart; `odatis-vre down` stops them explicitly
+            "cleanup_servers": False,
+        },
+        "ConfigurableHTTPProxy": {
+            "api_url": f"http://127.0.0.1:{ports['proxy_api']}",
+            "pid_file": str(state / "proxy.pid"),
+            "command": proxy_command(),
+        },
+        "VRELocalSpawner": {"home_dir_template": str(state / "home" / "{username}")},
+    }
+
+
+def singleuser_env(cfg: VREConfig, *, release: str = "odatis-vre", namespace: str = "odatis") -> dict[str, str]:
+    """Environment of every user server: where the catalogue, the gateway and the services are."""
+    common = {
+        "ODATIS_VRE_MODE": cfg.mode,
+        "DASK_GATEWAY__AUTH__TYPE": "jupyterhub",
+        "DASK_DISTRIBUTED__DASHBOARD__LINK": "{JUPYTERHUB_SERVICE_PREFIX}proxy/{port}/status",
+    }
+    if cfg.mode == "kubernetes":
+        return common | {
+            "ODATIS_VRE_CATALOG": K8S_CATALOG,
+            "ODATIS_VRE_CONFIG": "/etc/odatis-vre/vre.yaml",
+            "DASK_GATEWAY__ADDRESS": K8S_GATEWAY_URL,
+            "DASK_GATEWAY__PROXY_ADDRESS": K8S_GATEWAY_PROXY.format(release=release, namespace=namespace),
+            "DASK_GATEWAY__PUBLIC_ADDRESS": "/services/dask-gateway/",
+        }
+    ports = local_ports(cfg)
+    return common | {
+        "ODATIS_VRE_CATALOG": str(cfg.catalog_path),
+        "ODATIS_VRE_CONFIG": str(cfg.path) if cfg.path else "",
+        "DASK_GATEWAY__ADDRESS": f"{cfg.hub_url}/services/dask-gateway",
+        "DASK_GATEWAY__PROXY_ADDRESS": f"gateway://127.0.0.1:{ports['gateway_tcp']}",
+        "DASK_GATEWAY__PUBLIC_ADDRESS": f"{cfg.hub['base_url'].rstrip('/')}/services/dask-gateway/",
+    }
+
+
+def service_url(cfg: VREConfig, name: str) -> str:
+    """Where the hub's proxy sends ``/services/<name>/`` in this mode."""
+    if cfg.mode == "kubernetes":
+        return {"dask-gateway": "http://traefik-odatis-vre-dask-gateway",
+                "explorer": "http://odatis-vre-explorer:8000",
+                "repository": "http://odatis-vre-repository:8000"}[name]
+    ports = local_ports(cfg)
+    port = {"dask-gateway": ports["gateway_http"], "explorer": ports["explorer"],
+            "repository": ports["repository"]}[name]
+    return f"http://127.0.0.1:{port}"
+
+
+def managed_services(cfg: VREConfig) -> bool:
+    """Local mode: the hub starts the services itself; Kubernetes: they run as Deployments."""
+    return cfg.mode == "local"
+
+
+def python() -> str:
+    return sys.executable

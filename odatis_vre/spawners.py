@@ -1,0 +1,243 @@
+"""Spawners: local processes (embedded mode) and Kubernetes pods, with one quota check.
+
+Both spawners offer the profiles of ``vre.yaml`` that the user may use, show the
+user's remaining quota on the spawn page, and refuse a request above the quota with a
+message naming the limit (:mod:`odatis_vre.quotas`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import html
+import os
+import socket
+import time
+from typing import Any
+
+from jupyterhub.spawner import SimpleLocalProcessSpawner
+from tornado import web
+
+from . import config as config_mod
+from . import quotas
+from .config import VREConfig, format_bytes, parse_quantity
+
+
+def _cfg() -> VREConfig:
+    return config_mod.load(os.environ.get(config_mod.ENV_CONFIG), cached=True)
+
+
+def visible_profiles(cfg: VREConfig, groups: list[str]) -> list[dict[str, Any]]:
+    """Profiles offered to a user in ``groups``: not retired, and not restricted to other groups."""
+    return [p for p in cfg.profiles
+            if not p.get("retired") and (not p.get("groups") or set(p["groups"]) & set(groups))]
+
+
+class QuotaMixin:
+    """Shared by both spawners: profile choice, quota checks, spawn-page form."""
+
+    user: Any
+    name: str
+    log: Any
+
+    def _groups(self, cfg: VREConfig) -> list[str]:
+        return quotas.user_groups(cfg, self.user.name, [g.name for g in self.user.groups])
+
+    def _running_elsewhere(self) -> int:
+        return sum(1 for n, s in self.user.spawners.items() if n != self.name and s.active)
+
+    def vre_quota(self) -> quotas.Quota:
+        cfg = _cfg()
+        return quotas.for_user(cfg, self.user.name, self._groups(cfg))
+
+    def vre_check(self, profile_name: str | None) -> dict[str, Any]:
+        """Return the profile to use, or raise a 403 whose message says which limit was hit."""
+        try:
+            return self._vre_check(profile_name)
+        except web.HTTPError:
+            # the hub remembers the last options as the next defaults: never a refused choice
+            orm = getattr(self, "orm_spawner", None)
+            if orm is not None and orm.user_options:
+                orm.user_options = {}
+                self.user.db.commit()
+            raise
+
+    def _vre_check(self, profile_name: str | None) -> dict[str, Any]:
+        cfg = _cfg()
+        offered = visible_profiles(cfg, self._groups(cfg))
+        if not offered:
+            raise web.HTTPError(403, "No profile is offered to you: ask an administrator to add you to a group.")
+        if profile_name:
+            match = [p for p in offered if p["name"] == profile_name]
+            if not match:
+                raise web.HTTPError(
+                    403, f"The profile {profile_name!r} is not offered to you (retired, restricted to other groups, "
+                    f"or unknown). Choose one of: {', '.join(p['name'] for p in offered)}.")
+            profile = match[0]
+        else:
+            profile = next((p for p in offered if p.get("default")), offered[0])
+        quota = quotas.for_user(cfg, self.user.name, self._groups(cfg))
+        try:
+            quotas.check_servers(quota, self._running_elsewhere())
+            quotas.check_profile(quota, profile)
+        except quotas.QuotaExceeded as exc:
+            raise web.HTTPError(403, str(exc)) from None
+        return profile
+
+    def vre_options_form(self) -> str:
+        cfg = _cfg()
+        groups = self._groups(cfg)
+        quota = quotas.for_user(cfg, self.user.name, groups)
+        running = self._running_elsewhere()
+        servers_left = "unlimited" if quota.servers == quotas.UNLIMITED else f"{max(0, quota.servers - running):g}"
+        q = quota.as_dict()
+        rows = []
+        offered = visible_profiles(cfg, groups)
+        default = next((p["name"] for p in offered if p.get("default")), offered[0]["name"] if offered else "")
+        for p in offered:
+            cpu = (p.get("cpu") or {}).get("limit")
+            mem = (p.get("memory") or {}).get("limit")
+            over = ""
+            try:
+                quotas.check_profile(quota, p)
+            except quotas.QuotaExceeded as exc:
+                over = f'<div class="text-danger small">{html.escape(str(exc))}</div>'
+            checked = " checked" if p["name"] == default else ""
+            disabled = " disabled" if over else ""
+            rows.append(
+                f'<label class="list-group-item"><input type="radio" name="profile" value="{html.escape(p["name"])}"'
+                f'{checked}{disabled}> <strong>{html.escape(p["display_name"])}</strong>'
+                f' <span class="text-muted small">({cpu or "?"} CPU, {mem or "?"} memory)</span>'
+                f'<div class="small">{html.escape(p.get("description", ""))}</div>{over}</label>')
+        dask = (f"Dask: {q['dask_clusters'] or 'unlimited'} cluster(s) of up to {q['dask_workers'] or 'unlimited'} workers, "
+                f"{q['dask_cores'] or 'unlimited'} cores, {q['dask_worker_memory'] or 'unlimited'} per worker")
+        return (
+            '<div class="odatis-profiles"><div class="list-group">' + "".join(rows) + "</div>"
+            f'<p class="odatis-quota small mt-2">Your quota ({html.escape(quota.source)}): servers left: '
+            f"{servers_left}; up to {q['cpu'] or 'unlimited'} CPU and {q['memory'] or 'unlimited'} memory per server; "
+            f"storage {q['storage'] or 'unlimited'}. {html.escape(dask)}.</p></div>")
+
+    def vre_options_from_form(self, formdata: dict[str, list[str]]) -> dict[str, Any]:
+        return {"profile": (formdata.get("profile") or [""])[0]}
+
+
+class VRELocalSpawner(QuotaMixin, SimpleLocalProcessSpawner):
+    """A process per server, one home directory per user (see docs/local-mode.md for isolation limits).
+
+    The hub waits for a server with a randomised exponential back-off (up to seconds);
+    ``start`` instead returns only once the server accepts connections, polling every
+    20 ms, so the hub's first check succeeds.
+    """
+
+    def get_args(self) -> list[str]:
+        args = super().get_args()
+        if os.geteuid() == 0:
+            # the local mode runs every server as the hub's OS user, root in containers and CI
+            args.append("--ServerApp.allow_root=True")
+        return args
+
+    def options_from_form(self, formdata: dict[str, list[str]]) -> dict[str, Any]:
+        return self.vre_options_from_form(formdata)
+
+    async def get_options_form(self) -> str:
+        cfg = _cfg()
+        if len(visible_profiles(cfg, self._groups(cfg))) <= 1:
+            return ""
+        return self.vre_options_form()
+
+    async def start(self) -> Any:
+        profile = self.vre_check(self.user_options.get("profile"))
+        self.profile = profile["name"]
+        cpu, mem = profile.get("cpu") or {}, profile.get("memory") or {}
+        if "limit" in cpu:
+            self.cpu_limit = float(cpu["limit"])
+        if "guarantee" in cpu:
+            self.cpu_guarantee = float(cpu["guarantee"])
+        if "limit" in mem:
+            self.mem_limit = int(parse_quantity(mem["limit"]))
+        if "guarantee" in mem:
+            self.mem_guarantee = int(parse_quantity(mem["guarantee"]))
+        env_path = profile.get("environment", "current")
+        if env_path and env_path != "current":
+            self.cmd = [os.path.join(env_path, "bin", "jupyterhub-singleuser")]
+        self.environment = dict(self.environment) | {"ODATIS_VRE_PROFILE": profile["name"],
+                                                     "ODATIS_VRE_STORAGE_QUOTA": format_bytes(self.vre_quota().storage)
+                                                     if self.vre_quota().storage != quotas.UNLIMITED else ""}
+        ip, port = await super().start()
+        await self._wait_listening(ip or "127.0.0.1", port)
+        return ip, port
+
+    async def _wait_listening(self, ip: str, port: int) -> None:
+        deadline = time.monotonic() + self.http_timeout
+        while time.monotonic() < deadline:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise RuntimeError(
+                    f"The notebook server of {self.user.name} exited with code {self.proc.returncode} before "
+                    "listening; the hub's log has its output. Ask an administrator if it happens again.")
+            try:
+                with socket.create_connection((ip, port), timeout=0.2):
+                    return
+            except OSError:
+                await asyncio.sleep(0.02)
+
+
+@functools.cache
+def _kube_spawner_class() -> type:
+    from kubespawner import KubeSpawner
+
+    class VREKubeSpawner(QuotaMixin, KubeSpawner):
+        """KubeSpawner whose profile list and limits come from vre.yaml."""
+
+        async def start(self) -> Any:
+            profile = self.vre_check(self.user_options.get("profile"))
+            quota = self.vre_quota()
+            if quota.storage != quotas.UNLIMITED:
+                self.storage_capacity = format_bytes(quota.storage) + "i"
+            self.environment = dict(self.environment) | {"ODATIS_VRE_PROFILE": profile["name"]}
+            return await super().start()
+
+    return VREKubeSpawner
+
+
+def kube_profile_list(cfg: VREConfig, groups: list[str] | None = None) -> list[dict[str, Any]]:
+    """KubeSpawner's ``profile_list`` from the profiles offered to a user in ``groups``.
+
+    Retired profiles are left out; with ``groups=None`` every non-retired profile is listed.
+    """
+    out = []
+    for p in cfg.profiles:
+        if p.get("retired") or (groups is not None and p not in visible_profiles(cfg, groups)):
+            continue
+        override: dict[str, Any] = {"image": p["image"]}
+        cpu, mem = p.get("cpu") or {}, p.get("memory") or {}
+        if "guarantee" in cpu:
+            override["cpu_guarantee"] = float(cpu["guarantee"])
+        if "limit" in cpu:
+            override["cpu_limit"] = float(cpu["limit"])
+        if "guarantee" in mem:
+            override["mem_guarantee"] = format_bytes(parse_quantity(mem["guarantee"]))
+        if "limit" in mem:
+            override["mem_limit"] = format_bytes(parse_quantity(mem["limit"]))
+        if p.get("gpu"):
+            override["extra_resource_limits"] = {"nvidia.com/gpu": str(p["gpu"])}
+            override["extra_resource_guarantees"] = {"nvidia.com/gpu": str(p["gpu"])}
+        entry = {"display_name": p["display_name"], "slug": p["name"], "description": p.get("description", ""),
+                 "kubespawner_override": override}
+        if p.get("default"):
+            entry["default"] = True
+        out.append(entry)
+    return out
+
+
+def profiles_for_spawner(spawner: Any) -> list[dict[str, Any]]:
+    """KubeSpawner ``profile_list`` callable: the profiles this spawner's user may pick."""
+    cfg = _cfg()
+    groups = quotas.user_groups(cfg, spawner.user.name, [g.name for g in spawner.user.groups])
+    return kube_profile_list(cfg, groups)
+
+
+def __getattr__(name: str) -> Any:
+    # kubespawner imports the kubernetes client: load it only in Kubernetes mode.
+    if name == "VREKubeSpawner":
+        return _kube_spawner_class()
+    raise AttributeError(name)

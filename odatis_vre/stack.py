@@ -1,0 +1,218 @@
+"""Start, stop and inspect the local VRE (hub + proxy + gateway + services) on this machine.
+
+>>> stack = Stack("vre.yaml")           # doctest: +SKIP
+>>> info = stack.start()                # doctest: +SKIP
+>>> info.url, info.admin_password       # doctest: +SKIP
+('http://127.0.0.1:8000', 'q7Rk...')
+>>> stack.stop()                        # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from . import auth, config
+from .config import VREConfig
+from .hubconfig import HUB_DIR
+
+CLI_SERVICE = "odatis-cli"
+
+
+class StackError(RuntimeError):
+    """The local VRE could not start or stop; the message says where to look."""
+
+
+@dataclass
+class StartInfo:
+    url: str
+    admin: str
+    admin_password: str | None  # only on the very first start
+    pid: int
+    log: Path
+
+
+def cli_token(cfg: VREConfig) -> str:
+    """The API token of the local CLI (a hub service with admin scopes), created on first use."""
+    path = cfg.state_dir / "cli_token"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie child of ours counts as gone
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        return done == 0
+    except ChildProcessError:
+        return True
+
+
+class Stack:
+    """The local deployment described by one ``vre.yaml``."""
+
+    def __init__(self, config_path: str | os.PathLike[str] | None = None):
+        self.config_path = Path(config_path or config.default_path()).resolve()
+        self.cfg = config.load(self.config_path)
+        if self.cfg.mode != "local":
+            raise StackError(f"{self.config_path} is in {self.cfg.mode!r} mode: `odatis-vre up` runs the local mode. "
+                             "Deploy Kubernetes mode with the Helm chart (docs/deploy-kubernetes.md).")
+        self.state = self.cfg.state_dir
+        self.pid_file = self.state / "hub.pid"
+        self.log_file = self.state / "logs" / "hub.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    # -- helpers ------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        return self.cfg.hub_url
+
+    @property
+    def token(self) -> str:
+        return cli_token(self.cfg)
+
+    def api(self, method: str, path: str, *, token: str | None = None, **kw: Any) -> requests.Response:
+        """Call the hub's REST API (``path`` below ``/hub/api``) with the CLI's admin token."""
+        headers = {"Authorization": f"token {token or self.token}"} | kw.pop("headers", {})
+        return requests.request(method, f"{self.url}/hub/api{path}", headers=headers, timeout=kw.pop("timeout", 30), **kw)
+
+    def pid(self) -> int | None:
+        try:
+            pid = int(self.pid_file.read_text())
+        except (FileNotFoundError, ValueError):
+            return None
+        return pid if _alive(pid) else None
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env[config.ENV_CONFIG] = str(self.config_path)
+        env["ODATIS_VRE_CLI_TOKEN"] = self.token
+        # the hub's own environment gives the services and servers our venv's tools first
+        bindir = str(Path(sys.executable).parent)
+        tools = str(Path(__file__).resolve().parents[1] / ".tools" / "node_modules" / ".bin")
+        env["PATH"] = os.pathsep.join([bindir, tools, env.get("PATH", "")])
+        return env
+
+    # -- lifecycle ----------------------------------------------------------------------
+    def start(self, *, timeout: float = 90) -> StartInfo:
+        """Start the hub (which starts the proxy and the services); return once all answer."""
+        if self.pid():
+            raise StackError(f"The VRE of {self.config_path} already runs (pid {self.pid()}) at {self.url}: "
+                             "`odatis-vre status` shows it, `odatis-vre down` stops it.")
+        self.state.mkdir(parents=True, exist_ok=True)
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_file, "ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "jupyterhub", "-f", str(HUB_DIR / "jupyterhub_config.py")],
+            cwd=self.state, env=self.env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        log.close()
+        self.pid_file.write_text(str(self.proc.pid))
+        try:
+            self.wait_ready(timeout)
+        except BaseException:
+            self.stop(stop_servers=False)
+            raise
+        # created once the hub runs, so a failed start never swallows the one-time password
+        admin = self.cfg.hub["admin_users"][0]
+        password = auth.ensure_admin(self.state, admin) if self.cfg.data["auth"]["type"] == "local" else None
+        return StartInfo(self.url, admin, password, self.proc.pid, self.log_file)
+
+    def wait_ready(self, timeout: float = 90) -> None:
+        deadline = time.monotonic() + timeout
+        checks = [f"{self.url}/hub/api/"]
+        if self.cfg.services["dask_gateway"].get("enabled", True):
+            checks.append(f"{self.url}/services/dask-gateway/api/health")
+        for url in checks:
+            while True:
+                if self.proc is not None and self.proc.poll() is not None:
+                    raise StackError(f"The hub exited with code {self.proc.returncode}; see {self.log_file}:\n"
+                                     + self.log_tail())
+                try:
+                    if requests.get(url, timeout=2).status_code == 200:
+                        break
+                except requests.RequestException:
+                    pass
+                if time.monotonic() > deadline:
+                    raise StackError(f"{url} did not answer within {timeout:.0f} s; see {self.log_file}:\n"
+                                     + self.log_tail())
+                time.sleep(0.1)
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
+        except FileNotFoundError:
+            return "(no log)"
+
+    def running_servers(self) -> list[tuple[str, str]]:
+        r = self.api("GET", "/users", params={"state": "active"})
+        r.raise_for_status()
+        return [(u["name"], sname) for u in r.json() for sname in (u.get("servers") or {})]
+
+    def stop(self, *, stop_servers: bool = True, timeout: float = 30) -> None:
+        """Stop every user server (unless told not to), then the hub, its proxy and its services."""
+        pid = self.pid()
+        if pid is None:
+            self.pid_file.unlink(missing_ok=True)
+            return
+        if stop_servers:
+            try:
+                for user, server in self.running_servers():
+                    path = f"/users/{user}/servers/{server}" if server else f"/users/{user}/server"
+                    self.api("DELETE", path, json={"remove": False})
+                deadline = time.monotonic() + timeout
+                while self.running_servers() and time.monotonic() < deadline:
+                    time.sleep(0.2)
+            except requests.RequestException:
+                pass  # hub not answering: stop it anyway
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if _alive(pid):
+            os.killpg(pid, signal.SIGKILL)
+        if self.proc is not None:
+            self.proc.wait()
+        self.pid_file.unlink(missing_ok=True)
+
+    def kill_hub(self) -> None:
+        """SIGKILL the hub alone (servers keep running): used to test recovery."""
+        pid = self.pid()
+        if pid:
+            os.kill(pid, signal.SIGKILL)
+            if self.proc is not None:
+                self.proc.wait()
+            while _alive(pid):
+                time.sleep(0.05)
+
+    def status(self) -> dict[str, Any]:
+        pid = self.pid()
+        out: dict[str, Any] = {"config": str(self.config_path), "url": self.url, "running": bool(pid), "pid": pid,
+                               "log": str(self.log_file)}
+        if pid:
+            try:
+                out["hub_version"] = self.api("GET", "/").json().get("version")
+                out["servers"] = [f"{u}/{s}" if s else u for u, s in self.running_servers()]
+                services = self.api("GET", "/services").json()
+                out["services"] = sorted(services) if isinstance(services, dict) else services
+            except (requests.RequestException, json.JSONDecodeError) as exc:
+                out["error"] = f"the hub does not answer its API: {exc}"
+        return out

@@ -1,0 +1,146 @@
+"""The whole local VRE, really started: hub, proxy, servers, Dask Gateway, a real kernel."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import requests
+from dask_gateway import Gateway
+from dask_gateway.auth import JupyterHubAuth
+
+from odatis_vre import remote
+from vre_testing import VRETestStack
+
+pytestmark = pytest.mark.slow
+
+USERS = {"alice": "alice-pass-1", "bruno": "bruno-pass-2"}
+
+KERNEL_CODE = """
+from odatis_vre import catalog, compute
+cat = catalog.open()
+ds = catalog.load("sample_sst_zarr", catalog=cat)
+var = "analysed_sst"
+expected = float(ds[var].isel(time=slice(0, 30)).mean().compute(scheduler="sync"))
+cl = compute.cluster()
+print("gateway:", type(cl).__module__)
+cl.scale(2)
+client = cl.get_client()
+client.wait_for_workers(2, timeout=120)
+print("workers:", len(client.scheduler_info()["workers"]))
+got = float(ds[var].isel(time=slice(0, 30)).mean().compute())
+print("mean:", got, expected)
+assert abs(got - expected) < 1e-6
+client.close()
+cl.shutdown()
+print("done")
+"""
+
+
+@pytest.fixture(scope="module")
+def users(vre_stack: VRETestStack) -> dict[str, requests.Session]:
+    sessions = {}
+    for name, password in USERS.items():
+        vre_stack.create_user(name, password)
+        sessions[name] = vre_stack.login(name, password)
+    return sessions
+
+
+def _gateway(stack: VRETestStack, token: str) -> Gateway:
+    return Gateway(address=f"{stack.url}/services/dask-gateway", auth=JupyterHubAuth(api_token=token))
+
+
+def test_login_spawn_kernel_catalogue_and_gateway(vre_stack: VRETestStack, users: dict, sample_data) -> None:
+    s = users["alice"]
+    # the login form led to the hub; start the default server as the browser would
+    r = s.post(f"{vre_stack.url}/hub/spawn", data={"profile": "ocean", "_xsrf": s.cookies.get("_xsrf")})
+    assert r.status_code == 200, r.text[:500]
+    vre_stack.wait_server("alice")
+    assert s.get(f"{vre_stack.url}/user/alice/api/status").status_code == 200
+    out = remote.run_code(vre_stack.server_url("alice"), vre_stack.user_token("alice"), KERNEL_CODE, timeout=300)
+    assert "gateway: dask_gateway.client" in out.stdout
+    assert "workers: 2" in out.stdout
+    assert "done" in out.stdout
+
+
+def test_isolation_between_users(vre_stack: VRETestStack, users: dict) -> None:
+    vre_stack.start_server("alice")
+    a_token, b_token = vre_stack.user_token("alice"), vre_stack.user_token("bruno")
+    # bruno's browser session cannot open alice's server, nor its API
+    b = users["bruno"]
+    r = b.get(f"{vre_stack.url}/user/alice/api/status", allow_redirects=True)
+    assert r.status_code in (403, 404) or "/user/alice/" not in r.url
+    r = requests.get(f"{vre_stack.url}/user/alice/api/contents", headers={"Authorization": f"token {b_token}"})
+    assert r.status_code == 403
+    # bruno cannot stop alice's server through the hub API
+    assert vre_stack.api("DELETE", "/users/alice/server", token=b_token).status_code == 403
+    # nor list, connect to or stop alice's Dask cluster
+    ga, gb = _gateway(vre_stack, a_token), _gateway(vre_stack, b_token)
+    cluster = ga.new_cluster()
+    try:
+        assert cluster.name in [c.name for c in ga.list_clusters()]
+        assert cluster.name not in [c.name for c in gb.list_clusters()]
+        with pytest.raises(Exception, match="lacks permissions|403|Forbidden"):
+            gb.connect(cluster.name)
+        gb.stop_cluster(cluster.name)  # silently refused by the gateway...
+        time.sleep(1)
+        assert cluster.name in [c.name for c in ga.list_clusters()]  # ...alice's cluster still runs
+    finally:
+        cluster.shutdown()
+        ga.close()
+        gb.close()
+
+
+def test_anonymous_reaches_only_the_login_page(vre_stack: VRETestStack, users: dict) -> None:
+    anon = requests.Session()
+    r = anon.get(f"{vre_stack.url}/user/alice/lab")
+    assert r.url.startswith(f"{vre_stack.url}/hub/login")
+    r = anon.get(f"{vre_stack.url}/hub/home")
+    assert r.url.startswith(f"{vre_stack.url}/hub/login")
+    assert anon.get(f"{vre_stack.url}/hub/api/users").status_code == 403
+    assert anon.post(f"{vre_stack.url}/hub/api/users/alice/server").status_code == 403
+    assert anon.put(f"{vre_stack.url}/hub/api/accounts/mallory", json={"password": "x" * 12}).status_code == 403
+    assert anon.get(f"{vre_stack.url}/services/dask-gateway/api/v1/clusters/").status_code == 401
+    r = anon.post(f"{vre_stack.url}/hub/login", data={"username": "alice", "password": "wrong-password"})
+    assert "Invalid username or password" in r.text
+
+
+def test_quota_refusals_name_the_limit(vre_stack: VRETestStack, users: dict) -> None:
+    vre_stack.stop_server("bruno")
+    r = vre_stack.start_server("bruno", profile="large")
+    assert r.status_code == 403
+    assert "asks for 8 CPU" in r.json()["message"] and "group 'default'" in r.json()["message"]
+    # a second server at once is above the 'servers' quota of the default group
+    assert vre_stack.start_server("bruno").status_code in (201, 202)
+    r = vre_stack.api("POST", "/users/bruno/servers/second", json={})
+    assert r.status_code in (400, 403), r.text
+    gb = _gateway(vre_stack, vre_stack.user_token("bruno"))
+    try:
+        opts = gb.cluster_options()
+        opts.worker_memory = 8
+        with pytest.raises(ValueError, match="quota 'dask.worker_memory'"):
+            gb.new_cluster(opts)
+        first = gb.new_cluster()
+        try:
+            with pytest.raises(ValueError, match="quota 'dask.clusters'"):
+                gb.new_cluster()
+        finally:
+            first.shutdown()
+    finally:
+        gb.close()
+
+
+def test_hub_restart_keeps_servers(vre_stack: VRETestStack, users: dict) -> None:
+    vre_stack.start_server("alice")
+    token = vre_stack.user_token("alice")
+    kernel = remote.start_kernel(vre_stack.server_url("alice"), token)
+    remote.run_code(vre_stack.server_url("alice"), token, "x = 41", kernel_id=kernel)
+    vre_stack.stack.kill_hub()
+    vre_stack.stack.start(timeout=120)
+    model = vre_stack.api("GET", "/users/alice").json()
+    assert model["servers"][""]["ready"]
+    # same kernel, same state: the server survived the hub
+    out = remote.run_code(vre_stack.server_url("alice"), token, "print(x + 1)", kernel_id=kernel)
+    assert out.stdout.strip() == "42"
+    s = vre_stack.login("alice", USERS["alice"])
+    assert s.get(f"{vre_stack.url}/user/alice/api/status").status_code == 200

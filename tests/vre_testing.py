@@ -1,0 +1,133 @@
+"""Start a real local VRE for tests: hub, proxy, Dask Gateway and services on free loopback ports."""
+
+from __future__ import annotations
+
+import socket
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+import yaml
+
+from odatis_vre import config
+from odatis_vre.stack import Stack
+
+REPO = Path(__file__).resolve().parents[1]
+
+TEST_CONFIG: dict[str, Any] = {
+    "mode": "local",
+    "hub": {"ip": "127.0.0.1", "admin_users": ["admin"], "state_dir": ".vre"},
+    "auth": {"type": "local"},
+    "profiles": [
+        {"name": "ocean", "display_name": "Ocean", "description": "Standard", "image": "ghcr.io/odatis/vre-ocean:test",
+         "environment": "current", "cpu": {"guarantee": 0.5, "limit": 1}, "memory": {"guarantee": "512M", "limit": "2G"},
+         "default": True},
+        {"name": "large", "display_name": "Large", "description": "Big", "image": "ghcr.io/odatis/vre-ocean:test",
+         "environment": "current", "cpu": {"limit": 8}, "memory": {"limit": "32G"}},
+    ],
+    "groups": {
+        "default": {"quota": {"cpu": 2, "memory": "4G", "servers": 1, "storage": "1G",
+                              "dask": {"cores": 2, "workers": 2, "worker_memory": "1G", "clusters": 1}}},
+        "researchers": {"users": [], "quota": {"cpu": 8, "memory": "32G", "servers": 2, "storage": "10G",
+                                               "dask": {"cores": 4, "workers": 4, "worker_memory": "2G", "clusters": 2}}},
+    },
+    "catalog": {"path": str(REPO / "catalog" / "odatis.yaml")},
+    "services": {"dask_gateway": {"enabled": True}, "idle_culler": {"enabled": True, "timeout": 3600},
+                 "explorer": {"enabled": True}, "repository": {"enabled": True, "registrar": "local"}},
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def write_config(folder: Path, overrides: dict[str, Any] | None = None) -> Path:
+    data = config.deep_merge(TEST_CONFIG, overrides or {})
+    data["hub"]["port"] = data["hub"].get("port") or free_port()
+    path = folder / "vre.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    config.load(path)  # fail early on a wrong test config
+    return path
+
+
+class VRETestStack:
+    """A running local VRE plus helpers to act as the admin or as a user."""
+
+    def __init__(self, stack: Stack):
+        self.stack = stack
+
+    @property
+    def url(self) -> str:
+        return self.stack.url
+
+    @property
+    def admin_token(self) -> str:
+        return self.stack.token
+
+    @property
+    def config_path(self) -> Path:
+        return self.stack.config_path
+
+    def api(self, method: str, path: str, token: str | None = None, **kw: Any) -> requests.Response:
+        return self.stack.api(method, path, token=token, **kw)
+
+    def create_user(self, name: str, password: str, groups: tuple[str, ...] = ()) -> None:
+        r = self.api("PUT", f"/accounts/{name}", json={"password": password, "groups": list(groups)})
+        assert r.status_code in (200, 201), r.text
+
+    def login(self, name: str, password: str) -> requests.Session:
+        s = requests.Session()
+        s.get(f"{self.url}/hub/login", timeout=30)
+        r = s.post(f"{self.url}/hub/login", data={"username": name, "password": password,
+                                                  "_xsrf": s.cookies.get("_xsrf")}, timeout=60)
+        if "/hub/login" in r.url:
+            raise AssertionError(f"login of {name} failed: {r.status_code} {r.url}")
+        return s
+
+    def user_token(self, name: str, scopes: list[str] | None = None) -> str:
+        body: dict[str, Any] = {"note": "tests"}
+        if scopes is not None:
+            body["scopes"] = scopes
+        r = self.api("POST", f"/users/{name}/tokens", json=body)
+        assert r.status_code == 201, r.text
+        return r.json()["token"]
+
+    def start_server(self, name: str, profile: str | None = None, timeout: float = 120) -> requests.Response:
+        """Start ``name``'s default server through the REST API; wait until it is ready."""
+        r = self.api("POST", f"/users/{name}/server", json={"profile": profile} if profile else {})
+        if r.status_code not in (201, 202):
+            return r
+        self.wait_server(name, timeout)
+        return r
+
+    def wait_server(self, name: str, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            model = self.api("GET", f"/users/{name}").json()
+            server = (model.get("servers") or {}).get("")
+            if server and server.get("ready"):
+                return
+            if not model.get("pending") and not server:
+                raise AssertionError(f"the server of {name} stopped while starting: {model}")
+            time.sleep(0.1)
+        raise AssertionError(f"the server of {name} was not ready within {timeout} s")
+
+    def stop_server(self, name: str) -> None:
+        self.api("DELETE", f"/users/{name}/server")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if not (self.api("GET", f"/users/{name}").json().get("servers") or {}):
+                return
+            time.sleep(0.1)
+
+    def server_url(self, name: str) -> str:
+        return f"{self.url}/user/{name}/"
+
+
+def start_stack(folder: Path, overrides: dict[str, Any] | None = None) -> VRETestStack:
+    stack = Stack(write_config(folder, overrides))
+    stack.start(timeout=120)
+    return VRETestStack(stack)
