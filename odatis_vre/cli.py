@@ -68,9 +68,9 @@ def config_schema() -> None:
 
 def _register() -> None:
     # Each concern's commands live beside its code; imported here so `--help` lists them all.
-    from . import cli_stack
+    from . import cli_catalog, cli_stack
 
-    for group in cli_stack.COMMANDS:
+    for group in cli_stack.COMMANDS + cli_catalog.COMMANDS:
         main.add_command(group)
 
 

@@ -34,7 +34,7 @@ TEST_CONFIG: dict[str, Any] = {
     },
     "catalog": {"path": str(REPO / "catalog" / "odatis.yaml")},
     "services": {"dask_gateway": {"enabled": True}, "idle_culler": {"enabled": True, "timeout": 3600},
-                 "explorer": {"enabled": True}, "repository": {"enabled": True, "registrar": "local"}},
+                 "explorer": {"enabled": False}, "repository": {"enabled": False, "registrar": "local"}},  # TODO(lead): enable once services land
 }
 
 

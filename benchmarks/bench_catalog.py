@@ -1,0 +1,140 @@
+"""Benchmark: open + search over a 2 000-entry catalogue (target: < 100 ms median).
+
+Generates ``benchmarks/data/catalog-2000.yaml`` (entries shaped like the real ones, themes,
+boxes and periods varied deterministically), then times, side by side in one run:
+
+* baseline — plain ``intake.open_catalog`` + a naive loop over every entry's metadata;
+* odatis_vre cold — :func:`odatis_vre.catalog.open` with no index cache (libyaml parse + index) + search;
+* odatis_vre warm — the same with the index cache (what a user gets from the second open on).
+
+Run: ``python benchmarks/bench_catalog.py [--entries 2000] [--runs 7]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+THEMES = {"physics": ["sea_water_temperature", "sea_water_salinity", "sea_surface_height_above_sea_level",
+                      "eastward_sea_water_velocity"],
+          "biogeochemistry": ["mass_concentration_of_chlorophyll_a_in_sea_water", "sea_water_ph_reported_on_total_scale",
+                              "moles_of_oxygen_per_unit_mass_in_sea_water"],
+          "in_situ": ["sea_water_temperature", "sea_water_practical_salinity", "sea_water_pressure"],
+          "biology_imaging": ["number_concentration_of_biological_taxon_in_sea_water"]}
+WORDS = ["Argo", "mooring", "glider", "cruise", "CTD", "ferrybox", "satellite", "model", "reanalysis", "climatology",
+         "Bay of Biscay", "Mediterranean", "Channel", "North Atlantic", "Iroise", "coastal", "ocean colour", "SOMLIT"]
+
+
+def make_catalogue(path: Path, n: int, seed: int = 42) -> Path:
+    rng = random.Random(seed)
+    sources = {}
+    for i in range(n):
+        theme = rng.choice(list(THEMES))
+        w = round(rng.uniform(-180, 170), 2)
+        s = round(rng.uniform(-80, 70), 2)
+        y0 = rng.randint(1950, 2024)
+        words = rng.sample(WORDS, 3)
+        vars_ = rng.sample(THEMES[theme], min(2, len(THEMES[theme])))
+        sources[f"dataset_{i:05d}"] = {
+            "description": f"{' '.join(words)} observations number {i}",
+            "driver": "netcdf",
+            "args": {"urlpath": f"https://data.example.org/{theme}/{i:05d}.nc", "chunks": {}},
+            "metadata": {
+                "title": f"{words[0]} {theme.replace('_', ' ')} dataset {i}", "theme": theme,
+                "producer": rng.choice(["Ifremer", "CNRS", "IRD", "SHOM", "Météo-France"]),
+                "data_centre": rng.choice(["Coriolis", "SISMER", "AERIS", "CNES/AVISO"]),
+                "licence": "CC-BY-4.0", "doi": f"10.17882/{10000 + i}", "landing_page": f"https://www.seanoe.org/data/{i}/",
+                "citation": f"Producer ({y0}). {words[0]} dataset {i}. SEANOE. https://doi.org/10.17882/{10000 + i}",
+                "bbox": [w, s, round(min(w + rng.uniform(0.5, 40), 180), 2), round(min(s + rng.uniform(0.5, 30), 90), 2)],
+                "time_range": [f"{y0}-01-01", None if rng.random() < 0.3 else f"{min(y0 + rng.randint(0, 10), 2026)}-12-31"],
+                "variables": [{"name": v.split("_")[-1], "standard_name": v, "units": "1"} for v in vars_],
+                "access": {"protocol": "https-netcdf", "login": False}, "keywords": words,
+            },
+        }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump({"metadata": {"version": 1}, "sources": sources}, sort_keys=False))
+    return path
+
+
+QUERY = dict(text="temperature", bbox=(-10.0, 40.0, 0.0, 52.0), time=("2010-01-01", "2020-12-31"))
+
+
+def baseline(path: Path) -> int:
+    """Plain intake: open, then loop over every entry's metadata."""
+    import intake
+
+    cat = intake.open_catalog(str(path))
+    w, s, e, n = QUERY["bbox"]
+    out = []
+    for name in cat:
+        md = cat[name].metadata
+        blob = " ".join([name, md.get("title", ""), cat[name].description or "",
+                         " ".join(v.get("standard_name", "") for v in md.get("variables", []))]).lower()
+        if QUERY["text"] not in blob:
+            continue
+        bw, bs, be, bn = md["bbox"]
+        if be < w or bw > e or bn < s or bs > n:
+            continue
+        t0, t1 = md["time_range"]
+        if (t1 or "9999") < QUERY["time"][0] or t0 > QUERY["time"][1]:
+            continue
+        out.append(name)
+    return len(out)
+
+
+def ours(path: Path, use_cache: bool) -> int:
+    from odatis_vre import catalog
+
+    cat = catalog.open(path, use_cache=use_cache)
+    return len(catalog.search(catalog=cat, **QUERY))
+
+
+def timeit(fn, runs: int) -> tuple[float, float, int]:  # noqa: ANN001
+    times, result = [], 0
+    for _ in range(runs):
+        t = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times) * 1000, min(times) * 1000, result
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--entries", type=int, default=2000)
+    ap.add_argument("--runs", type=int, default=7)
+    ap.add_argument("--baseline-runs", type=int, default=3)
+    args = ap.parse_args()
+    path = make_catalogue(HERE / "data" / f"catalog-{args.entries}.yaml", args.entries)
+    os.environ["ODATIS_VRE_CACHE_DIR"] = tempfile.mkdtemp(prefix="odatis-bench-cache-")
+    import intake  # noqa: F401  (imports outside the timings, as in a running kernel)
+    import jsonschema  # noqa: F401
+
+    from odatis_vre import catalog  # noqa: F401
+
+    ours(path, True)  # fill the cache once
+    rows = [("plain intake.open_catalog + loop search", *timeit(lambda: baseline(path), args.baseline_runs)),
+            ("odatis_vre open+search, cold (no cache)", *timeit(lambda: ours(path, False), args.runs)),
+            ("odatis_vre open+search, warm (index cache)", *timeit(lambda: ours(path, True), args.runs))]
+    print(f"\nOpen + search over {args.entries} entries ({path.stat().st_size / 1e6:.1f} MB YAML); "
+          f"query: {QUERY}")
+    print(f"{'method':<44} {'median ms':>10} {'min ms':>9} {'hits':>6}")
+    for name, med, mn, hits in rows:
+        print(f"{name:<44} {med:>10.1f} {mn:>9.1f} {hits:>6}")
+    assert rows[0][3] == rows[1][3] == rows[2][3], "the methods disagree on the hits"
+    print(f"target < 100 ms (warm): {'MET' if rows[2][1] < 100 else 'MISSED'}; "
+          f"speed-up vs baseline: {rows[0][1] / rows[2][1]:.0f}x warm, {rows[0][1] / rows[1][1]:.1f}x cold")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,773 @@
+"""The pole's data catalogue: find, describe, cite and load datasets.
+
+The catalogue is a classic intake YAML file (``catalog/odatis.yaml``, ``sources:`` format) that
+plain ``intake.open_catalog(...)`` opens. This module adds what researchers need on top of it:
+ranked search over themes, boxes, periods and variables; citations; lazy loading with subsets,
+through local mirrors when offline; a record of what was opened (:mod:`odatis_vre.provenance`).
+
+Example
+-------
+>>> from odatis_vre import catalog
+>>> cat = catalog.open()                                          # doctest: +SKIP
+>>> [h["name"] for h in catalog.search("chlorophyll", bbox=(-10, 43, -2, 48), catalog=cat)][:2]  # doctest: +SKIP
+['sample_chl', 'cmems_globcolour_chl']
+>>> print(catalog.cite("argo_gdac_float", catalog=cat))           # doctest: +SKIP
+Argo (2000). Argo float data and metadata from Global Data Assembly Centre (Argo GDAC). SEANOE. https://doi.org/10.17882/42182
+>>> ds = catalog.load("sample_sst_zarr", bbox=(-6, 44, -1, 48), time=("2023-06-01", "2023-08-31"), catalog=cat)  # doctest: +SKIP
+
+Errors are :class:`CatalogError`; the message names the entry and the field and says what to do.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import inspect
+import os
+import pickle
+import re
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Sequence
+
+from . import provenance
+
+ENV_CATALOG = "ODATIS_VRE_CATALOG"
+ENV_CACHE = "ODATIS_VRE_CACHE_DIR"
+_INDEX_VERSION = 3
+REQUIRED = ("title", "theme", "producer", "data_centre", "licence", "citation", "bbox", "time_range",
+            "variables", "access")
+THEMES = ("physics", "biogeochemistry", "in_situ", "biology_imaging")
+_FAR_FUTURE = "9999-12-31"
+
+
+class CatalogError(ValueError):
+    """Something is wrong with the catalogue or one of its entries (the message names both)."""
+
+
+# ----------------------------------------------------------------------------- opening
+
+def default_path() -> Path:
+    """``$ODATIS_VRE_CATALOG``, else the repository's ``catalog/odatis.yaml``."""
+    env = os.environ.get(ENV_CATALOG)
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[1] / "catalog" / "odatis.yaml"
+
+
+def _cache_dir() -> Path:
+    env = os.environ.get(ENV_CACHE)
+    if env:
+        return Path(env)
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "odatis-vre"
+
+
+def _parse_yaml(path: Path, text: str) -> dict[str, Any]:
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: ~10x faster on big catalogues
+    try:
+        data = yaml.load(text, Loader=loader)  # noqa: S506 (a safe loader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise CatalogError(f"{path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}. Fix the file; "
+                           f"`odatis-vre catalog check {path}` re-checks it.") from None
+    if not isinstance(data, dict) or not isinstance(data.get("sources"), dict):
+        raise CatalogError(f"{path}: a catalogue needs a top-level `sources:` mapping (classic intake format); "
+                           f"see docs/catalogue.md")
+    return data
+
+
+def _index_entry(name: str, raw: Any) -> dict[str, Any]:
+    """What search needs about an entry, precomputed (tolerant: bad fields just match nothing)."""
+    if not isinstance(raw, dict):
+        return {"name": name, "ok": False}
+    md = raw.get("metadata") if isinstance(raw.get("metadata"), dict) else {}
+    variables = md.get("variables") if isinstance(md.get("variables"), list) else []
+    vnames = []
+    for v in variables:
+        if isinstance(v, dict):
+            vnames += [str(v.get("name") or ""), str(v.get("standard_name") or ""), str(v.get("long_name") or "")]
+    kw = md.get("keywords") if isinstance(md.get("keywords"), list) else []
+    title = str(md.get("title") or "")
+    bbox = md.get("bbox")
+    try:
+        w, s, e, n = (float(x) for x in bbox)  # type: ignore[union-attr]
+        bbox_t = (w, s, e, n) if -180 <= w <= 180 and -180 <= e <= 180 and -90 <= s <= n <= 90 else None
+    except (TypeError, ValueError):
+        bbox_t = None
+    tr = md.get("time_range")
+    t0 = t1 = None
+    if isinstance(tr, (list, tuple)) and len(tr) == 2:
+        t0 = str(tr[0])[:10] if tr[0] else "0000-01-01"
+        t1 = str(tr[1])[:10] if tr[1] else _FAR_FUTURE
+    access = md.get("access") if isinstance(md.get("access"), dict) else {}
+    return {
+        "name": name, "ok": True, "title": title, "theme": md.get("theme"),
+        "n": name.lower(), "t": title.lower(),
+        "k": " ".join(map(str, kw)).lower(), "v": " ".join(vnames).lower(),
+        "vset": {x.lower() for x in vnames if x},
+        "d": " ".join([str(raw.get("description") or ""), str(md.get("producer") or ""),
+                       str(md.get("data_centre") or ""), str(md.get("theme") or "")]).lower(),
+        "bbox": bbox_t, "t0": t0, "t1": t1, "sample": bool(md.get("sample")),
+        "login": bool(access.get("login")), "doi": md.get("doi"),
+    }
+
+
+class Catalog:
+    """An opened catalogue: the entries as written (``raw``) and a search index.
+
+    ``Catalog`` is read-only; :func:`open` builds it. ``intake()`` gives the plain intake catalogue.
+
+    >>> cat = open()                        # doctest: +SKIP
+    >>> len(cat) >= 17, "sample_chl" in cat  # doctest: +SKIP
+    (True, True)
+    """
+
+    def __init__(self, path: Path, meta: dict[str, Any], raw: dict[str, Any], index: list[dict[str, Any]]):
+        self.path = path
+        self.metadata = meta
+        self.raw = raw
+        self.index = index
+        self._intake = None
+
+    def __len__(self) -> int:
+        return len(self.raw)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.raw)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.raw
+
+    def __repr__(self) -> str:
+        return f"<odatis_vre Catalog {self.path} ({len(self)} entries)>"
+
+    @property
+    def directory(self) -> Path:
+        return self.path.parent
+
+    def entry(self, name: str) -> dict[str, Any]:
+        """The entry as written in the YAML (a copy); :class:`CatalogError` if absent."""
+        if name not in self.raw:
+            close = _close_names(name, self.raw)
+            raise CatalogError(f"no entry named {name!r} in {self.path}"
+                               + (f"; did you mean {', '.join(close)}?" if close else "")
+                               + " (`odatis-vre catalog list` shows them all)")
+        return copy.deepcopy(self.raw[name])
+
+    def intake(self) -> Any:
+        """The same file opened by plain ``intake.open_catalog`` (cached on this object)."""
+        if self._intake is None:
+            import intake
+
+            self._intake = intake.open_catalog(str(self.path))
+        return self._intake
+
+
+def _close_names(name: str, names: Iterable[str]) -> list[str]:
+    import difflib
+
+    return difflib.get_close_matches(name, list(names), n=3, cutoff=0.6)
+
+
+def open(path: str | os.PathLike[str] | None = None, *, use_cache: bool = True) -> Catalog:  # noqa: A001
+    """Open the catalogue at ``path`` (default: ``$ODATIS_VRE_CATALOG``, else ``catalog/odatis.yaml``).
+
+    The YAML is parsed with libyaml and its search index is cached (keyed by path, size and
+    modification time) in ``~/.cache/odatis-vre`` (or ``$ODATIS_VRE_CACHE_DIR``), so opening a
+    large catalogue again costs a few milliseconds. Invalid entries do not stop the catalogue
+    from opening: :func:`check` lists them; :func:`load` refuses them with a clear message.
+
+    >>> cat = open()                    # doctest: +SKIP
+    >>> "sample_sst_zarr" in cat        # doctest: +SKIP
+    True
+    """
+    p = Path(path) if path else default_path()
+    p = p.expanduser().resolve()
+    try:
+        st = p.stat()
+    except FileNotFoundError:
+        raise CatalogError(f"{p}: no such catalogue file (set ${ENV_CATALOG}, or pass the path of an intake YAML "
+                           f"file)") from None
+    key = f"{_INDEX_VERSION}:{p}:{st.st_size}:{st.st_mtime_ns}"
+    cache = _cache_dir() / f"catalog-{hashlib.sha1(str(p).encode()).hexdigest()[:16]}.pickle"
+    if use_cache:
+        try:
+            with cache.open("rb") as fh:
+                stored = pickle.load(fh)  # noqa: S301 (our own cache file in the user's cache dir)
+            if stored.get("key") == key:
+                return Catalog(p, stored["meta"], stored["raw"], stored["index"])
+        except (OSError, pickle.PickleError, EOFError, AttributeError, KeyError, TypeError):
+            pass
+    data = _parse_yaml(p, p.read_text(encoding="utf-8"))
+    raw = data["sources"]
+    meta = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+    index = [_index_entry(str(name), entry) for name, entry in raw.items()]
+    raw = {str(k): v for k, v in raw.items()}
+    if use_cache:
+        try:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cache.with_suffix(f".{os.getpid()}.tmp")
+            with tmp.open("wb") as fh:
+                pickle.dump({"key": key, "meta": meta, "raw": raw, "index": index}, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, cache)
+        except OSError:
+            pass
+    return Catalog(p, meta, raw, index)
+
+
+def _cat(catalog: Catalog | str | os.PathLike[str] | None) -> Catalog:
+    if isinstance(catalog, Catalog):
+        return catalog
+    return open(catalog)
+
+
+# ----------------------------------------------------------------------------- validation
+
+def schema() -> dict[str, Any]:
+    """The JSON Schema of one catalogue entry (shipped in the package)."""
+    import json
+    from importlib import resources
+
+    return json.loads(resources.files("odatis_vre").joinpath("schema/catalog-entry.schema.json").read_text())
+
+
+def _field(error: Any) -> str:
+    parts = [str(p) if not isinstance(p, int) else f"[{p}]" for p in error.absolute_path]
+    out = ".".join(parts).replace(".[", "[")
+    if error.validator == "required":
+        missing = re.findall(r"'([^']+)' is a required property", error.message)
+        out = (out + "." if out else "") + (missing[0] if missing else "?")
+    return out or "(entry)"
+
+
+def validate_entry(name: str, raw: Any, *, catalog_dir: Path | None = None) -> list[str]:
+    """Problems of one entry as ``"field: what is wrong (what to do)"`` strings; ``[]`` if valid.
+
+    >>> problems = validate_entry("x", {"driver": "netcdf", "metadata": {"title": "t"}})
+    >>> problems[1]
+    'metadata.access: missing (add it; see odatis_vre/schema/catalog-entry.schema.json)'
+    """
+    import jsonschema
+
+    if not isinstance(raw, dict):
+        return [f"(entry): must be a mapping with driver/args/metadata, not {type(raw).__name__}"]
+    validator = jsonschema.Draft202012Validator(schema())
+    problems = []
+    for err in sorted(validator.iter_errors(raw), key=lambda e: (_field(e), e.message)):
+        field = _field(err)
+        if err.validator == "required":
+            problems.append(f"{field}: missing (add it; see odatis_vre/schema/catalog-entry.schema.json)")
+        elif err.validator == "enum":
+            problems.append(f"{field}: {err.instance!r} is not allowed (allowed: {', '.join(map(str, err.validator_value))})")
+        elif err.validator == "anyOf" and field.endswith("metadata"):
+            problems.append("metadata.doi: missing (give a DOI or a landing_page)")
+        else:
+            problems.append(f"{field}: {err.message}" + (f" ({err.schema.get('description')})" if isinstance(err.schema, dict) and err.schema.get('description') else ""))
+    md = raw.get("metadata") if isinstance(raw.get("metadata"), dict) else {}
+    bbox = md.get("bbox")
+    if isinstance(bbox, list) and len(bbox) == 4 and all(isinstance(x, (int, float)) for x in bbox):
+        w, s, e, n = bbox
+        if not (-180 <= w <= 180 and -180 <= e <= 180):
+            problems.append(f"metadata.bbox: longitudes {w}, {e} must lie in -180..180 ([west, south, east, north])")
+        if not (-90 <= s <= 90 and -90 <= n <= 90):
+            problems.append(f"metadata.bbox: latitudes {s}, {n} must lie in -90..90 ([west, south, east, north])")
+        elif s > n:
+            problems.append(f"metadata.bbox: south {s} is above north {n} (order is [west, south, east, north])")
+    tr = md.get("time_range")
+    if isinstance(tr, list) and len(tr) == 2 and all(isinstance(x, str) for x in tr) and tr[0] > tr[1]:
+        problems.append(f"metadata.time_range: start {tr[0]} is after end {tr[1]}")
+    driver = raw.get("driver")
+    if isinstance(driver, str) and driver:
+        why = _driver_problem(driver)
+        if why:
+            problems.append(f"driver: {why}")
+    return problems
+
+
+def _driver_problem(driver: str) -> str | None:
+    """``None`` if intake can load ``driver``, else why not (without importing data libraries)."""
+    from intake.source import registry
+
+    if driver in registry:
+        return None
+    if "." in driver:
+        import importlib
+
+        mod, _, cls = driver.rpartition(".")
+        try:
+            if hasattr(importlib.import_module(mod), cls):
+                return None
+            return f"unknown driver {driver!r}: module {mod} has no class {cls}"
+        except ImportError as exc:
+            return f"unknown driver {driver!r}: cannot import {mod} ({exc})"
+    return (f"unknown driver {driver!r} (known: {', '.join(sorted(registry))}, or a class path such as "
+            f"odatis_vre.catalog_drivers.ErddapTabledapSource; is its plugin package installed?)")
+
+
+def check(catalog: Catalog | str | os.PathLike[str] | None = None) -> dict[str, list[str]]:
+    """Validate every entry against the schema; ``{name: [problems]}`` for the invalid ones only.
+
+    >>> check() == {}          # doctest: +SKIP
+    True
+    """
+    cat = _cat(catalog)
+    out = {}
+    for name, raw in cat.raw.items():
+        problems = validate_entry(name, raw)
+        if problems:
+            out[name] = problems
+    return out
+
+
+# ----------------------------------------------------------------------------- search
+
+def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
+    """Fraction of box ``a`` covered by box ``b`` (0 if disjoint; point boxes count as covered)."""
+    w, s = max(a[0], b[0]), max(a[1], b[1])
+    e, n = min(a[2], b[2]), min(a[3], b[3])
+    if e < w or n < s:
+        return 0.0
+    area = (a[2] - a[0]) * (a[3] - a[1])
+    return 1.0 if area <= 0 else max((e - w) * (n - s) / area, 1e-6)
+
+
+def _as_bbox(bbox: Sequence[float] | None) -> tuple[float, float, float, float] | None:
+    if bbox is None:
+        return None
+    try:
+        w, s, e, n = (float(x) for x in bbox)
+    except (TypeError, ValueError):
+        raise CatalogError(f"bbox={bbox!r}: give four numbers (west, south, east, north)") from None
+    if s > n or not (-90 <= s <= 90 and -90 <= n <= 90):
+        raise CatalogError(f"bbox={bbox!r}: order is (west, south, east, north) with -90 <= south <= north <= 90")
+    return (w, s, e, n)
+
+
+def _as_time(time: Sequence[Any] | None) -> tuple[str, str] | None:
+    if time is None:
+        return None
+    if isinstance(time, str) or len(time) != 2:
+        raise CatalogError(f"time={time!r}: give (start, end) as ISO dates, e.g. ('2023-01-01', '2023-12-31'); "
+                           f"None for an open end")
+    a, b = time
+    a = str(a)[:10] if a is not None else "0000-01-01"
+    b = str(b)[:10] if b is not None else _FAR_FUTURE
+    return (a, b)
+
+
+def search(text: str | None = None, bbox: Sequence[float] | None = None, time: Sequence[Any] | None = None,
+           variables: Sequence[str] | str | None = None, theme: str | None = None, *,
+           catalog: Catalog | str | os.PathLike[str] | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+    """Entries matching every criterion given, best first.
+
+    * ``text``: every word must appear in the name, title, keywords, variables, description,
+      producer or data centre; matches in the name and title rank higher.
+    * ``bbox=(W, S, E, N)``: the entry's box must intersect it; more coverage ranks higher.
+    * ``time=(start, end)``: the entry's period must overlap it (``None`` = open end).
+    * ``variables``: each must match a variable name or CF standard name (substring, case-insensitive).
+    * ``theme``: one of ``physics``, ``biogeochemistry``, ``in_situ``, ``biology_imaging``.
+
+    Returns ``[{"name", "title", "theme", "score"}, ...]``.
+
+    >>> hits = search("sea surface temperature", bbox=(-10, 43, -2, 48))   # doctest: +SKIP
+    >>> hits[0]["name"]                                                    # doctest: +SKIP
+    'sample_sst_zarr'
+    """
+    cat = _cat(catalog)
+    words = [w for w in re.split(r"[\s,;]+", text.lower()) if w] if text else []
+    box = _as_bbox(bbox)
+    period = _as_time(time)
+    if isinstance(variables, str):
+        variables = [variables]
+    wanted = [v.lower() for v in variables or []]
+    if theme is not None and theme not in THEMES:
+        raise CatalogError(f"theme={theme!r}: not a theme of the catalogue (themes: {', '.join(THEMES)})")
+    hits = []
+    for e in cat.index:
+        if not e["ok"]:
+            continue
+        if theme is not None and e["theme"] != theme:
+            continue
+        score = 0.0
+        if words:
+            n_, t_, k_, v_, d_ = e["n"], e["t"], e["k"], e["v"], e["d"]
+            ok = True
+            for w in words:
+                s = (3.0 if w in n_ else 0.0) + (2.0 if w in t_ else 0.0) + (1.5 if w in k_ else 0.0) \
+                    + (1.5 if w in v_ else 0.0) + (1.0 if w in d_ else 0.0)
+                if s == 0.0:
+                    ok = False
+                    break
+                score += s
+            if not ok:
+                continue
+        if wanted:
+            vs = e["vset"]
+            if not all(any(w in x for x in vs) for w in wanted):
+                continue
+            score += len(wanted)
+        if box is not None:
+            eb = e["bbox"]
+            if eb is None:
+                continue
+            cover = _overlap(box, eb)
+            if cover <= 0.0:
+                continue
+            # regional datasets that fit the query box rank above global ones
+            size = max((eb[2] - eb[0]) * (eb[3] - eb[1]), 1e-6)
+            score += 2.0 * cover + 1.0 / (1.0 + size / 1000.0)
+        if period is not None:
+            if e["t0"] is None or e["t1"] < period[0] or e["t0"] > period[1]:
+                continue
+            score += 0.5
+        hits.append({"name": e["name"], "title": e["title"], "theme": e["theme"], "score": round(score, 4)})
+    hits.sort(key=lambda h: (-h["score"], h["name"]))
+    return hits[:limit] if limit else hits
+
+
+def entries(theme: str | None = None, *, catalog: Catalog | str | os.PathLike[str] | None = None) -> list[dict[str, Any]]:
+    """Every entry (optionally of one theme): ``[{"name", "title", "theme", "sample", "login"}, ...]``."""
+    cat = _cat(catalog)
+    return [{"name": e["name"], "title": e.get("title", ""), "theme": e.get("theme"), "sample": e.get("sample", False),
+             "login": e.get("login", False)} for e in cat.index if theme is None or e.get("theme") == theme]
+
+
+# ----------------------------------------------------------------------------- describe & cite
+
+def describe(name: str, *, catalog: Catalog | str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """Everything known about an entry: description, driver, args, parameters, metadata, problems.
+
+    >>> d = describe("sample_chl")                                # doctest: +SKIP
+    >>> d["metadata"]["variables"][0]["standard_name"]            # doctest: +SKIP
+    'mass_concentration_of_chlorophyll_a_in_sea_water'
+    """
+    cat = _cat(catalog)
+    raw = cat.entry(name)
+    if not isinstance(raw, dict):
+        raw = {"invalid": raw}
+    return {"name": name, "description": str(raw.get("description") or "").strip(), "driver": raw.get("driver"),
+            "args": raw.get("args") or {}, "parameters": raw.get("parameters") or {},
+            "metadata": raw.get("metadata") or {}, "problems": validate_entry(name, raw)}
+
+
+def _year(md: dict[str, Any]) -> str:
+    m = re.search(r"\((\d{4})\)", str(md.get("citation") or ""))
+    if m:
+        return m.group(1)
+    tr = md.get("time_range") or [None]
+    return str(tr[0])[:4] if tr and tr[0] else "n.d."
+
+
+def cite(name: str, style: str = "text", *, catalog: Catalog | str | os.PathLike[str] | None = None) -> str:
+    """How to cite an entry: ``style='text'`` (the provider's recommended sentence) or ``'bibtex'``.
+
+    >>> print(cite("argo_gdac_float", "bibtex"))      # doctest: +SKIP
+    @misc{argo_gdac_float,
+      title = {Argo float data and metadata from the Global Data Assembly Centre (one float)},
+    ...
+    """
+    cat = _cat(catalog)
+    raw = cat.entry(name)
+    md = raw.get("metadata") if isinstance(raw, dict) and isinstance(raw.get("metadata"), dict) else {}
+    citation = md.get("citation")
+    if not citation:
+        raise CatalogError(f"entry {name!r}: field metadata.citation is missing, so it cannot be cited; add the "
+                           f"provider's recommended citation to {cat.path}")
+    doi = md.get("doi")
+    if style == "text":
+        text = str(citation).strip()
+        if doi and doi not in text:
+            text += f" https://doi.org/{doi}"
+        return text
+    if style != "bibtex":
+        raise CatalogError(f"cite(style={style!r}): use 'text' or 'bibtex'")
+    key = re.sub(r"[^A-Za-z0-9_]", "_", name)
+
+    def esc(s: Any) -> str:
+        return str(s).replace("{", "\\{").replace("}", "\\}")
+
+    fields = [("title", md.get("title")), ("author", "{" + esc(md.get("producer")) + "}" if md.get("producer") else None),
+              ("publisher", md.get("data_centre")), ("year", _year(md)), ("doi", doi),
+              ("url", f"https://doi.org/{doi}" if doi else md.get("landing_page")),
+              ("note", f"Licence: {md.get('licence')}" if md.get("licence") else None), ("howpublished", citation)]
+    body = ",\n".join(f"  {k} = {{{v if k == 'author' else esc(v)}}}" for k, v in fields if v)
+    return f"@misc{{{key},\n{body}\n}}"
+
+
+# ----------------------------------------------------------------------------- load
+
+_LAT = ("lat", "latitude", "LATITUDE", "nav_lat", "y")
+_LON = ("lon", "longitude", "LONGITUDE", "nav_lon", "x")
+_TIME = ("time", "TIME", "JULD", "date")
+
+
+def _find(ds: Any, names: Sequence[str]) -> str | None:
+    for n in names:
+        if n in ds.coords or n in getattr(ds, "variables", {}):
+            return n
+    return None
+
+
+def subset_xarray(ds: Any, bbox: Sequence[float] | None = None, time: Sequence[Any] | None = None,
+                  variables: Sequence[str] | None = None) -> Any:
+    """Cut an :class:`xarray.Dataset` to a box, a period and variables, lazily.
+
+    Gridded data (1-D ``lat``/``lon``/``time`` dimension coordinates) are sliced with ``sel``;
+    collections (positions along a profile or station dimension) are indexed with the matching
+    positions (only the coordinates are read).
+
+    >>> import numpy as np, xarray as xr
+    >>> ds = xr.Dataset({"t": (("lat", "lon"), np.zeros((3, 4)))}, coords={"lat": [40., 41, 42], "lon": [-3., -2, -1, 0]})
+    >>> dict(subset_xarray(ds, bbox=(-2, 41, 0, 42)).sizes)
+    {'lat': 2, 'lon': 3}
+    """
+    import numpy as np
+    import pandas as pd
+
+    if variables:
+        missing = [v for v in variables if v not in ds.data_vars]
+        if missing:
+            raise CatalogError(f"variables={list(variables)!r}: {', '.join(missing)} not in the dataset "
+                               f"(it has {', '.join(map(str, ds.data_vars))})")
+        ds = ds[list(variables)]
+    box = _as_bbox(bbox)
+    if box is not None:
+        lat, lon = _find(ds, _LAT), _find(ds, _LON)
+        if lat is None or lon is None:
+            raise CatalogError("bbox: this dataset has no latitude/longitude coordinate to cut on")
+        w, s, e, n = box
+        if ds[lat].ndim == 1 and ds[lat].dims == (lat,) and ds[lon].dims == (lon,):
+            la = ds[lat].values
+            ds = ds.sel({lat: slice(s, n) if la[0] <= la[-1] else slice(n, s)})
+            lo = ds[lon].values
+            ds = ds.sel({lon: slice(w, e) if lo[0] <= lo[-1] else slice(e, w)})
+        elif ds[lat].ndim == 1 and ds[lat].dims == ds[lon].dims:
+            la, lo = np.asarray(ds[lat].values), np.asarray(ds[lon].values)
+            keep = np.nonzero((la >= s) & (la <= n) & (lo >= w) & (lo <= e))[0]
+            ds = ds.isel({ds[lat].dims[0]: keep})
+        elif ds[lat].ndim == 0:
+            la, lo = float(ds[lat]), float(ds[lon])
+            if not (s <= la <= n and w <= lo <= e):
+                ds = ds.isel({d: slice(0, 0) for d in ds.dims})
+    period = _as_time(time) if time is not None else None
+    if period is not None:
+        tname = _find(ds, _TIME)
+        if tname is None:
+            raise CatalogError("time: this dataset has no time coordinate to cut on")
+        t0 = None if period[0] == "0000-01-01" else pd.Timestamp(time[0])
+        t1 = None if period[1] == _FAR_FUTURE else pd.Timestamp(time[1])
+        if t1 is not None and len(str(time[1])) <= 10:
+            t1 = t1 + pd.Timedelta(days=1) - pd.Timedelta(nanoseconds=1)  # a date means the whole day
+        tv = ds[tname]
+        if tv.dims == (tname,):
+            ds = ds.sel({tname: slice(t0, t1)})
+        elif tv.ndim == 1:
+            v = pd.to_datetime(np.asarray(tv.values))
+            keep = np.ones(v.size, bool)
+            if t0 is not None:
+                keep &= v >= t0
+            if t1 is not None:
+                keep &= v <= t1
+            ds = ds.isel({tv.dims[0]: np.nonzero(keep)[0]})
+    return ds
+
+
+def _subset_frame(df: Any, bbox: Sequence[float] | None, time: Sequence[Any] | None,
+                  variables: Sequence[str] | None) -> Any:
+    import pandas as pd
+
+    box = _as_bbox(bbox)
+    if box is not None:
+        lat = next((c for c in _LAT if c in df.columns), None)
+        lon = next((c for c in _LON if c in df.columns), None)
+        if lat is None or lon is None:
+            raise CatalogError("bbox: this table has no latitude/longitude column to cut on")
+        w, s, e, n = box
+        df = df[(df[lat] >= s) & (df[lat] <= n) & (df[lon] >= w) & (df[lon] <= e)]
+    if time is not None:
+        _as_time(time)
+        tcol = next((c for c in _TIME if c in df.columns), None)
+        if tcol is None:
+            raise CatalogError("time: this table has no time column to cut on")
+        if time[0] is not None:
+            df = df[df[tcol] >= pd.Timestamp(time[0], tz="UTC")]
+        if time[1] is not None:
+            df = df[df[tcol] <= pd.Timestamp(time[1], tz="UTC")]
+    if variables:
+        keep = [c for c in df.columns if c in variables or c in (*_LAT, *_LON, *_TIME, "platform_number", "file")]
+        df = df[keep]
+    return df
+
+
+def _make_source(cat: Catalog, name: str, raw: dict[str, Any], params: dict[str, Any]) -> Any:
+    """The intake DataSource of one entry, built alone so that bad neighbours cannot break it."""
+    from intake.catalog.local import CatalogParser
+
+    parser = CatalogParser({"sources": {name: copy.deepcopy(raw)}}, context={"root": str(cat.directory)})
+    if not parser.ok:
+        raise CatalogError(f"entry {name!r}: intake cannot read it: {'; '.join(parser.errors)}")
+    entry = parser.data["data_sources"][0]
+    declared = {p.name for p in entry._user_parameters}
+    unknown = set(params) - declared
+    if unknown:
+        raise CatalogError(f"entry {name!r}: unknown parameter(s) {', '.join(sorted(unknown))}; this entry takes "
+                           f"{', '.join(sorted(declared)) or 'no parameters'} (plus bbox=, time=, variables=)")
+    try:
+        return entry.get(**params)
+    except Exception as exc:
+        raise CatalogError(f"entry {name!r}: field driver ({raw.get('driver')!r}) could not build the source: "
+                           f"{type(exc).__name__}: {exc}") from None
+
+
+def _source_url(src: Any) -> str | None:
+    kw = getattr(src, "_captured_init_kwargs", {}) or {}
+    for key in ("urlpath", "server"):
+        if isinstance(kw.get(key), str):
+            if key == "server":
+                return f"{kw['server']}/tabledap/{kw.get('dataset_id')}"
+            return kw[key]
+    if kw.get("dataset_id"):
+        return f"copernicusmarine://{kw['dataset_id']}"
+    return None
+
+
+def load(name: str, *, catalog: Catalog | str | os.PathLike[str] | None = None, bbox: Sequence[float] | None = None,
+         time: Sequence[Any] | None = None, variables: Sequence[str] | None = None,
+         mirror: dict[str, str] | None = None, **params: Any) -> Any:
+    """Open an entry lazily, cut to ``bbox=(W, S, E, N)``, ``time=(start, end)`` and ``variables``.
+
+    Gridded and profile entries return a lazy :class:`xarray.Dataset` (dask arrays); Argo indexes
+    a lazy dask DataFrame; ERDDAP tables a pandas DataFrame (the cut is made by the server, only
+    the subset travels). Other keyword arguments are the entry's own parameters (e.g.
+    ``wmo='6901234'``). When the entry declares ``west/south/east/north/start/end`` parameters,
+    the box and period are sent to the service; otherwise they are applied after opening.
+    ``mirror`` (or ``$ODATIS_VRE_MIRROR``) maps remote roots to local copies.
+
+    Every successful load is recorded by :func:`odatis_vre.provenance.record`.
+
+    >>> ds = load("sample_sst_zarr", bbox=(-6, 44, -1, 48), time=("2023-06-01", "2023-08-31"))  # doctest: +SKIP
+    >>> ds.analysed_sst.dims                                                                     # doctest: +SKIP
+    ('time', 'lat', 'lon')
+    """
+    from . import mirror as mirror_mod
+
+    cat = _cat(catalog)
+    raw = cat.entry(name)
+    problems = validate_entry(name, raw)
+    if problems:
+        raise CatalogError(f"entry {name!r} in {cat.path} is invalid:\n  - " + "\n  - ".join(problems)
+                           + "\nFix these fields; `odatis-vre catalog check` re-checks the whole catalogue.")
+    md = raw["metadata"]
+    declared = set((raw.get("parameters") or {}).keys())
+    box = _as_bbox(bbox)
+    period = _as_time(time)
+    pushed_box = pushed_time = False
+    if box is not None and {"west", "south", "east", "north"} <= declared:
+        params.update(dict(zip(("west", "south", "east", "north"), box)))
+        pushed_box = True
+    if period is not None and {"start", "end"} <= declared:
+        params.update(start=str(time[0]) if time[0] is not None else "", end=str(time[1]) if time[1] is not None else "")
+        pushed_time = True
+    src = _make_source(cat, name, raw, params)
+    # send remote roots to their mirror, and re-make the source with the new address
+    kw = dict(getattr(src, "_captured_init_kwargs", {}) or {})
+    m = mirror_mod.mapping(mirror)
+    remake = False
+    if m and isinstance(kw.get("urlpath"), str) and mirror_mod.rewrite(kw["urlpath"], m) != kw["urlpath"]:
+        kw["urlpath"] = mirror_mod.rewrite(kw["urlpath"], m)
+        remake = True
+    if m and "mirror" in inspect.signature(type(src).__init__).parameters:  # our drivers rewrite their own URLs
+        kw["mirror"] = m
+        remake = True
+    if remake:
+        src = type(src)(*getattr(src, "_captured_init_args", ()), **kw)
+    url = _source_url(src)
+    try:
+        if getattr(src, "container", None) == "dataframe" and hasattr(src, "server"):
+            obj = src.read()
+        else:
+            obj = src.to_dask()
+    except CatalogError:
+        raise
+    except Exception as exc:
+        raise _access_error(name, md, url, exc) from None
+    if hasattr(obj, "data_vars"):
+        obj = subset_xarray(obj, None if pushed_box else box, None if pushed_time else time, variables)
+    else:
+        obj = _subset_frame(obj, None if pushed_box else box, None if pushed_time else time, variables)
+    provenance.record(name, title=md.get("title"), doi=md.get("doi"), url=md.get("landing_page") or url)
+    return obj
+
+
+def _access_error(name: str, md: dict[str, Any], url: str | None, exc: Exception) -> CatalogError:
+    from .catalog_drivers import AccessError
+
+    access = md.get("access") or {}
+    text = f"{type(exc).__name__}: {exc}" if not isinstance(exc, AccessError) else str(exc)
+    if access.get("protocol") == "copernicusmarine":
+        return CatalogError(f"entry {name!r}: field access (copernicusmarine, login needed): {text}")
+    if md.get("sample"):
+        return CatalogError(f"entry {name!r}: field args.urlpath: cannot open {url} ({text}). Sample data are "
+                            f"generated by `odatis-vre data samples` (into the catalogue's data/ folder).")
+    return CatalogError(f"entry {name!r}: field args.urlpath: cannot open {url}: {text}. Check the address and "
+                        f"the network, or set $ODATIS_VRE_MIRROR to a local copy (docs/catalogue.md).")
+
+
+# ----------------------------------------------------------------------------- online check
+
+def probe_url(name: str, raw: dict[str, Any], *, timeout: float = 10.0, mirror: dict[str, str] | None = None,
+              catalog_dir: Path | None = None) -> tuple[bool, str]:
+    """Probe an entry's endpoint (after the mirror): ``(ok, message)``. Sample entries check their files."""
+    import urllib.request
+
+    from . import mirror as mirror_mod
+
+    md = raw.get("metadata") or {}
+    access = md.get("access") or {}
+    args = raw.get("args") or {}
+    proto = access.get("protocol")
+    if proto in ("file-netcdf", "file-zarr"):
+        import glob
+
+        path = str(args.get("urlpath", "")).replace("{{ CATALOG_DIR }}", str(catalog_dir or default_path().parent))
+        n = len(glob.glob(path))
+        return (n > 0, f"{n} local file(s) match {path}" if n else f"no local file matches {path}; run `odatis-vre data samples`")
+    if proto == "copernicusmarine":
+        local = mirror_mod.rewrite(f"copernicusmarine://{args.get('dataset_id')}", mirror)
+        if local.startswith("copernicusmarine://"):
+            try:
+                import copernicusmarine  # type: ignore[import-not-found]  # noqa: F401
+            except ImportError:
+                return (False, "copernicusmarine toolbox not installed (pip install copernicusmarine; then "
+                               "`copernicusmarine login`)")
+            return (True, "toolbox installed; dataset access needs `copernicusmarine login`")
+        url = local.rstrip("/") + "/.zmetadata"
+    elif proto == "erddap-tabledap":
+        url = f"{args.get('server')}/tabledap/{args.get('dataset_id')}.das"
+    elif proto == "opendap":
+        url = str(args.get("urlpath")) + ".das"
+    else:
+        url = str(args.get("urlpath"))
+        for pname, p in (raw.get("parameters") or {}).items():
+            url = url.replace("{{ %s }}" % pname, str(p.get("default", "")))
+    url = mirror_mod.rewrite(url, mirror)
+    req = urllib.request.Request(url, method="HEAD" if proto in ("https-netcdf", "https-csv-index") else "GET")
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310
+            return (True, f"HTTP {resp.status} {url}")
+    except Exception as exc:  # report, never raise: one dead endpoint must not hide the others
+        return (False, f"{url}: {getattr(exc, 'code', '')} {getattr(exc, 'reason', exc)}".replace("  ", " "))
+
+
+def check_online(catalog: Catalog | str | os.PathLike[str] | None = None, *, timeout: float = 10.0,
+                 mirror: dict[str, str] | None = None, workers: int = 8) -> dict[str, tuple[bool, str]]:
+    """Probe every entry's endpoint concurrently: ``{name: (ok, message)}``."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    cat = _cat(catalog)
+    names = [n for n, r in cat.raw.items() if isinstance(r, dict)]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        results = list(pool.map(lambda n: probe_url(n, cat.raw[n], timeout=timeout, mirror=mirror, catalog_dir=cat.directory), names))
+    return dict(zip(names, results))

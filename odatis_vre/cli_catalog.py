@@ -1,0 +1,192 @@
+"""``odatis-vre catalog ...`` and ``odatis-vre data ...``: the catalogue from the command line.
+
+Examples::
+
+    odatis-vre data samples                      # generate the offline samples into catalog/data/
+    odatis-vre catalog list --theme physics
+    odatis-vre catalog search chlorophyll --bbox -10,43,-2,48 --time 2023-01-01/2023-12-31
+    odatis-vre catalog show argo_gdac_float
+    odatis-vre catalog cite argo_gdac_float --bibtex
+    odatis-vre catalog check [--online]
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+CATALOG_OPTION = click.option("--catalog", "catalog_path", type=click.Path(path_type=Path), default=None,
+                              help="Catalogue file (default: $ODATIS_VRE_CATALOG, else catalog/odatis.yaml).")
+
+
+def _open(path: Path | None):  # noqa: ANN202
+    from . import catalog
+
+    try:
+        return catalog.open(path)
+    except catalog.CatalogError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _floats(text: str | None, n: int, what: str) -> tuple[float, ...] | None:
+    if not text:
+        return None
+    try:
+        values = tuple(float(x) for x in text.split(","))
+    except ValueError:
+        raise click.BadParameter(f"{what}: give {n} comma-separated numbers, e.g. -10,43,-2,48") from None
+    if len(values) != n:
+        raise click.BadParameter(f"{what}: give {n} comma-separated numbers (west,south,east,north)")
+    return values
+
+
+@click.group("catalog")
+def catalog_group() -> None:
+    """Find, describe, cite and check the datasets of the pole's catalogue."""
+
+
+@catalog_group.command("list")
+@click.option("--theme", type=click.Choice(["physics", "biogeochemistry", "in_situ", "biology_imaging"]), default=None)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@CATALOG_OPTION
+def list_cmd(theme: str | None, as_json: bool, catalog_path: Path | None) -> None:
+    """List the entries (name, theme, title); [sample] = offline, [login] = needs an account."""
+    from . import catalog
+
+    cat = _open(catalog_path)
+    rows = catalog.entries(theme, catalog=cat)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    width = max((len(r["name"]) for r in rows), default=10)
+    for r in rows:
+        flags = (" [sample]" if r["sample"] else "") + (" [login]" if r["login"] else "")
+        click.echo(f"{r['name']:<{width}}  {str(r['theme']):<15}  {r['title']}{flags}")
+    click.echo(f"{len(rows)} entries in {cat.path}", err=True)
+
+
+@catalog_group.command("search")
+@click.argument("text", required=False)
+@click.option("--bbox", help="west,south,east,north in degrees, e.g. -10,43,-2,48")
+@click.option("--time", "period", help="start/end as ISO dates, e.g. 2023-01-01/2023-12-31 (empty side = open)")
+@click.option("--variable", "-v", "variables", multiple=True, help="variable name or CF standard name (repeatable)")
+@click.option("--theme", type=click.Choice(["physics", "biogeochemistry", "in_situ", "biology_imaging"]), default=None)
+@click.option("--limit", type=int, default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@CATALOG_OPTION
+def search_cmd(text: str | None, bbox: str | None, period: str | None, variables: tuple[str, ...], theme: str | None,
+               limit: int, as_json: bool, catalog_path: Path | None) -> None:
+    """Search by words, box, period, variables and theme; best matches first."""
+    from . import catalog
+
+    cat = _open(catalog_path)
+    time = None
+    if period:
+        if "/" not in period:
+            raise click.BadParameter("--time: give start/end, e.g. 2023-01-01/2023-12-31")
+        a, b = period.split("/", 1)
+        time = (a or None, b or None)
+    try:
+        hits = catalog.search(text, bbox=_floats(bbox, 4, "--bbox"), time=time, variables=list(variables) or None,
+                              theme=theme, catalog=cat, limit=limit)
+    except catalog.CatalogError as exc:
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps(hits, indent=2))
+        return
+    if not hits:
+        click.echo("no entry matches; try fewer words or a larger box (`odatis-vre catalog list` shows all)", err=True)
+        sys.exit(1)
+    for h in hits:
+        click.echo(f"{h['score']:7.2f}  {h['name']:<28}  {str(h['theme']):<15}  {h['title']}")
+
+
+@catalog_group.command("show")
+@click.argument("name")
+@CATALOG_OPTION
+def show_cmd(name: str, catalog_path: Path | None) -> None:
+    """Show everything about entry NAME (metadata, access, parameters, problems)."""
+    import yaml
+
+    from . import catalog
+
+    cat = _open(catalog_path)
+    try:
+        d = catalog.describe(name, catalog=cat)
+    except catalog.CatalogError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(yaml.safe_dump(d, sort_keys=False, allow_unicode=True, width=110))
+
+
+@catalog_group.command("cite")
+@click.argument("name")
+@click.option("--bibtex", is_flag=True, help="BibTeX instead of the citation text.")
+@CATALOG_OPTION
+def cite_cmd(name: str, bibtex: bool, catalog_path: Path | None) -> None:
+    """Print how to cite entry NAME."""
+    from . import catalog
+
+    cat = _open(catalog_path)
+    try:
+        click.echo(catalog.cite(name, "bibtex" if bibtex else "text", catalog=cat))
+    except catalog.CatalogError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@catalog_group.command("check")
+@click.argument("file", type=click.Path(path_type=Path), required=False)
+@click.option("--online", is_flag=True, help="Also probe every endpoint (honours $ODATIS_VRE_MIRROR).")
+@click.option("--timeout", type=float, default=10.0, show_default=True, help="Seconds per probe.")
+def check_cmd(file: Path | None, online: bool, timeout: float) -> None:
+    """Validate every entry of FILE against the schema (exit 1 naming each wrong field)."""
+    from . import catalog
+
+    cat = _open(file)
+    bad = catalog.check(cat)
+    for name, problems in bad.items():
+        for p in problems:
+            click.echo(f"{name}: {p}", err=True)
+    failed = bool(bad)
+    if online:
+        for name, (ok, msg) in catalog.check_online(cat, timeout=timeout).items():
+            click.echo(f"{'ok  ' if ok else 'FAIL'}  {name}: {msg}")
+            failed |= not ok
+    n = len(cat)
+    click.echo(f"{cat.path}: {n - len(bad)}/{n} entries valid" + (", endpoints probed" if online else ""), err=True)
+    if failed:
+        sys.exit(1)
+
+
+@click.group("data")
+def data_group() -> None:
+    """Offline sample datasets and local copies of the remote services."""
+
+
+@data_group.command("samples")
+@click.option("--dest", type=click.Path(path_type=Path), default=None, help="Folder (default: catalog/data).")
+@click.option("--force", is_flag=True, help="Regenerate even if present.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def samples_cmd(dest: Path | None, force: bool, quiet: bool) -> None:
+    """Generate the deterministic sample datasets the sample_* entries read."""
+    from . import samples
+
+    paths = samples.make_all(dest, force=force, progress=not quiet)
+    for name, path in paths.items():
+        click.echo(f"{name:<14} {path}")
+
+
+@data_group.command("local-copy")
+@click.argument("dest", type=click.Path(path_type=Path))
+@click.option("--force", is_flag=True)
+def local_copy_cmd(dest: Path, force: bool) -> None:
+    """Write provider-shaped copies (GDAC, ERDDAP, THREDDS, Copernicus Zarr) of the samples into DEST."""
+    from . import mirror
+
+    root = mirror.build_local_copy(dest, force=force)
+    click.echo(f"local copy in {root}; serve it and set ODATIS_VRE_MIRROR (see docs/catalogue.md)")
+
+
+COMMANDS = [catalog_group, data_group]
