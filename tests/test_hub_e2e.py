@@ -56,7 +56,7 @@ def test_login_spawn_kernel_catalogue_and_gateway(vre_stack: VRETestStack, users
     r = s.post(f"{vre_stack.url}/hub/spawn", data={"profile": "ocean", "_xsrf": s.cookies.get("_xsrf")})
     assert r.status_code == 200, r.text[:500]
     vre_stack.wait_server("alice")
-    assert s.get(f"{vre_stack.url}/user/alice/api/status").status_code == 200
+    assert vre_stack.browse_api(s, "alice", "api/status").status_code == 200
     out = remote.run_code(vre_stack.server_url("alice"), vre_stack.user_token("alice"), KERNEL_CODE, timeout=300)
     assert "gateway: dask_gateway.client" in out.stdout
     assert "workers: 2" in out.stdout
@@ -68,7 +68,7 @@ def test_isolation_between_users(vre_stack: VRETestStack, users: dict) -> None:
     a_token, b_token = vre_stack.user_token("alice"), vre_stack.user_token("bruno")
     # bruno's browser session cannot open alice's server, nor its API
     b = users["bruno"]
-    r = b.get(f"{vre_stack.url}/user/alice/api/status", allow_redirects=True)
+    r = vre_stack.browse_api(b, "alice", "api/status")
     assert r.status_code in (403, 404) or "/user/alice/" not in r.url
     r = requests.get(f"{vre_stack.url}/user/alice/api/contents", headers={"Authorization": f"token {b_token}"})
     assert r.status_code == 403
@@ -104,7 +104,9 @@ def test_anonymous_reaches_only_the_login_page(vre_stack: VRETestStack, users: d
     assert anon.post(f"{vre_stack.url}/hub/api/users/alice/server").status_code == 403
     assert anon.put(f"{vre_stack.url}/hub/api/accounts/mallory", json={"password": "x" * 12}).status_code == 403
     assert anon.get(f"{vre_stack.url}/services/dask-gateway/api/v1/clusters/").status_code == 401
-    r = anon.post(f"{vre_stack.url}/hub/login", data={"username": "alice", "password": "wrong-password"})
+    anon.get(f"{vre_stack.url}/hub/login")
+    r = anon.post(f"{vre_stack.url}/hub/login", data={"username": "alice", "password": "wrong-password",
+                                                      "_xsrf": anon.cookies.get("_xsrf")})
     assert "Invalid username or password" in r.text
 
 
@@ -146,4 +148,4 @@ def test_hub_restart_keeps_servers(vre_stack: VRETestStack, users: dict) -> None
     out = remote.run_code(vre_stack.server_url("alice"), token, "print(x + 1)", kernel_id=kernel)
     assert out.stdout.strip() == "42"
     s = vre_stack.login("alice", USERS["alice"])
-    assert s.get(f"{vre_stack.url}/user/alice/api/status").status_code == 200
+    assert vre_stack.browse_api(s, "alice", "api/status").status_code == 200

@@ -123,6 +123,14 @@ class VRETestStack:
                 return
             time.sleep(0.1)
 
+    def browse_api(self, session: requests.Session, name: str, path: str) -> requests.Response:
+        """Open ``name``'s JupyterLab as a browser does (OAuth with the hub), then call its API with the xsrf token."""
+        lab = session.get(f"{self.url}/user/{name}/lab", timeout=60)
+        if lab.status_code != 200 or f"/user/{name}/" not in lab.url:
+            return lab
+        xsrf = session.cookies.get("_xsrf", path=f"/user/{name}/") or session.cookies.get("_xsrf")
+        return session.get(f"{self.url}/user/{name}/{path}", headers={"X-XSRFToken": xsrf or ""}, timeout=60)
+
     def server_url(self, name: str) -> str:
         return f"{self.url}/user/{name}/"
 

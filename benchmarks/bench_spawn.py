@@ -1,0 +1,201 @@
+"""Login → server ready, and a burst of simultaneous spawns: odatis-vre vs stock JupyterHub, side by side.
+
+    .venv/bin/python benchmarks/bench_spawn.py [--runs 10] [--burst 30]
+
+Both hubs run here on loopback with the same JupyterHub, proxy and JupyterLab; the stock one uses
+SimpleLocalProcessSpawner and DummyAuthenticator with default settings (as in ../shared/anchors.md).
+For each run a new user logs in through the HTML form (which starts the server, no options form)
+and we poll ``/user/<name>/api/status`` with the user's token until it answers 200.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures as cf
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+import requests
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))
+from vre_testing import TEST_CONFIG, free_port  # noqa: E402
+
+from odatis_vre import config  # noqa: E402
+from odatis_vre.stack import Stack  # noqa: E402
+
+TOOLS = REPO / ".tools" / "node_modules" / ".bin"
+os.environ["PATH"] = f"{TOOLS}:{Path(sys.executable).parent}:{os.environ['PATH']}"
+
+
+class Hub:
+    name = ""
+    url = ""
+    token = ""
+
+    def add_user(self, user: str) -> None: ...
+    def password(self, user: str) -> str: ...
+    def pids(self) -> list[int]: ...
+    def stop(self) -> None: ...
+
+
+class OurHub(Hub):
+    name = "odatis-vre"
+
+    def __init__(self, folder: Path):
+        raw = config.deep_merge(TEST_CONFIG, {"hub": {"port": free_port(), "state_dir": str(folder / ".vre"),
+                                                      "concurrent_spawn_limit": 100}})
+        raw["profiles"] = raw["profiles"][:1]  # one profile: the login goes straight to the spawn
+        raw["groups"]["default"]["quota"]["servers"] = 1
+        (folder / "vre.yaml").write_text(yaml.safe_dump(raw))
+        self.stack = Stack(folder / "vre.yaml")
+        self.stack.start(timeout=120)
+        self.url, self.token = self.stack.url, self.stack.token
+
+    def add_user(self, user: str) -> None:
+        r = self.stack.api("PUT", f"/accounts/{user}", json={"password": self.password(user)})
+        r.raise_for_status()
+
+    def password(self, user: str) -> str:
+        return f"{user}-password"
+
+    def pids(self) -> list[int]:
+        pid = self.stack.pid()
+        return [pid] if pid else []
+
+    def stop(self) -> None:
+        self.stack.stop()
+
+
+STOCK_CONFIG = """
+c.JupyterHub.ip = "127.0.0.1"
+c.JupyterHub.port = {port}
+c.JupyterHub.hub_port = {hub_port}
+c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:{proxy_port}"
+c.JupyterHub.authenticator_class = "dummy"
+c.DummyAuthenticator.password = "stock-password"
+c.Authenticator.allow_all = True
+c.JupyterHub.spawner_class = "simple"
+c.SimpleLocalProcessSpawner.home_dir_template = "{folder}/home/{{username}}"
+c.Spawner.args = ["--ServerApp.allow_root=True"]
+c.Spawner.default_url = "/lab"
+c.JupyterHub.services = [{{"name": "bench", "api_token": "{token}"}}]
+c.JupyterHub.load_roles = [{{"name": "bench", "services": ["bench"], "scopes": ["admin:users", "admin:servers", "tokens", "list:users", "read:users"]}}]
+"""
+
+
+class StockHub(Hub):
+    name = "stock JupyterHub"
+
+    def __init__(self, folder: Path):
+        port = free_port()
+        self.token = "b" * 32
+        (folder / "jupyterhub_config.py").write_text(STOCK_CONFIG.format(
+            port=port, hub_port=free_port(), proxy_port=free_port(), folder=folder, token=self.token))
+        self.url = f"http://127.0.0.1:{port}"
+        self.log = open(folder / "hub.log", "ab")
+        self.proc = subprocess.Popen([sys.executable, "-m", "jupyterhub", "-f", "jupyterhub_config.py"], cwd=folder,
+                                     stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        for _ in range(600):
+            try:
+                if requests.get(f"{self.url}/hub/api/", timeout=1).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("stock hub did not start")
+
+    def add_user(self, user: str) -> None:
+        requests.post(f"{self.url}/hub/api/users/{user}", headers={"Authorization": f"token {self.token}"}).raise_for_status()
+
+    def password(self, user: str) -> str:
+        return "stock-password"
+
+    def pids(self) -> list[int]:
+        return [self.proc.pid]
+
+    def stop(self) -> None:
+        h = {"Authorization": f"token {self.token}"}
+        for u in requests.get(f"{self.url}/hub/api/users", headers=h).json():
+            if u.get("servers"):
+                requests.delete(f"{self.url}/hub/api/users/{u['name']}/server", headers=h)
+        time.sleep(2)
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        self.proc.wait(30)
+
+
+def user_token(hub: Hub, user: str) -> str:
+    r = requests.post(f"{hub.url}/hub/api/users/{user}/tokens", json={"note": "bench"},
+                      headers={"Authorization": f"token {hub.token}"})
+    r.raise_for_status()
+    return r.json()["token"]
+
+
+def login_to_ready(hub: Hub, user: str, timeout: float = 300) -> float:
+    """Seconds from the login form POST to /user/<name>/api/status answering 200."""
+    hub.add_user(user)
+    token = user_token(hub, user)
+    s = requests.Session()
+    s.get(f"{hub.url}/hub/login")
+    t0 = time.perf_counter()
+    s.post(f"{hub.url}/hub/login", data={"username": user, "password": hub.password(user),
+                                         "_xsrf": s.cookies.get("_xsrf")}, allow_redirects=False)
+    s.get(f"{hub.url}/hub/spawn", allow_redirects=False)  # what the browser follows to
+    while time.perf_counter() - t0 < timeout:
+        try:
+            r = requests.get(f"{hub.url}/user/{user}/api/status", headers={"Authorization": f"token {token}"},
+                             allow_redirects=False, timeout=10)
+            if r.status_code == 200:
+                return time.perf_counter() - t0
+        except requests.RequestException:
+            pass
+        time.sleep(0.02)
+    raise TimeoutError(f"{user} not ready in {timeout} s on {hub.name}")
+
+
+def rss_mib(pids: list[int]) -> float:
+    return sum(psutil.Process(p).memory_info().rss for p in pids if psutil.pid_exists(p)) / 2**20
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--runs", type=int, default=10, help="logins measured per hub (median reported)")
+    ap.add_argument("--burst", type=int, default=0, help="also start this many servers at once on each hub")
+    args = ap.parse_args()
+    rows = []
+    for cls in (StockHub, OurHub):
+        with tempfile.TemporaryDirectory() as tmp:
+            hub = cls(Path(tmp))
+            try:
+                times = [login_to_ready(hub, f"u{i}") for i in range(args.runs)]
+                row = {"hub": hub.name, "median": statistics.median(times), "min": min(times), "max": max(times),
+                       "hub_mib": rss_mib(hub.pids())}
+                if args.burst:
+                    t0 = time.perf_counter()
+                    with cf.ThreadPoolExecutor(args.burst) as ex:
+                        futs = [ex.submit(login_to_ready, hub, f"b{i}") for i in range(args.burst)]
+                        ok = sum(1 for f in futs if not f.exception())
+                    row["burst"] = (time.perf_counter() - t0, ok)
+                rows.append(row)
+            finally:
+                hub.stop()
+    base = rows[0]["median"]
+    print(f"\nLogin form POST -> /user/<name>/api/status 200, {args.runs} runs each (seconds)")
+    print(f"{'hub':<18}{'median':>8}{'min':>8}{'max':>8}{'ratio':>8}{'hub MiB':>9}" + (f"{'burst s':>9}{'ok':>6}" if args.burst else ""))
+    for r in rows:
+        line = f"{r['hub']:<18}{r['median']:>8.2f}{r['min']:>8.2f}{r['max']:>8.2f}{r['median'] / base:>8.2f}{r['hub_mib']:>9.0f}"
+        if args.burst:
+            line += f"{r['burst'][0]:>9.1f}{r['burst'][1]:>4}/{args.burst}"
+        print(line)
+
+
+if __name__ == "__main__":
+    main()
