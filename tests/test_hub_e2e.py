@@ -47,7 +47,10 @@ def users(vre_stack: VRETestStack) -> dict[str, requests.Session]:
 
 
 def _gateway(stack: VRETestStack, token: str) -> Gateway:
-    return Gateway(address=f"{stack.url}/services/dask-gateway", auth=JupyterHubAuth(api_token=token))
+    from odatis_vre.modes import local_ports
+
+    return Gateway(address=f"{stack.url}/services/dask-gateway", auth=JupyterHubAuth(api_token=token),
+                   proxy_address=f"gateway://127.0.0.1:{local_ports(stack.stack.cfg)['gateway_tcp']}")
 
 
 def test_login_spawn_kernel_catalogue_and_gateway(vre_stack: VRETestStack, users: dict, sample_data) -> None:
