@@ -122,6 +122,8 @@ def singleuser_env(cfg: VREConfig, *, release: str = "odatis-vre", namespace: st
         "DASK_DISTRIBUTED__DASHBOARD__LINK": "{JUPYTERHUB_SERVICE_PREFIX}proxy/{port}/status",
     }
     if cfg.mode == "kubernetes":
+        # KubeSpawner expands {name} in environment values: keep dask's own placeholders literal
+        common = {k: v.replace("{", "{{").replace("}", "}}") for k, v in common.items()}
         return common | {
             "ODATIS_VRE_CATALOG": K8S_CATALOG,
             "ODATIS_VRE_CONFIG": "/etc/odatis-vre/vre.yaml",
