@@ -123,7 +123,10 @@ def apply(c: Any, cfg: VREConfig, environ: dict[str, str] | None = None) -> None
         c.LocalAccountsAuthenticator.allow_all = True
 
     # groups (membership listed in vre.yaml) and roles
-    c.JupyterHub.load_groups = {name: {"users": list(spec.get("users") or [])} for name, spec in cfg.groups.items()}
+    if not (auth["type"] == "oauth" and auth["oauth"].get("groups_claim")):
+        # with a groups claim the identity provider owns group membership (oauthenticator's manage_groups);
+        # quotas still apply by group name
+        c.JupyterHub.load_groups = {name: {"users": list(spec.get("users") or [])} for name, spec in cfg.groups.items()}
     svcs = services(cfg, environ)
     c.JupyterHub.services = svcs
     c.JupyterHub.load_roles = roles({s["name"] for s in svcs})

@@ -1,0 +1,1 @@
+"""Local stand-ins for external services (OAuth/OIDC provider...), following their documented APIs."""
