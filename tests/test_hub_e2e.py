@@ -152,3 +152,21 @@ def test_hub_restart_keeps_servers(vre_stack: VRETestStack, users: dict) -> None
     assert out.stdout.strip() == "42"
     s = vre_stack.login("alice", USERS["alice"])
     assert vre_stack.browse_api(s, "alice", "api/status").status_code == 200
+
+
+def test_stop_leaves_no_orphan(vre_stack: VRETestStack, users: dict) -> None:
+    """`odatis-vre down` (Stack.stop) ends servers, gateway, clusters, services, proxy and hub."""
+    import psutil
+
+    vre_stack.start_server("alice")
+    gw = _gateway(vre_stack, vre_stack.user_token("alice"))
+    cluster = gw.new_cluster()
+    cluster.scale(1)
+    hub = psutil.Process(vre_stack.stack.pid())
+    family = [hub, *hub.children(recursive=True)]
+    names = " ".join(" ".join(p.cmdline()) for p in family)
+    assert "jupyterhub-singleuser" in names and "dask-gateway-server" in names and "configurable-http-proxy" in names
+    vre_stack.stack.stop()
+    gone, alive = psutil.wait_procs(family, timeout=30)
+    assert not alive, [" ".join(p.cmdline()) for p in alive]
+    assert vre_stack.stack.pid() is None
