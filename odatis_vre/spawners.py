@@ -122,7 +122,7 @@ class QuotaMixin:
 
 
 class VRELocalSpawner(QuotaMixin, SimpleLocalProcessSpawner):
-    """A process per server, one home directory per user (see docs/local-mode.md for isolation limits).
+    """A process per server, one home directory per user (README.md, "Known limits of the local mode").
 
     The hub waits for a server with a randomised exponential back-off (up to seconds);
     ``start`` instead returns only once the server accepts connections, polling every
