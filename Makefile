@@ -13,7 +13,7 @@ export PATH := $(TOOLS)/bin:$(TOOLS)/node_modules/.bin:$(CURDIR)/$(BIN):$(PATH)
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 PYTEST_ARGS ?=
 
-.PHONY: install tools up down status test test-fast bench images lock clean help
+.PHONY: install tools up down status test test-fast bench lock clean help
 
 help:
 	@sed -n '1,8p' Makefile
@@ -62,12 +62,10 @@ test-fast: install
 bench: install
 	$(BIN)/python benchmarks/run_all.py
 
-images:
-	$(BIN)/python -m odatis_vre.images build
-
-# Regenerate the lock from the unfrozen list (images/ocean/requirements.in).
+# Regenerate the lock from what is installed in .venv (after `pip install -e .[test]` of new versions).
 lock: $(BIN)/python
-	$(BIN)/python -m odatis_vre.images lock
+	{ echo "# Exact versions of the 'ocean' image; the local mode installs the same (make install)."; \
+	  echo "# Regenerate with: make lock"; $(BIN)/pip freeze --exclude-editable | grep -v '^odatis'; } > images/ocean/requirements.lock
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .vre catalog/data
