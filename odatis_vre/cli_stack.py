@@ -57,10 +57,10 @@ def up(config_path: Path | None, port: int | None, detach: bool, no_samples: boo
     click.echo(f"\nodatis-vre is ready in {time.monotonic() - t0:.1f} s: {info.url}/")
     if info.admin_password:
         click.echo(f"  log in as '{info.admin}' with password: {info.admin_password}")
-        click.echo("  (shown once: note it now; add users with `odatis-vre admin users add NAME`)")
+        click.echo("  (shown once: note it now; add users through the hub's API, see README.md 'Accounts')")
     else:
-        click.echo(f"  log in as '{info.admin}' (password shown at first start; "
-                   f"reset it with `odatis-vre admin users passwd {info.admin}`)")
+        click.echo(f"  log in as '{info.admin}' (password shown at first start; to reset it, delete "
+                   f"{stack.state / 'accounts.sqlite'} while stopped and start again)")
     click.echo(f"  logs: {info.log}")
     if detach:
         click.echo("Running in the background; `odatis-vre down` stops it.")
