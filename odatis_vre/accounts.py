@@ -1,8 +1,8 @@
 """Local accounts with real passwords, for the embedded (local) mode.
 
 Passwords are stored as salted PBKDF2-SHA256 hashes in a small SQLite file in the
-state directory; the hub reads it to log users in, and ``odatis-vre admin users``
-and workshops write it. Accounts may expire (workshop seats).
+state directory; the hub reads it to log users in, and the admin endpoint
+``/hub/api/accounts/<name>`` writes it. Accounts may expire (workshop seats).
 
 >>> store = AccountStore(":memory:")
 >>> store.set_password("ann", "correct horse battery")

@@ -59,8 +59,9 @@ def up(config_path: Path | None, port: int | None, detach: bool, no_samples: boo
         click.echo(f"  log in as '{info.admin}' with password: {info.admin_password}")
         click.echo("  (shown once: note it now; add users through the hub's API, see README.md 'Accounts')")
     else:
-        click.echo(f"  log in as '{info.admin}' (password shown at first start; to reset it, delete "
-                   f"{stack.state / 'accounts.sqlite'} while stopped and start again)")
+        click.echo(f"  log in as '{info.admin}' (password shown at first start; to set a new one: curl -X PUT "
+                   f"-H \"Authorization: token $(cat {stack.state / 'cli_token'})\" -d '{{\"password\": \"...\"}}' "
+                   f"{info.url}/hub/api/accounts/{info.admin})")
     click.echo(f"  logs: {info.log}")
     if detach:
         click.echo("Running in the background; `odatis-vre down` stops it.")
