@@ -12,10 +12,8 @@ import click
 
 from . import __version__
 from . import config as config_mod
+from .cli_stack import CONFIG_OPTION
 
-CONFIG_OPTION = click.option(
-    "--config", "-c", "config_path", type=click.Path(path_type=Path), default=None,
-    help="Platform configuration (default: $ODATIS_VRE_CONFIG, else ./vre.yaml).")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -160,9 +160,10 @@ class VRELocalSpawner(QuotaMixin, SimpleLocalProcessSpawner):
         env_path = profile.get("environment", "current")
         if env_path and env_path != "current":
             self.cmd = [os.path.join(env_path, "bin", "jupyterhub-singleuser")]
-        self.environment = dict(self.environment) | {"ODATIS_VRE_PROFILE": profile["name"],
-                                                     "ODATIS_VRE_STORAGE_QUOTA": format_bytes(self.vre_quota().storage)
-                                                     if self.vre_quota().storage != quotas.UNLIMITED else ""}
+        storage = self.vre_quota().storage
+        self.environment = dict(self.environment) | {
+            "ODATIS_VRE_PROFILE": profile["name"],
+            "ODATIS_VRE_STORAGE_QUOTA": format_bytes(storage) if storage != quotas.UNLIMITED else ""}
         ip, port = await super().start()
         await self._wait_listening(ip or "127.0.0.1", port)
         return ip, port
