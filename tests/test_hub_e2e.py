@@ -81,18 +81,19 @@ def test_isolation_between_users(vre_stack: VRETestStack, users: dict) -> None:
     assert vre_stack.api("GET", "/users/alice").json()["servers"][""]["ready"]
     # nor list, connect to or stop alice's Dask cluster
     ga, gb = _gateway(vre_stack, a_token), _gateway(vre_stack, b_token)
-    cluster = ga.new_cluster()
+    # (submit/stop by name: the test process need not open a scheduler connection)
+    name = ga.submit()
     try:
-        assert cluster.name in [c.name for c in ga.list_clusters()]
-        assert cluster.name not in [c.name for c in gb.list_clusters()]
+        assert name in [c.name for c in ga.list_clusters()]
+        assert name not in [c.name for c in gb.list_clusters()]
         with pytest.raises(Exception, match="lacks permissions|403|Forbidden"):
-            gb.connect(cluster.name)
+            gb.connect(name)
         with pytest.raises(Exception, match="403"):
-            gb.stop_cluster(cluster.name)
+            gb.stop_cluster(name)
         time.sleep(1)
-        assert cluster.name in [c.name for c in ga.list_clusters()]  # alice's cluster still runs
+        assert name in [c.name for c in ga.list_clusters()]  # alice's cluster still runs
     finally:
-        cluster.shutdown()
+        ga.stop_cluster(name)
         ga.close()
         gb.close()
 
@@ -127,13 +128,13 @@ def test_quota_refusals_name_the_limit(vre_stack: VRETestStack, users: dict) -> 
         opts = gb.cluster_options()
         opts.worker_memory = 8
         with pytest.raises(ValueError, match="quota 'dask.worker_memory'"):
-            gb.new_cluster(opts)
-        first = gb.new_cluster()
+            gb.submit(opts)
+        first = gb.submit()
         try:
             with pytest.raises(ValueError, match="quota 'dask.clusters'"):
-                gb.new_cluster()
+                gb.submit()
         finally:
-            first.shutdown()
+            gb.stop_cluster(first)
     finally:
         gb.close()
 
@@ -160,8 +161,7 @@ def test_stop_leaves_no_orphan(vre_stack: VRETestStack, users: dict) -> None:
 
     vre_stack.start_server("alice")
     gw = _gateway(vre_stack, vre_stack.user_token("alice"))
-    cluster = gw.new_cluster()
-    cluster.scale(1)
+    gw.submit()  # a scheduler process, started by the gateway
     hub = psutil.Process(vre_stack.stack.pid())
     family = [hub, *hub.children(recursive=True)]
     names = " ".join(" ".join(p.cmdline()) for p in family)
