@@ -162,8 +162,17 @@ def test_stop_leaves_no_orphan(vre_stack: VRETestStack, users: dict) -> None:
     vre_stack.start_server("alice")
     gw = _gateway(vre_stack, vre_stack.user_token("alice"))
     gw.submit()  # a scheduler process, started by the gateway
-    hub = psutil.Process(vre_stack.stack.pid())
-    family = [hub, *hub.children(recursive=True)]
+    # servers started before a hub restart are no longer the hub's children: find every process
+    # working inside the deployment's state directory (hub, proxy, services, servers, clusters)
+    state = str(vre_stack.stack.state)
+
+    def in_state(p: psutil.Process) -> bool:
+        try:
+            return p.cwd().startswith(state)
+        except (psutil.Error, OSError):
+            return False
+
+    family = [p for p in psutil.process_iter() if in_state(p)]
     names = " ".join(" ".join(p.cmdline()) for p in family)
     assert "jupyterhub-singleuser" in names and "dask-gateway-server" in names and "configurable-http-proxy" in names
     vre_stack.stack.stop()
