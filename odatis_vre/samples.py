@@ -348,16 +348,22 @@ def argo_dataset(n_floats: int = 10, n_cycles: int = 30, n_levels: int = 100, st
     return ds
 
 
+def _write_netcdf(ds: Any, dest: str | Path | None, filename: str, encoding: dict[str, Any],
+                  progress: bool) -> Path:
+    """Write one single-file sample to ``dest/filename`` (default: the catalogue's data folder)."""
+    path = Path(dest or default_dest()) / filename
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with _progress(1, filename.removesuffix(".nc"), progress) as bar:
+        ds.to_netcdf(path, encoding=encoding)
+        bar.update()
+    return path
+
+
 def argo_profiles(dest: str | Path | None = None, n_floats: int = 10, n_cycles: int = 30, n_levels: int = 100,
                   start: str = "2023-01-01", seed: int = SEED, progress: bool = True) -> Path:
     """Write the Argo-like collection to ``dest/argo_profiles.nc``; return the path."""
     ds = argo_dataset(n_floats, n_cycles, n_levels, start, seed=seed)
-    path = Path(dest or default_dest()) / "argo_profiles.nc"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with _progress(1, "argo_profiles", progress) as bar:
-        ds.to_netcdf(path, encoding={"JULD": _time_encoding()})
-        bar.update()
-    return path
+    return _write_netcdf(ds, dest, "argo_profiles.nc", {"JULD": _time_encoding()}, progress)
 
 
 def mooring_dataset(start: str = "2023-01-01", days: int = 365, depths: tuple[float, ...] = (10.0, 50.0, 100.0, 200.0),
@@ -409,12 +415,8 @@ def mooring(dest: str | Path | None = None, start: str = "2023-01-01", days: int
             progress: bool = True) -> Path:
     """Write the mooring time series to ``dest/mooring_hourly.nc``; return the path."""
     ds = mooring_dataset(start, days, seed=seed)
-    path = Path(dest or default_dest()) / "mooring_hourly.nc"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with _progress(1, "mooring", progress) as bar:
-        ds.to_netcdf(path, encoding={"time": {"units": "hours since 1950-01-01T00:00:00Z", "dtype": "float64"}})
-        bar.update()
-    return path
+    return _write_netcdf(ds, dest, "mooring_hourly.nc",
+                         {"time": {"units": "hours since 1950-01-01T00:00:00Z", "dtype": "float64"}}, progress)
 
 
 def chl_dataset(start: str = "2023-01", months: int = 24, bbox: tuple[float, float, float, float] = BBOX,
@@ -466,12 +468,8 @@ def chl(dest: str | Path | None = None, start: str = "2023-01", months: int = 24
         progress: bool = True) -> Path:
     """Write the chlorophyll to ``dest/chl_monthly.nc``; return the path."""
     ds = chl_dataset(start, months, seed=seed)
-    path = Path(dest or default_dest()) / "chl_monthly.nc"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with _progress(1, "chl", progress) as bar:
-        ds.to_netcdf(path, encoding={"time": _time_encoding(), "CHL": {"zlib": True, "complevel": 1}})
-        bar.update()
-    return path
+    return _write_netcdf(ds, dest, "chl_monthly.nc",
+                         {"time": _time_encoding(), "CHL": {"zlib": True, "complevel": 1}}, progress)
 
 
 #: name → (function, marker path relative to dest)
