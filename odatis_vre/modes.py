@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import socket
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -156,7 +155,3 @@ def service_url(cfg: VREConfig, name: str) -> str:
 def managed_services(cfg: VREConfig) -> bool:
     """Local mode: the hub starts the services itself; Kubernetes: they run as Deployments."""
     return cfg.mode == "local"
-
-
-def python() -> str:
-    return sys.executable

@@ -11,7 +11,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 
 def run(cmd: list[str], poll: float = 0.5) -> int:
