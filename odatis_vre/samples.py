@@ -353,6 +353,10 @@ def _write_netcdf(ds: Any, dest: str | Path | None, filename: str, encoding: dic
     """Write one single-file sample to ``dest/filename`` (default: the catalogue's data folder)."""
     path = Path(dest or default_dest()) / filename
     path.parent.mkdir(parents=True, exist_ok=True)
+    # CF forbids missing values in coordinate variables; xarray would add a NaN _FillValue
+    encoding = {str(c): {"_FillValue": None} for c in ds.coords} | encoding
+    for c in ds.coords:
+        encoding[str(c)].setdefault("_FillValue", None)
     with _progress(1, filename.removesuffix(".nc"), progress) as bar:
         ds.to_netcdf(path, encoding=encoding)
         bar.update()

@@ -15,11 +15,13 @@ import socket
 import time
 from typing import Any
 
+import psutil
 from jupyterhub.spawner import SimpleLocalProcessSpawner
+from jupyterhub.utils import random_port
 from tornado import web
 
 from . import config as config_mod
-from . import quotas
+from . import quotas, zygote
 from .config import VREConfig, format_bytes, parse_quantity
 
 
@@ -121,12 +123,25 @@ class QuotaMixin:
         return {"profile": (formdata.get("profile") or [""])[0]}
 
 
+def _pid_alive(pid: int | None) -> bool:
+    """Whether ``pid`` runs; a zombie does not (an orphaned server is reaped only if PID 1 reaps)."""
+    if not pid:
+        return False
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+    except psutil.AccessDenied:
+        return True
+
+
 class VRELocalSpawner(QuotaMixin, SimpleLocalProcessSpawner):
     """A process per server, one home directory per user (README.md, "Known limits of the local mode").
 
     The hub waits for a server with a randomised exponential back-off (up to seconds);
     ``start`` instead returns only once the server accepts connections, polling every
-    20 ms, so the hub's first check succeeds.
+    20 ms, so the hub's first check succeeds. Servers of the deployment's own environment
+    are forked from a warm process (:mod:`odatis_vre.zygote`) instead of started from scratch.
     """
 
     def get_args(self) -> list[str]:
@@ -138,6 +153,12 @@ class VRELocalSpawner(QuotaMixin, SimpleLocalProcessSpawner):
 
     def options_from_form(self, formdata: dict[str, list[str]]) -> dict[str, Any]:
         return self.vre_options_from_form(formdata)
+
+    async def _signal(self, sig: int) -> bool:
+        # servers forked by the zygote, or left by a restarted hub, are not our children
+        if sig == 0 and self.proc is None:
+            return _pid_alive(self.pid)
+        return await super()._signal(sig)
 
     async def get_options_form(self) -> str:
         cfg = _cfg()
@@ -158,22 +179,43 @@ class VRELocalSpawner(QuotaMixin, SimpleLocalProcessSpawner):
         if "guarantee" in mem:
             self.mem_guarantee = int(parse_quantity(mem["guarantee"]))
         env_path = profile.get("environment", "current")
-        if env_path and env_path != "current":
+        own_env = not env_path or env_path == "current"
+        if not own_env:
             self.cmd = [os.path.join(env_path, "bin", "jupyterhub-singleuser")]
         storage = self.vre_quota().storage
         self.environment = dict(self.environment) | {
             "ODATIS_VRE_PROFILE": profile["name"],
             "ODATIS_VRE_STORAGE_QUOTA": format_bytes(storage) if storage != quotas.UNLIMITED else ""}
-        ip, port = await super().start()
+        started = await self._start_forked() if own_env else None
+        ip, port = started or await super().start()
         await self._wait_listening(ip or "127.0.0.1", port)
         return ip, port
+
+    async def _start_forked(self) -> tuple[str, int] | None:
+        """Start the server as a fork of the zygote; None when there is none (start it by exec then)."""
+        state = _cfg().state_dir
+        if not zygote.alive(state):
+            zygote.ensure(state, hub_pid=os.getpid())  # ready for the next spawn; this one does not wait
+            return None
+        if self.port == 0:
+            self.port = random_port()
+        try:
+            self.pid = await asyncio.to_thread(zygote.spawn, state, self.get_args(), self.get_env(), self.home_dir)
+        except zygote.ZygoteUnavailable as exc:
+            self.log.warning("Starting %s's server without the zygote: %s", self.user.name, exc)
+            return None
+        self.proc = None  # not our child: poll() and stop() go by pid, as after a hub restart
+        self.log.info("Forked %s's server (pid %s) from the zygote", self.user.name, self.pid)
+        return self.ip or "127.0.0.1", self.port
 
     async def _wait_listening(self, ip: str, port: int) -> None:
         deadline = time.monotonic() + self.http_timeout
         while time.monotonic() < deadline:
-            if self.proc is not None and self.proc.poll() is not None:
+            exited = self.proc.poll() is not None if self.proc is not None else not _pid_alive(self.pid)
+            if exited:
+                code = self.proc.returncode if self.proc is not None else "unknown"
                 raise RuntimeError(
-                    f"The notebook server of {self.user.name} exited with code {self.proc.returncode} before "
+                    f"The notebook server of {self.user.name} exited with code {code} before "
                     "listening; the hub's log has its output. Ask an administrator if it happens again.")
             try:
                 with socket.create_connection((ip, port), timeout=0.2):

@@ -22,7 +22,7 @@ from typing import Any
 
 import requests
 
-from . import auth, config
+from . import auth, config, zygote
 from .config import VREConfig
 from .hubconfig import HUB_DIR
 
@@ -120,6 +120,8 @@ class Stack:
                              "`odatis-vre status` shows it, `odatis-vre down` stops it.")
         self.state.mkdir(parents=True, exist_ok=True)
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        # warms up while the hub starts; replaced, so an upgraded package is what servers run
+        zygote.ensure(self.state, restart=True, log=self.log_file)
         log = open(self.log_file, "ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "jupyterhub", "-f", str(HUB_DIR / "jupyterhub_config.py")],
@@ -172,6 +174,7 @@ class Stack:
         pid = self.pid()
         if pid is None:
             self.pid_file.unlink(missing_ok=True)
+            zygote.stop(self.state)
             return
         if stop_servers:
             try:
@@ -192,6 +195,7 @@ class Stack:
         if self.proc is not None:
             self.proc.wait()
         self.pid_file.unlink(missing_ok=True)
+        zygote.stop(self.state)
 
     def kill_hub(self) -> None:
         """SIGKILL the hub alone (servers keep running): used to test recovery."""

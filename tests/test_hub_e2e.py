@@ -179,3 +179,5 @@ def test_stop_leaves_no_orphan(vre_stack: VRETestStack, users: dict) -> None:
     gone, alive = psutil.wait_procs(family, timeout=30)
     assert not alive, [" ".join(p.cmdline()) for p in alive]
     assert vre_stack.stack.pid() is None
+    # the stack is the session's: later test modules use it again
+    vre_stack.stack.start(timeout=120)

@@ -1,0 +1,86 @@
+"""Servers forked from the warm zygote: fast, isolated in their own session, and never required."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import psutil
+import pytest
+import requests
+
+from odatis_vre import zygote
+from vre_testing import VRETestStack
+
+pytestmark = pytest.mark.slow
+
+
+def _server_pid(name: str) -> int:
+    for p in psutil.process_iter(["cmdline"]):
+        try:
+            cmd = " ".join(p.info["cmdline"] or []).strip()
+            if "jupyterhub-singleuser" not in cmd:
+                continue
+            # a forked server says whose it is in its title; an exec'd one in its environment
+            if cmd.endswith(f"(user {name})") or p.environ().get("JUPYTERHUB_USER") == name:
+                return p.pid
+        except psutil.Error:
+            continue
+    raise AssertionError(f"no server process for {name}")
+
+
+def test_server_is_forked_from_the_zygote(vre_stack: VRETestStack) -> None:
+    state = vre_stack.stack.state
+    assert zygote.alive(state)
+    zpid = zygote.pid(state)
+    vre_stack.create_user("zoe", "zoe-pass-123")
+    t0 = time.perf_counter()
+    vre_stack.start_server("zoe")
+    elapsed = time.perf_counter() - t0
+    pid = _server_pid("zoe")
+    proc = psutil.Process(pid)
+    assert proc.ppid() == zpid
+    # a session of its own (signals to the hub or the zygote do not reach it); runs in the user's home
+    assert os.getsid(pid) == pid
+    assert proc.cwd() == str(state / "home" / "zoe")
+    assert " ".join(proc.cmdline()).startswith("jupyterhub-singleuser")
+    # the user's own token reaches the server through the proxy
+    token = vre_stack.user_token("zoe")
+    r = requests.get(f"{vre_stack.url}/user/zoe/api/status", headers={"Authorization": f"token {token}"}, timeout=30)
+    assert r.status_code == 200, (r.status_code, elapsed)
+    # stopping through the hub ends the forked process (reaped: no zombie left)
+    vre_stack.stop_server("zoe")
+    gone, alive = psutil.wait_procs([proc], timeout=30)
+    assert not alive
+
+
+def test_spawn_without_zygote_falls_back_and_restarts_it(vre_stack: VRETestStack) -> None:
+    state = vre_stack.stack.state
+    zygote.stop(state)
+    assert not zygote.alive(state)
+    vre_stack.create_user("yann", "yann-pass-123")
+    r = vre_stack.start_server("yann")
+    assert r.status_code in (201, 202), r.text
+    pid = _server_pid("yann")
+    # started by exec from the hub, not forked from a zygote
+    assert psutil.Process(pid).ppid() == vre_stack.stack.pid()
+    # ...and the spawner started a new zygote for the next spawns
+    deadline = time.monotonic() + 60
+    while not zygote.alive(state) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert zygote.alive(state)
+    vre_stack.stop_server("yann")
+
+
+def test_zygote_refuses_garbage_and_keeps_serving(vre_stack: VRETestStack) -> None:
+    import socket
+
+    state = vre_stack.stack.state
+    assert zygote.ensure(state, wait=60)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.connect(str(zygote.socket_path(state)))
+        s.sendall(b"this is not json\n")
+        assert b"error" in s.recv(1000)
+    assert zygote.alive(state)
+    # only the hub's OS user may ask it for a server
+    assert oct(zygote.socket_path(state).stat().st_mode & 0o777) == "0o600"
