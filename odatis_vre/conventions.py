@@ -1,0 +1,395 @@
+"""CF and ACDD conventions checks before publication, with the field's own tools.
+
+:func:`check` runs IOOS ``compliance-checker`` (the CF checker for the version the file declares,
+default CF-1.8, and ACDD-1.3) and a few rules through ``cf-xarray``; each :class:`Problem` names the
+attribute to fix (``title`` for a global attribute, ``analysed_sst:units`` for a variable's) and
+says what to set. :func:`require` raises :class:`ConventionsError` when any problem is an error.
+
+What is an error (blocks publication):
+
+- a failed CF requirement of high priority (e.g. units that UDUNITS cannot read, a standard_name
+  outside the CF table, a ``_FillValue`` on a coordinate variable);
+- a missing ACDD "highly recommended" global attribute (``title``, ``summary``, ``keywords``,
+  ``Conventions``);
+- a floating-point data variable without ``units``, a data variable with neither ``standard_name``
+  nor ``long_name``, no variable cf-xarray recognises as latitude or longitude.
+
+Medium-priority findings are warnings; compliance-checker's "suggested" level is not reported
+(like its default ``--criteria normal``).
+
+Offline: the CF standard name table is the one packaged with compliance-checker (v93 in 6.1);
+the checker's attempt to download the version named in ``standard_name_vocabulary`` is turned off.
+
+Example
+-------
+>>> from odatis_vre import conventions, samples
+>>> ds = samples.sst_dataset(days=2)
+>>> [p for p in conventions.check(ds) if p.level == "error"]
+[]
+>>> del ds.attrs["title"]
+>>> conventions.require(ds)
+Traceback (most recent call last):
+...
+odatis_vre.conventions.ConventionsError: the dataset does not follow CF/ACDD; fix these attributes:
+  - title: title not present (ACDD-1.3); set the global attribute `title` (ds.attrs["title"] = ...)
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Literal
+
+import numpy as np
+
+#: Above this size a dataset is checked through a thinned copy (every dimension cut to a few
+#: evenly spaced indices, first and last kept): the checks read attributes and coordinates.
+MAX_CHECK_BYTES = 256 * 1024**2
+_THIN = 9
+
+#: Attribute names we recognise in compliance-checker's messages (CF + ACDD vocabulary).
+_CF_ATTRS = ("_FillValue", "missing_value", "valid_min", "valid_max", "valid_range", "units", "standard_name",
+             "long_name", "axis", "calendar", "positive", "bounds", "cell_methods", "cell_measures", "coordinates",
+             "grid_mapping", "flag_values", "flag_meanings", "flag_masks", "scale_factor", "add_offset",
+             "featureType", "cf_role", "Conventions", "history", "institution", "source", "references", "comment",
+             "title", "compress", "formula_terms", "climatology", "ancillary_variables", "instance_dimension",
+             "sample_dimension", "coverage_content_type", "standard_name_vocabulary")
+_NETCDF_ENCODING = ("dtype", "units", "calendar", "_FillValue", "scale_factor", "add_offset", "missing_value",
+                    "zlib", "complevel", "shuffle")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding: ``level`` "error" (blocks publication) or "warning"; ``attribute`` to fix
+    (``title``: global, ``CHL:units``: of a variable, ``time``: the variable itself); ``message``
+    says what is wrong and what to set; ``source``: the tool that found it."""
+
+    level: Literal["error", "warning"]
+    attribute: str
+    message: str
+    source: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.level}: {self.attribute}: {self.message}"
+
+
+class ConventionsError(ValueError):
+    """The dataset breaks CF/ACDD; ``problems`` lists the errors (and ``warnings`` the rest)."""
+
+    def __init__(self, problems: list[Problem], warnings_: list[Problem] | None = None, what: str = "the dataset"):
+        self.problems = problems
+        self.warnings = warnings_ or []
+        super().__init__(f"{what} does not follow CF/ACDD; fix these attributes:\n"
+                         + "\n".join(f"  - {p.attribute}: {p.message}" for p in problems))
+
+
+# ----------------------------------------------------------------------------- writing
+
+def netcdf_encoding(ds: Any) -> dict[str, dict[str, Any]]:
+    """Per-variable encoding that keeps a dataset CF-clean when written to NetCDF.
+
+    Coordinate variables get no ``_FillValue`` (CF forbids missing values there; xarray adds NaN by
+    default) and times are stored as float64 (CF-1.8 has no 64-bit integers) unless their encoding
+    says otherwise; encodings of other formats (Zarr chunks, compressors) are dropped.
+
+    >>> from odatis_vre import samples
+    >>> netcdf_encoding(samples.sst_dataset(days=2))["lat"]
+    {'_FillValue': None}
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for name, var in ds.variables.items():
+        enc = {k: v for k, v in var.encoding.items() if k in _NETCDF_ENCODING}
+        if name in ds.coords or name in ds.dims:
+            enc["_FillValue"] = None
+        if np.issubdtype(var.dtype, np.datetime64) or np.issubdtype(var.dtype, np.timedelta64):
+            if str(enc.get("dtype", "int64")).startswith(("int64", "uint64")):
+                enc["dtype"] = "float64"
+        out[str(name)] = enc
+    return out
+
+
+def to_netcdf(ds: Any, path: str | os.PathLike[str]) -> Path:
+    """Write ``ds`` to NetCDF-4 at ``path`` atomically (temp file + ``os.replace``), CF-clean.
+
+    >>> import tempfile, xarray as xr
+    >>> from odatis_vre import samples
+    >>> p = to_netcdf(samples.sst_dataset(days=2), Path(tempfile.mkdtemp()) / "sst.nc")
+    >>> "_FillValue" in xr.open_dataset(p).lat.encoding
+    False
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        ds.to_netcdf(tmp, format="NETCDF4", encoding=netcdf_encoding(ds))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _thinned(ds: Any) -> Any:
+    """A small copy with the same variables, attributes and coordinate extents."""
+    idx = {d: np.unique(np.linspace(0, n - 1, _THIN).round().astype(int)) for d, n in ds.sizes.items() if n > _THIN}
+    return ds.isel(idx)
+
+
+# ----------------------------------------------------------------------------- compliance-checker
+
+def _suite() -> Any:
+    """A CheckSuite whose CF checkers use the packaged standard name table (never the network)."""
+    import sys
+
+    # compliance_checker.suite wraps sys.stdout/stderr in a bytes writer at import time when their
+    # encoding is None (doctest, some captured streams), breaking later prints: undo that.
+    out, err = sys.stdout, sys.stderr
+    try:
+        from compliance_checker.suite import CheckSuite
+    finally:
+        sys.stdout, sys.stderr = out, err
+
+    CheckSuite.load_all_available_checkers()
+    suite = CheckSuite()
+    suite.checkers = dict(suite.checkers)
+    for name, cls in list(suite.checkers.items()):
+        if name.startswith("cf") and hasattr(cls, "_find_cf_standard_name_table"):
+            suite.checkers[name] = type(f"Offline{cls.__name__}", (cls,),
+                                        {"_find_cf_standard_name_table": lambda self, ds: False})
+    return suite
+
+
+def _declared(conventions: str, family: str, default: str, available: Iterable[str]) -> str:
+    m = re.search(rf"{family}-(\d+\.\d+)", conventions or "", flags=re.I)
+    name = f"{family.lower()}:{m.group(1)}" if m else default
+    return name if name in set(available) else default
+
+
+def _acdd_globals() -> set[str]:
+    """Names of ACDD global attributes, from compliance-checker's own ACDD-1.3 checker."""
+    from compliance_checker.acdd import ACDD1_3Check
+
+    chk = ACDD1_3Check()
+    names = set()
+    for a in list(chk.high_rec_atts) + list(chk.rec_atts) + list(chk.sug_atts):
+        names.add(a[0] if isinstance(a, tuple) else a)
+    return {n for n in names if isinstance(n, str)} | {"history", "Conventions", "institution", "source", "comment",
+                                                      "references", "title", "featureType"}
+
+
+def _word(name: str, msg: str) -> bool:
+    return re.search(rf"(?<![\w]){re.escape(name)}(?![\w])", msg) is not None
+
+
+def _locate(msg: str, group: str, variables: set[str], ds: Any, globals_: set[str]) -> str:
+    """The attribute a compliance-checker message is about: ``attr``, ``var:attr`` or ``var``."""
+    m = re.match(r'variable "([^"]+)" missing the following attributes', group)
+    if m:
+        return f"{m.group(1)}:{msg.strip()}"
+    m = re.match(r"^(?:Attr )?([A-Za-z_][\w/]*) (?:is )?not present", msg)
+    if m:
+        return m.group(1).split("/")[0]
+    if msg.startswith("Conventions"):
+        return "Conventions"
+    quoted = [c for c in re.findall(r"['\"]([^'\"]+)['\"]", msg) + re.findall(r"\bvariable (\w+)", msg)
+              if c in variables]
+    var = quoted[0] if quoted else None
+    attr = next((a for a in _CF_ATTRS if _word(a, msg)), None)
+    glob = next((a for a in sorted(globals_, key=len, reverse=True) if _word(a, msg)), None)
+    if var is None and glob and (attr is None or attr == glob or len(glob) > len(attr)):
+        return glob  # a global attribute ("time_coverage_start ... mismatch", "global attribute history")
+    if var is None:
+        words = set(re.findall(r"[A-Za-z_][\w]*", msg))
+        var = next((v for v in sorted(variables) if v in words and v not in _CF_ATTRS), None)
+    if var is None and attr:
+        # e.g. "standard_name foo is not defined": find the variable holding that value
+        for v in sorted(variables):
+            value = ds.variables[v].attrs.get(attr)
+            if value is not None and str(value) and _word(str(value), msg):
+                var = v
+                break
+    if var and attr:
+        return f"{var}:{attr}"
+    if attr:
+        return attr
+    return var or re.sub(r"^§[\d.]+\s*", "", group).strip() or group
+
+
+def _hint(attribute: str, msg: str) -> str:
+    var, _, attr = attribute.rpartition(":")
+    if "_FillValue" in attribute and "coordinate" in msg:
+        return (f"write it without one: encoding={{'{var}': {{'_FillValue': None}}}} "
+                f"(odatis_vre.conventions.to_netcdf does)")
+    if "datatype is int64" in msg:
+        return f"store `{attribute}` as int32 or float64 (encoding={{'{attribute}': {{'dtype': 'float64'}}}})"
+    if "time_coverage" in attribute and "mismatch" in msg:
+        return f"make `{attribute}` match the first/last time values (ISO 8601, e.g. 2023-01-01T12:00:00Z)"
+    if any(s in msg for s in ("not present", "missing the following", "should exist", "is required",
+                              "highly recommended")):
+        if var and attr == "units":
+            return (f"set ds['{var}'].attrs['units'] (UDUNITS, e.g. 'degree_Celsius', 'm', '1' for a "
+                    f"dimensionless quantity)")
+        if var:
+            return f"set ds['{var}'].attrs['{attr}']"
+        return f"set the global attribute `{attr}` (ds.attrs[\"{attr}\"] = ...)"
+    if attr == "units":
+        return "use units UDUNITS understands (e.g. degree_north, degree_Celsius, m s-1, 1)"
+    if attr == "standard_name":
+        return "use a name from the CF Standard Name Table (https://cfconventions.org/standard-names.html)"
+    if attr == "Conventions":
+        return "set Conventions = \"CF-1.8, ACDD-1.3\""
+    return f"fix `{attribute}`"
+
+
+def _cc_problems(path: str, ds: Any, thinned: bool) -> list[Problem]:
+    suite = _suite()
+    nc = suite.load_dataset(path)
+    try:
+        conv = str(getattr(nc, "Conventions", "") or "")
+        names = [_declared(conv, "CF", "cf:1.8", suite.checkers), _declared(conv, "ACDD", "acdd:1.3", suite.checkers)]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            results = suite.run_all(nc, names, skip_checks=[])
+    finally:
+        nc.close()
+    variables = set(map(str, ds.variables))
+    globals_ = _acdd_globals()
+    out: list[Problem] = []
+    for checker, (groups, errors) in results.items():
+        source = checker.replace("cf:", "CF-").replace("acdd:", "ACDD-")
+        for method, (exc, _tb) in errors.items():
+            out.append(Problem("warning", method, f"{source} check {method} could not run: {exc}", source))
+        for g in groups:
+            value = g.value
+            failed = (value[0] < value[1]) if isinstance(value, tuple) else (value is not None and not value)
+            if not failed or g.weight < 2:
+                continue
+            if thinned and g.name in ("time_coverage_extents_match",):
+                continue
+            acdd_var = checker.startswith("acdd") and g.name.startswith("variable ")
+            level: Literal["error", "warning"] = "error" if g.weight >= 3 and not acdd_var else "warning"
+            for msg in g.msgs or [g.name]:
+                attribute = _locate(str(msg), str(g.name), variables, ds, globals_)
+                text = str(msg).strip()
+                if acdd_var:
+                    text = f"{g.name.rstrip(':')} {text}"
+                out.append(Problem(level, attribute, f"{text.rstrip('.')} ({source}); {_hint(attribute, text)}",
+                                   source))
+    return out
+
+
+# ----------------------------------------------------------------------------- cf-xarray rules
+
+def _xr_problems(ds: Any) -> list[Problem]:
+    import cf_xarray  # noqa: F401  (registers the .cf accessor)
+
+    out: list[Problem] = []
+    src = "cf-xarray"
+    if not str(ds.attrs.get("Conventions", "")).strip():
+        out.append(Problem("error", "Conventions", "missing; set the global attribute Conventions = \"CF-1.8, ACDD-1.3\"",
+                           src))
+    for name, var in ds.data_vars.items():
+        if var.ndim == 0 and var.dtype.kind in "OSU":
+            continue
+        a = var.attrs
+        if not (a.get("standard_name") or a.get("long_name")):
+            out.append(Problem("error", f"{name}:long_name", f"{name} has neither standard_name nor long_name; set "
+                               f"ds['{name}'].attrs['standard_name'] (CF table) or attrs['long_name']", src))
+        if var.dtype.kind == "f" and "units" not in a and not (a.get("flag_values") is not None or a.get("flag_masks") is not None):
+            out.append(Problem("error", f"{name}:units", f"{name} has no units; set ds['{name}'].attrs['units'] "
+                               f"(UDUNITS, e.g. 'degree_Celsius', 'm', '1' for a dimensionless quantity)", src))
+        elif "units" not in a and var.dtype.kind in "iu" and a.get("flag_values") is None:
+            out.append(Problem("warning", f"{name}:units", f"{name} (integers) has no units; set them unless it is "
+                               f"a count or an identifier", src))
+    if ds.data_vars:
+        names = ds.cf.standard_names
+        coords = ds.cf.coordinates
+        for what, units in (("latitude", "degrees_north"), ("longitude", "degrees_east")):
+            if what not in names and not coords.get(what):
+                out.append(Problem("error", what, f"no variable is recognised as {what} by cf-xarray; on your {what} "
+                                   f"variable set standard_name='{what}' and units='{units}'", src))
+        has_time_dtype = any(np.issubdtype(v.dtype, np.datetime64) or type(v.values.flat[0]).__module__ == "cftime"
+                             for v in ds.variables.values() if v.size and v.dtype.kind in "MO")
+        if has_time_dtype and "time" not in names and not coords.get("time"):
+            out.append(Problem("warning", "time", "a time variable exists but cf-xarray cannot identify it; set "
+                               "standard_name='time' (and axis='T' on a time coordinate)", src))
+    return out
+
+
+# ----------------------------------------------------------------------------- API
+
+def _open(ds_or_path: Any) -> tuple[Any, str | None, bool]:
+    """(xarray Dataset, NetCDF path to check or None, opened by us)."""
+    import xarray as xr
+
+    if isinstance(ds_or_path, xr.Dataset):
+        return ds_or_path, None, False
+    if not isinstance(ds_or_path, (str, os.PathLike)):
+        raise TypeError(f"check(): give an xarray.Dataset or the path of a NetCDF file / Zarr store, "
+                        f"not {type(ds_or_path).__name__}")
+    path = Path(ds_or_path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file or Zarr store")
+    if path.is_dir() or path.suffix == ".zarr":
+        try:
+            return xr.open_zarr(path, decode_times=True), None, True
+        except Exception as exc:  # noqa: BLE001 - any reader error means the same to the user
+            raise ConventionsError([Problem("error", "format", f"{path} is not a readable Zarr store ({exc}); "
+                                            f"publish NetCDF files or Zarr stores")], what=str(path)) from None
+    for decode in (True, False):
+        try:
+            return xr.open_dataset(path, decode_times=decode), str(path), True
+        except Exception as exc:  # noqa: BLE001
+            last = exc
+    raise ConventionsError([Problem("error", "format", f"{path} is not a readable NetCDF file ({last}); "
+                                    f"publish NetCDF-4 (or NetCDF-3) files or Zarr stores")], what=str(path))
+
+
+def check(ds_or_path: Any) -> list[Problem]:
+    """CF + ACDD problems of a dataset (``xarray.Dataset``, NetCDF path or Zarr store), errors first.
+
+    A Dataset or Zarr store is checked through a temporary NetCDF-4 copy written as
+    :func:`to_netcdf` would (a thinned copy above ``MAX_CHECK_BYTES``). Never uses the network.
+    """
+    ds, nc_path, opened = _open(ds_or_path)
+    tmpdir = None
+    try:
+        thinned = False
+        if nc_path is None:
+            small = ds
+            if ds.nbytes > MAX_CHECK_BYTES:
+                small, thinned = _thinned(ds), True
+            tmpdir = tempfile.TemporaryDirectory(prefix="odatis-cf-")
+            nc_path = str(to_netcdf(small, Path(tmpdir.name) / "check.nc"))
+        problems = _cc_problems(nc_path, ds, thinned) + _xr_problems(ds)
+    finally:
+        if opened:
+            ds.close()
+        if tmpdir is not None:
+            tmpdir.cleanup()
+    # one entry per (attribute, level); an error hides warnings about the same attribute
+    errors_on = {p.attribute for p in problems if p.level == "error"}
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for p in sorted(problems, key=lambda p: (p.level != "error", p.attribute, p.source, p.message)):
+        if (p.level == "warning" and p.attribute in errors_on) or (p.level, p.attribute) in seen:
+            continue
+        seen.add((p.level, p.attribute))
+        out.append(p)
+    return out
+
+
+def require(ds_or_path: Any) -> list[Problem]:
+    """Raise :class:`ConventionsError` if :func:`check` finds an error; else return the warnings."""
+    problems = check(ds_or_path)
+    errors = [p for p in problems if p.level == "error"]
+    warns = [p for p in problems if p.level != "error"]
+    if errors:
+        what = str(ds_or_path) if isinstance(ds_or_path, (str, os.PathLike)) else "the dataset"
+        raise ConventionsError(errors, warns, what)
+    return warns
