@@ -69,3 +69,15 @@ lock: $(BIN)/python
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .vre catalog/data
+
+# Curated images (images/README.md): refresh the base/hub sub-locks from the ocean lock, then build
+# base, ocean, ml and hub with docker or podman (fails with a message when neither is installed).
+.PHONY: images helm-check
+images: $(VENV)/.installed
+	$(BIN)/python images/sublock.py
+	images/build.sh $(IMAGE_TAG)
+
+# helm lint --strict + helm template of the chart, offline with the stand-in subcharts
+# (helm/check.sh --upstream uses the real charts where their repositories are reachable).
+helm-check: $(TOOLS)/bin/helm
+	helm/check.sh

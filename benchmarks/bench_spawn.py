@@ -6,6 +6,7 @@ Both hubs run here on loopback with the same JupyterHub, proxy and JupyterLab; t
 SimpleLocalProcessSpawner and DummyAuthenticator with default settings (as in ../shared/anchors.md).
 For each run a new user logs in through the HTML form (which starts the server, no options form)
 and we poll ``/user/<name>/api/status`` with the user's token until it answers 200.
+Memory: the hub's RSS, and the median RSS / USS of the servers left running by the logins.
 """
 
 from __future__ import annotations
@@ -165,6 +166,26 @@ def rss_mib(pids: list[int]) -> float:
     return sum(psutil.Process(p).memory_info().rss for p in pids if psutil.pid_exists(p)) / 2**20
 
 
+def server_memory(folder: Path) -> tuple[float, float, int]:
+    """Median RSS and USS (MiB) of the single-user servers running under ``folder``, and their count.
+
+    USS (memory that only this process holds) is what one more user costs the machine;
+    RSS also counts pages shared with other processes.
+    """
+    rss, uss = [], []
+    for p in psutil.process_iter(["cmdline"]):
+        try:
+            if "jupyterhub-singleuser" in " ".join(p.info["cmdline"] or []) and p.cwd().startswith(str(folder)):
+                full = p.memory_full_info()
+                rss.append(full.rss / 2**20)
+                uss.append(full.uss / 2**20)
+        except psutil.Error:
+            continue
+    if not rss:
+        return float("nan"), float("nan"), 0
+    return statistics.median(rss), statistics.median(uss), len(rss)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=10, help="logins measured per hub (median reported)")
@@ -177,7 +198,7 @@ def main() -> None:
             try:
                 times = [login_to_ready(hub, f"u{i}") for i in range(args.runs)]
                 row = {"hub": hub.name, "median": statistics.median(times), "min": min(times), "max": max(times),
-                       "hub_mib": rss_mib(hub.pids())}
+                       "hub_mib": rss_mib(hub.pids()), "server": server_memory(Path(tmp))}
                 if args.burst:
                     t0 = time.perf_counter()
                     with cf.ThreadPoolExecutor(args.burst) as ex:
@@ -189,9 +210,11 @@ def main() -> None:
                 hub.stop()
     base = rows[0]["median"]
     print(f"\nLogin form POST -> /user/<name>/api/status 200, {args.runs} runs each (seconds)")
-    print(f"{'hub':<18}{'median':>8}{'min':>8}{'max':>8}{'ratio':>8}{'hub MiB':>9}" + (f"{'burst s':>9}{'ok':>6}" if args.burst else ""))
+    print(f"{'hub':<18}{'median':>8}{'min':>8}{'max':>8}{'ratio':>8}{'hub MiB':>9}{'srv RSS':>9}{'srv USS':>9}"
+          + (f"{'burst s':>9}{'ok':>6}" if args.burst else ""))
     for r in rows:
-        line = f"{r['hub']:<18}{r['median']:>8.2f}{r['min']:>8.2f}{r['max']:>8.2f}{r['median'] / base:>8.2f}{r['hub_mib']:>9.0f}"
+        line = (f"{r['hub']:<18}{r['median']:>8.2f}{r['min']:>8.2f}{r['max']:>8.2f}{r['median'] / base:>8.2f}"
+                f"{r['hub_mib']:>9.0f}{r['server'][0]:>9.0f}{r['server'][1]:>9.0f}")
         if args.burst:
             line += f"{r['burst'][0]:>9.1f}{r['burst'][1]:>4}/{args.burst}"
         print(line)

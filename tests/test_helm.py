@@ -1,0 +1,694 @@
+"""The Helm chart without a cluster: real `helm lint` / `helm template` of helm/odatis-vre (with the
+stand-in subcharts of tests/charts/), manifests validated against the Kubernetes OpenAPI schema
+(kubernetes-validate, offline), user pods built by KubeSpawner from the real hub configuration and
+the chart's values, and the NetworkPolicies evaluated on the pods they must allow or refuse."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import json
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import jsonschema
+import kubernetes_validate
+import pytest
+import yaml
+from tornado import web
+from traitlets.config import Config
+
+from odatis_vre import config, hubconfig, modes, quotas, spawners
+
+REPO = Path(__file__).resolve().parents[1]
+CHART = REPO / "helm" / "odatis-vre"
+STANDINS = REPO / "tests" / "charts"
+HELM = REPO / ".tools" / "bin" / "helm"
+EXAMPLE_VRE = CHART / "examples" / "vre.yaml"
+K8S_VERSION = "1.32"
+NAMESPACE = "odatis"
+RELEASE = "odatis-vre"
+SECRETS = ["--set", "secrets.existingSecret=odatis-vre-secrets"]
+
+KUBECONFIG = """
+apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:6443"}}]
+users: [{name: u, user: {token: t}}]
+contexts: [{name: x, context: {cluster: c, user: u, namespace: odatis}}]
+current-context: x
+"""
+
+
+# --------------------------------------------------------------------------------------- helm
+
+
+def helm(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the project's helm (installed by `make tools`); never skipped."""
+    assert HELM.exists(), f"{HELM} is missing: run `make tools` (helm comes from a PyPI wheel)"
+    return subprocess.run([str(HELM), *args], capture_output=True, text=True, cwd=cwd, timeout=120)
+
+
+@pytest.fixture(scope="session")
+def chart(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the chart whose charts/ holds the stand-in subcharts (no registry is reachable)."""
+    dest = tmp_path_factory.mktemp("chart") / "odatis-vre"
+    shutil.copytree(CHART, dest, ignore=shutil.ignore_patterns("charts", "Chart.lock"))
+    for sub in ("jupyterhub", "dask-gateway"):
+        shutil.copytree(STANDINS / sub, dest / "charts" / sub)
+    return dest
+
+
+def render(chart: Path, *args: str, vre: Path | None = EXAMPLE_VRE, namespace: str = NAMESPACE) -> list[dict[str, Any]]:
+    """`helm template` → the list of manifests; raise AssertionError with helm's message on failure."""
+    extra = ["--set-file", f"vreConfig={vre}"] if vre else []
+    out = helm("template", RELEASE, str(chart), "-n", namespace, *extra, *args)
+    if out.returncode != 0:
+        raise AssertionError(out.stderr)
+    return [d for d in yaml.safe_load_all(out.stdout) if d]
+
+
+def render_error(chart: Path, *args: str, vre: Path | None = EXAMPLE_VRE, namespace: str = NAMESPACE) -> str:
+    """`helm template` that must fail; return its message."""
+    extra = ["--set-file", f"vreConfig={vre}"] if vre else []
+    out = helm("template", RELEASE, str(chart), "-n", namespace, *extra, *args)
+    assert out.returncode != 0, "helm template succeeded but should have refused these values"
+    return out.stderr
+
+
+def by_kind(docs: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
+    return {d["metadata"]["name"]: d for d in docs if d["kind"] == kind}
+
+
+def chart_values() -> dict[str, Any]:
+    return yaml.safe_load((CHART / "values.yaml").read_text())
+
+
+def write_vre(tmp_path: Path, change: dict[str, Any]) -> Path:
+    raw = config.deep_merge(config.read_raw(EXAMPLE_VRE), change)
+    path = tmp_path / "vre.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return path
+
+
+# ------------------------------------------------------------------------- chart and values
+
+
+def test_chart_pins_its_dependencies(chart: Path) -> None:
+    meta = yaml.safe_load((CHART / "Chart.yaml").read_text())
+    deps = {d["name"]: d for d in meta["dependencies"]}
+    assert set(deps) == {"jupyterhub", "dask-gateway"}
+    assert deps["jupyterhub"]["repository"] == "https://hub.jupyter.org/helm-chart/"
+    assert deps["dask-gateway"]["repository"] == "https://helm.dask.org/"
+    for d in deps.values():
+        # an exact version: no range, no wildcard, no "latest"
+        assert all(part.isdigit() for part in d["version"].split(".")), d
+        assert len(d["version"].split(".")) == 3, d
+    assert deps["jupyterhub"]["version"].startswith("4.")
+    # the gateway chart generates the configuration that dask-gateway-server (in the hub image) reads
+    lock = (REPO / "images" / "hub" / "requirements.lock").read_text()
+    assert f"dask-gateway-server=={deps['dask-gateway']['version']}" in lock
+    # the stand-ins used by these tests carry the same names and versions
+    for name, dep in deps.items():
+        standin = yaml.safe_load((STANDINS / name / "Chart.yaml").read_text())
+        assert (standin["name"], standin["version"]) == (name, dep["version"])
+        assert not (STANDINS / name / "templates").exists(), "stand-ins must render nothing of their own"
+
+
+def test_values_validate_against_our_schema() -> None:
+    schema = json.loads((CHART / "values.schema.json").read_text())
+    jsonschema.Draft7Validator.check_schema(schema)
+    jsonschema.Draft7Validator(schema).validate(chart_values())
+    wrong = chart_values() | {"networkPolicy": {"enabled": "yes", "deniedCIDRs": [], "dnsNamespace": "kube-system"}}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.Draft7Validator(schema).validate(wrong)
+
+
+def test_helm_refuses_values_outside_the_schema(chart: Path) -> None:
+    msg = render_error(chart, *SECRETS, "--set", "networkPolicy.enabled=maybe")
+    assert "networkPolicy" in msg and "enabled" in msg
+    msg = render_error(chart, *SECRETS, "--set", "dataVolume.colour=blue")
+    assert "colour" in msg
+
+
+def test_helm_lint_strict_passes(chart: Path) -> None:
+    out = helm("lint", "--strict", str(chart), "-n", NAMESPACE, "--set-file", f"vreConfig={EXAMPLE_VRE}", *SECRETS)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "0 chart(s) failed" in out.stdout
+
+
+def test_every_template_renders_valid_manifests(chart: Path) -> None:
+    docs = render(chart, "--set", "metrics.serviceMonitor.enabled=true", "--set", "secrets.values.oauthClientSecret=o",
+                  "--set", "secrets.values.daskGatewayApiToken=d", "--set", "secrets.values.explorerApiToken=e",
+                  "--set", "secrets.values.repositoryApiToken=r")
+    sources = set()
+    for doc in docs:
+        if doc["apiVersion"].startswith("monitoring.coreos.com/"):
+            # Prometheus Operator CRDs: not in the Kubernetes schema; check the fields Prometheus needs
+            assert doc["kind"] in ("ServiceMonitor", "PodMonitor")
+            assert doc["spec"]["selector"]["matchLabels"]
+            endpoints = doc["spec"].get("endpoints") or doc["spec"].get("podMetricsEndpoints")
+            assert all(e["path"].endswith("/metrics") and e["port"] for e in endpoints)
+        else:
+            kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
+        assert doc["metadata"]["labels"]["app.kubernetes.io/part-of"] == "odatis-vre"
+        sources.add(doc["kind"])
+    assert {"ConfigMap", "Secret", "Deployment", "Service", "PersistentVolumeClaim", "Job", "NetworkPolicy",
+            "ResourceQuota", "LimitRange", "ServiceMonitor", "PodMonitor"} <= sources
+    # every template file of ours produces something with everything enabled (checks.yaml aside)
+    for tpl in sorted((chart / "templates").glob("*.yaml")):
+        if tpl.name == "checks.yaml":
+            continue
+        out = helm("template", RELEASE, str(chart), "-n", NAMESPACE, "--set-file", f"vreConfig={EXAMPLE_VRE}",
+                   "--set", "metrics.serviceMonitor.enabled=true", "--set", "secrets.values.oauthClientSecret=o",
+                   "--set", "secrets.values.daskGatewayApiToken=d", "--set", "secrets.values.explorerApiToken=e",
+                   "--set", "secrets.values.repositoryApiToken=r", "--show-only", f"templates/{tpl.name}")
+        assert out.returncode == 0 and "kind:" in out.stdout, f"{tpl.name}: {out.stderr}"
+
+
+def test_configmap_carries_vre_yaml_unchanged(chart: Path) -> None:
+    cm = by_kind(render(chart, *SECRETS), "ConfigMap")["odatis-vre-config"]
+    assert yaml.safe_load(cm["data"]["vre.yaml"]) == yaml.safe_load(EXAMPLE_VRE.read_text())
+    cfg = config.from_dict(yaml.safe_load(cm["data"]["vre.yaml"]))
+    assert cfg.mode == "kubernetes"
+
+
+def test_example_vre_has_the_repository_profiles_and_quotas() -> None:
+    local, k8s = config.read_raw(REPO / "vre.yaml"), config.read_raw(EXAMPLE_VRE)
+    assert k8s["profiles"] == local["profiles"]
+    assert k8s["groups"] == local["groups"]
+
+
+# -------------------------------------------------------------------- no default secrets
+
+
+@pytest.mark.parametrize("given,missing", [
+    ({}, "oauthClientSecret"),
+    ({"oauthClientSecret": "o"}, "daskGatewayApiToken"),
+    ({"oauthClientSecret": "o", "daskGatewayApiToken": "d"}, "explorerApiToken"),
+    ({"oauthClientSecret": "o", "daskGatewayApiToken": "d", "explorerApiToken": "e"}, "repositoryApiToken"),
+])
+def test_install_fails_without_each_secret(chart: Path, given: dict[str, str], missing: str) -> None:
+    args = [a for k, v in given.items() for a in ("--set", f"secrets.values.{k}={v}")]
+    msg = render_error(chart, *args)
+    assert f"secrets.values.{missing} is empty" in msg
+    assert "existingSecret" in msg
+
+
+def test_secret_values_become_a_secret_and_existing_secret_is_used_as_is(chart: Path) -> None:
+    docs = render(chart, "--set", "secrets.values.oauthClientSecret=o", "--set", "secrets.values.daskGatewayApiToken=d",
+                  "--set", "secrets.values.explorerApiToken=e", "--set", "secrets.values.repositoryApiToken=r")
+    secret = by_kind(docs, "Secret")["odatis-vre-secrets"]
+    assert secret["stringData"] == {"oauth-client-secret": "o", "dask-gateway-api-token": "d",
+                                    "explorer-api-token": "e", "repository-api-token": "r"}
+    assert "Secret" not in {d["kind"] for d in render(chart, *SECRETS)}
+    # a Secret of another name must be referenced by the hub and the gateway too
+    msg = render_error(chart, "--set", "secrets.existingSecret=vre-prod")
+    assert "vre-prod" in msg and "jupyterhub.hub.extraEnv" in msg
+
+
+def test_services_disabled_need_no_token(chart: Path, tmp_path: Path) -> None:
+    vre = write_vre(tmp_path, {"services": {"explorer": {"enabled": False}, "repository": {"enabled": False}}})
+    docs = render(chart, "--set", "secrets.values.oauthClientSecret=o", "--set", "secrets.values.daskGatewayApiToken=d",
+                  vre=vre)
+    assert not by_kind(docs, "Deployment")
+    assert set(by_kind(docs, "Secret")["odatis-vre-secrets"]["stringData"]) == {"oauth-client-secret",
+                                                                                "dask-gateway-api-token"}
+
+
+@pytest.mark.parametrize("change,expected", [
+    ({"mode": "local"}, "mode: kubernetes"),
+    ({"services": {"repository": {"storage": "repository"}}}, "services.repository.storage must be an absolute path"),
+])
+def test_wrong_vre_yaml_is_refused(chart: Path, tmp_path: Path, change: dict[str, Any], expected: str) -> None:
+    assert expected in render_error(chart, *SECRETS, vre=write_vre(tmp_path, change))
+
+
+def test_wrong_values_are_refused_with_what_to_fix(chart: Path) -> None:
+    assert "vreConfig is empty" in render_error(chart, *SECRETS, vre=None)
+    assert "namespace 'odatis'" in render_error(chart, *SECRETS, namespace="default")
+    assert "Dask workers must run the notebooks' image" in render_error(
+        chart, *SECRETS, "--set", "dask-gateway.gateway.backend.image.tag=other")
+    assert "must be the hub image" in render_error(chart, *SECRETS, "--set", "dask-gateway.gateway.image.tag=other")
+    assert "hub.base_url" in render_error(chart, *SECRETS, "--set", "jupyterhub.hub.baseUrl=/vre/")
+    assert "singleuser.networkPolicy.enabled must be false" in render_error(
+        chart, *SECRETS, "--set", "jupyterhub.singleuser.networkPolicy.enabled=true")
+
+
+# ------------------------------------------------------------- hub, gateway and services
+
+
+def test_hub_and_gateway_run_the_repository_config_files() -> None:
+    values = chart_values()
+    dockerfile = (REPO / "images" / "hub" / "Dockerfile").read_text()
+    # the hub image holds hub/*.py where the extra config snippets exec them
+    assert "COPY hub/jupyterhub_config.py hub/dask_gateway_config.py /srv/odatis-vre/hub/" in dockerfile
+    hub_snippet = values["jupyterhub"]["hub"]["extraConfig"]["zz-odatis-vre"]
+    assert '"/srv/odatis-vre/hub/jupyterhub_config.py"' in hub_snippet
+    gw_snippet = values["dask-gateway"]["gateway"]["extraConfig"]["zz-odatis-vre"]
+    assert '"/srv/odatis-vre/hub/dask_gateway_config.py"' in gw_snippet
+    # vre.yaml reaches the hub as a directory mount of the ConfigMap (updates propagate)
+    mount = values["jupyterhub"]["hub"]["extraVolumeMounts"][0]
+    assert mount["mountPath"] == "/etc/odatis-vre" and "subPath" not in mount
+    assert values["jupyterhub"]["hub"]["extraVolumes"][0]["configMap"]["name"] == "odatis-vre-config"
+
+
+def test_hub_config_snippet_configures_jupyterhub_from_the_mounted_vre(kubeconfig: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Exec the chart's extraConfig snippet as z2jh does, with the real hub/jupyterhub_config.py."""
+    use_kubeconfig(kubeconfig, monkeypatch)
+    env = {k: v for k, v in chart_values()["jupyterhub"]["hub"]["extraEnv"].items() if isinstance(v, str)}
+    assert env == {"ODATIS_VRE_CONFIG": "/etc/odatis-vre/vre.yaml"}
+    monkeypatch.setenv(config.ENV_CONFIG, str(EXAMPLE_VRE))  # where the ConfigMap's vre.yaml is, here
+    monkeypatch.setenv("ODATIS_VRE_OAUTH_CLIENT_SECRET", "from-the-secret")
+    monkeypatch.setenv("DASK_GATEWAY_API_TOKEN", "gw-token")
+    monkeypatch.setenv("EXPLORER_API_TOKEN", "ex-token")
+    monkeypatch.setenv("REPOSITORY_API_TOKEN", "repo-token")
+    snippet = chart_values()["jupyterhub"]["hub"]["extraConfig"]["zz-odatis-vre"]
+    c = Config()
+    exec(snippet.replace("/srv/odatis-vre/hub/", str(REPO / "hub") + "/"), {"c": c})
+    assert c.JupyterHub.spawner_class == "odatis_vre.spawners.VREKubeSpawner"
+    assert c.GenericOAuthenticator.client_secret == "from-the-secret"
+    svcs = {s["name"]: s for s in c.JupyterHub.services}
+    assert svcs["dask-gateway"]["url"] == "http://traefik-odatis-vre-dask-gateway"
+    assert svcs["dask-gateway"]["api_token"] == "gw-token"
+    assert svcs["explorer"]["api_token"] == "ex-token" and svcs["repository"]["api_token"] == "repo-token"
+
+
+def test_service_deployments_match_the_hub_registration(chart: Path) -> None:
+    docs = render(chart, *SECRETS)
+    cfg = config.load(EXAMPLE_VRE)
+    deployments, services = by_kind(docs, "Deployment"), by_kind(docs, "Service")
+    registered = {s["name"]: s for s in hubconfig.services(cfg, {})}
+    for name in ("explorer", "repository"):
+        dep, svc = deployments[f"odatis-vre-{name}"], services[f"odatis-vre-{name}"]
+        # the hub's proxy sends /services/<name>/ to the Service's address and port
+        assert registered[name]["url"] == modes.service_url(cfg, name)
+        assert modes.service_url(cfg, name) == f"http://{svc['metadata']['name']}:{svc['spec']['ports'][0]['port']}"
+        pod = dep["spec"]["template"]
+        assert svc["spec"]["selector"].items() <= pod["metadata"]["labels"].items()
+        container = pod["spec"]["containers"][0]
+        assert container["command"] == ["python", "-m", "odatis_vre", name, "serve", "--port", "8000"]
+        assert container["image"] == cfg.profile("ocean")["image"]
+        env = {e["name"]: e for e in container["env"]}
+        assert env["JUPYTERHUB_SERVICE_PREFIX"]["value"] == f"/services/{name}/"
+        assert env["JUPYTERHUB_OAUTH_CALLBACK_URL"]["value"] == f"/services/{name}/oauth_callback"
+        assert env["JUPYTERHUB_CLIENT_ID"]["value"] == f"service-{name}"
+        assert env["JUPYTERHUB_API_URL"]["value"] == "http://hub:8081/hub/api"
+        assert env["JUPYTERHUB_API_TOKEN"]["valueFrom"]["secretKeyRef"] == {"name": "odatis-vre-secrets",
+                                                                          "key": f"{name}-api-token"}
+        assert pod["metadata"]["labels"]["hub.jupyter.org/network-access-hub"] == "true"
+        mounts = {m["name"]: m for m in container["volumeMounts"]}
+        assert mounts["data"]["readOnly"] and mounts["config"]["mountPath"] == "/etc/odatis-vre"
+    repo = deployments["odatis-vre-repository"]["spec"]["template"]["spec"]
+    mounts = {m["name"]: m["mountPath"] for m in repo["containers"][0]["volumeMounts"]}
+    assert mounts["repository"] == cfg.services["repository"]["storage"]
+    assert by_kind(docs, "PersistentVolumeClaim")["odatis-vre-repository"]["metadata"]["annotations"] == {
+        "helm.sh/resource-policy": "keep"}
+
+
+def test_limit_range_comes_from_the_quotas(chart: Path) -> None:
+    docs = render(chart, *SECRETS)
+    cfg = config.load(EXAMPLE_VRE)
+    limits = by_kind(docs, "LimitRange")["odatis-vre-limits"]["spec"]["limits"][0]
+    cpu = max([float(p["cpu"]["limit"]) for p in cfg.profiles]
+              + [q.cpu for q in _group_quotas(cfg)] + [q.dask_cores for q in _group_quotas(cfg)])
+    mem = max([config.parse_quantity(p["memory"]["limit"]) for p in cfg.profiles]
+              + [q.memory for q in _group_quotas(cfg)] + [q.dask_worker_memory for q in _group_quotas(cfg)])
+    assert float(limits["max"]["cpu"]) == cpu == 16
+    assert int(limits["max"]["memory"]) == mem == 32 * 1024**3
+    assert limits["max"]["nvidia.com/gpu"] == "1"
+    # every profile fits under the LimitRange, so no offered profile is refused by the cluster
+    for p in cfg.profiles:
+        assert float(p["cpu"]["limit"]) <= float(limits["max"]["cpu"])
+    assert by_kind(docs, "ResourceQuota")["odatis-vre-quota"]["spec"]["hard"]["requests.nvidia.com/gpu"] == "4"
+
+
+def _group_quotas(cfg: config.VREConfig) -> list[quotas.Quota]:
+    return [quotas.Quota.from_config(g["quota"], name) for name, g in cfg.groups.items() if "quota" in g]
+
+
+# ---------------------------------------------------------- user pods from the chart's values
+
+
+def z2jh_singleuser_config(values: dict[str, Any]) -> Config:
+    """What zero-to-jupyterhub's jupyterhub_config.py sets on KubeSpawner from the `singleuser` keys we use
+    (storage.type dynamic, extra volumes, uid/fsGid, cmd, labels); the odatis-vre config runs after it."""
+    su = values["jupyterhub"]["singleuser"]
+    c = Config()
+    c.KubeSpawner.common_labels = {"app": "jupyterhub", "heritage": "jupyterhub", "release": RELEASE,
+                                   "chart": "jupyterhub-4.3.3"}
+    c.KubeSpawner.extra_labels = {"hub.jupyter.org/network-access-hub": "true"}
+    c.KubeSpawner.uid = su["uid"]
+    c.KubeSpawner.fs_gid = su["fsGid"]
+    c.Spawner.cmd = su["cmd"]
+    st = su["storage"]
+    assert st["type"] == "dynamic"
+    c.KubeSpawner.storage_pvc_ensure = True
+    c.KubeSpawner.storage_capacity = st["capacity"]
+    c.KubeSpawner.volumes = [{"name": "volume-{user_server}", "persistentVolumeClaim": {"claimName": "claim-{user_server}"}}]
+    c.KubeSpawner.volume_mounts = [{"mountPath": st["homeMountPath"], "name": "volume-{user_server}"}]
+    c.KubeSpawner.volumes.extend(st["extraVolumes"])
+    c.KubeSpawner.volume_mounts.extend(st["extraVolumeMounts"])
+    return c
+
+
+def build_spawner(cfg: config.VREConfig, values: dict[str, Any], username: str, groups: list[str]) -> Any:
+    c = z2jh_singleuser_config(values)
+    hubconfig.apply(c, cfg, environ={"ODATIS_VRE_OAUTH_CLIENT_SECRET": "s"})
+    user = SimpleNamespace(name=username, id=1, url=f"/user/{username}/", groups=[SimpleNamespace(name=g) for g in groups],
+                           spawners={}, escaped_name=username, orm_user=None, admin=False)
+    hub = SimpleNamespace(api_url="http://hub:8081/hub/api", base_url="/hub/", public_host="", url="http://hub:8081/hub/")
+    return spawners.VREKubeSpawner(config=c, user=user, hub=hub, _deprecated_db_session=None, namespace=NAMESPACE)
+
+
+@pytest.fixture(scope="session")
+def kubeconfig(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A parseable kubeconfig (no server behind it), kept for the whole session."""
+    path = tmp_path_factory.mktemp("kube") / "config"
+    path.write_text(KUBECONFIG)
+    return path
+
+
+def use_kubeconfig(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point the Kubernetes client at ``path``, even if it was imported before (it reads
+    $KUBECONFIG once, at import, into a module global)."""
+    monkeypatch.setenv("KUBECONFIG", str(path))
+    from kubernetes_asyncio.config import kube_config
+
+    monkeypatch.setattr(kube_config, "KUBE_CONFIG_DEFAULT_LOCATION", str(path))
+
+
+@pytest.fixture()
+def kube_env(kubeconfig: Path, monkeypatch: pytest.MonkeyPatch) -> config.VREConfig:
+    use_kubeconfig(kubeconfig, monkeypatch)
+    monkeypatch.setenv(config.ENV_CONFIG, str(EXAMPLE_VRE))
+    return config.load(EXAMPLE_VRE)
+
+
+def user_pod(cfg: config.VREConfig, username: str, groups: list[str], profile: str) -> dict[str, Any]:
+    async def build() -> dict[str, Any]:
+        sp = build_spawner(cfg, chart_values(), username, groups)
+        sp.user_options = {"profile": profile}
+        await sp.load_user_options()
+        pod = await sp.get_pod_manifest()
+        return sp.api.api_client.sanitize_for_serialization(pod)
+
+    return asyncio.run(build())
+
+
+def hub_refusal(cfg: config.VREConfig, group: str, profile: str) -> web.HTTPError:
+    """The error VREKubeSpawner.start raises (before any Kubernetes call) for a refused profile."""
+    async def check() -> web.HTTPError:
+        sp = build_spawner(cfg, chart_values(), "u", [group])
+        with pytest.raises(web.HTTPError) as err:
+            sp.vre_check(profile)
+        return err.value
+
+    return asyncio.run(check())
+
+
+def test_user_pods_for_every_group_and_profile(kube_env: config.VREConfig) -> None:
+    cfg = kube_env
+    built = 0
+    for group in cfg.groups:
+        quota = quotas.for_user(cfg, "u", [group])
+        offered = {p["slug"] for p in spawners.kube_profile_list(cfg, [group])}
+        for profile in cfg.profiles:
+            if profile["name"] not in offered:
+                # a profile restricted to other groups is not offered: the hub refuses it
+                err = hub_refusal(cfg, group, profile["name"])
+                assert err.status_code == 403 and "not offered to you" in err.log_message
+                continue
+            try:
+                quotas.check_profile(quota, profile)
+            except quotas.QuotaExceeded:
+                err = hub_refusal(cfg, group, profile["name"])
+                assert err.status_code == 403 and "quota" in err.log_message
+                continue
+            pod = user_pod(cfg, f"user-{group}", [group], profile["name"])
+            kubernetes_validate.validate(pod, K8S_VERSION, strict=True)
+            _assert_pod_matches_profile(pod, profile)
+            built += 1
+    # default: ocean; researchers: ocean, ocean-large; gpu-users: ocean, ocean-large, ml
+    assert built == 6
+
+
+def test_home_volume_is_sized_from_the_group_quota(kube_env: config.VREConfig) -> None:
+    """VREKubeSpawner.start (the real one) sizes the user's home PVC from their group's storage quota
+    before its first Kubernetes call, which fails here: nothing listens at the kubeconfig's server."""
+    cfg = kube_env
+
+    async def start(group: str) -> dict[str, Any]:
+        sp = build_spawner(cfg, chart_values(), f"user-{group}", [group])
+        sp.k8s_api_request_retry_timeout = 1
+        sp.user_options = {"profile": "ocean"}
+        with pytest.raises(Exception, match="127.0.0.1"):
+            await sp.start()
+        return sp.api.api_client.sanitize_for_serialization(sp.get_pvc_manifest())
+
+    for group in cfg.groups:
+        pvc = asyncio.run(start(group))
+        kubernetes_validate.validate(pvc, K8S_VERSION, strict=True)
+        size = pvc["spec"]["resources"]["requests"]["storage"]
+        assert size.endswith("Gi")
+        assert config.parse_quantity(size[:-1]) == quotas.for_user(cfg, "u", [group]).storage
+        assert pvc["metadata"]["name"] == f"claim-user-{group}"
+
+
+def _assert_pod_matches_profile(pod: dict[str, Any], profile: dict[str, Any]) -> None:
+    container = pod["spec"]["containers"][0]
+    assert container["image"] == profile["image"]
+    res = container["resources"]
+    assert float(res["limits"]["cpu"]) == float(profile["cpu"]["limit"])
+    assert float(res["requests"]["cpu"]) == float(profile["cpu"]["guarantee"])
+    assert config.parse_quantity(res["limits"]["memory"]) == config.parse_quantity(profile["memory"]["limit"])
+    assert config.parse_quantity(res["requests"]["memory"]) == config.parse_quantity(profile["memory"]["guarantee"])
+    if profile.get("gpu"):
+        assert res["limits"]["nvidia.com/gpu"] == str(profile["gpu"])
+    else:
+        assert "nvidia.com/gpu" not in res["limits"]
+    mounts = {m["mountPath"]: m for m in container["volumeMounts"]}
+    assert "/home/jovyan" in mounts
+    assert mounts["/srv/odatis/catalog/data"]["readOnly"] is True
+    volumes = {v["name"]: v for v in pod["spec"]["volumes"]}
+    assert volumes["odatis-data"]["persistentVolumeClaim"] == {"claimName": "odatis-vre-data", "readOnly": True}
+    home = volumes[mounts["/home/jovyan"]["name"]]["persistentVolumeClaim"]["claimName"]
+    assert home.startswith("claim-")
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["ODATIS_VRE_CONFIG"] == "/etc/odatis-vre/vre.yaml"
+    assert env["ODATIS_VRE_CATALOG"] == modes.K8S_CATALOG
+    assert env["DASK_GATEWAY__PROXY_ADDRESS"] == f"gateway://traefik-odatis-vre-dask-gateway.{NAMESPACE}:80"
+    assert pod["spec"]["securityContext"]["fsGroup"] == 100
+    assert container["securityContext"]["runAsUser"] == 1000
+
+
+# ---------------------------------------------------------------------- NetworkPolicies
+
+
+@dataclass
+class Endpoint:
+    """A pod (labels, namespace) or an address outside the cluster's pods (labels None)."""
+
+    ip: str
+    labels: dict[str, str] | None = None
+    namespace: str = NAMESPACE
+    namespace_labels: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.namespace_labels = self.namespace_labels or {"kubernetes.io/metadata.name": self.namespace}
+
+
+def selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
+    """Kubernetes label selector semantics (matchLabels and matchExpressions)."""
+    if any(labels.get(k) != v for k, v in (selector.get("matchLabels") or {}).items()):
+        return False
+    for e in selector.get("matchExpressions") or []:
+        has, value = e["key"] in labels, labels.get(e["key"])
+        ok = {"In": has and value in e.get("values", []), "NotIn": not has or value not in e.get("values", []),
+              "Exists": has, "DoesNotExist": not has}[e["operator"]]
+        if not ok:
+            return False
+    return True
+
+
+def peer_matches(peer: dict[str, Any], other: Endpoint, policy_ns: str) -> bool:
+    if "ipBlock" in peer:
+        ip = ipaddress.ip_address(other.ip)
+        block = peer["ipBlock"]
+        return ip in ipaddress.ip_network(block["cidr"]) and not any(
+            ip in ipaddress.ip_network(x) for x in block.get("except", []))
+    if other.labels is None:
+        return False
+    if "namespaceSelector" in peer:
+        if not selects(peer["namespaceSelector"], other.namespace_labels):
+            return False
+    elif other.namespace != policy_ns:
+        return False
+    return selects(peer.get("podSelector") or {}, other.labels)
+
+
+def port_matches(ports: list[dict[str, Any]] | None, port: int, protocol: str) -> bool:
+    return not ports or any(p.get("port") in (None, port) and p.get("protocol", "TCP") == protocol for p in ports)
+
+
+def direction_allowed(policies: list[dict[str, Any]], pod: Endpoint, other: Endpoint, port: int, protocol: str,
+                      direction: str) -> bool:
+    kind, peers_key = ("Egress", "to") if direction == "egress" else ("Ingress", "from")
+    if pod.labels is None:
+        return True
+    applying = [p for p in policies if p["metadata"].get("namespace", NAMESPACE) == pod.namespace
+                and kind in p["spec"].get("policyTypes", ["Ingress"]) and selects(p["spec"]["podSelector"], pod.labels)]
+    if not applying:
+        return True
+    for policy in applying:
+        for rule in policy["spec"].get(direction) or []:
+            peers = rule.get(peers_key)
+            if (not peers or any(peer_matches(peer, other, pod.namespace) for peer in peers)) and \
+                    port_matches(rule.get("ports"), port, protocol):
+                return True
+    return False
+
+
+def allowed(policies: list[dict[str, Any]], src: Endpoint, dst: Endpoint, port: int, protocol: str = "TCP") -> bool:
+    """Whether a connection src → dst:port passes both the source's egress and the destination's ingress."""
+    return direction_allowed(policies, src, dst, port, protocol, "egress") and \
+        direction_allowed(policies, dst, src, port, protocol, "ingress")
+
+
+#: The upstream charts' pod labels (z2jh hub/proxy, dask-gateway traefik/api) and addresses outside pods.
+HUB = Endpoint("10.1.0.2", {"app": "jupyterhub", "component": "hub", "release": RELEASE,
+                            "hub.jupyter.org/network-access-singleuser": "true"})
+PROXY = Endpoint("10.1.0.3", {"app": "jupyterhub", "component": "proxy", "release": RELEASE,
+                              "hub.jupyter.org/network-access-singleuser": "true"})
+TRAEFIK = Endpoint("10.1.0.4", {"app.kubernetes.io/name": "dask-gateway", "app.kubernetes.io/component": "traefik",
+                                "gateway.dask.org/instance": "odatis-vre-dask-gateway"})
+GATEWAY_API = Endpoint("10.1.0.5", {"app.kubernetes.io/name": "dask-gateway", "app.kubernetes.io/component": "gateway",
+                                    "gateway.dask.org/instance": "odatis-vre-dask-gateway",
+                                    "hub.jupyter.org/network-access-hub": "true"})
+KUBE_DNS = Endpoint("10.1.9.10", {"k8s-app": "kube-dns"}, namespace="kube-system")
+PROMETHEUS = Endpoint("10.1.8.8", {"app.kubernetes.io/name": "prometheus"}, namespace="monitoring")
+KUBE_API = Endpoint("10.96.0.1")
+KUBE_API_NODE = Endpoint("172.20.0.10")
+METADATA = Endpoint("169.254.169.254")
+INTERNET = Endpoint("193.51.0.10")  # a public data endpoint
+
+
+def test_network_policies_isolate_user_pods(chart: Path, kube_env: config.VREConfig) -> None:
+    policies = list(by_kind(render(chart, *SECRETS), "NetworkPolicy").values())
+    for p in policies:
+        kubernetes_validate.validate(p, K8S_VERSION, strict=True)
+    alice = Endpoint("10.2.0.11", user_pod(kube_env, "alice", ["default"], "ocean")["metadata"]["labels"])
+    bob = Endpoint("10.2.0.12", user_pod(kube_env, "bob", ["researchers"], "ocean-large")["metadata"]["labels"])
+    # reachable from a user pod
+    assert allowed(policies, alice, HUB, 8081)
+    assert allowed(policies, alice, PROXY, 8000)  # proxy-public: services, dask-gateway API
+    assert allowed(policies, alice, TRAEFIK, 8000) and allowed(policies, alice, TRAEFIK, 8786)
+    assert allowed(policies, alice, KUBE_DNS, 53, "UDP") and allowed(policies, alice, KUBE_DNS, 53, "TCP")
+    assert allowed(policies, alice, INTERNET, 443)
+    # not reachable from a user pod
+    assert not allowed(policies, alice, bob, 8888)
+    assert not allowed(policies, alice, bob, 22)
+    assert not allowed(policies, alice, KUBE_API, 443)
+    assert not allowed(policies, alice, KUBE_API_NODE, 6443)
+    assert not allowed(policies, alice, METADATA, 80)
+    assert not allowed(policies, alice, GATEWAY_API, 8000)  # only through the proxy, with the hub's auth
+    # who reaches a user pod: the hub and the proxy only
+    assert allowed(policies, HUB, alice, 8888) and allowed(policies, PROXY, alice, 8888)
+    assert not allowed(policies, TRAEFIK, alice, 8888)
+    assert not allowed(policies, PROMETHEUS, alice, 8888)
+
+
+def test_network_policies_of_the_services(chart: Path) -> None:
+    docs = render(chart, *SECRETS)
+    policies = list(by_kind(docs, "NetworkPolicy").values())
+    deps = by_kind(docs, "Deployment")
+    explorer = Endpoint("10.3.0.2", deps["odatis-vre-explorer"]["spec"]["template"]["metadata"]["labels"])
+    repository = Endpoint("10.3.0.3", deps["odatis-vre-repository"]["spec"]["template"]["metadata"]["labels"])
+    user = Endpoint("10.2.0.11", {"app": "jupyterhub", "component": "singleuser-server", "release": RELEASE})
+    for svc in (explorer, repository):
+        assert allowed(policies, PROXY, svc, 8000) and allowed(policies, HUB, svc, 8000)
+        assert not allowed(policies, user, svc, 8000)  # users go through the proxy and the hub's OAuth
+        assert allowed(policies, svc, HUB, 8081)
+        assert allowed(policies, svc, INTERNET, 443)  # DOI registrars, data providers
+        assert not allowed(policies, svc, KUBE_API, 443)
+
+
+# ---------------------------------------------------------------------- curated images
+
+
+def _lock(path: Path) -> dict[str, str]:
+    from packaging.utils import canonicalize_name
+
+    pins = {}
+    for line in path.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            name, version = line.split("==")
+            pins[canonicalize_name(name)] = version
+    return pins
+
+
+def test_image_locks_agree_with_the_ocean_lock() -> None:
+    out = subprocess.run([str(REPO / ".venv" / "bin" / "python"), str(REPO / "images" / "sublock.py"), "--check"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr  # base and hub locks are the closure of their requirements.in
+    ocean = _lock(REPO / "images" / "ocean" / "requirements.lock")
+    for image in ("base", "hub", "ml"):
+        pins = _lock(REPO / "images" / image / "requirements.lock")
+        assert pins, image
+        shared = {n: v for n, v in pins.items() if n in ocean}
+        assert shared == {n: ocean[n] for n in shared}, f"{image} pins a version the ocean lock does not"
+    assert {"jupyterhub", "jupyterhub-kubespawner", "dask-gateway-server", "kubernetes-asyncio"} <= set(
+        _lock(REPO / "images" / "hub" / "requirements.lock"))
+    assert {"torch", "torchvision"} <= set(_lock(REPO / "images" / "ml" / "requirements.lock"))
+
+
+def test_ocean_image_holds_the_pole_libraries() -> None:
+    """Every top-level package of the ocean image is a project dependency, pinned in the lock that the
+    local mode installs (so a notebook behaves the same locally and in a pod)."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    deps = {canonicalize_name(Requirement(d).name)
+            for d in tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]}
+    wanted = [canonicalize_name(line.split("#")[0].strip())
+              for line in (REPO / "images" / "ocean" / "requirements.in").read_text().splitlines()
+              if line.split("#")[0].strip()]
+    assert {"xarray", "dask", "intake", "hvplot", "panel", "argopy", "erddapy", "gsw", "cf-xarray"} <= set(wanted)
+    assert set(wanted) <= deps, f"not in pyproject.toml dependencies: {sorted(set(wanted) - deps)}"
+    lock = _lock(REPO / "images" / "ocean" / "requirements.lock")
+    missing = sorted(set(wanted) - set(lock))
+    assert not missing, f"not in images/ocean/requirements.lock: {missing} — run `make lock`"
+
+
+def test_dockerfiles_install_their_locks() -> None:
+    for image in ("base", "ocean", "ml", "hub"):
+        text = (REPO / "images" / image / "Dockerfile").read_text()
+        assert f"COPY images/{image}/requirements.lock" in text, image
+        assert "--no-deps -r" in text, f"{image}: a lock is installed as is, without resolving again"
+    ocean = (REPO / "images" / "ocean" / "Dockerfile").read_text()
+    # the catalogue where the pods look for it, with the data volume's mount point under it
+    assert f"COPY catalog/odatis.yaml {modes.K8S_CATALOG}" in ocean
+    assert "/srv/odatis/catalog/data" in ocean
+    assert chart_values()["dataVolume"]["mountPath"] == "/srv/odatis/catalog/data"
+
+
+def test_make_images_says_when_no_container_engine_is_installed(tmp_path: Path) -> None:
+    # a PATH with the shell tools only: neither docker nor podman
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    for tool in ("sh", "date", "dirname", "mktemp", "rm", "cp", "mkdir", "find"):
+        found = shutil.which(tool)
+        assert found, tool
+        (bindir / tool).symlink_to(found)
+    out = subprocess.run(["/bin/sh", str(REPO / "images" / "build.sh"), "t"], capture_output=True, text=True,
+                         env={"PATH": str(bindir)}, timeout=60)
+    assert out.returncode == 1
+    assert "neither docker" in out.stderr and "podman" in out.stderr
