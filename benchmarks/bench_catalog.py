@@ -7,7 +7,8 @@ boxes and periods varied deterministically), then times, side by side in one run
 * odatis_vre cold — :func:`odatis_vre.catalog.open` with no index cache (libyaml parse + index) + search;
 * odatis_vre warm — the same with the index cache (what a user gets from the second open on).
 
-Run: ``python benchmarks/bench_catalog.py [--entries 2000] [--runs 7]``
+Run: ``python benchmarks/bench_catalog.py [--entries 2000] [--runs 7]``; ``--daily [--runs 3]`` times
+opening the 730 daily files of ``sample_sst_daily`` instead (open_mfdataset vs the cached file index).
 """
 
 from __future__ import annotations
@@ -136,5 +137,42 @@ def main() -> None:
           f"speed-up vs baseline: {rows[0][1] / rows[2][1]:.0f}x warm, {rows[0][1] / rows[1][1]:.1f}x cold")
 
 
+def daily_files(runs: int) -> None:
+    """Open the 730 daily NetCDF files of ``sample_sst_daily``: ``xr.open_mfdataset`` (with the
+    entry's former options) vs :func:`odatis_vre.catalog_drivers.open_files_indexed`, cold (index
+    built) and warm (index cached), and ``catalog.load("sample_sst_daily")``; checks the datasets are
+    identical."""
+    import glob
+
+    import xarray as xr
+
+    from odatis_vre import catalog, samples
+    from odatis_vre.catalog_drivers import open_files_indexed
+
+    samples.make_all(progress=False)
+    files = sorted(glob.glob(str(HERE.parent / "catalog" / "data" / "sst_daily" / "*.nc")))
+    mf = lambda: xr.open_mfdataset(files, combine="by_coords", data_vars="minimal", coords="minimal",  # noqa: E731
+                                   compat="override", chunks={})
+
+    def cold() -> object:
+        os.environ["ODATIS_VRE_CACHE_DIR"] = tempfile.mkdtemp(prefix="odatis-bench-idx-")
+        return open_files_indexed(files)
+
+    ref = mf()
+    xr.testing.assert_identical(ref, open_files_indexed(files))
+    rows = [("xr.open_mfdataset (baseline)", *timeit(mf, runs)[:2]),
+            ("open_files_indexed, cold (builds the index)", *timeit(cold, runs)[:2]),
+            ("open_files_indexed, warm (index cached)", *timeit(lambda: open_files_indexed(files), runs)[:2]),
+            ("catalog.load('sample_sst_daily'), warm", *timeit(lambda: catalog.load("sample_sst_daily"), runs)[:2])]
+    print(f"\nOpen {len(files)} daily NetCDF files (sample_sst_daily); datasets identical: yes")
+    print(f"{'method':<44} {'median ms':>10} {'min ms':>9} {'vs baseline':>12}")
+    for name, med, mn in rows:
+        print(f"{name:<44} {med:>10.1f} {mn:>9.1f} {rows[0][1] / med:>11.1f}x")
+
+
 if __name__ == "__main__":
-    main()
+    if "--daily" in sys.argv:
+        runs = int(sys.argv[sys.argv.index("--runs") + 1]) if "--runs" in sys.argv else 3
+        daily_files(runs)
+    else:
+        main()

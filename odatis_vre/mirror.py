@@ -35,7 +35,12 @@ ROOTS = {
     "https://erddap.ifremer.fr/erddap": "erddap",
     "https://tds0.ifremer.fr/thredds": "thredds",
     "copernicusmarine://": "copernicus/",
+    "https://www.seanoe.org": "seanoe",
+    "https://api.obis.org": "obis",
 }
+
+#: Bump when :func:`build_local_copy` writes something new, so older copies are rebuilt.
+COPY_VERSION = 2
 
 
 class MirrorError(ValueError):
@@ -118,7 +123,9 @@ def build_local_copy(root: str | Path, samples_dir: str | Path | None = None, fo
     ships them, ``ar_index_global_prof.txt[.gz]``, ``argo_bio-profile_index.txt.gz``,
     ``argo_synthetic-profile_index.txt.gz``), ``erddap/tabledap/<id>.csv`` (full tables the ERDDAP
     stand-in filters), ``erddap/griddap/<id>.nc``, ``thredds/dodsC/...`` (NetCDF files served by
-    OPeNDAP), ``copernicus/<dataset_id>`` (Zarr stores).
+    OPeNDAP), ``copernicus/<dataset_id>`` (Zarr stores), ``seanoe/`` (SEANOE API records
+    ``api/find-by-id/<id>`` and their files ``data/<group>/<id>/data/<file>``, see
+    :func:`write_seanoe_copies`), ``obis/occurrences.json`` (records the OBIS stand-in filters).
     """
     import numpy as np
     import pandas as pd
@@ -127,7 +134,7 @@ def build_local_copy(root: str | Path, samples_dir: str | Path | None = None, fo
     from . import samples
 
     root = Path(root)
-    marker = root / ".complete"
+    marker = root / f".complete-v{COPY_VERSION}"
     if marker.exists() and not force:
         return root
     src = Path(samples_dir) if samples_dir else samples.default_dest()
@@ -253,5 +260,133 @@ def build_local_copy(root: str | Path, samples_dir: str | Path | None = None, fo
         ds = made[kind]
         enc = {v: {"units": "days since 1950-01-01", "dtype": "float64"} for v in ("time",) if v in ds.coords}
         ds.to_zarr(store, mode="w", consolidated=True, zarr_format=2, encoding=enc)
+
+    write_seanoe_copies(root / "seanoe")
+    write_obis_copy(root / "obis")
     marker.write_text("ok\n")
     return root
+
+
+# ----------------------------------------------------------------------------- biology & imaging copies
+
+def _write_seanoe_record(seanoe: Path, record_id: int, group: str, title: str, files: list[tuple[str, bytes, bool]],
+                         **extra: Any) -> dict[str, Any]:
+    """Write ``seanoe/api/find-by-id/<id>`` (the API's JSON) and the files it lists, in SEANOE's layout."""
+    import hashlib
+
+    entries = []
+    for i, (name, content, open_access) in enumerate(files):
+        file_id = record_id * 10 + i
+        ext = name.rsplit(".", 1)[-1]
+        rel = f"data/{group}/{record_id}/data/{file_id}.{ext}"
+        path = seanoe / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+        entries.append({"id": file_id, "fileName": name, "fileUrl": f"https://www.seanoe.org/{rel}",
+                        "size": len(content), "checksum": hashlib.sha256(content).hexdigest(),
+                        "openAccess": open_access, "lastUpdateDate": f"2025-0{1 + i}-15T00:00:00Z",
+                        "label": {"en": name.rsplit(".", 1)[0].replace("_", " ")}})
+    record = {"id": record_id, "publicationDoi": f"10.17882/{record_id}", "title": {"en": title}, "date": "2025-01-15",
+              "authors": [{"name": "odatis-vre local copy (synthetic data)"}], "files": entries, **extra}
+    api = seanoe / "api" / "find-by-id"
+    api.mkdir(parents=True, exist_ok=True)
+    (api / str(record_id)).write_text(json.dumps(record, indent=1))
+    return record
+
+
+def write_seanoe_copies(seanoe: str | Path) -> Path:
+    """SEANOE-shaped copies (synthetic values, real record numbers) of the catalogue's SEANOE entries.
+
+    * 110112 — flow cytometry at SOMLIT-Astan / SOMLIT-Estacade (Roscoff), twice a month, long table
+      (one row per sample and cytometric group: abundance, red fluorescence, side scatter);
+    * 104948 — CytoSub automated flow cytometry at MAREL Carnot (Boulogne-sur-Mer), every 2 h;
+    * 84672 — TEMPO image annotations (EMSO-Azores, Eiffel Tower): one row per annotation with the
+      image name and URL, time, position, label (taxon) and count.
+
+    Each record also lists a PDF note and a restricted file, as real records do.
+    """
+    import numpy as np
+    import pandas as pd
+
+    seanoe = Path(seanoe)
+    rng = np.random.default_rng(11)
+    pdf = b"%PDF-1.4\n% odatis-vre local copy: documentation placeholder\n"
+
+    # --- 110112: SOMLIT Roscoff flow cytometry -------------------------------------------------
+    groups = {"Prochlorococcus": 2e3, "Synechococcus": 2e4, "picoeukaryotes": 8e3, "nanoeukaryotes": 1.5e3,
+              "cryptophytes": 3e2, "heterotrophic bacteria": 8e5}
+    rows = []
+    for station, lat, lon, start in (("SOMLIT-Astan", 48.778, -3.937, "2000-01-01"),
+                                     ("SOMLIT-Estacade", 48.732, -3.983, "2008-01-01")):
+        dates = pd.date_range(start, "2012-12-31", freq="SMS") + pd.Timedelta(hours=9)
+        for t in dates:
+            season = 1.0 + 0.8 * np.sin(2 * np.pi * (t.dayofyear - 100) / 365.25)
+            for g, base in groups.items():
+                rows.append([station, t.strftime("%Y-%m-%dT%H:%M:%SZ"), lat, lon, 1.0, g,
+                             round(float(base * season * rng.lognormal(0, 0.3)), 1),
+                             round(float(rng.uniform(50, 5000)), 1), round(float(rng.uniform(10, 900)), 1)])
+    cyto = pd.DataFrame(rows, columns=["station", "time", "latitude", "longitude", "depth", "group", "abundance",
+                                       "red_fluorescence", "side_scatter"])
+    _write_seanoe_record(seanoe, 110112, "00989", "Marine planktonic microorganisms abundances and optical properties "
+                         "obtained by flow cytometry (SOMLIT-Astan, SOMLIT-Estacade) [odatis-vre local copy]",
+                         [("SOMLIT_Roscoff_flow_cytometry.csv", cyto.to_csv(index=False, sep=";").encode(), True),
+                          ("protocol.pdf", pdf, True), ("raw_fcs_files.zip", b"PK\x05\x06" + b"\0" * 18, False)],
+                         geoExtendList=[{"west": -3.99, "south": 48.73, "east": -3.93, "north": 48.78}],
+                         temporalExtend={"begin": "2000-01-01", "end": "2012-12-31"})
+
+    # --- 104948: CytoSub at MAREL Carnot -------------------------------------------------------
+    t = pd.date_range("2021-04-01", "2021-06-30", freq="2h")
+    fg = ["RedPico", "OraPico", "RedNano", "OraNano", "RedMicro", "Crypto"]
+    tab = pd.DataFrame({"time": np.repeat(t.strftime("%Y-%m-%dT%H:%M:%SZ"), len(fg)),
+                        "latitude": 50.7422, "longitude": 1.5683, "depth": 1.0,
+                        "functional_group": np.tile(fg, len(t)),
+                        "abundance": np.round(rng.lognormal(6, 1, len(t) * len(fg)), 1),
+                        "total_red_fluorescence": np.round(rng.lognormal(8, 1, len(t) * len(fg)), 1)})
+    _write_seanoe_record(seanoe, 104948, "00950", "High-frequency monitoring of phytoplankton functional groups using an "
+                         "automated flow cytometer at the MAREL CARNOT station [odatis-vre local copy]",
+                         [("MAREL_Carnot_CytoSub_2021.csv", tab.to_csv(index=False).encode(), True),
+                          ("README.pdf", pdf, True)])
+
+    # --- 84672: TEMPO image annotations, EMSO-Azores ---------------------------------------------
+    times = pd.date_range("2012-07-23T00:00Z", "2019-06-10T00:00Z", freq="10D")
+    labels = ["Bathymodiolus azoricus", "Segonzacia mesatlantica", "microbial mat", "bare substratum"]
+    ann = []
+    for i, ts in enumerate(times):
+        image = f"TEMPO_{ts:%Y%m%d_%H%M}.jpg"
+        for lab in labels:
+            n = int(rng.poisson(4 if lab == "Segonzacia mesatlantica" else 1))
+            if n or lab != "Segonzacia mesatlantica":
+                ann.append([image, f"https://www.seanoe.org/data/00735/84672/images/{image}", ts.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                            37.2893, -32.2757, 1695.0, lab, n if lab == "Segonzacia mesatlantica" else 1,
+                            round(float(rng.uniform(0, 40)), 2) if lab != "Segonzacia mesatlantica" else None])
+    annotations = pd.DataFrame(ann, columns=["image", "image_url", "time", "latitude", "longitude", "depth", "label",
+                                             "count", "cover_percent"])
+    _write_seanoe_record(seanoe, 84672, "00735", "Compilation of image annotations and environmental data of 7 years of "
+                         "monitoring of hydrothermal assemblages using the TEMPO ecological module [odatis-vre local copy]",
+                         [("TEMPO_annotations_2012-2019.csv", annotations.to_csv(index=False).encode(), True),
+                          ("TEMPO_images.zip", b"PK\x05\x06" + b"\0" * 18, False)])
+    return seanoe
+
+
+def write_obis_copy(obis: str | Path) -> Path:
+    """``obis/occurrences.json``: OBIS-shaped occurrence records (Darwin Core fields) for the OBIS stand-in."""
+    import numpy as np
+    import pandas as pd
+
+    obis = Path(obis)
+    obis.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(5)
+    taxa = [("Calanus helgolandicus", 104466), ("Acartia clausi", 149755), ("Noctiluca scintillans", 109391)]
+    recs = []
+    for k in range(3000):
+        name, aphia = taxa[k % 3]
+        t = pd.Timestamp("2010-01-01") + pd.Timedelta(days=int(rng.integers(0, 365 * 12)))
+        recs.append({"id": f"{k:08d}-0000-4000-8000-{k:012d}", "scientificName": name, "aphiaID": aphia,
+                     "scientificNameID": f"urn:lsid:marinespecies.org:taxname:{aphia}",
+                     "decimalLongitude": round(float(rng.uniform(-20, 5)), 4),
+                     "decimalLatitude": round(float(rng.uniform(35, 60)), 4),
+                     "eventDate": t.strftime("%Y-%m-%d") if k % 7 else f"{t:%Y-%m-%d}/{t + pd.Timedelta(days=2):%Y-%m-%d}",
+                     "depth": round(float(rng.uniform(0, 200)), 1), "individualCount": int(rng.integers(1, 500)),
+                     "basisOfRecord": "HumanObservation", "dataset_id": "00000000-odatis-vre-local-copy"})
+    (obis / "occurrences.json").write_text(json.dumps(recs))
+    return obis

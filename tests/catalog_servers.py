@@ -8,7 +8,12 @@ One aiohttp application serves a local copy built by :func:`odatis_vre.mirror.bu
   with ERDDAP's constraint syntax (``col>=v``, ``col="text"``, ``distinct()``) and its 404
   "no matching results"; ``/erddap/tabledap/<id>.das``;
 * ``/erddap/griddap/<id>`` and ``/thredds/dodsC/<path>`` a small **OPeNDAP (DAP2)** server
-  (``.dds``, ``.das``, ``.dods`` with ``[start:stride:stop]`` hyperslabs) over NetCDF files.
+  (``.dds``, ``.das``, ``.dods`` with ``[start:stride:stop]`` hyperslabs) over NetCDF files;
+* ``/seanoe/...`` SEANOE's record API and file server (:mod:`standins.seanoe`);
+* ``/obis/v3/occurrence`` the OBIS occurrence API: ``scientificname``, ``taxonid``, ``datasetid``,
+  ``geometry`` (WKT polygon, filtered on its bounding box), ``startdate``/``enddate``,
+  ``startdepth``/``enddepth``, ``size`` (≤ 10 000) and ``after`` (records after that id, in id
+  order) → ``{"total": n, "results": [...]}``.
 
 Written for these tests (xpublish-opendap gave wrong strided reads on this stack, see
 /work/shared/probes.md); the tests compare strided reads with xarray's own indexing.
@@ -17,9 +22,11 @@ Written for these tests (xpublish-opendap gave wrong strided reads on this stack
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import socket
 import struct
+import sys
 import threading
 import urllib.parse
 from dataclasses import dataclass, field
@@ -30,6 +37,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 from aiohttp import web
+
+sys.path.insert(0, str(Path(__file__).parent))
+from standins.seanoe import SeanoeStandin  # noqa: E402
 
 # ----------------------------------------------------------------------------- ERDDAP tabledap
 
@@ -206,6 +216,38 @@ class DapDataset:
         return b"".join(body)
 
 
+# ----------------------------------------------------------------------------- OBIS
+
+def obis_page(records: list[dict[str, Any]], query: dict[str, str]) -> dict[str, Any]:
+    """Answer an OBIS ``/occurrence`` query over ``records`` (sorted by ``id``)."""
+    out = records
+    if query.get("scientificname"):
+        names = {n.strip().lower() for n in query["scientificname"].split(",")}
+        out = [r for r in out if str(r.get("scientificName", "")).lower() in names]
+    if query.get("taxonid"):
+        ids = {int(x) for x in query["taxonid"].split(",")}
+        out = [r for r in out if r.get("aphiaID") in ids]
+    if query.get("datasetid"):
+        out = [r for r in out if r.get("dataset_id") == query["datasetid"]]
+    if query.get("geometry"):
+        nums = [float(x) for x in re.findall(r"-?\d+(?:\.\d+)?", query["geometry"])]
+        if not query["geometry"].upper().startswith("POLYGON") or len(nums) < 8:
+            raise web.HTTPBadRequest(text=json.dumps({"message": "geometry: a WKT POLYGON is expected"}))
+        xs, ys = nums[0::2], nums[1::2]
+        out = [r for r in out if min(xs) <= r["decimalLongitude"] <= max(xs) and min(ys) <= r["decimalLatitude"] <= max(ys)]
+    for key, keep in (("startdate", lambda d, v: d[:10] >= v), ("enddate", lambda d, v: d.split("/")[0][:10] <= v)):
+        if query.get(key):
+            out = [r for r in out if keep(r["eventDate"], query[key][:10])]
+    for key, keep in (("startdepth", lambda d, v: d >= v), ("enddepth", lambda d, v: d <= v)):
+        if query.get(key):
+            out = [r for r in out if keep(r["depth"], float(query[key]))]
+    total = len(out)
+    if query.get("after"):
+        out = [r for r in out if r["id"] > query["after"]]
+    size = min(int(query.get("size", 5000)), 10_000)
+    return {"total": total, "results": out[:size]}
+
+
 # ----------------------------------------------------------------------------- the server
 
 UNITS = {"time": "UTC", "date": "UTC", "latitude": "degrees_north", "longitude": "degrees_east", "pres": "decibar",
@@ -226,6 +268,8 @@ class DataServer:
         self.tables: dict[str, pd.DataFrame] = {}
         self.dap: dict[str, DapDataset] = {}
         self.requests: list[str] = []
+        self.seanoe = SeanoeStandin(self.root / "seanoe")
+        self._obis: list[dict[str, Any]] | None = None
         self.port = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -295,6 +339,12 @@ class DataServer:
         return web.Response(body=ds.dods(constraint), content_type="application/octet-stream",
                             headers={**headers, "Content-Description": "dods-data"})
 
+    async def obis(self, request: web.Request) -> web.Response:
+        if self._obis is None:
+            path = self.root / "obis" / "occurrences.json"
+            self._obis = sorted(json.loads(path.read_text()), key=lambda r: r["id"]) if path.exists() else []
+        return web.json_response(obis_page(self._obis, dict(request.query)))
+
     def app(self) -> web.Application:
         app = web.Application()
 
@@ -309,6 +359,8 @@ class DataServer:
         app.router.add_get("/thredds/dodsC/{path:.+}", self.opendap)
         app.router.add_static("/gdac/", self.root / "gdac", show_index=True)
         app.router.add_static("/copernicus/", self.root / "copernicus")
+        self.seanoe.add_routes(app, "/seanoe")
+        app.router.add_get("/obis/v3/occurrence", self.obis)
         return app
 
     def preload(self) -> None:

@@ -42,6 +42,10 @@ CASES = {
     "cmems_sealevel_l4": dict(time=("2023-01-01", "2023-01-10")),
     "cmems_globcolour_chl": dict(bbox=BISCAY),
     "cmems_carbon_surface": dict(variables=["ph"]),
+    "somlit_roscoff_cytometry": dict(bbox=(-4.0, 48.75, -3.9, 48.8), time=("2003-01-01", "2003-06-30")),
+    "marel_carnot_cytometry": dict(time=("2021-05-01", "2021-05-07")),
+    "emso_azores_tempo_annotations": dict(time=("2014-01-01", "2014-12-31")),
+    "obis_occurrences": dict(bbox=BISCAY, time=("2011-01-01", "2018-12-31")),
 }
 
 
@@ -104,16 +108,50 @@ def test_argo_float_file_has_the_sample_values(server: DataServer, sample_data: 
 
 def test_erddap_constraints_are_sent_to_the_server(server: DataServer) -> None:
     df = catalog.load("argo_erddap_profiles", mirror=server.mirror(), bbox=(-12, 42, -6, 47),
-                      time=("2023-02-01", "2023-02-28"))
+                      time=("2023-02-01", "2023-02-28")).compute()
     last = [r for r in server.requests if "ArgoFloats.csv" in r][-1]
     import urllib.parse
 
     query = urllib.parse.unquote(last.split("?", 1)[1]).split("&")
-    assert {"latitude>=42.0", "latitude<=47.0", "longitude>=-12.0", "time>=2023-02-01", "time<=2023-02-28"} <= set(query)
+    assert {"latitude>=42.0", "latitude<=47.0", "longitude>=-12.0", "time<=2023-02-28"} <= set(query)
+    firsts = [urllib.parse.unquote(r) for r in server.requests if "ArgoFloats.csv" in r][-3:]
+    assert any("time>=2023-02-01T00:00:00Z&" in q for q in firsts)  # the first 10-day window starts with the period
     assert df.time.dt.tz is not None and len(df) > 0
     # an empty answer (ERDDAP: HTTP 404 "no matching results") is an empty table, not an error
     empty = catalog.load("argo_erddap_profiles", mirror=server.mirror(), time=("1990-01-01", "1990-01-02"))
     assert len(empty) == 0 and "temp" in empty.columns
+
+
+def test_erddap_tables_are_lazy_one_request_per_window(server: DataServer) -> None:
+    """A 3-month period with 10-day windows: one request when the frame is made, the rest on compute()."""
+    import dask.dataframe as dd
+
+    from odatis_vre.catalog_drivers import ErddapTabledapSource
+
+    before = len(server.requests)
+    ddf = catalog.load("argo_erddap_profiles", mirror=server.mirror(), time=("2023-01-01", "2023-03-31"))
+    assert isinstance(ddf, dd.DataFrame) and ddf.npartitions == 9
+    assert len(server.requests) - before == 1  # only the first window (its columns give the dtypes)
+    df = ddf.compute()
+    assert len(server.requests) - before == 9
+    # the same rows as one unchunked request (windows come in time order; rows within one as the server sends them)
+    whole = ErddapTabledapSource("https://erddap.ifremer.fr/erddap", "ArgoFloats", columns=list(df.columns),
+                                 start="2023-01-01", end="2023-03-31", west=-15.0, south=40.0, east=0.0, north=52.0,
+                                 mirror=server.mirror()).read()
+    keys = ["time", "platform_number", "pres"]
+    pd.testing.assert_frame_equal(df.sort_values(keys).reset_index(drop=True), whole.sort_values(keys).reset_index(drop=True))
+    assert str(df.time.dt.tz) == "UTC"
+    starts = [ddf.get_partition(i).time.min().compute() for i in (0, 4, 8)]
+    assert starts == sorted(starts)
+    # an empty window in the middle keeps the frame's dtypes
+    gap = ErddapTabledapSource("https://erddap.ifremer.fr/erddap", "OceanGlidersGDACTrajectories",
+                               columns=["platform_code", "time", "depth"], start="2023-04-28", end="2023-05-02",
+                               chunk="1D", mirror=server.mirror()).to_dask()
+    parts = [gap.get_partition(i).compute() for i in range(gap.npartitions)]
+    assert [len(p) for p in parts][:3] == [0, 0, 0] and len(parts[-1]) > 0
+    assert all(p.dtypes.equals(parts[-1].dtypes) for p in parts)
+    with pytest.raises(Exception, match="not a pandas frequency"):
+        ErddapTabledapSource("https://x/erddap", "d", start="2023-01-01", end="2023-02-01", chunk="ten days").windows()
 
 
 def test_opendap_strided_reads_match_xarray(server: DataServer) -> None:
@@ -138,3 +176,41 @@ def test_check_online_against_the_mirror(server: DataServer, monkeypatch: pytest
     result = CliRunner().invoke(main, ["catalog", "check", "--online", "--timeout", "5"])
     assert result.exit_code == 1
     assert "FAIL  argo_gdac_index_prof: http://127.0.0.1:9/gdac/ar_index_global_prof.txt.gz" in result.output
+
+
+def test_indexed_daily_files_equal_open_mfdataset(sample_data: Path, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """`sample_sst_daily` opens from a cached index of its files: same dataset as xarray's open_mfdataset."""
+    import glob
+    import shutil
+
+    from odatis_vre.catalog_drivers import open_files_indexed
+
+    monkeypatch.setenv("ODATIS_VRE_CACHE_DIR", str(tmp_path / "cache"))
+    files = sorted(glob.glob(str(sample_data / "sst_daily" / "*.nc")))
+    ref = xr.open_mfdataset(files, combine="by_coords", data_vars="minimal", coords="minimal", compat="override",
+                            chunks={})
+    ds = catalog.load("sample_sst_daily")  # builds the index
+    assert list((tmp_path / "cache" / "file-index").glob("*.pickle"))
+    ds = catalog.load("sample_sst_daily")  # from the index
+    xr.testing.assert_identical(ds, ref)  # values, coordinates, attributes
+    assert ds.analysed_sst.chunks == ref.analysed_sst.chunks
+    # a changed file invalidates the index; files given out of order come back in time order
+    few = []
+    for f in files[:4]:
+        shutil.copy(f, tmp_path / Path(f).name)
+        few.append(str(tmp_path / Path(f).name))
+    first = open_files_indexed(few[::-1])
+    assert list(first.time.values) == list(ref.time.values[:4])
+    import netCDF4
+
+    with netCDF4.Dataset(few[2], "r+") as nc:  # same file, new values (and a new modification time)
+        nc.variables["analysed_sst"][:] = nc.variables["analysed_sst"][:] + 10
+    again = open_files_indexed(few)
+    np.testing.assert_allclose(again.analysed_sst[2].values, ref.analysed_sst[2].values + 10)
+    # files that differ in more than time fall back to open_mfdataset's general combination
+    other = xr.open_dataset(few[3]).load().rename({"analysed_sst": "sst"})
+    other.to_netcdf(few[3] + ".new")
+    Path(few[3] + ".new").replace(few[3])
+    with pytest.raises(ValueError, match="differs from .* in more than its 'time' values"):
+        open_files_indexed(few)
