@@ -59,8 +59,13 @@ test: install
 test-fast: install
 	$(BIN)/python -m pytest -q -ra -m "not slow" $(PYTEST_ARGS)
 
-bench: install
+bench: install /usr/sbin/nginx
 	$(BIN)/python benchmarks/run_all.py
+
+# nginx is the baseline of the repository's throughput benchmark
+/usr/sbin/nginx:
+	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q nginx-light
 
 # Regenerate the lock from what is installed in .venv (after `pip install -e .[test]` of new versions).
 lock: $(BIN)/python

@@ -7,7 +7,14 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = [("bench_catalog.py", []), ("bench_spawn.py", ["--runs", "10", "--burst", "30"])]
+BENCHMARKS = [
+    ("bench_catalog.py", []),                                   # issue 3: open + search, 2 000 entries
+    ("bench_spawn.py", ["--runs", "10", "--burst", "30"]),      # issue 2: login -> ready, 30-user burst
+    ("bench_timeseries.py", []),                                # issue 4 P1: point time series (makes 2.2 GB once)
+    ("bench_climatology.py", ["--runs", "5"]),                  # issue 4 P2: climatology on the gateway
+    ("bench_repository.py", ["--runs", "3", "--chunks", "12"]), # issue 5: vs nginx
+    ("bench_workshop.py", ["--seats", "30"]),                   # issue 7: 30-seat workshop start
+]
 
 
 def main() -> int:

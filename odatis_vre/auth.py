@@ -7,9 +7,12 @@ the hub's API (``PUT`` with ``{"password": ...}``; needs the ``admin:users`` sco
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
 from typing import Any
 
+from jupyterhub import orm
 from jupyterhub.apihandlers import APIHandler
 from jupyterhub.auth import Authenticator
 from jupyterhub.scopes import needs_scope
@@ -33,6 +36,12 @@ class AccountAPIHandler(APIHandler):
         if not isinstance(password, str):
             raise web.HTTPError(400, "Send a JSON body with a 'password' string (8 characters at least).")
         expires = data.get("expires")
+        groups = []
+        for gname in data.get("groups") or []:
+            group = orm.Group.find(self.db, gname)
+            if group is None:
+                raise web.HTTPError(400, f"No group named {gname!r}: create it first (`odatis-vre admin groups add`).")
+            groups.append(group)
         try:
             self.store.set_password(user_name, password, expires=float(expires) if expires else None)
         except AccountError as exc:
@@ -42,11 +51,7 @@ class AccountAPIHandler(APIHandler):
         if created:
             user = self.user_from_username(user_name)
             self.db.commit()
-        groups = data.get("groups") or []
-        for gname in groups:
-            group = self.find_group(gname)
-            if group is None:
-                raise web.HTTPError(400, f"No group named {gname!r}: create it in vre.yaml (groups:) first.")
+        for group in groups:
             if user.orm_user not in group.users:
                 group.users.append(user.orm_user)
         self.db.commit()
@@ -74,12 +79,23 @@ class LocalAccountsAuthenticator(Authenticator):
             self._store = AccountStore(self.accounts_db)
         return self._store
 
+    _local = threading.local()
+
+    def _check_in_thread(self, username: str, password: str) -> bool:
+        # sqlite connections belong to the thread that opened them: one store per worker thread
+        store = getattr(self._local, "store", None)
+        if store is None or store.path != self.accounts_db:
+            store = self._local.store = AccountStore(self.accounts_db)
+        return store.check(username, password)
+
     async def authenticate(self, handler: Any, data: dict[str, str]) -> str | None:
         username = (data or {}).get("username", "").strip()
         password = (data or {}).get("password", "")
         if not username or not password:
             return None
-        ok = self.store.check(username, password)
+        # PBKDF2 takes ~0.1 s and releases the GIL: hash in a thread so that 30 logins at once
+        # (a workshop's first minute) do not freeze the hub's event loop for everyone else
+        ok = await asyncio.to_thread(self._check_in_thread, username, password)
         if not ok:
             self.log.warning("Failed login for %r", username)
             return None
@@ -87,6 +103,20 @@ class LocalAccountsAuthenticator(Authenticator):
 
     def get_handlers(self, app: Any) -> list[tuple[str, Any]]:
         return super().get_handlers(app) + [(r"/api/accounts/([^/]+)", AccountAPIHandler)]
+
+    async def refresh_user(self, user: Any, handler: Any = None) -> bool:
+        """An expired or disabled account loses its open sessions too (checked every ``auth_refresh_age``)."""
+        account = self.store.get(user.name)
+        if account is None:
+            return True  # a hub user without a local password (e.g. listed in vre.yaml only)
+        import time
+
+        return not account.disabled and (account.expires is None or account.expires > time.time())
+
+    def delete_user(self, user: Any) -> None:
+        """Deleting a hub user (REST API, admin page) also deletes their password."""
+        self.store.remove(user.name)
+        super().delete_user(user)
 
 
 def ensure_admin(state_dir: Any, username: str) -> str | None:

@@ -26,6 +26,8 @@ import inspect
 import os
 import pickle
 import re
+import time
+import warnings
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
@@ -129,6 +131,7 @@ class Catalog:
         self.metadata = meta
         self.raw = raw
         self.index = index
+        self.includes: list[str] = []
         self._intake = None
 
     def __len__(self) -> int:
@@ -174,6 +177,10 @@ def _close_names(name: str, names: Iterable[str]) -> list[str]:
 def open(path: str | os.PathLike[str] | None = None, *, use_cache: bool = True) -> Catalog:  # noqa: A001
     """Open the catalogue at ``path`` (default: ``$ODATIS_VRE_CATALOG``, else ``catalog/odatis.yaml``).
 
+    Catalogues listed under a top-level ``includes:`` key, or in ``$ODATIS_VRE_CATALOG_INCLUDES``
+    (space-separated URLs or paths), add their entries: in a user's server this brings the
+    datasets published in the VRE's repository, with their DOIs.
+
     The YAML is parsed with libyaml and its search index is cached (keyed by path, size and
     modification time) in ``~/.cache/odatis-vre`` (or ``$ODATIS_VRE_CACHE_DIR``), so opening a
     large catalogue again costs a few milliseconds. Invalid entries do not stop the catalogue
@@ -197,7 +204,8 @@ def open(path: str | os.PathLike[str] | None = None, *, use_cache: bool = True) 
             with cache.open("rb") as fh:
                 stored = pickle.load(fh)  # noqa: S301 (our own cache file in the user's cache dir)
             if stored.get("key") == key:
-                return Catalog(p, stored["meta"], stored["raw"], stored["index"])
+                return _with_includes(Catalog(p, stored["meta"], stored["raw"], stored["index"]),
+                                      _includes(stored.get("includes")))
         except (OSError, pickle.PickleError, EOFError, AttributeError, KeyError, TypeError):
             pass
     data = _parse_yaml(p, p.read_text(encoding="utf-8"))
@@ -210,11 +218,81 @@ def open(path: str | os.PathLike[str] | None = None, *, use_cache: bool = True) 
             cache.parent.mkdir(parents=True, exist_ok=True)
             tmp = cache.with_suffix(f".{os.getpid()}.tmp")
             with tmp.open("wb") as fh:
-                pickle.dump({"key": key, "meta": meta, "raw": raw, "index": index}, fh, protocol=pickle.HIGHEST_PROTOCOL)
+                pickle.dump({"key": key, "meta": meta, "raw": raw, "index": index, "includes": data.get("includes")},
+                            fh, protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(tmp, cache)
         except OSError:
             pass
-    return Catalog(p, meta, raw, index)
+    return _with_includes(Catalog(p, meta, raw, index), _includes(data.get("includes")))
+
+
+ENV_INCLUDES = "ODATIS_VRE_CATALOG_INCLUDES"
+_INCLUDE_TTL = 30.0
+_INCLUDE_CACHE: dict[str, tuple[float, dict[str, Any]]] = {}
+
+
+def _read_include(ref: str, base: Path, timeout: float = 5.0) -> dict[str, Any]:
+    """The ``sources`` of an included catalogue (a URL or a path relative to ``base``), cached briefly."""
+    now = time.monotonic()
+    hit = _INCLUDE_CACHE.get(ref)
+    if hit and now - hit[0] < _INCLUDE_TTL:
+        return hit[1]
+    if ref.startswith(("http://", "https://")):
+        import requests
+
+        r = requests.get(ref, timeout=timeout)
+        r.raise_for_status()
+        text = r.text
+    else:
+        text = (base / ref).expanduser().read_text(encoding="utf-8")
+    import yaml
+
+    data = yaml.safe_load(text) or {}
+    sources = data.get("sources") if isinstance(data, dict) else None
+    if not isinstance(sources, dict):
+        raise CatalogError(f"included catalogue {ref}: no 'sources' mapping in it")
+    sources = {str(k): v for k, v in sources.items()}
+    _INCLUDE_CACHE[ref] = (now, sources)
+    return sources
+
+
+def _with_includes(cat: Catalog, includes: Sequence[str]) -> Catalog:
+    """Add the entries of included catalogues (e.g. the repository's published datasets).
+
+    Entries of the main file win on a name clash; an include that cannot be read is skipped
+    with a warning naming it, so the rest of the catalogue still opens.
+    """
+    if not includes:
+        return cat
+    raw, index = dict(cat.raw), list(cat.index)
+    for ref in includes:
+        try:
+            sources = _read_include(ref, cat.directory)
+        except Exception as exc:
+            warnings.warn(f"catalogue {cat.path}: the included catalogue {ref} could not be read ({exc}); "
+                          "its datasets are left out until it answers", stacklevel=3)
+            continue
+        for name, entry in sources.items():
+            if name not in raw:
+                raw[name] = entry
+                index.append(_index_entry(name, entry))
+    out = Catalog(cat.path, cat.metadata, raw, index)
+    out.includes = list(includes)
+    return out
+
+
+def refresh() -> None:
+    """Forget the included catalogues read recently, so the next :func:`open` reads them again.
+
+    :func:`odatis_vre.publish.deposit` calls it: a dataset just published is found at once.
+    """
+    _INCLUDE_CACHE.clear()
+
+
+def _includes(data_includes: Any) -> list[str]:
+    refs = [str(x) for x in data_includes] if isinstance(data_includes, list) else []
+    refs += [x for x in os.environ.get(ENV_INCLUDES, "").split() if x]
+    return list(dict.fromkeys(refs))
 
 
 def _cat(catalog: Catalog | str | os.PathLike[str] | None) -> Catalog:

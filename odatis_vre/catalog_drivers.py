@@ -75,7 +75,7 @@ class ErddapTabledapSource(DataSource):
     >>> src.url().split("?")[0]
     'https://erddap.ifremer.fr/erddap/tabledap/ArgoFloats.csv'
     >>> [(a[:10], b[:10]) for a, b, _ in src.windows()]
-    [('2023-01-01', '2023-01-11'), ('2023-01-11', '2023-01-21'), ('2023-01-21', '2023-01-31')]
+    [('2023-01-01', '2023-01-11'), ('2023-01-11', '2023-01-21'), ('2023-01-21', '2023-02-01')]
     """
 
     container = "dataframe"
@@ -124,8 +124,12 @@ class ErddapTabledapSource(DataSource):
         """``[(start, end, end_operator), ...]``: one request each (the last window includes its end)."""
         import pandas as pd
 
+        end, end_op = self.end, "<="
+        if end and len(str(end)) == 10:
+            # a date means the whole day (ERDDAP reads "2023-02-28" as its first instant)
+            end, end_op = (pd.Timestamp(end) + pd.Timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ"), "<"
         if not (self.chunk and self.start and self.end):
-            return [(self.start, self.end, "<=")]
+            return [(self.start, end, end_op)]
         t0, t1 = pd.Timestamp(self.start), pd.Timestamp(self.end)
         try:
             step = pd.tseries.frequencies.to_offset(self.chunk)
@@ -137,7 +141,7 @@ class ErddapTabledapSource(DataSource):
             edges.append(edges[-1] + step)
         iso = [e.strftime("%Y-%m-%dT%H:%M:%SZ") for e in edges]
         out = [(iso[i], iso[i + 1], "<") for i in range(len(iso) - 1)]
-        return out + [(iso[-1], self.end, "<=")]
+        return out + [(iso[-1], end, end_op)]
 
     def _fetch(self, window: tuple[str | None, str | None, str]) -> Any:
         import pandas as pd

@@ -66,9 +66,9 @@ def config_schema() -> None:
 
 def _register() -> None:
     # Each concern's commands live beside its code; imported here so `--help` lists them all.
-    from . import cli_catalog, cli_stack
+    from . import cli_admin, cli_catalog, cli_explorer, cli_repository, cli_stack, cli_workshop
 
-    for group in cli_stack.COMMANDS + cli_catalog.COMMANDS:
+    for group in cli_stack.COMMANDS + cli_catalog.COMMANDS + cli_admin.COMMANDS + cli_explorer.COMMANDS + cli_workshop.COMMANDS + cli_repository.COMMANDS:
         main.add_command(group)
 
 

@@ -30,6 +30,21 @@ def _make_samples(stack: Stack) -> None:
     data = stack.cfg.catalog_path.parent / "data"
     click.echo(f"Sample data: {data}")
     samples.make_all(data, force=False)
+    _make_time_copies(stack)
+
+
+#: gridded samples whose time-optimised copy makes the explorer's clicks instant
+TIME_COPIES = ("sample_sst_zarr", "sample_sst_daily")
+
+
+def _make_time_copies(stack: Stack) -> None:
+    from . import catalog, timeseries
+
+    cat = catalog.open(stack.cfg.catalog_path)
+    for name in TIME_COPIES:
+        if name in cat and timeseries.status(name, catalog=cat)["state"] != "fresh":
+            click.echo(f"Time-optimised copy of {name} (instant time series in the explorer):")
+            timeseries.build(name, catalog=cat)
 
 
 @click.command("up")
@@ -62,6 +77,12 @@ def up(config_path: Path | None, port: int | None, detach: bool, no_samples: boo
         click.echo(f"  log in as '{info.admin}' (password shown at first start; to set a new one: curl -X PUT "
                    f"-H \"Authorization: token $(cat {stack.state / 'cli_token'})\" -d '{{\"password\": \"...\"}}' "
                    f"{info.url}/hub/api/accounts/{info.admin})")
+    services = stack.cfg.services
+    for key, path, what in (("explorer", "services/explorer/", "data explorer (maps, time series)"),
+                            ("repository", "services/repository/", "repository (deposits, DOIs, landing pages)"),
+                            ("dask_gateway", "services/dask-gateway/", "Dask Gateway (from notebooks: odatis_vre.compute.cluster())")):
+        if services[key].get("enabled", True):
+            click.echo(f"  {what}: {info.url}/{path}")
     click.echo(f"  logs: {info.log}")
     if detach:
         click.echo("Running in the background; `odatis-vre down` stops it.")

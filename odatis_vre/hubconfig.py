@@ -29,6 +29,10 @@ SERVER_TOKEN_SCOPES = [
 ]
 
 
+#: Environment variables the repository service needs for its DOI registrar (odatis_vre.registrars).
+REGISTRAR_ENV = ("DATACITE_REPOSITORY_ID", "DATACITE_PASSWORD", "ZENODO_TOKEN")
+
+
 def _set(c: Any, settings: dict[str, dict[str, Any]]) -> None:
     for cls, traits in settings.items():
         for trait, value in traits.items():
@@ -53,8 +57,8 @@ def services(cfg: VREConfig, environ: dict[str, str]) -> list[dict[str, Any]]:
                              "display": False}
         if managed:
             s["command"] = _supervised([str(Path(sys.executable).parent / "dask-gateway-server"),
-                                        "-f", str(HUB_DIR / "dask_gateway_config.py")])
-            s["environment"] = env
+                                        "-f", str(HUB_DIR / "dask_gateway_config.py"), *gateway_db_args(cfg)])
+            s["environment"] = env | {"DASK_GATEWAY_ENCRYPT_KEYS": gateway_encrypt_key(cfg)}
         else:
             s["api_token"] = environ.get("DASK_GATEWAY_API_TOKEN", "")
         out.append(s)
@@ -70,6 +74,9 @@ def services(cfg: VREConfig, environ: dict[str, str]) -> list[dict[str, Any]]:
             port = modes.local_ports(cfg)[name]
             s["command"] = _supervised([sys.executable, "-m", "odatis_vre", name, "serve", "--port", str(port)])
             s["environment"] = env
+            if name == "repository":
+                # the registrar's credentials stay with the service, never in users' servers
+                s["environment"] = env | {k: environ[k] for k in REGISTRAR_ENV if environ.get(k)}
             # the service authenticates users through the hub (OAuth) at its own URL
             s["oauth_redirect_uri"] = f"{cfg.hub_url}/services/{name}/oauth_callback"
         else:
@@ -81,17 +88,58 @@ def services(cfg: VREConfig, environ: dict[str, str]) -> list[dict[str, Any]]:
     return out
 
 
+def gateway_db_args(cfg: VREConfig) -> list[str]:
+    """Keep the local gateway's cluster records in the state dir for a year: usage accounting reads them."""
+    from .usage import gateway_db_path
+
+    return [f"--DBBackendBase.db_url=sqlite:///{gateway_db_path(cfg)}",
+            f"--DBBackendBase.db_record_max_age={400 * 86400}"]
+
+
+def gateway_encrypt_key(cfg: VREConfig) -> str:
+    """The Fernet key a persistent gateway database requires (created once, owner-only)."""
+    import base64
+
+    path = cfg.state_dir / "gateway_encrypt_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(base64.urlsafe_b64encode(os.urandom(32)).decode())
+    return path.read_text().strip()
+
+
+def workshop_roles(cfg: VREConfig) -> list[dict[str, Any]]:
+    """One instructor role per workshop of vre.yaml: see, open, start and stop the participants' servers.
+
+    (Between ``odatis-vre workshop create`` and the next hub start, shares of each participant's
+    server give the instructors the same access: see :mod:`odatis_vre.workshop`.)
+    """
+    out = []
+    for name, ws in (cfg.data.get("workshops") or {}).items():
+        group = ws.get("group") or f"workshop-{name}"
+        out.append({
+            "name": f"workshop-{name}-instructor",
+            "description": f"Instructors of the workshop {ws.get('title', name)}",
+            "groups": [ws.get("instructors_group") or f"workshop-{name}-instructors"],
+            "scopes": [f"access:servers!group={group}", f"servers!group={group}", f"read:users!group={group}",
+                       f"list:users!group={group}", f"read:groups!group={group}"],
+        })
+    return out
+
+
 def roles(service_names: set[str]) -> list[dict[str, Any]]:
     """RBAC: users may use services; each service gets only what it needs."""
     candidates: list[dict[str, Any]] = [
-        {"name": "user", "scopes": ["self", "access:services"]},
+        # shares!user: users may share their own servers (share codes; workshops' shared sessions)
+        {"name": "user", "scopes": ["self", "access:services", "shares!user"]},
         {"name": "idle-culler", "services": ["idle-culler"],
          "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"]},
         {"name": "odatis-services", "services": ["explorer", "repository", "dask-gateway"],
          "scopes": ["read:users:name", "read:users:groups", "read:groups"]},
         {"name": "odatis-cli", "services": ["odatis-cli"],
          "scopes": ["admin:users", "admin:servers", "admin:groups", "list:users", "read:users", "read:servers",
-                    "read:services", "tokens", "shares", "read:users:activity"]},
+                    "list:services", "read:services", "tokens", "shares", "read:users:activity"]},
     ]
     out = []
     for role in candidates:
@@ -129,7 +177,7 @@ def apply(c: Any, cfg: VREConfig, environ: dict[str, str] | None = None) -> None
         c.JupyterHub.load_groups = {name: {"users": list(spec.get("users") or [])} for name, spec in cfg.groups.items()}
     svcs = services(cfg, environ)
     c.JupyterHub.services = svcs
-    c.JupyterHub.load_roles = roles({s["name"] for s in svcs})
+    c.JupyterHub.load_roles = roles({s["name"] for s in svcs}) + workshop_roles(cfg)
     c.JupyterHub.concurrent_spawn_limit = cfg.hub.get("concurrent_spawn_limit", 100)
 
     # user servers: JupyterLab, the catalogue and the gateway found through the environment

@@ -21,6 +21,8 @@ from .config import VREConfig
 K8S_CATALOG = "/srv/odatis/catalog/odatis.yaml"
 K8S_GATEWAY_URL = "http://proxy-public/services/dask-gateway"
 K8S_GATEWAY_PROXY = "gateway://traefik-{release}-dask-gateway.{namespace}:80"
+#: the repository's catalogue of published datasets, reached inside the cluster through the hub's proxy
+K8S_REPOSITORY_CATALOG = "http://proxy-public/services/repository/catalog.yaml"
 
 
 # ---------------------------------------------------------------------------------------
@@ -120,6 +122,11 @@ def singleuser_env(cfg: VREConfig, *, release: str = "odatis-vre", namespace: st
         "DASK_GATEWAY__AUTH__TYPE": "jupyterhub",
         "DASK_DISTRIBUTED__DASHBOARD__LINK": "{JUPYTERHUB_SERVICE_PREFIX}proxy/{port}/status",
     }
+    if cfg.services["repository"].get("enabled", True):
+        # published datasets join the catalogue (odatis_vre.catalog.open reads this include)
+        common["ODATIS_VRE_CATALOG_INCLUDES"] = (
+            K8S_REPOSITORY_CATALOG if cfg.mode == "kubernetes"
+            else f"{cfg.hub_url}/services/repository/catalog.yaml")
     if cfg.mode == "kubernetes":
         # KubeSpawner expands {name} in environment values: keep dask's own placeholders literal
         common = {k: v.replace("{", "{{").replace("}", "}}") for k, v in common.items()}

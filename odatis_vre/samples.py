@@ -509,3 +509,114 @@ def make_all(dest: Path | None = None, force: bool = False, progress: bool = Tru
         out[name] = fn(dest, progress=progress)
     marker.write_text(_dt.datetime.now(_dt.timezone.utc).isoformat() + "\n")
     return out
+
+
+# ----------------------------------------------------------------------------- benchmark data (P1, P2)
+
+#: the grid of ``make_decade_daily`` at its default size (2.15 GB for 10 years, as in ../shared/anchors.md)
+DECADE_GRID = (360, 400)  # lat, lon
+
+
+def _decade_grid(size_gb: float | None, days: int) -> tuple[np.ndarray, np.ndarray]:
+    ny, nx = DECADE_GRID
+    if size_gb is not None:
+        if size_gb <= 0:
+            raise ValueError(f"size_gb={size_gb}: give a positive size in GB (e.g. 2.15)")
+        scale = np.sqrt(size_gb * 1e9 / (days * 4.0 + days * 12e3 / (ny * nx)) / (ny * nx))
+        ny, nx = max(2, int(round(ny * scale))), max(2, int(round(nx * scale)))
+    w, s, e, n = BBOX
+    return np.linspace(w, e, nx), np.linspace(s, n, ny)
+
+
+def make_decade_daily(dest: str | Path, years: int = 10, *, start: str = "2014-01-01", size_gb: float | None = None,
+                      seed: int = SEED, compress: bool = False, progress: bool = True) -> Path:
+    """Write ``years`` of daily SST fields as one NetCDF4 file per day (``dest/YYYYMMDD-....nc``); return ``dest``.
+
+    The default grid is 360 × 400 over the Bay of Biscay box (10 years: 3 653 files, 2.15 GB,
+    uncompressed as in ``../shared/anchors.md``); ``size_gb`` rescales the grid to reach that total.
+    Fields are the sample SST model (gradient, seasons, trend, drifting eddies, land masked),
+    computed day after day with one random stream, so every run writes the same values.
+    Resumable: each file is written under a temporary name and renamed, and files already there
+    are kept (their days are still computed, to keep the random stream identical).
+
+    >>> folder = make_decade_daily("/tmp/p1", years=1, size_gb=0.05, progress=False)   # doctest: +SKIP
+    >>> len(list(folder.glob("*.nc")))                                                 # doctest: +SKIP
+    365
+    """
+    import os
+
+    import netCDF4
+    from tqdm.auto import tqdm
+
+    if years < 1:
+        raise ValueError(f"years={years}: give at least 1")
+    t0 = np.datetime64(start, "D")
+    t1 = np.datetime64(str(int(str(t0)[:4]) + years) + str(t0)[4:], "D")
+    days = int((t1 - t0).astype(int))
+    lon, lat = _decade_grid(size_gb, days)
+    folder = Path(dest)
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    land = land_mask(lon, lat)
+    lon2, lat2 = np.meshgrid(lon, lat)
+    mean = (19.0 - 0.50 * (lat2 - 40.0) + 0.04 * (lon2 + 15.0)).astype(np.float32)
+    amp_season = (2.6 + 0.08 * (lat2 - 40.0) + 0.05 * (lon2 + 15.0)).astype(np.float32)
+    n_modes, memory, scale = 12, 0.97, 0.5
+    kx, ky = rng.uniform(0.2, 1.2, n_modes), rng.uniform(0.2, 1.2, n_modes)
+    phase = rng.uniform(0, 2 * np.pi, n_modes)
+    basis = np.stack([np.cos(kx[m] * lon2 + ky[m] * lat2 + phase[m]) for m in range(n_modes)]).astype(np.float32)
+    basis *= np.float32(scale / np.sqrt(n_modes / 2))
+    amp = rng.normal(0, 1, n_modes)
+    epoch = np.datetime64("1950-01-01", "D")
+    attrs = dict(_ACDD_COMMON, title="Daily L4 sea surface temperature, Bay of Biscay (ODATIS benchmark decade)",
+                 summary="Synthetic daily SST fields for benchmarks (one file per day, like L4 products).",
+                 geospatial_lon_min=float(lon[0]), geospatial_lon_max=float(lon[-1]),
+                 geospatial_lat_min=float(lat[0]), geospatial_lat_max=float(lat[-1]))
+    with tqdm(total=days, desc="decade of daily files", unit="file", disable=not progress) as bar:
+        for i in range(days):
+            amp = memory * amp + np.sqrt(1 - memory**2) * rng.normal(0, 1, n_modes)
+            day = t0 + i
+            path = folder / f"{str(day).replace('-', '')}-ODATIS-L4_GHRSST-SSTfnd-BENCH.nc"
+            if path.exists():
+                bar.update()
+                continue
+            doy = float((day - day.astype("datetime64[Y]")).astype(int) + 1)
+            years_since = float((day - np.datetime64("2000-01-01", "D")).astype(int)) / 365.25
+            season = -np.cos(2 * np.pi * (doy - 45.0) / 365.25)
+            field = mean + amp_season * np.float32(season) + np.float32(0.025 * years_since)
+            field += np.tensordot(amp.astype(np.float32), basis, axes=1)
+            field[land] = np.nan
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            try:
+                _write_decade_day(netCDF4, tmp, lat, lon, day, epoch, field, attrs, compress)
+            except BaseException:
+                tmp.unlink(missing_ok=True)
+                raise
+            os.replace(tmp, path)
+            bar.update()
+    return folder
+
+
+def _write_decade_day(netCDF4: Any, tmp: Path, lat: np.ndarray, lon: np.ndarray, day: np.datetime64,
+                      epoch: np.datetime64, field: np.ndarray, attrs: dict[str, Any], compress: bool) -> None:
+    with netCDF4.Dataset(tmp, "w", format="NETCDF4") as nc:
+        nc.createDimension("time", None)
+        nc.createDimension("lat", lat.size)
+        nc.createDimension("lon", lon.size)
+        for name, values, units, axis in (("lat", lat, "degrees_north", "Y"), ("lon", lon, "degrees_east", "X")):
+            v = nc.createVariable(name, "f4", (name,))
+            v[:] = values
+            v.setncatts({"standard_name": {"lat": "latitude", "lon": "longitude"}[name], "units": units,
+                         "axis": axis})
+        v = nc.createVariable("time", "f8", ("time",))
+        v.setncatts({"standard_name": "time", "units": "days since 1950-01-01 00:00:00", "calendar": "standard",
+                     "axis": "T"})
+        v[:] = [float((day - epoch).astype(int)) + 0.5]
+        kw = {"zlib": True, "complevel": 1} if compress else {}
+        v = nc.createVariable("analysed_sst", "f4", ("time", "lat", "lon"), fill_value=np.float32(np.nan),
+                              chunksizes=(1, lat.size, lon.size), **kw)
+        v.setncatts({"standard_name": "sea_surface_foundation_temperature", "units": "degree_Celsius",
+                     "long_name": "analysed sea surface temperature"})
+        v[0] = field
+        nc.setncatts({**attrs, "id": f"ODATIS-BENCH-SST-{str(day).replace('-', '')}",
+                      "time_coverage_start": f"{day}T00:00:00Z", "time_coverage_end": f"{day}T23:59:59Z"})

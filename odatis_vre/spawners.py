@@ -122,6 +122,15 @@ class QuotaMixin:
     def vre_options_from_form(self, formdata: dict[str, list[str]]) -> dict[str, Any]:
         return {"profile": (formdata.get("profile") or [""])[0]}
 
+    def vre_record(self, event: str, profile: str = "", cpu: float | None = None, mem: float | None = None) -> None:
+        """Usage accounting (:mod:`odatis_vre.usage`); a bookkeeping failure never fails a spawn or a stop."""
+        from . import usage
+
+        try:
+            usage.record_server_event(_cfg().state_dir, event, self.user.name, self.name, profile, cpu, mem)
+        except Exception:
+            self.log.exception("Could not record the %s of %s's server for usage accounting", event, self.user.name)
+
 
 def _pid_alive(pid: int | None) -> bool:
     """Whether ``pid`` runs; a zombie does not (an orphaned server is reaped only if PID 1 reaps)."""
@@ -186,15 +195,24 @@ class VRELocalSpawner(QuotaMixin, SimpleLocalProcessSpawner):
         self.environment = dict(self.environment) | {
             "ODATIS_VRE_PROFILE": profile["name"],
             "ODATIS_VRE_STORAGE_QUOTA": format_bytes(storage) if storage != quotas.UNLIMITED else ""}
+        from .workshop import provide_material
+
+        # workshop material lands in the home before the server starts (files the user changed are kept)
+        await asyncio.to_thread(provide_material, _cfg(), self.user.name, self.home_dir)
         started = await self._start_forked() if own_env else None
         ip, port = started or await super().start()
         await self._wait_listening(ip or "127.0.0.1", port)
+        self.vre_record("start", profile["name"], self.cpu_limit, self.mem_limit)
         return ip, port
+
+    async def stop(self, now: bool = False) -> None:
+        await super().stop(now=now)
+        self.vre_record("stop")
 
     async def _start_forked(self) -> tuple[str, int] | None:
         """Start the server as a fork of the zygote; None when there is none (start it by exec then)."""
         state = _cfg().state_dir
-        if not zygote.alive(state):
+        if not await asyncio.to_thread(zygote.alive, state):
             zygote.ensure(state, hub_pid=os.getpid())  # ready for the next spawn; this one does not wait
             return None
         if self.port == 0:
@@ -237,7 +255,14 @@ def _kube_spawner_class() -> type:
             if quota.storage != quotas.UNLIMITED:
                 self.storage_capacity = format_bytes(quota.storage) + "i"
             self.environment = dict(self.environment) | {"ODATIS_VRE_PROFILE": profile["name"]}
-            return await super().start()
+            out = await super().start()
+            self.vre_record("start", profile["name"], (profile.get("cpu") or {}).get("limit"),
+                            parse_quantity((profile.get("memory") or {}).get("limit", 0)))
+            return out
+
+        async def stop(self, now: bool = False) -> None:
+            await super().stop(now=now)
+            self.vre_record("stop")
 
     return VREKubeSpawner
 
@@ -264,6 +289,8 @@ def kube_profile_list(cfg: VREConfig, groups: list[str] | None = None) -> list[d
         if p.get("gpu"):
             override["extra_resource_limits"] = {"nvidia.com/gpu": str(p["gpu"])}
             override["extra_resource_guarantees"] = {"nvidia.com/gpu": str(p["gpu"])}
+            # GPU nodes are usually tainted so that only GPU pods land there
+            override["tolerations"] = [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
         entry = {"display_name": p["display_name"], "slug": p["name"], "description": p.get("description", ""),
                  "kubespawner_override": override}
         if p.get("default"):

@@ -215,8 +215,10 @@ class Stack:
             try:
                 out["hub_version"] = self.api("GET", "/").json().get("version")
                 out["servers"] = [f"{u}/{s}" if s else u for u, s in self.running_servers()]
-                services = self.api("GET", "/services").json()
-                out["services"] = sorted(services) if isinstance(services, dict) else services
+                r = self.api("GET", "/services")
+                if r.status_code != 200:
+                    raise requests.RequestException(f"GET /hub/api/services answered {r.status_code}: {r.text[:200]}")
+                out["services"] = sorted(r.json())
             except (requests.RequestException, json.JSONDecodeError) as exc:
                 out["error"] = f"the hub does not answer its API: {exc}"
         return out

@@ -451,8 +451,11 @@ def test_home_volume_is_sized_from_the_group_quota(kube_env: config.VREConfig) -
             await sp.start()
         return sp.api.api_client.sanitize_for_serialization(sp.get_pvc_manifest())
 
-    for group in cfg.groups:
-        pvc = asyncio.run(start(group))
+    async def start_all() -> dict[str, dict[str, Any]]:
+        # one event loop for all: KubeSpawner's shared event reflector is bound to the loop that made it
+        return {group: await start(group) for group in cfg.groups}
+
+    for group, pvc in asyncio.run(start_all()).items():
         kubernetes_validate.validate(pvc, K8S_VERSION, strict=True)
         size = pvc["spec"]["resources"]["requests"]["storage"]
         assert size.endswith("Gi")
@@ -468,10 +471,14 @@ def _assert_pod_matches_profile(pod: dict[str, Any], profile: dict[str, Any]) ->
     assert float(res["requests"]["cpu"]) == float(profile["cpu"]["guarantee"])
     assert config.parse_quantity(res["limits"]["memory"]) == config.parse_quantity(profile["memory"]["limit"])
     assert config.parse_quantity(res["requests"]["memory"]) == config.parse_quantity(profile["memory"]["guarantee"])
+    tolerations = pod["spec"].get("tolerations") or []
     if profile.get("gpu"):
         assert res["limits"]["nvidia.com/gpu"] == str(profile["gpu"])
+        # tainted GPU nodes accept it
+        assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in tolerations
     else:
         assert "nvidia.com/gpu" not in res["limits"]
+        assert not [t for t in tolerations if t.get("key") == "nvidia.com/gpu"]
     mounts = {m["mountPath"]: m for m in container["volumeMounts"]}
     assert "/home/jovyan" in mounts
     assert mounts["/srv/odatis/catalog/data"]["readOnly"] is True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import socket
 import time
 from pathlib import Path
@@ -34,7 +35,7 @@ TEST_CONFIG: dict[str, Any] = {
     },
     "catalog": {"path": str(REPO / "catalog" / "odatis.yaml")},
     "services": {"dask_gateway": {"enabled": True}, "idle_culler": {"enabled": True, "timeout": 3600},
-                 "explorer": {"enabled": False}, "repository": {"enabled": False, "registrar": "local"}},  # TODO(lead): enable once services land
+                 "explorer": {"enabled": True}, "repository": {"enabled": True, "registrar": "local"}},  # TODO(lead): enable once services land
 }
 
 
@@ -133,6 +134,20 @@ class VRETestStack:
 
     def server_url(self, name: str) -> str:
         return f"{self.url}/user/{name}/"
+
+    def browse_other(self, session: requests.Session, owner: str, path: str) -> requests.Response:
+        """Like :meth:`browse_api` on someone else's server: clicks "Authorize" on the hub's consent page
+        (shown when a user opens a server shared with them), then calls the server's API."""
+        import re
+
+        lab = session.get(f"{self.url}/user/{owner}/lab", timeout=60)
+        if lab.status_code == 200 and "/oauth2/authorize" in lab.url and "_xsrf" in lab.text:
+            fields = re.findall(r'<input type="hidden" name="(_xsrf|scopes)" value="([^"]*)"', lab.text)
+            lab = session.post(lab.url, data=[(k, html.unescape(v)) for k, v in fields], timeout=60)
+        if lab.status_code != 200 or f"/user/{owner}/" not in lab.url:
+            return lab
+        xsrf = session.cookies.get("_xsrf", path=f"/user/{owner}/") or session.cookies.get("_xsrf")
+        return session.get(f"{self.url}/user/{owner}/{path}", headers={"X-XSRFToken": xsrf or ""}, timeout=60)
 
 
 def start_stack(folder: Path, overrides: dict[str, Any] | None = None) -> VRETestStack:

@@ -1,0 +1,289 @@
+"""Repository throughput: upload and download of a 1 GB dataset, Zarr chunk serving — vs nginx, side by side.
+
+    .venv/bin/python benchmarks/bench_repository.py [--size-mb 1024] [--runs 3] [--chunks 48]
+
+Both servers run here on loopback and use the same disk:
+
+* **ours**: the repository service as the hub starts it (a local VRE with the repository enabled), reached
+  directly on its port and through the hub's proxy (what users get). Uploads use
+  :class:`odatis_vre.repository.client.Client` (64 MiB chunks, ``Content-Range``, SHA-256 checked by
+  the service as bytes arrive); downloads are ``GET .../files/<name>``; Zarr chunks come from xpublish.
+* **nginx** (Debian's ``nginx-light``): ``PUT`` with the DAV module into its root, static ``GET``
+  (sendfile) of the *same published file*, and a static Zarr store of the same data with the same chunks.
+
+The client is the same for both (Python ``requests``, 8 MiB reads). Caches are warm (the page cache
+is not dropped: other work runs on this machine). Each figure is the median of ``--runs`` runs,
+ours and nginx alternating; the ratio is ours / nginx (throughput) — the target is ≥ 50 %.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures as cf
+import json
+import os
+import pwd
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import requests
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))
+from vre_testing import free_port, start_stack  # noqa: E402
+
+TOOLS = REPO / ".tools" / "node_modules" / ".bin"
+os.environ["PATH"] = f"{TOOLS}:{Path(sys.executable).parent}:{os.environ['PATH']}"
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+MB = 1024 * 1024
+
+NGINX_CONF = """
+daemon off;
+user {user};
+worker_processes 2;
+pid {work}/nginx.pid;
+error_log {work}/nginx-error.log warn;
+events {{ worker_connections 256; }}
+http {{
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  client_max_body_size 0;
+  client_body_temp_path {work}/nginx-tmp;
+  proxy_temp_path {work}/nginx-tmp;
+  fastcgi_temp_path {work}/nginx-tmp;
+  uwsgi_temp_path {work}/nginx-tmp;
+  scgi_temp_path {work}/nginx-tmp;
+  types {{ application/octet-stream nc; application/json json; }}
+  server {{
+    listen 127.0.0.1:{port};
+    location /upload/ {{ root {work}/nginx-root; dav_methods PUT; create_full_put_path on; }}
+    location /published/ {{ alias {published}/; }}
+    location /zarr/ {{ alias {work}/zarr/; }}
+  }}
+}}
+"""
+
+
+def make_dataset(path: Path, size_mb: int) -> Path:
+    """A CF/ACDD-clean NetCDF of ~size_mb MiB of float32 (random values: nothing compresses)."""
+    import numpy as np
+    import pandas as pd
+    import xarray as xr
+
+    from odatis_vre import conventions, samples
+
+    if path.exists():
+        return path
+    nlat, nlon = 720, 1440
+    nt = max(1, int(size_mb * MB / (nlat * nlon * 4)))
+    proto = samples.sst_dataset(days=2)
+    lat = np.linspace(-89.875, 89.875, nlat)
+    lon = np.linspace(-179.875, 179.875, nlon)
+    rng = np.random.default_rng(0)
+    data = (rng.random((nt, nlat, nlon), dtype=np.float32) * 30).astype("float32")
+    ds = xr.Dataset({"analysed_sst": (("time", "lat", "lon"), data, proto.analysed_sst.attrs)},
+                    coords={"time": pd.date_range("2020-01-01", periods=nt, freq="D"), "lat": lat, "lon": lon})
+    for c in ("time", "lat", "lon"):
+        ds[c].attrs = proto[c].attrs
+    ds.attrs = dict(proto.attrs) | {
+        "title": "Benchmark SST (random values)", "geospatial_lat_min": -90.0, "geospatial_lat_max": 90.0,
+        "geospatial_lon_min": -180.0, "geospatial_lon_max": 180.0,
+        "time_coverage_start": str(ds.time.values[0])[:10], "time_coverage_end": str(ds.time.values[-1])[:10]}
+    ds.analysed_sst.encoding = {"chunksizes": (8, 360, 360), "zlib": False}
+    conventions.to_netcdf(ds, path)
+    return path
+
+
+def timed(fn: Callable[[], Any]) -> float:
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
+def download(session: requests.Session, url: str) -> int:
+    n = 0
+    with session.get(url, stream=True, timeout=600) as r:
+        r.raise_for_status()
+        for block in r.iter_content(8 * MB):
+            n += len(block)
+    return n
+
+
+def nginx_put(url: str, path: Path) -> None:
+    def blocks() -> Any:
+        with open(path, "rb") as fh:
+            while True:
+                b = fh.read(64 * MB)
+                if not b:
+                    return
+                yield b
+
+    r = requests.put(url, data=blocks(), timeout=600)
+    r.raise_for_status()
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--size-mb", type=int, default=1024)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--chunks", type=int, default=48, help="Zarr chunks fetched per run")
+    ap.add_argument("--workdir", type=Path, default=None, help="Keep data here (default: a temporary folder)")
+    ap.add_argument("--zarr-only", action="store_true", help="Skip the upload and download measures")
+    args = ap.parse_args()
+    if not Path(NGINX).exists():
+        print("nginx is not installed: apt-get install nginx-light (see docs/benchmarks.md)", file=sys.stderr)
+        return 2
+
+    from odatis_vre.repository.client import Client, sha256_file
+
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="bench-repo-", dir="/tmp"))
+    work.mkdir(parents=True, exist_ok=True)
+    data = make_dataset(work / "bench_sst.nc", args.size_mb)
+    size = data.stat().st_size
+    digest = sha256_file(data)
+    print(f"dataset: {data} ({size / MB:.0f} MiB)", flush=True)
+
+    (work / "vre").mkdir(exist_ok=True)
+    stack = start_stack(work / "vre", {"services": {
+        "dask_gateway": {"enabled": False}, "idle_culler": {"enabled": False}, "explorer": {"enabled": False},
+        "repository": {"enabled": True, "registrar": "local", "max_upload": "16G"}}})
+    nginx = None
+    rows: list[tuple[str, str, float, float]] = []
+    try:
+        stack.create_user("bench", "bench-password-123")
+        token = stack.user_token("bench")
+        ports = json.loads((work / "vre" / ".vre" / "ports.json").read_text())
+        direct = f"http://127.0.0.1:{ports['repository']}/services/repository/"
+        proxied = f"{stack.url}/services/repository/"
+        meta = {"title": "Benchmark SST", "creators": ["Doe, Jane"], "licence": "CC-BY-4.0", "keywords": ["bench"],
+                "abstract": "Throughput benchmark."}
+
+        # one published deposit: what downloads and Zarr read (timed once: checks + DOI + move)
+        c = Client(direct, token)
+        v = c.create(meta, key="bench-published")
+        c.upload(v["id"], 1, data, sha256=digest, progress=False)
+        t_publish = timed(lambda: c.publish(v["id"], 1))
+        storage = work / "vre" / ".vre" / "repository"
+        published = storage / "published"
+
+        # nginx on the same disk, serving the same published file
+        (work / "nginx-root" / "upload").mkdir(parents=True, exist_ok=True)
+        (work / "nginx-tmp").mkdir(exist_ok=True)
+        port = free_port()
+        (work / "nginx.conf").write_text(NGINX_CONF.format(work=work, port=port, published=published,
+                                                                   user=pwd.getpwuid(os.getuid()).pw_name))
+        nginx = subprocess.Popen([NGINX, "-c", str(work / "nginx.conf"), "-p", str(work)],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        ngx = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                requests.get(ngx + "/", timeout=1)
+                break
+            except requests.RequestException:
+                time.sleep(0.1)
+
+        # -- uploads
+        up: dict[str, list[float]] = {"ours, direct (transfer + server SHA-256)": [],
+                                      "ours, through the hub proxy": [], "ours, incl. client SHA-256": [],
+                                      "nginx PUT (DAV)": []}
+        for i in range(0 if args.zarr_only else args.runs):
+            for name, base in (("ours, direct (transfer + server SHA-256)", direct), ("ours, through the hub proxy", proxied)):
+                cl = Client(base, token)
+                d = cl.create(meta, key=f"bench-up-{name[:8]}-{i}-{time.time_ns()}")
+                up[name].append(timed(lambda: cl.upload(d["id"], 1, data, sha256=digest, progress=False)))
+                cl.delete_draft(d["id"], 1)
+            cl = Client(direct, token)
+            d = cl.create(meta, key=f"bench-up-full-{i}-{time.time_ns()}")
+            up["ours, incl. client SHA-256"].append(timed(lambda: cl.upload(d["id"], 1, data, progress=False)))
+            cl.delete_draft(d["id"], 1)
+            up["nginx PUT (DAV)"].append(timed(lambda: nginx_put(f"{ngx}/upload/bench_sst.nc", data)))
+        for name, times in up.items() if not args.zarr_only else ():
+            base_up = statistics.median(up["nginx PUT (DAV)"])
+            rows.append(("upload 1 GB", name, size / statistics.median(times) / MB, base_up / statistics.median(times)))
+
+        # -- downloads of the same published file
+        s = requests.Session()
+        file_url = f"datasets/{v['id']}/v1/files/{data.name}"
+        dn: dict[str, list[float]] = {"ours, direct": [], "ours, through the hub proxy": [], "nginx static (sendfile)": []}
+        for _ in range(0 if args.zarr_only else args.runs):
+            dn["ours, direct"].append(timed(lambda: download(s, direct + file_url)))
+            dn["ours, through the hub proxy"].append(timed(lambda: download(s, proxied + file_url)))
+            dn["nginx static (sendfile)"].append(timed(lambda: download(s, f"{ngx}/published/{v['id']}/v1/{data.name}")))
+        assert download(s, direct + file_url) == size == download(s, f"{ngx}/published/{v['id']}/v1/{data.name}")
+        for name, times in dn.items() if not args.zarr_only else ():
+            base_dn = statistics.median(dn["nginx static (sendfile)"])
+            rows.append(("download 1 GB", name, size / statistics.median(times) / MB, base_dn / statistics.median(times)))
+
+        # -- Zarr chunks: xpublish from the published NetCDF vs nginx from a Zarr store of the same chunks
+        import xarray as xr
+
+        zarr_url = direct + f"datasets/{v['id']}/v1/zarr/"
+        meta_z = s.get(zarr_url + "analysed_sst/zarr.json", timeout=60).json()
+        chunk = meta_z["chunk_grid"]["configuration"]["chunk_shape"]
+        src = xr.open_dataset(data, chunks={})
+        src.analysed_sst.encoding = {}
+        store = work / "zarr" / "bench.zarr"
+        if not store.exists():
+            src.chunk(dict(zip(("time", "lat", "lon"), chunk))).to_zarr(store, zarr_format=3, consolidated=True)
+        shape = src.analysed_sst.shape
+        grid = [range((n + c - 1) // c) for n, c in zip(shape, chunk)]
+        all_keys = [(a, b, cc) for a in grid[0] for b in grid[1] for cc in grid[2]]
+        random.Random(1).shuffle(all_keys)
+        per_phase = min(args.chunks, len(all_keys) // (3 * args.runs + 1))
+        phases = iter(range(1, 3 * args.runs + 1))
+        for base in (zarr_url, proxied + f"datasets/{v['id']}/v1/zarr/", f"{ngx}/zarr/bench.zarr/"):
+            requests.get(base + "zarr.json", timeout=60).raise_for_status()  # opened once, before timing
+        requests.get(zarr_url + "analysed_sst/c/" + "/".join(map(str, all_keys[0])), timeout=60).raise_for_status()
+        zr: dict[str, list[float]] = {"ours (xpublish-zarr), direct": [], "ours, through the hub proxy": [],
+                                      "nginx static Zarr store": []}
+        zbytes: dict[str, int] = {}
+
+        def fetch(base: str, keys: list[tuple[int, ...]], sep: str) -> int:
+            with cf.ThreadPoolExecutor(4) as pool:
+                return sum(pool.map(lambda k: len(requests.get(base + "analysed_sst/c/" + sep.join(map(str, k)),
+                                                               timeout=120).content), keys))
+
+        for i in range(args.runs):
+            for name, base in (("ours (xpublish-zarr), direct", zarr_url),
+                               ("ours, through the hub proxy", proxied + f"datasets/{v['id']}/v1/zarr/"),
+                               ("nginx static Zarr store", f"{ngx}/zarr/bench.zarr/")):
+                k = next(phases)  # chunks never fetched before: no server-side cache hit
+                keys = all_keys[k * per_phase:(k + 1) * per_phase]
+                t = time.perf_counter()
+                zbytes[name] = fetch(base, keys, "/")
+                zr[name].append(time.perf_counter() - t)
+        base_z = statistics.median(zr["nginx static Zarr store"])
+        for name, times in zr.items():
+            n = per_phase
+            rows.append((f"Zarr chunks ({n} x {chunk}, 4 threads)", name, n / statistics.median(times),
+                         base_z / statistics.median(times)))
+        # the values served are the file's
+        z = xr.open_zarr(zarr_url[:-1])
+        assert float(z.analysed_sst[0, 0, 0]) == float(src.analysed_sst[0, 0, 0])
+    finally:
+        if nginx is not None:
+            nginx.terminate()
+            nginx.wait(timeout=30)
+        stack.stack.stop()
+
+    print(f"\nRepository vs nginx, {size / MB:.0f} MiB NetCDF, median of {args.runs} runs (warm page cache); "
+          f"publish (CF/ACDD check + DOI + move) once: {t_publish:.1f} s\n")
+    print(f"{'measure':<44} {'server':<44} {'rate':>12} {'ratio vs nginx':>15}")
+    for what, name, rate, ratio in rows:
+        unit = "chunks/s" if what.startswith("Zarr") else "MiB/s"
+        print(f"{what:<44} {name:<44} {rate:>8.1f} {unit:<8} {ratio:>9.0%}")
+    if not args.workdir:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

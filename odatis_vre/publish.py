@@ -1,0 +1,275 @@
+"""Publish a dataset from the VRE: conventions checked, DataCite metadata with provenance, a DOI, a landing page.
+
+Example
+-------
+>>> from odatis_vre import catalog, publish
+>>> sst = catalog.load("sample_sst_zarr")                                     # doctest: +SKIP
+>>> anomaly = (sst - sst.mean("time")).assign_attrs(sst.attrs)                 # doctest: +SKIP
+>>> d = publish.deposit(anomaly, "meta.yaml")                                  # doctest: +SKIP
+>>> d.doi, d.landing_url                                                       # doctest: +SKIP
+('10.5072/odatis.k3x9-…', 'http://127.0.0.1:8000/services/repository/datasets/…/v1/')
+>>> print(d.citation)                                                          # doctest: +SKIP
+Doe, J. (2026): SST anomalies .... Version 1. ODATIS. (Dataset). doi:10.5072/... (local test identifier, NOT REGISTERED...)
+
+What happens, in order — nothing is sent before every local check passed:
+
+1. the metadata (YAML file or dict) is checked (:func:`odatis_vre.metadata.load_metadata`);
+2. the data (an ``xarray.Dataset``, a NetCDF file or a Zarr folder) is checked against CF and
+   ACDD (:func:`odatis_vre.conventions.require`); each failure names the attribute to fix;
+3. the DataCite metadata are built with the provenance of this session (every catalogue entry
+   opened, :mod:`odatis_vre.provenance`), the software and the notebook, and validated;
+4. the repository service creates the deposit (idempotent: the same data and metadata give the
+   same deposit), the file is uploaded in resumable chunks (SHA-256 checked on arrival), and the
+   service registers the DOI and publishes.
+
+Run the same call again after any interruption: it resumes, and never makes a second DOI.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import provenance as provenance_mod
+
+ENV_DEPOSIT_CACHE = "ODATIS_VRE_DEPOSIT_DIR"
+
+
+@dataclass
+class Deposit:
+    """A deposit in the repository (``state`` is ``draft`` until published)."""
+
+    id: str
+    version: int
+    doi: str | None
+    landing_url: str
+    state: str
+    citation: str = ""
+    bibtex: str = ""
+    registered: bool = False
+    files: list[dict[str, Any]] = field(default_factory=list)
+    catalog_entry: str = ""
+
+    def __repr__(self) -> str:
+        return f"<Deposit {self.id} v{self.version} {self.state} doi={self.doi} {self.landing_url}>"
+
+    def _repr_html_(self) -> str:
+        import html
+
+        return (f"<p><b>{html.escape(self.state)}</b> v{self.version} · DOI <code>{html.escape(str(self.doi))}</code>"
+                f"{'' if self.registered else ' (local test identifier, not registered)'} · "
+                f"<a href='{html.escape(self.landing_url)}' target=_blank>landing page</a></p>"
+                f"<p>{html.escape(self.citation)}</p>")
+
+
+def _cache_dir() -> Path:
+    env = os.environ.get(ENV_DEPOSIT_CACHE)
+    base = Path(env) if env else Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "odatis-vre" / "deposits"
+    base.mkdir(parents=True, exist_ok=True)
+    return base
+
+
+def _slug(text: str) -> str:
+    s = re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_").lower()
+    return (s or "dataset")[:60]
+
+
+def _dataset_digest(ds: Any) -> str:
+    """A content hash of an in-memory Dataset (values, coordinates, attributes), for the idempotency key."""
+    import numpy as np
+
+    h = hashlib.sha256()
+    h.update(json.dumps(ds.attrs, sort_keys=True, default=str).encode())
+    for name in sorted(map(str, ds.variables)):
+        var = ds.variables[name]
+        h.update(name.encode())
+        h.update(json.dumps(var.attrs, sort_keys=True, default=str).encode())
+        h.update(str(var.dims).encode())
+        values = np.ascontiguousarray(np.asarray(var.values))
+        h.update(str(values.dtype).encode())
+        h.update(values.tobytes() if values.dtype != object else repr(values.tolist()).encode())
+    return h.hexdigest()
+
+
+def _write_netcdf(ds: Any, dest: Path) -> None:
+    from . import conventions
+
+    conventions.to_netcdf(ds, dest)  # atomic, and CF-clean encodings (no _FillValue on coordinates...)
+
+
+def _zip_zarr(folder: Path, dest: Path) -> None:
+    """A Zarr folder as one stored (uncompressed) zip, entries sorted with a fixed date: same folder, same bytes."""
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+    try:
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+            for p in sorted(folder.rglob("*")):
+                if p.is_file():
+                    info = zipfile.ZipInfo(str(p.relative_to(folder)), date_time=(1980, 1, 1, 0, 0, 0))
+                    info.external_attr = 0o644 << 16
+                    with p.open("rb") as src, zf.open(info, "w", force_zip64=True) as out:
+                        shutil.copyfileobj(src, out, 8 * 1024 * 1024)
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def prepare_file(ds_or_path: Any, title: str) -> tuple[Path, bool]:
+    """The file to upload for a Dataset / NetCDF path / Zarr folder; ``(path, made_here)``."""
+    import xarray as xr
+
+    if isinstance(ds_or_path, xr.Dataset):
+        digest = _dataset_digest(ds_or_path)
+        dest = _cache_dir() / digest[:16] / f"{_slug(title)}.nc"
+        if not dest.exists():
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            _write_netcdf(ds_or_path, dest)
+        return dest, True
+    p = Path(ds_or_path).expanduser()
+    if not p.exists():
+        raise FileNotFoundError(f"{p}: no such file or folder; give a NetCDF file, a Zarr folder or an xarray.Dataset")
+    if p.is_dir():
+        if not ((p / "zarr.json").exists() or (p / ".zgroup").exists() or (p / ".zmetadata").exists()):
+            raise ValueError(f"{p} is a folder but not a Zarr store (no zarr.json or .zgroup); give a Zarr store "
+                             f"or a NetCDF file")
+        stamp = hashlib.sha256(str(p.resolve()).encode() + str(max(f.stat().st_mtime_ns for f in p.rglob("*"))).encode())
+        dest = _cache_dir() / stamp.hexdigest()[:16] / (p.name.removesuffix(".zarr") + ".zarr.zip")
+        if not dest.exists():
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            _zip_zarr(p, dest)
+        return dest, True
+    return p, False
+
+
+def notebook_record(path: str | os.PathLike[str] | None = None) -> dict[str, Any] | None:
+    """``{path, sha256}`` of the notebook that runs this code (``$JPY_SESSION_NAME`` in Jupyter), if any."""
+    p = Path(path) if path else (Path(os.environ["JPY_SESSION_NAME"]) if os.environ.get("JPY_SESSION_NAME") else None)
+    if p is None or not p.is_file():
+        return None
+    return {"path": p.name if not path else str(path), "sha256": hashlib.sha256(p.read_bytes()).hexdigest()}
+
+
+def session_provenance() -> list[dict[str, Any]]:
+    """Catalogue entries opened in this session (this process, plus ``$ODATIS_VRE_PROVENANCE_FILE``), once each."""
+    seen, out = set(), []
+    for rec in provenance_mod.read_file() + provenance_mod.opened():
+        key = (rec.get("name"), rec.get("doi"), rec.get("url"))
+        if key not in seen:
+            seen.add(key)
+            out.append({k: rec.get(k) for k in ("name", "title", "doi", "url", "opened_at")})
+    return out
+
+
+def deposit(ds_or_path: Any, metadata: Any, *, registrar: str | None = None, repository_url: str | None = None,
+            token: str | None = None, publish: bool = True, new_version_of: str | None = None,
+            theme: str | None = None, notebook: str | os.PathLike[str] | None = None, key: str | None = None,
+            groups: list[str] | None = None, progress: bool = True) -> Deposit:
+    """Deposit a dataset in the VRE's repository and (by default) publish it with a DOI.
+
+    Parameters
+    ----------
+    ds_or_path : an ``xarray.Dataset``, a NetCDF file or a Zarr folder.
+    metadata : a YAML file or a dict (see :mod:`odatis_vre.metadata`): title, creators (ORCID,
+        affiliation with ROR), licence (SPDX), keywords, abstract, funding, related publications.
+    registrar : ``local``, ``datacite`` or ``zenodo``: checked against the repository's registrar
+        (the service holds the registrar credentials, not the notebook).
+    repository_url, token : default to the VRE's repository and ``$JUPYTERHUB_API_TOKEN``.
+    publish : ``False`` leaves a draft (only you, and groups you share it with, can see it).
+    new_version_of : a published dataset id: make this its next version (old ones never change).
+    theme : the catalogue theme (physics, biogeochemistry, in_situ, biology_imaging).
+    notebook : the notebook's path (found automatically inside Jupyter).
+    key : the idempotency key (default: derived from the data and the metadata).
+
+    Raises :class:`odatis_vre.metadata.MetadataError`, :class:`odatis_vre.conventions.ConventionsError`
+    (nothing sent) or :class:`odatis_vre.repository.RepositoryError` (what the service refused).
+    """
+    from . import conventions
+    from . import metadata as metadata_mod
+    from .repository.client import Client, sha256_file
+
+    raw = _read_metadata(metadata)
+    suggested = metadata_mod.from_dataset(ds_or_path) if _is_dataset_like(ds_or_path) else {}
+    md = metadata_mod.load_metadata({**suggested, **raw})
+    import xarray as xr
+
+    if isinstance(ds_or_path, xr.Dataset) or _is_zarr_dir(ds_or_path):
+        conventions.require(ds_or_path if isinstance(ds_or_path, xr.Dataset) else str(ds_or_path))
+    path, _made = prepare_file(ds_or_path, md["title"])
+    if not isinstance(ds_or_path, xr.Dataset) and not path.name.endswith(".zarr.zip"):
+        conventions.require(str(path))  # the very file that is uploaded
+    size = path.stat().st_size
+    digest = sha256_file(path, progress=progress)
+    prov = session_provenance()
+    nb = notebook_record(notebook)
+    files = [{"name": path.name, "size": size, "sha256": digest}]
+    # the same checks the service makes, before anything leaves this machine
+    metadata_mod.validate_datacite(metadata_mod.datacite_attributes(
+        md, doi="10.5072/check", url="https://example.org/check", files=files, provenance=prov, notebook=nb))
+    client = Client(repository_url, token)
+    key = key or "sha256:" + hashlib.sha256(json.dumps([md, digest, new_version_of], sort_keys=True,
+                                                       default=str).encode()).hexdigest()
+    body: dict[str, Any] = {"key": key, "provenance": prov, "notebook": nb, "theme": theme, "registrar": registrar}
+    if new_version_of:
+        v = client.new_version(new_version_of, md, **body)
+    else:
+        v = client.create(md, groups=groups, **body)
+    if v["state"] != "published":
+        client.upload(v["id"], v["version"], path, sha256=digest, progress=progress)
+        if publish:
+            v = client.publish(v["id"], v["version"])
+        else:
+            v = client.get(v["id"], v["version"])
+    from . import catalog
+
+    catalog.refresh()  # the VRE catalogue includes the repository's: show the new dataset at once
+    return _as_deposit(client, v)
+
+
+def _read_metadata(metadata: Any) -> dict[str, Any]:
+    """The user's metadata as written (a dict, or a YAML file), before checks."""
+    import yaml
+
+    from .metadata import MetadataError
+
+    if isinstance(metadata, dict):
+        return dict(metadata)
+    p = Path(metadata)
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise MetadataError([f"{p}: no such file; write the metadata as YAML (see docs/repository.md)"]) from None
+    except yaml.YAMLError as exc:
+        raise MetadataError([f"{p}: not valid YAML: {exc}"]) from None
+    if not isinstance(data, dict):
+        raise MetadataError([f"{p}: the file must hold a YAML mapping (title: ..., creators: ...)"])
+    return data
+
+
+def _is_dataset_like(obj: Any) -> bool:
+    try:
+        import xarray as xr
+    except ImportError:
+        return False
+    return isinstance(obj, xr.Dataset) or (isinstance(obj, (str, os.PathLike)) and Path(obj).exists())
+
+
+def _is_zarr_dir(obj: Any) -> bool:
+    """A Zarr store given as a folder (it is zipped before the upload)."""
+    return isinstance(obj, (str, os.PathLike)) and Path(obj).is_dir()
+
+
+def _as_deposit(client: Any, v: dict[str, Any]) -> Deposit:
+    base = f"{client.url}datasets/{v['id']}/v{v['version']}/"
+    citation = bib = ""
+    if v.get("doi"):
+        citation = client._request("GET", f"datasets/{v['id']}/v{v['version']}/citation.txt").text.strip()
+        bib = client._request("GET", f"datasets/{v['id']}/v{v['version']}/citation.bib").text.strip()
+    return Deposit(id=v["id"], version=v["version"], doi=v.get("doi"), landing_url=v.get("landing_url") or base,
+                   state=v["state"], citation=citation, bibtex=bib, registered="NOT REGISTERED" not in citation,
+                   files=v.get("files") or [], catalog_entry=f"repo_{v['id']}_v{v['version']}")

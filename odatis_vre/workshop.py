@@ -1,0 +1,508 @@
+"""Training workshops: temporary accounts with the course material, shared sessions, an instructor role.
+
+``create`` makes ``seats`` accounts ``<name>-01`` … that expire at ``until``, a group
+``workshop-<name>`` (with its own quota) and a group ``workshop-<name>-instructors``
+whose members can open every participant's server (a JupyterHub share of each
+participant's server, granted to each instructor; after a hub restart also a
+role, see :func:`odatis_vre.hubconfig.workshop_roles`). The material (a folder or a git
+repository) is snapshotted once into ``<state_dir>/workshops/<name>/material`` and copied
+into each participant's home at each server start, leaving files the participant
+changed alone. A printable sheet lists login, password and link for every seat.
+
+``end`` stops the servers, removes the accounts, archives every participant's home
+into ``<state_dir>/archives/`` (one ``.tar.gz`` written atomically, checked against its
+manifest) and only then deletes the homes and the groups.
+
+>>> from odatis_vre import admin, workshop
+>>> hub = admin.HubClient.from_config(config.load("vre.yaml"))                 # doctest: +SKIP
+>>> ws = workshop.create(hub, "vre.yaml", "ocean101", seats=30,
+...                      material="notebooks/", until="2026-12-04")            # doctest: +SKIP
+>>> ws.sheet                                                                   # doctest: +SKIP
+PosixPath('.vre/workshops/ocean101/sheet.html')
+>>> workshop.end(hub, "vre.yaml", "ocean101").archive                          # doctest: +SKIP
+PosixPath('.vre/archives/workshop-ocean101-20261204T180000.tar.gz')
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import hashlib
+import html
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import tarfile
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable
+
+from tqdm import tqdm
+
+from . import admin
+from . import config as config_mod
+from .accounts import generate_password, valid_username
+from .admin import AdminError, HubClient
+from .config import VREConfig
+
+NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,23}$")
+GIT_RE = re.compile(r"^(https?://|file://|ssh://|git@).+|.+\.git/?$")
+MAX_SEATS = 500
+SKIP = {".git", ".ipynb_checkpoints", "__pycache__"}
+
+
+class WorkshopError(AdminError):
+    """A workshop cannot be created, shared or ended; the message says why and what to do."""
+
+
+@dataclass
+class Seat:
+    login: str
+    password: str | None  # None for an existing user made instructor (their own password)
+    link: str
+    role: str  # "participant" | "instructor"
+
+
+@dataclass
+class Workshop:
+    name: str
+    seats: list[Seat]
+    until: float
+    sheet: Path
+    csv: Path
+
+
+@dataclass
+class Ended:
+    name: str
+    archive: Path
+    participants: list[str]
+    files: int
+    never_started: list[str] = field(default_factory=list)
+
+
+def group_of(name: str) -> str:
+    return f"workshop-{name}"
+
+
+def instructors_group_of(name: str) -> str:
+    return f"workshop-{name}-instructors"
+
+
+def workshop_dir(cfg: VREConfig, name: str) -> Path:
+    return cfg.state_dir / "workshops" / name
+
+
+def home_of(cfg: VREConfig, user: str) -> Path:
+    """The user's home in the local mode (``VRELocalSpawner.home_dir_template``)."""
+    return cfg.state_dir / "home" / user
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="seconds")
+
+
+def _atomic_write(path: Path, data: bytes, mode: int = 0o600) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+# ---------------------------------------------------------------------------------------
+# material
+
+
+def snapshot_material(source: str, dest: Path) -> int:
+    """Copy a folder, or clone a git repository (``file://``, ``https://``…), into ``dest``; return its file count.
+
+    The snapshot is made beside ``dest`` and renamed into place, so ``dest`` is either the
+    old snapshot or the complete new one.
+    """
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix=".material-"))
+    try:
+        folder = Path(source).expanduser()
+        if folder.is_dir():
+            shutil.copytree(folder, tmp / "m", ignore=shutil.ignore_patterns(*SKIP))
+        elif GIT_RE.match(source):
+            r = subprocess.run(["git", "clone", "--quiet", "--depth", "1", source, str(tmp / "m")],
+                               capture_output=True, text=True, timeout=600)
+            if r.returncode != 0:
+                raise WorkshopError(f"Could not clone the material {source!r}: {r.stderr.strip() or r.stdout.strip()}. "
+                                    "Check the URL (a repository reachable from this machine), or give a folder.")
+            shutil.rmtree(tmp / "m" / ".git", ignore_errors=True)
+        else:
+            raise WorkshopError(f"--material {source!r} is neither a folder nor a git URL "
+                                "(https://…, file://…, ssh://…, or ending in .git).")
+        count = sum(1 for p in (tmp / "m").rglob("*") if p.is_file())
+        if count == 0:
+            raise WorkshopError(f"The material {source!r} holds no file: give the folder or repository of the course.")
+        old = dest.with_name(dest.name + ".old")
+        if dest.exists():
+            os.replace(dest, old)
+        os.replace(tmp / "m", dest)
+        shutil.rmtree(old, ignore_errors=True)
+        return count
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def provide_material(cfg: VREConfig, username: str, home: str | os.PathLike[str]) -> list[str]:
+    """Copy the material of ``username``'s workshops into ``home/<workshop>/``; return the files copied.
+
+    Called by the spawner before each start. A file already in the home is never
+    overwritten (the participant's edits win); material added since the last start is copied.
+
+    >>> cfg = config_mod.from_dict({"profiles": [{"name": "p", "display_name": "P", "image": "i"}]})
+    >>> provide_material(cfg, "ann", "/tmp/nowhere")
+    []
+    """
+    copied: list[str] = []
+    for name, ws in (cfg.data.get("workshops") or {}).items():
+        if username not in (ws.get("participants") or []) + (ws.get("instructors") or []):
+            continue
+        src = Path(ws.get("material_dir") or workshop_dir(cfg, name) / "material")
+        if not src.is_dir():
+            continue
+        target = Path(home) / ws.get("folder", name)
+        for path in sorted(src.rglob("*")):
+            rel = path.relative_to(src)
+            if any(part in SKIP for part in rel.parts) or not path.is_file():
+                continue
+            dest = target / rel
+            if dest.exists():
+                continue
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            tmp = dest.with_name(f".{dest.name}.copying")
+            shutil.copy2(path, tmp)
+            os.replace(tmp, dest)
+            copied.append(str(Path(ws.get("folder", name)) / rel))
+    return copied
+
+
+# ---------------------------------------------------------------------------------------
+# create
+
+
+def _seat_names(name: str, seats: int) -> list[str]:
+    width = max(2, len(str(seats)))
+    return [f"{name}-{i:0{width}d}" for i in range(1, seats + 1)]
+
+
+def login_link(cfg_url: str, folder: str) -> str:
+    """The link on the sheet: log in, then open the workshop folder in JupyterLab (starting the server)."""
+    return f"{cfg_url}/hub/login?next=/hub/user-redirect/lab/tree/{folder}"
+
+
+def create(hub: HubClient, path: str | os.PathLike[str], name: str, *, seats: int, material: str, until: str | float,
+           instructors: Iterable[str] = (), quota_from: str | None = "default", title: str = "",
+           progress: bool = True) -> Workshop:
+    """Create workshop ``name``: accounts, groups, instructor access, material snapshot, printable sheet.
+
+    Everything is checked before anything is created; if the hub refuses something halfway,
+    what was created is removed again.
+    """
+    cfg = config_mod.load(path)
+    if cfg.data["auth"]["type"] != "local":
+        raise WorkshopError("Workshops create local accounts: they need auth.type 'local' in the configuration.")
+    if not NAME_RE.match(name or ""):
+        raise WorkshopError(f"{name!r} is not a workshop name: lower-case letters, digits and '-', starting with a "
+                            "letter, 24 characters at most (e.g. ocean101).")
+    if name in (cfg.data.get("workshops") or {}):
+        raise WorkshopError(f"A workshop named {name!r} already exists: end it first (`odatis-vre workshop end {name}`) "
+                            "or choose another name.")
+    if not 1 <= seats <= MAX_SEATS:
+        raise WorkshopError(f"--seats {seats}: give between 1 and {MAX_SEATS} seats.")
+    until_ts = float(until) if isinstance(until, (int, float)) else admin.parse_date(until)
+    if until_ts <= time.time():
+        raise WorkshopError(f"--until {until}: the date is in the past; give the workshop's last day (YYYY-MM-DD).")
+    group, igroup = group_of(name), instructors_group_of(name)
+    for g in (group, igroup):
+        if g in cfg.groups:
+            raise WorkshopError(f"The group {g!r} already exists in {cfg.path}: remove it or choose another name.")
+    if quota_from and quota_from not in cfg.groups:
+        raise WorkshopError(f"--quota-from {quota_from!r}: no such group (groups: {', '.join(cfg.groups)}).")
+    participants = _seat_names(name, seats)
+    instructors = list(instructors) or [f"{name}-instructor"]
+    for u in instructors:
+        if not valid_username(u):
+            raise WorkshopError(f"--instructor {u!r} is not a valid user name.")
+    taken = [u for u in participants if hub.exists(f"/users/{u}")]
+    if taken:
+        raise WorkshopError(f"User(s) {', '.join(taken[:5])} already exist in the hub: choose another workshop name.")
+    existing_instructors = {u for u in instructors if hub.exists(f"/users/{u}")}
+    new_instructors = [u for u in instructors if u not in existing_instructors]
+
+    material_dir = workshop_dir(cfg, name) / "material"
+    entry: dict[str, Any] = {
+        "title": title or name, "created": _iso(time.time()), "until": _iso(until_ts), "seats": seats,
+        "material": material, "material_dir": str(material_dir), "folder": name,
+        "group": group, "instructors_group": igroup, "participants": participants,
+        "instructors": instructors, "created_accounts": participants + new_instructors,
+    }
+
+    def change(raw: dict[str, Any]) -> None:
+        if raw.get("groups") is None:
+            raw["groups"] = {}
+        groups = raw["groups"]
+        # fresh copies: shared lists would be written as YAML anchors
+        gspec: dict[str, Any] = {"description": f"Participants of the workshop {title or name}",
+                                 "users": list(participants)}
+        if quota_from and "quota" in (groups.get(quota_from) or {}):
+            gspec["quota"] = copy.deepcopy(groups[quota_from]["quota"])
+        groups[group] = gspec
+        groups[igroup] = {"description": f"Instructors of the workshop {title or name}", "users": list(instructors)}
+        if raw.get("workshops") is None:
+            raw["workshops"] = {}
+        raw["workshops"][name] = copy.deepcopy(entry)
+
+    # validate the configuration change before touching the hub
+    raw = config_mod.read_raw(cfg.path)  # type: ignore[arg-type]
+    change(raw)
+    config_mod.from_dict(raw, str(cfg.path))
+
+    n_files = snapshot_material(material, material_dir)
+    seats_out: list[Seat] = []
+    created_users: list[str] = []
+    try:
+        hub.ensure_group(group)
+        hub.ensure_group(igroup)
+        bar = tqdm(participants + new_instructors, desc=f"workshop {name}: accounts", unit="account",
+                   disable=not progress)
+        for u in bar:
+            password = generate_password(10)
+            role = "participant" if u in participants else "instructor"
+            created_users.append(u)  # before the request: a half-done creation is rolled back too
+            hub.request("PUT", f"/accounts/{u}",
+                        json={"password": password, "groups": [group if role == "participant" else igroup],
+                              "expires": until_ts})
+            seats_out.append(Seat(u, password, login_link(hub.url, name), role))
+        for u in sorted(existing_instructors):
+            hub.request("POST", f"/groups/{igroup}/users", json={"users": [u]})
+            seats_out.append(Seat(u, None, login_link(hub.url, name), "instructor"))
+        # instructors open participants' servers: a share of each (default) server to each instructor
+        for u in tqdm(participants, desc=f"workshop {name}: instructor access", unit="server", disable=not progress):
+            grant_instructors(hub, u, instructors)
+        sheet, csv_path = write_sheet(workshop_dir(cfg, name), name, title or name, until_ts, seats_out, n_files)
+        admin.edit_config(cfg.path, change)  # type: ignore[arg-type]
+    except BaseException:
+        _rollback(hub, created_users, [group, igroup])
+        shutil.rmtree(workshop_dir(cfg, name), ignore_errors=True)
+        raise
+    return Workshop(name, seats_out, until_ts, sheet, csv_path)
+
+
+def grant_instructors(hub: HubClient, participant: str, instructors: Iterable[str]) -> None:
+    """Let each instructor open, start and stop ``participant``'s default server.
+
+    One share per instructor, not one for the instructors' group: JupyterHub 6.1 leaves group
+    shares out of the scopes of OAuth tokens (``scopes.get_scopes_for``), so a group share
+    lets an instructor through the hub's API but not into the server itself.
+    """
+    server = f"{participant}/"
+    for instructor in instructors:
+        hub.request("POST", f"/shares/{participant}/", json={
+            "user": instructor, "scopes": [f"access:servers!server={server}", f"servers!server={server}"]})
+
+
+def _rollback(hub: HubClient, users: list[str], groups: list[str]) -> None:
+    for u in users:
+        try:
+            hub.request("DELETE", f"/users/{u}", ok=(204, 404))
+            hub.request("DELETE", f"/accounts/{u}", ok=(204, 404))
+        except AdminError:
+            pass
+    for g in groups:
+        try:
+            hub.request("DELETE", f"/groups/{g}", ok=(204, 404))
+        except AdminError:
+            pass
+
+
+def write_sheet(folder: Path, name: str, title: str, until: float, seats: list[Seat], n_files: int) -> tuple[Path, Path]:
+    """A printable HTML sheet (one card per seat, cut along the lines) and the same as CSV; readable by the owner only."""
+    until_text = datetime.fromtimestamp(until).astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    cards = []
+    for s in seats:
+        pw = html.escape(s.password) if s.password else "<em>your own password</em>"
+        cards.append(
+            f'<div class="card"><div class="role">{html.escape(title)} — {s.role}</div>'
+            f'<div>Login: <b class="mono">{html.escape(s.login)}</b></div>'
+            f'<div>Password: <b class="mono">{pw}</b></div>'
+            f'<div>Link: <span class="mono">{html.escape(s.link)}</span></div>'
+            f'<div class="small">Valid until {html.escape(until_text)}. Your work is archived at the end.</div></div>')
+    page = (
+        "<!doctype html><html><head><meta charset='utf-8'><title>Workshop "
+        f"{html.escape(title)} — accounts</title><style>"
+        "body{font-family:sans-serif;margin:1cm} .card{border:1px dashed #555;padding:.4cm;margin:.2cm;"
+        "width:8.5cm;display:inline-block;vertical-align:top;page-break-inside:avoid}"
+        ".mono{font-family:monospace;font-size:1.1em} .role{font-weight:bold;margin-bottom:.2cm}"
+        ".small{font-size:.8em;color:#444;margin-top:.2cm}</style></head><body>"
+        f"<h1>{html.escape(title)}</h1><p>{len(seats)} accounts, {n_files} material files in the folder "
+        f"<span class='mono'>{html.escape(name)}/</span> of each home.</p>" + "".join(cards) + "</body></html>")
+    sheet = folder / "sheet.html"
+    _atomic_write(sheet, page.encode())
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["login", "password", "link", "role"])
+    for s in seats:
+        w.writerow([s.login, s.password or "", s.link, s.role])
+    csv_path = folder / "accounts.csv"
+    _atomic_write(csv_path, buf.getvalue().encode())
+    return sheet, csv_path
+
+
+# ---------------------------------------------------------------------------------------
+# sharing
+
+
+def _workshop(cfg: VREConfig, name: str) -> dict[str, Any]:
+    ws = (cfg.data.get("workshops") or {}).get(name)
+    if ws is None:
+        names = ", ".join(cfg.data.get("workshops") or {}) or "none"
+        raise WorkshopError(f"No workshop named {name!r} (workshops: {names}; `odatis-vre workshop list`).")
+    return ws
+
+
+def share(hub: HubClient, cfg: VREConfig, name: str, owner: str, with_user: str) -> dict[str, Any]:
+    """Give ``with_user`` access to ``owner``'s server (both in workshop ``name``); return the hub's share model."""
+    ws = _workshop(cfg, name)
+    members = set(ws["participants"]) | set(ws["instructors"])
+    for u in (owner, with_user):
+        if u not in members:
+            raise WorkshopError(f"{u!r} is not in the workshop {name!r}.")
+    if owner == with_user:
+        raise WorkshopError("A participant already has access to their own server.")
+    return hub.request("POST", f"/shares/{owner}/", json={"user": with_user}).json()
+
+
+def share_code(hub: HubClient, cfg: VREConfig, name: str, owner: str, expires_in: int = 86400) -> str:
+    """A link that gives whoever opens it (logged in) access to ``owner``'s server, valid ``expires_in`` seconds."""
+    ws = _workshop(cfg, name)
+    if owner not in set(ws["participants"]) | set(ws["instructors"]):
+        raise WorkshopError(f"{owner!r} is not in the workshop {name!r}.")
+    model = hub.request("POST", f"/share-codes/{owner}/", json={"expires_in": expires_in}).json()
+    return hub.url + model["accept_url"]
+
+
+def list_workshops(cfg: VREConfig) -> list[dict[str, Any]]:
+    return [{"name": n, "title": ws.get("title", n), "seats": ws.get("seats"), "until": ws.get("until"),
+             "instructors": ",".join(ws.get("instructors") or []), "material": ws.get("material")}
+            for n, ws in (cfg.data.get("workshops") or {}).items()]
+
+
+# ---------------------------------------------------------------------------------------
+# end
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+#: caches and the server's runtime files (tokens): not the participant's work
+ARCHIVE_SKIP = (".cache", ".npm", ".local/share/jupyter/runtime", ".ipython/profile_default/history.sqlite")
+
+
+def _runtime_file(rel: Path) -> bool:
+    text = rel.as_posix()
+    return any(text == s or text.startswith(s + "/") for s in ARCHIVE_SKIP)
+
+
+def archive_homes(cfg: VREConfig, name: str, users: list[str], dest_dir: Path, progress: bool = True) -> tuple[Path, int, list[str]]:
+    """Write ``<name>/<user>/…`` for every existing home + ``MANIFEST.json`` into one tar.gz; verify it.
+
+    Returns (archive, number of files, users without a home). The archive appears under its
+    final name only once complete and checked.
+    """
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    final = dest_dir / f"workshop-{name}-{stamp}.tar.gz"
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    manifest: dict[str, Any] = {"workshop": name, "created": _iso(time.time()), "users": {}, "never_started": []}
+    fd, tmp = tempfile.mkstemp(dir=dest_dir, prefix=f".{final.name}.", suffix=".tmp")
+    os.close(fd)
+    count = 0
+    try:
+        with tarfile.open(tmp, "w:gz") as tar:
+            for u in tqdm(users, desc=f"workshop {name}: archive", unit="home", disable=not progress):
+                home = home_of(cfg, u)
+                if not home.is_dir():
+                    manifest["never_started"].append(u)
+                    continue
+                files = {}
+                for p in sorted(home.rglob("*")):
+                    rel = p.relative_to(home)
+                    if p.is_file() and not p.is_symlink() and not _runtime_file(rel):
+                        tar.add(p, arcname=f"{name}/{u}/{rel}", recursive=False)
+                        files[str(rel)] = {"size": p.stat().st_size, "sha256": _sha256(p)}
+                manifest["users"][u] = files
+                count += len(files)
+            data = json.dumps(manifest, indent=1).encode()
+            info = tarfile.TarInfo(f"{name}/MANIFEST.json")
+            info.size, info.mtime = len(data), int(time.time())
+            tar.addfile(info, io.BytesIO(data))
+        with tarfile.open(tmp, "r:gz") as tar:  # read it back: every manifest entry must be there
+            names = set(tar.getnames())
+        missing = [f"{name}/{u}/{f}" for u, fs in manifest["users"].items() for f in fs if f"{name}/{u}/{f}" not in names]
+        if missing:
+            raise WorkshopError(f"The archive misses {len(missing)} file(s), e.g. {missing[0]}; nothing was deleted.")
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, final)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return final, count, manifest["never_started"]
+
+
+def end(hub: HubClient, path: str | os.PathLike[str], name: str, *, keep_homes: bool = False,
+        progress: bool = True) -> Ended:
+    """End workshop ``name``: stop servers, remove accounts, archive the homes, then delete homes and groups.
+
+    Safe to run again after a failure: each step skips what is already done, and homes are
+    deleted only after the archive is written and checked.
+    """
+    cfg = config_mod.load(path)
+    ws = _workshop(cfg, name)
+    participants = list(ws["participants"])
+    created = list(ws.get("created_accounts") or participants)
+    # 1. nobody works any more: servers stopped, logins and hub users removed (their cookies die with them)
+    for u in tqdm(created, desc=f"workshop {name}: accounts", unit="account", disable=not progress):
+        hub.stop_servers(u)
+        hub.request("DELETE", f"/users/{u}", ok=(204, 404))
+        hub.request("DELETE", f"/accounts/{u}", ok=(204, 404))
+    # 2. the archive, complete and checked, before anything is deleted
+    archive, files, never = archive_homes(cfg, name, created, cfg.state_dir / "archives", progress)
+    # 3. homes, groups, material, configuration
+    if not keep_homes:
+        for u in created:
+            shutil.rmtree(home_of(cfg, u), ignore_errors=True)
+    for g in (ws.get("group") or group_of(name), ws.get("instructors_group") or instructors_group_of(name)):
+        hub.request("DELETE", f"/groups/{g}", ok=(204, 404))
+
+    def change(raw: dict[str, Any]) -> None:
+        (raw.get("workshops") or {}).pop(name, None)
+        if raw.get("workshops") == {}:
+            raw.pop("workshops")
+        for g in (group_of(name), instructors_group_of(name)):
+            (raw.get("groups") or {}).pop(g, None)
+
+    admin.edit_config(cfg.path, change)  # type: ignore[arg-type]
+    # the material snapshot and the sheet (passwords of accounts that no longer exist)
+    shutil.rmtree(workshop_dir(cfg, name), ignore_errors=True)
+    return Ended(name, archive, participants, files, never)

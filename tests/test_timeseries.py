@@ -1,0 +1,269 @@
+"""Time-optimised copies: built from real NetCDF files and Zarr stores, checked against xarray's own reads."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+import yaml
+from click.testing import CliRunner
+
+from odatis_vre import samples, timeseries
+from odatis_vre.cli import main as cli_main
+from vre_testing import REPO
+
+DAYS = 40
+VAR = "analysed_sst"
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small catalogue (the sample entries of catalog/odatis.yaml) over 40 days of generated data."""
+    root = tmp_path_factory.mktemp("ts")
+    samples.sst_daily(root / "data", days=DAYS, progress=False)
+    samples.sst_zarr(root / "data", days=DAYS, progress=False)
+    samples.argo_profiles(root / "data", n_floats=2, n_cycles=3, progress=False)
+    main = yaml.safe_load((REPO / "catalog" / "odatis.yaml").read_text())
+    keep = {k: v for k, v in main["sources"].items() if k in ("sample_sst_daily", "sample_sst_zarr", "sample_argo_profiles")}
+    (root / "odatis.yaml").write_text(yaml.safe_dump({"metadata": main.get("metadata", {}), "sources": keep}))
+    return root
+
+
+@pytest.fixture()
+def fresh_state(monkeypatch: pytest.MonkeyPatch) -> None:
+    # every test sees the files as they are now, not a verdict remembered from a previous test
+    monkeypatch.setattr(timeseries, "RECHECK_SECONDS", 0.0)
+    timeseries._FRESH.clear()
+    timeseries._COPIES.clear()
+    timeseries._SOURCES.clear()
+
+
+def _reference(root: Path) -> xr.DataArray:
+    return xr.open_zarr(root / "data" / "sst.zarr")[VAR].load()
+
+
+@pytest.mark.parametrize("entry, copy_name", [("sample_sst_zarr", "sst.time.zarr"),
+                                              ("sample_sst_daily", "sst_daily.time.zarr")])
+def test_build_copy_equals_source_and_is_time_chunked(data: Path, fresh_state: None, entry: str, copy_name: str) -> None:
+    cat = data / "odatis.yaml"
+    assert timeseries.status(entry, catalog=cat)["state"] == "missing"
+    assert timeseries.find(entry, catalog=cat) is None
+    path = timeseries.build(entry, catalog=cat, tile=8, progress=False)
+    assert path == data / "data" / copy_name
+    assert timeseries.status(entry, catalog=cat)["state"] == "fresh"
+    assert timeseries.find(entry, catalog=cat) == path
+    copy = xr.open_zarr(path)
+    ref = _reference(data)
+    np.testing.assert_array_equal(copy[VAR].values, ref.values)
+    np.testing.assert_array_equal(copy.time.values, ref.time.values)
+    assert copy[VAR].encoding["chunks"] == (DAYS, 8, 8)
+    assert copy[VAR].attrs["units"] == "degree_Celsius"
+    assert not list(path.parent.glob(f".{copy_name}.tmp-*"))
+
+
+def test_point_series_reads_the_copy_and_matches_xarray(data: Path, fresh_state: None) -> None:
+    cat = data / "odatis.yaml"
+    timeseries.build("sample_sst_zarr", catalog=cat, progress=False)
+    ref = _reference(data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", timeseries.SlowPathWarning)
+        for lon, lat in [(-5.1, 46.1), (-14.9, 51.9), (-10.0, 40.0), (-0.1, 51.1)]:
+            s = timeseries.point_series("sample_sst_zarr", VAR, lon, lat, catalog=cat)
+            expect = ref.sel(lon=lon, lat=lat, method="nearest")
+            assert s.attrs["read_from"] == "time-optimised copy"
+            np.testing.assert_array_equal(s.values, expect.values)
+            np.testing.assert_array_equal(s.time.values, expect.time.values)
+            assert (float(s.lon), float(s.lat)) == (float(expect.lon), float(expect.lat))
+    # the explorer's path: the same numbers without xarray
+    t, v, where = timeseries.point_values("sample_sst_zarr", VAR, -5.1, 46.1, catalog=cat)
+    np.testing.assert_array_equal(v, ref.sel(lon=-5.0, lat=46.0).values)
+    assert where == (-5.0, 46.0) and t.size == DAYS
+    # a period: only those days
+    s = timeseries.point_series("sample_sst_zarr", VAR, -5, 46, time=("2023-01-10", "2023-01-20"), catalog=cat)
+    np.testing.assert_array_equal(s.values, ref.sel(lon=-5, lat=46, time=slice("2023-01-10", "2023-01-20T23:59")).values)
+    assert s.sizes["time"] == 11
+
+
+def test_land_point_is_all_missing(data: Path, fresh_state: None) -> None:
+    cat = data / "odatis.yaml"
+    timeseries.build("sample_sst_zarr", catalog=cat, progress=False)
+    s = timeseries.point_series("sample_sst_zarr", VAR, -3.0, 41.0, catalog=cat)  # Spain
+    assert s.sizes["time"] == DAYS and np.isnan(s.values).all()
+
+
+def test_box_series_is_the_weighted_area_mean(data: Path, fresh_state: None) -> None:
+    cat = data / "odatis.yaml"
+    timeseries.build("sample_sst_daily", catalog=cat, tile=8, progress=False)
+    box = (-8.0, 44.0, -2.0, 47.5)  # over sea and land (French coast): missing values are ignored
+    m = timeseries.box_series("sample_sst_daily", VAR, box, catalog=cat)
+    sub = _reference(data).sel(lon=slice(-8, -2), lat=slice(44, 47.5))
+    expect = sub.weighted(np.cos(np.deg2rad(sub.lat))).mean(("lat", "lon"))
+    assert m.attrs["read_from"] == "time-optimised copy"
+    assert m.attrs["n_points"] == sub.lat.size * sub.lon.size
+    np.testing.assert_allclose(m.values, expect.values, rtol=1e-6)
+    # the fallback path (a Dataset has no copy) gives the same numbers, with a hint
+    with pytest.warns(timeseries.SlowPathWarning, match="time-optimised copy"):
+        m2 = timeseries.box_series(xr.open_zarr(data / "data" / "sst.zarr"), VAR, box)
+    assert m2.attrs["read_from"] == "original data"
+    np.testing.assert_allclose(m2.values, m.values, rtol=1e-6)
+
+
+def test_missing_copy_falls_back_with_a_hint(data: Path, fresh_state: None, tmp_path: Path) -> None:
+    store = tmp_path / "sst.zarr"
+    shutil.copytree(data / "data" / "sst.zarr", store)
+    with pytest.warns(timeseries.SlowPathWarning, match=r"odatis-vre timeseries build .*sst\.zarr"):
+        s = timeseries.point_series(str(store), VAR, -5, 46)
+    assert s.attrs["read_from"] == "original data"
+    np.testing.assert_array_equal(s.values, _reference(data).sel(lon=-5, lat=46).values)
+    with pytest.raises(timeseries.TimeSeriesError, match="timeseries build"):
+        timeseries.point_values(str(store), VAR, -5, 46)
+
+
+def test_stale_copy_is_never_used(data: Path, fresh_state: None, tmp_path: Path) -> None:
+    folder = tmp_path / "sst_daily"
+    shutil.copytree(data / "data" / "sst_daily", folder)
+    pattern = str(folder / "*.nc")
+    timeseries.build(pattern, progress=False)
+    assert timeseries.find(pattern) is not None
+    before = timeseries.point_series(pattern, VAR, -5, 46)
+
+    # a provider rewrites one day in place with other values: the copy must not serve the old ones
+    day = sorted(folder.glob("*.nc"))[3]
+    with xr.open_dataset(day) as ds:
+        changed = ds.load()
+    changed[VAR] = changed[VAR] + 1.5
+    tmp = day.with_suffix(".tmp")
+    changed.to_netcdf(tmp)
+    os.replace(tmp, day)
+    assert timeseries.status(pattern)["state"] == "stale"
+    assert timeseries.find(pattern) is None
+    with pytest.warns(timeseries.SlowPathWarning, match="changed"):
+        after = timeseries.point_series(pattern, VAR, -5, 46)
+    assert after.attrs["read_from"] == "original data"
+    assert after.values[3] == pytest.approx(before.values[3] + 1.5, abs=1e-4)
+
+    # rebuilt: fresh again, with the new values
+    timeseries.build(pattern, progress=False)
+    again = timeseries.point_series(pattern, VAR, -5, 46)
+    assert again.attrs["read_from"] == "time-optimised copy"
+    np.testing.assert_allclose(again.values, after.values)
+
+    # a new daily file arrives: stale at once (the folder changed), even within the recheck delay
+    timeseries.RECHECK_SECONDS = 3600.0
+    timeseries.find(pattern)
+    shutil.copy(sorted(folder.glob("*.nc"))[-1], folder / "20300101-extra.nc")
+    assert timeseries.find(pattern) is None
+
+
+def test_failed_build_leaves_the_old_copy_intact(data: Path, fresh_state: None, tmp_path: Path) -> None:
+    folder = tmp_path / "sst_daily"
+    shutil.copytree(data / "data" / "sst_daily", folder)
+    pattern = str(folder / "*.nc")
+    path = timeseries.build(pattern, progress=False)
+    good = xr.open_zarr(path)[VAR].values
+    victim = sorted(folder.glob("*.nc"))[-1]
+    victim.write_bytes(b"not a netcdf file")
+    with pytest.raises(timeseries.TimeSeriesError, match=f"cannot read .*{victim.name}.*repair or remove"):
+        timeseries.build(pattern, progress=False, force=True)
+    assert not list(tmp_path.glob(".*.tmp-*")), "half-written copy left behind"
+    np.testing.assert_array_equal(xr.open_zarr(path)[VAR].values, good)
+    assert timeseries.find(pattern) is None  # and it is not used: the source changed
+
+
+def test_a_copy_rebuilt_elsewhere_is_reopened(data: Path, fresh_state: None, tmp_path: Path) -> None:
+    """Another process rebuilds the copy with another layout: this process must not read it with the old one."""
+    store = tmp_path / "sst.zarr"
+    shutil.copytree(data / "data" / "sst.zarr", store)
+    timeseries.RECHECK_SECONDS = 3600.0
+    timeseries.build(str(store), tile=4, progress=False)
+    first = timeseries.point_series(str(store), VAR, -5, 46)
+    assert timeseries.TimeCopy.open(tmp_path / "sst.time.zarr").arrays[VAR]["chunks"][1:] == (4, 4)
+    copy = tmp_path / "sst.time.zarr"
+    other = tmp_path / "other.time.zarr"
+    timeseries.build(str(store), tile=7, dest=other, progress=False)
+    shutil.rmtree(copy)
+    os.replace(other, copy)  # what a build in another process does
+    again = timeseries.point_series(str(store), VAR, -5, 46)
+    np.testing.assert_array_equal(again.values, first.values)
+    assert timeseries.TimeCopy.open(copy).arrays[VAR]["chunks"][1:] == (7, 7)
+
+
+def test_longitudes_0_360(tmp_path: Path, fresh_state: None) -> None:
+    lon = np.arange(0.0, 360.0, 30.0)
+    lat = np.array([-30.0, 0.0, 30.0])
+    t = np.arange("2024-01-01", "2024-01-11", dtype="datetime64[D]").astype("datetime64[ns]")
+    vals = np.random.default_rng(1).normal(size=(t.size, lat.size, lon.size)).astype("f4")
+    xr.Dataset({"v": (("time", "lat", "lon"), vals)}, coords={"time": t, "lat": lat, "lon": lon}).to_zarr(
+        tmp_path / "g.zarr", zarr_format=2)
+    timeseries.build(str(tmp_path / "g.zarr"), progress=False, tile=2)
+    s = timeseries.point_series(str(tmp_path / "g.zarr"), "v", -30.0, 1.0)  # = 330°E, 0°N
+    assert float(s.lon) == 330.0 and float(s.lat) == 0.0
+    np.testing.assert_array_equal(s.values, vals[:, 1, 11])
+
+
+def test_bad_input_says_what_to_fix(data: Path, fresh_state: None) -> None:
+    cat = data / "odatis.yaml"
+    timeseries.build("sample_sst_zarr", catalog=cat, progress=False)
+    cases = [
+        (lambda: timeseries.point_series("sample_sst_zarr", VAR, 30.0, 46.0, catalog=cat), r"outside .*grid \(lon -15..0"),
+        (lambda: timeseries.point_series("sample_sst_zarr", VAR, float("nan"), 46.0, catalog=cat), "finite"),
+        (lambda: timeseries.point_series("sample_sst_zarr", "sst", -5, 46, catalog=cat), r"'sst' is not in .*analysed_sst"),
+        (lambda: timeseries.box_series("sample_sst_zarr", VAR, (5, 44, 6, 45), catalog=cat), "no grid point"),
+        (lambda: timeseries.box_series("sample_sst_zarr", VAR, (-2, 44, -8, 45), catalog=cat), "west <= east"),
+        (lambda: timeseries.box_series("sample_sst_zarr", VAR, "north", catalog=cat), "four numbers"),
+        (lambda: timeseries.point_series("sample_sst_zar", VAR, -5, 46, catalog=cat), "did you mean sample_sst_zarr"),
+        (lambda: timeseries.build("sample_argo_profiles", catalog=cat, progress=False), "no time dimension|latitude dimension"),
+        (lambda: timeseries.build("/nonexistent/x.zarr", progress=False), "does not exist"),
+        (lambda: timeseries.build("https://example.org/x.zarr", progress=False), "remote"),
+        (lambda: timeseries.build("sample_sst_zarr", catalog=cat, tile=0, progress=False), "tile=0"),
+        (lambda: timeseries.point_series("sample_sst_zarr", VAR, -5, 46, time=("x", "y"), catalog=cat), "start, end"),
+    ]
+    for call, message in cases:
+        with pytest.raises(timeseries.TimeSeriesError, match=message):
+            call()
+
+
+def test_cli_build_status_point(data: Path, fresh_state: None, tmp_path: Path) -> None:
+    store = tmp_path / "sst.zarr"
+    shutil.copytree(data / "data" / "sst.zarr", store)
+    runner = CliRunner()
+    r = runner.invoke(cli_main, ["timeseries", "status", str(store)])
+    assert r.exit_code == 1 and "missing" in r.output
+    r = runner.invoke(cli_main, ["timeseries", "point", str(store), VAR, "--lon", "-5", "--lat", "46", "--csv"])
+    assert r.exit_code == 0, r.output
+    assert "timeseries build" in r.stderr
+    r = runner.invoke(cli_main, ["timeseries", "build", "-q", "--tile", "4", str(store)])
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "sst.time.zarr").is_dir()
+    r = runner.invoke(cli_main, ["timeseries", "status", str(store)])
+    assert r.exit_code == 0 and "fresh" in r.output
+    r = runner.invoke(cli_main, ["timeseries", "point", str(store), VAR, "--lon", "-5", "--lat", "46", "--csv",
+                                 "--time", "2023-01-01/2023-01-03"])
+    assert r.exit_code == 0 and r.stderr == ""
+    lines = r.stdout.strip().splitlines()
+    assert lines[0] == f"time,{VAR}" and len(lines) == 4
+    expect = _reference(data).sel(lon=-5, lat=46).values[:3]
+    np.testing.assert_allclose([float(x.split(",")[1]) for x in lines[1:]], expect, rtol=1e-6)
+    r = runner.invoke(cli_main, ["timeseries", "point", str(store), VAR, "--lon", "50", "--lat", "46"])
+    assert r.exit_code == 1 and "outside" in r.output
+    r = runner.invoke(cli_main, ["timeseries", "build", "--max-memory", "lots", str(store)])
+    assert r.exit_code == 2 and "512M" in r.output
+
+
+def test_point_is_instant(data: Path, fresh_state: None) -> None:
+    cat = data / "odatis.yaml"
+    timeseries.build("sample_sst_daily", catalog=cat, progress=False)
+    timeseries.RECHECK_SECONDS = 10.0
+    timeseries.point_values("sample_sst_daily", VAR, -5, 46, catalog=cat)
+    times = []
+    for _ in range(50):
+        t0 = time.perf_counter()
+        timeseries.point_values("sample_sst_daily", VAR, -5, 46, catalog=cat)
+        times.append(time.perf_counter() - t0)
+    assert np.median(times) < 0.005, f"median {np.median(times) * 1e3:.2f} ms"
