@@ -304,6 +304,22 @@ LOGIN_HINT = ("run `copernicusmarine login` once (free account at https://data.m
               "or set COPERNICUSMARINE_SERVICE_USERNAME and COPERNICUSMARINE_SERVICE_PASSWORD")
 
 
+def copernicus_credentials(environ: dict[str, str] | None = None) -> bool:
+    """Whether Copernicus Marine credentials are set (environment, or the file `copernicusmarine login` writes)."""
+    env = os.environ if environ is None else environ
+    if env.get("COPERNICUSMARINE_SERVICE_USERNAME") and env.get("COPERNICUSMARINE_SERVICE_PASSWORD"):
+        return True
+    # where the toolbox (2.x) looks: <dir or home>/.copernicusmarine/.copernicusmarine-credentials, or a .netrc
+    base = Path(env.get("COPERNICUSMARINE_CREDENTIALS_DIRECTORY") or Path.home())
+    if (base / ".copernicusmarine" / ".copernicusmarine-credentials").is_file():
+        return True
+    netrc = Path.home() / ".netrc"
+    try:
+        return any(h in netrc.read_text() for h in ("marine.copernicus.eu", "cmems-du.eu"))
+    except OSError:
+        return False
+
+
 class CopernicusMarineSource(DataSource):
     """A Copernicus Marine dataset opened lazily (ARCO Zarr) through the ``copernicusmarine`` toolbox.
 
@@ -355,6 +371,9 @@ class CopernicusMarineSource(DataSource):
         except ImportError:
             raise AccessError(f"Copernicus Marine dataset {self.dataset_id}: the `copernicusmarine` toolbox is not "
                               f"installed. Install it (`pip install copernicusmarine`), then {LOGIN_HINT}.") from None
+        if not copernicus_credentials():
+            # without them the toolbox would prompt for a password, which hangs a notebook or a service
+            raise AccessError(f"Copernicus Marine dataset {self.dataset_id} needs a login: {LOGIN_HINT}.")
         b = self.box
         kwargs = dict(dataset_id=self.dataset_id, variables=self.variables, minimum_longitude=b["west"],
                       maximum_longitude=b["east"], minimum_latitude=b["south"], maximum_latitude=b["north"],

@@ -179,6 +179,8 @@ def apply(c: Any, cfg: VREConfig, environ: dict[str, str] | None = None) -> None
     c.JupyterHub.services = svcs
     c.JupyterHub.load_roles = roles({s["name"] for s in svcs}) + workshop_roles(cfg)
     c.JupyterHub.concurrent_spawn_limit = cfg.hub.get("concurrent_spawn_limit", 100)
+    # a group's 'servers' quota can exceed one: named servers, each counted by the spawners' quota check
+    c.JupyterHub.allow_named_servers = any(q.get("quota", {}).get("servers", 1) > 1 for q in cfg.groups.values())
 
     # user servers: JupyterLab, the catalogue and the gateway found through the environment
     c.Spawner.default_url = "/lab"

@@ -163,6 +163,18 @@ class VRELocalSpawner(QuotaMixin, SimpleLocalProcessSpawner):
     def options_from_form(self, formdata: dict[str, list[str]]) -> dict[str, Any]:
         return self.vre_options_from_form(formdata)
 
+    def make_preexec_fn(self, name: str) -> Any:
+        parent = super().make_preexec_fn(name)
+
+        def preexec() -> None:
+            parent()
+            try:
+                os.nice(zygote.SERVER_NICENESS)  # as for forked servers: the hub keeps priority
+            except OSError:
+                pass
+
+        return preexec
+
     async def _signal(self, sig: int) -> bool:
         # servers forked by the zygote, or left by a restarted hub, are not our children
         if sig == 0 and self.proc is None:

@@ -50,6 +50,10 @@ PRELOAD = (
     "panel.io.jupyter_server_extension",
 )
 
+#: User servers (and what they start: kernels) run below the hub's CPU priority, so that the hub
+#: keeps answering logins and API calls while a room of servers starts on a small machine.
+SERVER_NICENESS = 5
+
 SOCKET_NAME = "zygote.sock"
 PID_NAME = "zygote.pid"
 
@@ -94,6 +98,8 @@ def _child(request: dict[str, Any], listener: socket.socket, conn: socket.socket
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
         os.setsid()  # like Popen(start_new_session=True): the hub's signals are not forwarded
+        with contextlib.suppress(OSError):
+            os.nice(SERVER_NICENESS)
         cwd = request.get("cwd")
         if cwd:
             os.makedirs(cwd, 0o755, exist_ok=True)

@@ -447,15 +447,16 @@ def test_home_volume_is_sized_from_the_group_quota(kube_env: config.VREConfig) -
         sp = build_spawner(cfg, chart_values(), f"user-{group}", [group])
         sp.k8s_api_request_retry_timeout = 1
         sp.user_options = {"profile": "ocean"}
-        with pytest.raises(Exception, match="127.0.0.1"):
-            await sp.start()
+        try:
+            with pytest.raises(Exception, match="127.0.0.1"):
+                await asyncio.wait_for(sp.start(), 120)
+        finally:
+            # KubeSpawner's reflectors are shared by the class and bound to this event loop
+            await type(sp)._stop_all_reflectors()
         return sp.api.api_client.sanitize_for_serialization(sp.get_pvc_manifest())
 
-    async def start_all() -> dict[str, dict[str, Any]]:
-        # one event loop for all: KubeSpawner's shared event reflector is bound to the loop that made it
-        return {group: await start(group) for group in cfg.groups}
-
-    for group, pvc in asyncio.run(start_all()).items():
+    for group in cfg.groups:
+        pvc = asyncio.run(start(group))
         kubernetes_validate.validate(pvc, K8S_VERSION, strict=True)
         size = pvc["spec"]["resources"]["requests"]["storage"]
         assert size.endswith("Gi")
@@ -668,7 +669,8 @@ def test_ocean_image_holds_the_pole_libraries() -> None:
     wanted = [canonicalize_name(line.split("#")[0].strip())
               for line in (REPO / "images" / "ocean" / "requirements.in").read_text().splitlines()
               if line.split("#")[0].strip()]
-    assert {"xarray", "dask", "intake", "hvplot", "panel", "argopy", "erddapy", "gsw", "cf-xarray"} <= set(wanted)
+    assert {"xarray", "dask", "intake", "hvplot", "panel", "argopy", "erddapy", "gsw", "cf-xarray",
+            "copernicusmarine"} <= set(wanted)
     assert set(wanted) <= deps, f"not in pyproject.toml dependencies: {sorted(set(wanted) - deps)}"
     lock = _lock(REPO / "images" / "ocean" / "requirements.lock")
     missing = sorted(set(wanted) - set(lock))

@@ -122,7 +122,16 @@ def test_quota_refusals_name_the_limit(vre_stack: VRETestStack, users: dict) -> 
     # a second server at once is above the 'servers' quota of the default group
     assert vre_stack.start_server("bruno").status_code in (201, 202)
     r = vre_stack.api("POST", "/users/bruno/servers/second", json={})
-    assert r.status_code in (400, 403), r.text
+    assert r.status_code == 403 and "quota 'servers'" in r.json()["message"], r.text
+    # the researchers' quota allows two servers at once (a default and a named one), not three
+    vre_stack.create_user("rita", "rita-pass-1234", groups=("researchers",))
+    assert vre_stack.start_server("rita").status_code in (201, 202)
+    r = vre_stack.api("POST", "/users/rita/servers/analysis", json={})
+    assert r.status_code in (201, 202), r.text
+    r = vre_stack.api("POST", "/users/rita/servers/third", json={})
+    assert r.status_code == 403 and "allows 2 at once (quota 'servers')" in r.json()["message"], r.text
+    for path in ("/users/rita/servers/analysis", "/users/rita/server"):
+        vre_stack.api("DELETE", path)
     gb = _gateway(vre_stack, vre_stack.user_token("bruno"))
     try:
         opts = gb.cluster_options()

@@ -43,6 +43,8 @@ def test_server_is_forked_from_the_zygote(vre_stack: VRETestStack) -> None:
     # a session of its own (signals to the hub or the zygote do not reach it); runs in the user's home
     assert os.getsid(pid) == pid
     assert proc.cwd() == str(state / "home" / "zoe")
+    # below the hub's CPU priority: the hub stays responsive while servers start
+    assert proc.nice() == psutil.Process(vre_stack.stack.pid()).nice() + zygote.SERVER_NICENESS
     assert " ".join(proc.cmdline()).startswith("jupyterhub-singleuser")
     # the user's own token reaches the server through the proxy
     token = vre_stack.user_token("zoe")
@@ -64,6 +66,7 @@ def test_spawn_without_zygote_falls_back_and_restarts_it(vre_stack: VRETestStack
     pid = _server_pid("yann")
     # started by exec from the hub, not forked from a zygote
     assert psutil.Process(pid).ppid() == vre_stack.stack.pid()
+    assert psutil.Process(pid).nice() == psutil.Process(vre_stack.stack.pid()).nice() + zygote.SERVER_NICENESS
     # ...and the spawner started a new zygote for the next spawns
     deadline = time.monotonic() + 60
     while not zygote.alive(state) and time.monotonic() < deadline:
