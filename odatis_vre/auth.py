@@ -42,8 +42,11 @@ class AccountAPIHandler(APIHandler):
             if group is None:
                 raise web.HTTPError(400, f"No group named {gname!r}: create it first (`odatis-vre admin groups add`).")
             groups.append(group)
+        auth = self.authenticator
         try:
-            self.store.set_password(user_name, password, expires=float(expires) if expires else None)
+            # hashing takes ~0.1 s: off the event loop, so creating a room of seats does not stall the hub
+            await asyncio.to_thread(auth._set_password_in_thread, user_name, password,
+                                    float(expires) if expires else None)
         except AccountError as exc:
             raise web.HTTPError(400, str(exc)) from None
         user = self.find_user(user_name)
@@ -82,11 +85,17 @@ class LocalAccountsAuthenticator(Authenticator):
     _local = threading.local()
 
     def _check_in_thread(self, username: str, password: str) -> bool:
+        return self._thread_store().check(username, password)
+
+    def _thread_store(self) -> AccountStore:
         # sqlite connections belong to the thread that opened them: one store per worker thread
         store = getattr(self._local, "store", None)
         if store is None or store.path != self.accounts_db:
             store = self._local.store = AccountStore(self.accounts_db)
-        return store.check(username, password)
+        return store
+
+    def _set_password_in_thread(self, username: str, password: str, expires: float | None) -> None:
+        self._thread_store().set_password(username, password, expires=expires)
 
     async def authenticate(self, handler: Any, data: dict[str, str]) -> str | None:
         username = (data or {}).get("username", "").strip()

@@ -122,12 +122,15 @@ class QuotaMixin:
     def vre_options_from_form(self, formdata: dict[str, list[str]]) -> dict[str, Any]:
         return {"profile": (formdata.get("profile") or [""])[0]}
 
-    def vre_record(self, event: str, profile: str = "", cpu: float | None = None, mem: float | None = None) -> None:
+    async def vre_record(self, event: str, profile: str = "", cpu: float | None = None,
+                         mem: float | None = None) -> None:
         """Usage accounting (:mod:`odatis_vre.usage`); a bookkeeping failure never fails a spawn or a stop."""
         from . import usage
 
         try:
-            usage.record_server_event(_cfg().state_dir, event, self.user.name, self.name, profile, cpu, mem)
+            # a sqlite write with fsync: in a thread, so a burst of spawns does not stall the hub's loop
+            await asyncio.to_thread(usage.record_server_event, _cfg().state_dir, event, self.user.name, self.name,
+                                    profile, cpu, mem)
         except Exception:
             self.log.exception("Could not record the %s of %s's server for usage accounting", event, self.user.name)
 
@@ -214,12 +217,12 @@ class VRELocalSpawner(QuotaMixin, SimpleLocalProcessSpawner):
         started = await self._start_forked() if own_env else None
         ip, port = started or await super().start()
         await self._wait_listening(ip or "127.0.0.1", port)
-        self.vre_record("start", profile["name"], self.cpu_limit, self.mem_limit)
+        await self.vre_record("start", profile["name"], self.cpu_limit, self.mem_limit)
         return ip, port
 
     async def stop(self, now: bool = False) -> None:
         await super().stop(now=now)
-        self.vre_record("stop")
+        await self.vre_record("stop")
 
     async def _start_forked(self) -> tuple[str, int] | None:
         """Start the server as a fork of the zygote; None when there is none (start it by exec then)."""
@@ -268,13 +271,13 @@ def _kube_spawner_class() -> type:
                 self.storage_capacity = format_bytes(quota.storage) + "i"
             self.environment = dict(self.environment) | {"ODATIS_VRE_PROFILE": profile["name"]}
             out = await super().start()
-            self.vre_record("start", profile["name"], (profile.get("cpu") or {}).get("limit"),
+            await self.vre_record("start", profile["name"], (profile.get("cpu") or {}).get("limit"),
                             parse_quantity((profile.get("memory") or {}).get("limit", 0)))
             return out
 
         async def stop(self, now: bool = False) -> None:
             await super().stop(now=now)
-            self.vre_record("stop")
+            await self.vre_record("stop")
 
     return VREKubeSpawner
 
