@@ -16,7 +16,6 @@ import concurrent.futures as cf
 import os
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,6 +27,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
+import stock_hub  # noqa: E402
 from vre_testing import TEST_CONFIG, free_port  # noqa: E402
 
 from odatis_vre import config  # noqa: E402
@@ -76,49 +76,18 @@ class OurHub(Hub):
         self.stack.stop()
 
 
-STOCK_CONFIG = """
-c.JupyterHub.ip = "127.0.0.1"
-c.JupyterHub.port = {port}
-c.JupyterHub.hub_port = {hub_port}
-c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:{proxy_port}"
-c.JupyterHub.authenticator_class = "dummy"
-c.DummyAuthenticator.password = "stock-password"
-c.Authenticator.allow_all = True
-c.JupyterHub.spawner_class = "simple"
-c.SimpleLocalProcessSpawner.home_dir_template = "{folder}/home/{{username}}"
-c.Spawner.args = ["--ServerApp.allow_root=True"]
-c.Spawner.default_url = "/lab"
-c.JupyterHub.services = [{{"name": "bench", "api_token": "{token}"}}]
-c.JupyterHub.load_roles = [{{"name": "bench", "services": ["bench"], "scopes": ["admin:users", "admin:servers", "tokens", "list:users", "read:users"]}}]
-"""
-
-
 class StockHub(Hub):
     name = "stock JupyterHub"
 
     def __init__(self, folder: Path):
-        port = free_port()
-        self.token = "b" * 32
-        (folder / "jupyterhub_config.py").write_text(STOCK_CONFIG.format(
-            port=port, hub_port=free_port(), proxy_port=free_port(), folder=folder, token=self.token))
-        self.url = f"http://127.0.0.1:{port}"
-        self.log = open(folder / "hub.log", "ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", "jupyterhub", "-f", "jupyterhub_config.py"], cwd=folder,
-                                     stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
-        for _ in range(600):
-            try:
-                if requests.get(f"{self.url}/hub/api/", timeout=1).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError("stock hub did not start")
+        self.token = stock_hub.TOKEN
+        self.url, self.proc, self.log = stock_hub.start(folder, free_port)
 
     def add_user(self, user: str) -> None:
         requests.post(f"{self.url}/hub/api/users/{user}", headers={"Authorization": f"token {self.token}"}).raise_for_status()
 
     def password(self, user: str) -> str:
-        return "stock-password"
+        return stock_hub.PASSWORD
 
     def pids(self) -> list[int]:
         return [self.proc.pid]

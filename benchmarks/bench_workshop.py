@@ -19,7 +19,6 @@ import asyncio
 import os
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,6 +32,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
+import stock_hub  # noqa: E402
 from vre_testing import TEST_CONFIG, free_port  # noqa: E402
 
 from odatis_vre import admin, config, workshop  # noqa: E402
@@ -90,47 +90,14 @@ class OurHub:
         return took
 
 
-STOCK_CONFIG = """
-c.JupyterHub.ip = "127.0.0.1"
-c.JupyterHub.port = {port}
-c.JupyterHub.hub_port = {hub_port}
-c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:{proxy_port}"
-c.JupyterHub.authenticator_class = "dummy"
-c.DummyAuthenticator.password = "stock-password"
-c.Authenticator.allow_all = True
-c.JupyterHub.spawner_class = "simple"
-c.SimpleLocalProcessSpawner.home_dir_template = "{folder}/home/{{username}}"
-c.Spawner.args = ["--ServerApp.allow_root=True"]
-c.Spawner.default_url = "/lab"
-c.JupyterHub.services = [{{"name": "bench", "api_token": "{token}"}}]
-c.JupyterHub.load_roles = [{{"name": "bench", "services": ["bench"],
-    "scopes": ["admin:users", "admin:servers", "list:users", "read:users"]}}]
-"""
-
-
 class StockHub:
     name = "stock JupyterHub"
 
     def __init__(self, folder: Path, seats: int):
-        port = free_port()
-        self.token = "b" * 32
-        (folder / "jupyterhub_config.py").write_text(STOCK_CONFIG.format(
-            port=port, hub_port=free_port(), proxy_port=free_port(), folder=folder, token=self.token))
-        self.url = f"http://127.0.0.1:{port}"
-        self.log = open(folder / "hub.log", "ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", "jupyterhub", "-f", "jupyterhub_config.py"], cwd=folder,
-                                     stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
-        for _ in range(600):
-            try:
-                if requests.get(f"{self.url}/hub/api/", timeout=1).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            time.sleep(0.1)
-        else:
-            raise RuntimeError(f"the stock hub did not start; see {folder / 'hub.log'}")
+        self.token = stock_hub.TOKEN
+        self.url, self.proc, self.log = stock_hub.start(folder, free_port)
         t0 = time.perf_counter()
-        self.seats = [Seat(f"bench-{i:02d}", "stock-password") for i in range(1, seats + 1)]
+        self.seats = [Seat(f"bench-{i:02d}", stock_hub.PASSWORD) for i in range(1, seats + 1)]
         h = {"Authorization": f"token {self.token}"}
         requests.post(f"{self.url}/hub/api/users", json={"usernames": [s.login for s in self.seats]},
                       headers=h).raise_for_status()

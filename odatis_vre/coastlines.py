@@ -28,14 +28,14 @@ True
 from __future__ import annotations
 
 import json
-import os
 import struct
-import tempfile
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
+
+from . import atomic
 
 DATA_FILE = Path(__file__).resolve().parent / "data" / "ne_50m_coastline.geojson"
 ATTRIBUTION = "Coastline: Natural Earth 1:50m (public domain)"
@@ -271,12 +271,7 @@ def build(shapefile: str | Path, dest: str | Path = DATA_FILE, tolerance: float 
                        "derived": f"Douglas-Peucker {tolerance} deg, rounded to {decimals} decimals "
                                   "(odatis_vre.coastlines.build)"},
         "geometry": {"type": "MultiLineString", "coordinates": parts}}]}
-    dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, suffix=".tmp")
-    with os.fdopen(fd, "w") as fh:
-        json.dump(doc, fh, separators=(",", ":"))
-    os.chmod(tmp, 0o644)  # mkstemp makes it private; the package file must be readable by every user
-    os.replace(tmp, dest)
+    # mode: the package file must be readable by every user (a temporary file is private)
+    dest = atomic.write_text(dest, json.dumps(doc, separators=(",", ":")), mode=0o644)
     _world.cache_clear()
     return dest

@@ -16,7 +16,6 @@ from __future__ import annotations
 import copy
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -24,6 +23,8 @@ from typing import Any
 
 import jsonschema
 import yaml
+
+from . import atomic
 
 ENV_CONFIG = "ODATIS_VRE_CONFIG"
 
@@ -287,14 +288,5 @@ def save(raw: dict[str, Any], path: str | os.PathLike[str]) -> VREConfig:
     """Validate ``raw`` and write it atomically (a reader never sees half a file)."""
     p = Path(path).resolve()
     cfg = from_dict(raw, str(p), p)
-    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            yaml.safe_dump(raw, fh, sort_keys=False, default_flow_style=False)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic.write_text(p, yaml.safe_dump(raw, sort_keys=False, default_flow_style=False))
     return cfg

@@ -46,6 +46,8 @@ from typing import Any, Iterable, Literal
 
 import numpy as np
 
+from . import atomic
+
 #: Above this size a dataset is checked through a thinned copy (every dimension cut to a few
 #: evenly spaced indices, first and last kept): the checks read attributes and coordinates.
 MAX_CHECK_BYTES = 256 * 1024**2
@@ -122,15 +124,8 @@ def to_netcdf(ds: Any, path: str | os.PathLike[str]) -> Path:
     False
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic.replacing(path) as tmp:
         ds.to_netcdf(tmp, format="NETCDF4", encoding=netcdf_encoding(ds))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
 
 

@@ -100,13 +100,10 @@ def gateway_encrypt_key(cfg: VREConfig) -> str:
     """The Fernet key a persistent gateway database requires (created once, owner-only)."""
     import base64
 
-    path = cfg.state_dir / "gateway_encrypt_key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(base64.urlsafe_b64encode(os.urandom(32)).decode())
-    return path.read_text().strip()
+    from . import atomic
+
+    return atomic.secret(cfg.state_dir / "gateway_encrypt_key",
+                         lambda: base64.urlsafe_b64encode(os.urandom(32)).decode())
 
 
 def workshop_roles(cfg: VREConfig) -> list[dict[str, Any]]:

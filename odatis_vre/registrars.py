@@ -36,13 +36,12 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 import threading
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence, runtime_checkable
 
-from . import metadata as _md
+from . import atomic, metadata as _md
 
 DATACITE_URL = "https://api.datacite.org"
 DATACITE_TEST_URL = "https://api.test.datacite.org"
@@ -134,17 +133,7 @@ class _JSONState:
             if self.path is None:
                 self._mem = data
                 return data
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.")
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                    json.dump(data, fh, indent=1, sort_keys=True)
-                    fh.flush()
-                    os.fsync(fh.fileno())
-                os.replace(tmp, self.path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            atomic.write_text(self.path, json.dumps(data, indent=1, sort_keys=True))
             return data
 
 

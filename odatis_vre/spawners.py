@@ -157,7 +157,7 @@ class VRELocalSpawner(QuotaMixin, SimpleLocalProcessSpawner):
     """
 
     def get_args(self) -> list[str]:
-        args = super().get_args()
+        args = list(super().get_args())  # a copy: the base returns the spawner's own `args` list
         if os.geteuid() == 0:
             # the local mode runs every server as the hub's OS user, root in containers and CI
             args.append("--ServerApp.allow_root=True")
@@ -227,15 +227,14 @@ class VRELocalSpawner(QuotaMixin, SimpleLocalProcessSpawner):
     async def _start_forked(self) -> tuple[str, int] | None:
         """Start the server as a fork of the zygote; None when there is none (start it by exec then)."""
         state = _cfg().state_dir
-        if not await asyncio.to_thread(zygote.alive, state):
-            zygote.ensure(state, hub_pid=os.getpid())  # ready for the next spawn; this one does not wait
-            return None
         if self.port == 0:
             self.port = random_port()
         try:
             self.pid = await asyncio.to_thread(zygote.spawn, state, self.get_args(), self.get_env(), self.home_dir)
         except zygote.ZygoteUnavailable as exc:
             self.log.warning("Starting %s's server without the zygote: %s", self.user.name, exc)
+            # ready for the next spawn; this one does not wait for it
+            await asyncio.to_thread(zygote.ensure, state, hub_pid=os.getpid())
             return None
         self.proc = None  # not our child: poll() and stop() go by pid, as after a hub restart
         self.log.info("Forked %s's server (pid %s) from the zygote", self.user.name, self.pid)

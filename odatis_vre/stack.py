@@ -22,7 +22,7 @@ from typing import Any
 
 import requests
 
-from . import auth, config, zygote
+from . import atomic, auth, config, zygote
 from .config import VREConfig
 from .hubconfig import HUB_DIR
 
@@ -44,13 +44,7 @@ class StartInfo:
 
 def cli_token(cfg: VREConfig) -> str:
     """The API token of the local CLI (a hub service with admin scopes), created on first use."""
-    path = cfg.state_dir / "cli_token"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_hex(32))
-    return path.read_text().strip()
+    return atomic.secret(cfg.state_dir / "cli_token", lambda: secrets.token_hex(32))
 
 
 def _alive(pid: int) -> bool:

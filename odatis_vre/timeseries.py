@@ -897,6 +897,21 @@ def _open_original(name_or_ds: Any, catalog: Any) -> tuple[Any, str]:
                              compat="override", chunks={}), src.label
 
 
+def _slow_path(name_or_ds: Any, var: str, catalog: Any) -> tuple[Any, str, tuple[str, str, str]]:
+    """The original data of a series without a fresh copy: ``(ds, label, (time, lat, lon names))``.
+
+    Warns (:class:`SlowPathWarning`, at the caller of the public function) with the command that
+    builds the copy.
+    """
+    ds, label = _open_original(name_or_ds, catalog)
+    dims = _dim_names(ds)
+    if var not in ds.data_vars:
+        raise TimeSeriesError(f"variable {var!r} is not in {label} (it has {', '.join(map(str, ds.data_vars))})")
+    warnings.warn(f"{label}: reading the map-optimised data (slow): {_slow_hint(name_or_ds, catalog)}",
+                  SlowPathWarning, stacklevel=3)
+    return ds, label, dims
+
+
 def _slow_hint(name_or_ds: Any, catalog: Any) -> str:
     import xarray as xr
 
@@ -937,12 +952,7 @@ def point_series(name_or_ds: Any, var: str, lon: float, lat: float, *, time: Seq
         d = tc.dims
         return _series(values.copy(), tc.time[ts], d["time"], var, tc.var_attrs.get(var, {}),
                        {d["lon"]: float(tc.lon[j]), d["lat"]: float(tc.lat[i])}, "time-optimised copy")
-    ds, label = _open_original(name_or_ds, catalog)
-    tname, yname, xname = _dim_names(ds)
-    if var not in ds.data_vars:
-        raise TimeSeriesError(f"variable {var!r} is not in {label} (it has {', '.join(map(str, ds.data_vars))})")
-    warnings.warn(f"{label}: reading the map-optimised data (slow): {_slow_hint(name_or_ds, catalog)}",
-                  SlowPathWarning, stacklevel=2)
+    ds, label, (tname, yname, xname) = _slow_path(name_or_ds, var, catalog)
     lat_v, lon_v = ds[yname].values, ds[xname].values
     i, j = _nearest(lat_v, lon_v, lon, lat, label)
     da = ds[var].isel({yname: i, xname: j})
@@ -981,12 +991,7 @@ def box_series(name_or_ds: Any, var: str, bbox: Sequence[float], *, time: Sequen
         lat_sel = tc.lat[rows]
         times, attrs, tname, read_from = tc.time[ts], tc.var_attrs.get(var, {}), tc.dims["time"], "time-optimised copy"
     else:
-        ds, label = _open_original(name_or_ds, catalog)
-        tname, yname, xname = _dim_names(ds)
-        if var not in ds.data_vars:
-            raise TimeSeriesError(f"variable {var!r} is not in {label} (it has {', '.join(map(str, ds.data_vars))})")
-        warnings.warn(f"{label}: reading the map-optimised data (slow): {_slow_hint(name_or_ds, catalog)}",
-                      SlowPathWarning, stacklevel=2)
+        ds, label, (tname, yname, xname) = _slow_path(name_or_ds, var, catalog)
         rows, cols = _box_indices(ds[yname].values, ds[xname].values, bbox, label)
         ts = _time_slice(ds[tname].values, time)
         sub = ds[var].transpose(tname, yname, xname).isel({yname: rows, xname: cols, tname: ts}).load()

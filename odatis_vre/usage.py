@@ -25,13 +25,13 @@ import io
 import json
 import os
 import sqlite3
-import tempfile
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
+from . import atomic
 from .config import VREConfig
 
 GiB = 1024**3
@@ -292,26 +292,13 @@ def report(cfg: VREConfig, since: float, until: float, *, hub: Any = None, gatew
     return build_report(sessions, dask, since, until, groups)
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_csv(rows: list[dict[str, Any]], path: str | os.PathLike[str]) -> None:
     """The report's rows as CSV (written atomically)."""
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=COLUMNS)
     w.writeheader()
     w.writerows(rows)
-    _atomic_write(Path(path), buf.getvalue().encode())
+    atomic.write_bytes(path, buf.getvalue().encode())
 
 
 def plot(rep: Report, path: str | os.PathLike[str]) -> None:
@@ -344,4 +331,4 @@ def plot(rep: Report, path: str | os.PathLike[str]) -> None:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100)
     plt.close(fig)
-    _atomic_write(Path(path), buf.getvalue())
+    atomic.write_bytes(path, buf.getvalue())

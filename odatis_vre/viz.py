@@ -26,15 +26,13 @@ Errors are :class:`VizError`, whose message says which argument to change.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 import xarray as xr
 
-from . import coastlines
+from . import atomic, coastlines
 from .analysis import AnalysisError, lat_lon_names, select_bbox
 
 _DEPTH_NAMES = ("depth", "DEPTH", "PRES", "pres", "pressure", "z", "lev", "level")
@@ -528,15 +526,8 @@ def save_png(obj: Any, path: str | Path, dpi: int = 110) -> Path:
     if not path.parent.is_dir():
         raise VizError(f"save_png({str(path)!r}): folder {path.parent} does not exist; create it first")
     coastlines._load_backends()
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".png")
-    os.close(fd)
-    try:
-        hv.save(obj, tmp, fmt="png", backend="matplotlib", dpi=dpi)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic.replacing(path, mode=0o644, suffix=".png") as tmp:  # hv.save picks the format from the name
+        hv.save(obj, str(tmp), fmt="png", backend="matplotlib", dpi=dpi)
     return path
 
 

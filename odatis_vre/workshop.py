@@ -45,7 +45,7 @@ from typing import Any, Iterable
 
 from tqdm import tqdm
 
-from . import admin
+from . import atomic, admin
 from . import config as config_mod
 from .accounts import generate_password, valid_username
 from .admin import AdminError, HubClient
@@ -106,19 +106,6 @@ def home_of(cfg: VREConfig, user: str) -> Path:
 
 def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="seconds")
-
-
-def _atomic_write(path: Path, data: bytes, mode: int = 0o600) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # ---------------------------------------------------------------------------------------
@@ -354,14 +341,14 @@ def write_sheet(folder: Path, name: str, title: str, until: float, seats: list[S
         f"<h1>{html.escape(title)}</h1><p>{len(seats)} accounts, {n_files} material files in the folder "
         f"<span class='mono'>{html.escape(name)}/</span> of each home.</p>" + "".join(cards) + "</body></html>")
     sheet = folder / "sheet.html"
-    _atomic_write(sheet, page.encode())
+    atomic.write_bytes(sheet, page.encode(), mode=0o600)
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(["login", "password", "link", "role"])
     for s in seats:
         w.writerow([s.login, s.password or "", s.link, s.role])
     csv_path = folder / "accounts.csv"
-    _atomic_write(csv_path, buf.getvalue().encode())
+    atomic.write_bytes(csv_path, buf.getvalue().encode(), mode=0o600)
     return sheet, csv_path
 
 
@@ -435,10 +422,8 @@ def archive_homes(cfg: VREConfig, name: str, users: list[str], dest_dir: Path, p
     final = dest_dir / f"workshop-{name}-{stamp}.tar.gz"
     dest_dir.mkdir(parents=True, exist_ok=True)
     manifest: dict[str, Any] = {"workshop": name, "created": _iso(time.time()), "users": {}, "never_started": []}
-    fd, tmp = tempfile.mkstemp(dir=dest_dir, prefix=f".{final.name}.", suffix=".tmp")
-    os.close(fd)
     count = 0
-    try:
+    with atomic.replacing(final, mode=0o600) as tmp:
         with tarfile.open(tmp, "w:gz") as tar:
             for u in tqdm(users, desc=f"workshop {name}: archive", unit="home", disable=not progress):
                 home = home_of(cfg, u)
@@ -462,11 +447,6 @@ def archive_homes(cfg: VREConfig, name: str, users: list[str], dest_dir: Path, p
         missing = [f"{name}/{u}/{f}" for u, fs in manifest["users"].items() for f in fs if f"{name}/{u}/{f}" not in names]
         if missing:
             raise WorkshopError(f"The archive misses {len(missing)} file(s), e.g. {missing[0]}; nothing was deleted.")
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, final)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return final, count, manifest["never_started"]
 
 

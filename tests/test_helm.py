@@ -23,6 +23,7 @@ from tornado import web
 from traitlets.config import Config
 
 from odatis_vre import config, hubconfig, modes, quotas, spawners
+from vre_testing import KUBECONFIG
 
 REPO = Path(__file__).resolve().parents[1]
 CHART = REPO / "helm" / "odatis-vre"
@@ -33,15 +34,6 @@ K8S_VERSION = "1.32"
 NAMESPACE = "odatis"
 RELEASE = "odatis-vre"
 SECRETS = ["--set", "secrets.existingSecret=odatis-vre-secrets"]
-
-KUBECONFIG = """
-apiVersion: v1
-kind: Config
-clusters: [{name: c, cluster: {server: "https://127.0.0.1:6443"}}]
-users: [{name: u, user: {token: t}}]
-contexts: [{name: x, context: {cluster: c, user: u, namespace: odatis}}]
-current-context: x
-"""
 
 
 # --------------------------------------------------------------------------------------- helm

@@ -12,16 +12,7 @@ import pytest
 from traitlets.config import Config
 
 from odatis_vre import config, hubconfig, spawners
-from vre_testing import TEST_CONFIG
-
-KUBECONFIG = """
-apiVersion: v1
-kind: Config
-clusters: [{name: c, cluster: {server: "https://127.0.0.1:6443"}}]
-users: [{name: u, user: {token: t}}]
-contexts: [{name: x, context: {cluster: c, user: u, namespace: odatis}}]
-current-context: x
-"""
+from vre_testing import KUBECONFIG, TEST_CONFIG
 
 
 @pytest.fixture()

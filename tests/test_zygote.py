@@ -45,7 +45,8 @@ def test_server_is_forked_from_the_zygote(vre_stack: VRETestStack) -> None:
     assert proc.cwd() == str(state / "home" / "zoe")
     # below the hub's CPU priority: the hub stays responsive while servers start
     assert proc.nice() == psutil.Process(vre_stack.stack.pid()).nice() + zygote.SERVER_NICENESS
-    assert " ".join(proc.cmdline()).startswith("jupyterhub-singleuser")
+    proc_cmdline = proc.cmdline()
+    assert " ".join(proc_cmdline).startswith("jupyterhub-singleuser")
     # the user's own token reaches the server through the proxy
     token = vre_stack.user_token("zoe")
     r = requests.get(f"{vre_stack.url}/user/zoe/api/status", headers={"Authorization": f"token {token}"}, timeout=30)
@@ -54,6 +55,11 @@ def test_server_is_forked_from_the_zygote(vre_stack: VRETestStack) -> None:
     vre_stack.stop_server("zoe")
     gone, alive = psutil.wait_procs([proc], timeout=30)
     assert not alive
+    # and the same user can start again (same spawner object, same arguments as the first time)
+    vre_stack.start_server("zoe")
+    again = psutil.Process(_server_pid("zoe"))
+    assert again.pid != pid and again.cmdline() == proc_cmdline
+    vre_stack.stop_server("zoe")
 
 
 def test_spawn_without_zygote_falls_back_and_restarts_it(vre_stack: VRETestStack) -> None:

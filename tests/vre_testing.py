@@ -39,6 +39,18 @@ TEST_CONFIG: dict[str, Any] = {
 }
 
 
+#: A parseable kubeconfig with no cluster behind it: KubeSpawner and the gateway's Kubernetes
+#: backend build their manifests, and their first API call is refused on loopback.
+KUBECONFIG = """
+apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:6443"}}]
+users: [{name: u, user: {token: t}}]
+contexts: [{name: x, context: {cluster: c, user: u, namespace: odatis}}]
+current-context: x
+"""
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
