@@ -15,6 +15,7 @@ import socket
 from pathlib import Path
 from typing import Any
 
+from . import hubdb
 from .config import VREConfig
 
 #: Where the Kubernetes pods find things (mounted by the Helm chart).
@@ -93,6 +94,7 @@ def hub_settings(cfg: VREConfig) -> dict[str, dict[str, Any]]:
     state = cfg.state_dir
     ports = local_ports(cfg)
     h = cfg.hub
+    db_url = h.get("db_url") or f"sqlite:///{state / 'jupyterhub.sqlite'}"
     return {
         "JupyterHub": {
             "spawner_class": "odatis_vre.spawners.VRELocalSpawner",
@@ -101,7 +103,9 @@ def hub_settings(cfg: VREConfig) -> dict[str, dict[str, Any]]:
             "base_url": h["base_url"],
             "hub_ip": "127.0.0.1",
             "hub_port": ports["hub_api"],
-            "db_url": h.get("db_url") or f"sqlite:///{state / 'jupyterhub.sqlite'}",
+            "db_url": db_url,
+            # commits without fsync (write-ahead log): see odatis_vre.hubdb
+            "db_kwargs": hubdb.engine_kwargs() if db_url.startswith("sqlite:///") else {},
             "cookie_secret_file": str(state / "jupyterhub_cookie_secret"),
             # servers outlive a hub restart; `odatis-vre down` stops them explicitly
             "cleanup_servers": False,

@@ -171,10 +171,7 @@ class VRELocalSpawner(QuotaMixin, SimpleLocalProcessSpawner):
 
         def preexec() -> None:
             parent()
-            try:
-                os.nice(zygote.SERVER_NICENESS)  # as for forked servers: the hub keeps priority
-            except OSError:
-                pass
+            zygote.lower_priority()  # as for forked servers: the hub keeps priority
 
         return preexec
 

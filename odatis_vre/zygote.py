@@ -52,7 +52,22 @@ PRELOAD = (
 
 #: User servers (and what they start: kernels) run below the hub's CPU priority, so that the hub
 #: keeps answering logins and API calls while a room of servers starts on a small machine.
-SERVER_NICENESS = 5
+SERVER_NICENESS = 19
+
+
+def lower_priority(niceness: int = SERVER_NICENESS) -> None:
+    """Put the calling process (a user server, just after ``setsid``) below the hub's CPU priority.
+
+    With the kernel's autogroup scheduling (the default on Debian), every session is its own
+    scheduling group and a process's nice value only ranks it *inside* its group: a server in a
+    new session at nice 10 still weighs as much as the whole hub. So the session's autogroup is
+    niced too (``/proc/self/autogroup``; raising it needs no privilege).
+    """
+    with contextlib.suppress(OSError):
+        os.nice(niceness)
+    with contextlib.suppress(OSError):
+        with open("/proc/self/autogroup", "w") as f:
+            f.write(str(niceness))
 
 SOCKET_NAME = "zygote.sock"
 PID_NAME = "zygote.pid"
@@ -98,8 +113,7 @@ def _child(request: dict[str, Any], listener: socket.socket, conn: socket.socket
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
         os.setsid()  # like Popen(start_new_session=True): the hub's signals are not forwarded
-        with contextlib.suppress(OSError):
-            os.nice(SERVER_NICENESS)
+        lower_priority()
         cwd = request.get("cwd")
         if cwd:
             os.makedirs(cwd, 0o755, exist_ok=True)

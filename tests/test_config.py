@@ -153,6 +153,9 @@ def test_modes_differ_only_where_declared(tmp_path: Path) -> None:
     assert loc.JupyterHub.spawner_class == "odatis_vre.spawners.VRELocalSpawner"
     assert kub.JupyterHub.spawner_class == "odatis_vre.spawners.VREKubeSpawner"
     assert "db_url" in loc.JupyterHub and "db_url" not in kub.JupyterHub  # z2jh owns the database there
+    # local SQLite commits through the write-ahead log (hubdb); a PVC database is left as z2jh makes it
+    assert loc.JupyterHub.db_kwargs["connect_args"]["factory"].__name__ == "TunedConnection"
+    assert "db_kwargs" not in kub.JupyterHub
     # shared: groups, roles, server token scopes, default URL
     for key in ("load_groups", "load_roles"):
         assert loc.JupyterHub[key] == kub.JupyterHub[key]

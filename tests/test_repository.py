@@ -131,6 +131,46 @@ def test_raw_zarr_chunks_are_the_bytes_xpublish_encodes(tmp_path: Path) -> None:
     assert dissemination.raw_chunk(ds, "analysed_sst", (0, 0, 0), meta | {"codecs": [{"name": "zstd"}]}) is None
 
 
+@pytest.mark.parametrize("fill", [None, -999.0])
+def test_chunks_read_as_byte_ranges_of_a_contiguous_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          fill: float | None) -> None:
+    """A chunk of whole planes of a contiguous NetCDF-4 variable is one ``pread``, byte-identical to xpublish."""
+    import cachey
+    import xarray as xr
+    from xpublish_zarr.utils import encode_chunk, get_store
+
+    from odatis_vre.repository import dissemination
+
+    values = np.random.default_rng(1).normal(15, 3, (5, 20, 30)).astype("float32")
+    values[1, 3, 4] = np.nan if fill is None else fill  # a missing value, stored as NaN or as the fill value
+    nc = tmp_path / "contiguous.nc"
+    xr.Dataset({"sst": (("time", "lat", "lon"), values)}).to_netcdf(
+        nc, encoding={"sst": {"_FillValue": fill}}, engine="netcdf4")
+    ds = dissemination.open_dataset(nc).chunk({"time": 2, "lat": 20, "lon": 30})  # 3 chunks, the last one partial
+    meta = dissemination.zarr_metadata(ds)["sst"]
+    store = get_store(ds, cachey.Cache(1e8))
+    reader = dissemination.ChunkReader(nc, dissemination.open_lazy(nc))
+    assert "sst" in reader.layout  # contiguous, unfiltered: its offset is known
+    expected = {c: encode_chunk(ds, store, "sst", c) for c in ((0, 0, 0), (1, 0, 0), (2, 0, 0))}
+    # full chunks never go through numpy: the fallback is not called
+    slow = dissemination.raw_chunk
+    monkeypatch.setattr(dissemination, "raw_chunk", lambda *a: pytest.fail("read through numpy"))
+    assert reader.read("sst", (0, 0, 0), meta) == expected[(0, 0, 0)]
+    assert reader.read("sst", (1, 0, 0), meta) == expected[(1, 0, 0)]
+    monkeypatch.setattr(dissemination, "raw_chunk", slow)
+    # the padded edge chunk goes through numpy; both paths match xpublish, which writes a missing value
+    # as the variable's fill value (NaN or -999) and pads the edge with NaN
+    for coords, want in expected.items():
+        assert reader.read("sst", coords, meta) == want
+        assert slow(dissemination.open_lazy(nc), "sst", coords, meta) == want
+    missing = np.frombuffer(expected[(0, 0, 0)], "<f4").reshape(2, 20, 30)[1, 3, 4]
+    assert np.isnan(missing) if fill is None else missing == fill
+    assert np.isnan(np.frombuffer(expected[(2, 0, 0)], "<f4").reshape(2, 20, 30)[1]).all()
+    with pytest.raises(IndexError):
+        reader.read("sst", (3, 0, 0), meta)
+    reader.close()
+
+
 # ----------------------------------------------------------------------------- the service behind a hub
 
 
@@ -514,6 +554,10 @@ def test_new_versions_never_change_old_ones(env: Env, tmp_path: Path) -> None:
     assert after == before
     assert env.get(f"datasets/{v1['id']}/v2/files/a.nc").content == b.read_bytes() != before[0]
     assert env.get(f"datasets/{v1['id']}/").url.endswith("/v2/")
+    # v2's DataCite record (registered and served) names v1's DOI as the version it replaces
+    link = {"relatedIdentifier": p1["doi"], "relatedIdentifierType": "DOI", "relationType": "IsNewVersionOf"}
+    assert link in env.datacite.state[v2["doi"]]["attributes"]["relatedIdentifiers"]
+    assert link in env.get(f"datasets/{v1['id']}/v2/datacite.json").json()["relatedIdentifiers"]
     # a published version's files cannot be replaced
     r = env.post(f"api/deposits/{v1['id']}/v1/files", "alice", json={"name": "a.nc", "size": 1, "sha256": sha(b"x")})
     assert r.status_code == 409 and "new version" in r.json()["error"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 
 import psutil
 import pytest
@@ -45,6 +46,10 @@ def test_server_is_forked_from_the_zygote(vre_stack: VRETestStack) -> None:
     assert proc.cwd() == str(state / "home" / "zoe")
     # below the hub's CPU priority: the hub stays responsive while servers start
     assert proc.nice() == psutil.Process(vre_stack.stack.pid()).nice() + zygote.SERVER_NICENESS
+    # ...and so is its session's scheduling group (autogroup), or the nice value would only rank it
+    # against its own kernels while the whole server weighed as much as the hub
+    assert _autogroup_nice(pid) == zygote.SERVER_NICENESS
+    assert _autogroup_nice(vre_stack.stack.pid()) == 0
     proc_cmdline = proc.cmdline()
     assert " ".join(proc_cmdline).startswith("jupyterhub-singleuser")
     # the user's own token reaches the server through the proxy
@@ -62,6 +67,11 @@ def test_server_is_forked_from_the_zygote(vre_stack: VRETestStack) -> None:
     vre_stack.stop_server("zoe")
 
 
+def _autogroup_nice(pid: int) -> int:
+    # "/autogroup-123 nice 10"; this kernel has autogroup scheduling on (checked: Debian's default)
+    return int(Path(f"/proc/{pid}/autogroup").read_text().split()[-1])
+
+
 def test_spawn_without_zygote_falls_back_and_restarts_it(vre_stack: VRETestStack) -> None:
     state = vre_stack.stack.state
     zygote.stop(state)
@@ -73,6 +83,7 @@ def test_spawn_without_zygote_falls_back_and_restarts_it(vre_stack: VRETestStack
     # started by exec from the hub, not forked from a zygote
     assert psutil.Process(pid).ppid() == vre_stack.stack.pid()
     assert psutil.Process(pid).nice() == psutil.Process(vre_stack.stack.pid()).nice() + zygote.SERVER_NICENESS
+    assert _autogroup_nice(pid) == zygote.SERVER_NICENESS
     # ...and the spawner started a new zygote for the next spawns
     deadline = time.monotonic() + 60
     while not zygote.alive(state) and time.monotonic() < deadline:

@@ -100,7 +100,7 @@ class Repository:
         self.publish_locks: dict[tuple[str, int], asyncio.Lock] = {}
         self.groups_cache: dict[str, tuple[float, list[str]]] = {}
         self.datasets = dissemination.DatasetCache(self._open_published)
-        self.lazy = dissemination.DatasetCache(lambda key: self._open_published(key, lazy=True))
+        self.chunk_readers = dissemination.DatasetCache(lambda key: self._open_published(key, reader=True))
         self._xpublish: Any = None
         self.zarr_meta: dict[str, dict[str, Any]] = {}
         for line in self.store.recover():
@@ -122,6 +122,15 @@ class Repository:
                                              timeout=s.registrar_timeout)
         return self._registrar
 
+    def _previous_doi(self, v: dict[str, Any]) -> str | None:
+        """The DOI of the version before ``v`` (v2 → v1's): v2's record says it is a new version of it."""
+        if int(v["version"]) < 2:
+            return None
+        try:
+            return self.store.version(v["id"], int(v["version"]) - 1).get("doi") or None
+        except NotFound:
+            return None
+
     def attributes(self, v: dict[str, Any], doi: str) -> dict[str, Any]:
         """DataCite attributes of a version (files, provenance, notebook included)."""
         from .. import metadata
@@ -134,13 +143,14 @@ class Repository:
                                              url=self.landing_url(v["id"], v["version"]),
                                              version=str(v["version"]), files=files,
                                              provenance=extra.get("provenance") or [],
-                                             notebook=extra.get("notebook"))
+                                             notebook=extra.get("notebook"),
+                                             previous_version=self._previous_doi(v))
         if not doi:
             attrs.pop("doi", None)
         return attrs
 
     # -- xpublish
-    def _open_published(self, key: str, lazy: bool = False) -> Any:
+    def _open_published(self, key: str, reader: bool = False) -> Any:
         m = re.fullmatch(r"([a-z0-9]{10})\.v([0-9]+)", key)
         if not m:
             return None
@@ -152,7 +162,9 @@ class Repository:
         if v["state"] != "published" or name is None:
             return None
         path = self.store.published_dir(v["id"], v["version"]) / name
-        return dissemination.open_lazy(path) if lazy else dissemination.open_dataset(path)
+        if reader:  # raw chunks: the file opened without dask, and its byte layout
+            return dissemination.ChunkReader(path, dissemination.open_lazy(path))
+        return dissemination.open_dataset(path)
 
     def chunk(self, key: str, var: str, coords: tuple[int, ...]) -> bytes | None:
         """A raw Zarr chunk of a published version (see :func:`dissemination.raw_chunk`), or None."""
@@ -164,7 +176,7 @@ class Repository:
             meta = self.zarr_meta[key] = dissemination.zarr_metadata(ds)
         if var not in meta:
             return None
-        return dissemination.raw_chunk(self.lazy.get(key), var, coords, meta[var])
+        return self.chunk_readers.get(key).read(var, coords, meta[var])
 
     def published_ids(self) -> list[str]:
         return [f"{v['id']}.v{v['version']}" for v in self.store.list_versions(state="published")

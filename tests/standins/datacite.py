@@ -82,6 +82,10 @@ class StandinHandle:
                     return f
         return None
 
+    def fault_body(self, status: int) -> Any:
+        """The body of an injected HTTP error, in the API's own error format (DataCite: JSON:API ``errors``)."""
+        return {"errors": [{"status": str(status), "title": "Injected failure"}]}
+
     def count(self, method: str, path_prefix: str) -> int:
         """How many requests ``method path_prefix...`` arrived (answered or not)."""
         with self.lock:
@@ -124,7 +128,7 @@ def make_handler(handle: StandinHandle, route: Callable[[str, str, dict[str, lis
             if fault is not None and isinstance(fault.kind, int):
                 with handle.lock:
                     handle.requests.append((self.command, path, fault.kind))
-                return self._send(fault.kind, {"errors": [{"status": str(fault.kind), "title": "Injected failure"}]})
+                return self._send(fault.kind, handle.fault_body(fault.kind))
             status, reply = route(self.command, path, query, dict(self.headers.items()), body)
             with handle.lock:
                 handle.requests.append((self.command, path, "dropped" if fault else status))

@@ -17,7 +17,8 @@ Simplification: ``q`` matches a substring anywhere in the deposition's metadata 
 Elasticsearch query string, whose index lags by about a second).
 
 Fault injection, as in :mod:`standins.datacite`: ``handle.fail_next(500 | 'timeout' | 'commit-then-drop',
-"/deposit/depositions", method="POST")`` (paths may be given with or without the ``/api`` root).
+"/deposit/depositions", method="POST")`` (paths may be given with or without the ``/api`` root); an
+injected HTTP error answers in Zenodo's error format, ``{"status": 500, "message": "..."}``.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import hashlib
 import itertools
 import json
 import uuid
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
@@ -63,6 +65,14 @@ class ZenodoHandle(StandinHandle):
         if errors:
             body["errors"] = errors
         return status, body
+
+    def fault_body(self, status: int) -> Any:
+        """Injected errors look like Zenodo's own: ``{"status": 500, "message": "..."}``."""
+        try:
+            phrase = HTTPStatus(status).phrase
+        except ValueError:
+            phrase = "Error"
+        return self._err(status, f"{phrase} (injected failure).")[1]
 
     def _links(self, dep_id: int, bucket: str) -> dict[str, str]:
         base = f"{self.url}/deposit/depositions/{dep_id}"
