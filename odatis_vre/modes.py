@@ -15,7 +15,7 @@ import socket
 from pathlib import Path
 from typing import Any
 
-from . import hubdb
+from . import hubdb, priority
 from .config import VREConfig
 
 #: Where the Kubernetes pods find things (mounted by the Helm chart).
@@ -143,6 +143,8 @@ def singleuser_env(cfg: VREConfig, *, release: str = "odatis-vre", namespace: st
         }
     ports = local_ports(cfg)
     return common | {
+        # kernels below the hub's CPU priority (one machine shared by everyone: odatis_vre.priority)
+        "JUPYTER_DEFAULT_PROVISIONER_NAME": priority.PROVISIONER,
         "ODATIS_VRE_CATALOG": str(cfg.catalog_path),
         "ODATIS_VRE_CONFIG": str(cfg.path) if cfg.path else "",
         "DASK_GATEWAY__ADDRESS": f"{cfg.hub_url}/services/dask-gateway",

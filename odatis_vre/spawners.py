@@ -21,7 +21,7 @@ from jupyterhub.utils import random_port
 from tornado import web
 
 from . import config as config_mod
-from . import quotas, zygote
+from . import priority, quotas, zygote
 from .config import VREConfig, format_bytes, parse_quantity
 
 
@@ -171,7 +171,7 @@ class VRELocalSpawner(QuotaMixin, SimpleLocalProcessSpawner):
 
         def preexec() -> None:
             parent()
-            zygote.lower_priority()  # as for forked servers: the hub keeps priority
+            priority.lower_priority()  # as for forked servers: the hub keeps priority
 
         return preexec
 

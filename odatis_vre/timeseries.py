@@ -641,6 +641,11 @@ def find(name_or_path: str | os.PathLike[str] | Source, *, catalog: Any = None) 
 
 # ----------------------------------------------------------------------------- reading the copy
 
+#: Default size of a whole-period block of :meth:`TimeCopy.dataarray`: large enough that a task's work
+#: dwarfs its scheduling, below the 64 MiB up to which gateway workers allocate from the heap
+#: (odatis_vre.gateway.WORKER_MALLOC)
+BLOCK_BYTES = 48 * 1024**2
+
 @dataclass
 class TimeCopy:
     """An opened time-optimised copy: coordinates in memory, values read straight from the chunk files.
@@ -760,6 +765,37 @@ class TimeCopy:
             os.close(fd)
         return np.frombuffer(buf, dtype=info["dtype"]), (i, j)
 
+    def dataarray(self, var: str, *, tiles: int | None = None) -> Any:
+        """The whole variable as a lazy, dask-backed ``DataArray`` (time, lat, lon) read straight from the copy.
+
+        Each dask block is ``tiles`` × ``tiles`` of the copy's chunks over the whole period (by default
+        as many as fit in :data:`BLOCK_BYTES`), read with ``np.fromfile`` (no zarr codec pipeline, no CF decoding: the copy holds plain values with NaN
+        as fill). Whole-period blocks let :func:`odatis_vre.analysis.climatology` and friends work
+        block by block with no exchange between workers.
+        """
+        import dask.array as dsa
+        import xarray as xr
+        from dask.base import tokenize
+
+        info = self._var(var)
+        nt, ty, tx = info["chunks"]
+        ny, nx = self.lat.size, self.lon.size
+        if tiles is None:
+            tiles = max(1, math.isqrt(BLOCK_BYTES // (nt * ty * tx * info["dtype"].itemsize)))
+        by, bx = ty * max(1, tiles), tx * max(1, tiles)
+        rows = [(r, min(r + by, ny)) for r in range(0, ny, by)]
+        cols = [(c, min(c + bx, nx)) for c in range(0, nx, bx)]
+        # a blockwise layer (no input arrays, the block's position picks the tiles): dask fuses the read
+        # with what follows block by block (a climatology is then one task per block, not two)
+        arr = dsa.map_blocks(_read_block_at, folder=os.path.join(self.path, var), sep=info["sep"],
+                             dtype_str=info["dtype"].str, chunks3=(nt, ty, tx), rows=rows, cols=cols,
+                             name="timecopy-" + tokenize(str(self.path), self.stamp, var, by, bx),
+                             chunks=((nt,), tuple(r1 - r0 for r0, r1 in rows), tuple(c1 - c0 for c0, c1 in cols)),
+                             dtype=info["dtype"], meta=np.empty((0, 0, 0), dtype=info["dtype"]))
+        d = self.dims
+        return xr.DataArray(arr, dims=(d["time"], d["lat"], d["lon"]), name=var, attrs=dict(self.var_attrs.get(var, {})),
+                            coords={d["time"]: self.time, d["lat"]: self.lat, d["lon"]: self.lon})
+
     def block(self, var: str, rows: slice, cols: slice, tslice: slice = slice(None)) -> np.ndarray:
         """The ``(time, lat, lon)`` values of a block of grid points, read tile by tile."""
         info = self._var(var)
@@ -859,6 +895,56 @@ def _time_slice(times: np.ndarray, period: Sequence[Any] | None) -> slice:
     i0 = 0 if t0 is None else int(np.searchsorted(times, t0, side="left"))
     i1 = times.size if t1 is None else int(np.searchsorted(times, np.datetime64(t1), side="right"))
     return slice(i0, max(i0, i1))
+
+
+def _read_block_at(*, folder: str, sep: str, dtype_str: str, chunks3: tuple[int, int, int],
+                   rows: list[tuple[int, int]], cols: list[tuple[int, int]], block_id: tuple[int, int, int]) -> np.ndarray:
+    return _read_block(folder, sep, dtype_str, chunks3, rows[block_id[1]], cols[block_id[2]])
+
+
+def _read_block(folder: str, sep: str, dtype: str, chunks: tuple[int, int, int], rows: tuple[int, int],
+                cols: tuple[int, int]) -> np.ndarray:
+    """Values of ``rows`` × ``cols`` over the whole period, from the copy's chunk files (Fortran order:
+    a chunk is a plain view of its file's bytes; a missing file is an all-missing tile)."""
+    nt, ty, tx = chunks
+    (r0, r1), (c0, c1) = rows, cols
+    if r1 - r0 == ty and c1 - c0 == tx and r0 % ty == 0 and c0 % tx == 0:  # exactly one chunk: no copy
+        try:
+            return np.fromfile(os.path.join(folder, f"0{sep}{r0 // ty}{sep}{c0 // tx}"), dtype=dtype).reshape(
+                (nt, ty, tx), order="F")
+        except FileNotFoundError:
+            return np.full((nt, ty, tx), np.nan, dtype=dtype)
+    out = np.empty((nt, r1 - r0, c1 - c0), dtype=dtype, order="F")
+    for ci in range(r0 // ty, (r1 - 1) // ty + 1):
+        for cj in range(c0 // tx, (c1 - 1) // tx + 1):
+            a0, a1 = max(r0, ci * ty), min(r1, (ci + 1) * ty)
+            b0, b1 = max(c0, cj * tx), min(c1, (cj + 1) * tx)
+            try:
+                tile = np.fromfile(os.path.join(folder, f"0{sep}{ci}{sep}{cj}"), dtype=dtype).reshape(
+                    (nt, ty, tx), order="F")
+            except FileNotFoundError:
+                out[:, a0 - r0:a1 - r0, b0 - c0:b1 - c0] = np.nan
+                continue
+            out[:, a0 - r0:a1 - r0, b0 - c0:b1 - c0] = tile[:, a0 - ci * ty:a1 - ci * ty, b0 - cj * tx:b1 - cj * tx]
+    return out
+
+
+def open_dataarray(name_or_path: str | os.PathLike[str], var: str, *, tiles: int | None = None,
+                   catalog: Any = None) -> Any:
+    """A gridded variable over its whole period, lazily, from the dataset's fresh time-optimised copy.
+
+    The fast way into whole-period analyses on the Dask Gateway (climatologies, trends, anomalies):
+    every dask block holds the whole period for ``tiles`` × ``tiles`` of the copy's chunks, read as
+    raw bytes. :class:`NoFreshCopy` when there is no fresh copy (``odatis-vre timeseries build``).
+
+    >>> sst = open_dataarray("sample_sst_zarr", "analysed_sst")          # doctest: +SKIP
+    >>> clim = odatis_vre.analysis.climatology(sst).compute()             # doctest: +SKIP
+    """
+    src = resolve(name_or_path, catalog=catalog)
+    path = find(src)
+    if path is None:
+        raise NoFreshCopy(status(name_or_path, catalog=catalog)["reason"])
+    return TimeCopy.open(path).dataarray(var, tiles=tiles)
 
 
 # ----------------------------------------------------------------------------- public series

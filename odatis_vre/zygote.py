@@ -35,6 +35,8 @@ from typing import Any
 
 import setproctitle
 
+from . import priority
+
 #: What a single-user server imports before it listens (measured with ``python -X importtime``).
 PRELOAD = (
     "jupyterhub.singleuser",
@@ -49,25 +51,6 @@ PRELOAD = (
     "notebook_shim",
     "panel.io.jupyter_server_extension",
 )
-
-#: User servers (and what they start: kernels) run below the hub's CPU priority, so that the hub
-#: keeps answering logins and API calls while a room of servers starts on a small machine.
-SERVER_NICENESS = 19
-
-
-def lower_priority(niceness: int = SERVER_NICENESS) -> None:
-    """Put the calling process (a user server, just after ``setsid``) below the hub's CPU priority.
-
-    With the kernel's autogroup scheduling (the default on Debian), every session is its own
-    scheduling group and a process's nice value only ranks it *inside* its group: a server in a
-    new session at nice 10 still weighs as much as the whole hub. So the session's autogroup is
-    niced too (``/proc/self/autogroup``; raising it needs no privilege).
-    """
-    with contextlib.suppress(OSError):
-        os.nice(niceness)
-    with contextlib.suppress(OSError):
-        with open("/proc/self/autogroup", "w") as f:
-            f.write(str(niceness))
 
 SOCKET_NAME = "zygote.sock"
 PID_NAME = "zygote.pid"
@@ -113,7 +96,7 @@ def _child(request: dict[str, Any], listener: socket.socket, conn: socket.socket
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
         os.setsid()  # like Popen(start_new_session=True): the hub's signals are not forwarded
-        lower_priority()
+        priority.lower_priority()  # below the hub: see odatis_vre.priority
         cwd = request.get("cwd")
         if cwd:
             os.makedirs(cwd, 0o755, exist_ok=True)

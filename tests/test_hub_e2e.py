@@ -30,6 +30,8 @@ cl.scale(2)
 client = cl.get_client()
 client.wait_for_workers(2, timeout=120)
 print("workers:", len(client.scheduler_info()["workers"]))
+# the workers' allocator keeps whole-period blocks on the heap (odatis_vre.gateway.WORKER_MALLOC)
+print("malloc:", sorted(set(client.run(lambda: __import__("os").environ.get("MALLOC_MMAP_THRESHOLD_")).values())))
 got = float(ds[var].isel(time=slice(0, 30)).mean().compute())
 print("mean:", got, expected)
 assert abs(got - expected) < 1e-6
@@ -65,6 +67,7 @@ def test_login_spawn_kernel_catalogue_and_gateway(vre_stack: VRETestStack, users
     out = remote.run_code(vre_stack.server_url("alice"), vre_stack.user_token("alice"), KERNEL_CODE, timeout=300)
     assert "gateway: dask_gateway.client" in out.stdout
     assert "workers: 2" in out.stdout
+    assert f"malloc: ['{64 * 1024**2}']" in out.stdout
     assert "done" in out.stdout
 
 

@@ -114,6 +114,26 @@ def test_box_series_is_the_weighted_area_mean(data: Path, fresh_state: None) -> 
     np.testing.assert_allclose(m2.values, m.values, rtol=1e-6)
 
 
+def test_whole_copy_as_a_lazy_dataarray(data: Path, fresh_state: None) -> None:
+    """open_dataarray: raw reads of the copy's chunk files, any grouping of tiles, equal to the source."""
+    from odatis_vre import analysis
+
+    cat = data / "odatis.yaml"
+    timeseries.build("sample_sst_zarr", catalog=cat, tile=8, progress=False)
+    ref = _reference(data)
+    for tiles in (1, 2, 3):  # one chunk per block (no copy), 2 x 2, and blocks cut by the grid's edge
+        da = timeseries.open_dataarray("sample_sst_zarr", VAR, tiles=tiles, catalog=cat)
+        assert da.chunks[0] == (DAYS,) and set(da.chunks[1][:-1]) <= {8 * tiles}
+        assert da.dims == ref.dims and da.attrs["units"] == "degree_Celsius"
+        np.testing.assert_array_equal(da.time.values, ref.time.values)
+        np.testing.assert_array_equal(da.lat.values, ref.lat.values)
+        np.testing.assert_array_equal(da.values, ref.values)  # NaN where the source has NaN (land tiles too)
+    clim = analysis.climatology(da).compute()
+    np.testing.assert_allclose(clim.values, ref.groupby("time.month").mean().values, rtol=1e-6)
+    with pytest.raises(timeseries.TimeSeriesError, match="not in the copy"):
+        timeseries.open_dataarray("sample_sst_zarr", "salinity", catalog=cat)
+
+
 def test_missing_copy_falls_back_with_a_hint(data: Path, fresh_state: None, tmp_path: Path) -> None:
     store = tmp_path / "sst.zarr"
     shutil.copytree(data / "data" / "sst.zarr", store)

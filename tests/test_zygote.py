@@ -10,7 +10,7 @@ import psutil
 import pytest
 import requests
 
-from odatis_vre import zygote
+from odatis_vre import priority, remote, zygote
 from vre_testing import VRETestStack
 
 pytestmark = pytest.mark.slow
@@ -45,10 +45,10 @@ def test_server_is_forked_from_the_zygote(vre_stack: VRETestStack) -> None:
     assert os.getsid(pid) == pid
     assert proc.cwd() == str(state / "home" / "zoe")
     # below the hub's CPU priority: the hub stays responsive while servers start
-    assert proc.nice() == psutil.Process(vre_stack.stack.pid()).nice() + zygote.SERVER_NICENESS
+    assert proc.nice() == psutil.Process(vre_stack.stack.pid()).nice() + priority.SERVER_NICENESS
     # ...and so is its session's scheduling group (autogroup), or the nice value would only rank it
     # against its own kernels while the whole server weighed as much as the hub
-    assert _autogroup_nice(pid) == zygote.SERVER_NICENESS
+    assert _autogroup_nice(pid) == priority.SERVER_NICENESS
     assert _autogroup_nice(vre_stack.stack.pid()) == 0
     proc_cmdline = proc.cmdline()
     assert " ".join(proc_cmdline).startswith("jupyterhub-singleuser")
@@ -56,6 +56,12 @@ def test_server_is_forked_from_the_zygote(vre_stack: VRETestStack) -> None:
     token = vre_stack.user_token("zoe")
     r = requests.get(f"{vre_stack.url}/user/zoe/api/status", headers={"Authorization": f"token {token}"}, timeout=30)
     assert r.status_code == 200, (r.status_code, elapsed)
+    # its kernels too: jupyter_client starts each in a new session (a new autogroup at nice 0), which
+    # the local mode's kernel provisioner lowers like the server
+    remote.start_kernel(vre_stack.server_url("zoe"), token)
+    kernels = [c for c in proc.children() if "ipykernel_launcher" in " ".join(c.cmdline())]
+    assert len(kernels) == 1 and os.getsid(kernels[0].pid) == kernels[0].pid
+    assert kernels[0].nice() == proc.nice() and _autogroup_nice(kernels[0].pid) == priority.SERVER_NICENESS
     # stopping through the hub ends the forked process (reaped: no zombie left)
     vre_stack.stop_server("zoe")
     gone, alive = psutil.wait_procs([proc], timeout=30)
@@ -82,8 +88,8 @@ def test_spawn_without_zygote_falls_back_and_restarts_it(vre_stack: VRETestStack
     pid = _server_pid("yann")
     # started by exec from the hub, not forked from a zygote
     assert psutil.Process(pid).ppid() == vre_stack.stack.pid()
-    assert psutil.Process(pid).nice() == psutil.Process(vre_stack.stack.pid()).nice() + zygote.SERVER_NICENESS
-    assert _autogroup_nice(pid) == zygote.SERVER_NICENESS
+    assert psutil.Process(pid).nice() == psutil.Process(vre_stack.stack.pid()).nice() + priority.SERVER_NICENESS
+    assert _autogroup_nice(pid) == priority.SERVER_NICENESS
     # ...and the spawner started a new zygote for the next spawns
     deadline = time.monotonic() + 60
     while not zygote.alive(state) and time.monotonic() < deadline:

@@ -1,0 +1,35 @@
+"""CPU priority of user work in the local mode: the hub, its proxy and services come first.
+
+On one machine, a room of 30 servers starting at once, or 30 kernels running a heavy cell, would
+otherwise take the CPU from the hub, and every login and API call would wait. User servers and the
+kernels they start therefore run below the hub's priority; among users, everyone is equal.
+
+With the kernel's autogroup scheduling (the default on Debian), every session is its own scheduling
+group and a process's nice value only ranks it *inside* its group: a server or kernel in a new
+session at nice 19 would still weigh as much as the whole hub. So the session's autogroup is niced
+too (``/proc/self/autogroup``, which needs no privilege to raise). In Kubernetes, pods have their own
+CPU limits and none of this applies.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+
+#: Niceness of user servers and kernels (and of their session's autogroup); the hub runs at 0.
+SERVER_NICENESS = 19
+
+#: The kernel provisioner (``jupyter_client.kernel_provisioners`` entry point, odatis_vre.provisioner)
+#: that starts kernels below the hub's priority; user servers of the local mode use it by default
+PROVISIONER = "odatis-low-priority"
+
+
+def lower_priority(niceness: int = SERVER_NICENESS) -> None:
+    """Put the calling process, just after it started its own session, below the hub's CPU priority."""
+    with contextlib.suppress(OSError):
+        current = os.nice(0)
+        if current < niceness:  # a kernel inherits its server's nice value: only the autogroup is new
+            os.nice(niceness - current)
+    with contextlib.suppress(OSError):
+        with open("/proc/self/autogroup", "w") as f:
+            f.write(str(niceness))
