@@ -296,7 +296,7 @@ def main() -> int:
     med = {k: statistics.median(v) for k, v in results.items()}
     gb = size / 1e9
     lines = [SECTION, "",
-             f"Command: `.venv/bin/python benchmarks/bench_climatology.py {' '.join(sys.argv[1:])}`".replace(" `", "`")
+             "Command: `" + " ".join([".venv/bin/python benchmarks/bench_climatology.py", *sys.argv[1:]]) + "`"
              + f" ({time.strftime('%Y-%m-%d %H:%M')}, 2 cores; load average {load0:.1f} at the start, "
              f"{os.getloadavg()[0]:.1f} at the end). Data: {len(files)} daily NetCDF files, {gb:.2f} GB "
              f"(uncompressed float32), and their time-optimised copy (built in {build_s:.0f} s, 0 = already fresh). "
