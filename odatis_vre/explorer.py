@@ -379,6 +379,7 @@ class ExplorerApp:
                          title="Click the map (a point) or draw a box (an area mean)", tools="pan,wheel_zoom,reset",
                          x_range=Range1d(0, 1), y_range=Range1d(0, 1), output_backend="canvas")
         self.ts.line("time", "value", source=self.ts_source, line_width=1.5)
+        self._axes_visible(False)  # no series yet: no axis (a datetime axis over 0..1 would read 1970)
 
         self.search.param.watch(lambda e: self._refresh_results(e.new), "value")
         self.dataset.param.watch(lambda e: self._open(e.new), "value")
@@ -486,9 +487,15 @@ class ExplorerApp:
         units = view.var_attrs.get(var, {}).get("units", "")
         self.map.title.text = f"{var} ({units}) on {str(when)[:10]} — {view.name}"
 
+    def _axes_visible(self, visible: bool) -> None:
+        for axis in (*self.ts.xaxis, *self.ts.yaxis):
+            axis.visible = visible
+        self.ts.xgrid.visible = self.ts.ygrid.visible = visible
+
     def _clear_selection(self) -> None:
         self.series = None
         self.ts_source.data = {"time": np.array([], dtype="datetime64[ms]"), "value": np.array([])}
+        self._axes_visible(False)
         self.sel_source.data = {k: [] for k in self.sel_source.data}
         self.box_source.data = {k: [] for k in self.box_source.data}
         self.sel_info.object = ""
@@ -505,6 +512,7 @@ class ExplorerApp:
             pad = (hi - lo) * 0.05 or 0.5
             self.ts.x_range.update(start=t0, end=max(t1, t0 + 1), reset_start=t0, reset_end=max(t1, t0 + 1))
             self.ts.y_range.update(start=lo - pad, end=hi + pad, reset_start=lo - pad, reset_end=hi + pad)
+        self._axes_visible(bool(s.time.size))
         units = s.attrs.get("units", "")
         self.ts.title.text = f"{s.label()} ({units})"
         self.sel_info.object = f"{s.label()}: {s.time.size} values, read from the {s.read_from}."

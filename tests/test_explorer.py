@@ -136,7 +136,10 @@ def test_page_events_fill_the_plot(cat: Path) -> None:
     app = explorer.ExplorerApp(catalog=cat, dataset="sample_sst_zarr")
     assert app.dataset.value == "sample_sst_zarr" and app.variable.value == VAR
     assert app.map_source.data["image"][0].shape == (49, 61)
+    # before the first click the empty time-series plot shows no axis (its 0..1 range would read 1970)
+    assert not any(a.visible for a in (*app.ts.xaxis, *app.ts.yaxis))
     app._on_tap(Tap(app.map, x=-5.0, y=46.0))
+    assert all(a.visible for a in (*app.ts.xaxis, *app.ts.yaxis))
     ref = xr.open_zarr(cat.parent / "data" / "sst.zarr")[VAR].sel(lon=-5, lat=46).values
     np.testing.assert_array_equal(app.ts_source.data["value"], ref)
     assert app.sel_source.data["kind"] == ["point"] and not app.download.disabled

@@ -693,3 +693,37 @@ def test_make_images_says_when_no_container_engine_is_installed(tmp_path: Path) 
                          env={"PATH": str(bindir)}, timeout=60)
     assert out.returncode == 1
     assert "neither docker" in out.stderr and "podman" in out.stderr
+
+
+def test_repository_extra_env_carries_registrar_credentials_to_the_service(chart: Path) -> None:
+    """`repository.extraEnv` (a Secret's keys) → the repository pod's environment → a working DataCite registrar."""
+    import sys
+
+    from odatis_vre import metadata, registrars
+
+    sys.path.insert(0, str(REPO / "tests"))
+    from standins import datacite
+
+    extra = [{"name": "DATACITE_REPOSITORY_ID", "valueFrom": {"secretKeyRef": {"name": "datacite", "key": "repository-id"}}},
+             {"name": "DATACITE_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "datacite", "key": "password"}}}]
+    docs = render(chart, *SECRETS, "--set-json", f"repository.extraEnv={json.dumps(extra)}")
+    deployments = by_kind(docs, "Deployment")
+    env = deployments["odatis-vre-repository"]["spec"]["template"]["spec"]["containers"][0]["env"]
+    assert [e for e in env if e["name"].startswith("DATACITE_")] == extra
+    # the explorer, which registers nothing, does not receive them
+    explorer_env = deployments["odatis-vre-explorer"]["spec"]["template"]["spec"]["containers"][0]["env"]
+    assert not [e for e in explorer_env if e["name"].startswith("DATACITE_")]
+    # what the kubelet would set from the Secret, then the service's registrar with that environment
+    secret = {"datacite": {"repository-id": "ODATIS.VRE", "password": "from-the-secret"},
+              "odatis-vre-secrets": {"repository-api-token": "a-service-token"}}
+    environ = {e["name"]: e.get("value") or secret[e["valueFrom"]["secretKeyRef"]["name"]][e["valueFrom"]["secretKeyRef"]["key"]]
+               for e in env if "value" in e or "secretKeyRef" in e.get("valueFrom", {})}
+    url, handle = datacite.start(password="from-the-secret")
+    try:
+        reg = registrars.get("datacite", prefix="10.5072", environ=environ, base_url=url, retries=0)
+        md = metadata.load_metadata({"title": "T", "creators": ["Doe, Jane"], "licence": "CC0-1.0",
+                                     "keywords": ["k"], "abstract": "A.", "publication_year": 2026})
+        doi = reg.reserve("helm-extra-env", metadata.datacite_attributes(md, doi=None))
+        assert handle.state[doi]["state"] == "draft"  # the stand-in accepted the Secret's credentials
+    finally:
+        handle.stop()
