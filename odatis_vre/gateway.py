@@ -19,7 +19,7 @@ from dask_gateway_server.models import ClusterStatus
 from dask_gateway_server.options import Float, Integer, Options
 
 from . import config as config_mod
-from . import quotas
+from . import priority, quotas
 from .config import VREConfig, format_bytes
 from .modes import local_ports
 
@@ -93,6 +93,15 @@ class ClusterCountMixin:
 
 class VRELocalBackend(ClusterCountMixin, UnsafeLocalBackend):
     """Local processes (every cluster runs as the hub's OS user — local mode only)."""
+
+    def make_preexec_fn(self, cluster: Any) -> Any:
+        parent = super().make_preexec_fn(cluster)
+
+        def preexec() -> None:  # in the child, after setsid: schedulers and workers below the hub
+            parent()
+            priority.lower_priority()
+
+        return preexec
 
 
 @functools.cache

@@ -1,8 +1,9 @@
 """CPU priority of user work in the local mode: the hub, its proxy and services come first.
 
 On one machine, a room of 30 servers starting at once, or 30 kernels running a heavy cell, would
-otherwise take the CPU from the hub, and every login and API call would wait. User servers and the
-kernels they start therefore run below the hub's priority; among users, everyone is equal.
+otherwise take the CPU from the hub, and every login and API call would wait. User servers, the
+kernels they start and users' Dask clusters therefore run below the hub's priority; among users,
+everyone is equal.
 
 With the kernel's autogroup scheduling (the default on Debian), every session is its own scheduling
 group and a process's nice value only ranks it *inside* its group: a server or kernel in a new
@@ -30,6 +31,8 @@ def lower_priority(niceness: int = SERVER_NICENESS) -> None:
         current = os.nice(0)
         if current < niceness:  # a kernel inherits its server's nice value: only the autogroup is new
             os.nice(niceness - current)
+    if os.getsid(0) != os.getpid():
+        return  # not a session of its own: its autogroup is its parent's (maybe the hub's), leave it
     with contextlib.suppress(OSError):
         with open("/proc/self/autogroup", "w") as f:
             f.write(str(niceness))

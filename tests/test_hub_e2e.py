@@ -11,7 +11,7 @@ import requests
 from dask_gateway import Gateway
 from dask_gateway.auth import JupyterHubAuth
 
-from odatis_vre import remote
+from odatis_vre import priority, remote
 from vre_testing import VRETestStack
 
 pytestmark = pytest.mark.slow
@@ -32,6 +32,9 @@ client.wait_for_workers(2, timeout=120)
 print("workers:", len(client.scheduler_info()["workers"]))
 # the workers' allocator keeps whole-period blocks on the heap (odatis_vre.gateway.WORKER_MALLOC)
 print("malloc:", sorted(set(client.run(lambda: __import__("os").environ.get("MALLOC_MMAP_THRESHOLD_")).values())))
+# ...and they run below the hub's CPU priority, their session's autogroup too (odatis_vre.priority)
+print("priority:", sorted(set(client.run(lambda: (__import__("os").nice(0),
+      open(f"/proc/{__import__('os').getppid()}/autogroup").read().split()[-1])).values())))
 got = float(ds[var].isel(time=slice(0, 30)).mean().compute())
 print("mean:", got, expected)
 assert abs(got - expected) < 1e-6
@@ -68,6 +71,7 @@ def test_login_spawn_kernel_catalogue_and_gateway(vre_stack: VRETestStack, users
     assert "gateway: dask_gateway.client" in out.stdout
     assert "workers: 2" in out.stdout
     assert f"malloc: ['{64 * 1024**2}']" in out.stdout
+    assert f"priority: [({priority.SERVER_NICENESS}, '{priority.SERVER_NICENESS}')]" in out.stdout
     assert "done" in out.stdout
 
 
