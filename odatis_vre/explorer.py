@@ -160,6 +160,7 @@ class DatasetView:
         self.catalog = catalog_mod._cat(catalog)
         self._ds: Any = None
         self._copy: timeseries.TimeCopy | None = None
+        self._resolved: timeseries.Source | None = None
         try:
             raw = self.catalog.entry(name)
         except catalog_mod.CatalogError as exc:
@@ -276,12 +277,18 @@ class DatasetView:
             return True, ""
         return False, timeseries.status(self.name, catalog=self.catalog)["reason"]
 
+    def _source(self) -> Any:
+        # resolved once, like the dataset this view opened: the map and its series come from the same source
+        if self._resolved is None:
+            self._resolved = timeseries.resolve(self.name, catalog=self.catalog)
+        return self._resolved
+
     def point(self, var: str, lon: float, lat: float) -> Series:
         """The series at the grid point nearest ``(lon, lat)``; instant with a fresh time-optimised copy."""
         self._check_var(var)
         try:
             try:
-                t, v, (glon, glat) = timeseries.point_values(self.name, var, lon, lat, catalog=self.catalog)
+                t, v, (glon, glat) = timeseries.point_values(self._source(), var, lon, lat)
                 read_from, hint = "time-optimised copy", ""
             except timeseries.NoFreshCopy as exc:
                 hint = str(exc)

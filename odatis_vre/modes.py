@@ -119,6 +119,25 @@ def hub_settings(cfg: VREConfig) -> dict[str, dict[str, Any]]:
     }
 
 
+#: Where a pod finds its namespace when ``POD_NAMESPACE`` is not set (every pod with a service account)
+SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+
+
+def kube_namespace(environ: dict[str, str] | None = None, default: str = "odatis") -> str:
+    """The hub's own namespace: ``$POD_NAMESPACE``, else the pod's service account, else ``default``.
+
+    User pods reach the Dask Gateway's Traefik at ``<service>.<namespace>``: the chart installs into
+    any namespace, and the hub tells user pods which one.
+    """
+    environ = dict(os.environ if environ is None else environ)
+    if environ.get("POD_NAMESPACE"):
+        return environ["POD_NAMESPACE"]
+    try:
+        return SERVICE_ACCOUNT_NAMESPACE.read_text().strip() or default
+    except OSError:
+        return default
+
+
 def singleuser_env(cfg: VREConfig, *, release: str = "odatis-vre", namespace: str = "odatis") -> dict[str, str]:
     """Environment of every user server: where the catalogue, the gateway and the services are."""
     common = {

@@ -584,13 +584,13 @@ def _stored_fingerprint(path: Path) -> str | None:
     return meta.get("fingerprint") if meta else None
 
 
-def status(name_or_path: str | os.PathLike[str], *, catalog: Any = None) -> dict[str, Any]:
+def status(name_or_path: str | os.PathLike[str] | Source, *, catalog: Any = None) -> dict[str, Any]:
     """``{"state": "fresh" | "stale" | "missing", "path": ..., "reason": ...}`` for a dataset's copy.
 
     >>> status("sample_sst_zarr")["state"]       # doctest: +SKIP
     'fresh'
     """
-    src = resolve(name_or_path, catalog=catalog)
+    src = name_or_path if isinstance(name_or_path, Source) else resolve(name_or_path, catalog=catalog)
     for path in (src.copy_path, src.cache_copy_path):
         meta = _stored_meta(path)
         if meta is None:
@@ -667,6 +667,7 @@ class TimeCopy:
     _bounds: tuple[float, ...] | None = field(default=None, repr=False)
     _files: tuple[list[Path], np.ndarray] | None = field(default=None, repr=False)
     _regular: tuple[Any, Any] = field(default=(None, None), repr=False)
+    _var_dirs: dict[str, str] = field(default_factory=dict, repr=False)
 
     @classmethod
     def open(cls, path: str | os.PathLike[str]) -> "TimeCopy":
@@ -738,8 +739,12 @@ class TimeCopy:
         return _nearest(self.lat, self.lon, lon, lat, self.path.name, self._bounds)
 
     def _chunk_file(self, var: str, ci: int, cj: int) -> str:
+        # a click's path: plain strings (pathlib and os.path.join cost as much as the read itself)
+        folder = self._var_dirs.get(var)
+        if folder is None:
+            folder = self._var_dirs[var] = f"{os.fspath(self.path)}/{var}/0{self.arrays[var]['sep']}"
         sep = self.arrays[var]["sep"]
-        return os.path.join(self.path, var, f"0{sep}{ci}{sep}{cj}")
+        return f"{folder}{ci}{sep}{cj}"
 
     def _var(self, var: str) -> dict[str, Any]:
         if var not in self.arrays:
@@ -949,19 +954,20 @@ def open_dataarray(name_or_path: str | os.PathLike[str], var: str, *, tiles: int
 
 # ----------------------------------------------------------------------------- public series
 
-def point_values(name_or_path: str | os.PathLike[str], var: str, lon: float, lat: float, *,
+def point_values(name_or_path: str | os.PathLike[str] | Source, var: str, lon: float, lat: float, *,
                  time: Sequence[Any] | None = None, catalog: Any = None) -> tuple[np.ndarray, np.ndarray, tuple[float, float]]:
     """``(times, values, (grid_lon, grid_lat))`` at the nearest grid point, from the fresh copy.
 
     The explorer's path: no xarray object is made. :class:`NoFreshCopy` when there is no
-    fresh copy (use :func:`point_series`, which falls back to the original data).
+    fresh copy (use :func:`point_series`, which falls back to the original data). A resolved
+    :class:`Source` skips the catalogue lookup (the explorer resolves its dataset once).
 
     >>> t, v, where = point_values("sample_sst_zarr", "analysed_sst", -5.0, 46.0)   # doctest: +SKIP
     """
-    src = resolve(name_or_path, catalog=catalog)
+    src = name_or_path if isinstance(name_or_path, Source) else resolve(name_or_path, catalog=catalog)
     path = find(src)
     if path is None:
-        raise NoFreshCopy(status(name_or_path, catalog=catalog)["reason"])
+        raise NoFreshCopy(status(src)["reason"])
     tc = TimeCopy.open(path)
     ts = _time_slice(tc.time, time)
     values, (i, j) = tc.point(var, lon, lat, ts)

@@ -222,7 +222,6 @@ def test_wrong_vre_yaml_is_refused(chart: Path, tmp_path: Path, change: dict[str
 
 def test_wrong_values_are_refused_with_what_to_fix(chart: Path) -> None:
     assert "vreConfig is empty" in render_error(chart, *SECRETS, vre=None)
-    assert "namespace 'odatis'" in render_error(chart, *SECRETS, namespace="default")
     assert "Dask workers must run the notebooks' image" in render_error(
         chart, *SECRETS, "--set", "dask-gateway.gateway.backend.image.tag=other")
     assert "must be the hub image" in render_error(chart, *SECRETS, "--set", "dask-gateway.gateway.image.tag=other")
@@ -269,6 +268,24 @@ def test_hub_config_snippet_configures_jupyterhub_from_the_mounted_vre(kubeconfi
     assert svcs["dask-gateway"]["url"] == "http://traefik-odatis-vre-dask-gateway"
     assert svcs["dask-gateway"]["api_token"] == "gw-token"
     assert svcs["explorer"]["api_token"] == "ex-token" and svcs["repository"]["api_token"] == "repo-token"
+    # user pods reach the gateway's Traefik in the hub's own namespace (here the default, odatis)
+    assert c.KubeSpawner.environment["DASK_GATEWAY__PROXY_ADDRESS"] == "gateway://traefik-odatis-vre-dask-gateway.odatis:80"
+
+
+def test_chart_installs_in_any_namespace(chart: Path, kubeconfig: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another namespace: the chart renders, and a hub running there points user pods at its own gateway."""
+    docs = render(chart, *SECRETS, namespace="ocean-vre")
+    assert by_kind(docs, "Deployment")["odatis-vre-repository"]  # rendered, no refusal
+    traefik = f"traefik-{chart_values()['dask-gateway']['fullnameOverride']}"  # the upstream chart's Service
+    use_kubeconfig(kubeconfig, monkeypatch)
+    monkeypatch.setenv(config.ENV_CONFIG, str(EXAMPLE_VRE))
+    for name in ("ODATIS_VRE_OAUTH_CLIENT_SECRET", "DASK_GATEWAY_API_TOKEN", "EXPLORER_API_TOKEN", "REPOSITORY_API_TOKEN"):
+        monkeypatch.setenv(name, "x")
+    monkeypatch.setenv("POD_NAMESPACE", "ocean-vre")  # what the hub pod knows about itself
+    c = Config()
+    exec(chart_values()["jupyterhub"]["hub"]["extraConfig"]["zz-odatis-vre"].replace(
+        "/srv/odatis-vre/hub/", str(REPO / "hub") + "/"), {"c": c})
+    assert c.KubeSpawner.environment["DASK_GATEWAY__PROXY_ADDRESS"] == f"gateway://{traefik}.ocean-vre:80"
 
 
 def test_service_deployments_match_the_hub_registration(chart: Path) -> None:
