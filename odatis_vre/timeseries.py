@@ -30,6 +30,7 @@ PosixPath('.../catalog/data/sst.time.zarr')
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import glob as _glob
 import hashlib
@@ -523,7 +524,7 @@ def build(name_or_path: str | os.PathLike[str], *, catalog: Any = None, dest: st
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     _FRESH.pop(str(final), None)
-    _COPIES.pop(str(final), None)
+    _drop_copy(str(final))
     return final
 
 
@@ -559,6 +560,13 @@ _LOCK = threading.Lock()
 _FRESH: dict[str, tuple[float, tuple[int, ...], tuple[int, int] | None]] = {}
 #: copy path → opened copy
 _COPIES: dict[str, "TimeCopy"] = {}
+
+
+def _drop_copy(key: str) -> None:
+    """Forget an opened copy (rebuilt or gone) and close the chunk files it kept open."""
+    old = _COPIES.pop(key, None)
+    if old is not None:
+        old.close()
 
 
 def _copy_stamp(path: str) -> tuple[int, int] | None:
@@ -631,15 +639,18 @@ def find(name_or_path: str | os.PathLike[str] | Source, *, catalog: Any = None) 
                 _FRESH[key] = (now, sig, stamp)
                 opened = _COPIES.get(key)
                 if opened is not None and opened.stamp != stamp:
-                    _COPIES.pop(key, None)  # rebuilt (by another process): reopen it
+                    _drop_copy(key)  # rebuilt (by another process): reopen it
             return path
         with _LOCK:
             _FRESH.pop(key, None)
-            _COPIES.pop(key, None)
+            _drop_copy(key)
     return None
 
 
 # ----------------------------------------------------------------------------- reading the copy
+
+#: Chunk files a :class:`TimeCopy` keeps open between clicks (a click then costs one ``pread``)
+OPEN_CHUNK_FILES = 128
 
 #: Default size of a whole-period block of :meth:`TimeCopy.dataarray`: large enough that a task's work
 #: dwarfs its scheduling, below the 64 MiB up to which gateway workers allocate from the heap
@@ -668,6 +679,10 @@ class TimeCopy:
     _files: tuple[list[Path], np.ndarray] | None = field(default=None, repr=False)
     _regular: tuple[Any, Any] = field(default=(None, None), repr=False)
     _var_dirs: dict[str, str] = field(default_factory=dict, repr=False)
+    #: chunk files kept open between clicks (path -> fd, least recently used first); a rebuilt copy is
+    #: a new folder, seen by :func:`find`, and opened as a new TimeCopy with its own descriptors
+    _fds: dict[str, int] = field(default_factory=dict, repr=False)
+    _fd_lock: Any = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
     def open(cls, path: str | os.PathLike[str]) -> "TimeCopy":
@@ -760,15 +775,31 @@ class TimeCopy:
         t0, t1, _ = tslice.indices(nt)
         item = info["dtype"].itemsize
         offset = (t0 + nt * ((i % ty) + ty * (j % tx))) * item
-        try:
-            fd = os.open(self._chunk_file(var, i // ty, j // tx), os.O_RDONLY)
-        except FileNotFoundError:
-            return np.full(max(0, t1 - t0), np.nan, dtype=info["dtype"]), (i, j)  # an all-missing tile (land)
-        try:
+        path = self._chunk_file(var, i // ty, j // tx)
+        with self._fd_lock:  # one lock: an evicted descriptor is never closed under another thread's read
+            fd = self._fds.pop(path, None)
+            if fd is None:
+                try:
+                    fd = os.open(path, os.O_RDONLY)
+                except FileNotFoundError:
+                    return np.full(max(0, t1 - t0), np.nan, dtype=info["dtype"]), (i, j)  # all-missing tile (land)
+                while len(self._fds) >= OPEN_CHUNK_FILES:
+                    os.close(self._fds.pop(next(iter(self._fds))))  # least recently used first
+            self._fds[path] = fd  # (re)inserted last: most recently used
             buf = os.pread(fd, (t1 - t0) * item, offset)
-        finally:
-            os.close(fd)
         return np.frombuffer(buf, dtype=info["dtype"]), (i, j)
+
+    def close(self) -> None:
+        """Close the chunk files kept open for clicks (also done when the copy is dropped)."""
+        with self._fd_lock:
+            for fd in self._fds.values():
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+            self._fds.clear()
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):
+            self.close()
 
     def dataarray(self, var: str, *, tiles: int | None = None) -> Any:
         """The whole variable as a lazy, dask-backed ``DataArray`` (time, lat, lon) read straight from the copy.

@@ -90,6 +90,40 @@ def test_point_series_reads_the_copy_and_matches_xarray(data: Path, fresh_state:
     assert s.sizes["time"] == 11
 
 
+def test_clicks_keep_a_bounded_set_of_chunk_files_open(data: Path, fresh_state: None, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Clicks reuse open chunk files (one pread each), at most OPEN_CHUNK_FILES; a rebuild closes them."""
+    store = tmp_path / "sst.zarr"
+    shutil.copytree(data / "data" / "sst.zarr", store)
+    path = timeseries.build(str(store), tile=4, progress=False)  # small tiles: many chunk files
+    monkeypatch.setattr(timeseries, "OPEN_CHUNK_FILES", 5)
+    ref = _reference(data)
+    fds_before = len(os.listdir("/proc/self/fd"))
+    grid = [(float(x), float(y)) for x in ref.lon.values[::6] for y in ref.lat.values[::6]]
+    for lon, lat in grid + grid[:3]:  # more tiles than kept open, then back to the first ones
+        _, v, _ = timeseries.point_values(str(store), VAR, lon, lat)
+        np.testing.assert_array_equal(v, ref.sel(lon=lon, lat=lat).values)
+    tc = timeseries.TimeCopy.open(path)
+    assert 1 <= len(tc._fds) <= 5 and len(os.listdir("/proc/self/fd")) - fds_before <= 5
+    # the copy is rebuilt: the next click opens the new one and the old descriptors are closed (no
+    # descriptor of this process still points at a chunk file of the replaced, deleted copy)
+    timeseries.build(str(store), tile=4, progress=False, force=True)
+    timeseries.point_values(str(store), VAR, *grid[0])
+    assert not tc._fds and timeseries.TimeCopy.open(path) is not tc
+
+    def open_files() -> list[str]:
+        out = []
+        for fd in os.listdir("/proc/self/fd"):
+            try:
+                out.append(os.readlink(f"/proc/self/fd/{fd}"))
+            except OSError:
+                pass
+        return out
+
+    assert not [f for f in open_files() if f.startswith(str(path)) and f.endswith("(deleted)")]
+    assert [f for f in open_files() if f.startswith(str(path))]  # the new copy's file, kept open
+
+
 def test_land_point_is_all_missing(data: Path, fresh_state: None) -> None:
     cat = data / "odatis.yaml"
     timeseries.build("sample_sst_zarr", catalog=cat, progress=False)
