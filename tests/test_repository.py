@@ -22,7 +22,7 @@ import requests
 import yaml
 
 from odatis_vre.repository.store import ChecksumMismatch, Conflict, NotFound, RepositoryError, Store, TooLarge
-from vre_testing import REPO, VRETestStack, start_stack
+from vre_testing import VRETestStack, start_stack
 
 #: (config path, storage path) of every repository stack of the session: tests/test_zz_fixity.py re-checks them
 STACKS: list[Path] = []
@@ -231,20 +231,15 @@ class Env:
         raise AssertionError("the repository service did not come back")
 
 
-@pytest.fixture(scope="module")
-def env(tmp_path_factory: pytest.TempPathFactory) -> Env:
-    from standins import datacite
-
-    url, handle = datacite.start()
-    saved = {k: os.environ.get(k) for k in ("DATACITE_REPOSITORY_ID", "DATACITE_PASSWORD")}
-    os.environ["DATACITE_REPOSITORY_ID"] = "ODATIS.VRE"
-    os.environ["DATACITE_PASSWORD"] = "datacite-test-password"
-    folder = tmp_path_factory.mktemp("repo-vre")
+def start_repository_stack(folder: Path, repository: dict[str, Any], registrar_env: dict[str, str]) -> VRETestStack:
+    """A stack with the repository service only, its registrar credentials in the hub's environment while it
+    starts (the hub hands them to the service alone); recorded for the fixity check of test_zz_fixity."""
+    saved = {k: os.environ.get(k) for k in registrar_env}
+    os.environ.update(registrar_env)
     try:
         stack = start_stack(folder, {"services": {
             "dask_gateway": {"enabled": False}, "idle_culler": {"enabled": False}, "explorer": {"enabled": False},
-            "repository": {"enabled": True, "registrar": "datacite", "datacite_url": url, "doi_prefix": "10.5072",
-                           "max_upload": "8M", "registrar_timeout": 2}}})
+            "repository": {"enabled": True, "doi_prefix": "10.5072", "max_upload": "8M"} | repository}})
     finally:
         for k, v in saved.items():
             if v is None:
@@ -252,6 +247,17 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Env:
             else:
                 os.environ[k] = v
     STACKS.append(stack.config_path)
+    return stack
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory) -> Env:
+    from standins import datacite
+
+    url, handle = datacite.start()
+    folder = tmp_path_factory.mktemp("repo-vre")
+    stack = start_repository_stack(folder, {"registrar": "datacite", "datacite_url": url, "registrar_timeout": 2},
+                                   {"DATACITE_REPOSITORY_ID": "ODATIS.VRE", "DATACITE_PASSWORD": "datacite-test-password"})
     e = Env(stack, handle, folder)
     r = stack.api("POST", "/groups/ocean-team")
     assert r.status_code in (201, 409), r.text

@@ -8,15 +8,13 @@ service only (odatis_vre.hubconfig.REGISTRAR_ENV).
 from __future__ import annotations
 
 import hashlib
-import os
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from test_repository import META, PASSWORD, STACKS, Env, make_nc
-from vre_testing import start_stack
+from test_repository import META, PASSWORD, Env, make_nc, start_repository_stack
 
 TOKEN = "zenodo-stand-in-token"
 
@@ -26,20 +24,9 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Env:
     from standins import zenodo
 
     url, handle = zenodo.start(token=TOKEN)
-    saved = os.environ.get("ZENODO_TOKEN")
-    os.environ["ZENODO_TOKEN"] = TOKEN
     folder = tmp_path_factory.mktemp("repo-zenodo-vre")
-    try:
-        stack = start_stack(folder, {"services": {
-            "dask_gateway": {"enabled": False}, "idle_culler": {"enabled": False}, "explorer": {"enabled": False},
-            "repository": {"enabled": True, "registrar": "zenodo", "zenodo_url": url, "doi_prefix": "10.5072",
-                           "max_upload": "8M", "registrar_timeout": 5}}})
-    finally:
-        if saved is None:
-            os.environ.pop("ZENODO_TOKEN", None)
-        else:
-            os.environ["ZENODO_TOKEN"] = saved
-    STACKS.append(stack.config_path)
+    stack = start_repository_stack(folder, {"registrar": "zenodo", "zenodo_url": url, "registrar_timeout": 5},
+                                   {"ZENODO_TOKEN": TOKEN})
     e = Env(stack, handle, folder)
     e.zenodo = handle  # type: ignore[attr-defined]
     for name in ("alice", "bob"):
