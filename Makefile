@@ -13,7 +13,7 @@ export PATH := $(TOOLS)/bin:$(TOOLS)/node_modules/.bin:$(CURDIR)/$(BIN):$(PATH)
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 PYTEST_ARGS ?=
 
-.PHONY: install tools up down status test test-fast bench lock clean help
+.PHONY: install tools postgresql-server up down status test test-fast bench lock clean help
 
 help:
 	@sed -n '1,8p' Makefile
@@ -30,7 +30,7 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml images/ocean/requirements.lock
 
 install: $(VENV)/.installed tools
 
-tools: $(TOOLS)/node_modules/.bin/configurable-http-proxy $(TOOLS)/bin/helm /usr/bin/chromium
+tools: $(TOOLS)/node_modules/.bin/configurable-http-proxy $(TOOLS)/bin/helm /usr/bin/chromium postgresql-server
 
 $(TOOLS)/node_modules/.bin/configurable-http-proxy:
 	mkdir -p $(TOOLS)
@@ -43,6 +43,12 @@ $(TOOLS)/bin/helm: $(BIN)/python
 /usr/bin/chromium:
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium chromium-driver
+
+# PostgreSQL's server: the repository's metadata database option is tested against a real one
+postgresql-server:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q postgresql; }
 
 up: install
 	$(BIN)/odatis-vre up

@@ -29,3 +29,15 @@ def vre_stack(tmp_path_factory: pytest.TempPathFactory) -> VRETestStack:
     stack = start_stack(tmp_path_factory.mktemp("vre"))
     yield stack
     stack.stack.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """A PostgreSQL server for the session (kept until the end: tests/test_zz_fixity.py re-reads it)."""
+    from postgres import Postgres
+
+    pg = Postgres()
+    url = pg.start()
+    yield url
+    pg.stop()
+
