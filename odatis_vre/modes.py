@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import socket
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -162,8 +163,9 @@ def singleuser_env(cfg: VREConfig, *, release: str = "odatis-vre", namespace: st
         }
     ports = local_ports(cfg)
     return common | {
-        # kernels below the hub's CPU priority (one machine shared by everyone: odatis_vre.priority)
+        # kernels and terminals below the hub's CPU priority (one machine shared by everyone: odatis_vre.priority)
         "JUPYTER_DEFAULT_PROVISIONER_NAME": priority.PROVISIONER,
+        "SHELL": str(Path(sys.executable).parent / "odatis-vre-shell"),
         "ODATIS_VRE_CATALOG": str(cfg.catalog_path),
         "ODATIS_VRE_CONFIG": str(cfg.path) if cfg.path else "",
         "DASK_GATEWAY__ADDRESS": f"{cfg.hub_url}/services/dask-gateway",

@@ -16,8 +16,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
+import sys
 
-#: Niceness of user servers and kernels (and of their session's autogroup); the hub runs at 0.
+#: Niceness of user servers, kernels, terminals and Dask clusters (and of their session's autogroup);
+#: the hub runs at 0.
 SERVER_NICENESS = 19
 
 #: The kernel provisioner (``jupyter_client.kernel_provisioners`` entry point, odatis_vre.provisioner)
@@ -36,3 +39,15 @@ def lower_priority(niceness: int = SERVER_NICENESS) -> None:
     with contextlib.suppress(OSError):
         with open("/proc/self/autogroup", "w") as f:
             f.write(str(niceness))
+
+
+def shell() -> None:
+    """``odatis-vre-shell``: the user's shell (bash, else sh), lowered like a kernel.
+
+    The local mode sets ``$SHELL`` to this command for user servers: a terminal (started by terminado
+    in a session of its own) then runs below the hub too. Arguments are passed on (``-l``, ``-c CMD``).
+    """
+    lower_priority()
+    real = shutil.which("bash") or "/bin/sh"
+    os.execv(real, [real, *sys.argv[1:]])
+

@@ -166,6 +166,15 @@ class VRELocalSpawner(QuotaMixin, SimpleLocalProcessSpawner):
     def options_from_form(self, formdata: dict[str, list[str]]) -> dict[str, Any]:
         return self.vre_options_from_form(formdata)
 
+    def user_env(self, env: dict[str, str]) -> dict[str, str]:
+        env = super().user_env(env)
+        # JupyterHub's simple spawner forces SHELL=/bin/bash; the local mode's own shell runs terminals
+        # below the hub's priority (odatis_vre.priority.shell)
+        shell = self.environment.get("SHELL")
+        if isinstance(shell, str) and shell:
+            env["SHELL"] = shell
+        return env
+
     def make_preexec_fn(self, name: str) -> Any:
         parent = super().make_preexec_fn(name)
 

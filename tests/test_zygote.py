@@ -62,6 +62,17 @@ def test_server_is_forked_from_the_zygote(vre_stack: VRETestStack) -> None:
     kernels = [c for c in proc.children() if "ipykernel_launcher" in " ".join(c.cmdline())]
     assert len(kernels) == 1 and os.getsid(kernels[0].pid) == kernels[0].pid
     assert kernels[0].nice() == proc.nice() and _autogroup_nice(kernels[0].pid) == priority.SERVER_NICENESS
+    # and its terminals: terminado starts $SHELL (odatis-vre-shell in the local mode) in a new session
+    r = requests.post(vre_stack.server_url('zoe').rstrip('/') + "/api/terminals", headers={"Authorization": f"token {token}"},
+                      timeout=30)
+    assert r.status_code == 200, r.text
+    deadline = time.monotonic() + 30
+    shells: list[psutil.Process] = []
+    while not shells and time.monotonic() < deadline:
+        shells = [c for c in proc.children() if c.pid not in {k.pid for k in kernels}]
+        time.sleep(0.1)
+    assert len(shells) == 1 and os.getsid(shells[0].pid) == shells[0].pid
+    assert shells[0].nice() == priority.SERVER_NICENESS and _autogroup_nice(shells[0].pid) == priority.SERVER_NICENESS
     # stopping through the hub ends the forked process (reaped: no zombie left)
     vre_stack.stop_server("zoe")
     gone, alive = psutil.wait_procs([proc], timeout=30)
