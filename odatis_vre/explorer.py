@@ -180,7 +180,7 @@ class DatasetView:
         if catalog_mod.validate_entry(self.name, raw):
             return False  # let the catalogue's own load explain what is wrong
         try:
-            src = timeseries.resolve(self.name, catalog=self.catalog)
+            src = self._source()
         except timeseries.TimeSeriesError:
             return False
         path = timeseries.find(src) if src.kind == "netcdf" else None
@@ -270,12 +270,12 @@ class DatasetView:
     def copy_state(self) -> tuple[bool, str]:
         """(a fresh time-optimised copy exists, what to do when not)."""
         try:
-            src = timeseries.resolve(self.name, catalog=self.catalog)
+            src = self._source()
         except timeseries.TimeSeriesError as exc:
             return False, f"no time-optimised copy possible here ({exc})"
         if timeseries.find(src) is not None:
             return True, ""
-        return False, timeseries.status(self.name, catalog=self.catalog)["reason"]
+        return False, timeseries.status(src)["reason"]
 
     def _source(self) -> Any:
         # resolved once, like the dataset this view opened: the map and its series come from the same source

@@ -29,7 +29,7 @@ GiB = 1024**3
 #: glibc's allocator in the workers (set by distributed's nanny before it starts a worker). Its default
 #: returns every freed block above 64 KiB to the system at once, so an analysis over whole-period blocks
 #: (tens of MB each) gets fresh pages, which the kernel zeroes, for every array of every task: a monthly
-#: climatology ran 50 % slower than the same tasks in one process (docs/benchmarks.md, P2). Arrays up
+#: climatology on the gateway ran well below the same tasks in one process (docs/benchmarks.md, P2). Arrays up
 #: to 64 MiB now come from the heap, and up to 128 MiB of freed memory waits for the next task.
 WORKER_MALLOC = {"MALLOC_MMAP_THRESHOLD_": 64 * 1024**2, "MALLOC_TRIM_THRESHOLD_": 128 * 1024**2}
 

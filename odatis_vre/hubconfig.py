@@ -181,7 +181,8 @@ def apply(c: Any, cfg: VREConfig, environ: dict[str, str] | None = None) -> None
 
     # user servers: JupyterLab, the catalogue and the gateway found through the environment
     c.Spawner.default_url = "/lab"
-    c.Spawner.environment = modes.singleuser_env(cfg, namespace=modes.kube_namespace(environ))
+    user_env = modes.singleuser_env(cfg, namespace=modes.kube_namespace(environ))
+    c.Spawner.environment = user_env
     c.Spawner.server_token_scopes = SERVER_TOKEN_SCOPES
     c.Spawner.http_timeout = 120
     c.Spawner.start_timeout = 300
@@ -189,7 +190,7 @@ def apply(c: Any, cfg: VREConfig, environ: dict[str, str] | None = None) -> None
         from .spawners import profiles_for_spawner
 
         c.KubeSpawner.profile_list = profiles_for_spawner
-        c.KubeSpawner.environment = modes.singleuser_env(cfg, namespace=modes.kube_namespace(environ))
+        c.KubeSpawner.environment = user_env
     c.JupyterHub.template_vars = {"announcement_login": "ODATIS ocean virtual research environment"}
 
     for cls, traits in (cfg.hub.get("extra_config") or {}).items():

@@ -835,21 +835,10 @@ class TimeCopy:
     def block(self, var: str, rows: slice, cols: slice, tslice: slice = slice(None)) -> np.ndarray:
         """The ``(time, lat, lon)`` values of a block of grid points, read tile by tile."""
         info = self._var(var)
-        nt, ty, tx = info["chunks"]
-        t0, t1, _ = tslice.indices(nt)
-        out = np.full((t1 - t0, rows.stop - rows.start, cols.stop - cols.start), np.nan, dtype=info["dtype"])
-        for ci in range(rows.start // ty, (rows.stop - 1) // ty + 1):
-            for cj in range(cols.start // tx, (cols.stop - 1) // tx + 1):
-                try:
-                    raw = np.fromfile(self._chunk_file(var, ci, cj), dtype=info["dtype"])
-                except FileNotFoundError:
-                    continue
-                tile = raw.reshape((nt, ty, tx), order="F")
-                r0, r1 = max(rows.start, ci * ty), min(rows.stop, (ci + 1) * ty)
-                c0, c1 = max(cols.start, cj * tx), min(cols.stop, (cj + 1) * tx)
-                out[:, r0 - rows.start:r1 - rows.start, c0 - cols.start:c1 - cols.start] = \
-                    tile[t0:t1, r0 - ci * ty:r1 - ci * ty, c0 - cj * tx:c1 - cj * tx]
-        return out
+        t0, t1, _ = tslice.indices(info["chunks"][0])
+        return np.ascontiguousarray(_read_block(os.path.join(self.path, var), info["sep"], info["dtype"].str,
+                                                info["chunks"], (rows.start, rows.stop), (cols.start, cols.stop),
+                                                (t0, t1)))
 
 
 def _regular_axis(values: np.ndarray) -> tuple[float, float, int] | None:
@@ -939,18 +928,19 @@ def _read_block_at(*, folder: str, sep: str, dtype_str: str, chunks3: tuple[int,
 
 
 def _read_block(folder: str, sep: str, dtype: str, chunks: tuple[int, int, int], rows: tuple[int, int],
-                cols: tuple[int, int]) -> np.ndarray:
-    """Values of ``rows`` × ``cols`` over the whole period, from the copy's chunk files (Fortran order:
-    a chunk is a plain view of its file's bytes; a missing file is an all-missing tile)."""
+                cols: tuple[int, int], times: tuple[int, int] | None = None) -> np.ndarray:
+    """Values of ``rows`` × ``cols`` over ``times`` (default: the whole period), from the copy's chunk files
+    (Fortran order: a chunk is a plain view of its file's bytes; a missing file is an all-missing tile)."""
     nt, ty, tx = chunks
     (r0, r1), (c0, c1) = rows, cols
+    t0, t1 = times if times is not None else (0, nt)
     if r1 - r0 == ty and c1 - c0 == tx and r0 % ty == 0 and c0 % tx == 0:  # exactly one chunk: no copy
         try:
             return np.fromfile(os.path.join(folder, f"0{sep}{r0 // ty}{sep}{c0 // tx}"), dtype=dtype).reshape(
-                (nt, ty, tx), order="F")
+                (nt, ty, tx), order="F")[t0:t1]
         except FileNotFoundError:
-            return np.full((nt, ty, tx), np.nan, dtype=dtype)
-    out = np.empty((nt, r1 - r0, c1 - c0), dtype=dtype, order="F")
+            return np.full((t1 - t0, ty, tx), np.nan, dtype=dtype)
+    out = np.empty((t1 - t0, r1 - r0, c1 - c0), dtype=dtype, order="F")
     for ci in range(r0 // ty, (r1 - 1) // ty + 1):
         for cj in range(c0 // tx, (c1 - 1) // tx + 1):
             a0, a1 = max(r0, ci * ty), min(r1, (ci + 1) * ty)
@@ -961,8 +951,17 @@ def _read_block(folder: str, sep: str, dtype: str, chunks: tuple[int, int, int],
             except FileNotFoundError:
                 out[:, a0 - r0:a1 - r0, b0 - c0:b1 - c0] = np.nan
                 continue
-            out[:, a0 - r0:a1 - r0, b0 - c0:b1 - c0] = tile[:, a0 - ci * ty:a1 - ci * ty, b0 - cj * tx:b1 - cj * tx]
+            out[:, a0 - r0:a1 - r0, b0 - c0:b1 - c0] = tile[t0:t1, a0 - ci * ty:a1 - ci * ty, b0 - cj * tx:b1 - cj * tx]
     return out
+
+
+def _fresh_copy(name_or_path: str | os.PathLike[str] | Source, catalog: Any) -> TimeCopy:
+    """The opened fresh copy of a dataset; :class:`NoFreshCopy`, saying how to build one, when there is none."""
+    src = name_or_path if isinstance(name_or_path, Source) else resolve(name_or_path, catalog=catalog)
+    path = find(src)
+    if path is None:
+        raise NoFreshCopy(status(src)["reason"])
+    return TimeCopy.open(path)
 
 
 def open_dataarray(name_or_path: str | os.PathLike[str], var: str, *, tiles: int | None = None,
@@ -976,11 +975,7 @@ def open_dataarray(name_or_path: str | os.PathLike[str], var: str, *, tiles: int
     >>> sst = open_dataarray("sample_sst_zarr", "analysed_sst")          # doctest: +SKIP
     >>> clim = odatis_vre.analysis.climatology(sst).compute()             # doctest: +SKIP
     """
-    src = resolve(name_or_path, catalog=catalog)
-    path = find(src)
-    if path is None:
-        raise NoFreshCopy(status(name_or_path, catalog=catalog)["reason"])
-    return TimeCopy.open(path).dataarray(var, tiles=tiles)
+    return _fresh_copy(name_or_path, catalog).dataarray(var, tiles=tiles)
 
 
 # ----------------------------------------------------------------------------- public series
@@ -995,11 +990,7 @@ def point_values(name_or_path: str | os.PathLike[str] | Source, var: str, lon: f
 
     >>> t, v, where = point_values("sample_sst_zarr", "analysed_sst", -5.0, 46.0)   # doctest: +SKIP
     """
-    src = name_or_path if isinstance(name_or_path, Source) else resolve(name_or_path, catalog=catalog)
-    path = find(src)
-    if path is None:
-        raise NoFreshCopy(status(src)["reason"])
-    tc = TimeCopy.open(path)
+    tc = _fresh_copy(name_or_path, catalog)
     ts = _time_slice(tc.time, time)
     values, (i, j) = tc.point(var, lon, lat, ts)
     return tc.time[ts], values, (float(tc.lon[j]), float(tc.lat[i]))

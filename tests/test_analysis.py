@@ -66,15 +66,20 @@ def month_index(da: xr.DataArray) -> np.ndarray:
     return da.time.dt.month.values
 
 
+def numpy_climatology(da: xr.DataArray) -> np.ndarray:
+    """The reference: ``np.nanmean`` of each calendar month's days (all-NaN points warn, as numpy does)."""
+    values, months = da.values, month_index(da)
+    with np.errstate(all="ignore"), pytest.warns(RuntimeWarning):
+        return np.stack([np.nanmean(values[months == m], axis=0) for m in range(1, 13)])
+
+
 # ----------------------------------------------------------------------------- climatology / anomalies
 
 def test_climatology_matches_numpy(daily: xr.DataArray) -> None:
     with Counter() as c:
         clim = analysis.climatology(daily)
     assert c.computes == 0 and analysis.is_lazy(clim)
-    values, months = daily.values, month_index(daily)
-    with np.errstate(all="ignore"), pytest.warns(RuntimeWarning):
-        ref = np.stack([np.nanmean(values[months == m], axis=0) for m in range(1, 13)])
+    ref = numpy_climatology(daily)
     with Counter() as c:
         got = clim.compute()
     assert got.dims == ("month", "lat", "lon") and got.month.values.tolist() == list(range(1, 13))
@@ -90,8 +95,7 @@ def test_climatology_strategies_agree(daily: xr.DataArray, chunks: dict[str, int
     """Whole-period chunks (time-optimised copies), one step per chunk (daily files), chunks spanning months."""
     data = daily.chunk(chunks)
     values, months = daily.values, month_index(daily)
-    with np.errstate(all="ignore"), pytest.warns(RuntimeWarning):
-        ref = np.stack([np.nanmean(values[months == m], axis=0) for m in range(1, 13)])
+    ref = numpy_climatology(daily)
     with Counter() as c:
         got = analysis.climatology(data).compute()
     np.testing.assert_allclose(got.values, ref, rtol=1e-5, equal_nan=True)
@@ -131,8 +135,7 @@ def test_anomalies_match_numpy(daily: xr.DataArray) -> None:
         anom = analysis.anomalies(daily)
     assert c.computes == 0 and analysis.is_lazy(anom)
     values, months = daily.values, month_index(daily)
-    with np.errstate(all="ignore"), pytest.warns(RuntimeWarning):
-        clim = np.stack([np.nanmean(values[months == m], axis=0) for m in range(1, 13)])
+    clim = numpy_climatology(daily)
     ref = values - clim[months - 1]
     got = anom.compute()
     assert got.dims == daily.dims and "month" not in got.coords

@@ -6,7 +6,6 @@ import http.client
 import os
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,10 +13,9 @@ import numpy as np
 import pytest
 import requests
 import xarray as xr
-import yaml
 
-from odatis_vre import explorer, samples, timeseries
-from vre_testing import REPO, VRETestStack
+from odatis_vre import explorer, timeseries
+from vre_testing import VRETestStack, sample_catalog
 
 VAR = "analysed_sst"
 DAYS = 30
@@ -26,14 +24,7 @@ DAYS = 30
 @pytest.fixture(scope="module")
 def cat(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The sample entries of the catalogue over 30 days of freshly generated data."""
-    root = tmp_path_factory.mktemp("explorer")
-    samples.sst_zarr(root / "data", days=DAYS, progress=False)
-    samples.sst_daily(root / "data", days=DAYS, progress=False)
-    samples.argo_profiles(root / "data", n_floats=2, n_cycles=2, progress=False)
-    main = yaml.safe_load((REPO / "catalog" / "odatis.yaml").read_text())
-    keep = {k: v for k, v in main["sources"].items() if k.startswith("sample_")}
-    (root / "odatis.yaml").write_text(yaml.safe_dump({"metadata": main.get("metadata", {}), "sources": keep}))
-    return root / "odatis.yaml"
+    return sample_catalog(tmp_path_factory.mktemp("explorer"), DAYS, lambda name: name.startswith("sample_"))
 
 
 @pytest.fixture(autouse=True)

@@ -153,16 +153,16 @@ def test_chunks_read_as_byte_ranges_of_a_contiguous_file(tmp_path: Path, monkeyp
     assert "sst" in reader.layout  # contiguous, unfiltered: its offset is known
     expected = {c: encode_chunk(ds, store, "sst", c) for c in ((0, 0, 0), (1, 0, 0), (2, 0, 0))}
     # full chunks never go through numpy: the fallback is not called
-    slow = dissemination.raw_chunk
-    monkeypatch.setattr(dissemination, "raw_chunk", lambda *a: pytest.fail("read through numpy"))
+    through_numpy = dissemination._encoded_chunk
+    monkeypatch.setattr(dissemination, "_encoded_chunk", lambda *a: pytest.fail("read through numpy"))
     assert reader.read("sst", (0, 0, 0), meta) == expected[(0, 0, 0)]
     assert reader.read("sst", (1, 0, 0), meta) == expected[(1, 0, 0)]
-    monkeypatch.setattr(dissemination, "raw_chunk", slow)
+    monkeypatch.setattr(dissemination, "_encoded_chunk", through_numpy)
     # the padded edge chunk goes through numpy; both paths match xpublish, which writes a missing value
     # as the variable's fill value (NaN or -999) and pads the edge with NaN
     for coords, want in expected.items():
         assert reader.read("sst", coords, meta) == want
-        assert slow(dissemination.open_lazy(nc), "sst", coords, meta) == want
+        assert dissemination.raw_chunk(dissemination.open_lazy(nc), "sst", coords, meta) == want
     missing = np.frombuffer(expected[(0, 0, 0)], "<f4").reshape(2, 20, 30)[1, 3, 4]
     assert np.isnan(missing) if fill is None else missing == fill
     assert np.isnan(np.frombuffer(expected[(2, 0, 0)], "<f4").reshape(2, 20, 30)[1]).all()
@@ -183,6 +183,11 @@ class Env:
         self.folder = folder
         self.repo = f"{stack.url}/services/repository/"
         self.tokens: dict[str, str] = {}
+
+    def add_user(self, name: str, groups: tuple[str, ...] = ()) -> None:
+        """A hub user with a password (PASSWORD) and an API token of theirs (``self.tokens[name]``)."""
+        self.stack.create_user(name, PASSWORD, groups)
+        self.tokens[name] = self.stack.user_token(name)
 
     def h(self, user: str | None) -> dict[str, str]:
         return {"Authorization": f"token {self.tokens[user]}"} if user else {}
@@ -262,8 +267,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Env:
     r = stack.api("POST", "/groups/ocean-team")
     assert r.status_code in (201, 409), r.text
     for name, groups in (("alice", ()), ("bob", ()), ("carol", ("ocean-team",))):
-        stack.create_user(name, PASSWORD, groups)
-        e.tokens[name] = stack.user_token(name)
+        e.add_user(name, groups)
     e.wait_up()
     yield e
     stack.stack.stop()

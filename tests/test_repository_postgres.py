@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from test_repository import META, PASSWORD, Env, make_nc, sha, start_repository_stack
+from test_repository import META, Env, make_nc, sha, start_repository_stack
 
 
 @pytest.fixture(scope="module")
@@ -22,8 +22,7 @@ def env(tmp_path_factory: pytest.TempPathFactory, postgres_url: str) -> Env:
     stack = start_repository_stack(folder, {"registrar": "local", "db_url": postgres_url}, {})
     e = Env(stack, None, folder)
     for name in ("alice", "bob"):
-        stack.create_user(name, PASSWORD)
-        e.tokens[name] = stack.user_token(name)
+        e.add_user(name)
     e.wait_up()
     yield e
     stack.stack.stop()

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from test_repository import META, PASSWORD, Env, make_nc, start_repository_stack
+from test_repository import META, Env, make_nc, start_repository_stack
 
 TOKEN = "zenodo-stand-in-token"
 
@@ -30,8 +30,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Env:
     e = Env(stack, handle, folder)
     e.zenodo = handle  # type: ignore[attr-defined]
     for name in ("alice", "bob"):
-        stack.create_user(name, PASSWORD)
-        e.tokens[name] = stack.user_token(name)
+        e.add_user(name)
     e.wait_up()
     yield e
     stack.stack.stop()

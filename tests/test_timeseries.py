@@ -11,12 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import xarray as xr
-import yaml
 from click.testing import CliRunner
 
-from odatis_vre import samples, timeseries
+from odatis_vre import timeseries
 from odatis_vre.cli import main as cli_main
-from vre_testing import REPO
+from vre_testing import sample_catalog
 
 DAYS = 40
 VAR = "analysed_sst"
@@ -25,14 +24,8 @@ VAR = "analysed_sst"
 @pytest.fixture(scope="module")
 def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small catalogue (the sample entries of catalog/odatis.yaml) over 40 days of generated data."""
-    root = tmp_path_factory.mktemp("ts")
-    samples.sst_daily(root / "data", days=DAYS, progress=False)
-    samples.sst_zarr(root / "data", days=DAYS, progress=False)
-    samples.argo_profiles(root / "data", n_floats=2, n_cycles=3, progress=False)
-    main = yaml.safe_load((REPO / "catalog" / "odatis.yaml").read_text())
-    keep = {k: v for k, v in main["sources"].items() if k in ("sample_sst_daily", "sample_sst_zarr", "sample_argo_profiles")}
-    (root / "odatis.yaml").write_text(yaml.safe_dump({"metadata": main.get("metadata", {}), "sources": keep}))
-    return root
+    keep = ("sample_sst_daily", "sample_sst_zarr", "sample_argo_profiles")
+    return sample_catalog(tmp_path_factory.mktemp("ts"), DAYS, keep.__contains__, argo_cycles=3).parent
 
 
 @pytest.fixture()
@@ -177,6 +170,8 @@ def test_missing_copy_falls_back_with_a_hint(data: Path, fresh_state: None, tmp_
     np.testing.assert_array_equal(s.values, _reference(data).sel(lon=-5, lat=46).values)
     with pytest.raises(timeseries.TimeSeriesError, match="timeseries build"):
         timeseries.point_values(str(store), VAR, -5, 46)
+    with pytest.raises(timeseries.NoFreshCopy, match="timeseries build"):
+        timeseries.open_dataarray(str(store), VAR)
 
 
 def test_stale_copy_is_never_used(data: Path, fresh_state: None, tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ import html
 import socket
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import requests
 import yaml
@@ -55,6 +55,21 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def sample_catalog(root: Path, days: int, keep: Callable[[str], bool], *, argo_cycles: int = 2) -> Path:
+    """``root/odatis.yaml``: the entries of catalog/odatis.yaml that ``keep`` selects, over ``days`` days of
+    freshly generated sample data in ``root/data`` (gridded SST as a Zarr store and as daily files, Argo)."""
+    from odatis_vre import samples
+
+    samples.sst_zarr(root / "data", days=days, progress=False)
+    samples.sst_daily(root / "data", days=days, progress=False)
+    samples.argo_profiles(root / "data", n_floats=2, n_cycles=argo_cycles, progress=False)
+    main = yaml.safe_load((REPO / "catalog" / "odatis.yaml").read_text())
+    sources = {k: v for k, v in main["sources"].items() if keep(k)}
+    path = root / "odatis.yaml"
+    path.write_text(yaml.safe_dump({"metadata": main.get("metadata", {}), "sources": sources}))
+    return path
 
 
 def write_config(folder: Path, overrides: dict[str, Any] | None = None) -> Path:

@@ -141,13 +141,17 @@ def raw_chunk(ds: Any, var: str, coords: tuple[int, ...], meta: dict[str, Any]) 
     missing ones written as the variable's ``_FillValue`` and padded with NaN at the edges — exactly what
     xpublish-zarr would produce, ~10x faster.
     """
-    import numpy as np
-
     v = _raw_variable(ds, var, meta)
     if v is None:
         return None
     chunk = meta["chunk_grid"]["configuration"]["chunk_shape"]
-    slices = _chunk_slices(v.shape, chunk, coords)
+    return _encoded_chunk(v, chunk, _chunk_slices(v.shape, chunk, coords))
+
+
+def _encoded_chunk(v: Any, chunk: list[int], slices: tuple[slice, ...]) -> bytes:
+    """The chunk's values read through numpy and written as xpublish writes them (see :func:`raw_chunk`)."""
+    import numpy as np
+
     values = np.asarray(v[slices].values, dtype=v.dtype.newbyteorder("<"))
     fill = _encoded_fill(v)
     if fill is not None:  # as xpublish encodes it: missing values written as the variable's fill value
@@ -205,7 +209,8 @@ def contiguous_layout(path: Path) -> dict[str, tuple[int, tuple[int, ...], str]]
 
 class ChunkReader:
     """Zarr chunks of one published file: a byte range of the file when the chunk is one (``os.pread``,
-    no decoding, no copy through numpy), else :func:`raw_chunk`, else None (xpublish encodes it)."""
+    no decoding, no copy through numpy), else the values through numpy as :func:`raw_chunk` does, else
+    None (xpublish encodes it)."""
 
     def __init__(self, path: Path, lazy: Any):
         import os
@@ -237,7 +242,7 @@ class ChunkReader:
             data = os.pread(self.fd, length, where[0] + slices[0].start * plane)
             if len(data) == length:
                 return data
-        return raw_chunk(self.lazy, var, coords, meta)
+        return _encoded_chunk(v, chunk, slices)
 
     def close(self) -> None:
         import os
