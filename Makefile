@@ -4,7 +4,9 @@
 #   make test-fast  the suite without the slow end-to-end tests
 #   make bench      run the benchmarks (numbers go in docs/benchmarks.md)
 
-PYTHON ?= python3
+# The system's Python 3.11 (Debian's) when there is one: in the multi-user local mode every user account runs
+# the VRE's interpreter, which a Python installed under /root (pyenv) would keep out of their reach.
+PYTHON ?= $(shell [ -x /usr/bin/python3.11 ] && echo /usr/bin/python3.11 || echo python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 TOOLS  := $(CURDIR)/.tools
@@ -13,12 +15,15 @@ export PATH := $(TOOLS)/bin:$(TOOLS)/node_modules/.bin:$(CURDIR)/$(BIN):$(PATH)
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 PYTEST_ARGS ?=
 
-.PHONY: install tools postgresql-server up down status test test-fast bench lock clean help
+.PHONY: install tools postgresql-server reachable up down status test test-fast bench lock clean help
 
 help:
 	@sed -n '1,8p' Makefile
 
 $(BIN)/python:
+	@$(PYTHON) -c 'import ensurepip' 2>/dev/null || { \
+	if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q python3.11-venv; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip wheel
 
@@ -50,7 +55,15 @@ postgresql-server:
 	if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q postgresql; }
 
-up: install
+# Run as root, the VRE runs user code as one system account per user: those accounts must be able to
+# traverse the folders above the checkout (a clone under /root, mode 0700, is closed to them).
+# Traversal only (o+x), never listing; the checkout's own state folders are kept private by `up`.
+reachable:
+	@if [ "$$(id -u)" = 0 ]; then d="$(CURDIR)"; while [ "$$d" != / ]; do \
+	  if [ "$$(( 0$$(stat -c %a "$$d") & 1 ))" = 0 ]; then chmod o+x "$$d" && echo "made $$d traversable by the VRE's user accounts (chmod o+x)"; fi; \
+	  d=$$(dirname "$$d"); done; fi
+
+up: install reachable
 	$(BIN)/odatis-vre up
 
 down:
@@ -59,10 +72,10 @@ down:
 status:
 	$(BIN)/odatis-vre status
 
-test: install
+test: install reachable
 	$(BIN)/python -m pytest -q -ra $(PYTEST_ARGS)
 
-test-fast: install
+test-fast: install reachable
 	$(BIN)/python -m pytest -q -ra -m "not slow" $(PYTEST_ARGS)
 
 bench: install /usr/sbin/nginx
