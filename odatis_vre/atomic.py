@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Callable, Iterator
@@ -25,10 +26,14 @@ def replacing(path: str | os.PathLike[str], *, mode: int | None = None, suffix: 
 
     For writers that want a file name (``to_netcdf``, ``tarfile``, ``hv.save``). ``mode`` sets the
     permissions (a temporary file is private to its owner until then); ``suffix`` is for writers
-    that choose the format from the name.
+    that choose the format from the name. Without ``mode``, a file that is replaced keeps its
+    permissions (a config the services read stays readable to them).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    if mode is None:
+        with contextlib.suppress(FileNotFoundError):
+            mode = stat.S_IMODE(path.stat().st_mode)
     fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
     os.close(fd)
     tmp = Path(name)
@@ -67,3 +72,16 @@ def secret(path: str | os.PathLike[str], make: Callable[[], str]) -> str:
         with os.fdopen(fd, "w") as fh:
             fh.write(make())
     return path.read_text().strip()
+
+
+def open_log(path: str | os.PathLike[str]) -> int:
+    """A file descriptor appending to the log ``path``, readable by its owner only.
+
+    Servers inherit the hub's output: a log readable by others could be reopened by any user
+    through ``/proc/self/fd/1``.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.fchmod(fd, 0o600)
+    return fd

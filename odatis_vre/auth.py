@@ -19,6 +19,7 @@ from jupyterhub import orm
 from jupyterhub.apihandlers import APIHandler
 from jupyterhub.auth import Authenticator
 from jupyterhub.scopes import needs_scope
+from jupyterhub.utils import maybe_future
 from tornado import web
 from traitlets import Unicode
 
@@ -76,6 +77,8 @@ class AccountAPIHandler(APIHandler):
         if created:
             user = self.user_from_username(user_name)
             self.db.commit()
+        # the system account (local mode as root), also for a hub user that existed without a password
+        await maybe_future(auth.add_user(user))
         for group in groups:
             if user.orm_user not in group.users:
                 group.users.append(user.orm_user)
@@ -91,7 +94,42 @@ class AccountAPIHandler(APIHandler):
         self.set_status(204)
 
 
-class LocalAccountsAuthenticator(Authenticator):
+class SystemAccountsMixin:
+    """Local mode as root: a hub user gets a system account when created, loses it when deleted.
+
+    JupyterHub calls ``add_user`` for every new user (REST API, first OAuth login, the accounts
+    endpoint, users listed in the configuration at start) and ``delete_user`` when one is deleted.
+    A deleted user's account is locked and its processes stopped; its home is kept (a workshop's
+    end archives homes, then removes the accounts: :func:`odatis_vre.workshop.end`).
+    """
+
+    @staticmethod
+    def _vre_cfg() -> Any:
+        from . import config
+
+        return config.load(os.environ.get(config.ENV_CONFIG), cached=True)
+
+    async def add_user(self, user: Any) -> None:
+        from . import sysusers
+
+        cfg = self._vre_cfg()
+        if cfg.mode == "local" and sysusers.multi_user():
+            try:
+                await asyncio.to_thread(sysusers.ensure, cfg, user.name)
+            except sysusers.SystemUserError as exc:
+                raise web.HTTPError(500, str(exc)) from None
+        await maybe_future(super().add_user(user))  # type: ignore[misc]
+
+    async def delete_user(self, user: Any) -> None:
+        from . import sysusers
+
+        await maybe_future(super().delete_user(user))  # type: ignore[misc]
+        cfg = self._vre_cfg()
+        if cfg.mode == "local" and sysusers.multi_user():
+            await asyncio.to_thread(sysusers.lock, cfg, user.name)
+
+
+class LocalAccountsAuthenticator(SystemAccountsMixin, Authenticator):
     """Username + password checked against the local account store of the deployment."""
 
     accounts_db = Unicode("", config=True, help="Path of the accounts SQLite file (local mode).")
@@ -144,10 +182,10 @@ class LocalAccountsAuthenticator(Authenticator):
 
         return not account.disabled and (account.expires is None or account.expires > time.time())
 
-    def delete_user(self, user: Any) -> None:
-        """Deleting a hub user (REST API, admin page) also deletes their password."""
+    async def delete_user(self, user: Any) -> None:
+        """Deleting a hub user (REST API, admin page) also deletes their password and locks their account."""
         self.store.remove(user.name)
-        super().delete_user(user)
+        await super().delete_user(user)
 
 
 def ensure_admin(state_dir: Any, username: str) -> str | None:
@@ -199,3 +237,24 @@ def oauth_settings(oauth: dict[str, Any], environ: dict[str, str]) -> dict[str, 
     s["allow_all"] = bool(oauth.get("allow_all", not oauth.get("allowed_groups")))
     return s
 
+
+
+def __getattr__(name: str) -> Any:
+    # oauthenticator is imported only by a hub that uses it
+    if name == "VREOAuthenticator":
+        return _oauth_class()
+    raise AttributeError(name)
+
+
+_OAUTH: list[type] = []
+
+
+def _oauth_class() -> type:
+    if not _OAUTH:
+        from oauthenticator.generic import GenericOAuthenticator
+
+        class VREOAuthenticator(SystemAccountsMixin, GenericOAuthenticator):  # type: ignore[misc,valid-type]
+            """Generic OAuth/OIDC; in the local mode as root, each user also gets a system account."""
+
+        _OAUTH.append(VREOAuthenticator)
+    return _OAUTH[0]

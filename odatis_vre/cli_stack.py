@@ -84,6 +84,9 @@ def up(config_path: Path | None, port: int | None, detach: bool, no_samples: boo
         if services[key].get("enabled", True):
             click.echo(f"  {what}: {info.url}/{path}")
     click.echo(f"  logs: {info.log}")
+    click.echo("Isolation and limits:")
+    for line in stack.isolation_report():
+        click.echo(f"  - {line}")
     if detach:
         click.echo("Running in the background; `odatis-vre down` stops it.")
         return

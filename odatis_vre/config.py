@@ -37,7 +37,11 @@ DEFAULTS: dict[str, Any] = {
         "base_url": "/",
         "admin_users": ["admin"],
         "state_dir": ".vre",
+        "homes_dir": ".vre-homes",
+        "services_dir": ".vre-services",
         "concurrent_spawn_limit": 100,
+        "isolation": {"prefix": "jupyter-", "service_account": "odatis-services", "limits": "auto",
+                      "max_processes": 2048},
     },
     "auth": {"type": "local"},
     "groups": {},
@@ -206,6 +210,18 @@ class VREConfig:
     @property
     def state_dir(self) -> Path:
         return self.resolve(self.hub["state_dir"])
+
+    @property
+    def homes_dir(self) -> Path:
+        return self.resolve(self.hub["homes_dir"])
+
+    @property
+    def services_dir(self) -> Path:
+        return self.resolve(self.hub["services_dir"])
+
+    @property
+    def isolation(self) -> dict[str, Any]:
+        return self.hub["isolation"]
 
     @property
     def catalog_path(self) -> Path:

@@ -7,6 +7,7 @@ route every limit through :mod:`odatis_vre.quotas`.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import os
 import sys
@@ -14,12 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from dask_gateway_server.backends.base import PublicException
-from dask_gateway_server.backends.local import UnsafeLocalBackend
+from dask_gateway_server.backends.local import LocalBackend
 from dask_gateway_server.models import ClusterStatus
 from dask_gateway_server.options import Float, Integer, Options
 
 from . import config as config_mod
-from . import priority, quotas
+from . import isolation, quotas
 from .config import VREConfig, format_bytes
 from .modes import local_ports
 
@@ -91,17 +92,94 @@ class ClusterCountMixin:
         return await super().start_cluster(user, cluster_options)  # type: ignore[misc]
 
 
-class VRELocalBackend(ClusterCountMixin, UnsafeLocalBackend):
-    """Local processes (every cluster runs as the hub's OS user — local mode only)."""
+class VRELocalBackend(ClusterCountMixin, LocalBackend):
+    """Local processes run as the user's system account, each in a cgroup of its own (local mode).
 
-    def make_preexec_fn(self, cluster: Any) -> Any:
-        parent = super().make_preexec_fn(cluster)
+    Started as root (multi-user mode), a scheduler or worker joins its cgroup (memory, CPU and
+    processes: :mod:`odatis_vre.isolation`), then becomes the user's account before ``exec``;
+    in single-user mode it runs as the gateway's own user. Every process runs below the hub's
+    CPU priority (:mod:`odatis_vre.priority`).
+    """
 
-        def preexec() -> None:  # in the child, after setsid: schedulers and workers below the hub
-            parent()
-            priority.lower_priority()
+    #: the nanny's own memory beside the worker's limit (the nanny restarts a worker near its limit)
+    NANNY_MEMORY = 256 * 1024**2
 
-        return preexec
+    def _account(self, username: str) -> Any:
+        from . import sysusers
+
+        if not sysusers.multi_user():
+            return None
+        return sysusers.ensure(_cfg(), username)
+
+    def set_file_permissions(self, paths: list[str], username: str) -> None:
+        # dask-gateway-server 2026.3 adds the TLS paths with `paths.extend(path)`, i.e. one entry per
+        # *character*: "/" among them. Only whole paths inside the cluster's folder are handed over.
+        account = self._account(username)
+        if account is None:
+            return
+        root = paths[0] if paths else ""  # the cluster's folder comes first
+        if not (os.path.isabs(root) and os.path.isdir(root) and root.rstrip(os.sep)):
+            raise PublicException("The Dask Gateway could not prepare the cluster's folder; see its log.")
+        root = root.rstrip(os.sep)
+        inside = [p for p in dict.fromkeys(paths) if p == root or p.startswith(root + os.sep)]
+        certs = self.get_certs_directory(root)
+        inside += [os.path.join(certs, n) for n in os.listdir(certs)]
+        for p in inside:
+            os.chown(p, account.uid, account.gid)
+
+    def get_env(self, cluster: Any) -> dict[str, str]:
+        env = super().get_env(cluster)
+        account = self._account(cluster.username)
+        if account is not None:
+            env["USER"] = env["LOGNAME"] = account.name
+            env["HOME"] = str(account.home)
+        return env
+
+    def _limits(self, cluster: Any, name: str) -> isolation.Limits:
+        c, processes = cluster.config, isolation.enforcer(_cfg()).processes
+        if name == "scheduler":
+            return isolation.Limits(memory=int(c.scheduler_memory), cpu=float(c.scheduler_cores), processes=processes)
+        return isolation.Limits(memory=int(c.worker_memory) + self.NANNY_MEMORY, cpu=float(c.worker_cores),
+                                processes=processes)
+
+    async def start_process(self, cluster: Any, cmd: list[str], env: dict[str, str], name: str) -> int:
+        account = self._account(cluster.username)
+        limits = self._limits(cluster, name)
+        group = isolation.enforcer(_cfg()).create(f"dask-{cluster.name}-{name}", limits)
+        workdir = cluster.state["workdir"]
+        log_path = os.path.join(self.get_logs_directory(workdir), name + ".log")
+        fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            if account is not None:
+                os.fchown(fd, account.uid, account.gid)
+
+            def preexec() -> None:  # in the child, after setsid, before exec
+                isolation.become(account, group, limits)
+                os.chdir(workdir)
+
+            proc = await asyncio.create_subprocess_exec(
+                *cmd, preexec_fn=preexec, start_new_session=True, env=env, stdout=fd,
+                stderr=asyncio.subprocess.STDOUT)
+        except BaseException:
+            if group is not None:
+                group.remove()
+            raise
+        finally:
+            os.close(fd)
+        return proc.pid
+
+    def _remove_groups(self, cluster_name: str, name: str | None = None) -> None:
+        enforcer = isolation.enforcer(_cfg())
+        for group in enforcer.groups(f"dask-{cluster_name}-" + (name or "")):
+            group.remove()
+
+    async def do_stop_worker(self, worker: Any) -> None:
+        await super().do_stop_worker(worker)
+        await asyncio.to_thread(self._remove_groups, worker.cluster.name, f"worker-{worker.name}")
+
+    async def do_stop_cluster(self, cluster: Any) -> None:
+        await super().do_stop_cluster(cluster)
+        await asyncio.to_thread(self._remove_groups, cluster.name)
 
 
 @functools.cache
@@ -138,7 +216,8 @@ def apply(c: Any, cfg: VREConfig) -> None:
     c.Proxy.tcp_address = f"127.0.0.1:{ports['gateway_tcp']}"
     c.Proxy.prefix = prefix
     c.VRELocalBackend.cluster_options = cluster_options
-    c.VRELocalBackend.clusters_directory = str(cfg.state_dir / "dask-clusters")
+    # each cluster's folder is made private to its user in the system's temporary folder (not in the
+    # state directory, which user accounts cannot enter)
     c.LocalClusterConfig.scheduler_cmd = [str(bindir / "dask"), "scheduler"]
     c.LocalClusterConfig.worker_cmd = [str(bindir / "dask"), "worker"]
     c.LocalClusterConfig.idle_timeout = 3600

@@ -12,11 +12,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from . import modes
+from . import modes, sysusers
 from .config import VREConfig
 
 REPO = Path(__file__).resolve().parents[1]
 HUB_DIR = REPO / "hub"
+TEMPLATES = Path(__file__).resolve().parent / "templates" / "hub"
 
 #: Scopes of the API token inside a user's server: enough for the gateway (groups, service
 #: access) and the repository to identify the user, nothing about other users.
@@ -50,7 +51,10 @@ def services(cfg: VREConfig, environ: dict[str, str]) -> list[dict[str, Any]]:
     svc = cfg.services
     managed = modes.managed_services(cfg)
     env = {"ODATIS_VRE_CONFIG": str(cfg.path) if cfg.path else "", "ODATIS_VRE_CATALOG": str(cfg.catalog_path),
-           "PATH": environ.get("PATH", ""), "HOME": environ.get("HOME", "/root")}
+           "PATH": environ.get("PATH", ""), "HOME": str(cfg.services_dir)}
+    # local mode as root: the explorer, the repository and the culler run as the service account; only the
+    # gateway keeps root, which it needs to start each cluster as its user's account
+    as_services = {"user": cfg.isolation["service_account"]} if managed and sysusers.multi_user() else {}
     out: list[dict[str, Any]] = []
     if svc["dask_gateway"].get("enabled", True):
         s: dict[str, Any] = {"name": "dask-gateway", "url": modes.service_url(cfg, "dask-gateway"),
@@ -64,7 +68,8 @@ def services(cfg: VREConfig, environ: dict[str, str]) -> list[dict[str, Any]]:
         out.append(s)
     if svc["idle_culler"].get("enabled", True):
         out.append({"name": "idle-culler", "command": _supervised(
-            [sys.executable, "-m", "jupyterhub_idle_culler", f"--timeout={svc['idle_culler'].get('timeout', 3600)}"])})
+            [sys.executable, "-m", "jupyterhub_idle_culler", f"--timeout={svc['idle_culler'].get('timeout', 3600)}"]),
+            **as_services})
     for name in ("explorer", "repository"):
         if not svc[name].get("enabled", True):
             continue
@@ -74,6 +79,7 @@ def services(cfg: VREConfig, environ: dict[str, str]) -> list[dict[str, Any]]:
             port = modes.local_ports(cfg)[name]
             s["command"] = _supervised([sys.executable, "-m", "odatis_vre", name, "serve", "--port", str(port)])
             s["environment"] = env
+            s.update(as_services)
             if name == "repository":
                 # the registrar's credentials stay with the service, never in users' servers
                 s["environment"] = env | {k: environ[k] for k in REGISTRAR_ENV if environ.get(k)}
@@ -159,7 +165,8 @@ def apply(c: Any, cfg: VREConfig, environ: dict[str, str] | None = None) -> None
     if auth["type"] == "oauth":
         from .auth import oauth_settings
 
-        c.JupyterHub.authenticator_class = "oauthenticator.generic.GenericOAuthenticator"
+        # the same authenticator in both modes; in the local mode it also makes each user's system account
+        c.JupyterHub.authenticator_class = "odatis_vre.auth.VREOAuthenticator"
         _set(c, {"GenericOAuthenticator": oauth_settings(auth["oauth"], environ)})
     else:
         c.JupyterHub.authenticator_class = "odatis_vre.auth.LocalAccountsAuthenticator"
@@ -192,6 +199,8 @@ def apply(c: Any, cfg: VREConfig, environ: dict[str, str] | None = None) -> None
         c.KubeSpawner.profile_list = profiles_for_spawner
         c.KubeSpawner.environment = user_env
     c.JupyterHub.template_vars = {"announcement_login": "ODATIS ocean virtual research environment"}
+    # the hub's pages say why a server stopped (e.g. out of memory: odatis_vre.spawners)
+    c.JupyterHub.template_paths = [str(TEMPLATES)]
 
     for cls, traits in (cfg.hub.get("extra_config") or {}).items():
         _set(c, {cls: traits})

@@ -116,7 +116,6 @@ def hub_settings(cfg: VREConfig) -> dict[str, dict[str, Any]]:
             "pid_file": str(state / "proxy.pid"),
             "command": proxy_command(),
         },
-        "VRELocalSpawner": {"home_dir_template": str(state / "home" / "{username}")},
     }
 
 

@@ -16,12 +16,12 @@ import time
 from typing import Any
 
 import psutil
-from jupyterhub.spawner import SimpleLocalProcessSpawner
+from jupyterhub.spawner import LocalProcessSpawner
 from jupyterhub.utils import random_port
 from tornado import web
 
 from . import config as config_mod
-from . import priority, quotas, zygote
+from . import isolation, quotas, sysusers, zygote
 from .config import VREConfig, format_bytes, parse_quantity
 
 
@@ -147,40 +147,65 @@ def _pid_alive(pid: int | None) -> bool:
         return True
 
 
-class VRELocalSpawner(QuotaMixin, SimpleLocalProcessSpawner):
-    """A process per server, one home directory per user (README.md, "Known limits of the local mode").
+#: How often a running server's cgroup is checked for processes the kernel killed for lack of memory
+OOM_CHECK = 1.0
 
-    The hub waits for a server with a randomised exponential back-off (up to seconds);
-    ``start`` instead returns only once the server accepts connections, polling every
-    20 ms, so the hub's first check succeeds. Servers of the deployment's own environment
-    are forked from a warm process (:mod:`odatis_vre.zygote`) instead of started from scratch.
+
+class VRELocalSpawner(QuotaMixin, LocalProcessSpawner):
+    """A process per server, run as the user's own system account (:mod:`odatis_vre.sysusers`).
+
+    Started as root, the hub never runs user code as root: the server is forked from a warm
+    process (:mod:`odatis_vre.zygote`), or started by exec when there is none, and in both cases
+    the new process joins its cgroup (memory, CPU, processes: :mod:`odatis_vre.isolation`), then
+    takes the account's groups, gid and uid before any user code runs, with an environment made
+    by the spawner alone. A server whose kernel runs out of memory is stopped, and the hub's page
+    says so. In single-user mode (hub not root) every server runs as the hub's user.
+
+    ``start`` returns only once the server accepts connections, polling every 20 ms, so the hub's
+    first check succeeds (its own back-off waits up to seconds).
     """
 
-    def get_args(self) -> list[str]:
-        args = list(super().get_args())  # a copy: the base returns the spawner's own `args` list
-        if os.geteuid() == 0:
-            # the local mode runs every server as the hub's OS user, root in containers and CI
-            args.append("--ServerApp.allow_root=True")
-        return args
+    #: the cgroup of this server (kept in the hub's database: a restarted hub still finds it)
+    vre_cgroup: dict[str, Any] | None = None
+    #: why the server stopped, when the hub stopped it (shown on the hub's "not running" page)
+    vre_stop_reason: str = ""
+    _oom_base = 0
+    _oom_task: asyncio.Task[None] | None = None
+
+    @property
+    def account(self) -> sysusers.Account | None:
+        """The system account of this server in multi-user mode, None in single-user mode."""
+        if not sysusers.multi_user():
+            return None
+        return sysusers.lookup(_cfg(), self.user.name)
+
+    @property
+    def home_dir(self) -> str:
+        return str(sysusers.home_of(_cfg(), self.user.name))
 
     def options_from_form(self, formdata: dict[str, list[str]]) -> dict[str, Any]:
         return self.vre_options_from_form(formdata)
 
     def user_env(self, env: dict[str, str]) -> dict[str, str]:
-        env = super().user_env(env)
-        # JupyterHub's simple spawner forces SHELL=/bin/bash; the local mode's own shell runs terminals
-        # below the hub's priority (odatis_vre.priority.shell)
+        account = self.account
+        env["USER"] = env["LOGNAME"] = account.name if account else sysusers.current().name
+        env["HOME"] = self.home_dir
+        # the local mode's own shell runs terminals below the hub's priority (odatis_vre.priority.shell)
         shell = self.environment.get("SHELL")
-        if isinstance(shell, str) and shell:
-            env["SHELL"] = shell
+        env["SHELL"] = shell if isinstance(shell, str) and shell else sysusers.SHELL
         return env
 
+    def _limits(self) -> isolation.Limits:
+        return isolation.Limits(memory=self.mem_limit or None, cpu=self.cpu_limit or None,
+                                processes=isolation.enforcer(_cfg()).processes)
+
     def make_preexec_fn(self, name: str) -> Any:
-        parent = super().make_preexec_fn(name)
+        """For the exec fallback (Popen calls it in the child, after setsid, before exec)."""
+        account, group, limits, home = self.account, self.vre_cgroup, self._limits(), self.home_dir
 
         def preexec() -> None:
-            parent()
-            priority.lower_priority()  # as for forked servers: the hub keeps priority
+            isolation.become(account, group, limits)
+            os.chdir(home)
 
         return preexec
 
@@ -190,15 +215,42 @@ class VRELocalSpawner(QuotaMixin, SimpleLocalProcessSpawner):
             return _pid_alive(self.pid)
         return await super()._signal(sig)
 
+    def get_state(self) -> dict[str, Any]:
+        state = super().get_state()
+        if self.vre_cgroup:
+            state["cgroup"] = self.vre_cgroup
+            state["oom_base"] = self._oom_base
+        if self.vre_stop_reason:
+            state["stop_reason"] = self.vre_stop_reason
+        return state
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        super().load_state(state)
+        if state.get("cgroup"):
+            self.vre_cgroup = state["cgroup"]
+            self._oom_base = int(state.get("oom_base", 0))
+        self.vre_stop_reason = state.get("stop_reason", "")
+
+    def clear_state(self) -> None:
+        # the hub clears the state of a stopped server, then drops the spawner object: the reason it was
+        # stopped stays in the state, for the pages that say why (the next start clears it)
+        super().clear_state()
+        self.vre_cgroup = None
+
     async def get_options_form(self) -> str:
         cfg = _cfg()
         if len(visible_profiles(cfg, self._groups(cfg))) <= 1:
             return ""
         return self.vre_options_form()
 
+    def _cgroup_name(self, account: sysusers.Account | None) -> str:
+        who = account.name if account else sysusers.slug(self.user.name)
+        return f"server-{who}" + (f"-{sysusers.slug(self.name)}" if self.name else "")
+
     async def start(self) -> Any:
         profile = self.vre_check(self.user_options.get("profile"))
         self.profile = profile["name"]
+        self.vre_stop_reason = ""
         cpu, mem = profile.get("cpu") or {}, profile.get("memory") or {}
         if "limit" in cpu:
             self.cpu_limit = float(cpu["limit"])
@@ -212,38 +264,104 @@ class VRELocalSpawner(QuotaMixin, SimpleLocalProcessSpawner):
         own_env = not env_path or env_path == "current"
         if not own_env:
             self.cmd = [os.path.join(env_path, "bin", "jupyterhub-singleuser")]
+        cfg = _cfg()
+        # the account and its home exist before anything is written there (users made before an upgrade too)
+        account = await asyncio.to_thread(sysusers.ensure, cfg, self.user.name)
+        account = account if sysusers.multi_user() else None
         storage = self.vre_quota().storage
+        if storage != quotas.UNLIMITED:
+            used = await asyncio.to_thread(isolation.disk_usage, self.home_dir)
+            if used > storage:
+                raise web.HTTPError(403, f"Your home uses {format_bytes(used)}, above your storage quota of "
+                                    f"{format_bytes(storage)}: ask an administrator to raise it (`odatis-vre admin "
+                                    "quotas set GROUP --storage SIZE`) or to free space in your home.")
         self.environment = dict(self.environment) | {
             "ODATIS_VRE_PROFILE": profile["name"],
             "ODATIS_VRE_STORAGE_QUOTA": format_bytes(storage) if storage != quotas.UNLIMITED else ""}
         from .workshop import provide_material
 
         # workshop material lands in the home before the server starts (files the user changed are kept)
-        await asyncio.to_thread(provide_material, _cfg(), self.user.name, self.home_dir)
-        started = await self._start_forked() if own_env else None
-        ip, port = started or await super().start()
-        await self._wait_listening(ip or "127.0.0.1", port)
+        await asyncio.to_thread(provide_material, cfg, self.user.name, self.home_dir, account)
+        enforcer = isolation.enforcer(cfg)
+        group = await asyncio.to_thread(enforcer.create, self._cgroup_name(account), self._limits())
+        self.vre_cgroup = group.to_dict() if group else None
+        self._oom_base = 0
+        try:
+            started = await self._start_forked(account) if own_env else None
+            ip, port = started or await super().start()
+            await self._wait_listening(ip or "127.0.0.1", port)
+        except BaseException:
+            if group is not None:
+                await asyncio.to_thread(group.remove)
+            self.vre_cgroup = None
+            raise
+        self._watch_memory()
         await self.vre_record("start", profile["name"], self.cpu_limit, self.mem_limit)
         return ip, port
 
+    async def poll(self) -> int | None:
+        group = isolation.Group.from_dict(self.vre_cgroup) if self.vre_cgroup else None
+        status = await super().poll()
+        if status is None:
+            self._watch_memory()  # after a hub restart, the watch resumes with the first poll
+        elif group is not None:
+            await asyncio.to_thread(group.remove)  # the server is gone: what it started goes too
+        return status
+
     async def stop(self, now: bool = False) -> None:
+        if self._oom_task is not None and self._oom_task is not asyncio.current_task():
+            self._oom_task.cancel()
+        self._oom_task = None
+        group = isolation.Group.from_dict(self.vre_cgroup) if self.vre_cgroup else None
         await super().stop(now=now)
+        if group is not None:
+            # kernels, terminals and whatever they started go with the server
+            await asyncio.to_thread(group.remove)
+        self.vre_cgroup = None
         await self.vre_record("stop")
 
-    async def _start_forked(self) -> tuple[str, int] | None:
+    def _watch_memory(self) -> None:
+        if self.vre_cgroup and (self._oom_task is None or self._oom_task.done()):
+            self._oom_task = asyncio.ensure_future(self._memory_watch())
+
+    async def _memory_watch(self) -> None:
+        """Stop the server once the kernel killed one of its processes for lack of memory.
+
+        In a cgroup at its limit the kernel kills the largest process, usually the kernel that
+        allocated; the server is then stopped so that the user learns why from the hub's page
+        instead of a notebook whose kernel silently died.
+        """
+        group = isolation.Group.from_dict(self.vre_cgroup or {"name": "", "paths": {}})
+        while self.vre_cgroup:
+            kills = group.oom_kills()
+            if kills > self._oom_base:
+                limit = format_bytes(self.mem_limit) if self.mem_limit else "?"
+                self.vre_stop_reason = (f"Your server ran out of memory (limit {limit}): a process that needed more "
+                                        "was stopped by the system, and the server with it. Start it again with a "
+                                        "larger profile, or use less memory (a Dask cluster for large data).")
+                self.log.warning("%s's server ran out of memory (limit %s): stopping it", self.user.name, limit)
+                await asyncio.to_thread(group.kill)
+                await self.poll_and_notify()
+                return
+            await asyncio.sleep(OOM_CHECK)
+
+    async def _start_forked(self, account: sysusers.Account | None) -> tuple[str, int] | None:
         """Start the server as a fork of the zygote; None when there is none (start it by exec then)."""
         state = _cfg().state_dir
         if self.port == 0:
             self.port = random_port()
         try:
-            self.pid = await asyncio.to_thread(zygote.spawn, state, self.get_args(), self.get_env(), self.home_dir)
+            self.pid = await asyncio.to_thread(
+                zygote.spawn, state, self.get_args(), self.get_env(), self.home_dir,
+                account=account, cgroup=self.vre_cgroup, limits=self._limits())
         except zygote.ZygoteUnavailable as exc:
             self.log.warning("Starting %s's server without the zygote: %s", self.user.name, exc)
             # ready for the next spawn; this one does not wait for it
             await asyncio.to_thread(zygote.ensure, state, hub_pid=os.getpid())
             return None
         self.proc = None  # not our child: poll() and stop() go by pid, as after a hub restart
-        self.log.info("Forked %s's server (pid %s) from the zygote", self.user.name, self.pid)
+        self.log.info("Forked %s's server (pid %s, account %s) from the zygote", self.user.name, self.pid,
+                      account.name if account else sysusers.current().name)
         return self.ip or "127.0.0.1", self.port
 
     async def _wait_listening(self, ip: str, port: int) -> None:

@@ -22,7 +22,7 @@ from typing import Any
 
 import requests
 
-from . import atomic, auth, config, zygote
+from . import atomic, auth, config, sysusers, zygote
 from .config import VREConfig
 from .hubconfig import HUB_DIR
 
@@ -59,6 +59,11 @@ def _alive(pid: int) -> bool:
         return done == 0
     except ChildProcessError:
         return True
+
+
+def _private_umask() -> None:
+    # everything the hub and its proxy create in the state directory is theirs alone
+    os.umask(0o077)
 
 
 class Stack:
@@ -112,15 +117,15 @@ class Stack:
         if self.pid():
             raise StackError(f"The VRE of {self.config_path} already runs (pid {self.pid()}) at {self.url}: "
                              "`odatis-vre status` shows it, `odatis-vre down` stops it.")
-        self.state.mkdir(parents=True, exist_ok=True)
-        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        self.prepare()
         # warms up while the hub starts; replaced, so an upgraded package is what servers run
         zygote.ensure(self.state, restart=True, log=self.log_file)
-        log = open(self.log_file, "ab")
+        log = atomic.open_log(self.log_file)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "jupyterhub", "-f", str(HUB_DIR / "jupyterhub_config.py")],
-            cwd=self.state, env=self.env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        log.close()
+            cwd=self.state, env=self.env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=_private_umask)
+        os.close(log)
         self.pid_file.write_text(str(self.proc.pid))
         try:
             self.wait_ready(timeout)
@@ -131,6 +136,43 @@ class Stack:
         admin = self.cfg.hub["admin_users"][0]
         password = auth.ensure_admin(self.state, admin) if self.cfg.data["auth"]["type"] == "local" else None
         return StartInfo(self.url, admin, password, self.proc.pid, self.log_file)
+
+    def prepare(self) -> None:
+        """The folders of the deployment, with their owners and modes; the service account (multi-user mode).
+
+        The state directory is the hub's alone (0700): secrets, databases, logs, the CLI token and the
+        zygote's socket are out of reach of every user account.
+        """
+        self.state.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.state, 0o700)
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        for path in self.state.rglob("*"):
+            # a state directory from before the isolation: nothing in it readable by others
+            if not path.is_symlink():
+                os.chmod(path, path.stat().st_mode & ~0o077)
+        self.cfg.homes_dir.mkdir(parents=True, exist_ok=True)
+        if sysusers.multi_user():
+            os.chmod(self.cfg.homes_dir, 0o711)
+            problems = sysusers.unreachable([Path(sys.executable), Path(__file__).parent, self.cfg.catalog_path,
+                                             HUB_DIR, self.cfg.homes_dir, self.cfg.services_dir.parent])
+            if problems:
+                raise StackError(
+                    "User accounts could not run the VRE's code or reach its files, because these folders are closed "
+                    "to other users:\n  " + "\n  ".join(problems) + "\nMove the checkout to a folder others can "
+                    "traverse (e.g. /opt or /srv), or allow traversal (`chmod o+x` on each folder named), then retry.")
+            sysusers.service_account(self.cfg)
+        else:
+            self.cfg.services_dir.mkdir(parents=True, exist_ok=True)
+
+    def isolation_report(self) -> list[str]:
+        """What `up` prints once: who runs user code, and what enforces which limit."""
+        from . import isolation
+
+        multi = sysusers.multi_user()
+        lines = [sysusers.describe(self.cfg), isolation.enforcer(self.cfg).describe(multi)]
+        lines.append(f"storage: each home is measured when its server starts (a server above the group's "
+                     f"quota is refused); not enforced while it runs (no filesystem quota on {self.cfg.homes_dir})")
+        return lines
 
     def wait_ready(self, timeout: float = 90) -> None:
         deadline = time.monotonic() + timeout

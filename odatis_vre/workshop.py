@@ -45,7 +45,7 @@ from typing import Any, Iterable
 
 from tqdm import tqdm
 
-from . import atomic, admin
+from . import atomic, admin, sysusers
 from . import config as config_mod
 from .accounts import generate_password, valid_username
 from .admin import AdminError, HubClient
@@ -100,8 +100,8 @@ def workshop_dir(cfg: VREConfig, name: str) -> Path:
 
 
 def home_of(cfg: VREConfig, user: str) -> Path:
-    """The user's home in the local mode (``VRELocalSpawner.home_dir_template``)."""
-    return cfg.state_dir / "home" / user
+    """The user's home in the local mode (:func:`odatis_vre.sysusers.home_of`)."""
+    return sysusers.home_of(cfg, user)
 
 
 def _iso(ts: float) -> str:
@@ -147,11 +147,13 @@ def snapshot_material(source: str, dest: Path) -> int:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def provide_material(cfg: VREConfig, username: str, home: str | os.PathLike[str]) -> list[str]:
+def provide_material(cfg: VREConfig, username: str, home: str | os.PathLike[str],
+                     account: sysusers.Account | None = None) -> list[str]:
     """Copy the material of ``username``'s workshops into ``home/<workshop>/``; return the files copied.
 
     Called by the spawner before each start. A file already in the home is never
     overwritten (the participant's edits win); material added since the last start is copied.
+    With ``account`` (multi-user mode), what is copied belongs to that account.
 
     >>> cfg = config_mod.from_dict({"profiles": [{"name": "p", "display_name": "P", "image": "i"}]})
     >>> provide_material(cfg, "ann", "/tmp/nowhere")
@@ -172,12 +174,27 @@ def provide_material(cfg: VREConfig, username: str, home: str | os.PathLike[str]
             dest = target / rel
             if dest.exists():
                 continue
-            dest.parent.mkdir(parents=True, exist_ok=True)
+            made = _makedirs(dest.parent, Path(home))
             tmp = dest.with_name(f".{dest.name}.copying")
             shutil.copy2(path, tmp)
+            if account is not None:
+                for d in made:
+                    os.lchown(d, account.uid, account.gid)
+                os.lchown(tmp, account.uid, account.gid)
             os.replace(tmp, dest)
             copied.append(str(Path(ws.get("folder", name)) / rel))
     return copied
+
+
+def _makedirs(folder: Path, top: Path) -> list[Path]:
+    """``mkdir -p folder`` below ``top``; return the folders it made (to hand them to the user)."""
+    made: list[Path] = []
+    for d in [*reversed(folder.relative_to(top).parents), folder.relative_to(top)]:
+        path = top / d
+        if not path.exists():
+            path.mkdir()
+            made.append(path)
+    return made
 
 
 # ---------------------------------------------------------------------------------------
@@ -468,10 +485,9 @@ def end(hub: HubClient, path: str | os.PathLike[str], name: str, *, keep_homes: 
         hub.request("DELETE", f"/accounts/{u}", ok=(204, 404))
     # 2. the archive, complete and checked, before anything is deleted
     archive, files, never = archive_homes(cfg, name, created, cfg.state_dir / "archives", progress)
-    # 3. homes, groups, material, configuration
-    if not keep_homes:
-        for u in created:
-            shutil.rmtree(home_of(cfg, u), ignore_errors=True)
+    # 3. homes and system accounts (nothing left in /etc/passwd), groups, material, configuration
+    for u in created:
+        sysusers.remove(cfg, u, remove_home=not keep_homes)
     for g in (ws.get("group") or group_of(name), ws.get("instructors_group") or instructors_group_of(name)):
         hub.request("DELETE", f"/groups/{g}", ok=(204, 404))
 

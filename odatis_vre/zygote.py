@@ -7,11 +7,13 @@ milliseconds and shares the imported code with its siblings (copy-on-write), so 
 participants logging in at once costs the machine one import instead of thirty.
 
 The hub's spawner (:class:`odatis_vre.spawners.VRELocalSpawner`) asks for a server over a
-Unix socket in the state directory (mode 0600: only the hub's OS user, who runs every local
-server anyway, can ask). A request names only the arguments, the environment and the
-working directory; the child always runs JupyterHub's single-user entry point, never an
-arbitrary program. If the zygote is missing or broken the spawner starts the server the
-ordinary way, so a failure here makes spawns slower, never impossible.
+Unix socket in the state directory (mode 0600 in a folder only the hub's OS user can open). The
+zygote forks *before* reading a request: its own memory never holds a user's token or
+environment, so no server inherits another's secrets. The child reads its request (arguments,
+environment, working directory, the user's account and cgroup), joins the cgroup, drops root
+for the user's account (:func:`odatis_vre.isolation.become`) and runs JupyterHub's single-user
+entry point, never an arbitrary program. If the zygote is missing or broken the spawner starts
+the server the ordinary way, so a failure here makes spawns slower, never impossible.
 
 The zygote is started by :func:`ensure` (from ``odatis-vre up`` and lazily by the spawner),
 outlives a hub restart like the servers do, and is stopped by ``odatis-vre down``.
@@ -35,7 +37,7 @@ from typing import Any
 
 import setproctitle
 
-from . import priority
+from . import atomic
 
 #: What a single-user server imports before it listens (measured with ``python -X importtime``).
 PRELOAD = (
@@ -86,20 +88,35 @@ def _reap(*_: Any) -> None:
             return
 
 
-def _child(request: dict[str, Any], listener: socket.socket, conn: socket.socket) -> None:
-    """In the forked child: become the user's server. Never returns."""
+def _child(listener: socket.socket, conn: socket.socket) -> None:
+    """In the forked child: read the request, become the user, run their server. Never returns."""
     code = 1
     try:
         listener.close()
-        conn.close()
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
         os.setsid()  # like Popen(start_new_session=True): the hub's signals are not forwarded
-        priority.lower_priority()  # below the hub: see odatis_vre.priority
+        conn.settimeout(10)
+        request = json.loads(_read_line(conn))
+        if request.get("ping"):
+            conn.sendall(b'{"pong": true}\n')
+            os._exit(0)
+        from .isolation import Limits, become
+        from .sysusers import Account
+
+        account = request.get("account")
+        if account:
+            account = Account(account["name"], int(account["uid"]), int(account["gid"]), Path(account["home"]))
+        try:
+            become(account, request.get("cgroup"), Limits(**(request.get("limits") or {})))
+        except Exception as exc:
+            conn.sendall(json.dumps({"error": f"could not drop to the user's account: {exc}"}).encode() + b"\n")
+            os._exit(1)
+        conn.sendall(json.dumps({"pid": os.getpid()}).encode() + b"\n")
+        conn.close()
         cwd = request.get("cwd")
         if cwd:
-            os.makedirs(cwd, 0o755, exist_ok=True)
             os.chdir(cwd)
         sys.argv = ["jupyterhub-singleuser", *[str(a) for a in request.get("args", [])]]
         # `ps` shows whose server this is, as it would for a server started by exec
@@ -186,16 +203,10 @@ def serve(state_dir: Path, hub_pid: int | None = None, orphan_grace: float = 120
                 raise
             with conn:
                 try:
-                    conn.settimeout(10)
-                    request = json.loads(_read_line(conn))
-                    if request.get("ping"):
-                        conn.sendall(b'{"pong": true}\n')
-                        continue
-                    pid = os.fork()
-                    if pid == 0:
-                        _child(request, listener, conn)
-                    conn.sendall(json.dumps({"pid": pid}).encode() + b"\n")
-                except Exception as exc:  # a bad request must not end the zygote
+                    # fork first, read in the child: the zygote never sees what a request holds
+                    if os.fork() == 0:
+                        _child(listener, conn)
+                except Exception as exc:  # a failed fork must not end the zygote
                     with contextlib.suppress(OSError):
                         conn.sendall(json.dumps({"error": str(exc)}).encode() + b"\n")
     finally:
@@ -241,12 +252,20 @@ def alive(state_dir: Path) -> bool:
         return False
 
 
-def spawn(state_dir: Path, args: list[str], env: dict[str, str], cwd: str | None) -> int:
-    """Start a single-user server as a fork of the zygote; return its pid.
+def spawn(state_dir: Path, args: list[str], env: dict[str, str], cwd: str | None, *, account: Any = None,
+          cgroup: dict[str, Any] | None = None, limits: Any = None) -> int:
+    """Start a single-user server as a fork of the zygote, as ``account``, in ``cgroup``; return its pid.
 
+    ``account`` (:class:`odatis_vre.sysusers.Account`) None keeps the zygote's identity (single-user
+    mode); ``limits`` (:class:`odatis_vre.isolation.Limits`) apply as rlimits where there is no cgroup.
     Raises :class:`ZygoteUnavailable` when no zygote answers (start the server another way).
     """
-    return int(_ask(state_dir, {"args": list(args), "env": dict(env), "cwd": cwd})["pid"])
+    request: dict[str, Any] = {"args": list(args), "env": dict(env), "cwd": cwd, "cgroup": cgroup}
+    if account is not None:
+        request["account"] = {"name": account.name, "uid": account.uid, "gid": account.gid, "home": str(account.home)}
+    if limits is not None:
+        request["limits"] = {"memory": limits.memory, "cpu": limits.cpu, "processes": limits.processes}
+    return int(_ask(state_dir, request)["pid"])
 
 
 def pid(state_dir: Path) -> int | None:
@@ -256,6 +275,16 @@ def pid(state_dir: Path) -> int | None:
         return value
     except (OSError, ValueError):
         return None
+
+
+#: What the zygote keeps of its starter's environment: its memory is copied into every server, so no
+#: secret (tokens, registrar passwords) may ever be in it
+KEEP_ENV = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "VIRTUAL_ENV", "PYTHONPATH", "LD_LIBRARY_PATH", "TZ")
+
+
+def clean_environment(environ: dict[str, str] | None = None) -> dict[str, str]:
+    environ = dict(os.environ if environ is None else environ)
+    return {k: v for k, v in environ.items() if k in KEEP_ENV}
 
 
 def ensure(state_dir: Path, *, wait: float = 0.0, restart: bool = False, log: Path | None = None,
@@ -276,13 +305,12 @@ def ensure(state_dir: Path, *, wait: float = 0.0, restart: bool = False, log: Pa
         return True
     if pid(state_dir) is None:
         log = log or state_dir / "logs" / "hub.log"
-        log.parent.mkdir(parents=True, exist_ok=True)
-        with open(log, "ab") as out:
+        with os.fdopen(atomic.open_log(log), "ab") as out:
             # its own session, in the state dir: it outlives a hub restart, as the servers do
             cmd = [sys.executable, "-m", "odatis_vre.zygote", str(state_dir)]
             if hub_pid:
                 cmd += ["--hub-pid", str(hub_pid)]
-            subprocess.Popen(cmd, cwd=state_dir,
+            subprocess.Popen(cmd, cwd=state_dir, env=clean_environment(),
                              start_new_session=True, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:

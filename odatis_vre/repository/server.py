@@ -73,7 +73,7 @@ class Settings:
         svc = cfg.services["repository"]
         registrar = svc.get("registrar", "local")
         return cls(
-            storage=cfg.resolve(svc["storage"]) if svc.get("storage") else cfg.state_dir / "repository",
+            storage=cfg.resolve(svc["storage"]) if svc.get("storage") else cfg.services_dir / "repository",
             db_url=svc.get("db_url") or None,
             max_upload=int(parse_quantity(svc["max_upload"])) if svc.get("max_upload") else None,
             registrar=registrar,
