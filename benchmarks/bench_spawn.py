@@ -23,14 +23,13 @@ from pathlib import Path
 
 import psutil
 import requests
-import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 import stock_hub  # noqa: E402
-from vre_testing import TEST_CONFIG, free_port  # noqa: E402
+from vre_testing import TEST_CONFIG, free_port, write_config  # noqa: E402
 
-from odatis_vre import config  # noqa: E402
+from odatis_vre import config, sysusers  # noqa: E402
 from odatis_vre.stack import Stack  # noqa: E402
 
 TOOLS = REPO / ".tools" / "node_modules" / ".bin"
@@ -52,11 +51,11 @@ class OurHub(Hub):
     name = "odatis-vre"
 
     def __init__(self, folder: Path):
-        raw = config.deep_merge(TEST_CONFIG, {"hub": {"port": free_port(), "state_dir": str(folder / ".vre"),
-                                                      "concurrent_spawn_limit": 100}})
+        # write_config: accounts of its own (multi-user mode when run as root, as `make up`), a traversable folder
+        raw = config.deep_merge(TEST_CONFIG, {"hub": {"state_dir": str(folder / ".vre"), "concurrent_spawn_limit": 100}})
         raw["profiles"] = raw["profiles"][:1]  # one profile: the login goes straight to the spawn
         raw["groups"]["default"]["quota"]["servers"] = 1
-        (folder / "vre.yaml").write_text(yaml.safe_dump(raw))
+        write_config(folder, raw)
         self.stack = Stack(folder / "vre.yaml")
         self.stack.start(timeout=120)
         self.url, self.token = self.stack.url, self.stack.token
@@ -73,7 +72,10 @@ class OurHub(Hub):
         return [pid] if pid else []
 
     def stop(self) -> None:
-        self.stack.stop()
+        try:
+            self.stack.stop()
+        finally:
+            sysusers.purge(self.stack.cfg)
 
 
 class StockHub(Hub):

@@ -28,14 +28,13 @@ from pathlib import Path
 
 import aiohttp
 import requests
-import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 import stock_hub  # noqa: E402
-from vre_testing import TEST_CONFIG, free_port  # noqa: E402
+from vre_testing import TEST_CONFIG, free_port, write_config  # noqa: E402
 
-from odatis_vre import admin, config, workshop  # noqa: E402
+from odatis_vre import admin, config, sysusers, workshop  # noqa: E402
 from odatis_vre.stack import Stack  # noqa: E402
 
 os.environ["PATH"] = f"{REPO / '.tools' / 'node_modules' / '.bin'}:{Path(sys.executable).parent}:{os.environ['PATH']}"
@@ -67,10 +66,10 @@ class OurHub:
     name = "odatis-vre workshop"
 
     def __init__(self, folder: Path, seats: int):
-        raw = config.deep_merge(TEST_CONFIG, {"hub": {"port": free_port(), "state_dir": str(folder / ".vre"),
-                                                      "concurrent_spawn_limit": 100}})
+        # write_config: accounts of its own (multi-user mode when run as root, as `make up`), a traversable folder
+        raw = config.deep_merge(TEST_CONFIG, {"hub": {"state_dir": str(folder / ".vre"), "concurrent_spawn_limit": 100}})
         raw["profiles"] = raw["profiles"][:1]  # one profile: the spawn page starts the server (as stock)
-        (folder / "vre.yaml").write_text(yaml.safe_dump(raw))
+        write_config(folder, raw)
         self.config_path = folder / "vre.yaml"
         self.stack = Stack(self.config_path)
         self.stack.start(timeout=120)
@@ -86,7 +85,10 @@ class OurHub:
         t0 = time.perf_counter()
         workshop.end(self.hub, self.config_path, "bench", progress=False)
         took = time.perf_counter() - t0
-        self.stack.stop()
+        try:
+            self.stack.stop()
+        finally:
+            sysusers.purge(self.stack.cfg)
         return took
 
 

@@ -12,6 +12,44 @@ os.environ["PATH"] = os.pathsep.join([str(REPO / ".tools" / "bin"), str(REPO / "
                                       os.environ.get("PATH", "")])
 os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
 
+#: Test deployments run as root give every hub user a system account, which must be able to enter the
+#: deployment's folder: the session's temporary folders live here (traversable, not listable), not in
+#: pytest's /tmp/pytest-of-root (0700, and reset to 0700 by any other pytest run on the machine).
+TEST_ROOT = Path("/tmp/odatis-vre-tests")
+
+
+def _reap_stale_runs() -> None:
+    """Folders and system accounts left by test runs that were killed."""
+    import shutil
+
+    from odatis_vre import sysusers
+
+    for run in TEST_ROOT.glob("run-*"):
+        try:
+            pid = int(run.name.split("-")[1])
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            shutil.rmtree(run, ignore_errors=True)
+        except (ValueError, IndexError, PermissionError):
+            pass
+    for entry in sysusers.stale_accounts(TEST_ROOT):
+        sysusers._delete(entry.pw_name, entry.pw_uid)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if os.geteuid() != 0 or config.option.basetemp:
+        return
+    TEST_ROOT.mkdir(mode=0o711, exist_ok=True)
+    os.chmod(TEST_ROOT, 0o711)
+    _reap_stale_runs()
+    config.option.basetemp = str(TEST_ROOT / f"run-{os.getpid()}")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _traversable_basetemp(tmp_path_factory: pytest.TempPathFactory) -> None:
+    if os.geteuid() == 0:
+        os.chmod(tmp_path_factory.getbasetemp(), 0o711)
+
 
 @pytest.fixture(scope="session")
 def sample_data() -> Path:
@@ -28,7 +66,7 @@ def vre_stack(tmp_path_factory: pytest.TempPathFactory) -> VRETestStack:
     """A real local VRE (hub, proxy, gateway, explorer, repository) shared by the session's tests."""
     stack = start_stack(tmp_path_factory.mktemp("vre"))
     yield stack
-    stack.stack.stop()
+    stack.stop()
 
 
 @pytest.fixture(scope="session")

@@ -22,7 +22,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> VRETestStack:
     # our own hub: these tests change the configuration (profiles, quotas) under it
     st = start_stack(tmp_path_factory.mktemp("admin"))
     yield st
-    st.stack.stop()
+    st.stop()
 
 
 def cli(stack: VRETestStack, *args: str, ok: bool = True) -> Result:

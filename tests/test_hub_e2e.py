@@ -11,7 +11,7 @@ import requests
 from dask_gateway import Gateway
 from dask_gateway.auth import JupyterHubAuth
 
-from odatis_vre import priority, remote
+from odatis_vre import priority, remote, sysusers
 from vre_testing import VRETestStack
 
 pytestmark = pytest.mark.slow
@@ -193,13 +193,15 @@ def test_stop_leaves_no_orphan(vre_stack: VRETestStack, users: dict) -> None:
     vre_stack.start_server("alice")
     gw = _gateway(vre_stack, vre_stack.user_token("alice"))
     gw.submit()  # a scheduler process, started by the gateway
-    # servers started before a hub restart are no longer the hub's children: find every process
-    # working inside the deployment's state directory (hub, proxy, services, servers, clusters)
+    # servers started before a hub restart are no longer the hub's children: find every process working
+    # inside the deployment's state directory (hub, proxy, services) or run by one of its accounts (servers,
+    # clusters, services)
     state = str(vre_stack.stack.state)
+    uids = {e.pw_uid for e in sysusers.accounts(vre_stack.cfg)}
 
     def in_state(p: psutil.Process) -> bool:
         try:
-            return p.cwd().startswith(state)
+            return p.cwd().startswith(state) or p.uids().real in uids
         except (psutil.Error, OSError):
             return False
 

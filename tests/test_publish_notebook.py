@@ -27,7 +27,7 @@ def repo_stack(tmp_path_factory: pytest.TempPathFactory) -> VRETestStack:
         "dask_gateway": {"enabled": False}, "idle_culler": {"enabled": False}, "explorer": {"enabled": False},
         "repository": {"enabled": True, "registrar": "local"}}})
     yield stack
-    stack.stack.stop()
+    stack.stop()
 
 
 @pytest.mark.slow

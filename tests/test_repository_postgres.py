@@ -25,7 +25,7 @@ def env(tmp_path_factory: pytest.TempPathFactory, postgres_url: str) -> Env:
         e.add_user(name)
     e.wait_up()
     yield e
-    stack.stack.stop()
+    stack.stop()
 
 
 @pytest.mark.slow

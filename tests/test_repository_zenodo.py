@@ -33,7 +33,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Env:
         e.add_user(name)
     e.wait_up()
     yield e
-    stack.stack.stop()
+    stack.stop()
     handle.stop()
 
 

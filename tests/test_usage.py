@@ -105,4 +105,4 @@ def test_usage_command_on_a_real_hub_and_gateway(tmp_path_factory: pytest.TempPa
         assert out_png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert "ulla" in result.output
     finally:
-        stack.stack.stop()
+        stack.stop()

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 
-from odatis_vre import workshop
+from odatis_vre import remote, sysusers, workshop
 from odatis_vre.cli import main
 from vre_testing import VRETestStack, start_stack
 
@@ -28,7 +28,7 @@ INSTRUCTOR = f"{NAME}-instructor"
 def stack(tmp_path_factory: pytest.TempPathFactory) -> VRETestStack:
     st = start_stack(tmp_path_factory.mktemp("workshop"))
     yield st
-    st.stack.stop()
+    st.stop()
 
 
 @pytest.fixture(scope="module")
@@ -102,6 +102,17 @@ def test_workshop_lifecycle(stack: VRETestStack, material: Path) -> None:
     assert r.status_code == 200 and r.json()["content"] == "id,lat,lon\n1,43.1,5.9\n"
     for u in (P1, P2, P3):
         put_file(stack, s[u], u, f"{NAME}/answer-{u}.txt", f"work of {u}")
+    if sysusers.multi_user():
+        # each seat is a separate system account: its kernel runs as it, its home and material are its own
+        accounts = {u: stack.account(u) for u in seats}
+        assert len({a.uid for a in accounts.values()}) == len(seats)
+        for u in (P1, P2, P3):
+            me = accounts[u]
+            out = remote.run_code(stack.server_url(u), stack.user_token(u),
+                                  f"import os; print(os.getuid()); print(os.access({str(accounts[P1 if u != P1 else P2].home)!r}, os.R_OK))")
+            assert out.stdout.split() == [str(me.uid), "False"]
+            material_file = me.home / NAME / "data" / "stations.csv"
+            assert material_file.stat().st_uid == me.uid and me.home.stat().st_mode & 0o777 == 0o700
 
     # participants cannot reach each other's servers...
     assert stack.browse_other(s[P2], P1, "api/contents").status_code == 403
@@ -151,7 +162,12 @@ def test_workshop_lifecycle(stack: VRETestStack, material: Path) -> None:
         with pytest.raises(AssertionError, match="failed"):
             stack.login(u, seat["password"])
         assert stack.api("GET", f"/users/{u}").status_code == 404
-        assert not (state / "home" / u).exists()
+        assert not sysusers.home_of(stack.cfg, u).exists()
+    # nothing of the seats is left in /etc/passwd (their accounts were deleted, not only locked)
+    passwd = Path("/etc/passwd").read_text()
+    for u in seats:
+        assert sysusers.account_name(stack.cfg.isolation["prefix"], u) + ":" not in passwd
+    assert all(f" user {u}" not in e.pw_gecos for e in sysusers.accounts(stack.cfg) for u in seats)
     assert stack.api("GET", f"/groups/workshop-{NAME}").status_code == 404
     cfg = yaml.safe_load(stack.config_path.read_text())
     assert "workshops" not in cfg and f"workshop-{NAME}" not in cfg["groups"]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import html
+import os
+import secrets
 import socket
 import time
 from pathlib import Path
@@ -11,7 +13,7 @@ from typing import Any, Callable
 import requests
 import yaml
 
-from odatis_vre import config
+from odatis_vre import config, sysusers
 from odatis_vre.stack import Stack
 
 REPO = Path(__file__).resolve().parents[1]
@@ -72,9 +74,27 @@ def sample_catalog(root: Path, days: int, keep: Callable[[str], bool], *, argo_c
     return path
 
 
+def readable(path: Path) -> Path:
+    """Open ``path`` (a folder tree of test data) to the VRE's user and service accounts: they run the servers
+    and services that read it (pytest makes its temporary folders private to root)."""
+    path = Path(path)
+    os.chmod(path, 0o755)
+    for p in path.rglob("*"):
+        if not p.is_symlink():
+            os.chmod(p, p.stat().st_mode | (0o755 if p.is_dir() else 0o644))
+    return path
+
+
 def write_config(folder: Path, overrides: dict[str, Any] | None = None) -> Path:
     data = config.deep_merge(TEST_CONFIG, overrides or {})
     data["hub"]["port"] = data["hub"].get("port") or free_port()
+    # accounts of its own per test deployment: stacks of concurrent test runs never share one
+    tag = secrets.token_hex(2)
+    data["hub"].setdefault("isolation", {})
+    data["hub"]["isolation"].setdefault("prefix", f"t{tag}-")
+    data["hub"]["isolation"].setdefault("service_account", f"t{tag}svc")
+    # the deployment's folder is traversable (not listable) by its accounts, as a checkout must be
+    os.chmod(folder, 0o711)
     path = folder / "vre.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     config.load(path)  # fail early on a wrong test config
@@ -98,6 +118,23 @@ class VRETestStack:
     @property
     def config_path(self) -> Path:
         return self.stack.config_path
+
+    @property
+    def cfg(self) -> config.VREConfig:
+        return self.stack.cfg
+
+    def stop(self) -> None:
+        """Stop everything, then delete the deployment's system accounts (a test leaves none behind)."""
+        try:
+            self.stack.stop()
+        finally:
+            sysusers.purge(self.stack.cfg)
+
+    def account(self, name: str) -> "sysusers.Account":
+        """``name``'s system account (multi-user mode)."""
+        account = sysusers.lookup(self.stack.cfg, name)
+        assert account is not None, f"{name} has no system account"
+        return account
 
     def api(self, method: str, path: str, token: str | None = None, **kw: Any) -> requests.Response:
         return self.stack.api(method, path, token=token, **kw)
