@@ -95,7 +95,7 @@ def end_cmd(name: str, keep_homes: bool, yes: bool, config_path: Path | None, hu
     click.echo(f"Workshop {name!r} ended: {len(done.participants)} participant account(s) removed; "
                f"{done.files} file(s) archived in {done.archive}")
     if done.never_started:
-        click.echo(f"  never started a server (nothing to archive): {', '.join(done.never_started)}")
+        click.echo(f"  nothing to archive (never started a server or left no files): {', '.join(done.never_started)}")
 
 
 COMMANDS = [workshop_group]

@@ -18,6 +18,7 @@ import contextlib
 import os
 import shutil
 import sys
+import time
 
 #: Niceness of user servers, kernels, terminals and Dask clusters (and of their session's autogroup);
 #: the hub runs at 0.
@@ -28,17 +29,42 @@ SERVER_NICENESS = 19
 PROVISIONER = "odatis-low-priority"
 
 
-def lower_priority(niceness: int = SERVER_NICENESS) -> None:
+def lower_priority(niceness: int = SERVER_NICENESS, autogroup: bool = True) -> None:
     """Put the calling process, just after it started its own session, below the hub's CPU priority."""
     with contextlib.suppress(OSError):
         current = os.nice(0)
         if current < niceness:  # a kernel inherits its server's nice value: only the autogroup is new
             os.nice(niceness - current)
-    if os.getsid(0) != os.getpid():
-        return  # not a session of its own: its autogroup is its parent's (maybe the hub's), leave it
-    with contextlib.suppress(OSError):
-        with open("/proc/self/autogroup", "w") as f:
-            f.write(str(niceness))
+    if autogroup:
+        lower_autogroup(os.getpid(), niceness)
+
+
+def lower_autogroup(pid: int, niceness: int = SERVER_NICENESS, timeout: float = 2.0) -> bool:
+    """Nice the scheduling autogroup of ``pid``, a session leader; False if it could not be done.
+
+    Two things make this fail for an unprivileged caller: Linux accepts one autogroup change per
+    100 ms machine-wide from callers without CAP_SYS_ADMIN (EAGAIN: retried here), and a process that
+    changed its user id without exec'ing since (a server forked from the zygote, or the child Popen
+    forks from it before exec) is not dumpable, so its ``/proc`` files belong to root (EACCES): such a
+    process is lowered by its parent once it has exec'd (see :mod:`odatis_vre.provisioner`).
+    """
+    try:
+        if os.getsid(pid) != pid:
+            return False  # not a session of its own: its autogroup is its parent's (maybe the hub's)
+    except OSError:
+        return False
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with open(f"/proc/{pid}/autogroup", "w") as f:
+                f.write(str(niceness))
+            return True
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)  # the kernel's own rate limit (100 ms), no condition to wait on
+        except OSError:
+            return False
 
 
 def shell() -> None:

@@ -432,7 +432,7 @@ def _runtime_file(rel: Path) -> bool:
 def archive_homes(cfg: VREConfig, name: str, users: list[str], dest_dir: Path, progress: bool = True) -> tuple[Path, int, list[str]]:
     """Write ``<name>/<user>/…`` for every existing home + ``MANIFEST.json`` into one tar.gz; verify it.
 
-    Returns (archive, number of files, users without a home). The archive appears under its
+    Returns (archive, number of files, users with nothing to keep). The archive appears under its
     final name only once complete and checked.
     """
     stamp = time.strftime("%Y%m%dT%H%M%S")
@@ -444,15 +444,18 @@ def archive_homes(cfg: VREConfig, name: str, users: list[str], dest_dir: Path, p
         with tarfile.open(tmp, "w:gz") as tar:
             for u in tqdm(users, desc=f"workshop {name}: archive", unit="home", disable=not progress):
                 home = home_of(cfg, u)
-                if not home.is_dir():
+                # Accounts get their (empty) home when created, so "never started" means
+                # "nothing to keep", not "no home folder".
+                kept = [p for p in sorted(home.rglob("*")) if p.is_file() and not p.is_symlink()
+                        and not _runtime_file(p.relative_to(home))] if home.is_dir() else []
+                if not kept:
                     manifest["never_started"].append(u)
                     continue
                 files = {}
-                for p in sorted(home.rglob("*")):
+                for p in kept:
                     rel = p.relative_to(home)
-                    if p.is_file() and not p.is_symlink() and not _runtime_file(rel):
-                        tar.add(p, arcname=f"{name}/{u}/{rel}", recursive=False)
-                        files[str(rel)] = {"size": p.stat().st_size, "sha256": _sha256(p)}
+                    tar.add(p, arcname=f"{name}/{u}/{rel}", recursive=False)
+                    files[str(rel)] = {"size": p.stat().st_size, "sha256": _sha256(p)}
                 manifest["users"][u] = files
                 count += len(files)
             data = json.dumps(manifest, indent=1).encode()

@@ -98,7 +98,13 @@ def _child(listener: socket.socket, conn: socket.socket) -> None:
         signal.signal(signal.SIGINT, signal.default_int_handler)
         os.setsid()  # like Popen(start_new_session=True): the hub's signals are not forwarded
         conn.settimeout(10)
-        request = json.loads(_read_line(conn))
+        try:
+            request = json.loads(_read_line(conn))
+            if not isinstance(request, dict):
+                raise ValueError("a request is one JSON object per line")
+        except ValueError as exc:
+            conn.sendall(json.dumps({"error": f"unreadable request: {exc}"}).encode() + b"\n")
+            os._exit(2)
         if request.get("ping"):
             conn.sendall(b'{"pong": true}\n')
             os._exit(0)

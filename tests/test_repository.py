@@ -389,7 +389,7 @@ def test_drafts_are_the_owners_and_shared_groups_only(env: Env, tmp_path: Path) 
 def test_bad_file_names_sizes_and_checksums_are_refused(env: Env, tmp_path: Path) -> None:
     v = _new_deposit(env)
     files = f"api/deposits/{v['id']}/v1/files"
-    storage = env.folder / ".vre" / "repository"
+    storage = env.folder / ".vre-services" / "repository"
     for name in ("../../evil.nc", "a/b.nc", ".hidden", "..", "x\x00y"):
         r = env.post(files, "alice", json={"name": name, "size": 3, "sha256": sha(b"abc")})
         assert r.status_code == 400 and "file name" in r.json()["error"], (name, r.text)

@@ -55,5 +55,5 @@ def test_deposit_publish_and_versions_with_postgresql(env: Env, tmp_path: Path, 
     engine.dispose()
     assert [(n, st) for n, st, _ in rows] == [(1, "published"), (2, "draft")] and rows[0][2] == v["doi"]
     assert files == [(nc.name, nc.stat().st_size, sha(nc.read_bytes()), True)]
-    storage = env.folder / ".vre" / "repository"
+    storage = env.folder / ".vre-services" / "repository"
     assert storage.is_dir() and not list(storage.rglob("*.sqlite"))

@@ -43,7 +43,7 @@ def test_server_is_forked_from_the_zygote(vre_stack: VRETestStack) -> None:
     assert proc.ppid() == zpid
     # a session of its own (signals to the hub or the zygote do not reach it); runs in the user's home
     assert os.getsid(pid) == pid
-    assert proc.cwd() == str(state / "home" / "zoe")
+    assert proc.cwd() == str(vre_stack.account("zoe").home)
     # below the hub's CPU priority: the hub stays responsive while servers start
     assert proc.nice() == psutil.Process(vre_stack.stack.pid()).nice() + priority.SERVER_NICENESS
     # ...and so is its session's scheduling group (autogroup), or the nice value would only rank it
