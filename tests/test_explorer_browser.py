@@ -7,8 +7,8 @@ console must stay free of errors. Screenshots go to /tmp/odatis-explorer-*.png.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 import numpy as np
@@ -39,6 +39,13 @@ _FRAME_JS = """() => {
   }
   return null;
 }"""
+
+
+def _painted(page: Any) -> None:
+    """Wait until the browser has painted what the document holds (two animation frames), for screenshots."""
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+
+
 _STATE_JS = """() => {
   const doc = Bokeh.documents[0];
   const ts = doc.get_model_by_name('odatis-timeseries').data, sel = doc.get_model_by_name('odatis-selection').data;
@@ -94,15 +101,17 @@ def test_explorer_in_the_browser(vre_stack: VRETestStack, sample_data: Path, tmp
                               " x: d.x[0], dw: d.dw[0]} }")
         assert image["n"] == 49 * 61 and image["finite"] > 1000, image  # the field, land masked
         assert image["x"] == pytest.approx(-15.125) and image["dw"] == pytest.approx(15.25)
-        time.sleep(0.5)
+        _painted(page)
         page.screenshot(path=str(SHOTS / "odatis-explorer-map.png"))
 
         # click the sea west of Brittany → the time series of the grid point there
         frame = page.evaluate(_FRAME_JS)
         assert frame and frame["width"] > 200, frame
         page.mouse.click(*_pixel(frame, -6.0, 47.0))
-        page.wait_for_function("() => Bokeh.documents[0].get_model_by_name('odatis-timeseries').data.value.length > 0",
-                               timeout=60_000)
+        # the server writes the series, then the selection (two patches): wait on the last one written
+        page.wait_for_function("() => { const d = Bokeh.documents[0];"
+                               " return d.get_model_by_name('odatis-selection').data.kind[0] == 'point'"
+                               " && d.get_model_by_name('odatis-timeseries').data.value.length > 0 }", timeout=60_000)
         state = page.evaluate(_STATE_JS)
         assert state["kind"] == "point" and state["read_from"] == "time-optimised copy"
         assert abs(state["lon"] + 6.0) <= 0.25 and abs(state["lat"] - 47.0) <= 0.25, state
@@ -135,7 +144,7 @@ def test_explorer_in_the_browser(vre_stack: VRETestStack, sample_data: Path, tmp
         sub = ref.sel(lon=slice(state["west"], state["east"]), lat=slice(state["south"], state["north"]))
         mean = sub.weighted(np.cos(np.deg2rad(sub.lat))).mean(("lat", "lon"))
         np.testing.assert_allclose(state["value"], mean.values, rtol=1e-5)
-        time.sleep(0.5)
+        _painted(page)
         page.screenshot(path=str(SHOTS / "odatis-explorer-box.png"))
         browser.close()
 
