@@ -20,12 +20,12 @@ import click
 from .cli_stack import CONFIG_OPTION
 
 
-def _settings(config_path: Path | None):  # noqa: ANN202
+def _settings(config_path: Path | None, port: int | None = None):  # noqa: ANN202
     from . import config
     from .repository.server import Settings
 
     try:
-        return Settings.from_config(config.load(config_path))
+        return Settings.from_config(config.load(config_path), port=port)
     except config.ConfigError as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -100,7 +100,7 @@ def serve_cmd(port: int, address: str | None, config_path: Path | None) -> None:
         except config.ConfigError as exc:
             raise click.ClickException(str(exc)) from None
         address = "0.0.0.0" if mode == "kubernetes" else "127.0.0.1"  # noqa: S104 — the pod's Service reaches it
-    server.serve(port, _settings(config_path), address)
+    server.serve(port, _settings(config_path, port), address)
 
 
 @repository_group.command("fsck")

@@ -261,7 +261,9 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Env:
 
     url, handle = datacite.start()
     folder = tmp_path_factory.mktemp("repo-vre")
-    stack = start_repository_stack(folder, {"registrar": "datacite", "datacite_url": url, "registrar_timeout": 2},
+    # every published test file (a few kB) is "large": downloads go through the signed links
+    stack = start_repository_stack(folder, {"registrar": "datacite", "datacite_url": url, "registrar_timeout": 2,
+                                            "direct_downloads": {"min_size": "1K", "ttl": 60}},
                                    {"DATACITE_REPOSITORY_ID": "ODATIS.VRE", "DATACITE_PASSWORD": "datacite-test-password"})
     e = Env(stack, handle, folder)
     r = stack.api("POST", "/groups/ocean-team")
@@ -351,6 +353,79 @@ def test_deposit_upload_publish_landing_download(env: Env, tmp_path: Path) -> No
     assert c.download(v["id"], 1, nc.name, tmp_path / "back.nc", progress=False).read_bytes() == data
     listed = {x["id"] for x in env.get("api/published").json()}
     assert v["id"] in listed
+
+
+@pytest.mark.slow
+def test_large_published_files_leave_the_proxy_through_signed_links(env: Env, tmp_path: Path) -> None:
+    from urllib.parse import parse_qs, urlparse
+
+    from odatis_vre.repository import signed
+    from odatis_vre.repository.server import Settings
+
+    port = json.loads((env.folder / ".vre" / "ports.json").read_text())["repository"]
+    settings = Settings.from_config(env.stack.cfg, port=port)
+    key = signed.signing_key(settings.storage)
+    direct = f"http://127.0.0.1:{port}/services/repository/"
+    nc = make_nc(tmp_path / "big.nc", days=4)
+    data = nc.read_bytes()
+    v = _new_deposit(env)
+    c = env.client("alice")
+    c.upload(v["id"], 1, nc, progress=False)
+    # a draft is served through the hub to its owner, never redirected (links are for published files)
+    draft = env.get(f"datasets/{v['id']}/v1/files/big.nc", "alice", allow_redirects=False)
+    assert draft.status_code == 200 and draft.content == data
+    c.publish(v["id"], 1)
+
+    # through the hub: a redirect to a link on the service's own port, never cached
+    r = env.get(f"datasets/{v['id']}/v1/files/big.nc", allow_redirects=False)
+    assert r.status_code == 307 and r.headers["Cache-Control"] == "no-store"
+    link = r.headers["Location"]
+    assert link.startswith(f"{direct}direct/{v['id']}/v1/big.nc?expires=")
+    q = {k: x[0] for k, x in parse_qs(urlparse(link).query).items()}
+    assert 0 < int(q["expires"]) - time.time() <= 60
+    got = requests.get(link, timeout=60)
+    assert got.status_code == 200 and got.content == data and "immutable" in got.headers["Cache-Control"]
+    part = requests.get(link, headers={"Range": "bytes=10-109"}, timeout=60)
+    assert part.status_code == 206 and part.content == data[10:110]
+    # clients follow it (the token is not sent on to the other port), and the checksum is verified
+    assert c.download(v["id"], 1, "big.nc", tmp_path / "back.nc", progress=False).read_bytes() == data
+    # on the service's own port there is nothing to redirect
+    assert requests.get(f"{direct}datasets/{v['id']}/v1/files/big.nc", allow_redirects=False,
+                        timeout=60).status_code == 200
+
+    def refused(url: str, status: int, words: str) -> None:
+        resp = requests.get(url, headers={"Accept": "application/json"}, timeout=60)
+        assert resp.status_code == status and words in resp.json()["error"], (url, resp.status_code, resp.text)
+
+    base = f"{direct}direct/{v['id']}/v1/big.nc"
+    bad_sig = q["sig"][:-1] + ("0" if q["sig"][-1] != "0" else "1")
+    refused(f"{base}?expires={q['expires']}&sig={bad_sig}", 403, "not valid")
+    refused(f"{base}?expires={int(q['expires']) + 3600}&sig={q['sig']}", 403, "not valid")  # a longer life
+    refused(f"{base}?sig={q['sig']}", 403, "expires")
+    refused(f"{base}?expires=soon&sig={q['sig']}", 403, "expires")
+    refused(f"{base}?expires={q['expires']}", 403, "not valid")
+    # the link names one file of one version: another published file with the same signature is refused
+    other = _new_deposit(env)
+    c.upload(other["id"], 1, nc, progress=False)
+    c.publish(other["id"], 1)
+    refused(f"{direct}direct/{other['id']}/v1/big.nc?expires={q['expires']}&sig={q['sig']}", 403, "not valid")
+    # expired: signed with the service's own key, an hour ago
+    sha256 = sha(data)
+    old = signed.DownloadLink(v["id"], 1, "big.nc", sha256, int(time.time()) - 3600)
+    refused(f"{base}?{old.query(key)}", 403, "expired")
+    # a draft is never served by a link, even one signed with the service's key; nor an unknown file
+    d = _new_deposit(env)
+    c.upload(d["id"], 1, nc, progress=False)
+    forged = signed.DownloadLink(d["id"], 1, "big.nc", sha256, int(time.time()) + 600)
+    for url in (f"{direct}direct/{d['id']}/v1/big.nc?{forged.query(key)}",
+                f"{env.repo}direct/{d['id']}/v1/big.nc?{forged.query(key)}"):
+        refused(url, 404, "no published file")
+    refused(f"{base.replace('big.nc', 'other.nc')}?{old.query(key)}", 404, "no published file")
+    # bob still cannot reach alice's draft through the hub, redirected or not
+    assert env.get(f"datasets/{d['id']}/v1/files/big.nc", "bob", allow_redirects=False).status_code == 404
+    # the hub's route to the same link works too (the signature is the permission, not the route)
+    assert requests.get(f"{env.repo}direct/{v['id']}/v1/big.nc?expires={q['expires']}&sig={q['sig']}",
+                        timeout=60).content == data
 
 
 @pytest.mark.slow

@@ -15,7 +15,9 @@ page cannot forge them). Every URL lives under ``$JUPYTERHUB_SERVICE_PREFIX``
 ``GET|PUT|DELETE api/deposits/<id>/v<n>/files/<f>``    resume offset / a chunk (Content-Range) / drop
 ``POST api/deposits/<id>/v<n>/publish``                register the DOI, publish (idempotent)
 ``GET  datasets/<id>/v<n>/``                           landing page (citation, BibTeX, JSON-LD...)
-``GET  datasets/<id>/v<n>/files/<f>``                  download (HTTP Range)
+``GET  datasets/<id>/v<n>/files/<f>``                  download (HTTP Range); a large published file:
+                                                       a redirect to a signed link (``direct/...``)
+``GET  direct/<id>/v<n>/<f>?expires=..&sig=..``        a signed, expiring link to a published file
 ``GET  datasets/<id>/v<n>/zarr/...``, ``.../opendap``  Zarr v3 and OPeNDAP (xpublish)
 ``GET  catalog.yaml``                                  intake catalogue of every published version
 =====================================================  ==========================================
@@ -36,10 +38,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
+from urllib.parse import urlparse
 
 from tornado import httpclient, ioloop, web
 
-from . import dissemination, pages
+from . import dissemination, pages, signed
 from .store import NotFound, RepositoryError, Store, check_name
 
 log = logging.getLogger("odatis_vre.repository")
@@ -64,9 +67,16 @@ class Settings:
     public_url: str
     prefix: str
     oauth_redirect_uri: str | None = None
+    #: the service's own address (``http://host:port``) for signed download links; None: no redirects
+    direct_url: str | None = None
+    #: published files of at least this many bytes are redirected to a signed link
+    direct_min_size: int = 32 * 1024**2
+    #: seconds a signed link stays valid
+    direct_ttl: int = 600
 
     @classmethod
-    def from_config(cls, cfg: Any, environ: dict[str, str] | None = None) -> "Settings":
+    def from_config(cls, cfg: Any, environ: dict[str, str] | None = None, port: int | None = None) -> "Settings":
+        """The settings of ``vre.yaml``; ``port``: where this service listens (its own address for signed links)."""
         from ..config import parse_quantity
 
         env = dict(os.environ if environ is None else environ)
@@ -85,7 +95,31 @@ class Settings:
             # local mode: the hub registers this absolute callback (odatis_vre.hubconfig); the
             # spawner's environment gives a relative one, which the hub would refuse as a mismatch
             oauth_redirect_uri=f"{cfg.hub_url}/services/repository/oauth_callback" if cfg.mode == "local" else None,
+            direct_url=direct_url(cfg, port),
+            direct_min_size=int(parse_quantity((svc.get("direct_downloads") or {}).get("min_size", "32M"))),
+            direct_ttl=int((svc.get("direct_downloads") or {}).get("ttl", 600)),
         )
+
+
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def direct_url(cfg: Any, port: int | None = None) -> str | None:
+    """Where clients reach the service without the hub's proxy, for large downloads; None when they cannot.
+
+    ``services.repository.direct_downloads.url`` when set; else, in the local mode with the hub on a
+    loopback address (its users are on this machine), the service's own loopback ``port`` (the port it
+    was started on). A hub open to other machines (or Kubernetes) needs the URL set explicitly, where
+    the operator exposes the service's port.
+    """
+    dd = cfg.services["repository"].get("direct_downloads") or {}
+    if dd.get("enabled") is False:
+        return None
+    if dd.get("url"):
+        return str(dd["url"]).rstrip("/")
+    if port and cfg.mode == "local" and str(cfg.hub.get("ip", "")) in _LOOPBACK:
+        return f"http://127.0.0.1:{port}"
+    return None
 
 
 class Repository:
@@ -103,12 +137,18 @@ class Repository:
         self.chunk_readers = dissemination.DatasetCache(lambda key: self._open_published(key, reader=True))
         self._xpublish: Any = None
         self.zarr_meta: dict[str, dict[str, Any]] = {}
+        self.link_key = signed.signing_key(self.store.root) if settings.direct_url else b""
         for line in self.store.recover():
             log.warning(line)
 
     # -- URLs
     def landing_url(self, ds_id: str, number: int) -> str:
         return f"{self.settings.public_url}{self.settings.prefix}datasets/{ds_id}/v{number}/"
+
+    def signed_link(self, ds_id: str, number: int, name: str, sha256: str) -> str:
+        """A signed, expiring link to a published file on the service's own address (see :mod:`.signed`)."""
+        link = signed.DownloadLink.new(ds_id, number, name, sha256, self.settings.direct_ttl)
+        return f"{self.settings.direct_url}{self.settings.prefix}direct/{ds_id}/v{number}/{name}?{link.query(self.link_key)}"
 
     # -- registrar
     @property
@@ -787,12 +827,27 @@ class Download(Base, web.StaticFileHandler):
         name = check_name(name)
         if name not in {f["name"] for f in v["files"] if f["complete"]}:
             raise NotFound(f"dataset {ds_id} v{number} has no file {name!r}")
+        info = next(f for f in v["files"] if f["name"] == name)
+        if self._redirect(v, info):
+            return
         base = self.store.published_dir(ds_id, int(number)) if v["state"] == "published" else \
             self.store.draft_dir(ds_id, int(number))
         self.root = str(base)
         self.version_state = v["state"]
-        self.file_sha256 = next(f["sha256"] for f in v["files"] if f["name"] == name)
+        self.file_sha256 = info["sha256"]
         await web.StaticFileHandler.get(self, name, include_body)
+
+    def _redirect(self, v: dict[str, Any], info: dict[str, Any]) -> bool:
+        """Send a large published file's client to a signed link on the service's own port (not through the
+        hub's proxy, which would cap its speed); True when redirected."""
+        s = self.repo.settings
+        if not s.direct_url or v["state"] != "published" or int(info.get("size") or 0) < s.direct_min_size:
+            return False
+        if self.request.host == urlparse(s.direct_url).netloc:
+            return False  # already on the direct address: serve it here
+        self.set_header("Cache-Control", "no-store")  # the link expires: never cache the redirect
+        self.redirect(self.repo.signed_link(v["id"], int(v["version"]), info["name"], info["sha256"]), status=307)
+        return True
 
     def compute_etag(self) -> str | None:
         # the verified SHA-256 is the content's identity; tornado would read the whole file to hash it
@@ -824,6 +879,37 @@ class Download(Base, web.StaticFileHandler):
                 yield chunk
                 if remaining is not None and remaining <= 0:
                     return
+
+
+class SignedDownload(Download):
+    """A published file through a signed, expiring link (no hub login: the signature is the permission)."""
+
+    async def prepare(self) -> None:
+        self.user = None  # the link alone decides; no call to the hub
+
+    async def get(self, ds_id: str, number: str, name: str, include_body: bool = True) -> None:  # type: ignore[override]
+        if not self.repo.settings.direct_url:
+            raise NotFound("signed download links are off in this repository (services.repository.direct_downloads)")
+        expires = signed.parse_expires(self.get_query_argument("expires", None))
+        sig = self.get_query_argument("sig", "")
+        name = check_name(name)
+        try:
+            v = self.store.version(ds_id, int(number))
+        except NotFound:
+            v = None
+        info = next((f for f in (v or {}).get("files", ()) if f["name"] == name and f["complete"]), None)
+        if v is None or v["state"] != "published" or info is None:
+            # a draft is never served by a link: to a link, it does not exist
+            raise NotFound(f"dataset {ds_id} v{number} has no published file {name!r}")
+        signed.DownloadLink(ds_id, int(number), name, info["sha256"], expires).check(self.repo.link_key, sig)
+        self.root = str(self.store.published_dir(ds_id, int(number)))
+        self.version_state = "published"
+        self.file_sha256 = info["sha256"]
+        await web.StaticFileHandler.get(self, name, include_body)
+
+    def set_extra_headers(self, path: str) -> None:
+        # the link expires; the bytes behind it never change
+        self.set_header("Cache-Control", f"private, max-age={self.repo.settings.direct_ttl}, immutable")
 
 
 class Dissemination(Base):
@@ -893,6 +979,7 @@ def make_app(settings: Settings, store: Store | None = None) -> web.Application:
         (p + rf"datasets/{ID}/{VER}/(datacite\.json|datacite\.xml|citation\.txt|citation\.bib|schema\.jsonld|preview\.png)",
          LandingExport, kw),
         (p + rf"datasets/{ID}/{VER}/files/([^/]+)", Download, kw),
+        (p + rf"direct/{ID}/{VER}/([^/]+)", SignedDownload, kw),
         (p + rf"datasets/{ID}/{VER}/(zarr|opendap)(.*)", Dissemination, kw),
     ]
     return web.Application(routes, cookie_secret=os.urandom(32), xsrf_cookies=False,
