@@ -180,25 +180,65 @@ def _sum_and_count(block: np.ndarray) -> np.ndarray:
     return np.stack([np.where(valid, x, 0.0).sum(0), valid.sum(0, dtype=np.float64)])[None]
 
 
-def _group_means_block(block: np.ndarray, codes: np.ndarray, ngroups: int) -> np.ndarray:
-    """NaN-skipping means of the block's rows (first axis) for each group code, in one pass.
+#: longest run of consecutive steps summed in float32 (a month of days: ~1e-6 relative error); longer
+#: runs (seasons) are summed in float64
+_FLOAT32_RUN = 32
 
-    Consecutive rows of one group (the days of one month) are summed as a slice: a plain
-    ``sum(axis=0)`` over a run is ~100× faster than ``np.add.reduceat`` or boolean indexing here.
+
+def _group_means_block(block: np.ndarray, codes: np.ndarray, ngroups: int) -> np.ndarray:
+    """NaN-skipping means of the block's rows (first axis) for each group code, in one pass over the data.
+
+    The block is seen as one series per point (``(points, time)``: a plain view when time varies fastest,
+    as in a time-optimised copy's blocks). Each run of consecutive steps of one group (the days of one
+    month) is summed for every point at once (``np.add.reduceat``), in float32 while runs are short;
+    only the points whose sums show a missing value are summed again, skipping them and counting the
+    valid values. The runs of each group are then added in float64. No temporary as large as the block
+    is made (the old way made three: a float64 copy, a validity mask and a filled copy).
+
+    >>> x = np.array([[1.0, np.nan], [3.0, 4.0], [5.0, 6.0]], dtype=np.float32)   # 3 steps, 2 points
+    >>> _group_means_block(x, np.array([0, 0, 1]), 2).tolist()
+    [[2.0, 4.0], [5.0, 6.0]]
     """
-    valid = np.isfinite(block)
-    filled = np.where(valid, block, 0)
-    sums = np.zeros((ngroups,) + block.shape[1:], dtype=np.float64)
-    counts = np.zeros((ngroups,) + block.shape[1:], dtype=np.int64)
-    cuts = np.r_[0, np.flatnonzero(np.diff(codes)) + 1, codes.size]
-    for start, stop in zip(cuts[:-1], cuts[1:]):
-        g = codes[start]
-        sums[g] += filled[start:stop].sum(axis=0)     # ≤ a month of values: float32 partial sums are exact enough
-        counts[g] += np.count_nonzero(valid[start:stop], axis=0)
+    nt = block.shape[0]
+    if nt == 0:
+        return np.full((ngroups,) + block.shape[1:], np.nan, dtype=_float_type(block.dtype))
+    # (points, time): a view for C- or Fortran-ordered blocks (Fortran: each point's series is contiguous)
+    order = "F" if block.flags.f_contiguous and not block.flags.c_contiguous else "C"
+    series = block.reshape(nt, -1, order=order).T
+    if not np.issubdtype(series.dtype, np.floating):
+        series = series.astype(np.float64)
+    starts = np.r_[0, np.flatnonzero(np.diff(codes)) + 1]
+    lengths = np.diff(np.r_[starts, nt])
+    acc = series.dtype if lengths.max() <= _FLOAT32_RUN else np.float64
+    sums = np.add.reduceat(series, starts, axis=1, dtype=acc)
+    counts = np.broadcast_to(lengths, sums.shape)
+    gaps = ~np.isfinite(sums).all(axis=1)
+    if gaps.any():  # points with missing values (land, clouds): sum and count their valid values only
+        counts = counts.copy()
+        rows = np.flatnonzero(gaps)
+        valid = np.isfinite(series[rows])
+        some = valid.any(axis=1)
+        sums[rows[~some]], counts[rows[~some]] = 0, 0  # never a value (land): nothing more to read
+        rows, valid = rows[some], valid[some]
+        if rows.size:
+            sums[rows] = np.add.reduceat(np.where(valid, series[rows], 0), starts, axis=1, dtype=acc)
+            counts[rows] = np.add.reduceat(valid, starts, axis=1, dtype=np.int64)
+    run_groups = codes[starts]
+    total = np.zeros((sums.shape[0], ngroups))
+    n = np.zeros((sums.shape[0], ngroups))
+    for g in np.unique(run_groups):
+        mine = run_groups == g
+        total[:, g] = sums[:, mine].sum(axis=1, dtype=np.float64)
+        n[:, g] = counts[:, mine].sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        means = np.where(counts > 0, sums / np.where(counts > 0, counts, 1), np.nan)
+        means = np.where(n > 0, total / np.where(n > 0, n, 1), np.nan)
     # the means go back to the client: in the data's float type, they weigh half as much
-    return means.astype(block.dtype if np.issubdtype(block.dtype, np.floating) else np.float64)
+    out = means.T.astype(_float_type(block.dtype))
+    return np.ascontiguousarray(out.reshape((ngroups,) + block.shape[1:], order=order))
+
+
+def _float_type(dtype: np.dtype) -> np.dtype:
+    return np.dtype(dtype) if np.issubdtype(dtype, np.floating) else np.dtype(np.float64)
 
 
 def _grouped_mean_blockwise(da: xr.DataArray, dim: str, keys: np.ndarray, name: str) -> xr.DataArray:

@@ -36,6 +36,7 @@ import glob as _glob
 import hashlib
 import json
 import math
+import mmap
 import os
 import shutil
 import threading
@@ -927,31 +928,41 @@ def _read_block_at(*, folder: str, sep: str, dtype_str: str, chunks3: tuple[int,
     return _read_block(folder, sep, dtype_str, chunks3, rows[block_id[1]], cols[block_id[2]])
 
 
+def _mapped_tile(path: str, dtype: str, chunks: tuple[int, int, int]) -> tuple[np.ndarray, mmap.mmap] | None:
+    """A chunk file mapped read-only as its ``(time, lat, lon)`` array (Fortran order), or None if it is absent.
+
+    Mapping reads the page cache in place: the block is then filled with one copy, where ``np.fromfile``
+    made two (file → a new array → the block). The caller closes the mapping once the array is copied.
+    """
+    try:
+        with open(path, "rb") as fh:
+            mapping = mmap.mmap(fh.fileno(), 0, prot=mmap.PROT_READ)
+    except FileNotFoundError:
+        return None  # Zarr writes no chunk that holds only the fill value: an all-missing tile (land)
+    return np.frombuffer(mapping, dtype=dtype).reshape(chunks, order="F"), mapping
+
+
 def _read_block(folder: str, sep: str, dtype: str, chunks: tuple[int, int, int], rows: tuple[int, int],
                 cols: tuple[int, int], times: tuple[int, int] | None = None) -> np.ndarray:
     """Values of ``rows`` × ``cols`` over ``times`` (default: the whole period), from the copy's chunk files
-    (Fortran order: a chunk is a plain view of its file's bytes; a missing file is an all-missing tile)."""
+    (Fortran order: each point's series is contiguous, in the files and in the block returned; a missing
+    file is an all-missing tile)."""
     nt, ty, tx = chunks
     (r0, r1), (c0, c1) = rows, cols
     t0, t1 = times if times is not None else (0, nt)
-    if r1 - r0 == ty and c1 - c0 == tx and r0 % ty == 0 and c0 % tx == 0:  # exactly one chunk: no copy
-        try:
-            return np.fromfile(os.path.join(folder, f"0{sep}{r0 // ty}{sep}{c0 // tx}"), dtype=dtype).reshape(
-                (nt, ty, tx), order="F")[t0:t1]
-        except FileNotFoundError:
-            return np.full((t1 - t0, ty, tx), np.nan, dtype=dtype)
     out = np.empty((t1 - t0, r1 - r0, c1 - c0), dtype=dtype, order="F")
     for ci in range(r0 // ty, (r1 - 1) // ty + 1):
         for cj in range(c0 // tx, (c1 - 1) // tx + 1):
             a0, a1 = max(r0, ci * ty), min(r1, (ci + 1) * ty)
             b0, b1 = max(c0, cj * tx), min(c1, (cj + 1) * tx)
-            try:
-                tile = np.fromfile(os.path.join(folder, f"0{sep}{ci}{sep}{cj}"), dtype=dtype).reshape(
-                    (nt, ty, tx), order="F")
-            except FileNotFoundError:
+            tile = _mapped_tile(os.path.join(folder, f"0{sep}{ci}{sep}{cj}"), dtype, chunks)
+            if tile is None:
                 out[:, a0 - r0:a1 - r0, b0 - c0:b1 - c0] = np.nan
                 continue
-            out[:, a0 - r0:a1 - r0, b0 - c0:b1 - c0] = tile[t0:t1, a0 - ci * ty:a1 - ci * ty, b0 - cj * tx:b1 - cj * tx]
+            mapping = tile[1]
+            out[:, a0 - r0:a1 - r0, b0 - c0:b1 - c0] = tile[0][t0:t1, a0 - ci * ty:a1 - ci * ty, b0 - cj * tx:b1 - cj * tx]
+            del tile  # the last view of the mapping: it can close
+            mapping.close()
     return out
 
 
