@@ -61,6 +61,7 @@ _HOOK_JS = """() => {
 
 #: the plot frame (page pixels) and data ranges of the figure that draws an Image glyph (the map)
 _MAP_FRAME_JS = """() => {
+  if (!window.Bokeh || !Bokeh.documents || !Bokeh.documents.length) return null;
   const doc = Bokeh.documents[0];
   const models = doc.all_models instanceof Set ? [...doc.all_models] : [...doc._all_models.values()];
   const fig = models.find(m => m.renderers && m.x_range && m.renderers.some(
@@ -253,7 +254,7 @@ def main() -> int:
             ours.page.wait_for_function("() => window.Bokeh && Bokeh.documents.length > 0 && Bokeh.documents[0]"
                                         f".get_model_by_name('odatis-map-figure')?.title.text.includes('{DATASET}')",
                                         timeout=300_000)
-            base.page.goto(stock_url)
+            base.page.goto(stock_url, timeout=600_000)  # the app opens the 730 files for each new page
             for app in apps:
                 app.ready()
             for k, (i, j) in enumerate(points):

@@ -189,11 +189,7 @@ def _group_means_block(block: np.ndarray, codes: np.ndarray, ngroups: int) -> np
     """NaN-skipping means of the block's rows (first axis) for each group code, in one pass over the data.
 
     The block is seen as one series per point (``(points, time)``: a plain view when time varies fastest,
-    as in a time-optimised copy's blocks). Each run of consecutive steps of one group (the days of one
-    month) is summed for every point at once (``np.add.reduceat``), in float32 while runs are short;
-    only the points whose sums show a missing value are summed again, skipping them and counting the
-    valid values. The runs of each group are then added in float64. No temporary as large as the block
-    is made (the old way made three: a float64 copy, a validity mask and a filled copy).
+    as in a time-optimised copy's blocks), reduced by :func:`_group_means_series`.
 
     >>> x = np.array([[1.0, np.nan], [3.0, 4.0], [5.0, 6.0]], dtype=np.float32)   # 3 steps, 2 points
     >>> _group_means_block(x, np.array([0, 0, 1]), 2).tolist()
@@ -202,11 +198,29 @@ def _group_means_block(block: np.ndarray, codes: np.ndarray, ngroups: int) -> np
     nt = block.shape[0]
     if nt == 0:
         return np.full((ngroups,) + block.shape[1:], np.nan, dtype=_float_type(block.dtype))
-    # (points, time): a view for C- or Fortran-ordered blocks (Fortran: each point's series is contiguous)
     order = "F" if block.flags.f_contiguous and not block.flags.c_contiguous else "C"
-    series = block.reshape(nt, -1, order=order).T
+    means = _group_means_series(block.reshape(nt, -1, order=order).T, codes, ngroups)
+    # the means go back to the client: in the data's float type, they weigh half as much
+    out = means.T.astype(_float_type(block.dtype))
+    return np.ascontiguousarray(out.reshape((ngroups,) + block.shape[1:], order=order))
+
+
+def _group_means_series(series: np.ndarray, codes: np.ndarray, ngroups: int) -> np.ndarray:
+    """``(points, ngroups)`` float64 means of ``series`` (``(points, time)``) over the steps of each group code.
+
+    Each run of consecutive steps of one group (the days of one month) is summed for every point at
+    once (``np.add.reduceat``), in float32 while runs are short; only the points whose sums show a
+    missing value are summed again, skipping them and counting the valid values (points with no
+    value at all, land, are not read again). The runs of each group are then added in float64. No
+    temporary as large as the data is made.
+
+    >>> s = np.array([[1.0, 3.0, 5.0], [np.nan, 4.0, 6.0]], dtype=np.float32)   # 2 points, 3 steps
+    >>> _group_means_series(s, np.array([0, 0, 1]), 2).tolist()
+    [[2.0, 5.0], [4.0, 6.0]]
+    """
     if not np.issubdtype(series.dtype, np.floating):
         series = series.astype(np.float64)
+    nt = series.shape[1]
     starts = np.r_[0, np.flatnonzero(np.diff(codes)) + 1]
     lengths = np.diff(np.r_[starts, nt])
     acc = series.dtype if lengths.max() <= _FLOAT32_RUN else np.float64
@@ -231,10 +245,7 @@ def _group_means_block(block: np.ndarray, codes: np.ndarray, ngroups: int) -> np
         total[:, g] = sums[:, mine].sum(axis=1, dtype=np.float64)
         n[:, g] = counts[:, mine].sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        means = np.where(n > 0, total / np.where(n > 0, n, 1), np.nan)
-    # the means go back to the client: in the data's float type, they weigh half as much
-    out = means.T.astype(_float_type(block.dtype))
-    return np.ascontiguousarray(out.reshape((ngroups,) + block.shape[1:], order=order))
+        return np.where(n > 0, total / np.where(n > 0, n, 1), np.nan)
 
 
 def _float_type(dtype: np.dtype) -> np.dtype:
@@ -242,9 +253,19 @@ def _float_type(dtype: np.dtype) -> np.dtype:
 
 
 def _grouped_mean_blockwise(da: xr.DataArray, dim: str, keys: np.ndarray, name: str) -> xr.DataArray:
-    """Group means when ``dim`` is one chunk (a time-optimised layout): one task per chunk, no exchange."""
-    da = da.transpose(dim, ...)
+    """Group means when ``dim`` is one chunk (a time-optimised layout): one task per chunk, no exchange.
+
+    An array straight from a time-optimised copy (:func:`odatis_vre.timeseries.open_dataarray`) is
+    reduced tile by tile from its mapped chunk files: its blocks are never assembled in memory.
+    """
+    from . import timeseries
+
     labels, codes = np.unique(keys, return_inverse=True)
+    tiles = timeseries.tile_source(da) if da.dims[0] == dim else None
+    if tiles is not None:
+        means = tiles.map_series(_group_means_series, labels.size, codes=codes, ngroups=labels.size)
+        return _group_result(da, dim, name, labels, means)
+    da = da.transpose(dim, ...)
     data = da.data
     means = data.map_blocks(_group_means_block, codes=codes, ngroups=labels.size,
                             dtype=data.dtype if np.issubdtype(data.dtype, np.floating) else np.float64,

@@ -824,14 +824,18 @@ class TimeCopy:
         cols = [(c, min(c + bx, nx)) for c in range(0, nx, bx)]
         # a blockwise layer (no input arrays, the block's position picks the tiles): dask fuses the read
         # with what follows block by block (a climatology is then one task per block, not two)
-        arr = dsa.map_blocks(_read_block_at, folder=os.path.join(self.path, var), sep=info["sep"],
-                             dtype_str=info["dtype"].str, chunks3=(nt, ty, tx), rows=rows, cols=cols,
-                             name="timecopy-" + tokenize(str(self.path), self.stamp, var, by, bx),
-                             chunks=((nt,), tuple(r1 - r0 for r0, r1 in rows), tuple(c1 - c0 for c0, c1 in cols)),
+        tiles = TileSource(name="timecopy-" + tokenize(str(self.path), self.stamp, var, by, bx),
+                           folder=os.path.join(self.path, var), sep=info["sep"], dtype=info["dtype"].str,
+                           chunks3=(nt, ty, tx), rows=tuple(rows), cols=tuple(cols))
+        arr = dsa.map_blocks(_read_block_at, folder=tiles.folder, sep=tiles.sep, dtype_str=tiles.dtype,
+                             chunks3=tiles.chunks3, rows=rows, cols=cols, name=tiles.name,
+                             chunks=((nt,), *tiles.block_chunks()),
                              dtype=info["dtype"], meta=np.empty((0, 0, 0), dtype=info["dtype"]))
         d = self.dims
-        return xr.DataArray(arr, dims=(d["time"], d["lat"], d["lon"]), name=var, attrs=dict(self.var_attrs.get(var, {})),
-                            coords={d["time"]: self.time, d["lat"]: self.lat, d["lon"]: self.lon})
+        da = xr.DataArray(arr, dims=(d["time"], d["lat"], d["lon"]), name=var, attrs=dict(self.var_attrs.get(var, {})),
+                          coords={d["time"]: self.time, d["lat"]: self.lat, d["lon"]: self.lon})
+        da.encoding[TILES_KEY] = tiles
+        return da
 
     def block(self, var: str, rows: slice, cols: slice, tslice: slice = slice(None)) -> np.ndarray:
         """The ``(time, lat, lon)`` values of a block of grid points, read tile by tile."""
@@ -840,6 +844,82 @@ class TimeCopy:
         return np.ascontiguousarray(_read_block(os.path.join(self.path, var), info["sep"], info["dtype"].str,
                                                 info["chunks"], (rows.start, rows.stop), (cols.start, cols.stop),
                                                 (t0, t1)))
+
+
+#: where :meth:`TimeCopy.dataarray` records how its blocks are read (``DataArray.encoding``)
+TILES_KEY = "odatis_vre_tiles"
+
+
+@dataclass(frozen=True)
+class TileSource:
+    """How the blocks of a :meth:`TimeCopy.dataarray` are read: ``rows`` × ``cols`` of the copy's chunk files.
+
+    Whole-period reductions (:func:`odatis_vre.analysis.climatology`) use :meth:`map_series` to reduce
+    each chunk file where it lies (mapped, not copied) instead of assembling blocks first.
+    """
+
+    name: str
+    folder: str
+    sep: str
+    dtype: str
+    chunks3: tuple[int, int, int]
+    rows: tuple[tuple[int, int], ...]
+    cols: tuple[tuple[int, int], ...]
+
+    def block_chunks(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """The dask chunks of the lat and lon axes."""
+        return tuple(r1 - r0 for r0, r1 in self.rows), tuple(c1 - c0 for c0, c1 in self.cols)
+
+    def map_series(self, func: Any, size: int, **kwargs: Any) -> Any:
+        """A dask array ``(size, lat, lon)``: ``func(series, **kwargs)`` of every chunk file's ``(points, time)``
+        series (a view of the mapped file) returns ``(points, size)``; all-missing tiles (no file) are NaN.
+
+        One task per block of the DataArray, as for its values; the result has the data's float type.
+        """
+        import dask.array as dsa
+
+        out = np.dtype(self.dtype) if np.issubdtype(np.dtype(self.dtype), np.floating) else np.dtype(np.float64)
+        return dsa.map_blocks(_map_series_at, tiles=self, reduce=func, size=size, kwargs=kwargs, dtype=out,
+                              chunks=((size,), *self.block_chunks()), meta=np.empty((0, 0, 0), dtype=out))
+
+
+def tile_source(da: Any) -> TileSource | None:
+    """The :class:`TileSource` of a DataArray made by :meth:`TimeCopy.dataarray`, if it is still that very array
+    (same dask array: not subset, not computed on); else None.
+
+    >>> import xarray as xr
+    >>> tile_source(xr.DataArray(np.zeros(3))) is None
+    True
+    """
+    tiles = getattr(da, "encoding", {}).get(TILES_KEY)
+    data = getattr(da, "data", None)
+    if isinstance(tiles, TileSource) and getattr(data, "name", None) == tiles.name:
+        return tiles
+    return None
+
+
+def _map_series_at(*, tiles: TileSource, reduce: Any, size: int, kwargs: dict[str, Any],
+                   block_id: tuple[int, int, int]) -> np.ndarray:
+    nt, ty, tx = tiles.chunks3
+    (r0, r1), (c0, c1) = tiles.rows[block_id[1]], tiles.cols[block_id[2]]
+    dtype = np.dtype(tiles.dtype) if np.issubdtype(np.dtype(tiles.dtype), np.floating) else np.dtype(np.float64)
+    out = np.empty((size, r1 - r0, c1 - c0), dtype=dtype)
+    for ci in range(r0 // ty, (r1 - 1) // ty + 1):
+        for cj in range(c0 // tx, (c1 - 1) // tx + 1):
+            a0, a1 = max(r0, ci * ty), min(r1, (ci + 1) * ty)
+            b0, b1 = max(c0, cj * tx), min(c1, (cj + 1) * tx)
+            tile = _mapped_tile(os.path.join(tiles.folder, f"0{tiles.sep}{ci}{tiles.sep}{cj}"), tiles.dtype, tiles.chunks3)
+            if tile is None:
+                out[:, a0 - r0:a1 - r0, b0 - c0:b1 - c0] = np.nan
+                continue
+            mapping = tile[1]
+            # (time, ty, tx) in Fortran order is (points, time) in C order: point p = y + ty * x
+            result = reduce(tile[0].reshape(nt, ty * tx, order="F").T, **kwargs)
+            del tile  # the last view of the mapping: it can close
+            mapping.close()
+            grid = np.asarray(result).T.reshape(size, ty, tx, order="F")
+            out[:, a0 - r0:a1 - r0, b0 - c0:b1 - c0] = grid[:, a0 - ci * ty:a1 - ci * ty, b0 - cj * tx:b1 - cj * tx]
+    return out
 
 
 def _regular_axis(values: np.ndarray) -> tuple[float, float, int] | None:
