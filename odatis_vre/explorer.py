@@ -544,8 +544,9 @@ class ExplorerApp:
         except ExplorerError as exc:
             self._say(str(exc), "warning")
             return
-        self.box_source.data = {k: [] for k in self.box_source.data}
-        self._show(s)
+        with self._one_patch():
+            self.box_source.data = {k: [] for k in self.box_source.data}
+            self._show(s)
 
     def _on_box(self, event: Any) -> None:
         g = event.geometry or {}
@@ -558,8 +559,19 @@ class ExplorerApp:
         except ExplorerError as exc:
             self._say(str(exc), "warning")
             return
-        self.box_source.data = {"left": [w], "right": [e], "bottom": [s_], "top": [n]}
-        self._show(s)
+        with self._one_patch():
+            self.box_source.data = {"left": [w], "right": [e], "bottom": [s_], "top": [n]}
+            self._show(s)
+
+    def _one_patch(self) -> Any:
+        """Hold the page's document so that a selection's changes (series, ranges, titles, texts) reach the
+        browser as one message, applied and laid out once (BokehJS lays out again after each message)."""
+        import contextlib
+
+        import panel as pn
+
+        doc = self.map.document
+        return pn.io.hold(doc) if doc is not None else contextlib.nullcontext()
 
     # -- download
     def _update_filename(self) -> None:

@@ -846,6 +846,9 @@ class TimeCopy:
                                                 (t0, t1)))
 
 
+#: data reduced by one task of :meth:`TileSource.map_series` (a tile at a time: its memory stays small)
+MAP_TASK_BYTES = 160 * 1024**2
+
 #: where :meth:`TimeCopy.dataarray` records how its blocks are read (``DataArray.encoding``)
 TILES_KEY = "odatis_vre_tiles"
 
@@ -870,17 +873,30 @@ class TileSource:
         """The dask chunks of the lat and lon axes."""
         return tuple(r1 - r0 for r0, r1 in self.rows), tuple(c1 - c0 for c0, c1 in self.cols)
 
-    def map_series(self, func: Any, size: int, **kwargs: Any) -> Any:
+    def map_series(self, func: Any, size: int, task_bytes: int | None = None, **kwargs: Any) -> Any:
         """A dask array ``(size, lat, lon)``: ``func(series, **kwargs)`` of every chunk file's ``(points, time)``
-        series (a view of the mapped file) returns ``(points, size)``; all-missing tiles (no file) are NaN.
+        series (a view of the mapped file) returns a new ``(points, size)`` array; all-missing tiles (no file)
+        are NaN. The result has the data's float type.
 
-        One task per block of the DataArray, as for its values; the result has the data's float type.
+        A task reduces the tiles of about ``task_bytes`` of data (default :data:`MAP_TASK_BYTES`), one at a
+        time: its memory is one tile's result, whatever its size, so tasks can be few. Few tasks matter on
+        the gateway, whose scheduler and workers run below the hub's priority: every task costs messages
+        that wait for the CPU on a busy machine (docs/benchmarks.md, P2).
         """
         import dask.array as dsa
+        from dask.base import tokenize
 
+        nt, ty, tx = self.chunks3
+        ny, nx = self.rows[-1][1], self.cols[-1][1]
+        per_tile = nt * ty * tx * np.dtype(self.dtype).itemsize
+        k = max(1, math.isqrt((task_bytes or MAP_TASK_BYTES) // per_tile))
+        rows = tuple((r, min(r + k * ty, ny)) for r in range(0, ny, k * ty))
+        cols = tuple((c, min(c + k * tx, nx)) for c in range(0, nx, k * tx))
+        tasks = TileSource(self.name, self.folder, self.sep, self.dtype, self.chunks3, rows, cols)
         out = np.dtype(self.dtype) if np.issubdtype(np.dtype(self.dtype), np.floating) else np.dtype(np.float64)
-        return dsa.map_blocks(_map_series_at, tiles=self, reduce=func, size=size, kwargs=kwargs, dtype=out,
-                              chunks=((size,), *self.block_chunks()), meta=np.empty((0, 0, 0), dtype=out))
+        return dsa.map_blocks(_map_series_at, tiles=tasks, reduce=func, size=size, kwargs=kwargs, dtype=out,
+                              name="map_series-" + tokenize(tasks, func, size, kwargs),
+                              chunks=((size,), *tasks.block_chunks()), meta=np.empty((0, 0, 0), dtype=out))
 
 
 def tile_source(da: Any) -> TileSource | None:
@@ -915,8 +931,8 @@ def _map_series_at(*, tiles: TileSource, reduce: Any, size: int, kwargs: dict[st
             mapping = tile[1]
             # (time, ty, tx) in Fortran order is (points, time) in C order: point p = y + ty * x
             result = reduce(tile[0].reshape(nt, ty * tx, order="F").T, **kwargs)
-            del tile  # the last view of the mapping: it can close
-            mapping.close()
+            del tile
+            _close_mapping(mapping)
             grid = np.asarray(result).T.reshape(size, ty, tx, order="F")
             out[:, a0 - r0:a1 - r0, b0 - c0:b1 - c0] = grid[:, a0 - ci * ty:a1 - ci * ty, b0 - cj * tx:b1 - cj * tx]
     return out
@@ -1022,6 +1038,13 @@ def _mapped_tile(path: str, dtype: str, chunks: tuple[int, int, int]) -> tuple[n
     return np.frombuffer(mapping, dtype=dtype).reshape(chunks, order="F"), mapping
 
 
+def _close_mapping(mapping: mmap.mmap) -> None:
+    """Unmap a chunk file now, unless a view of it still lives (a Dask worker's profiler samples frames and
+    may hold one for a moment): then it is unmapped when that view goes."""
+    with contextlib.suppress(BufferError):
+        mapping.close()
+
+
 def _read_block(folder: str, sep: str, dtype: str, chunks: tuple[int, int, int], rows: tuple[int, int],
                 cols: tuple[int, int], times: tuple[int, int] | None = None) -> np.ndarray:
     """Values of ``rows`` × ``cols`` over ``times`` (default: the whole period), from the copy's chunk files
@@ -1041,8 +1064,8 @@ def _read_block(folder: str, sep: str, dtype: str, chunks: tuple[int, int, int],
                 continue
             mapping = tile[1]
             out[:, a0 - r0:a1 - r0, b0 - c0:b1 - c0] = tile[0][t0:t1, a0 - ci * ty:a1 - ci * ty, b0 - cj * tx:b1 - cj * tx]
-            del tile  # the last view of the mapping: it can close
-            mapping.close()
+            del tile
+            _close_mapping(mapping)
     return out
 
 
