@@ -142,6 +142,9 @@ class App:
 
     def click(self, lon: float, lat: float, expect: np.ndarray, timed: bool, timeout_ms: float) -> float:
         self.page.bring_to_front()
+        # a person's clicks are apart: two within Bokeh's double-tap interval would be one double tap
+        self.page.wait_for_function("() => window.__odatisClick.t0 === null || "
+                                    "performance.now() - window.__odatisClick.t0 > 500", timeout=10_000)
         idx = [0, 31, 180, 365, len(expect) // 2, len(expect) - 1]
         vals = [float(expect[i]) for i in idx]
         self.page.mouse.click(*_pixel(self.frame, lon, lat))
@@ -199,6 +202,7 @@ def main() -> int:
     ap.add_argument("--warmup", type=int, default=2, help="clicks per app before the timed ones")
     ap.add_argument("--seed", type=int, default=17)
     ap.add_argument("--stock-timeout", type=float, default=300.0, help="seconds to wait for one stock click")
+    ap.add_argument("--only-ours", action="store_true", help="no stock app (a quick check of ours; not for the docs)")
     ap.add_argument("--write-docs", action="store_true", help="write the table into docs/benchmarks.md")
     args = ap.parse_args()
 
@@ -231,20 +235,21 @@ def main() -> int:
                                                          "repository": {"enabled": False}}})
         stack.create_user("clicker", "clicker-pass-17")
         port = free_port()
-        stock = start_stock(str(data / "sst_daily" / "*.nc"), port, work / "stock.log")
         stock_url = f"http://127.0.0.1:{port}/stock_explorer"
-        wait_http(stock_url, 300, stock)
+        if not args.only_ours:
+            stock = start_stock(str(data / "sst_daily" / "*.nc"), port, work / "stock.log")
+            wait_http(stock_url, 300, stock)
 
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             ctx = browser.new_context(viewport={"width": 1200, "height": 1000})
             apps: list[App] = []
-            for name in ("ours", "stock"):
+            for name in ("ours",) if args.only_ours else ("ours", "stock"):
                 page = ctx.new_page()
                 page.on("request", lambda req: urls.append(req.url))
                 page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
                 apps.append(App(name, page))
-            ours, base = apps
+            ours, base = apps[0], apps[-1]
             ours.page.goto(f"{stack.url}/services/explorer/?dataset={DATASET}")
             ours.page.wait_for_url("**/hub/login**", timeout=120_000)
             ours.page.fill("input[name=username]", "clicker")
@@ -254,7 +259,8 @@ def main() -> int:
             ours.page.wait_for_function("() => window.Bokeh && Bokeh.documents.length > 0 && Bokeh.documents[0]"
                                         f".get_model_by_name('odatis-map-figure')?.title.text.includes('{DATASET}')",
                                         timeout=300_000)
-            base.page.goto(stock_url, timeout=600_000)  # the app opens the 730 files for each new page
+            if not args.only_ours:
+                base.page.goto(stock_url, timeout=600_000)  # the app opens the 730 files for each new page
             for app in apps:
                 app.ready()
             for k, (i, j) in enumerate(points):
@@ -262,7 +268,7 @@ def main() -> int:
                 expect = ref.values[:, i, j]
                 timed = k >= args.warmup
                 for app in apps:  # side by side: the same point on each app in turn
-                    ms = app.click(lon, lat, expect, timed, (args.stock_timeout if app is base else 60.0) * 1000)
+                    ms = app.click(lon, lat, expect, timed, (args.stock_timeout if app.name == "stock" else 60.0) * 1000)
                     print(f"  {'click' if timed else 'warm-up'} {k + 1 - args.warmup * timed}: {app.name} "
                           f"({lon:.3f}, {lat:.3f}) {ms:.0f} ms", flush=True)
             browser.close()
@@ -282,7 +288,7 @@ def main() -> int:
     load1 = os.getloadavg()
     rows = []
     for app, label in ((ours, "ours: explorer through the hub's proxy (time-optimised copy)"),
-                       (base, "stock: `panel serve` app over `xr.open_mfdataset` (baseline)")):
+                       (base, "stock: `panel serve` app over `xr.open_mfdataset` (baseline)"))[:len(apps)]:
         rows.append((label, pct(app.times, 50), pct(app.times, 95), max(app.times), pct(app.data_times, 50),
                      statistics.mean(app.warm) if app.warm else float("nan"), len(app.times)))
     p95 = rows[0][2]
@@ -302,10 +308,10 @@ def main() -> int:
         lines.append(f"| {label} | {n} | {p50:.0f} | {p95_:.0f} | {mx:.0f} | {d50:.0f} | {warm:.0f} | "
                      f"{p95_ / p95:.1f} |")
     lines += ["", f"Target p95 < {TARGET_P95_MS:.0f} ms for ours: **{'met' if p95 < TARGET_P95_MS else 'NOT met'}** "
-              f"({p95:.0f} ms); the stock app's p95 is {rows[1][2] / p95:.0f}× ours."]
+              f"({p95:.0f} ms)" + (f"; the stock app's p95 is {rows[1][2] / p95:.0f}× ours." if len(rows) > 1 else ".")]
     text = "\n".join(lines)
     print("\n" + text + "\n", flush=True)
-    if args.write_docs:
+    if args.write_docs and not args.only_ours:
         write_docs(text, REPO / "docs" / "benchmarks.md")
         print("written to docs/benchmarks.md")
     return 0
