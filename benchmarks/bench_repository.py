@@ -222,7 +222,9 @@ def main() -> int:
         v = c.create(meta, key="bench-published")
         c.upload(v["id"], 1, data, sha256=digest, progress=False)
         t_publish = timed(lambda: c.publish(v["id"], 1))
-        storage = work / "vre" / ".vre" / "repository"
+        from odatis_vre.repository.server import Settings
+
+        storage = Settings.from_config(stack.cfg).storage  # where the service keeps its files
         published = storage / "published"
 
         # nginx on the same disk, serving the same published file

@@ -42,6 +42,12 @@ MALFORMED = [
     ({"profiles": [PROFILE], "auth": {"type": "oauth", "oauth": {"client_id": "x"}}}, ["auth.oauth", "authorize_url"]),
     ({"profiles": [PROFILE], "services": {"repository": {"registrar": "crossref"}}},
      ["services.repository.registrar", "'datacite'"]),
+    ({"profiles": [PROFILE], "services": {"repository": {"direct_downloads": {"url": "127.0.0.1:9000"}}}},
+     ["services.repository.direct_downloads.url", "https?://"]),
+    ({"profiles": [PROFILE], "services": {"repository": {"direct_downloads": {"ttl": 1}}}},
+     ["services.repository.direct_downloads.ttl", "minimum"]),
+    ({"profiles": [PROFILE], "services": {"repository": {"direct_downloads": {"min_size": "big"}}}},
+     ["services.repository.direct_downloads.min_size", "K, M, G or T"]),
 ]
 
 

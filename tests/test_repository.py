@@ -171,6 +171,44 @@ def test_chunks_read_as_byte_ranges_of_a_contiguous_file(tmp_path: Path, monkeyp
     reader.close()
 
 
+def test_signed_links_only_where_clients_reach_the_service(tmp_path: Path) -> None:
+    """Local mode with the hub on loopback: the service's own port; elsewhere only an explicit url; off on request."""
+    from odatis_vre import config
+    from odatis_vre.repository import signed
+    from odatis_vre.repository.server import Settings, direct_url
+    from vre_testing import write_config
+
+    def cfg(hub: dict[str, Any], dd: dict[str, Any] | None = None) -> Any:
+        folder = tmp_path / f"c{len(list(tmp_path.iterdir()))}"
+        folder.mkdir()
+        repo = {"direct_downloads": dd} if dd is not None else {}
+        return config.load(write_config(folder, {"hub": hub, "services": {"repository": repo}}))
+
+    assert direct_url(cfg({"ip": "127.0.0.1"}), 8123) == "http://127.0.0.1:8123"
+    assert direct_url(cfg({"ip": "0.0.0.0"}), 8123) is None  # users on other machines cannot reach loopback
+    assert direct_url(cfg({"ip": "0.0.0.0"}, {"url": "https://files.example.org"}), 8123) == "https://files.example.org"
+    assert direct_url(cfg({"ip": "127.0.0.1"}, {"enabled": False}), 8123) is None
+    assert direct_url(cfg({"ip": "127.0.0.1"}), None) is None  # the port is known to the running service only
+    s = Settings.from_config(cfg({"ip": "127.0.0.1"}, {"min_size": "2G", "ttl": 60}), port=8123)
+    assert (s.direct_url, s.direct_min_size, s.direct_ttl) == ("http://127.0.0.1:8123", 2 * 1024**3, 60)
+    # a link is bound to every field it names and to its time
+    key = signed.signing_key(tmp_path / "storage")
+    assert signed.signing_key(tmp_path / "storage") == key  # kept: links survive a restart
+    assert (tmp_path / "storage" / signed.KEY_FILE).stat().st_mode & 0o077 == 0
+    link = signed.DownloadLink.new("abcdefghij", 1, "a.nc", "0" * 64, ttl=60, now=1000.0)
+    link.check(key, link.signature(key), now=1059.0)
+    for other in (signed.DownloadLink("abcdefghik", 1, "a.nc", "0" * 64, link.expires),
+                  signed.DownloadLink("abcdefghij", 2, "a.nc", "0" * 64, link.expires),
+                  signed.DownloadLink("abcdefghij", 1, "b.nc", "0" * 64, link.expires),
+                  signed.DownloadLink("abcdefghij", 1, "a.nc", "1" * 64, link.expires)):
+        with pytest.raises(signed.LinkRefused, match="not valid"):
+            other.check(key, link.signature(key), now=1001.0)
+    with pytest.raises(signed.LinkRefused, match="expired"):
+        link.check(key, link.signature(key), now=1061.0)
+    with pytest.raises(signed.LinkRefused, match="expires"):
+        signed.parse_expires("tomorrow")
+
+
 # ----------------------------------------------------------------------------- the service behind a hub
 
 
