@@ -515,7 +515,8 @@ def test_bad_file_names_sizes_and_checksums_are_refused(env: Env, tmp_path: Path
     for name in ("evil.nc", "..evil", ".hidden", "b.nc"):
         assert not list(env.folder.parent.rglob(name)), name
     assert {p.name for p in storage.iterdir()} <= {"drafts", "published", "cache", "registrar", "repository.sqlite",
-                                                   "repository.sqlite-wal", "repository.sqlite-shm"}
+                                                   "repository.sqlite-wal", "repository.sqlite-shm",
+                                                   "download-signing-key"}
 
     # oversized: refused when announced, saying the limit and what to do
     r = env.post(files, "alice", json={"name": "big.nc", "size": MAX_UPLOAD + 1, "sha256": sha(b"")})
