@@ -806,9 +806,11 @@ class TimeCopy:
         """The whole variable as a lazy, dask-backed ``DataArray`` (time, lat, lon) read straight from the copy.
 
         Each dask block is ``tiles`` × ``tiles`` of the copy's chunks over the whole period (by default
-        as many as fit in :data:`BLOCK_BYTES`), read with ``np.fromfile`` (no zarr codec pipeline, no CF decoding: the copy holds plain values with NaN
-        as fill). Whole-period blocks let :func:`odatis_vre.analysis.climatology` and friends work
-        block by block with no exchange between workers.
+        as many as fit in :data:`BLOCK_BYTES`), copied from the mapped chunk files (no zarr codec pipeline,
+        no CF decoding: the copy holds plain values with NaN as fill). Whole-period blocks let
+        :func:`odatis_vre.analysis.climatology` and friends work block by block with no exchange between
+        workers; a climatology of this very array reduces the chunk files without assembling blocks
+        (:func:`tile_source`, :meth:`TileSource.map_series`).
         """
         import dask.array as dsa
         import xarray as xr
