@@ -914,7 +914,11 @@ def _time_slice(times: np.ndarray, period: Sequence[Any] | None) -> slice:
         t0 = np.datetime64(pd.Timestamp(start)) if start is not None else None
         t1 = pd.Timestamp(end) if end is not None else None
     except (TypeError, ValueError) as exc:
-        raise TimeSeriesError(f"time={period!r}: give (start, end) dates, e.g. ('2023-01-01', '2023-12-31'): {exc}") from None
+        raise TimeSeriesError(f"time={period!r}: not (start, end) dates ({exc}); give ISO dates, e.g. "
+                              f"('2023-01-01', '2023-12-31'), None for an open end") from None
+    if t0 is not None and t1 is not None and np.datetime64(t1) < t0:
+        raise TimeSeriesError(f"time={tuple(period)!r}: the end is before the start; give (start, end) in that "
+                              f"order, e.g. ({str(end)!r}, {str(start)!r})")
     if t1 is not None and len(str(end)) <= 10:
         t1 = t1 + pd.Timedelta(days=1) - pd.Timedelta(nanoseconds=1)  # a date means the whole day
     i0 = 0 if t0 is None else int(np.searchsorted(times, t0, side="left"))

@@ -47,7 +47,7 @@ from tqdm import tqdm
 
 from . import atomic, admin, sysusers
 from . import config as config_mod
-from .accounts import generate_password, valid_username
+from .accounts import generate_password, username_problem, valid_username
 from .admin import AdminError, HubClient
 from .config import VREConfig
 
@@ -243,7 +243,7 @@ def create(hub: HubClient, path: str | os.PathLike[str], name: str, *, seats: in
     instructors = list(instructors) or [f"{name}-instructor"]
     for u in instructors:
         if not valid_username(u):
-            raise WorkshopError(f"--instructor {u!r} is not a valid user name.")
+            raise WorkshopError(f"--instructor: {username_problem(u)}")
     taken = [u for u in participants if hub.exists(f"/users/{u}")]
     if taken:
         raise WorkshopError(f"User(s) {', '.join(taken[:5])} already exist in the hub: choose another workshop name.")

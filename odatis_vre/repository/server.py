@@ -359,7 +359,8 @@ class Base(HubOAuthenticated, web.RequestHandler):
 
 
 def _is_user_error(exc: BaseException) -> bool:
-    return type(exc).__name__ in ("MetadataError", "ConventionsError", "RegistrarError")
+    # by name along the class's ancestry (UnreadableData is a ConventionsError): the modules load lazily
+    return any(c.__name__ in ("MetadataError", "ConventionsError", "RegistrarError") for c in type(exc).__mro__)
 
 
 def _user_error_status(exc: BaseException) -> int:
@@ -671,6 +672,9 @@ def _checked_metadata(md: Any) -> dict[str, Any]:
     if md is None:
         raise RepositoryError("metadata: missing; send the dataset's metadata (title, creators, licence, ...) as "
                               "`metadata` in the JSON body", status=422)
+    if not isinstance(md, dict):  # a string would be read as a file path on the service's side
+        raise RepositoryError(f"metadata: send a JSON object (title, creators, licence, ...), not a "
+                              f"{type(md).__name__}", status=422)
     return metadata.load_metadata(md)
 
 

@@ -370,7 +370,7 @@ class Store:
         """
         self._draft(ds_id, number, owner)
         check_name(name)
-        if not isinstance(size, int) or size < 0:
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
             raise RepositoryError(f"file {name}: size must be a whole number of bytes, not {size!r}")
         if self.max_upload is not None and size > self.max_upload:
             from ..config import format_bytes
@@ -378,6 +378,11 @@ class Store:
             raise TooLarge(f"file {name} is {size} bytes; this repository accepts at most "
                            f"{format_bytes(self.max_upload)} ({self.max_upload} bytes) per file "
                            f"(services.repository.max_upload): split the dataset into smaller files")
+        free = shutil.disk_usage(self.root).free
+        if size > free:
+            raise RepositoryError(f"file {name} is {size} bytes, more than the {free / 1024**3:.1f} GiB free on the "
+                                  f"repository's volume: split the dataset, or ask the VRE admins for space",
+                                  status=507)
         if not isinstance(sha256, str) or not re.fullmatch(r"[0-9a-f]{64}", sha256):
             raise RepositoryError(f"file {name}: sha256 must be 64 lowercase hexadecimal digits (hashlib.sha256().hexdigest())")
         part = self.part_path(ds_id, number, name)
