@@ -56,6 +56,13 @@ def _period(ctx: click.Context, param: click.Parameter, text: str | None) -> tup
         raise click.BadParameter(str(exc), ctx, param) from None
 
 
+def _folder(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    """A folder to write into: created when missing, refused when it is a file."""
+    if value is not None and value.exists() and not value.is_dir():
+        raise click.BadParameter(f"{value} is a file: give a folder (it is created if missing)", ctx, param)
+    return value
+
+
 #: --bbox and --time, for every command that cuts data or searches the catalogue
 BBOX_OPTION = click.option("--bbox", callback=_bbox, help="west,south,east,north in degrees, e.g. -10,43,-2,48")
 TIME_OPTION = click.option("--time", "period", callback=_period,
@@ -190,7 +197,7 @@ def data_group() -> None:
 
 
 @data_group.command("samples")
-@click.option("--dest", type=click.Path(path_type=Path, file_okay=False), default=None,
+@click.option("--dest", type=click.Path(path_type=Path), callback=_folder, default=None,
               help="Folder (default: catalog/data).")
 @click.option("--force", is_flag=True, help="Regenerate even if present.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
@@ -205,7 +212,7 @@ def samples_cmd(dest: Path | None, force: bool, quiet: bool) -> None:
 
 
 @data_group.command("local-copy")
-@click.argument("dest", type=click.Path(path_type=Path, file_okay=False))
+@click.argument("dest", type=click.Path(path_type=Path), callback=_folder)
 @click.option("--force", is_flag=True, help="Rewrite the copy even if present.")
 @examples("odatis-vre data local-copy /srv/mirror", "ODATIS_VRE_MIRROR=... odatis-vre catalog check --online")
 def local_copy_cmd(dest: Path, force: bool) -> None:

@@ -326,7 +326,7 @@ class DatasetView:
                 t, v, read_from = s[self.dims[0]].values, s.values, s.attrs["read_from"]
                 glon, glat = float(s[self.dims[2]]), float(s[self.dims[1]])
         except timeseries.TimeSeriesError as exc:
-            raise ExplorerError(str(exc)) from None
+            raise ExplorerError(f"{self.name}: {exc}") from None
         return Series("point", var, t, v, read_from, {"lon": glon, "lat": glat}, self.var_attrs[var], hint)
 
     def box(self, var: str, bbox: Sequence[float]) -> Series:
@@ -338,7 +338,7 @@ class DatasetView:
                 warnings.simplefilter("ignore", timeseries.SlowPathWarning)
                 s = timeseries.box_series(self.name if fresh else self.ds, var, bbox, catalog=self.catalog)
         except timeseries.TimeSeriesError as exc:
-            raise ExplorerError(str(exc)) from None
+            raise ExplorerError(f"{self.name}: {exc}") from None
         w, so, e, n = (float(x) for x in bbox)
         return Series("box", var, s[self.dims[0]].values, s.values, s.attrs["read_from"],
                       {"west": w, "south": so, "east": e, "north": n}, self.var_attrs[var], hint)

@@ -883,7 +883,7 @@ def _nearest(lat: np.ndarray, lon: np.ndarray, x: float, y: float, what: str,
         x += 360.0  # a 0..360 grid asked with -180..180 longitudes
     if not (y0 - hy <= y <= y1 + hy and x0 - hx <= x <= x1 + hx):
         raise TimeSeriesError(f"point (lon={x:g}, lat={y:g}) is outside {what}'s grid (lon {x0:g}..{x1:g}, "
-                              f"lat {y0:g}..{y1:g})")
+                              f"lat {y0:g}..{y1:g}); pick a point inside it")
     return int(np.abs(lat - y).argmin()), int(np.abs(lon - x).argmin())
 
 
@@ -893,7 +893,8 @@ def _box_indices(lat: np.ndarray, lon: np.ndarray, bbox: Sequence[float], what: 
     except (TypeError, ValueError):
         raise TimeSeriesError(f"bbox={bbox!r}: give four numbers (west, south, east, north)") from None
     if s > n or w > e:
-        raise TimeSeriesError(f"bbox={bbox!r}: order is (west, south, east, north) with west <= east, south <= north")
+        raise TimeSeriesError(f"bbox={bbox!r}: order is (west, south, east, north) with west <= east, south <= north; "
+                              f"swap the corners")
     if lon.max() > 180 and w < 0:
         w, e = w + 360.0, e + 360.0
     rows = np.nonzero((lat >= s) & (lat <= n))[0]
@@ -1004,7 +1005,7 @@ def _open_original(name_or_ds: Any, catalog: Any) -> tuple[Any, str]:
     import xarray as xr
 
     if isinstance(name_or_ds, xr.Dataset):
-        return name_or_ds, "the dataset given"
+        return name_or_ds, "the dataset"
     src = resolve(name_or_ds, catalog=catalog)
     if src.kind == "zarr":
         return xr.open_zarr(src.paths[0], consolidated=None), src.label

@@ -229,7 +229,8 @@ def create(hub: HubClient, path: str | os.PathLike[str], name: str, *, seats: in
         raise WorkshopError(f"A workshop named {name!r} already exists: end it first (`odatis-vre workshop end {name}`) "
                             "or choose another name.")
     if not 1 <= seats <= MAX_SEATS:
-        raise WorkshopError(f"--seats {seats}: give between 1 and {MAX_SEATS} seats.")
+        raise WorkshopError(f"--seats {seats}: a workshop has 1 to {MAX_SEATS} participant seats; give a number in "
+                            f"that range (instructors come on top).")
     until_ts = float(until) if isinstance(until, (int, float)) else admin.parse_date(until)
     if until_ts <= time.time():
         raise WorkshopError(f"--until {until}: the date is in the past; give the workshop's last day (YYYY-MM-DD).")

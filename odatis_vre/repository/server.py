@@ -301,9 +301,11 @@ class Base(HubOAuthenticated, web.RequestHandler):
         try:
             data = json.loads(self.request.body or b"{}")
         except ValueError:
-            raise RepositoryError("the request body must be JSON") from None
+            raise RepositoryError("the request body is not JSON: send a JSON object (Content-Type: application/json), "
+                                  "e.g. {\"key\": \"...\", \"metadata\": {\"title\": ...}}") from None
         if not isinstance(data, dict):
-            raise RepositoryError("the request body must be a JSON object")
+            raise RepositoryError(f"the request body must be a JSON object, not a {type(data).__name__}: send "
+                                  f"{{\"key\": ..., \"metadata\": ...}}")
         return data
 
     def vjson(self, v: dict[str, Any]) -> dict[str, Any]:

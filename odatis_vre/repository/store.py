@@ -95,9 +95,19 @@ def check_name(name: str) -> str:
     return name
 
 
+def no_dataset(ds_id: str, number: int | None = None) -> NotFound:
+    """The one answer for a dataset that does not exist *or* that this user may not see (a draft of someone else's).
+
+    >>> str(no_dataset("abcdefghij", 2))
+    "no dataset 'abcdefghij' version 2: check the id and version (GET api/deposits lists yours, api/published the published ones)"
+    """
+    return NotFound(f"no dataset {ds_id!r}" + (f" version {number}" if number is not None else "")
+                    + ": check the id and version (GET api/deposits lists yours, api/published the published ones)")
+
+
 def check_id(ds_id: str) -> str:
     if not isinstance(ds_id, str) or not _ID_RE.match(ds_id):
-        raise NotFound(f"no dataset {ds_id!r}")
+        raise no_dataset(ds_id)
     return ds_id
 
 
@@ -234,7 +244,7 @@ class Store:
                 q.order_by(VERSIONS.c.number.desc()).limit(1)
             row = conn.execute(q).first()
             if row is None:
-                raise NotFound(f"no dataset {ds_id!r}" + (f" version {number}" if number is not None else ""))
+                raise no_dataset(ds_id, number)
             return self._row_version(row, conn)
 
     def versions(self, ds_id: str) -> list[dict[str, Any]]:
@@ -269,14 +279,14 @@ class Store:
         """The version if ``user`` may see it; otherwise :class:`NotFound` (a draft's existence is not revealed)."""
         v = self.version(ds_id, number)
         if not self.can_read(v, user, groups):
-            raise NotFound(f"no dataset {ds_id!r}" + (f" version {number}" if number is not None else ""))
+            raise no_dataset(ds_id, number)
         return v
 
     def owned(self, ds_id: str, number: int | None, user: str) -> dict[str, Any]:
         """The version if ``user`` owns it (writes are the owner's only); else :class:`NotFound`."""
         v = self.version(ds_id, number)
         if v["owner"] != user:
-            raise NotFound(f"no dataset {ds_id!r}" + (f" version {number}" if number is not None else ""))
+            raise no_dataset(ds_id, number)
         return v
 
     # ------------------------------------------------------------------ writing
@@ -309,7 +319,7 @@ class Store:
             latest = conn.execute(sa.select(VERSIONS).where(VERSIONS.c.dataset_id == ds_id)
                                   .order_by(VERSIONS.c.number.desc()).limit(1)).first()
             if latest is None or latest._mapping["owner"] != owner:
-                raise NotFound(f"no dataset {ds_id!r}")
+                raise no_dataset(ds_id)
             if latest._mapping["state"] != "published":
                 raise Conflict(f"dataset {ds_id} already has a draft (v{latest._mapping['number']}): finish or "
                                f"delete it before starting another version")
