@@ -6,13 +6,14 @@ options, ``-o`` output, errors without tracebacks) is in :mod:`odatis_vre.cli_co
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
 
 from . import __version__
 from . import config as config_mod
-from .cli_common import CONFIG_OPTION, FriendlyGroup, Globals, examples
+from .cli_common import CONFIG_OPTION, FriendlyGroup, Globals, examples, short_warnings
 
 
 @click.group(cls=FriendlyGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -36,6 +37,8 @@ def main(ctx: click.Context, config_path: Path | None, hub_url: str | None, toke
     be given after it). A refused input exits with status 1 and one message saying what to change;
     a wrong command line exits with 2; --debug shows tracebacks.
     """
+    if not debug and sys.stderr.isatty():  # a person reads it; services' logs keep where a warning came from
+        short_warnings()
     source = ctx.get_parameter_source("token")
     ctx.obj = Globals(config=config_path, hub_url=hub_url, token=token, debug=debug,
                       token_from_command_line=source == click.core.ParameterSource.COMMANDLINE)

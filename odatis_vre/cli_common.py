@@ -122,6 +122,16 @@ def default_table(rows: Any) -> Iterable[str]:
     yield from iter_table(flat)
 
 
+def short_warnings() -> None:
+    """Python warnings as one line each (``Warning: ...``) instead of a file, a line number and source code."""
+    import warnings
+
+    def show(message: Any, category: type, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
+        click.echo(f"Warning: {message}", err=True)
+
+    warnings.showwarning = show  # type: ignore[assignment]
+
+
 class InternalError(click.ClickException):
     """A bug of odatis-vre, shown as one message (exit 70) instead of a traceback."""
 

@@ -284,7 +284,8 @@ def _read_metadata(metadata: Any) -> dict[str, Any]:
     except FileNotFoundError:
         raise MetadataError([f"{p}: no such file; write the metadata as YAML (see docs/repository.md)"]) from None
     except yaml.YAMLError as exc:
-        raise MetadataError([f"{p}: not valid YAML: {exc}"]) from None
+        raise MetadataError([f"{p}: not valid YAML ({exc}); fix the file: `key: value` lines, lists in [ ] or "
+                             f"as `- item` lines (docs/repository.md has an example)"]) from None
     if not isinstance(data, dict):
         raise MetadataError([f"{p}: the file must hold a YAML mapping (title: ..., creators: ...)"])
     return data

@@ -120,7 +120,9 @@ def _short(value: Any) -> str:
     text = re.sub(r"\{work\}/", "", text)
     text = text.replace("{repo}", "<repository>/").replace("{hub}", "<hub>").replace("{draft}", "<id>")
     text = text.replace("{published}", "<id>").replace("{stack_config}", "vre.yaml")
-    return re.sub(r"\{token:\w+\}", "<token>", text)
+    text = re.sub(r"\{token:\w+\}", "<token>", text)
+    # very long values (a 300-character key) as their start and length
+    return re.sub(r"(\w{12})\w{48,}", lambda m: f"{m.group(1)}…({len(m.group(0))} characters)", text)
 
 
 def _quote(arg: str) -> str:
@@ -145,7 +147,8 @@ def given(case: Case) -> str:
         return call.replace("'{work}/", "'")
     if case.kind == "http":
         body = a.get("json", a.get("data"))
-        shown = "" if body is None else " " + (yaml.safe_dump(body, default_flow_style=True, width=10_000).strip()
+        shown = "" if body is None else " " + (yaml.safe_dump(body, default_flow_style=True, width=10_000,
+                                                              allow_unicode=True).strip()
                                                if "json" in a else repr(body))
         hdr = "".join(f" [{k}: {v}]" for k, v in (a.get("headers") or {}).items())
         who = {"none": " (no token)", "admin": " (admin)"}.get(a.get("user", "alice"), "")
@@ -199,8 +202,8 @@ def page(cases: list[Case]) -> str:
             continue
         out += [f"## {heading}", "", "| what was given | answer | the message says | what to do |", "|---|---|---|---|"]
         for c in rows:
-            out.append(f"| {_cell(c.title)}: `{_cell(given(c))}` | {answer(c)} | “{_cell(c.names)}” … "
-                       f"“{_cell(c.wrong)}” | “{_cell(c.next)}” |")
+            out.append(f"| {_cell(c.title)}: `{_cell(given(c))}` | {answer(c)} | “{_cell(_short(c.names))}” … "
+                       f"“{_cell(_short(c.wrong))}” | “{_cell(_short(c.next))}” |")
         out.append("")
     return "\n".join(out)
 

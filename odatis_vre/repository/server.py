@@ -692,7 +692,8 @@ def _extra(body: dict[str, Any]) -> dict[str, Any]:
     extra["notebook"] = nb
     theme = body.get("theme") or "physics"
     if theme not in ("physics", "biogeochemistry", "in_situ", "biology_imaging"):
-        raise RepositoryError(f"theme {theme!r}: use physics, biogeochemistry, in_situ or biology_imaging")
+        raise RepositoryError(f"theme {theme!r} is not a catalogue theme: use physics, biogeochemistry, in_situ or "
+                              f"biology_imaging")
     extra["theme"] = theme
     return extra
 
@@ -701,7 +702,8 @@ def _groups(groups: Any) -> list[str]:
     if groups is None:
         return []
     if not isinstance(groups, list) or not all(isinstance(g, str) and g for g in groups):
-        raise RepositoryError("groups: give a list of hub group names")
+        raise RepositoryError(f"groups: {groups!r} is not a list of hub group names; give a list, e.g. "
+                              f"[\"ocean-team\"]")
     return groups
 
 
