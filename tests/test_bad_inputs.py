@@ -19,7 +19,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -59,8 +58,6 @@ class Materials:
 
 def _write_materials(work: Path) -> dict[str, Any]:
     """Broken and good data files, metadata and configurations; returns the Python objects (``@name``)."""
-    import zarr  # noqa: F401  (the store is written by xarray)
-
     from odatis_vre import conventions, samples
 
     ds = samples.sst_dataset(days=3)

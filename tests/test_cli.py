@@ -20,7 +20,7 @@ import yaml
 from click.testing import CliRunner, Result
 
 from odatis_vre.cli import main
-from vre_testing import REPO, TEST_CONFIG
+from vre_testing import TEST_CONFIG
 
 EXE = Path(sys.executable).with_name("odatis-vre")
 
