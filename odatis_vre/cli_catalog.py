@@ -103,7 +103,8 @@ def list_cmd(theme: str | None, output: str, catalog_path: Path | None) -> None:
 @TIME_OPTION
 @click.option("--variable", "-v", "variables", multiple=True, help="variable name or CF standard name (repeatable)")
 @click.option("--theme", type=click.Choice(["physics", "biogeochemistry", "in_situ", "biology_imaging"]), default=None)
-@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="At most this many results.")
+@click.option("--limit", type=click.IntRange(min=0), default=20, show_default=True,
+              help="At most this many results (0: all).")
 @output_option
 @CATALOG_OPTION
 @examples("odatis-vre catalog search chlorophyll --bbox -10,43,-2,48 --time 2023-01-01/2023-12-31",
