@@ -171,8 +171,13 @@ def corpus_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             vre.create_user(name, PASSWORD)
             tokens[name] = vre.user_token(name)
         stack = Stack(vre, tokens, f"{vre.url}/services/repository/")
-        deadline = time.monotonic() + 60
-        while requests.get(stack.repo + "health", timeout=10).status_code != 200:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                if requests.get(stack.repo + "health", timeout=60).status_code == 200:
+                    break
+            except (requests.ConnectionError, requests.Timeout):
+                pass
             assert time.monotonic() < deadline, "the repository service did not start"
             time.sleep(0.2)
         yield stack
@@ -190,13 +195,14 @@ def explorer_url(tmp_path_factory: pytest.TempPathFactory, sample_data: Path) ->
                                  "--no-hub-auth"], cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     try:
-        deadline = time.monotonic() + 120
+        # the first page builds a session (imports, a dataset opened): slow on a loaded machine
+        deadline = time.monotonic() + 300
         while True:
             assert proc.poll() is None, f"the explorer stopped: {log.read_text()[-2000:]}"
             try:
-                if requests.get(url, timeout=10).status_code == 200:
+                if requests.get(url, timeout=120).status_code == 200:
                     break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
                 pass
             assert time.monotonic() < deadline, f"the explorer did not answer: {log.read_text()[-2000:]}"
             time.sleep(0.2)
@@ -521,7 +527,7 @@ def _run_explorer(ctx: Ctx) -> Outcome:
 
     assert ctx.explorer is not None
     dataset = ctx.case.action["dataset"]
-    page = requests.get(ctx.explorer, params={"dataset": dataset}, timeout=60)
+    page = requests.get(ctx.explorer, params={"dataset": dataset}, timeout=180)
     with pull_session(url=ctx.explorer, arguments={"dataset": dataset}) as session:
         alerts = [m for m in session.document.models if "alert" in " ".join(getattr(m, "css_classes", []) or [])
                   or type(m).__name__ == "HTML"]
