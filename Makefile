@@ -16,7 +16,7 @@ export PATH := $(TOOLS)/bin:$(TOOLS)/node_modules/.bin:$(CURDIR)/$(BIN):$(PATH)
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 PYTEST_ARGS ?=
 
-.PHONY: install tools postgresql-server reachable up down status test test-fast test-repeat bench lock clean help
+.PHONY: install tools postgresql-server reachable up down status test test-fast test-repeat bench lock clean help errors-page
 
 help:
 	@sed -n '1,6p' Makefile
@@ -36,7 +36,7 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml images/ocean/requirements.lock
 
 install: $(VENV)/.installed tools
 
-tools: $(TOOLS)/node_modules/.bin/configurable-http-proxy $(TOOLS)/bin/helm /usr/bin/chromium postgresql-server
+tools: $(TOOLS)/node_modules/.bin/configurable-http-proxy $(TOOLS)/bin/helm /usr/bin/chromium postgresql-server /usr/bin/zsh
 
 $(TOOLS)/node_modules/.bin/configurable-http-proxy:
 	mkdir -p $(TOOLS)
@@ -49,6 +49,11 @@ $(TOOLS)/bin/helm: $(BIN)/python
 /usr/bin/chromium:
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium chromium-driver
+
+# zsh: `odatis-vre completion zsh` is tested in a real zsh (bash is always there)
+/usr/bin/zsh:
+	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q zsh
 
 # PostgreSQL's server: the repository's metadata database option is tested against a real one
 postgresql-server:
@@ -95,6 +100,10 @@ bench: install /usr/sbin/nginx
 /usr/sbin/nginx:
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q nginx-light
+
+# docs/errors.md from the bad-input corpus (tests/bad_inputs.yaml); a test fails when the page is stale
+errors-page: $(VENV)/.installed
+	$(BIN)/python tests/bad_inputs.py
 
 # Regenerate the lock from what is installed in .venv (after `pip install -e .[test]` of new versions).
 lock: $(BIN)/python
