@@ -763,8 +763,9 @@ class TimeCopy:
 
     def _var(self, var: str) -> dict[str, Any]:
         if var not in self.arrays:
-            raise TimeSeriesError(f"variable {var!r} is not in the copy {self.path.name} "
-                                  f"(it has {', '.join(self.arrays)})")
+            # named as the user named the data (the catalogue entry), not by the copy's folder
+            label = (self.attrs.get("odatis_time_copy") or {}).get("label") or self.path.name
+            raise TimeSeriesError(f"variable {var!r} is not in {label} (it has {', '.join(self.arrays)})")
         return self.arrays[var]
 
     def point(self, var: str, lon: float, lat: float, tslice: slice = slice(None)) -> tuple[np.ndarray, tuple[int, int]]:
