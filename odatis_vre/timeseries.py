@@ -752,7 +752,7 @@ class TimeCopy:
             if y0 - hy <= lat <= y1 + hy and x0 - hx <= x <= x1 + hx:
                 return (min(max(int(math.floor((lat - ry[0]) / ry[1] + 0.5)), 0), ry[2] - 1),
                         min(max(int(math.floor((x - rx[0]) / rx[1] + 0.5)), 0), rx[2] - 1))
-        return _nearest(self.lat, self.lon, lon, lat, self.path.name, self._bounds)
+        return _nearest(self.lat, self.lon, lon, lat, self.label, self._bounds)
 
     def _chunk_file(self, var: str, ci: int, cj: int) -> str:
         # a click's path: plain strings (pathlib and os.path.join cost as much as the read itself)
@@ -762,10 +762,14 @@ class TimeCopy:
         sep = self.arrays[var]["sep"]
         return f"{folder}{ci}{sep}{cj}"
 
+    @property
+    def label(self) -> str:
+        """The data's name as the user gave it (the catalogue entry), for messages; not the copy's folder."""
+        return (self.attrs.get("odatis_time_copy") or {}).get("label") or self.path.name
+
     def _var(self, var: str) -> dict[str, Any]:
         if var not in self.arrays:
-            raise TimeSeriesError(f"variable {var!r} is not in the copy {self.path.name} "
-                                  f"(it has {', '.join(self.arrays)})")
+            raise TimeSeriesError(f"variable {var!r} is not in {self.label} (it has {', '.join(self.arrays)})")
         return self.arrays[var]
 
     def point(self, var: str, lon: float, lat: float, tslice: slice = slice(None)) -> tuple[np.ndarray, tuple[int, int]]:
@@ -982,7 +986,7 @@ def _nearest(lat: np.ndarray, lon: np.ndarray, x: float, y: float, what: str,
         x += 360.0  # a 0..360 grid asked with -180..180 longitudes
     if not (y0 - hy <= y <= y1 + hy and x0 - hx <= x <= x1 + hx):
         raise TimeSeriesError(f"point (lon={x:g}, lat={y:g}) is outside {what}'s grid (lon {x0:g}..{x1:g}, "
-                              f"lat {y0:g}..{y1:g})")
+                              f"lat {y0:g}..{y1:g}); pick a point inside it")
     return int(np.abs(lat - y).argmin()), int(np.abs(lon - x).argmin())
 
 
@@ -992,7 +996,8 @@ def _box_indices(lat: np.ndarray, lon: np.ndarray, bbox: Sequence[float], what: 
     except (TypeError, ValueError):
         raise TimeSeriesError(f"bbox={bbox!r}: give four numbers (west, south, east, north)") from None
     if s > n or w > e:
-        raise TimeSeriesError(f"bbox={bbox!r}: order is (west, south, east, north) with west <= east, south <= north")
+        raise TimeSeriesError(f"bbox={bbox!r}: order is (west, south, east, north) with west <= east, south <= north; "
+                              f"swap the corners")
     if lon.max() > 180 and w < 0:
         w, e = w + 360.0, e + 360.0
     rows = np.nonzero((lat >= s) & (lat <= n))[0]
@@ -1013,7 +1018,11 @@ def _time_slice(times: np.ndarray, period: Sequence[Any] | None) -> slice:
         t0 = np.datetime64(pd.Timestamp(start)) if start is not None else None
         t1 = pd.Timestamp(end) if end is not None else None
     except (TypeError, ValueError) as exc:
-        raise TimeSeriesError(f"time={period!r}: give (start, end) dates, e.g. ('2023-01-01', '2023-12-31'): {exc}") from None
+        raise TimeSeriesError(f"time={period!r}: not (start, end) dates ({exc}); give ISO dates, e.g. "
+                              f"('2023-01-01', '2023-12-31'), None for an open end") from None
+    if t0 is not None and t1 is not None and np.datetime64(t1) < t0:
+        raise TimeSeriesError(f"time={tuple(period)!r}: the end is before the start; give (start, end) in that "
+                              f"order, e.g. ({str(end)!r}, {str(start)!r})")
     if t1 is not None and len(str(end)) <= 10:
         t1 = t1 + pd.Timedelta(days=1) - pd.Timedelta(nanoseconds=1)  # a date means the whole day
     i0 = 0 if t0 is None else int(np.searchsorted(times, t0, side="left"))
@@ -1116,7 +1125,7 @@ def _open_original(name_or_ds: Any, catalog: Any) -> tuple[Any, str]:
     import xarray as xr
 
     if isinstance(name_or_ds, xr.Dataset):
-        return name_or_ds, "the dataset given"
+        return name_or_ds, "the dataset"
     src = resolve(name_or_ds, catalog=catalog)
     if src.kind == "zarr":
         return xr.open_zarr(src.paths[0], consolidated=None), src.label

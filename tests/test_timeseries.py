@@ -175,7 +175,7 @@ def test_whole_copy_as_a_lazy_dataarray(data: Path, fresh_state: None) -> None:
                                rtol=1e-6)
     seasons = analysis.climatology(da, freq="season").compute()   # runs of 3 months: float64 sums
     np.testing.assert_allclose(seasons.values, ref.groupby("time.season").mean().values, rtol=1e-6)
-    with pytest.raises(timeseries.TimeSeriesError, match="not in the copy"):
+    with pytest.raises(timeseries.TimeSeriesError, match="is not in sample_sst_zarr"):
         timeseries.open_dataarray("sample_sst_zarr", "salinity", catalog=cat)
 
 
