@@ -36,7 +36,12 @@ The user metadata fields (YAML keys) are:
 ``resource_type``          default ``Dataset`` (a DataCite resourceTypeGeneral)
 ``bbox``, ``time_range``   optional ``[W, S, E, N]`` and ``[start, end]`` (see :func:`from_dataset`)
 ``language``               optional, e.g. ``en``
+``platform``, ``instrument``  optional: a name, or ``{name, vocabulary}`` (e.g. GCMD Platforms); written as ACDD
+                           ``platform``/``instrument`` (and ``*_vocabulary``) in the deposited NetCDF
+``program``                optional: the programme the dataset belongs to (ACDD ``program``)
 =========================  ===============================================================================
+
+A creator may also give ``email`` (ACDD ``creator_email`` in the deposited file).
 """
 
 from __future__ import annotations
@@ -56,6 +61,7 @@ ORCID_RE = re.compile(r"^(\d{4})-?(\d{4})-?(\d{4})-?(\d{3}[\dX])$")
 ROR_RE = re.compile(r"^0[0-9a-hjkmnp-tv-z]{6}\d{2}$")
 DEFAULT_PUBLISHER = "ODATIS"
 DEFAULT_RELATION = "IsSupplementTo"
+CF_STANDARD_NAMES_URI = "https://cfconventions.org/Data/cf-standard-names/current/build/cf-standard-name-table.html"
 
 #: Prefixes whose DOIs are not registered anywhere resolvable (DataCite's test prefix, plus the
 #: prefixes of local registrars created in this process): citations say so.
@@ -100,7 +106,9 @@ _RELATIONS = ("IsCitedBy", "Cites", "IsCollectedBy", "Collects", "IsSupplementTo
               "IsVariantFormOf", "IsOriginalFormOf", "IsIdenticalTo", "IsReviewedBy", "Reviews", "IsDerivedFrom",
               "IsSourceOf", "IsRequiredBy", "Requires", "IsObsoletedBy", "Obsoletes")
 _FIELDS = ("title", "creators", "licence", "keywords", "abstract", "funding", "related_publications", "publisher",
-           "publication_year", "version", "resource_type", "bbox", "time_range", "language")
+           "publication_year", "version", "resource_type", "bbox", "time_range", "language", "platform", "instrument",
+           "program")
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _ALIASES = {"license": "licence", "description": "abstract", "summary": "abstract", "year": "publication_year"}
 
 #: File formats by extension (DataCite ``formats``, schema.org ``encodingFormat``).
@@ -135,19 +143,14 @@ class MetadataError(ValueError):
 # ----------------------------------------------------------------------------- identifiers
 
 def orcid_checksum_ok(orcid: str) -> bool:
-    """True if the 16-character ORCID iD has a valid ISO 7064 11,2 check character.
+    """True if the 16-character ORCID iD has a valid ISO 7064 11,2 check character (``idutils``).
 
     >>> orcid_checksum_ok("0000-0002-1825-0097"), orcid_checksum_ok("0000-0002-1825-0098")
     (True, False)
     """
-    digits = orcid.replace("-", "")
-    if len(digits) != 16 or not digits[:15].isdigit():
-        return False
-    total = 0
-    for ch in digits[:15]:
-        total = (total + int(ch)) * 2
-    result = (12 - total % 11) % 11
-    return digits[15] == ("X" if result == 10 else str(result))
+    import idutils
+
+    return bool(idutils.is_orcid(orcid))
 
 
 def normalise_orcid(value: str) -> str:
@@ -156,40 +159,47 @@ def normalise_orcid(value: str) -> str:
     >>> normalise_orcid("https://orcid.org/0000000218250097")
     '0000-0002-1825-0097'
     """
+    import idutils
+
     s = str(value).strip()
-    s = re.sub(r"^(https?://)?(www\.)?orcid\.org/", "", s, flags=re.I)
-    m = ORCID_RE.match(s.upper())
-    if not m:
-        raise ValueError(f"{value!r} is not an ORCID iD; write 16 digits like 0000-0002-1825-0097")
-    orcid = "-".join(m.groups())
-    if not orcid_checksum_ok(orcid):
+    s = s[:-1] + s[-1:].upper()  # the check character X may be written x
+    if idutils.is_orcid(s):
+        return idutils.normalize_orcid(s)
+    bare = re.sub(r"^(https?://)?(www\.)?orcid\.org/", "", s, flags=re.I)
+    if ORCID_RE.match(bare.upper()):  # the shape of an iD, but idutils refuses its check character
         raise ValueError(f"{value!r} has a wrong check digit (last character); copy the iD from your ORCID record")
-    return orcid
+    raise ValueError(f"{value!r} is not an ORCID iD; write 16 digits like 0000-0002-1825-0097")
 
 
 def normalise_ror(value: str) -> str:
-    """``https://ror.org/0xxxxxxNN`` from a ROR id or URL; ValueError if not one.
+    """``https://ror.org/0xxxxxxNN`` from a ROR id or URL; ValueError if not one (``idutils``).
 
     >>> normalise_ror("044jxhp58")
     'https://ror.org/044jxhp58'
     """
-    s = re.sub(r"^(https?://)?(www\.)?ror\.org/", "", str(value).strip(), flags=re.I).lower()
-    if not ROR_RE.match(s):
+    import idutils
+
+    s = str(value).strip()
+    if not idutils.is_ror(s):
         raise ValueError(f"{value!r} is not a ROR id; write it like https://ror.org/044jxhp58 "
                          f"(search your institution on https://ror.org)")
-    return f"https://ror.org/{s}"
+    return f"https://ror.org/{idutils.normalize_ror(s).lower()}"
 
 
 def normalise_doi(value: str) -> str:
-    """``10.xxxx/suffix`` from a DOI, ``doi:`` or ``https://doi.org/`` form; ValueError if not a DOI.
+    """``10.xxxx/suffix`` from a DOI, ``doi:`` or ``https://doi.org/`` form; ValueError if not a DOI (``idutils``,
+    and a registrant code of 4 to 9 digits as DataCite requires).
 
     >>> normalise_doi("https://doi.org/10.17882/42182")
     '10.17882/42182'
     """
-    s = re.sub(r"^(doi:|(https?://)?(dx\.)?doi\.org/)", "", str(value).strip(), flags=re.I)
-    if not DOI_RE.match(s):
+    import idutils
+
+    s = str(value).strip()
+    doi = idutils.normalize_doi(s) if idutils.is_doi(s) else None
+    if not doi or not DOI_RE.match(doi):
         raise ValueError(f"{value!r} is not a DOI; write it like 10.17882/42182")
-    return s
+    return doi
 
 
 def _is_http_url(value: str) -> bool:
@@ -254,10 +264,10 @@ def _creator(i: int, raw: Any, problems: list[str]) -> dict[str, Any] | None:
     if not isinstance(raw, Mapping):
         problems.append(f"{where}: write a mapping like `{{name: \"Family, Given\", orcid: 0000-0002-1825-0097}}`")
         return None
-    unknown = set(raw) - {"name", "given_name", "family_name", "orcid", "affiliation", "affiliations", "type"}
+    unknown = set(raw) - {"name", "given_name", "family_name", "orcid", "affiliation", "affiliations", "type", "email"}
     if unknown:
         problems.append(f"{where}: unknown key(s) {sorted(unknown)}; allowed: name, given_name, family_name, "
-                        f"orcid, affiliation, type")
+                        f"orcid, affiliation, type, email")
     given, family = _text(raw.get("given_name")) or None, _text(raw.get("family_name")) or None
     name = _text(raw.get("name"))
     if not name and family:
@@ -283,6 +293,13 @@ def _creator(i: int, raw: Any, problems: list[str]) -> dict[str, Any] | None:
             out["orcid"] = normalise_orcid(raw["orcid"])
         except ValueError as exc:
             problems.append(f"{where}.orcid: {exc}")
+    if raw.get("email"):
+        email = _text(raw["email"])
+        if EMAIL_RE.match(email):
+            out["email"] = email
+        else:
+            problems.append(f"{where}.email: {raw['email']!r} is not an e-mail address; write e.g. "
+                            f"`email: josiah.carberry@example.org`")
     affs_raw = raw.get("affiliation", raw.get("affiliations"))
     affs: list[dict[str, str]] = []
     for j, a in enumerate(affs_raw if isinstance(affs_raw, list) else ([affs_raw] if affs_raw else [])):
@@ -455,9 +472,27 @@ def load_metadata(path_or_dict: str | os.PathLike[str] | Mapping[str, Any]) -> d
     md["bbox"] = _bbox(data.get("bbox"), problems)
     md["time_range"] = _time_range(data.get("time_range"), problems)
     md["language"] = _text(data.get("language")) or None
+    for key in ("platform", "instrument"):
+        md[key] = _vocab_term(key, data.get(key), problems)
+    md["program"] = _text(data.get("program")) or None
     if problems:
         raise MetadataError(problems, source)
     return md
+
+
+def _vocab_term(key: str, raw: Any, problems: list[str]) -> dict[str, str] | None:
+    """``platform``/``instrument``: a name, or ``{name, vocabulary}``."""
+    if raw in (None, "", {}):
+        return None
+    if isinstance(raw, str):
+        return {"name": _text(raw)}
+    if isinstance(raw, Mapping) and _text(raw.get("name")) and set(raw) <= {"name", "vocabulary"}:
+        out = {"name": _text(raw["name"])}
+        if raw.get("vocabulary"):
+            out["vocabulary"] = _text(raw["vocabulary"])
+        return out
+    problems.append(f"{key}: write a name (`{key}: Metop-B`) or `{key}: {{name: ..., vocabulary: GCMD ...}}`")
+    return None
 
 
 def _bbox(raw: Any, problems: list[str]) -> list[float] | None:
@@ -492,7 +527,9 @@ def _time_range(raw: Any, problems: list[str]) -> list[str] | None:
 
 
 def from_dataset(ds_or_path: Any) -> dict[str, Any]:
-    """Metadata suggested by a dataset's ACDD attributes (title, abstract, keywords, licence, bbox, time).
+    """Metadata suggested by a dataset: title, abstract, keywords, licence, platform and instrument from its
+    ACDD attributes; box and period **computed from its coordinates** (:mod:`odatis_vre.datafacts`), never
+    copied from ``geospatial_*``/``time_coverage_*`` attributes, which may describe the source it was cut from.
 
     Merge it under what the user wrote: ``load_metadata({**from_dataset(ds), **user})``.
 
@@ -501,6 +538,8 @@ def from_dataset(ds_or_path: Any) -> dict[str, Any]:
     ['abstract', 'bbox', 'keywords', 'licence', 'time_range', 'title']
     """
     import xarray as xr
+
+    from . import datafacts
 
     own = not isinstance(ds_or_path, xr.Dataset)
     ds = xr.open_dataset(ds_or_path, engine="zarr" if str(ds_or_path).rstrip("/").endswith(".zarr") else None) \
@@ -513,11 +552,16 @@ def from_dataset(ds_or_path: Any) -> dict[str, Any]:
                 out[dst] = str(a[src])
         if a.get("keywords"):
             out["keywords"] = [k.strip() for k in str(a["keywords"]).split(",") if k.strip()]
-        keys = ("geospatial_lon_min", "geospatial_lat_min", "geospatial_lon_max", "geospatial_lat_max")
-        if all(k in a for k in keys):
-            out["bbox"] = [float(a[k]) for k in keys]
-        if a.get("time_coverage_start") and a.get("time_coverage_end"):
-            out["time_range"] = [str(a["time_coverage_start"]), str(a["time_coverage_end"])]
+        for key in ("platform", "instrument"):
+            if a.get(key):
+                out[key] = {"name": str(a[key])} | ({"vocabulary": str(a[f"{key}_vocabulary"])}
+                                                     if a.get(f"{key}_vocabulary") else {})
+        facts = datafacts.describe(ds)
+        geo, time = facts["geospatial"], facts["time"]
+        if geo:
+            out["bbox"] = [geo["lon_min"], geo["lat_min"], geo["lon_max"], geo["lat_max"]]
+        if time:
+            out["time_range"] = [time["start"], time["end"]]
         return out
     finally:
         if own:
@@ -551,7 +595,8 @@ def _human_size(n: int) -> str:
 def datacite_attributes(md: Mapping[str, Any], *, doi: str | None, url: str | None = None, version: str | None = None,
                         files: Iterable[Mapping[str, Any]] = (), provenance: Iterable[Mapping[str, Any]] = (),
                         notebook: Mapping[str, Any] | None = None,
-                        previous_version: str | None = None) -> dict[str, Any]:
+                        previous_version: str | None = None, facts: Mapping[str, Any] | None = None,
+                        concept: str | None = None, versions: Sequence[str] = ()) -> dict[str, Any]:
     """DataCite REST API ``attributes`` (schema 4.5 JSON) for a deposit of ``md``.
 
     - ``doi``: the identifier (from a registrar's ``reserve``), or ``None`` before there is one
@@ -565,6 +610,12 @@ def datacite_attributes(md: Mapping[str, Any], *, doi: str | None, url: str | No
       ``relatedItem`` (``ComputationalNotebook``, ``IsCompiledBy``) and a line in the description;
       the software ``odatis-vre <version>`` is a ``relatedItem`` (``Software``, ``IsCompiledBy``).
     - ``previous_version``: the DOI of the version this one replaces → ``IsNewVersionOf``.
+    - ``facts``: :func:`odatis_vre.datafacts.describe` of the deposited data → ``dates`` (Collected:
+      first/last time), ``geoLocations`` (the box the coordinates span), ``sizes`` (dimensions),
+      ``subjects`` (each CF standard name, scheme "CF Standard Names"). Without facts, the user's
+      ``bbox``/``time_range`` are used.
+    - ``concept``: the concept DOI over all versions → ``IsVersionOf``; ``versions``: for the concept's
+      own record, the DOIs of its versions → ``HasVersion``.
 
     >>> md = load_metadata({"title": "T", "creators": ["Doe, Jane"], "licence": "CC0-1.0",
     ...                     "keywords": ["k"], "abstract": "A.", "publication_year": 2026})
@@ -601,6 +652,12 @@ def datacite_attributes(md: Mapping[str, Any], *, doi: str | None, url: str | No
     if previous_version:
         related.append({"relatedIdentifier": normalise_doi(previous_version), "relatedIdentifierType": "DOI",
                         "relationType": "IsNewVersionOf"})
+    if concept:
+        related.append({"relatedIdentifier": normalise_doi(concept), "relatedIdentifierType": "DOI",
+                        "relationType": "IsVersionOf"})
+    for vdoi in versions:
+        related.append({"relatedIdentifier": normalise_doi(vdoi), "relatedIdentifierType": "DOI",
+                        "relationType": "HasVersion"})
     inputs: list[str] = []
     for rec in provenance:
         label = rec.get("title") or rec.get("name") or "?"
@@ -671,16 +728,33 @@ def datacite_attributes(md: Mapping[str, Any], *, doi: str | None, url: str | No
     if funding:
         attrs["fundingReferences"] = funding
     files = list(files)
+    sizes: list[str] = []
+    formats: set[str] = set()
     if files:
         total = sum(int(f.get("size") or 0) for f in files)
-        attrs["sizes"] = [f"{len(files)} file{'s' if len(files) != 1 else ''}", _human_size(total)]
-        attrs["formats"] = sorted({_fmt(str(f.get("name", "")), f.get("format")) for f in files})
-    if md.get("bbox"):
-        w, s, e, n = md["bbox"]
+        sizes += [f"{len(files)} file{'s' if len(files) != 1 else ''}", _human_size(total)]
+        formats |= {_fmt(str(f.get("name", "")), f.get("format")) for f in files}
+    geo = (facts or {}).get("geospatial")
+    time = (facts or {}).get("time")
+    if facts:
+        dims = facts.get("dims") or {}
+        if dims:
+            sizes.append(" × ".join(f"{n} {d}" for d, n in dims.items()) + f" ({facts.get('values', 0)} values)")
+        standard = sorted({v["standard_name"] for v in facts.get("variables") or [] if v.get("standard_name")})
+        attrs["subjects"] += [{"subject": n, "subjectScheme": "CF Standard Names", "schemeUri": CF_STANDARD_NAMES_URI}
+                              for n in standard]
+    if sizes:
+        attrs["sizes"] = sizes
+    if formats:
+        attrs["formats"] = sorted(formats)
+    box = [geo["lon_min"], geo["lat_min"], geo["lon_max"], geo["lat_max"]] if geo else md.get("bbox")
+    if box:
+        w, s, e, n = box
         attrs["geoLocations"] = [{"geoLocationBox": {"westBoundLongitude": w, "eastBoundLongitude": e,
                                                      "southBoundLatitude": s, "northBoundLatitude": n}}]
-    if md.get("time_range"):
-        attrs["dates"] = [{"date": "/".join(md["time_range"]), "dateType": "Collected"}]
+    period = [time["start"], time["end"]] if time else md.get("time_range")
+    if period:
+        attrs["dates"] = [{"date": "/".join(period), "dateType": "Collected"}]
     if md.get("language"):
         attrs["language"] = md["language"]
     return attrs
@@ -862,10 +936,13 @@ def bibtex(attributes: Mapping[str, Any], *, registered: bool | None = None) -> 
     return f"@misc{{{bibtex_key(attributes)},\n{body}\n}}"
 
 
-def schema_org(attributes: Mapping[str, Any], files: Iterable[Mapping[str, Any]] = ()) -> dict[str, Any]:
+def schema_org(attributes: Mapping[str, Any], files: Iterable[Mapping[str, Any]] = (),
+               facts: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """A schema.org ``Dataset`` (JSON-LD) for the landing page's ``<script type="application/ld+json">``.
 
-    ``files``: ``[{name, size, sha256?, url?, format?}]`` → ``distribution`` (``DataDownload``).
+    ``files``: ``[{name, size, sha256?, url?, format?}]`` → ``distribution`` (``DataDownload``);
+    ``facts`` (:func:`odatis_vre.datafacts.describe`) → ``variableMeasured`` (name, CF standard name,
+    units) and the spatial/temporal coverage the data hold.
 
     >>> a = {"creators": [{"name": "Doe, Jane", "nameType": "Personal", "givenName": "Jane", "familyName": "Doe"}],
     ...      "publicationYear": "2026", "titles": [{"title": "SST"}], "publisher": {"name": "ODATIS"},
@@ -949,6 +1026,24 @@ def schema_org(attributes: Mapping[str, Any], files: Iterable[Mapping[str, Any]]
     for d in attributes.get("dates") or []:
         if d.get("dateType") == "Collected":
             out["temporalCoverage"] = d["date"]
+    variables = []
+    for v in (facts or {}).get("variables") or []:
+        pv: dict[str, Any] = {"@type": "PropertyValue", "name": v["name"]}
+        if v.get("standard_name"):
+            pv["propertyID"] = f"{CF_STANDARD_NAMES_URI}#{v['standard_name']}"
+            pv["alternateName"] = v["standard_name"]
+        if v.get("long_name"):
+            pv["description"] = v["long_name"]
+        if v.get("units"):
+            pv["unitText"] = v["units"]
+        variables.append(pv)
+    if variables:
+        out["variableMeasured"] = variables
+    geo = (facts or {}).get("geospatial")
+    if geo and geo.get("bounds"):
+        out.setdefault("spatialCoverage", {"@type": "Place", "geo": {}})["additionalProperty"] = {
+            "@type": "PropertyValue", "propertyID": "http://www.opengis.net/def/crs/OGC/1.3/CRS84",
+            "name": "WKT", "value": geo["bounds"]}
     dist = []
     for f in files:
         item: dict[str, Any] = {"@type": "DataDownload", "name": f.get("name"),

@@ -162,7 +162,10 @@ def session_provenance() -> list[dict[str, Any]]:
         key = (rec.get("name"), rec.get("doi"), rec.get("url"))
         if key not in seen:
             seen.add(key)
-            out.append({k: rec.get(k) for k in ("name", "title", "doi", "url", "opened_at")})
+            item = {k: rec.get(k) for k in ("name", "title", "doi", "url", "opened_at")}
+            if rec.get("args"):
+                item["args"] = rec["args"]
+            out.append(item)
     return out
 
 
@@ -198,20 +201,27 @@ def deposit(ds_or_path: Any, metadata: Any, *, registrar: str | None = None, rep
     md = metadata_mod.load_metadata({**suggested, **raw})
     import xarray as xr
 
-    if isinstance(ds_or_path, xr.Dataset) or _is_zarr_dir(ds_or_path):
-        conventions.require(ds_or_path if isinstance(ds_or_path, xr.Dataset) else str(ds_or_path))
-    path, _made = prepare_file(ds_or_path, md["title"])
-    if not isinstance(ds_or_path, xr.Dataset) and not path.name.endswith(".zarr.zip"):
-        conventions.require(str(path))  # the very file that is uploaded
-    size = path.stat().st_size
-    digest = sha256_file(path, progress=progress)
     prov = session_provenance()
+    steps = provenance_mod.steps()
     nb = notebook_record(notebook)
-    files = [{"name": path.name, "size": size, "sha256": digest}]
+    client = Client(repository_url, token)
+    if isinstance(ds_or_path, xr.Dataset):
+        # the file carries attributes computed from these data (coverage, bounds, history, DOI): check them
+        # as they will be written, with placeholders for what the repository gives at creation
+        conventions.require(_annotated(ds_or_path, md, prov, steps, None))
+        digest = _dataset_digest(ds_or_path)
+        files = [{"name": f"{_slug(md['title'])}.nc", "size": ds_or_path.nbytes, "sha256": "0" * 64}]
+    else:
+        if _is_zarr_dir(ds_or_path):
+            conventions.require(str(ds_or_path))
+        path, _made = prepare_file(ds_or_path, md["title"])
+        if not path.name.endswith(".zarr.zip"):
+            conventions.require(str(path))  # the very file that is uploaded
+        digest = sha256_file(path, progress=progress)
+        files = [{"name": path.name, "size": path.stat().st_size, "sha256": digest}]
     # the same checks the service makes, before anything leaves this machine
     metadata_mod.validate_datacite(metadata_mod.datacite_attributes(
         md, doi="10.5072/check", url="https://example.org/check", files=files, provenance=prov, notebook=nb))
-    client = Client(repository_url, token)
     key = key or "sha256:" + hashlib.sha256(json.dumps([md, digest, new_version_of], sort_keys=True,
                                                        default=str).encode()).hexdigest()
     body: dict[str, Any] = {"key": key, "provenance": prov, "notebook": nb, "theme": theme, "registrar": registrar}
@@ -220,7 +230,12 @@ def deposit(ds_or_path: Any, metadata: Any, *, registrar: str | None = None, rep
     else:
         v = client.create(md, groups=groups, **body)
     if v["state"] != "published":
-        client.upload(v["id"], v["version"], path, sha256=digest, progress=progress)
+        if isinstance(ds_or_path, xr.Dataset):
+            path = _write_annotated(ds_or_path, md, prov, steps, v, digest)
+            sha = sha256_file(path, progress=progress)
+        else:
+            sha = digest
+        client.upload(v["id"], v["version"], path, sha256=sha, progress=progress)
         if publish:
             v = client.publish(v["id"], v["version"])
         else:
@@ -229,6 +244,38 @@ def deposit(ds_or_path: Any, metadata: Any, *, registrar: str | None = None, rep
 
     catalog.refresh()  # the VRE catalogue includes the repository's: show the new dataset at once
     return _as_deposit(client, v)
+
+
+def _annotated(ds: Any, md: dict[str, Any], prov: list[dict[str, Any]], steps: list[dict[str, Any]],
+               v: dict[str, Any] | None) -> Any:
+    """``ds`` with ACDD attributes computed from its data, the user's metadata and the deposit's DOI."""
+    from . import datafacts
+
+    pub = (v or {}).get("publisher") or {}
+    return datafacts.annotate(ds, md, doi=(v or {}).get("doi") or "10.5072/pending",
+                              landing_url=(v or {}).get("landing_url") or "https://example.org/pending/",
+                              provenance=prov, steps=steps, created=_stamp((v or {}).get("created")),
+                              publisher_url=pub.get("url"), publisher_email=pub.get("email"))
+
+
+def _stamp(created: str | None) -> str | None:
+    """The deposit's creation time as ACDD writes dates (``2026-01-02T10:00:00Z``): a retry writes the same file."""
+    import datetime as dt
+
+    if not created:
+        return None
+    t = dt.datetime.fromisoformat(str(created).replace("Z", "+00:00"))
+    return t.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _write_annotated(ds: Any, md: dict[str, Any], prov: list[dict[str, Any]], steps: list[dict[str, Any]],
+                     v: dict[str, Any], digest: str) -> Path:
+    """The NetCDF file of a deposit (cached per data and deposit: a resumed deposit uploads the same file)."""
+    dest = _cache_dir() / digest[:16] / f"{v['id']}.v{v['version']}" / f"{_slug(md['title'])}.nc"
+    if not dest.exists():
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        _write_netcdf(_annotated(ds, md, prov, steps, v), dest)
+    return dest
 
 
 def _read_metadata(metadata: Any) -> dict[str, Any]:

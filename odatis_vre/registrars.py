@@ -73,6 +73,14 @@ class Registrar(Protocol):
     def publish(self, key: str, doi: str, attributes: Mapping[str, Any], url: str, files: Sequence[Path]) -> str:
         """Make ``doi`` findable/published with ``attributes`` at landing page ``url``; return the DOI."""
 
+    def concept_doi(self, key: str) -> str | None:
+        """The concept DOI (over every version) that ``publish_concept(key, ...)`` registers, if known in
+        advance (``None`` when the registrar chooses it at the first publication, as Zenodo does)."""
+
+    def publish_concept(self, key: str, attributes: Mapping[str, Any], url: str, version_key: str) -> str:
+        """Register or update the concept DOI of a dataset (its ``HasVersion`` list grows with each version)
+        after version ``version_key`` was published; return it. Idempotent."""
+
 
 def suffix_for(key: str, prefix: str = "") -> str:
     """A deterministic, readable DOI suffix for ``key``: ``odatis.xxxx-xxxx-xxxx`` (Crockford base32).
@@ -183,6 +191,21 @@ class LocalRegistrar:
     def status(self, doi: str) -> str | None:
         """``draft``, ``published`` or None (unknown DOI)."""
         return (self.state.load().get(doi) or {}).get("state")
+
+    def concept_doi(self, key: str) -> str:
+        return self.doi_for(key)
+
+    def publish_concept(self, key: str, attributes: Mapping[str, Any], url: str, version_key: str) -> str:
+        doi = self.doi_for(key)
+        attrs = _validated({**attributes, "doi": doi, "url": url})
+        versions = [r["relatedIdentifier"] for r in attrs.get("relatedIdentifiers") or []
+                    if r["relationType"] == "HasVersion"]
+
+        def pub(data: dict[str, Any]) -> None:
+            rec = data.setdefault(doi, {"key": key, "reserved": time.time()})
+            rec.update(state="published", url=url, versions=versions, updated=time.time())
+        self.state.update(pub)
+        return doi
 
 
 # ----------------------------------------------------------------------------- HTTP helpers
@@ -318,6 +341,28 @@ class DataCiteRegistrar:
             if current is not None and current.get("state") == "findable":
                 return doi
             body = {"data": {"type": "dois", "attributes": {**attrs, "event": "publish"}}}
+            self.http.call("PUT", f"/dois/{doi}", json=body, ok=(200, 201))
+            return doi
+        return self.http.with_retries(once)
+
+    def concept_doi(self, key: str) -> str:
+        return self.doi_for(key)
+
+    def publish_concept(self, key: str, attributes: Mapping[str, Any], url: str, version_key: str) -> str:
+        """Create the concept DOI findable at once, or update its record (``PUT``) with the new version list."""
+        doi = self.doi_for(key)
+        attrs = _validated({**attributes, "doi": doi, "url": url})
+
+        def once() -> str:
+            current = self._get(doi)
+            body = {"data": {"type": "dois", "attributes": {**attrs, "event": "publish"}}}
+            if current is None:
+                r = self.http.call("POST", "/dois", json=body, ok=(201, 200, 422))
+                if r.status_code != 422:
+                    return doi
+                if "taken" not in _error_detail(r).lower():  # else: our own lost first attempt, update it below
+                    raise RegistrarError(f"DataCite refused the concept DOI {doi}: {_error_detail(r)}",
+                                         retryable=False, status=422)
             self.http.call("PUT", f"/dois/{doi}", json=body, ok=(200, 201))
             return doi
         return self.http.with_retries(once)

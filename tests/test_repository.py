@@ -31,14 +31,19 @@ MAX_UPLOAD = 8 * 1024 * 1024
 PASSWORD = "a-long-password-1"
 META = {
     "title": "Sea surface temperature sample, Bay of Biscay (repository test)",
-    "creators": [{"name": "Carberry, Josiah", "orcid": "0000-0002-1825-0097",
+    "creators": [{"name": "Carberry, Josiah", "orcid": "0000-0002-1825-0097", "email": "josiah.carberry@example.org",
                   "affiliation": {"name": "Ifremer", "ror": "https://ror.org/044jxhp58"}}],
     "licence": "CC-BY-4.0",
     "keywords": ["sea surface temperature", "Bay of Biscay"],
     "abstract": "Three days of a synthetic SST field, deposited by the test suite.",
     "funding": [{"funder": "Agence Nationale de la Recherche", "funder_ror": "https://ror.org/00rbzpz17",
                  "award": "ANR-00-TEST-0000"}],
+    "related_publications": [{"doi": "10.5194/os-19-1-2023", "relation": "IsSupplementTo"}],
+    "platform": {"name": "Models/Analyses", "vocabulary": "GCMD Platform Keywords"},
+    "program": "ODATIS",
 }
+#: The repository's contact (services.repository.publisher_email): ACDD publisher_email of deposited files.
+PUBLISHER_EMAIL = "repository@odatis.example.org"
 
 
 def sha(data: bytes) -> str:
@@ -46,13 +51,17 @@ def sha(data: bytes) -> str:
 
 
 def make_nc(path: Path, *, cf: bool = True, days: int = 3) -> Path:
-    from odatis_vre import conventions, samples
+    """A sample SST file; ``cf``: with the ACDD attributes a deposit computes (datafacts.annotate with META)."""
+    from odatis_vre import conventions, datafacts, metadata, samples
 
     ds = samples.sst_dataset(days=days)
     if not cf:  # no conventions at all: no attributes, no units, no standard names
         ds.drop_attrs().to_netcdf(path)
         return path
-    return conventions.to_netcdf(ds, path)
+    md = metadata.load_metadata(META)
+    return conventions.to_netcdf(datafacts.annotate(ds, md, doi="10.5072/test", landing_url="https://example.org/x/",
+                                                    created="2026-01-01T00:00:00Z", publisher_email=PUBLISHER_EMAIL),
+                                 path)
 
 
 # ----------------------------------------------------------------------------- store alone
@@ -244,7 +253,8 @@ def start_repository_stack(folder: Path, repository: dict[str, Any], registrar_e
     try:
         stack = start_stack(folder, {"services": {
             "dask_gateway": {"enabled": False}, "idle_culler": {"enabled": False}, "explorer": {"enabled": False},
-            "repository": {"enabled": True, "doi_prefix": "10.5072", "max_upload": "8M"} | repository}})
+            "repository": {"enabled": True, "doi_prefix": "10.5072", "max_upload": "8M",
+                           "publisher_email": PUBLISHER_EMAIL} | repository}})
     finally:
         for k, v in saved.items():
             if v is None:
@@ -339,7 +349,8 @@ def test_deposit_upload_publish_landing_download(env: Env, tmp_path: Path) -> No
     assert json.loads(env.get(f"datasets/{v['id']}/v1/schema.jsonld").text)["@type"] == "Dataset"
     png = env.get(f"datasets/{v['id']}/v1/preview.png")
     assert png.status_code == 200 and png.content[:8] == b"\x89PNG\r\n\x1a\n" and len(png.content) > 5000
-    assert env.get(f"datasets/{v['id']}/").url.endswith(f"datasets/{v['id']}/v1/")
+    concept = env.get(f"datasets/{v['id']}/")  # the dataset over all its versions: lists v1, links its page
+    assert concept.status_code == 200 and f"datasets/{v['id']}/v1/" in concept.text and v["doi"] in concept.text
 
     # downloads: whole, ranged, and through the client (checksum verified)
     url = f"datasets/{v['id']}/v1/files/{nc.name}"
@@ -563,7 +574,8 @@ def test_new_versions_never_change_old_ones(env: Env, tmp_path: Path) -> None:
     after = (env.get(f"datasets/{v1['id']}/v1/files/a.nc").content, env.get(f"datasets/{v1['id']}/v1/datacite.json").json())
     assert after == before
     assert env.get(f"datasets/{v1['id']}/v2/files/a.nc").content == b.read_bytes() != before[0]
-    assert env.get(f"datasets/{v1['id']}/").url.endswith("/v2/")
+    concept = env.get(f"datasets/{v1['id']}/")
+    assert '/v2/>; rel="item"' in concept.headers["Link"] and p1["doi"] in concept.text and v2["doi"] in concept.text
     # v2's DataCite record (registered and served) names v1's DOI as the version it replaces
     link = {"relatedIdentifier": p1["doi"], "relatedIdentifierType": "DOI", "relationType": "IsNewVersionOf"}
     assert link in env.datacite.state[v2["doi"]]["attributes"]["relatedIdentifiers"]
