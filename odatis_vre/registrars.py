@@ -591,6 +591,18 @@ class ZenodoRegistrar:
             return self._doi(r.json())
         return self.http.with_retries(once)
 
+    def concept_doi(self, key: str) -> None:
+        """Zenodo chooses the concept DOI itself, at the first publication."""
+        return None
+
+    def publish_concept(self, key: str, attributes: Mapping[str, Any], url: str, version_key: str) -> str:
+        """Zenodo keeps the concept DOI of a deposition's versions (``conceptdoi``): read it, register nothing."""
+        dep = self._find(version_key)
+        if dep is None or not dep.get("conceptdoi"):
+            raise RegistrarError(f"Zenodo deposition for {version_key!r} has no concept DOI yet (is it published?)",
+                                 retryable=True)
+        return str(dep["conceptdoi"])
+
     def status(self, key: str) -> str | None:
         """``draft``, ``published`` or None (no deposition for ``key``)."""
         dep = self._find(key)

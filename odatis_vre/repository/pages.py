@@ -336,8 +336,6 @@ def export(what: str, v: dict[str, Any], attributes: dict[str, Any], repo: Any) 
 
 def stac_item(v: dict[str, Any], attributes: dict[str, Any], repo: Any) -> dict[str, Any]:
     """The STAC Item of a published version (validated by pystac against the STAC 1.1 schemas)."""
-    import pystac
-
     from .. import metadata
     from . import stac
     from .dissemination import data_file
@@ -354,8 +352,10 @@ def stac_item(v: dict[str, Any], attributes: dict[str, Any], repo: Any) -> dict[
                          landing_url=u["landing"], files=files, zarr_url=u["zarr"] if served else None,
                          opendap_url=u["opendap"] if served else None, published=v.get("published"),
                          licence_url=lic[1] if lic else None)
-    item.add_link(pystac.Link("root", repo.base_url + "stac/catalog.json", media_type="application/json"))
-    return stac.item_dict(item, u["landing"] + "stac.json")
+    out = stac.item_dict(item, u["landing"] + "stac.json")
+    # added after validation: pystac would follow a root link, i.e. ask this very service while it answers
+    out["links"].append({"rel": "root", "href": repo.base_url + "stac/catalog.json", "type": "application/json"})
+    return out
 
 
 def catalog_entry(v: dict[str, Any], repo: Any) -> tuple[str, dict[str, Any]] | None:

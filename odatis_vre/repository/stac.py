@@ -93,9 +93,11 @@ def catalog_dict(root_href: str, items: Sequence[tuple[str, str]], title: str) -
     import pystac
 
     cat = pystac.Catalog(id="odatis-repository", description=title, title=title)
-    cat.set_self_href(root_href)
-    cat.add_link(pystac.Link("root", root_href, media_type="application/json"))
-    for item_id, href in items:
-        cat.add_link(pystac.Link("item", href, media_type="application/geo+json", title=item_id))
     cat.validate()
-    return cat.to_dict(include_self_link=True, transform_hrefs=False)
+    out = cat.to_dict(include_self_link=False, transform_hrefs=False)
+    # links written as data: pystac would otherwise resolve them, fetching from this very service
+    out["links"] = [{"rel": "self", "href": root_href, "type": "application/json"},
+                    {"rel": "root", "href": root_href, "type": "application/json"}]
+    out["links"] += [{"rel": "item", "href": href, "type": "application/geo+json", "title": item_id}
+                     for item_id, href in items]
+    return out

@@ -195,6 +195,7 @@ class ZenodoHandle(StandinHandle):
                 pre = dep["metadata"].get("prereserve_doi")
                 doi = pre["doi"] if isinstance(pre, dict) else f"10.5072/zenodo.{dep['record_id']}"
                 dep.update(submitted=True, state="done", doi=doi, doi_url=f"https://doi.org/{doi}", modified=now,
+                           conceptdoi=f"10.5072/zenodo.{dep['conceptrecid']}",
                            record_url=f"{self.url[:-4]}/records/{dep['record_id']}")
                 dep["metadata"]["doi"] = doi
                 return 202, self._view(dep)
