@@ -3,7 +3,9 @@
 :func:`check` runs IOOS ``compliance-checker`` (the CF checker for the version the file declares,
 default CF-1.8, and ACDD-1.3) and a few rules through ``cf-xarray``; each :class:`Problem` names the
 attribute to fix (``title`` for a global attribute, ``analysed_sst:units`` for a variable's) and
-says what to set. :func:`require` raises :class:`ConventionsError` when any problem is an error.
+says what to set. :func:`score` gives compliance-checker's own points. :func:`require` raises
+:class:`ConventionsError` when a problem is an error or ACDD-1.3 scores below
+:data:`ACDD_MIN_PERCENT` (95 %) of its points, listing every attribute still to add.
 
 What is an error (blocks publication):
 
@@ -27,11 +29,12 @@ Example
 >>> [p for p in conventions.check(ds) if p.level == "error"]
 []
 >>> del ds.attrs["title"]
->>> conventions.require(ds)
+>>> conventions.require(ds)  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-odatis_vre.conventions.ConventionsError: the dataset does not follow CF/ACDD; fix these attributes:
+odatis_vre.conventions.ConventionsError: the dataset does not follow CF/ACDD (compliance-checker: CF ...); fix these attributes:
   - title: title not present (ACDD-1.3); set the global attribute `title` (ds.attrs["title"] = ...)
+...
 """
 
 from __future__ import annotations

@@ -14,13 +14,16 @@ Doe, J. (2026): SST anomalies .... Version 1. ODATIS. (Dataset). doi:10.5072/...
 What happens, in order — nothing is sent before every local check passed:
 
 1. the metadata (YAML file or dict) is checked (:func:`odatis_vre.metadata.load_metadata`);
-2. the data (an ``xarray.Dataset``, a NetCDF file or a Zarr folder) is checked against CF and
-   ACDD (:func:`odatis_vre.conventions.require`); each failure names the attribute to fix;
+2. an ``xarray.Dataset`` gets ACDD attributes computed from its data (coverage, bounds, variables,
+   one ``history`` line per step of the session: :func:`odatis_vre.datafacts.annotate`); the data (a
+   Dataset, a NetCDF file or a Zarr folder) is checked with compliance-checker: no high-priority CF
+   issue, ACDD at 95 % of its points (:func:`odatis_vre.conventions.require`); each failure names the
+   attribute to add or fix;
 3. the DataCite metadata are built with the provenance of this session (every catalogue entry
    opened, :mod:`odatis_vre.provenance`), the software and the notebook, and validated;
 4. the repository service creates the deposit (idempotent: the same data and metadata give the
-   same deposit), the file is uploaded in resumable chunks (SHA-256 checked on arrival), and the
-   service registers the DOI and publishes.
+   same deposit), the file (with the deposit's DOI as its ``id``) is uploaded in resumable chunks
+   (SHA-256 checked on arrival), and the service checks it again, registers the DOI and publishes.
 
 Run the same call again after any interruption: it resumes, and never makes a second DOI.
 """
