@@ -84,15 +84,40 @@ class Problem:
 
 class ConventionsError(ValueError):
     """The dataset breaks CF/ACDD; ``problems`` lists the errors (and ``warnings`` the rest); ``scores``
-    holds compliance-checker's CF and ACDD points when they were computed."""
+    holds compliance-checker's CF and ACDD points when they were computed.
+
+    ``fields``: when the attributes are written from the user's metadata (``publish.deposit`` of a
+    Dataset), the metadata fields to add instead (objects with ``field``, ``attributes`` and a ``str``
+    that shows what to write; see :func:`odatis_vre.datafacts.metadata_refusal`): the message then
+    lists those first, and only the remaining attributes as things to fix in the data.
+    """
 
     def __init__(self, problems: list[Problem], warnings_: list[Problem] | None = None, what: str = "the dataset",
-                 scores: dict[str, Any] | None = None, preamble: str = ""):
+                 scores: dict[str, Any] | None = None, preamble: str = "", fields: list[Any] | None = None):
         self.problems = problems
         self.warnings = warnings_ or []
         self.scores = scores or {}
-        super().__init__(f"{what} does not follow CF/ACDD{preamble}; fix these attributes:\n"
-                         + "\n".join(f"  - {p.attribute}: {p.message}" for p in problems))
+        self.fields = list(fields or [])
+        if not self.fields:
+            super().__init__(f"{what} does not follow CF/ACDD{preamble}; fix these attributes:\n"
+                             + "\n".join(f"  - {p.attribute}: {p.message}" for p in problems))
+            return
+        covered = {a for f in self.fields for a in f.attributes}
+        rest = [p for p in problems if p.attribute not in covered]
+        needed = [p for p in rest if not p.source.endswith(" score")]
+        points = [p for p in rest if p.source.endswith(" score")]
+        lines = [f"{what} cannot be published yet{preamble}.",
+                 "Add to the metadata (meta.yaml, or the dict given to publish.deposit):"]
+        lines += [f"  - {f}" for f in self.fields]
+        if needed:
+            lines.append("and fix these attributes in the data:")
+            lines += [f"  - {p.attribute}: {p.message}" for p in needed]
+        if points:
+            lines.append("Other points compliance-checker did not give (in the data; not needed once the score is "
+                         "reached):")
+            lines += [f"  - {p.attribute}: {p.message.split(' [')[0]}" for p in points]
+        lines.append("Then call publish.deposit again (nothing was sent).")
+        super().__init__("\n".join(lines))
 
 
 # ----------------------------------------------------------------------------- writing
@@ -400,7 +425,8 @@ class Assessment:
             short = (f"ACDD-1.3 score {acdd['scored']}/{acdd['possible']} ({acdd['percent']:g} %) is below "
                      f"{ACDD_MIN_PERCENT:g} %")
             todo = [p for p in self.problems if p.source.startswith("ACDD") and p.level != "error"]
-            errors += [Problem("error", p.attribute, f"{p.message} [{short}]", p.source) for p in todo]
+            # source marks them: below the score, not wrong in themselves (one point each to win back)
+            errors += [Problem("error", p.attribute, f"{p.message} [{short}]", f"{p.source} score") for p in todo]
             if not todo:
                 errors.append(Problem("error", "ACDD", f"{short}; add the attributes compliance-checker lists "
                                       f"(compliance-checker --test acdd:1.3 FILE)", "ACDD-1.3"))

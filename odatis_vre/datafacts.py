@@ -26,6 +26,7 @@ Example
 from __future__ import annotations
 
 import datetime as _dt
+from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
@@ -45,6 +46,14 @@ COMPUTED = ("time_coverage_start", "time_coverage_end", "time_coverage_duration"
             "geospatial_vertical_min", "geospatial_vertical_max", "geospatial_vertical_units",
             "geospatial_vertical_positive", "geospatial_vertical_resolution", "geospatial_bounds",
             "geospatial_bounds_crs", "geospatial_bounds_vertical_crs", "cdm_data_type")
+
+#: Attributes of a source that describe who made and published *it*: dropped when a deposit is annotated
+#: with its depositor's metadata (platform, instrument, source, processing level and comments are kept:
+#: they still describe where the data come from).
+SOURCE_IDENTITY_PREFIXES = ("creator_", "contributor_", "publisher_", "date_")
+SOURCE_IDENTITY = ("institution", "naming_authority", "id", "uuid", "metadata_link", "references", "acknowledgement",
+                   "acknowledgment", "project", "program", "product_version", "license", "keywords",
+                   "keywords_vocabulary", "title", "summary")
 
 
 def _find(ds: Any, names: Sequence[str], standard: Sequence[str], axis: str | None = None) -> str | None:
@@ -298,6 +307,19 @@ def _persons(md: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return list(md.get("creators") or [])
 
 
+def creator_type(creators: Sequence[Mapping[str, Any]]) -> str:
+    """ACDD ``creator_type`` (one of person, group, institution, position) for a list of creators:
+    ``person`` or ``institution`` when they are all of one kind, else ``group``.
+
+    >>> creator_type([{"type": "Personal"}]), creator_type([{"type": "Organizational"}] * 2)
+    ('person', 'institution')
+    >>> creator_type([{"type": "Personal"}, {"type": "Organizational"}])
+    'group'
+    """
+    kinds = {"person" if c.get("type") == "Personal" else "institution" for c in creators}
+    return kinds.pop() if len(kinds) == 1 else "group"
+
+
 def acdd_attributes(facts: Mapping[str, Any], md: Mapping[str, Any] | None = None, *, doi: str | None = None,
                     landing_url: str | None = None, history: Sequence[str] = (), created: str | None = None,
                     publisher_url: str | None = None, publisher_email: str | None = None) -> dict[str, Any]:
@@ -367,7 +389,7 @@ def _from_user(md: Mapping[str, Any], publisher_url: str | None) -> dict[str, An
     people = _persons(md)
     if people:
         out["creator_name"] = ", ".join(c["name"] for c in people)
-        out["creator_type"] = ", ".join("person" if c.get("type") == "Personal" else "institution" for c in people)
+        out["creator_type"] = creator_type(people)
         affs = [a["name"] for c in people for a in c.get("affiliation") or []]
         if affs:
             out["creator_institution"] = ", ".join(dict.fromkeys(affs))
@@ -409,6 +431,85 @@ def _from_user(md: Mapping[str, Any], publisher_url: str | None) -> dict[str, An
     if md.get("language"):
         out["language"] = md["language"]
     return out
+
+
+# ----------------------------------------------------------------------------- what to add to the metadata
+
+_CREATOR = 'creators: [{name: "Carberry, Josiah", ...}]'
+_PUBLISHER = ("the repository's publisher", "ask the VRE's administrator to set services.repository.publisher_email "
+              "and publisher_url in vre.yaml")
+#: The metadata field :func:`annotate` writes each ACDD attribute from, with what to write (YAML).
+METADATA_FIELDS: dict[str, tuple[str, str]] = {
+    "title": ("title", "title: Monthly mean SST, Bay of Biscay, summer 2023"),
+    "summary": ("abstract", "abstract: Monthly means of the daily SST ..."),
+    "keywords": ("keywords", "keywords: [sea surface temperature, Bay of Biscay]"),
+    "license": ("licence", "licence: CC-BY-4.0"),
+    "product_version": ("version", 'version: "1"'),
+    "creator_name": ("creators", _CREATOR),
+    "creator_type": ("creators", _CREATOR + " (type: organization for an institution)"),
+    "contributor_name": ("creators", _CREATOR),
+    "contributor_role": ("creators", _CREATOR),
+    "creator_email": ("creators[].email", "email: josiah.carberry@example.org under at least one creator"),
+    "creator_url": ("creators[].orcid", "orcid: 0000-0002-1825-0097 under a creator"),
+    "creator_institution": ("creators[].affiliation",
+                            "affiliation: {name: Ifremer, ror: https://ror.org/044jxhp58} under a creator"),
+    "institution": ("creators[].affiliation", "affiliation: {name: Ifremer, ror: https://ror.org/044jxhp58} "
+                                              "under a creator"),
+    "acknowledgement": ("funding", "funding: [{funder: Agence Nationale de la Recherche, "
+                                   "funder_ror: https://ror.org/00rbzpz17, award: ANR-20-CE01-0001}]"),
+    "project": ("funding[].award", "award: ANR-20-CE01-0001 (or award_title: ...) under a funder"),
+    "platform": ("platform", "platform: {name: Models/Analyses, vocabulary: GCMD Platform Keywords}"),
+    "platform_vocabulary": ("platform", "platform: {name: Models/Analyses, vocabulary: GCMD Platform Keywords}"),
+    "instrument": ("instrument", "instrument: {name: Computer, vocabulary: GCMD Instrument Keywords}"),
+    "instrument_vocabulary": ("instrument", "instrument: {name: Computer, vocabulary: GCMD Instrument Keywords}"),
+    "program": ("program", "program: ODATIS"),
+    "references": ("related_publications", "related_publications: [{doi: 10.5194/os-19-1-2023}]"),
+    "language": ("language", "language: en"),
+    "publisher_email": _PUBLISHER,
+    "publisher_url": _PUBLISHER,
+}
+
+
+@dataclass(frozen=True)
+class FieldHint:
+    """A metadata field to add: ``field`` (``creators[].email``), what to write, the ACDD ``attributes`` it gives."""
+
+    field: str
+    example: str
+    attributes: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return f"{self.field} — e.g. {self.example} (ACDD {', '.join(self.attributes)})"
+
+
+def metadata_hints(attributes: Iterable[str]) -> list[FieldHint]:
+    """The metadata fields that would give these ACDD attributes, in order, one per field.
+
+    >>> [str(h) for h in metadata_hints(["platform", "platform_vocabulary", "analysed_sst:units"])]
+    ['platform — e.g. platform: {name: Models/Analyses, vocabulary: GCMD Platform Keywords} (ACDD platform, platform_vocabulary)']
+    """
+    fields: dict[str, tuple[str, list[str]]] = {}
+    for attr in attributes:
+        if attr in METADATA_FIELDS:
+            field, example = METADATA_FIELDS[attr]
+            fields.setdefault(field, (example, []))[1].append(attr)
+    return [FieldHint(f, ex, tuple(attrs)) for f, (ex, attrs) in fields.items()]
+
+
+def metadata_refusal(exc: Any) -> Any:
+    """A :class:`odatis_vre.conventions.ConventionsError` for a dataset annotated from the user's metadata:
+    the same problems and scores, but its message names the **metadata fields** to add (``creators[].email``,
+    ``platform``, ``program``...) with what to write, then what is left to fix in the data itself."""
+    from .conventions import ACDD_MIN_PERCENT, ConventionsError
+
+    hints = metadata_hints(p.attribute for p in exc.problems)
+    if not hints:
+        return exc
+    acdd, cf = exc.scores.get("acdd") or {}, exc.scores.get("cf") or {}
+    pre = (f" (compliance-checker scores ACDD-1.3 {acdd.get('scored')}/{acdd.get('possible')} points = "
+           f"{acdd.get('percent')} %, at least {ACDD_MIN_PERCENT:g} % needed; CF {cf.get('scored')}/{cf.get('possible')}, "
+           f"{cf.get('high', 0)} high-priority issue(s))") if acdd else ""
+    return ConventionsError(exc.problems, exc.warnings, "the dataset", exc.scores, pre, fields=hints)
 
 
 def clean_encodings(ds: Any) -> Any:
@@ -460,9 +561,15 @@ def annotate(ds: Any, md: Mapping[str, Any] | None = None, *, doi: str | None = 
     attrs = {k: v for k, v in ds.attrs.items() if k not in COMPUTED}
     new = acdd_attributes(facts, md, doi=doi, landing_url=landing_url, history=history, created=created,
                           publisher_url=publisher_url, publisher_email=publisher_email)
-    if md:  # the user's words replace the source's; the source's vocabularies no longer apply to them
-        for key in ("keywords_vocabulary", "platform_vocabulary", "instrument_vocabulary"):
-            attrs.pop(key, None)
+    if md:
+        # the deposit is the depositor's work: the source's authors, publisher, identifiers and programme do
+        # not describe it (a source's creator_email left next to the depositor's creator_name would lie)
+        attrs = {k: v for k, v in attrs.items() if not k.startswith(SOURCE_IDENTITY_PREFIXES)
+                 and k not in SOURCE_IDENTITY}
+        # the user's words replace the source's; the source's vocabulary no longer applies to them
+        for key in ("keywords", "platform", "instrument"):
+            if key in new:
+                attrs.pop(f"{key}_vocabulary", None)
     attrs.update(new)
     attrs.setdefault("standard_name_vocabulary", "CF Standard Name Table v93")
     out = clean_encodings(ds)
@@ -475,4 +582,5 @@ def annotate(ds: Any, md: Mapping[str, Any] | None = None, *, doi: str | None = 
 
 
 __all__ = ["describe", "describe_file", "summary", "acdd_attributes", "annotate", "clean_encodings",
-           "history_lines", "bounds_wkt", "iso_duration"]
+           "history_lines", "bounds_wkt", "iso_duration", "creator_type", "metadata_hints", "metadata_refusal",
+           "FieldHint", "METADATA_FIELDS"]

@@ -59,6 +59,8 @@ class Deposit:
     registered: bool = False
     files: list[dict[str, Any]] = field(default_factory=list)
     catalog_entry: str = ""
+    #: compliance-checker's CF and ACDD scores of the published file (as the landing page shows them)
+    scores: dict[str, Any] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         return f"<Deposit {self.id} v{self.version} {self.state} doi={self.doi} {self.landing_url}>"
@@ -210,8 +212,8 @@ def deposit(ds_or_path: Any, metadata: Any, *, registrar: str | None = None, rep
     client = Client(repository_url, token)
     if isinstance(ds_or_path, xr.Dataset):
         # the file carries attributes computed from these data (coverage, bounds, history, DOI): check them
-        # as they will be written, with placeholders for what the repository gives at creation
-        conventions.require(_annotated(ds_or_path, md, prov, steps, None))
+        # as they will be written, with the repository's publisher and placeholders for the DOI and page
+        _require_publishable(_annotated(ds_or_path, md, prov, steps, {"publisher": client.publisher()}))
         digest = _dataset_digest(ds_or_path)
         files = [{"name": f"{_slug(md['title'])}.nc", "size": ds_or_path.nbytes, "sha256": "0" * 64}]
     else:
@@ -247,6 +249,17 @@ def deposit(ds_or_path: Any, metadata: Any, *, registrar: str | None = None, rep
 
     catalog.refresh()  # the VRE catalogue includes the repository's: show the new dataset at once
     return _as_deposit(client, v)
+
+
+def _require_publishable(annotated: Any) -> None:
+    """:func:`conventions.require` on a Dataset annotated from the user's metadata; a refusal names the
+    metadata fields to add (``creators[].email``, ``platform``...), not the attributes they give."""
+    from . import conventions, datafacts
+
+    try:
+        conventions.require(annotated)
+    except conventions.ConventionsError as exc:
+        raise datafacts.metadata_refusal(exc) from None
 
 
 def _annotated(ds: Any, md: dict[str, Any], prov: list[dict[str, Any]], steps: list[dict[str, Any]],
@@ -322,4 +335,5 @@ def _as_deposit(client: Any, v: dict[str, Any]) -> Deposit:
         bib = client._request("GET", f"datasets/{v['id']}/v{v['version']}/citation.bib").text.strip()
     return Deposit(id=v["id"], version=v["version"], doi=v.get("doi"), landing_url=v.get("landing_url") or base,
                    state=v["state"], citation=citation, bibtex=bib, registered="NOT REGISTERED" not in citation,
-                   files=v.get("files") or [], catalog_entry=f"repo_{v['id']}_v{v['version']}")
+                   files=v.get("files") or [], catalog_entry=f"repo_{v['id']}_v{v['version']}",
+                   scores=v.get("scores") or {})

@@ -110,3 +110,67 @@ def test_oai_pmh_errors_paging_and_sets() -> None:
                                         "set": "community:in_situ"}, p))
     assert [h.findtext("o:identifier", namespaces=ns) for h in ins.findall(".//o:header", ns)] == \
         ["oai:vre.example.org:abcdefghi0.v1"]
+
+
+@pytest.mark.parametrize("monthly", [False, True], ids=["subset", "monthly-means"])
+def test_the_documented_metadata_make_a_publishable_file(monthly: bool) -> None:
+    """docs/publishing.md's meta.yaml, as a user copies it, on a subset of the sample (or its monthly means)."""
+    from test_repository import docs_example_metadata
+
+    md = metadata.load_metadata(docs_example_metadata())
+    ds = samples.sst_dataset(days=120).sel(time=slice("2023-02-10", "2023-04-20"), lat=slice(43, 48))
+    if monthly:
+        ds = ds.resample(time="1MS").mean(keep_attrs=True)
+    annotated = datafacts.annotate(ds, md, doi="10.5072/odatis.docs", landing_url="https://vre.example.org/d/x/v1/",
+                                   publisher_email=PUBLISHER_EMAIL, publisher_url="https://vre.example.org/")
+    s = conventions.score(annotated)
+    assert s["cf"]["high"] == 0 and s["acdd"]["percent"] >= conventions.ACDD_MIN_PERCENT and s["publishable"], s
+    assert annotated.attrs["creator_type"] == "group"  # a person and an organisation: one ACDD value
+    assert annotated.attrs["time_coverage_start"] == ("2023-02-01T00:00:00Z" if monthly else "2023-02-10T12:00:00Z")
+
+
+def test_refusal_names_the_metadata_fields_to_add() -> None:
+    """Without e-mail, platform, instrument and programme the documented example is refused, naming those fields
+    as the user writes them in meta.yaml, with what to write; nothing is left to fix in the data."""
+    from test_repository import docs_example_metadata
+
+    raw = {k: v for k, v in docs_example_metadata().items() if k not in ("platform", "instrument", "program")}
+    raw["creators"] = [{k: v for k, v in c.items() if k != "email"} for c in raw["creators"]]
+    ds = datafacts.annotate(samples.sst_dataset(days=5), metadata.load_metadata(raw), doi="10.5072/odatis.docs",
+                            landing_url="https://vre.example.org/d/x/v1/", publisher_email=PUBLISHER_EMAIL)
+    with pytest.raises(conventions.ConventionsError) as raw_exc:
+        conventions.require(ds)
+    exc = datafacts.metadata_refusal(raw_exc.value)
+    assert [f.field for f in exc.fields] == ["creators[].email", "instrument", "platform", "program"]
+    text = str(exc)
+    assert "Add to the metadata (meta.yaml" in text and "at least 95 % needed" in text, text
+    assert "  - creators[].email — e.g. email: josiah.carberry@example.org under at least one creator " \
+           "(ACDD creator_email)" in text
+    assert "platform: {name: Models/Analyses, vocabulary: GCMD Platform Keywords}" in text
+    assert "fix these attributes in the data" not in text  # nothing the user has to change in the data
+    assert exc.problems == raw_exc.value.problems and exc.scores == raw_exc.value.scores
+    # what the repository must set (publisher_email) is named as such, not as a field of the user's
+    bare = datafacts.annotate(samples.sst_dataset(days=5), metadata.load_metadata(raw))
+    with pytest.raises(conventions.ConventionsError) as bare_exc:
+        conventions.require(bare)
+    assert "services.repository.publisher_email" in str(datafacts.metadata_refusal(bare_exc.value))
+
+
+def test_a_deposit_drops_who_made_the_source() -> None:
+    """The source's creator, publisher, identifiers and programme do not describe the deposit; where its data
+    come from (platform, source, comment) still does."""
+    src = samples.sst_dataset(days=3)
+    src.attrs.update(creator_email="someone@source.example.org", publisher_email="data@source.example.org",
+                     program="Source programme", platform="Aqua", platform_vocabulary="GCMD Platform Keywords",
+                     references="https://doi.org/10.1/source", id="source-id")
+    md = metadata.load_metadata({k: META[k] for k in ("title", "licence", "keywords", "abstract")}
+                                | {"creators": ["Carberry, Josiah"]})
+    a = datafacts.annotate(src, md).attrs
+    for gone in ("creator_email", "publisher_email", "program", "references", "id"):
+        assert gone not in a, gone
+    assert (a["platform"], a["platform_vocabulary"]) == ("Aqua", "GCMD Platform Keywords")
+    assert a["comment"] == src.attrs["comment"] and a["creator_name"] == "Carberry, Josiah"
+    assert a["creator_type"] == "person" and "institution" not in a  # the source's institution is not the depositor's
+    # the user's platform replaces the source's, vocabulary and all
+    mine = datafacts.annotate(src, metadata.load_metadata(META | {"platform": "Argo float"})).attrs
+    assert (mine["platform"], mine["platform_vocabulary"]) == ("Argo float", "free text")

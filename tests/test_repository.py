@@ -22,7 +22,7 @@ import requests
 import yaml
 
 from odatis_vre.repository.store import ChecksumMismatch, Conflict, NotFound, RepositoryError, Store, TooLarge
-from vre_testing import VRETestStack, start_stack
+from vre_testing import REPO, VRETestStack, start_stack
 
 #: (config path, storage path) of every repository stack of the session: tests/test_zz_fixity.py re-checks them
 STACKS: list[Path] = []
@@ -44,6 +44,15 @@ META = {
 }
 #: The repository's contact (services.repository.publisher_email): ACDD publisher_email of deposited files.
 PUBLISHER_EMAIL = "repository@odatis.example.org"
+
+
+def docs_example_metadata() -> dict[str, Any]:
+    """The ``meta.yaml`` example of docs/publishing.md §1, as a user copies it (what the docs promise must work)."""
+    import yaml
+
+    text = (REPO / "docs" / "publishing.md").read_text(encoding="utf-8")
+    block = text.split("## 1. The metadata file", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    return yaml.safe_load(block)
 
 
 def sha(data: bytes) -> str:

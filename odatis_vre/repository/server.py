@@ -27,6 +27,7 @@ else a draft does not exist (404), whether asked through the API or the landing 
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
 import logging
@@ -648,7 +649,9 @@ async def _reserve(repo: Repository, v: dict[str, Any]) -> dict[str, Any]:
         return v
     key = f"{v['id']}.v{v['version']}"
     attributes = repo.attributes(v, doi="")
-    doi = await repo.run(repo.registrar.reserve, key, attributes)
+    # v<n> follows the published v<n-1>: Zenodo makes its record a new version of that one's
+    previous = f"{v['id']}.v{int(v['version']) - 1}" if repo._previous_doi(v) else None
+    doi = await repo.run(functools.partial(repo.registrar.reserve, key, attributes, previous_key=previous))
     repo.store.set_doi(v["id"], v["version"], doi)
     return repo.store.version(v["id"], v["version"])
 
@@ -1003,7 +1006,8 @@ class CatalogFragment(Base):
 
 class Health(Base):
     async def get(self) -> None:
-        self.send_json({"ok": True, "published": len(self.store.list_versions(state="published"))})
+        self.send_json({"ok": True, "published": len(self.store.list_versions(state="published")),
+                        "publisher": self.repo.publisher()})
 
 
 def make_app(settings: Settings, store: Store | None = None) -> web.Application:
