@@ -50,10 +50,14 @@ def _store(config_path: Path | None):  # noqa: ANN202
 @click.option("--repository-url", default=None, help="Default: the VRE's repository ($ODATIS_VRE_REPOSITORY_URL).")
 @click.option("--token", envvar="ODATIS_VRE_REPOSITORY_TOKEN", default=None,
               help="Hub API token (default: $JUPYTERHUB_API_TOKEN inside a VRE server).")
+@click.option("--annotate", is_flag=True,
+              help="Write the file's ACDD attributes from the metadata, coverage and bounds computed from its data "
+                   "(default: deposit the file as it is).")
 @click.option("--json", "as_json", is_flag=True, help="Print the deposit as JSON (no progress bars).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 def publish_cmd(path: Path, metadata_path: Path, registrar: str | None, draft: bool, new_version_of: str | None,
-                theme: str | None, repository_url: str | None, token: str | None, as_json: bool, quiet: bool) -> None:
+                theme: str | None, repository_url: str | None, token: str | None, annotate: bool, as_json: bool,
+                quiet: bool) -> None:
     """Deposit PATH (NetCDF file or Zarr folder) in the VRE repository and publish it with a DOI.
 
     Checks the metadata and the CF/ACDD conventions first (nothing is sent if they fail), uploads
@@ -66,7 +70,7 @@ def publish_cmd(path: Path, metadata_path: Path, registrar: str | None, draft: b
     try:
         d = publish.deposit(path, metadata_path, registrar=registrar, repository_url=repository_url, token=token,
                             publish=not draft, new_version_of=new_version_of, theme=theme,
-                            progress=not (quiet or as_json))
+                            progress=not (quiet or as_json), annotate=annotate)
     except (metadata.MetadataError, conventions.ConventionsError, RepositoryError, ValueError,
             FileNotFoundError) as exc:
         raise click.ClickException(str(exc)) from None

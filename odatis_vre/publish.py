@@ -177,7 +177,7 @@ def session_provenance() -> list[dict[str, Any]]:
 def deposit(ds_or_path: Any, metadata: Any, *, registrar: str | None = None, repository_url: str | None = None,
             token: str | None = None, publish: bool = True, new_version_of: str | None = None,
             theme: str | None = None, notebook: str | os.PathLike[str] | None = None, key: str | None = None,
-            groups: list[str] | None = None, progress: bool = True) -> Deposit:
+            groups: list[str] | None = None, progress: bool = True, annotate: bool = False) -> Deposit:
     """Deposit a dataset in the VRE's repository and (by default) publish it with a DOI.
 
     Parameters
@@ -193,6 +193,8 @@ def deposit(ds_or_path: Any, metadata: Any, *, registrar: str | None = None, rep
     theme : the catalogue theme (physics, biogeochemistry, in_situ, biology_imaging).
     notebook : the notebook's path (found automatically inside Jupyter).
     key : the idempotency key (default: derived from the data and the metadata).
+    annotate : for a NetCDF file or Zarr folder: open it and deposit it as a Dataset, i.e. with its ACDD
+        attributes computed from its data and written from ``metadata`` (default: the file as it is).
 
     Raises :class:`odatis_vre.metadata.MetadataError`, :class:`odatis_vre.conventions.ConventionsError`
     (nothing sent) or :class:`odatis_vre.repository.RepositoryError` (what the service refused).
@@ -201,10 +203,16 @@ def deposit(ds_or_path: Any, metadata: Any, *, registrar: str | None = None, rep
     from . import metadata as metadata_mod
     from .repository.client import Client, sha256_file
 
+    import xarray as xr
+
+    if annotate and not isinstance(ds_or_path, xr.Dataset):
+        with _opened(ds_or_path) as ds:
+            return deposit(ds, metadata, registrar=registrar, repository_url=repository_url, token=token,
+                           publish=publish, new_version_of=new_version_of, theme=theme, notebook=notebook, key=key,
+                           groups=groups, progress=progress)
     raw = _read_metadata(metadata)
     suggested = metadata_mod.from_dataset(ds_or_path) if _is_dataset_like(ds_or_path) else {}
     md = metadata_mod.load_metadata({**suggested, **raw})
-    import xarray as xr
 
     prov = session_provenance()
     steps = provenance_mod.steps()
@@ -218,10 +226,10 @@ def deposit(ds_or_path: Any, metadata: Any, *, registrar: str | None = None, rep
         files = [{"name": f"{_slug(md['title'])}.nc", "size": ds_or_path.nbytes, "sha256": "0" * 64}]
     else:
         if _is_zarr_dir(ds_or_path):
-            conventions.require(str(ds_or_path))
+            _require_file(str(ds_or_path))
         path, _made = prepare_file(ds_or_path, md["title"])
         if not path.name.endswith(".zarr.zip"):
-            conventions.require(str(path))  # the very file that is uploaded
+            _require_file(str(path))  # the very file that is uploaded
         digest = sha256_file(path, progress=progress)
         files = [{"name": path.name, "size": path.stat().st_size, "sha256": digest}]
     # the same checks the service makes, before anything leaves this machine
@@ -249,6 +257,38 @@ def deposit(ds_or_path: Any, metadata: Any, *, registrar: str | None = None, rep
 
     catalog.refresh()  # the VRE catalogue includes the repository's: show the new dataset at once
     return _as_deposit(client, v)
+
+
+def _require_file(path: str) -> None:
+    """:func:`conventions.require` on a file deposited as it is; a refusal also says how to have the VRE write
+    the attributes from the metadata instead."""
+    from . import conventions
+
+    try:
+        conventions.require(path)
+    except conventions.ConventionsError as exc:
+        exc.args = (f"{exc}\nOr let the deposit write them from your metadata (coverage and bounds computed from "
+                    f"the data): publish.deposit({path!r}, metadata, annotate=True), or on the command line "
+                    f"odatis-vre publish {path} --metadata meta.yaml --annotate.",)
+        raise
+
+
+class _opened:
+    """A NetCDF file or Zarr folder opened lazily as an ``xarray.Dataset`` for the time of a deposit."""
+
+    def __init__(self, path: Any):
+        self.path = Path(path)
+
+    def __enter__(self) -> Any:
+        import xarray as xr
+
+        if not self.path.exists():
+            raise FileNotFoundError(f"{self.path}: no such file or folder; give a NetCDF file or a Zarr folder")
+        self.ds = xr.open_zarr(self.path) if self.path.is_dir() else xr.open_dataset(self.path)
+        return self.ds
+
+    def __exit__(self, *exc: Any) -> None:
+        self.ds.close()
 
 
 def _require_publishable(annotated: Any) -> None:

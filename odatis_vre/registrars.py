@@ -1,12 +1,16 @@
-"""DOI registrars, pluggable: ``local`` (embedded default), ``datacite`` (REST API), ``zenodo`` (deposition API).
+"""DOI registrars, pluggable: ``local`` (embedded default), ``datacite`` (REST API), ``zenodo`` (Zenodo's
+InvenioRDM records API).
 
-Every registrar does two things, both **idempotent per key** (the caller's deposit key, e.g.
+Every registrar does these things, all **idempotent per key** (the caller's deposit key, e.g.
 ``"<dataset id>/v2"``), so that a deposit interrupted at any step can simply be retried:
 
-- ``reserve(key, attributes) -> doi``: a draft DOI. Calling it again with the same key returns the
-  same DOI and never creates a second one, even when the first call's answer was lost.
+- ``reserve(key, attributes, previous_key=None) -> doi``: a draft DOI. Calling it again with the same key
+  returns the same DOI and never creates a second one, even when the first call's answer was lost.
+  ``previous_key`` names the published version this one follows (Zenodo makes a new version of its record).
 - ``publish(key, doi, attributes, url, files) -> doi``: makes the DOI findable (DataCite) or
-  publishes the deposition with its files (Zenodo). Publishing an already published DOI is a no-op.
+  publishes the record with its files (Zenodo). Publishing an already published DOI is a no-op.
+- ``concept_doi(key)`` / ``publish_concept(key, attributes, url, version_key) -> doi``: the DOI over every
+  version (DataCite: registered by us with ``HasVersion``; Zenodo: its parent record's, read back).
 
 Attributes are DataCite REST ``attributes`` from :func:`odatis_vre.metadata.datacite_attributes`;
 they are checked with :func:`odatis_vre.metadata.validate_datacite` before anything is sent.
@@ -783,8 +787,9 @@ def get(name: str, *, prefix: str, environ: Mapping[str, str] = os.environ, base
     - ``datacite``: credentials from ``DATACITE_REPOSITORY_ID`` / ``DATACITE_PASSWORD``; ``base_url``
       (or ``DATACITE_API_URL``) defaults to https://api.datacite.org (test: https://api.test.datacite.org).
     - ``zenodo``: token from ``ZENODO_TOKEN``; ``base_url`` (or ``ZENODO_API_URL``) defaults to
-      https://zenodo.org/api (sandbox: https://sandbox.zenodo.org/api). Zenodo chooses the DOI
-      itself (its own prefix); ``prefix`` is only checked for form.
+      https://zenodo.org/api (sandbox: https://sandbox.zenodo.org/api); InvenioRDM's records API
+      (:class:`ZenodoRegistrar`). Zenodo chooses the DOI itself (its own prefix); ``prefix`` is only
+      checked for form.
 
     ``retries`` retryable failures are retried inside each call (``backoff`` s, doubling); the
     call raises :class:`RegistrarError` after that, and calling it again later is safe.

@@ -676,6 +676,25 @@ def test_cli_publish_checks_the_registrar_and_is_idempotent(env: Env, tmp_path: 
     out = CliRunner().invoke(main, base, env=env_vars)
     assert out.exit_code == 1 and "creators: missing" in out.output
     assert len(env.get("api/deposits", "bob").json()) == mine
+    # a file with its source's attributes only: refused as it is (naming them), published with --annotate
+    import xarray as xr
+
+    from odatis_vre import conventions, samples
+
+    raw = conventions.to_netcdf(samples.sst_dataset(days=2), tmp_path / "cli_raw.nc")
+    meta.write_text(yaml.safe_dump(META | {"title": "SST annotated from the command line"}))
+    base = ["publish", str(raw), "--metadata", str(meta), "--repository-url", env.repo, "--json"]
+    out = CliRunner().invoke(main, base, env=env_vars)
+    assert out.exit_code == 1 and "creator_email" in out.output and "--annotate" in out.output, out.output
+    assert len(env.get("api/deposits", "bob").json()) == mine
+    out = CliRunner().invoke(main, base + ["--annotate"], env=env_vars)
+    assert out.exit_code == 0, out.output
+    annotated = json.loads(out.output)
+    assert annotated["state"] == "published" and annotated["scores"]["acdd"]["percent"] >= 95
+    got = env.get(f"datasets/{annotated['id']}/v1/files/{annotated['files'][0]['name']}").content
+    (tmp_path / "got.nc").write_bytes(got)
+    with xr.open_dataset(tmp_path / "got.nc") as ds:
+        assert ds.attrs["creator_email"] == META["creators"][0]["email"] and ds.attrs["id"] == annotated["doi"]
 
 
 @pytest.mark.slow
