@@ -46,12 +46,14 @@ META = {
 PUBLISHER_EMAIL = "repository@odatis.example.org"
 
 
-def docs_example_metadata() -> dict[str, Any]:
-    """The ``meta.yaml`` example of docs/publishing.md §1, as a user copies it (what the docs promise must work)."""
+def docs_example_metadata(doc: str = "publishing.md") -> dict[str, Any]:
+    """The ``meta.yaml`` example of a page of docs/ (publishing.md §1; repository.md "Publishing"), as a user copies
+    it: what the docs promise must work."""
     import yaml
 
-    text = (REPO / "docs" / "publishing.md").read_text(encoding="utf-8")
-    block = text.split("## 1. The metadata file", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    text = (REPO / "docs" / doc).read_text(encoding="utf-8")
+    heading = {"publishing.md": "## 1. The metadata file", "repository.md": "## Publishing"}[doc]
+    block = text.split(heading, 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
     return yaml.safe_load(block)
 
 
