@@ -1,13 +1,15 @@
-"""Dataset metadata for publication: DataCite 4.5, citation, BibTeX, schema.org.
+"""Dataset metadata for publication: what the researcher writes, checked; identifiers; facts suggested.
 
-A researcher writes a short YAML file (or dict); :func:`load_metadata` checks and normalises it,
-:func:`datacite_attributes` turns it into DataCite REST API ``attributes`` (schema 4.5 JSON) with
-the provenance of the dataset, :func:`validate_datacite` checks them with the schema shipped in the
-``datacite`` package before anything is sent to a registrar, and :func:`citation`, :func:`bibtex`,
-:func:`datacite_xml`, :func:`schema_org` render them for the landing page.
+A researcher writes a short YAML file (or dict); :func:`load_metadata` checks and normalises it (every
+problem at once, each naming the field and what to write; identifiers with ``idutils``);
+:func:`from_dataset` suggests fields from a dataset. The DataCite record built from it lives in
+:mod:`odatis_vre.datacite_record` (:func:`datacite_attributes`, :func:`validate_datacite`,
+:func:`datacite_xml`), its renderings in :mod:`odatis_vre.citations` (:func:`citation`, :func:`bibtex`,
+:func:`schema_org`); those names stay importable from here too.
 
 Example
 -------
+>>> from odatis_vre.metadata import citation, datacite_attributes, validate_datacite
 >>> md = load_metadata({
 ...     "title": "SST anomalies, Bay of Biscay, 2023",
 ...     "creators": [{"name": "Carberry, Josiah", "orcid": "0000-0002-1825-0097",
@@ -48,12 +50,10 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
-import json
 import os
 import re
-import unicodedata
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 SCHEMA_VERSION = "http://datacite.org/schema/kernel-4"
 DOI_RE = re.compile(r"^10\.\d{4,9}/\S+$")
@@ -568,7 +568,7 @@ def from_dataset(ds_or_path: Any) -> dict[str, Any]:
             ds.close()
 
 
-# ----------------------------------------------------------------------------- DataCite
+# ----------------------------------------------------------------------------- helpers of the DataCite record
 
 def software_version() -> str:
     """The installed ``odatis-vre`` version."""
@@ -592,476 +592,6 @@ def _human_size(n: int) -> str:
     raise AssertionError
 
 
-def datacite_attributes(md: Mapping[str, Any], *, doi: str | None, url: str | None = None, version: str | None = None,
-                        files: Iterable[Mapping[str, Any]] = (), provenance: Iterable[Mapping[str, Any]] = (),
-                        notebook: Mapping[str, Any] | None = None,
-                        previous_version: str | None = None, facts: Mapping[str, Any] | None = None,
-                        concept: str | None = None, versions: Sequence[str] = ()) -> dict[str, Any]:
-    """DataCite REST API ``attributes`` (schema 4.5 JSON) for a deposit of ``md``.
-
-    - ``doi``: the identifier (from a registrar's ``reserve``), or ``None`` before there is one
-      (the attributes given to ``reserve``); ``url``: the landing page.
-    - ``version``: the deposit's version (default ``md["version"]``).
-    - ``files``: ``[{name, size (bytes), sha256?, format?}]`` → ``sizes`` and ``formats``.
-    - ``provenance``: records of :func:`odatis_vre.provenance.opened` (``{name, title, doi, url}``):
-      each becomes a ``relatedIdentifier`` ``IsDerivedFrom`` (its DOI, else its http(s)/ftp/s3
-      URL; a local ``file://`` path is not published), and all are named in a ``Methods`` description.
-    - ``notebook``: ``{path, sha256, url?}`` of the notebook that produced the data → a
-      ``relatedItem`` (``ComputationalNotebook``, ``IsCompiledBy``) and a line in the description;
-      the software ``odatis-vre <version>`` is a ``relatedItem`` (``Software``, ``IsCompiledBy``).
-    - ``previous_version``: the DOI of the version this one replaces → ``IsNewVersionOf``.
-    - ``facts``: :func:`odatis_vre.datafacts.describe` of the deposited data → ``dates`` (Collected:
-      first/last time), ``geoLocations`` (the box the coordinates span), ``sizes`` (dimensions),
-      ``subjects`` (each CF standard name, scheme "CF Standard Names"). Without facts, the user's
-      ``bbox``/``time_range`` are used.
-    - ``concept``: the concept DOI over all versions → ``IsVersionOf``; ``versions``: for the concept's
-      own record, the DOIs of its versions → ``HasVersion``.
-
-    >>> md = load_metadata({"title": "T", "creators": ["Doe, Jane"], "licence": "CC0-1.0",
-    ...                     "keywords": ["k"], "abstract": "A.", "publication_year": 2026})
-    >>> a = datacite_attributes(md, doi="10.5072/odatis.x", provenance=[{"name": "argo", "doi": "10.17882/42182"}])
-    >>> [(r["relationType"], r["relatedIdentifier"]) for r in a["relatedIdentifiers"]]
-    [('IsDerivedFrom', '10.17882/42182')]
-    """
-    doi = normalise_doi(doi) if doi else None
-    creators = []
-    for c in md["creators"]:
-        item: dict[str, Any] = {"name": c["name"], "nameType": c.get("type", "Personal")}
-        if c.get("given_name"):
-            item["givenName"] = c["given_name"]
-        if c.get("family_name"):
-            item["familyName"] = c["family_name"]
-        if c.get("orcid"):
-            item["nameIdentifiers"] = [{"nameIdentifier": f"https://orcid.org/{c['orcid']}",
-                                        "nameIdentifierScheme": "ORCID", "schemeUri": "https://orcid.org"}]
-        affs = []
-        for a in c.get("affiliation") or []:
-            aff = {"name": a["name"]}
-            if a.get("ror"):
-                aff.update(affiliationIdentifier=a["ror"], affiliationIdentifierScheme="ROR",
-                           schemeUri="https://ror.org")
-            affs.append(aff)
-        if affs:
-            item["affiliation"] = affs
-        creators.append(item)
-
-    related: list[dict[str, Any]] = []
-    for p in md.get("related_publications") or []:
-        ident, itype = (p["doi"], "DOI") if p.get("doi") else (p["url"], "URL")
-        related.append({"relatedIdentifier": ident, "relatedIdentifierType": itype, "relationType": p["relation"]})
-    if previous_version:
-        related.append({"relatedIdentifier": normalise_doi(previous_version), "relatedIdentifierType": "DOI",
-                        "relationType": "IsNewVersionOf"})
-    if concept:
-        related.append({"relatedIdentifier": normalise_doi(concept), "relatedIdentifierType": "DOI",
-                        "relationType": "IsVersionOf"})
-    for vdoi in versions:
-        related.append({"relatedIdentifier": normalise_doi(vdoi), "relatedIdentifierType": "DOI",
-                        "relationType": "HasVersion"})
-    inputs: list[str] = []
-    for rec in provenance:
-        label = rec.get("title") or rec.get("name") or "?"
-        if rec.get("doi"):
-            ident, itype = normalise_doi(rec["doi"]), "DOI"
-        elif rec.get("url") and str(rec["url"]).split(":", 1)[0].lower() in _PUBLIC_SCHEMES:
-            ident, itype = str(rec["url"]), "URL"
-        else:
-            # a local path (file://...) means nothing outside this machine: name the entry only
-            inputs.append(f"{label} (catalogue entry {rec.get('name')}, no public identifier)")
-            continue
-        inputs.append(f"{label} ({'https://doi.org/' + ident if itype == 'DOI' else ident})")
-        entry = {"relatedIdentifier": ident, "relatedIdentifierType": itype, "relationType": "IsDerivedFrom"}
-        if entry not in related:
-            related.append(entry)
-
-    sw = f"odatis-vre {software_version()}"
-    items: list[dict[str, Any]] = [{"relationType": "IsCompiledBy", "relatedItemType": "Software",
-                                    "titles": [{"title": sw}], "edition": software_version()}]
-    how = [f"Produced with {sw}."]
-    if notebook:
-        nb_title = str(notebook.get("path") or "notebook")
-        nb: dict[str, Any] = {"relationType": "IsCompiledBy", "relatedItemType": "ComputationalNotebook",
-                              "titles": [{"title": nb_title}]}
-        if notebook.get("url"):
-            nb["relatedItemIdentifier"] = {"relatedItemIdentifier": str(notebook["url"]),
-                                           "relatedItemIdentifierType": "URL"}
-        items.append(nb)
-        how.append(f"Notebook: {nb_title}" + (f" (sha256 {notebook['sha256']})." if notebook.get("sha256") else "."))
-    if inputs:
-        how.append("Derived from: " + "; ".join(inputs) + ".")
-
-    lic = md["licence"]
-    lic_name, lic_url = LICENCES[lic]
-    attrs: dict[str, Any] = {
-        **({"doi": doi} if doi else {}),
-        "creators": creators,
-        "titles": [{"title": md["title"]}],
-        "publisher": {"name": md.get("publisher") or DEFAULT_PUBLISHER},
-        "publicationYear": str(md["publication_year"]),
-        "types": {"resourceTypeGeneral": md.get("resource_type") or "Dataset",
-                  "resourceType": md.get("resource_type") or "Dataset"},
-        "subjects": [{"subject": k} for k in md.get("keywords") or []],
-        "rightsList": [{"rights": lic_name, "rightsUri": lic_url, "rightsIdentifier": lic.lower(),
-                        "rightsIdentifierScheme": "SPDX", "schemeUri": "https://spdx.org/licenses/"}],
-        "descriptions": [{"description": md["abstract"], "descriptionType": "Abstract"},
-                         {"description": " ".join(how), "descriptionType": "Methods"}],
-        "version": str(version or md.get("version") or "1"),
-        "relatedItems": items,
-        "schemaVersion": SCHEMA_VERSION,
-    }
-    if url:
-        attrs["url"] = url
-    if related:
-        attrs["relatedIdentifiers"] = related
-    funding = []
-    for f in md.get("funding") or []:
-        ref: dict[str, Any] = {"funderName": f["funder"]}
-        if f.get("funder_ror"):
-            ref.update(funderIdentifier=f["funder_ror"], funderIdentifierType="ROR")
-        if f.get("award"):
-            ref["awardNumber"] = f["award"]
-        if f.get("award_title"):
-            ref["awardTitle"] = f["award_title"]
-        if f.get("award_uri"):
-            ref["awardUri"] = f["award_uri"]
-        funding.append(ref)
-    if funding:
-        attrs["fundingReferences"] = funding
-    files = list(files)
-    sizes: list[str] = []
-    formats: set[str] = set()
-    if files:
-        total = sum(int(f.get("size") or 0) for f in files)
-        sizes += [f"{len(files)} file{'s' if len(files) != 1 else ''}", _human_size(total)]
-        formats |= {_fmt(str(f.get("name", "")), f.get("format")) for f in files}
-    geo = (facts or {}).get("geospatial")
-    time = (facts or {}).get("time")
-    if facts:
-        dims = facts.get("dims") or {}
-        if dims:
-            sizes.append(" × ".join(f"{n} {d}" for d, n in dims.items()) + f" ({facts.get('values', 0)} values)")
-        standard = sorted({v["standard_name"] for v in facts.get("variables") or [] if v.get("standard_name")})
-        attrs["subjects"] += [{"subject": n, "subjectScheme": "CF Standard Names", "schemeUri": CF_STANDARD_NAMES_URI}
-                              for n in standard]
-    if sizes:
-        attrs["sizes"] = sizes
-    if formats:
-        attrs["formats"] = sorted(formats)
-    box = [geo["lon_min"], geo["lat_min"], geo["lon_max"], geo["lat_max"]] if geo else md.get("bbox")
-    if box:
-        w, s, e, n = box
-        attrs["geoLocations"] = [{"geoLocationBox": {"westBoundLongitude": w, "eastBoundLongitude": e,
-                                                     "southBoundLatitude": s, "northBoundLatitude": n}}]
-    period = [time["start"], time["end"]] if time else md.get("time_range")
-    if period:
-        attrs["dates"] = [{"date": "/".join(period), "dateType": "Collected"}]
-    if md.get("language"):
-        attrs["language"] = md["language"]
-    return attrs
-
-
-def _validator() -> Any:
-    """The ``datacite`` package's schema 4.5 validator, with URI formats checked too."""
-    import importlib.resources as resources
-
-    from jsonschema import FormatChecker
-    from jsonschema.validators import validator_for
-
-    global _VALIDATOR
-    if _VALIDATOR is None:
-        path = resources.files("datacite") / "schemas/datacite-v4.5.json"
-        schema = json.loads(path.read_text(encoding="utf-8"))
-        cls = validator_for(schema)
-        _VALIDATOR = cls(schema, format_checker=FormatChecker(formats=["uri"]))
-    return _VALIDATOR
-
-
-_VALIDATOR: Any = None
-
-
-def validate_datacite(attributes: Mapping[str, Any]) -> None:
-    """Check DataCite ``attributes`` against schema 4.5 (``datacite`` package); MetadataError lists problems.
-
-    The package's own check (``datacite.schema45.validate``) runs first; our validator over the
-    same schema file then names each problem by its JSON path.
-
-    >>> validate_datacite({"titles": [{"title": "x"}]})
-    Traceback (most recent call last):
-    ...
-    odatis_vre.metadata.MetadataError: DataCite metadata: 5 problems to fix:
-      - (top level): 'creators' is a required property
-      - (top level): 'publicationYear' is a required property
-      - (top level): 'publisher' is a required property
-      - (top level): 'schemaVersion' is a required property
-      - (top level): 'types' is a required property
-    """
-    from datacite import schema45
-
-    data = dict(attributes)
-    problems: list[str] = []
-    for err in sorted(_validator().iter_errors(data), key=lambda e: (list(map(str, e.absolute_path)), e.message)):
-        where = "/".join(str(p) for p in err.absolute_path) or "(top level)"
-        problems.append(f"{where}: {err.message}")
-    if not problems and not schema45.validate(data):
-        problems.append("(top level): rejected by datacite.schema45.validate")
-    doi = data.get("doi")
-    if doi is not None and not DOI_RE.match(str(doi)):
-        problems.append(f"doi: {doi!r} is not a DOI (10.prefix/suffix)")
-    if data.get("url") is not None and not _is_http_url(str(data["url"])):
-        problems.append(f"url: {data['url']!r} must be the http(s) URL of the landing page")
-    if problems:
-        raise MetadataError(problems, "DataCite metadata")
-
-
-def datacite_xml(attributes: Mapping[str, Any]) -> str:
-    """The DataCite 4.5 XML of ``attributes`` (what ``/dois/{doi}`` returns as ``xml``).
-
-    >>> md = load_metadata({"title": "T", "creators": ["Doe, Jane"], "licence": "CC0-1.0",
-    ...                     "keywords": ["k"], "abstract": "A.", "publication_year": 2026})
-    >>> "<identifier identifierType=\\"DOI\\">10.5072/odatis.x</identifier>" in datacite_xml(
-    ...     datacite_attributes(md, doi="10.5072/odatis.x"))
-    True
-    """
-    from datacite import schema45
-
-    data = {k: v for k, v in attributes.items() if k not in ("event", "url", "prefix", "suffix", "state")}
-    return schema45.tostring(data)
-
-
-# ----------------------------------------------------------------------------- rendering
-
-def _initials(given: str) -> str:
-    """``J.`` for Jane, ``J.-P.`` for Jean-Pierre, ``M. A.`` for Mary Ann."""
-    words = given.split()
-    return " ".join("-".join(p[0] + "." for p in w.split("-") if p) for w in words)
-
-
-def _creator_short(c: Mapping[str, Any]) -> str:
-    if c.get("nameType") == "Personal" and c.get("familyName"):
-        return f"{c['familyName']}, {_initials(c['givenName'])}" if c.get("givenName") else c["familyName"]
-    return str(c.get("name"))
-
-
-def _publisher_name(attributes: Mapping[str, Any]) -> str:
-    p = attributes.get("publisher")
-    return str(p.get("name") if isinstance(p, Mapping) else p or "")
-
-
-def _identifier_text(doi: str, registered: bool) -> str:
-    if registered:
-        return f"https://doi.org/{doi}"
-    return f"doi:{doi} (local test identifier, NOT REGISTERED: it does not resolve)"
-
-
-def citation(attributes: Mapping[str, Any], *, registered: bool | None = None) -> str:
-    """DataCite's recommended citation: ``Creator (PublicationYear): Title. Version. Publisher. (resourceTypeGeneral). Identifier``.
-
-    ``registered=None`` decides from the DOI prefix (see :func:`is_registered`); an unregistered
-    identifier is shown as ``doi:...`` with a "NOT REGISTERED" note instead of a doi.org link.
-
-    >>> a = {"creators": [{"name": "Doe, Jane", "nameType": "Personal", "givenName": "Jane", "familyName": "Doe"},
-    ...                   {"name": "Ifremer", "nameType": "Organizational"}],
-    ...      "publicationYear": "2026", "titles": [{"title": "SST"}], "version": "2",
-    ...      "publisher": {"name": "ODATIS"}, "types": {"resourceTypeGeneral": "Dataset"}, "doi": "10.17882/1"}
-    >>> citation(a)
-    'Doe, J.; Ifremer (2026): SST. Version 2. ODATIS. (Dataset). https://doi.org/10.17882/1'
-    """
-    creators = "; ".join(_creator_short(c) for c in attributes.get("creators") or [])
-    title = str((attributes.get("titles") or [{}])[0].get("title", "")).rstrip(".")
-    parts = [f"{creators} ({attributes.get('publicationYear')}): {title}."]
-    if attributes.get("version"):
-        parts.append(f"Version {attributes['version']}.")
-    parts.append(f"{_publisher_name(attributes)}.")
-    rtg = (attributes.get("types") or {}).get("resourceTypeGeneral")
-    if rtg:
-        parts.append(f"({rtg}).")
-    doi = attributes.get("doi")
-    if doi:
-        parts.append(_identifier_text(str(doi), is_registered(doi) if registered is None else registered))
-    return " ".join(parts)
-
-
-_BIBTEX_SPECIAL = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "&": r"\&", "%": r"\%", "$": r"\$",
-                   "#": r"\#", "_": r"\_", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
-
-
-def _tex(s: Any) -> str:
-    return "".join(_BIBTEX_SPECIAL.get(ch, ch) for ch in str(s))
-
-
-def bibtex_key(attributes: Mapping[str, Any]) -> str:
-    """``family<year>_<doi suffix>`` in ASCII letters/digits, e.g. ``doe2026_odatis_x``."""
-    first = (attributes.get("creators") or [{}])[0]
-    base = first.get("familyName") or first.get("name") or "anon"
-    base = unicodedata.normalize("NFKD", str(base)).encode("ascii", "ignore").decode()
-    suffix = str(attributes.get("doi") or "").split("/", 1)[-1]
-    key = f"{base}{attributes.get('publicationYear', '')}_{suffix}".lower()
-    return re.sub(r"[^a-z0-9_]+", "_", key).strip("_")
-
-
-def bibtex(attributes: Mapping[str, Any], *, registered: bool | None = None) -> str:
-    """A BibTeX ``@misc`` entry (what DataCite's content negotiation gives for datasets).
-
-    >>> a = {"creators": [{"name": "Doe, Jane", "nameType": "Personal", "givenName": "Jane", "familyName": "Doe"}],
-    ...      "publicationYear": "2026", "titles": [{"title": "SST_2023 & more"}], "version": "1",
-    ...      "publisher": {"name": "ODATIS"}, "types": {"resourceTypeGeneral": "Dataset"}, "doi": "10.17882/1"}
-    >>> print(bibtex(a))
-    @misc{doe2026_1,
-      author = {Doe, Jane},
-      title = {{SST\\_2023 \\& more}},
-      year = {2026},
-      publisher = {ODATIS},
-      version = {1},
-      doi = {10.17882/1},
-      url = {https://doi.org/10.17882/1},
-      note = {Dataset}
-    }
-    """
-    authors = []
-    for c in attributes.get("creators") or []:
-        if c.get("nameType") == "Personal" and c.get("familyName"):
-            authors.append(_tex(f"{c['familyName']}, {c['givenName']}" if c.get("givenName") else c["familyName"]))
-        else:
-            authors.append("{" + _tex(c.get("name")) + "}")  # braces: an institution is not "Family, Given"
-    doi = str(attributes.get("doi") or "")
-    reg = is_registered(doi) if registered is None else registered
-    fields = [("author", " and ".join(authors)),
-              ("title", "{" + _tex((attributes.get("titles") or [{}])[0].get("title", "")) + "}"),
-              ("year", attributes.get("publicationYear")), ("publisher", _tex(_publisher_name(attributes))),
-              ("version", attributes.get("version")), ("doi", doi or None),
-              ("url", (f"https://doi.org/{doi}" if reg else attributes.get("url")) if doi else attributes.get("url")),
-              ("note", (attributes.get("types") or {}).get("resourceTypeGeneral", "Dataset")
-               + ("" if reg or not doi else "; local test identifier, not registered"))]
-    body = ",\n".join(f"  {k} = {{{v}}}" for k, v in fields if v)
-    return f"@misc{{{bibtex_key(attributes)},\n{body}\n}}"
-
-
-def schema_org(attributes: Mapping[str, Any], files: Iterable[Mapping[str, Any]] = (),
-               facts: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """A schema.org ``Dataset`` (JSON-LD) for the landing page's ``<script type="application/ld+json">``.
-
-    ``files``: ``[{name, size, sha256?, url?, format?}]`` → ``distribution`` (``DataDownload``);
-    ``facts`` (:func:`odatis_vre.datafacts.describe`) → ``variableMeasured`` (name, CF standard name,
-    units) and the spatial/temporal coverage the data hold.
-
-    >>> a = {"creators": [{"name": "Doe, Jane", "nameType": "Personal", "givenName": "Jane", "familyName": "Doe"}],
-    ...      "publicationYear": "2026", "titles": [{"title": "SST"}], "publisher": {"name": "ODATIS"},
-    ...      "types": {"resourceTypeGeneral": "Dataset"}, "doi": "10.17882/1"}
-    >>> d = schema_org(a, [{"name": "sst.nc", "size": 10, "url": "https://x.org/sst.nc"}])
-    >>> d["@type"], d["@id"], d["distribution"][0]["encodingFormat"]
-    ('Dataset', 'https://doi.org/10.17882/1', 'application/x-netcdf')
-    """
-    doi = str(attributes.get("doi") or "")
-    reg = is_registered(doi) if doi else False
-
-    def person(c: Mapping[str, Any]) -> dict[str, Any]:
-        p: dict[str, Any] = {"@type": "Person" if c.get("nameType") == "Personal" else "Organization",
-                             "name": c.get("name")}
-        if c.get("givenName"):
-            p["givenName"] = c["givenName"]
-        if c.get("familyName"):
-            p["familyName"] = c["familyName"]
-        for ni in c.get("nameIdentifiers") or []:
-            p["@id"] = ni["nameIdentifier"]
-        affs = []
-        for a in c.get("affiliation") or []:
-            org = {"@type": "Organization", "name": a["name"]}
-            if a.get("affiliationIdentifier"):
-                org["@id"] = a["affiliationIdentifier"]
-            affs.append(org)
-        if affs:
-            p["affiliation"] = affs if len(affs) > 1 else affs[0]
-        return p
-
-    out: dict[str, Any] = {
-        "@context": "https://schema.org",
-        "@type": "Dataset",
-        "name": (attributes.get("titles") or [{}])[0].get("title"),
-        "creator": [person(c) for c in attributes.get("creators") or []],
-        "publisher": {"@type": "Organization", "name": _publisher_name(attributes)},
-        "datePublished": str(attributes.get("publicationYear")),
-    }
-    if doi:
-        out["@id"] = f"https://doi.org/{doi}" if reg else attributes.get("url") or f"doi:{doi}"
-        out["identifier"] = {"@type": "PropertyValue", "propertyID": "DOI", "value": doi,
-                             **({"url": f"https://doi.org/{doi}"} if reg else {})}
-    if attributes.get("url"):
-        out["url"] = attributes["url"]
-    for d in attributes.get("descriptions") or []:
-        if d.get("descriptionType") == "Abstract":
-            out["description"] = d["description"]
-    if attributes.get("version"):
-        out["version"] = attributes["version"]
-    if attributes.get("subjects"):
-        out["keywords"] = [s["subject"] for s in attributes["subjects"]]
-    rights = (attributes.get("rightsList") or [{}])[0]
-    if rights.get("rightsUri"):
-        out["license"] = rights["rightsUri"]
-    based = [f"https://doi.org/{r['relatedIdentifier']}" if r["relatedIdentifierType"] == "DOI" else r["relatedIdentifier"]
-             for r in attributes.get("relatedIdentifiers") or [] if r.get("relationType") == "IsDerivedFrom"]
-    if based:
-        out["isBasedOn"] = based
-    cites = [f"https://doi.org/{r['relatedIdentifier']}" if r["relatedIdentifierType"] == "DOI" else r["relatedIdentifier"]
-             for r in attributes.get("relatedIdentifiers") or [] if r.get("relationType") != "IsDerivedFrom"]
-    if cites:
-        out["citation"] = cites
-    funders = []
-    for f in attributes.get("fundingReferences") or []:
-        grant: dict[str, Any] = {"@type": "MonetaryGrant",
-                                 "funder": {"@type": "Organization", "name": f["funderName"],
-                                            **({"@id": f["funderIdentifier"]} if f.get("funderIdentifier") else {})}}
-        if f.get("awardNumber"):
-            grant["identifier"] = f["awardNumber"]
-        if f.get("awardTitle"):
-            grant["name"] = f["awardTitle"]
-        funders.append(grant)
-    if funders:
-        out["funding"] = funders
-    for g in attributes.get("geoLocations") or []:
-        box = g.get("geoLocationBox")
-        if box:
-            out["spatialCoverage"] = {"@type": "Place", "geo": {
-                "@type": "GeoShape", "box": f"{box['southBoundLatitude']} {box['westBoundLongitude']} "
-                                            f"{box['northBoundLatitude']} {box['eastBoundLongitude']}"}}
-    for d in attributes.get("dates") or []:
-        if d.get("dateType") == "Collected":
-            out["temporalCoverage"] = d["date"]
-    variables = []
-    for v in (facts or {}).get("variables") or []:
-        pv: dict[str, Any] = {"@type": "PropertyValue", "name": v["name"]}
-        if v.get("standard_name"):
-            pv["propertyID"] = f"{CF_STANDARD_NAMES_URI}#{v['standard_name']}"
-            pv["alternateName"] = v["standard_name"]
-        if v.get("long_name"):
-            pv["description"] = v["long_name"]
-        if v.get("units"):
-            pv["unitText"] = v["units"]
-        variables.append(pv)
-    if variables:
-        out["variableMeasured"] = variables
-    geo = (facts or {}).get("geospatial")
-    if geo and geo.get("bounds"):
-        out.setdefault("spatialCoverage", {"@type": "Place", "geo": {}})["additionalProperty"] = {
-            "@type": "PropertyValue", "propertyID": "http://www.opengis.net/def/crs/OGC/1.3/CRS84",
-            "name": "WKT", "value": geo["bounds"]}
-    dist = []
-    for f in files:
-        item: dict[str, Any] = {"@type": "DataDownload", "name": f.get("name"),
-                                "encodingFormat": _fmt(str(f.get("name", "")), f.get("format"))}
-        if f.get("url"):
-            item["contentUrl"] = f["url"]
-        if f.get("size") is not None:
-            item["contentSize"] = f"{int(f['size'])} B"
-        if f.get("sha256"):
-            item["sha256"] = f["sha256"]
-        dist.append(item)
-    if dist:
-        out["distribution"] = dist
-    if not reg and doi:
-        out["disambiguatingDescription"] = "Local test identifier, not registered: the DOI does not resolve."
-    return out
-
-
 def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
     """Hex SHA-256 of a file, read in 1 MiB chunks (notebooks, data files)."""
     h = hashlib.sha256()
@@ -1069,3 +599,23 @@ def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
         while block := fh.read(chunk):
             h.update(block)
     return h.hexdigest()
+
+
+#: Names that live in :mod:`odatis_vre.datacite_record` and :mod:`odatis_vre.citations` and stay importable from
+#: here (``metadata.datacite_attributes``...), loaded on first use: those modules import this one.
+_MOVED = {"datacite_attributes": "datacite_record", "validate_datacite": "datacite_record",
+          "datacite_xml": "datacite_record", "citation": "citations", "bibtex": "citations",
+          "bibtex_key": "citations", "schema_org": "citations"}
+
+
+def __getattr__(name: str) -> Any:
+    """``metadata.datacite_attributes`` and the other names of :data:`_MOVED`, from their own modules."""
+    if name in _MOVED:
+        import importlib
+
+        return getattr(importlib.import_module(f"{__package__}.{_MOVED[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_MOVED))

@@ -14,11 +14,13 @@ Doe, J. (2026): SST anomalies .... Version 1. ODATIS. (Dataset). doi:10.5072/...
 What happens, in order — nothing is sent before every local check passed:
 
 1. the metadata (YAML file or dict) is checked (:func:`odatis_vre.metadata.load_metadata`);
-2. an ``xarray.Dataset`` gets ACDD attributes computed from its data (coverage, bounds, variables,
-   one ``history`` line per step of the session: :func:`odatis_vre.datafacts.annotate`); the data (a
-   Dataset, a NetCDF file or a Zarr folder) is checked with compliance-checker: no high-priority CF
-   issue, ACDD at 95 % of its points (:func:`odatis_vre.conventions.require`); each failure names the
-   attribute to add or fix;
+2. an ``xarray.Dataset`` (or a file, with ``annotate=True``) gets ACDD attributes computed from its data
+   (coverage, bounds, variables, one ``history`` line per step of the session) and written from the
+   metadata (:func:`odatis_vre.datafacts.annotate`; the repository's publisher is read from its public
+   ``health`` answer); the data are checked with compliance-checker: no high-priority CF issue, ACDD at
+   95 % of its points (:func:`odatis_vre.conventions.require`). A refusal names the **metadata fields**
+   to add (``creators[].email``, ``platform``...) for a Dataset, the attributes to fix for a file
+   deposited as it is;
 3. the DataCite metadata are built with the provenance of this session (every catalogue entry
    opened, :mod:`odatis_vre.provenance`), the software and the notebook, and validated;
 4. the repository service creates the deposit (idempotent: the same data and metadata give the
@@ -199,11 +201,10 @@ def deposit(ds_or_path: Any, metadata: Any, *, registrar: str | None = None, rep
     Raises :class:`odatis_vre.metadata.MetadataError`, :class:`odatis_vre.conventions.ConventionsError`
     (nothing sent) or :class:`odatis_vre.repository.RepositoryError` (what the service refused).
     """
-    from . import conventions
+    import xarray as xr
+
     from . import metadata as metadata_mod
     from .repository.client import Client, sha256_file
-
-    import xarray as xr
 
     if annotate and not isinstance(ds_or_path, xr.Dataset):
         with _opened(ds_or_path) as ds:
