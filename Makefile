@@ -3,6 +3,7 @@
 #   make test       install, then run the whole test suite (what CI runs)
 #   make test-fast  the suite without the slow end-to-end tests
 #   make bench      run the benchmarks (numbers go in docs/benchmarks.md)
+#   make test-repeat  the slow end-to-end files REPEAT times in a row with both cores busy (flake hunt)
 
 # The system's Python 3.11 (Debian's) when there is one: in the multi-user local mode every user account runs
 # the VRE's interpreter, which a Python installed under /root (pyenv) would keep out of their reach.
@@ -15,10 +16,10 @@ export PATH := $(TOOLS)/bin:$(TOOLS)/node_modules/.bin:$(CURDIR)/$(BIN):$(PATH)
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 PYTEST_ARGS ?=
 
-.PHONY: install tools postgresql-server reachable up down status test test-fast bench lock clean help
+.PHONY: install tools postgresql-server reachable up down status test test-fast test-repeat bench lock clean help errors-page
 
 help:
-	@sed -n '1,8p' Makefile
+	@sed -n '1,6p' Makefile
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import ensurepip' 2>/dev/null || { \
@@ -35,7 +36,7 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml images/ocean/requirements.lock
 
 install: $(VENV)/.installed tools
 
-tools: $(TOOLS)/node_modules/.bin/configurable-http-proxy $(TOOLS)/bin/helm /usr/bin/chromium postgresql-server
+tools: $(TOOLS)/node_modules/.bin/configurable-http-proxy $(TOOLS)/bin/helm /usr/bin/chromium postgresql-server /usr/bin/zsh
 
 $(TOOLS)/node_modules/.bin/configurable-http-proxy:
 	mkdir -p $(TOOLS)
@@ -48,6 +49,11 @@ $(TOOLS)/bin/helm: $(BIN)/python
 /usr/bin/chromium:
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium chromium-driver
+
+# zsh: `odatis-vre completion zsh` is tested in a real zsh (bash is always there)
+/usr/bin/zsh:
+	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q zsh
 
 # PostgreSQL's server: the repository's metadata database option is tested against a real one
 postgresql-server:
@@ -78,6 +84,15 @@ test: install reachable
 test-fast: install reachable
 	$(BIN)/python -m pytest -q -ra -m "not slow" $(PYTEST_ARGS)
 
+# A flake shows under load first: the slow files REPEAT times, stress-ng keeping every core busy beside them.
+REPEAT ?= 5
+test-repeat: install reachable /usr/bin/stress-ng
+	$(BIN)/python tests/repeat.py --runs $(REPEAT) $(PYTEST_ARGS)
+
+/usr/bin/stress-ng:
+	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q stress-ng
+
 bench: install /usr/sbin/nginx
 	$(BIN)/python benchmarks/run_all.py
 
@@ -85,6 +100,10 @@ bench: install /usr/sbin/nginx
 /usr/sbin/nginx:
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q nginx-light
+
+# docs/errors.md from the bad-input corpus (tests/bad_inputs.yaml); a test fails when the page is stale
+errors-page: $(VENV)/.installed
+	$(BIN)/python tests/bad_inputs.py
 
 # Regenerate the lock from what is installed in .venv (after `pip install -e .[test]` of new versions).
 lock: $(BIN)/python

@@ -7,19 +7,15 @@ from pathlib import Path
 import click
 
 from . import workshop
-from .cli_admin import JSON_OPTION, _config_path, _echo_rows, _hub, _load, friendly, hub_options
-from .cli_stack import CONFIG_OPTION
+from .cli_admin import JSON_OPTION, _config_path, _echo_rows, _hub, _load, friendly
+from .cli_common import CONFIG_OPTION, examples, hub_options
 
 
 @click.group("workshop")
+@examples("odatis-vre workshop create ocean101 --seats 30 --material notebooks/ --until 2026-12-04",
+          "odatis-vre workshop share ocean101 ocean101-03 --with ocean101-07", "odatis-vre workshop end ocean101")
 def workshop_group() -> None:
-    """Training workshops: temporary accounts with the course material, shared sessions, instructors.
-
-    \b
-    odatis-vre workshop create ocean101 --seats 30 --material notebooks/ --until 2026-12-04
-    odatis-vre workshop share ocean101 ocean101-03 --with ocean101-07
-    odatis-vre workshop end ocean101
-    """
+    """Training workshops: temporary accounts with the course material, shared sessions, instructors."""
 
 
 @workshop_group.command("create")
@@ -35,6 +31,9 @@ def workshop_group() -> None:
 @click.option("--title", default="", help="The workshop's title on the sheet.")
 @CONFIG_OPTION
 @hub_options
+@examples("odatis-vre workshop create ocean101 --seats 30 --material notebooks/ --until 2026-12-04",
+          "odatis-vre workshop create argo --seats 12 --material https://example.org/course.git --until 2026-06-30 "
+          "--instructor ann")
 @friendly
 def create_cmd(name: str, seats: int, material: str, until: str, instructors: tuple[str, ...], quota_from: str,
                title: str, config_path: Path | None, hub_url: str | None, token: str | None) -> None:
@@ -51,10 +50,11 @@ def create_cmd(name: str, seats: int, material: str, until: str, instructors: tu
 @workshop_group.command("list")
 @CONFIG_OPTION
 @JSON_OPTION
+@examples("odatis-vre workshop list", "odatis-vre workshop list -o json")
 @friendly
-def list_cmd(config_path: Path | None, as_json: bool) -> None:
+def list_cmd(config_path: Path | None, output: str) -> None:
     """List the running workshops."""
-    _echo_rows(workshop.list_workshops(_load(config_path)), as_json)
+    _echo_rows(workshop.list_workshops(_load(config_path)), output)
 
 
 @workshop_group.command("share")
@@ -62,9 +62,12 @@ def list_cmd(config_path: Path | None, as_json: bool) -> None:
 @click.argument("owner")
 @click.option("--with", "with_user", default=None, help="Give this workshop member access to OWNER's server.")
 @click.option("--code", is_flag=True, help="Print a share link instead (whoever opens it, logged in, gets access).")
-@click.option("--expires-in", type=int, default=86400, show_default=True, help="Validity of a --code link, seconds.")
+@click.option("--expires-in", type=click.IntRange(min=60), default=86400, show_default=True,
+              help="Validity of a --code link, seconds.")
 @CONFIG_OPTION
 @hub_options
+@examples("odatis-vre workshop share ocean101 ocean101-03 --with ocean101-07",
+          "odatis-vre workshop share ocean101 ocean101-03 --code --expires-in 3600")
 @friendly
 def share_cmd(name: str, owner: str, with_user: str | None, code: bool, expires_in: int, config_path: Path | None,
               hub_url: str | None, token: str | None) -> None:
@@ -85,6 +88,7 @@ def share_cmd(name: str, owner: str, with_user: str | None, code: bool, expires_
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @CONFIG_OPTION
 @hub_options
+@examples("odatis-vre workshop end ocean101", "odatis-vre workshop end ocean101 --keep-homes --yes")
 @friendly
 def end_cmd(name: str, keep_homes: bool, yes: bool, config_path: Path | None, hub_url: str | None,
             token: str | None) -> None:

@@ -106,7 +106,7 @@ class ConventionsError(ValueError):
         rest = [p for p in problems if p.attribute not in covered]
         needed = [p for p in rest if not p.source.endswith(" score")]
         points = [p for p in rest if p.source.endswith(" score")]
-        lines = [f"{what} cannot be published yet{preamble}.",
+        lines = [f"{what} does not follow CF/ACDD well enough to be published{preamble}.",
                  "Add to the metadata (meta.yaml, or the dict given to publish.deposit):"]
         lines += [f"  - {f}" for f in self.fields]
         if needed:
@@ -118,6 +118,109 @@ class ConventionsError(ValueError):
             lines += [f"  - {p.attribute}: {p.message.split(' [')[0]}" for p in points]
         lines.append("Then call publish.deposit again (nothing was sent).")
         super().__init__("\n".join(lines))
+
+
+class UnreadableData(ConventionsError):
+    """The data cannot be read at all (missing, empty, truncated, damaged, or not NetCDF/Zarr).
+
+    A :class:`ConventionsError` (the data cannot follow the conventions either) whose message says
+    what is wrong with the file and how to get a good one.
+    """
+
+    def __init__(self, message: str, path: str | os.PathLike[str] | None = None):
+        ValueError.__init__(self, message)
+        self.problems = [Problem("error", "format", message, "odatis-vre")]
+        self.warnings = []
+        self.path = None if path is None else str(path)
+
+
+_FORMATS = "a NetCDF-4 or NetCDF-3 file, or a Zarr store (folder)"
+
+
+def check_readable(path: str | os.PathLike[str]) -> str:
+    """Make sure ``path`` can be read as data; return its kind (``netcdf4``, ``netcdf3`` or ``zarr``).
+
+    Raises :class:`FileNotFoundError` for a missing path, else :class:`UnreadableData` naming the
+    file, what is wrong (empty, cut short, damaged, not NetCDF) and what to do. Cheap: reads
+    headers, not the data.
+
+    >>> check_readable("/nonexistent/sst.nc")
+    Traceback (most recent call last):
+    ...
+    FileNotFoundError: /nonexistent/sst.nc: no such file or folder; give the path of a NetCDF-4 or NetCDF-3 file, or a Zarr store (folder)
+    """
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"{p}: no such file or folder; give the path of {_FORMATS}")
+    if p.is_dir():
+        return _check_zarr(p)
+    size = p.stat().st_size
+    if size == 0:
+        raise UnreadableData(f"{p} is empty (0 bytes): it was not written completely; write or copy it again", p)
+    import netCDF4
+
+    try:
+        nc = netCDF4.Dataset(p)
+    except OSError as exc:
+        raise _unreadable_netcdf(p, exc) from None
+    try:
+        model = str(nc.data_model)
+    finally:
+        nc.close()
+    if model.startswith("NETCDF3") and model != "NETCDF3_64BIT_DATA":
+        # netCDF-C reads past the end of a cut classic file as fill values; scipy's reader maps the
+        # file and refuses one shorter than its header says
+        from scipy.io import netcdf_file
+
+        try:
+            netcdf_file(p, mmap=True).close()
+        except ValueError:
+            raise UnreadableData(f"{p} is cut short: its header describes more data than its {size} bytes (an "
+                                 f"interrupted copy or download?); copy or write it again", p) from None
+        return "netcdf3"
+    return "netcdf4" if model.startswith("NETCDF4") else "netcdf3"
+
+
+def _unreadable_netcdf(p: Path, exc: OSError) -> UnreadableData:
+    with open(p, "rb") as fh:
+        head = fh.read(8)
+    import h5py
+
+    if h5py.is_hdf5(p) or head.startswith(b"CDF"):
+        kind = "NetCDF-4 (HDF5)" if not head.startswith(b"CDF") else "NetCDF-3"
+        return UnreadableData(f"{p} is a {kind} file that cannot be read ({exc.strerror or exc}): it is truncated or "
+                              f"damaged (an interrupted copy or download?); copy or write it again", p)
+    return UnreadableData(f"{p} is not a readable NetCDF file (it starts with {head!r}); give {_FORMATS} (xarray converts "
+                          f"other formats: ds.to_netcdf('data.nc'))", p)
+
+
+def _check_zarr(p: Path) -> str:
+    markers = ("zarr.json", ".zgroup", ".zmetadata", ".zarray")
+    if not any((p / m).exists() for m in markers):
+        raise UnreadableData(f"{p} is a folder but not a Zarr store (no zarr.json or .zgroup in it); give {_FORMATS}",
+                             p)
+    import zarr
+
+    try:
+        zarr.open_group(str(p), mode="r")
+    except Exception as exc:  # noqa: BLE001 - zarr raises JSON, key and format errors alike for a damaged store
+        raise UnreadableData(f"{p} is a damaged Zarr store: its metadata cannot be read ({type(exc).__name__}: "
+                             f"{exc}); write the store again (ds.to_zarr(...))", p) from None
+    return "zarr"
+
+
+def _data_error(path: Any, ds: Any, exc: Exception) -> UnreadableData:
+    """The variable whose data cannot be read (a truncated or damaged chunk), as an :class:`UnreadableData`."""
+    bad = None
+    for name, var in ds.variables.items():
+        try:
+            var.values  # noqa: B018 - reading is the check
+        except Exception:  # noqa: BLE001
+            bad = name
+            break
+    where = f"the data of variable {bad!r}" if bad is not None else "its data"
+    return UnreadableData(f"{path}: {where} cannot be read ({type(exc).__name__}: {exc}): a chunk is truncated or "
+                          f"damaged; write the dataset again", path)
 
 
 # ----------------------------------------------------------------------------- writing
@@ -387,21 +490,20 @@ def _open(ds_or_path: Any) -> tuple[Any, str | None, bool]:
         raise TypeError(f"check(): give an xarray.Dataset or the path of a NetCDF file / Zarr store, "
                         f"not {type(ds_or_path).__name__}")
     path = Path(ds_or_path)
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no such file or Zarr store")
-    if path.is_dir() or path.suffix == ".zarr":
+    kind = check_readable(path)
+    if kind == "zarr":
         try:
             return xr.open_zarr(path, decode_times=True), None, True
         except Exception as exc:  # noqa: BLE001 - any reader error means the same to the user
-            raise ConventionsError([Problem("error", "format", f"{path} is not a readable Zarr store ({exc}); "
-                                            f"publish NetCDF files or Zarr stores")], what=str(path)) from None
+            raise UnreadableData(f"{path} is not a readable Zarr dataset ({type(exc).__name__}: {exc}); write it "
+                                 f"again with xarray (ds.to_zarr(...))", path) from None
     for decode in (True, False):
         try:
             return xr.open_dataset(path, decode_times=decode), str(path), True
         except Exception as exc:  # noqa: BLE001
             last = exc
-    raise ConventionsError([Problem("error", "format", f"{path} is not a readable NetCDF file ({last}); "
-                                    f"publish NetCDF-4 (or NetCDF-3) files or Zarr stores")], what=str(path))
+    raise UnreadableData(f"{path} cannot be opened as a dataset ({type(last).__name__}: {last}); give {_FORMATS} "
+                         f"that xarray opens (xr.open_dataset)", path)
 
 
 @dataclass(frozen=True)
@@ -452,7 +554,12 @@ def assess(ds_or_path: Any) -> Assessment:
             if ds.nbytes > MAX_CHECK_BYTES:
                 small, thinned = _thinned(ds), True
             tmpdir = tempfile.TemporaryDirectory(prefix="odatis-cf-")
-            nc_path = str(to_netcdf(small, Path(tmpdir.name) / "check.nc"))
+            try:
+                nc_path = str(to_netcdf(small, Path(tmpdir.name) / "check.nc"))
+            except Exception as exc:  # noqa: BLE001 - a store whose chunks cannot be read: say which variable
+                if not opened:
+                    raise
+                raise _data_error(ds_or_path, small, exc) from None
         cc, scores = _cc_run(nc_path, ds, thinned)
         problems = cc + _xr_problems(ds)
     finally:

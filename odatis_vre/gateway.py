@@ -61,7 +61,10 @@ def cluster_options(user: Any) -> Options:
         q = _quota(user)
         mem = float(options.worker_memory) * GiB
         try:
-            quotas.check_cluster(q, worker_memory=mem, workers=1, worker_cores=options.worker_cores)
+            # the workers asked for at creation (odatis_vre.compute.cluster(workers=N)) are checked here,
+            # before anything starts: scaling above the quota later is only capped, with a warning
+            quotas.check_cluster(q, worker_memory=mem, workers=max(1, int(options.workers)),
+                                 worker_cores=options.worker_cores)
         except quotas.QuotaExceeded as exc:
             raise PublicException(str(exc)) from None
         return {
@@ -76,6 +79,7 @@ def cluster_options(user: Any) -> Options:
         Integer("worker_cores", default=1, min=1, label="Cores per worker"),
         Float("worker_memory", default=default_mem, min=0.25,
               label=f"Memory per worker (GiB, at most {format_bytes(q.dask_worker_memory)})"),
+        Integer("workers", default=0, min=0, label="Workers to start with"),
         handler=handler,
     )
 

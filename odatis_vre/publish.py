@@ -13,6 +13,9 @@ Doe, J. (2026): SST anomalies .... Version 1. ODATIS. (Dataset). doi:10.5072/...
 
 What happens, in order — nothing is sent before every local check passed:
 
+0. the data must be readable: a missing, empty, truncated or damaged file, or one that is not
+   NetCDF/Zarr, is refused at once (:func:`odatis_vre.conventions.check_readable`), and so is a
+   file name the repository cannot store (:func:`upload_name`);
 1. the metadata (YAML file or dict) is checked (:func:`odatis_vre.metadata.load_metadata`);
 2. an ``xarray.Dataset`` (or a file, with ``annotate=True``) gets ACDD attributes computed from its data
    (coverage, bounds, variables, one ``history`` line per step of the session) and written from the
@@ -154,6 +157,33 @@ def prepare_file(ds_or_path: Any, title: str) -> tuple[Path, bool]:
     return p, False
 
 
+def upload_name(path: Path) -> str:
+    """The name ``path`` gets in the repository, or :class:`~odatis_vre.repository.store.RepositoryError`
+    suggesting a name it accepts (plain ASCII letters, digits, ``.``, ``_``, ``-``, ``+``).
+
+    >>> upload_name(Path("/data/sst_2023.nc"))
+    'sst_2023.nc'
+    >>> upload_name(Path("/data/température été.nc"))
+    Traceback (most recent call last):
+    ...
+    odatis_vre.repository.store.RepositoryError: file name 'température été.nc' cannot be stored in the repository (plain letters, digits, '.', '_', '-', '+' only; at most 200 characters): rename the file, e.g. to 'temperature_ete.nc'
+    """
+    import unicodedata
+
+    from .repository.store import RepositoryError, check_name
+
+    try:
+        return check_name(path.name)
+    except RepositoryError:
+        plain = unicodedata.normalize("NFKD", path.name).encode("ascii", "ignore").decode()
+        stem, dot, ext = plain.rpartition(".") if "." in plain.lstrip(".") else (plain, "", "")
+        safe = re.sub(r"[^A-Za-z0-9_+-]+", "_", stem).strip("_.-")[:180] or "data"
+        suggestion = f"{safe}{dot}{re.sub(r'[^A-Za-z0-9]+', '', ext)}"
+        raise RepositoryError(f"file name {path.name!r} cannot be stored in the repository (plain letters, digits, "
+                              f"'.', '_', '-', '+' only; at most 200 characters): rename the file, e.g. to "
+                              f"{suggestion!r}") from None
+
+
 def notebook_record(path: str | os.PathLike[str] | None = None) -> dict[str, Any] | None:
     """``{path, sha256}`` of the notebook that runs this code (``$JPY_SESSION_NAME`` in Jupyter), if any."""
     p = Path(path) if path else (Path(os.environ["JPY_SESSION_NAME"]) if os.environ.get("JPY_SESSION_NAME") else None)
@@ -203,9 +233,20 @@ def deposit(ds_or_path: Any, metadata: Any, *, registrar: str | None = None, rep
     """
     import xarray as xr
 
+    from . import conventions
     from . import metadata as metadata_mod
     from .repository.client import Client, sha256_file
 
+    if not isinstance(ds_or_path, (xr.Dataset, str, os.PathLike)):
+        raise TypeError(f"deposit(): give an xarray.Dataset, or the path of a NetCDF file or a Zarr folder, not "
+                        f"{type(ds_or_path).__name__} (a DataArray: da.to_dataset())")
+    if not isinstance(ds_or_path, xr.Dataset):
+        conventions.check_readable(ds_or_path)
+        if not annotate:  # annotated, it is uploaded under a name made from the title
+            upload_name(Path(ds_or_path) if not Path(ds_or_path).is_dir()
+                        else Path(ds_or_path).with_name(Path(ds_or_path).name.removesuffix(".zarr") + ".zarr.zip"))
+    if new_version_of is not None:
+        Client._id(new_version_of)
     if annotate and not isinstance(ds_or_path, xr.Dataset):
         with _opened(ds_or_path) as ds:
             return deposit(ds, metadata, registrar=registrar, repository_url=repository_url, token=token,
@@ -349,7 +390,8 @@ def _read_metadata(metadata: Any) -> dict[str, Any]:
     except FileNotFoundError:
         raise MetadataError([f"{p}: no such file; write the metadata as YAML (see docs/repository.md)"]) from None
     except yaml.YAMLError as exc:
-        raise MetadataError([f"{p}: not valid YAML: {exc}"]) from None
+        raise MetadataError([f"{p}: not valid YAML ({exc}); fix the file: `key: value` lines, lists in [ ] or "
+                             f"as `- item` lines (docs/repository.md has an example)"]) from None
     if not isinstance(data, dict):
         raise MetadataError([f"{p}: the file must hold a YAML mapping (title: ..., creators: ...)"])
     return data

@@ -763,8 +763,9 @@ class TimeCopy:
 
     def _var(self, var: str) -> dict[str, Any]:
         if var not in self.arrays:
-            raise TimeSeriesError(f"variable {var!r} is not in the copy {self.path.name} "
-                                  f"(it has {', '.join(self.arrays)})")
+            # named as the user named the data (the catalogue entry), not by the copy's folder
+            label = (self.attrs.get("odatis_time_copy") or {}).get("label") or self.path.name
+            raise TimeSeriesError(f"variable {var!r} is not in {label} (it has {', '.join(self.arrays)})")
         return self.arrays[var]
 
     def point(self, var: str, lon: float, lat: float, tslice: slice = slice(None)) -> tuple[np.ndarray, tuple[int, int]]:
@@ -883,7 +884,7 @@ def _nearest(lat: np.ndarray, lon: np.ndarray, x: float, y: float, what: str,
         x += 360.0  # a 0..360 grid asked with -180..180 longitudes
     if not (y0 - hy <= y <= y1 + hy and x0 - hx <= x <= x1 + hx):
         raise TimeSeriesError(f"point (lon={x:g}, lat={y:g}) is outside {what}'s grid (lon {x0:g}..{x1:g}, "
-                              f"lat {y0:g}..{y1:g})")
+                              f"lat {y0:g}..{y1:g}); pick a point inside it")
     return int(np.abs(lat - y).argmin()), int(np.abs(lon - x).argmin())
 
 
@@ -893,7 +894,8 @@ def _box_indices(lat: np.ndarray, lon: np.ndarray, bbox: Sequence[float], what: 
     except (TypeError, ValueError):
         raise TimeSeriesError(f"bbox={bbox!r}: give four numbers (west, south, east, north)") from None
     if s > n or w > e:
-        raise TimeSeriesError(f"bbox={bbox!r}: order is (west, south, east, north) with west <= east, south <= north")
+        raise TimeSeriesError(f"bbox={bbox!r}: order is (west, south, east, north) with west <= east, south <= north; "
+                              f"swap the corners")
     if lon.max() > 180 and w < 0:
         w, e = w + 360.0, e + 360.0
     rows = np.nonzero((lat >= s) & (lat <= n))[0]
@@ -914,7 +916,11 @@ def _time_slice(times: np.ndarray, period: Sequence[Any] | None) -> slice:
         t0 = np.datetime64(pd.Timestamp(start)) if start is not None else None
         t1 = pd.Timestamp(end) if end is not None else None
     except (TypeError, ValueError) as exc:
-        raise TimeSeriesError(f"time={period!r}: give (start, end) dates, e.g. ('2023-01-01', '2023-12-31'): {exc}") from None
+        raise TimeSeriesError(f"time={period!r}: not (start, end) dates ({exc}); give ISO dates, e.g. "
+                              f"('2023-01-01', '2023-12-31'), None for an open end") from None
+    if t0 is not None and t1 is not None and np.datetime64(t1) < t0:
+        raise TimeSeriesError(f"time={tuple(period)!r}: the end is before the start; give (start, end) in that "
+                              f"order, e.g. ({str(end)!r}, {str(start)!r})")
     if t1 is not None and len(str(end)) <= 10:
         t1 = t1 + pd.Timedelta(days=1) - pd.Timedelta(nanoseconds=1)  # a date means the whole day
     i0 = 0 if t0 is None else int(np.searchsorted(times, t0, side="left"))
@@ -1000,7 +1006,7 @@ def _open_original(name_or_ds: Any, catalog: Any) -> tuple[Any, str]:
     import xarray as xr
 
     if isinstance(name_or_ds, xr.Dataset):
-        return name_or_ds, "the dataset given"
+        return name_or_ds, "the dataset"
     src = resolve(name_or_ds, catalog=catalog)
     if src.kind == "zarr":
         return xr.open_zarr(src.paths[0], consolidated=None), src.label

@@ -47,7 +47,7 @@ from tqdm import tqdm
 
 from . import atomic, admin, sysusers
 from . import config as config_mod
-from .accounts import generate_password, valid_username
+from .accounts import generate_password, username_problem, valid_username
 from .admin import AdminError, HubClient
 from .config import VREConfig
 
@@ -229,7 +229,8 @@ def create(hub: HubClient, path: str | os.PathLike[str], name: str, *, seats: in
         raise WorkshopError(f"A workshop named {name!r} already exists: end it first (`odatis-vre workshop end {name}`) "
                             "or choose another name.")
     if not 1 <= seats <= MAX_SEATS:
-        raise WorkshopError(f"--seats {seats}: give between 1 and {MAX_SEATS} seats.")
+        raise WorkshopError(f"--seats {seats}: a workshop has 1 to {MAX_SEATS} participant seats; give a number in "
+                            f"that range (instructors come on top).")
     until_ts = float(until) if isinstance(until, (int, float)) else admin.parse_date(until)
     if until_ts <= time.time():
         raise WorkshopError(f"--until {until}: the date is in the past; give the workshop's last day (YYYY-MM-DD).")
@@ -243,7 +244,7 @@ def create(hub: HubClient, path: str | os.PathLike[str], name: str, *, seats: in
     instructors = list(instructors) or [f"{name}-instructor"]
     for u in instructors:
         if not valid_username(u):
-            raise WorkshopError(f"--instructor {u!r} is not a valid user name.")
+            raise WorkshopError(f"--instructor: {username_problem(u)}")
     taken = [u for u in participants if hub.exists(f"/users/{u}")]
     if taken:
         raise WorkshopError(f"User(s) {', '.join(taken[:5])} already exist in the hub: choose another workshop name.")

@@ -332,9 +332,11 @@ class Base(HubOAuthenticated, web.RequestHandler):
         try:
             data = json.loads(self.request.body or b"{}")
         except ValueError:
-            raise RepositoryError("the request body must be JSON") from None
+            raise RepositoryError("the request body is not JSON: send a JSON object (Content-Type: application/json), "
+                                  "e.g. {\"key\": \"...\", \"metadata\": {\"title\": ...}}") from None
         if not isinstance(data, dict):
-            raise RepositoryError("the request body must be a JSON object")
+            raise RepositoryError(f"the request body must be a JSON object, not a {type(data).__name__}: send "
+                                  f"{{\"key\": ..., \"metadata\": ...}}")
         return data
 
     def vjson(self, v: dict[str, Any]) -> dict[str, Any]:
@@ -393,7 +395,8 @@ class Base(HubOAuthenticated, web.RequestHandler):
 
 
 def _is_user_error(exc: BaseException) -> bool:
-    return type(exc).__name__ in ("MetadataError", "ConventionsError", "RegistrarError")
+    # by name along the class's ancestry (UnreadableData is a ConventionsError): the modules load lazily
+    return any(c.__name__ in ("MetadataError", "ConventionsError", "RegistrarError") for c in type(exc).__mro__)
 
 
 def _user_error_status(exc: BaseException) -> int:
@@ -746,6 +749,9 @@ def _checked_metadata(md: Any) -> dict[str, Any]:
     if md is None:
         raise RepositoryError("metadata: missing; send the dataset's metadata (title, creators, licence, ...) as "
                               "`metadata` in the JSON body", status=422)
+    if not isinstance(md, dict):  # a string would be read as a file path on the service's side
+        raise RepositoryError(f"metadata: send a JSON object (title, creators, licence, ...), not a "
+                              f"{type(md).__name__}", status=422)
     return metadata.load_metadata(md)
 
 
@@ -761,7 +767,8 @@ def _extra(body: dict[str, Any]) -> dict[str, Any]:
     extra["notebook"] = nb
     theme = body.get("theme") or "physics"
     if theme not in ("physics", "biogeochemistry", "in_situ", "biology_imaging"):
-        raise RepositoryError(f"theme {theme!r}: use physics, biogeochemistry, in_situ or biology_imaging")
+        raise RepositoryError(f"theme {theme!r} is not a catalogue theme: use physics, biogeochemistry, in_situ or "
+                              f"biology_imaging")
     extra["theme"] = theme
     return extra
 
@@ -770,7 +777,8 @@ def _groups(groups: Any) -> list[str]:
     if groups is None:
         return []
     if not isinstance(groups, list) or not all(isinstance(g, str) and g for g in groups):
-        raise RepositoryError("groups: give a list of hub group names")
+        raise RepositoryError(f"groups: {groups!r} is not a list of hub group names; give a list, e.g. "
+                              f"[\"ocean-team\"]")
     return groups
 
 
