@@ -83,6 +83,7 @@ def _write_materials(work: Path) -> dict[str, Any]:
     (work / "classic_truncated.nc").write_bytes(classic[: len(classic) // 2])
     (work / "classic.nc").unlink()
     ds.drop_attrs().to_netcdf(work / "nocf.nc")
+    conventions.to_netcdf(ds, work / "source_attrs.nc")  # CF-clean, with only its source's ACDD attributes
     ds.to_zarr(work / "truncated.zarr", mode="w")
     chunk = next(p for p in sorted((work / "truncated.zarr" / "analysed_sst").rglob("*")) if p.is_file()
                  and p.name != "zarr.json")
@@ -125,7 +126,7 @@ def _write_materials(work: Path) -> dict[str, Any]:
         sources[name] = e
     (work / "broken_catalog.yaml").write_text(yaml.safe_dump({"metadata": main.get("metadata", {}),
                                                               "sources": sources}, sort_keys=False))
-    return {"nocf_dataset": ds.drop_attrs(), "dataarray": ds["analysed_sst"]}
+    return {"nocf_dataset": ds.drop_attrs(), "dataarray": ds["analysed_sst"], "sample_dataset": ds}
 
 
 @pytest.fixture(scope="session")

@@ -726,6 +726,8 @@ def _assess(path: Path) -> tuple[Any, dict[str, Any]]:
     """compliance-checker's assessment and the facts of a data file (NetCDF, or a zipped Zarr store)."""
     from .. import conventions, datafacts
 
+    if not path.name.lower().endswith(".zarr.zip"):
+        conventions.check_readable(path)  # a damaged file is the user's to fix (422 naming it), not a crash
     ds = dissemination.open_dataset(path)
     try:
         facts = datafacts.describe(ds)
