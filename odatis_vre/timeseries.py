@@ -751,7 +751,7 @@ class TimeCopy:
             if y0 - hy <= lat <= y1 + hy and x0 - hx <= x <= x1 + hx:
                 return (min(max(int(math.floor((lat - ry[0]) / ry[1] + 0.5)), 0), ry[2] - 1),
                         min(max(int(math.floor((x - rx[0]) / rx[1] + 0.5)), 0), rx[2] - 1))
-        return _nearest(self.lat, self.lon, lon, lat, self.path.name, self._bounds)
+        return _nearest(self.lat, self.lon, lon, lat, self.label, self._bounds)
 
     def _chunk_file(self, var: str, ci: int, cj: int) -> str:
         # a click's path: plain strings (pathlib and os.path.join cost as much as the read itself)
@@ -761,11 +761,14 @@ class TimeCopy:
         sep = self.arrays[var]["sep"]
         return f"{folder}{ci}{sep}{cj}"
 
+    @property
+    def label(self) -> str:
+        """The data's name as the user gave it (the catalogue entry), for messages; not the copy's folder."""
+        return (self.attrs.get("odatis_time_copy") or {}).get("label") or self.path.name
+
     def _var(self, var: str) -> dict[str, Any]:
         if var not in self.arrays:
-            # named as the user named the data (the catalogue entry), not by the copy's folder
-            label = (self.attrs.get("odatis_time_copy") or {}).get("label") or self.path.name
-            raise TimeSeriesError(f"variable {var!r} is not in {label} (it has {', '.join(self.arrays)})")
+            raise TimeSeriesError(f"variable {var!r} is not in {self.label} (it has {', '.join(self.arrays)})")
         return self.arrays[var]
 
     def point(self, var: str, lon: float, lat: float, tslice: slice = slice(None)) -> tuple[np.ndarray, tuple[int, int]]:
