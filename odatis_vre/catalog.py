@@ -881,7 +881,8 @@ def load(name: str, *, catalog: Catalog | str | os.PathLike[str] | None = None, 
         obj = subset_xarray(obj, None if pushed_box else box, None if pushed_time else time, variables)
     else:
         obj = _subset_frame(obj, None if pushed_box else box, None if pushed_time else time, variables)
-    provenance.record(name, title=md.get("title"), doi=md.get("doi"), url=md.get("landing_page") or url)
+    provenance.record(name, title=md.get("title"), doi=md.get("doi"), url=md.get("landing_page") or url,
+                      args={"bbox": bbox, "time": time, "variables": variables})
     return obj
 
 

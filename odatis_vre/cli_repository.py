@@ -51,13 +51,17 @@ def _store(config_path: Path | None):  # noqa: ANN202
 @click.option("--token", envvar="ODATIS_VRE_REPOSITORY_TOKEN", default=None,
               help="Hub API token (default: $ODATIS_VRE_REPOSITORY_TOKEN, odatis-vre --token, else "
                    "$JUPYTERHUB_API_TOKEN inside a VRE server).")
+@click.option("--annotate", is_flag=True,
+              help="Write the file's ACDD attributes from the metadata, coverage and bounds computed from its data "
+                   "(default: deposit the file as it is).")
 @output_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 @examples("odatis-vre publish sst_anomaly.nc --metadata meta.yaml",
           "odatis-vre publish sst.zarr --metadata meta.yaml --draft",
           "odatis-vre publish sst_v2.nc -m meta.yaml --new-version-of k3x9abcdef -o json")
 def publish_cmd(path: Path, metadata_path: Path, registrar: str | None, draft: bool, new_version_of: str | None,
-                theme: str | None, repository_url: str | None, token: str | None, output: str, quiet: bool) -> None:
+                theme: str | None, repository_url: str | None, token: str | None, annotate: bool, output: str,
+                quiet: bool) -> None:
     """Deposit PATH (NetCDF file or Zarr folder) in the VRE repository and publish it with a DOI.
 
     Checks the file, the metadata and the CF/ACDD conventions first (nothing is sent if they fail),
@@ -74,7 +78,7 @@ def publish_cmd(path: Path, metadata_path: Path, registrar: str | None, draft: b
         repository_url = f"{hub.rstrip('/')}/services/repository/" if hub else None
     d = publish.deposit(path, metadata_path, registrar=registrar, repository_url=repository_url, token=token,
                         publish=not draft, new_version_of=new_version_of, theme=theme,
-                        progress=not (quiet or output != "table"))
+                        progress=not (quiet or output != "table"), annotate=annotate)
     if output != "table":
         emit(d.__dict__, output)
         return

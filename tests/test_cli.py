@@ -127,9 +127,13 @@ def test_global_options_go_before_or_after_the_command(cfg: Path, tmp_path: Path
 
 def test_publish_derives_the_repository_from_the_global_hub_url(tmp_path: Path) -> None:
     """`odatis-vre --hub-url H publish ...` sends to H/services/repository/ (here nothing answers there)."""
-    from odatis_vre import conventions, samples
+    from odatis_vre import conventions, datafacts, metadata, samples
+    from test_repository import META
 
-    nc = conventions.to_netcdf(samples.sst_dataset(days=2), tmp_path / "sst.nc")
+    # a file publication would accept (ACDD attributes as a deposit writes them): only the address is wrong
+    nc = conventions.to_netcdf(datafacts.annotate(samples.sst_dataset(days=2), metadata.load_metadata(META),
+                                                  doi="10.5072/cli", landing_url="https://vre.example.org/cli/",
+                                                  publisher_email="repository@vre.example.org"), tmp_path / "sst.nc")
     meta = tmp_path / "meta.yaml"
     meta.write_text(yaml.safe_dump({"title": "SST for the CLI test", "creators": [{"name": "Doe, Jane"}],
                                     "licence": "CC-BY-4.0", "keywords": ["sst"],

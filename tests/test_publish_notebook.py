@@ -6,6 +6,7 @@ notebook's path ($JPY_SESSION_NAME, as Jupyter sets it).
 
 from __future__ import annotations
 
+import ast
 import json
 import sys
 from pathlib import Path
@@ -67,6 +68,16 @@ def test_publish_notebook_runs(repo_stack: VRETestStack, sample_data: Path, tmp_
     # refusals name the fields and attributes to fix
     assert "creators: missing" in text
     assert "units" in text or "standard_name" in text
+    # below 95 % of the ACDD points: the metadata fields to add, named as the user writes them
+    assert "Add to the metadata" in text and "at least 95 % needed" in text
+    fields = ast.literal_eval(text.split("fields to add: ")[1].splitlines()[0])
+    assert {"creators[].email", "instrument", "platform", "program"} <= set(fields), fields
+    # (this VRE sets no services.repository.publisher_email: the refusal says the administrator sets it)
+    assert set(fields) - {"creators[].email", "instrument", "platform", "program"} <= {"the repository's publisher"}
+    # the published file: compliance-checker's scores, as the service computed them on the file itself
+    scores = text.split("compliance-checker: ")[1].splitlines()[0]
+    assert scores.endswith("high-priority CF issues: 0"), scores
+    assert float(scores.split("(")[1].split(" %")[0]) >= 95, scores
     # the deposit: a DOI under the test prefix, marked as not registered, a landing page
     doi = text.split("DOI:")[1].split()[0]
     landing = text.split("landing page:")[1].split()[0]

@@ -129,6 +129,12 @@ class Client:
         r = self._request(method, path, **kw)
         return r.json() if r.content else None
 
+    # -- the service
+    def publisher(self) -> dict[str, Any]:
+        """Who publishes (``{"url", "email"}``, written as ACDD ``publisher_*`` in deposited files), from the
+        service's public health answer."""
+        return dict(self._json("GET", "health").get("publisher") or {})
+
     # -- deposits
     def create(self, metadata: dict[str, Any], *, key: str, provenance: list[dict[str, Any]] | None = None,
                notebook: dict[str, Any] | None = None, theme: str | None = None,
