@@ -1,0 +1,84 @@
+"""The host's pip configuration for pip inside an image build: ``python images/pipconf.py OUT``.
+
+Writes to ``OUT`` one ``pip.conf`` with the settings pip uses here (``pip config list``: the global,
+user and site files and the ``PIP_*`` variables, later ones winning as in pip) and prints, one a line,
+the local paths those settings name that exist (certificate bundle, ``find-links`` folders,
+``file://`` indexes, constraint files), which ``images/build.sh`` mounts read-only at the same place.
+A machine behind a TLS-intercepting proxy, or with a local package mirror, builds the same way
+as it installs.
+
+Example
+-------
+>>> settings = parse(["global.cert='/etc/ssl/certs/ca.crt'", ":env:.default-timeout='180'"])
+>>> settings["global"]
+{'cert': '/etc/ssl/certs/ca.crt', 'default-timeout': '180'}
+>>> local_paths({"global": {"extra-index-url": "file:///nowhere https://pypi.org/simple"}})
+[]
+"""
+
+from __future__ import annotations
+
+import configparser
+import io
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlparse
+
+LINE = re.compile(r"^(?P<section>[^.]*)\.(?P<key>[^=]+)=(?P<value>.*)$")
+
+
+def parse(lines: list[str]) -> dict[str, dict[str, str]]:
+    """``{section: {key: value}}`` from ``pip config list`` lines (``:env:`` settings go to ``global``)."""
+    out: dict[str, dict[str, str]] = {}
+    for line in lines:
+        m = LINE.match(line.strip())
+        if not m:
+            continue
+        section = m["section"]
+        section = "global" if section in (":env:", "") else section
+        value = m["value"]
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        out.setdefault(section, {})[m["key"]] = value
+    return out
+
+
+def local_paths(settings: dict[str, dict[str, str]]) -> list[str]:
+    """Existing absolute paths named by the settings (plain paths or ``file://`` URLs), sorted."""
+    found: set[str] = set()
+    for values in settings.values():
+        for value in values.values():
+            for token in value.split():
+                path = urlparse(token).path if token.startswith("file://") else token
+                if os.path.isabs(path) and os.path.exists(path):
+                    found.add(os.path.normpath(path))
+    return sorted(found)
+
+
+def render(settings: dict[str, dict[str, str]]) -> str:
+    """The ``pip.conf`` text of ``settings``."""
+    parser = configparser.ConfigParser(interpolation=None)
+    for section, values in sorted(settings.items()):
+        parser[section] = values
+    buf = io.StringIO()
+    parser.write(buf)
+    return buf.getvalue()
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 1:
+        sys.exit("usage: python images/pipconf.py OUT (writes OUT, prints the paths to mount)")
+    listed = subprocess.run([sys.executable, "-m", "pip", "config", "list"], capture_output=True, text=True,
+                            check=True).stdout.splitlines()
+    settings = parse(listed)
+    Path(argv[0]).write_text(render(settings))
+    for path in local_paths(settings):
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
