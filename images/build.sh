@@ -4,11 +4,11 @@
 #   images/build.sh [TAG]    TAG defaults to today's date (YYYY.MM.DD); REGISTRY defaults to ghcr.io/odatis
 #   IMAGES="base ocean hub" images/build.sh     only these (default: base ocean hub ml)
 # Caches, kept between runs on the same machine and never in the checkout (ODATIS_VRE_CACHE,
-# default /var/cache/odatis-vre): the debootstrap base (a tar, keyed by its package list) and pip's
+# default /var/cache/odatis-vre): the debootstrap base (a tar, keyed by suite and mirror) and pip's
 # wheel cache, mounted into every build. podman's own layer cache makes an unchanged rebuild quick.
 # pip inside the build uses the host's pip configuration (index, certificates, constraints): the
 # effective settings of `pip config list` are written to one pip.conf mounted at /etc/pip.conf, and
-# every local path they name is mounted read-only at the same place.
+# every local path they name is mounted read-only under /host-pip/ (images/pipconf.py).
 set -eu
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 TAG=${1:-$(date +%Y.%m.%d)}
@@ -18,8 +18,6 @@ CACHE=${ODATIS_VRE_CACHE:-/var/cache/odatis-vre}
 PYTHON=${PYTHON:-$REPO/.venv/bin/python}
 SUITE=bookworm
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
-# Debian packages of every image: Python, certificates, an init for PID 1, git (nbgitpuller), OpenMP
-INCLUDE=python3.11,python3.11-venv,ca-certificates,tini,git,libgomp1
 
 if ! command -v podman >/dev/null 2>&1; then
   echo "images/build.sh: podman is not installed. Run \`make images\` (it installs and configures podman" >&2
@@ -29,8 +27,8 @@ fi
 [ -x "$PYTHON" ] || PYTHON=$(command -v python3)
 mkdir -p "$CACHE/pip"
 
-# ---- the Debian base: debootstrap once per package list, imported into podman once
-key=$(printf '%s %s %s' "$SUITE" "$INCLUDE" "$MIRROR" | sha256sum | cut -c1-12)
+# ---- the Debian base: debootstrap once per suite and mirror, imported into podman once
+key=$(printf '%s %s' "$SUITE" "$MIRROR" | sha256sum | cut -c1-12)
 DEBIAN="localhost/odatis-vre-debian:$SUITE-$key"
 if ! podman image exists "$DEBIAN"; then
   tarball="$CACHE/debian-$SUITE-$key.tar"
@@ -38,7 +36,7 @@ if ! podman image exists "$DEBIAN"; then
     command -v debootstrap >/dev/null 2>&1 || { echo "images/build.sh: debootstrap is missing: run images/podman-setup.sh" >&2; exit 1; }
     root=$(mktemp -d "$CACHE/debootstrap.XXXXXX")
     echo "== debootstrap --variant=minbase $SUITE (cached in $tarball)"
-    debootstrap --variant=minbase --include="$INCLUDE" "$SUITE" "$root" "$MIRROR" >"$root.log" 2>&1 || {
+    debootstrap --variant=minbase "$SUITE" "$root" "$MIRROR" >"$root.log" 2>&1 || {
       tail -20 "$root.log" >&2; rm -rf "$root" "$root.log"
       echo "images/build.sh: debootstrap failed (above); check that $MIRROR is reachable." >&2; exit 1; }
     rm -rf "$root/var/cache/apt/archives/"*.deb "$root/var/lib/apt/lists/"*
@@ -53,7 +51,7 @@ WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 "$PYTHON" "$REPO/images/pipconf.py" "$WORK/pip.conf" > "$WORK/mounts"
 MOUNTS="-v $WORK/pip.conf:/etc/pip.conf:ro -v $CACHE/pip:/root/.cache/pip"
-while read -r path; do MOUNTS="$MOUNTS -v $path:$path:ro"; done < "$WORK/mounts"
+while read -r spec; do MOUNTS="$MOUNTS -v $spec:ro"; done < "$WORK/mounts"
 
 # ---- the build context: what the Dockerfiles copy, never .venv or the sample data
 CTX="$WORK/context"

@@ -2,8 +2,10 @@
 
 Writes to ``OUT`` one ``pip.conf`` with the settings pip uses here (``pip config list``: the global,
 user and site files and the ``PIP_*`` variables, later ones winning as in pip) and prints, one a line,
-the local paths those settings name that exist (certificate bundle, ``find-links`` folders,
-``file://`` indexes, constraint files), which ``images/build.sh`` mounts read-only at the same place.
+``HOST_PATH:BUILD_PATH`` for each local path those settings name that exists (certificate bundle,
+``find-links`` folders, ``file://`` indexes, constraint files): ``images/build.sh`` mounts each read-only
+under ``/host-pip/`` in the build, where the written ``pip.conf`` points (never over the image's own
+files: the host's CA bundle mounted at its own place would stop Debian's ca-certificates from installing).
 A machine behind a TLS-intercepting proxy, or with a local package mirror, builds the same way
 as it installs.
 
@@ -14,6 +16,8 @@ Example
 {'cert': '/etc/ssl/certs/ca.crt', 'default-timeout': '180'}
 >>> local_paths({"global": {"extra-index-url": "file:///nowhere https://pypi.org/simple"}})
 []
+>>> relocate({"global": {"cert": "/etc/ca.crt", "index-url": "file:///srv/simple"}}, ["/etc/ca.crt", "/srv/simple"])
+{'global': {'cert': '/host-pip/etc/ca.crt', 'index-url': 'file:///host-pip/srv/simple'}}
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ import sys
 from pathlib import Path
 from urllib.parse import urlparse
 
+#: where the host's files are mounted inside a build
+PREFIX = "/host-pip"
 LINE = re.compile(r"^(?P<section>[^.]*)\.(?P<key>[^=]+)=(?P<value>.*)$")
 
 
@@ -58,6 +64,19 @@ def local_paths(settings: dict[str, dict[str, str]]) -> list[str]:
     return sorted(found)
 
 
+def relocate(settings: dict[str, dict[str, str]], paths: list[str]) -> dict[str, dict[str, str]]:
+    """``settings`` with each of ``paths`` (plain or in a ``file://`` URL) moved under :data:`PREFIX`."""
+    def move(token: str) -> str:
+        url = token.startswith("file://")
+        path = urlparse(token).path if url else token
+        if os.path.isabs(path) and os.path.normpath(path) in paths:
+            return ("file://" if url else "") + PREFIX + os.path.normpath(path)
+        return token
+
+    return {section: {k: " ".join(move(t) for t in v.split()) for k, v in values.items()}
+            for section, values in settings.items()}
+
+
 def render(settings: dict[str, dict[str, str]]) -> str:
     """The ``pip.conf`` text of ``settings``."""
     parser = configparser.ConfigParser(interpolation=None)
@@ -70,13 +89,14 @@ def render(settings: dict[str, dict[str, str]]) -> str:
 
 def main(argv: list[str]) -> int:
     if len(argv) != 1:
-        sys.exit("usage: python images/pipconf.py OUT (writes OUT, prints the paths to mount)")
+        sys.exit("usage: python images/pipconf.py OUT (writes OUT, prints HOST_PATH:BUILD_PATH to mount)")
     listed = subprocess.run([sys.executable, "-m", "pip", "config", "list"], capture_output=True, text=True,
                             check=True).stdout.splitlines()
     settings = parse(listed)
-    Path(argv[0]).write_text(render(settings))
-    for path in local_paths(settings):
-        print(path)
+    paths = local_paths(settings)
+    Path(argv[0]).write_text(render(relocate(settings, paths)))
+    for path in paths:
+        print(f"{path}:{PREFIX}{path}")
     return 0
 
 

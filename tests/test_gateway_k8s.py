@@ -126,6 +126,8 @@ def test_scheduler_and_worker_pods_for_every_group(gw: tuple[Config, config.VREC
             assert spec["cluster_max_workers"] == min(q.dask_workers, by_cores)
             assert spec["cluster_max_workers"] * spec["worker_cores"] <= q.dask_cores
             assert spec["cluster_max_workers"] >= 1
+            # idle clusters are shut down after vre.yaml's services.dask_gateway.idle_timeout (1800 s here)
+            assert spec["idle_timeout"] == cfg.services["dask_gateway"]["idle_timeout"] == 1800
             for pod in (scheduler, worker):
                 pod_for_schema = pod | {"metadata": pod["metadata"] | {"name": pod["metadata"].get("name", "w")}}
                 kubernetes_validate.validate(pod_for_schema, K8S_VERSION, strict=True)
