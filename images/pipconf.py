@@ -16,7 +16,7 @@ Example
 {'cert': '/etc/ssl/certs/ca.crt', 'default-timeout': '180'}
 >>> local_paths({"global": {"extra-index-url": "file:///nowhere https://pypi.org/simple"}})
 []
->>> relocate({"global": {"cert": "/etc/ca.crt", "index-url": "file:///srv/simple"}}, ["/etc/ca.crt", "/srv/simple"])
+>>> relocate({"global": {"cert": "/etc/ca.crt", "index-url": "file:///srv/simple"}}, ["/etc/ca.crt", "/srv"])
 {'global': {'cert': '/host-pip/etc/ca.crt', 'index-url': 'file:///host-pip/srv/simple'}}
 """
 
@@ -53,24 +53,26 @@ def parse(lines: list[str]) -> dict[str, dict[str, str]]:
 
 
 def local_paths(settings: dict[str, dict[str, str]]) -> list[str]:
-    """Existing absolute paths named by the settings (plain paths or ``file://`` URLs), sorted."""
+    """Existing absolute paths named by the settings, sorted: plain paths, and for a ``file://`` index the
+    folder above it (a local index links to its files with relative URLs, e.g. ``../files/``)."""
     found: set[str] = set()
     for values in settings.values():
         for value in values.values():
             for token in value.split():
-                path = urlparse(token).path if token.startswith("file://") else token
-                if os.path.isabs(path) and os.path.exists(path):
+                path = os.path.dirname(urlparse(token).path.rstrip("/")) if token.startswith("file://") else token
+                if os.path.isabs(path) and os.path.exists(path) and path != "/":
                     found.add(os.path.normpath(path))
     return sorted(found)
 
 
 def relocate(settings: dict[str, dict[str, str]], paths: list[str]) -> dict[str, dict[str, str]]:
-    """``settings`` with each of ``paths`` (plain or in a ``file://`` URL) moved under :data:`PREFIX`."""
+    """``settings`` with every path inside one of ``paths`` (plain or in a ``file://`` URL) moved under :data:`PREFIX`."""
     def move(token: str) -> str:
         url = token.startswith("file://")
         path = urlparse(token).path if url else token
-        if os.path.isabs(path) and os.path.normpath(path) in paths:
-            return ("file://" if url else "") + PREFIX + os.path.normpath(path)
+        norm = os.path.normpath(path) if os.path.isabs(path) else ""
+        if any(norm == root or norm.startswith(root + "/") for root in paths):
+            return ("file://" if url else "") + PREFIX + norm
         return token
 
     return {section: {k: " ".join(move(t) for t in v.split()) for k, v in values.items()}
