@@ -66,6 +66,11 @@ def services(cfg: VREConfig, environ: dict[str, str]) -> list[dict[str, Any]]:
         else:
             s["api_token"] = environ.get("DASK_GATEWAY_API_TOKEN", "")
         out.append(s)
+    if not managed and svc["dask_gateway"].get("enabled", True):
+        # Kubernetes mode: the gateway keeps no database; the hub records Dask usage from its pods
+        out.append({"name": "dask-usage", "display": False, "command": [
+            sys.executable, "-m", "odatis_vre.kube_usage", "--state-dir", str(cfg.state_dir),
+            "--namespace", modes.kube_namespace(environ), "--instance", modes.K8S_GATEWAY_INSTANCE]})
     if svc["idle_culler"].get("enabled", True):
         out.append({"name": "idle-culler", "command": _supervised(
             [sys.executable, "-m", "jupyterhub_idle_culler", f"--timeout={svc['idle_culler'].get('timeout', 3600)}"]),
