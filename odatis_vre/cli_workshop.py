@@ -99,3 +99,21 @@ def end_cmd(name: str, keep_homes: bool, yes: bool, config_path: Path | None, hu
 
 
 COMMANDS = [workshop_group]
+
+
+@workshop_group.command("link")
+@click.argument("repo")
+@click.option("--branch", default="main", show_default=True, help="The branch to pull.")
+@click.option("--folder", default=None, help="Folder of each home that receives the course (default: the repository's name).")
+@click.option("--open", "open_path", default="", help="A notebook to open in that folder, e.g. 01-intro.ipynb.")
+@click.option("--hub-url", default=None, help="The hub's public address (default: the hub of the configuration).")
+@CONFIG_OPTION
+@friendly
+def link_cmd(repo: str, branch: str, folder: str | None, open_path: str, hub_url: str | None,
+             config_path: Path | None) -> None:
+    """Print an nbgitpuller link for REPO (a git URL): participants click it to get the course in their home.
+
+    Works in both modes (the user images carry nbgitpuller and git); put it on the workshop's page or sheet.
+    """
+    url = hub_url or _load(config_path).hub_url
+    click.echo(workshop.nbgitpuller_link(url, repo, branch=branch, folder=folder, open_path=open_path))

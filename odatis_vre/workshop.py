@@ -206,6 +206,33 @@ def _seat_names(name: str, seats: int) -> list[str]:
     return [f"{name}-{i:0{width}d}" for i in range(1, seats + 1)]
 
 
+def nbgitpuller_link(hub_url: str, repo: str, *, branch: str = "main", folder: str | None = None,
+                     open_path: str = "") -> str:
+    """A link that pulls the course from git into each user's home and opens it (nbgitpuller), in both modes.
+
+    Opened by a logged-in user, the hub starts their server (``user-redirect``), and the server's nbgitpuller
+    extension clones ``repo`` into ``folder`` of the home, or on a later click merges the new commits without
+    overwriting the user's changes; then JupyterLab opens ``folder/open_path``. The server fetches the
+    repository itself: it must be reachable from user servers (pods or the local machine).
+
+    >>> nbgitpuller_link("https://vre.example.org", "https://git.example.org/ocean101.git", folder="ocean101")
+    'https://vre.example.org/hub/user-redirect/git-pull?repo=https%3A%2F%2Fgit.example.org%2Focean101.git&branch=main&targetpath=ocean101&urlpath=lab%2Ftree%2Focean101%2F'
+    """
+    from urllib.parse import urlencode
+
+    if not GIT_RE.match(repo or "") or Path(repo).expanduser().is_dir():
+        raise WorkshopError(f"{repo!r} is not a git URL (https://…, file://…, ssh://…, or ending in .git): nbgitpuller "
+                            "links pull from a repository that user servers can reach.")
+    if not re.match(r"^https?://", hub_url or ""):
+        raise WorkshopError(f"{hub_url!r} is not the hub's address: give its public URL, e.g. https://vre.example.org.")
+    folder = folder or Path(repo.rstrip("/")).name.removesuffix(".git") or "material"
+    if "/" in folder or folder in (".", ".."):
+        raise WorkshopError(f"--folder {folder!r}: give one folder name (the course lands in ~/{folder}).")
+    query = urlencode({"repo": repo, "branch": branch, "targetpath": folder,
+                       "urlpath": f"lab/tree/{folder}/{open_path.lstrip('/')}"})
+    return f"{hub_url.rstrip('/')}/hub/user-redirect/git-pull?{query}"
+
+
 def login_link(cfg_url: str, folder: str) -> str:
     """The link on the sheet: log in, then open the workshop folder in JupyterLab (starting the server)."""
     return f"{cfg_url}/hub/login?next=/hub/user-redirect/lab/tree/{folder}"
