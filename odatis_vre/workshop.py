@@ -456,11 +456,13 @@ def _runtime_file(rel: Path) -> bool:
     return any(text == s or text.startswith(s + "/") for s in ARCHIVE_SKIP)
 
 
-def archive_homes(cfg: VREConfig, name: str, users: list[str], dest_dir: Path, progress: bool = True) -> tuple[Path, int, list[str]]:
+def archive_homes(cfg: VREConfig | None, name: str, users: list[str], dest_dir: Path, progress: bool = True,
+                  homes: Path | None = None) -> tuple[Path, int, list[str]]:
     """Write ``<name>/<user>/…`` for every existing home + ``MANIFEST.json`` into one tar.gz; verify it.
 
-    Returns (archive, number of files, users with nothing to keep). The archive appears under its
-    final name only once complete and checked.
+    Homes are the local mode's (``cfg``), or ``homes/<user>`` (Kubernetes: the Job of :func:`archive_job`
+    mounts each user's volume there). Returns (archive, number of files, users with nothing to keep). The
+    archive appears under its final name only once complete and checked.
     """
     stamp = time.strftime("%Y%m%dT%H%M%S")
     final = dest_dir / f"workshop-{name}-{stamp}.tar.gz"
@@ -470,7 +472,7 @@ def archive_homes(cfg: VREConfig, name: str, users: list[str], dest_dir: Path, p
     with atomic.replacing(final, mode=0o600) as tmp:
         with tarfile.open(tmp, "w:gz") as tar:
             for u in tqdm(users, desc=f"workshop {name}: archive", unit="home", disable=not progress):
-                home = home_of(cfg, u)
+                home = homes / u if homes is not None else home_of(cfg, u)  # type: ignore[arg-type]
                 # Accounts get their (empty) home when created, so "never started" means
                 # "nothing to keep", not "no home folder".
                 kept = [p for p in sorted(home.rglob("*")) if p.is_file() and not p.is_symlink()
@@ -495,6 +497,56 @@ def archive_homes(cfg: VREConfig, name: str, users: list[str], dest_dir: Path, p
         if missing:
             raise WorkshopError(f"The archive misses {len(missing)} file(s), e.g. {missing[0]}; nothing was deleted.")
     return final, count, manifest["never_started"]
+
+
+#: where the archive Job mounts the users' volumes and the archives' volume
+JOB_HOMES, JOB_ARCHIVES = "/homes", "/archives"
+
+
+def archive_job(name: str, users: list[str], image: str, *, namespace: str = "odatis",
+                claim_template: str = "claim-{user}", archives_claim: str = "odatis-vre-archives") -> dict[str, Any]:
+    """The Kubernetes Job that archives ``users``' home volumes of workshop ``name`` (Kubernetes mode).
+
+    Each user's volume (KubeSpawner's ``claim-<user>``) is mounted read-only at ``/homes/<user>``, the chart's
+    ``odatis-vre-archives`` volume at ``/archives``; the Job runs ``odatis-vre workshop archive-homes`` from the
+    ocean image, which writes the same archive as the local mode's ``workshop end`` (files, MANIFEST.json with
+    SHA-256, checked before it gets its final name). Apply it with ``kubectl apply -f``; stop the users'
+    servers first (a volume is ReadWriteOnce).
+
+    >>> job = archive_job("ocean101", ["ocean101-01"], "ghcr.io/odatis/vre-ocean:2026.11.24")
+    >>> job["spec"]["template"]["spec"]["volumes"][0]["persistentVolumeClaim"]
+    {'claimName': 'claim-ocean101-01', 'readOnly': True}
+    """
+    if not NAME_RE.match(name or ""):
+        raise WorkshopError(f"{name!r} is not a workshop name (lower-case letters, digits and '-').")
+    if not users:
+        raise WorkshopError("Give at least one user whose home volume to archive (--user).")
+    bad = [u for u in users if not valid_username(u)]
+    if bad:
+        raise WorkshopError(f"{', '.join(bad)}: not a user name.")
+    volumes = [{"name": f"home-{i}", "persistentVolumeClaim": {"claimName": claim_template.format(user=u),
+                                                               "readOnly": True}} for i, u in enumerate(users)]
+    mounts = [{"name": f"home-{i}", "mountPath": f"{JOB_HOMES}/{u}", "readOnly": True} for i, u in enumerate(users)]
+    volumes.append({"name": "archives", "persistentVolumeClaim": {"claimName": archives_claim}})
+    mounts.append({"name": "archives", "mountPath": JOB_ARCHIVES})
+    labels = {"app.kubernetes.io/part-of": "odatis-vre", "app.kubernetes.io/component": "workshop-archive",
+              "odatis.fr/workshop": name}
+    return {
+        "apiVersion": "batch/v1", "kind": "Job",
+        "metadata": {"name": f"workshop-archive-{name}", "namespace": namespace, "labels": labels},
+        "spec": {"backoffLimit": 2, "ttlSecondsAfterFinished": 86400, "template": {
+            "metadata": {"labels": labels},
+            "spec": {
+                "restartPolicy": "Never", "automountServiceAccountToken": False,
+                "securityContext": {"runAsUser": 1000, "runAsGroup": 100, "fsGroup": 100, "runAsNonRoot": True},
+                "containers": [{
+                    "name": "archive", "image": image,
+                    "command": ["odatis-vre", "workshop", "archive-homes", name, "--homes", JOB_HOMES,
+                                "--dest", JOB_ARCHIVES, *[a for u in users for a in ("--user", u)]],
+                    "resources": {"requests": {"cpu": "250m", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}},
+                    "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
+                    "volumeMounts": mounts}],
+                "volumes": volumes}}}}
 
 
 def end(hub: HubClient, path: str | os.PathLike[str], name: str, *, keep_homes: bool = False,
