@@ -98,6 +98,8 @@ class _APIServer(kmock.KubernetesEmulator):
             meta.setdefault("uid", str(uuid.uuid4()))
             meta.setdefault("creationTimestamp", datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
             meta["resourceVersion"] = self._next_version()
+            if request.resource.plural == "pods":
+                request.data.setdefault("status", {"phase": "Pending"})  # until a kubelet reports otherwise
         elif request.resource is not None and request.action == kmock.action.UPDATE and request.name:
             key = (request.resource, request.namespace, request.name)
             if isinstance(request.data, list) and key in self.objects:
@@ -253,8 +255,17 @@ class PodNetwork:
         self.pods[pod] = f"/run/netns/{ns}"
         return ip, self.pods[pod]
 
+    def hosts_file(self, pod: str, entries: dict[str, str]) -> None:
+        """``/etc/hosts`` of a process started with ``ip netns exec`` in ``pod``'s namespace (``ip`` mounts
+        ``/etc/netns/<namespace>/hosts`` over it): the cluster DNS for a process that is not a container."""
+        folder = Path("/etc/netns") / Path(self.pods[pod]).name
+        folder.mkdir(parents=True, exist_ok=True)
+        lines = ["127.0.0.1 localhost"] + [f"{ip} {name}" for name, ip in entries.items()]
+        (folder / "hosts").write_text("\n".join(lines) + "\n")
+
     def close(self) -> None:
         for path in self.pods.values():
+            shutil.rmtree(Path("/etc/netns") / Path(path).name, ignore_errors=True)
             run("ip", "netns", "del", Path(path).name, check=False)
         run("ip", "link", "del", self.bridge, check=False)
 
@@ -295,14 +306,18 @@ class Kubelet:
             self.claims[name] = path
         return self.claims[name]
 
-    def hosts(self) -> list[str]:
-        """``--add-host`` arguments: every Service under its short and namespaced names (the cluster DNS)."""
-        out = []
+    def dns(self) -> dict[str, str]:
+        """``{host name: IP}``: every Service under its short and namespaced names (the cluster DNS)."""
+        out = {}
         for name, (ip, _) in self.services.items():
             for host in (name, f"{name}.{self.namespace}", f"{name}.{self.namespace}.svc",
                          f"{name}.{self.namespace}.svc.cluster.local"):
-                out += ["--add-host", f"{host}:{ip}"]
+                out[host] = ip
         return out
+
+    def hosts(self) -> list[str]:
+        """``--add-host`` arguments for :meth:`dns`."""
+        return [a for host, ip in self.dns().items() for a in ("--add-host", f"{host}:{ip}")]
 
     def service_env(self) -> dict[str, str]:
         """What Kubernetes sets for each Service in every pod: ``<NAME>_SERVICE_HOST`` / ``_PORT`` / ``_PORT_<P>``."""

@@ -239,9 +239,14 @@ def test_every_template_renders_valid_manifests(chart: Path) -> None:
             "ResourceQuota", "LimitRange", "ServiceMonitor", "PodMonitor"} <= sources
     # the upstream charts render with our values: hub, proxy, user scheduler, gateway API, controller, traefik
     assert upstream == {"jupyterhub", "dask-gateway"}
-    deployments = {d["metadata"]["name"] for _, d in pairs if d["kind"] == "Deployment"}
+    deployments = {d["metadata"]["name"]: d for _, d in pairs if d["kind"] == "Deployment"}
+    # every image is one of ours or an upstream release (never the placeholder tags of the chart's sources)
+    images = {c["image"] for d in deployments.values() for c in d["spec"]["template"]["spec"]["containers"]}
+    assert not [i for i in images if "set-by-chartpress" in i], images
+    hub_image = deployments["hub"]["spec"]["template"]["spec"]["containers"][0]["image"]
+    assert deployments["controller-odatis-vre-dask-gateway"]["spec"]["template"]["spec"]["containers"][0]["image"] == hub_image
     assert {"hub", "proxy", "user-scheduler", "api-odatis-vre-dask-gateway", "controller-odatis-vre-dask-gateway",
-            "traefik-odatis-vre-dask-gateway", "odatis-vre-explorer", "odatis-vre-repository"} <= deployments
+            "traefik-odatis-vre-dask-gateway", "odatis-vre-explorer", "odatis-vre-repository"} <= set(deployments)
     # every template file of ours produces something with everything enabled (checks.yaml aside)
     for tpl in sorted((chart / "templates").glob("*.yaml")):
         if tpl.name == "checks.yaml":
@@ -317,6 +322,7 @@ def test_wrong_values_are_refused_with_what_to_fix(chart: Path) -> None:
     assert "Dask workers must run the notebooks' image" in render_error(
         chart, *SECRETS, "--set", "dask-gateway.gateway.backend.image.tag=other")
     assert "must be the hub image" in render_error(chart, *SECRETS, "--set", "dask-gateway.gateway.image.tag=other")
+    assert "controller.image" in render_error(chart, *SECRETS, "--set", "dask-gateway.controller.image.tag=other")
     assert "hub.base_url" in render_error(chart, *SECRETS, "--set", "jupyterhub.hub.baseUrl=/vre/")
     assert "singleuser.networkPolicy.enabled must be false" in render_error(
         chart, *SECRETS, "--set", "jupyterhub.singleuser.networkPolicy.enabled=true")

@@ -77,7 +77,11 @@ def test_recorder_counts_dask_pods_from_the_kubernetes_api(api: KubeAPI, tmp_pat
 
 def test_hub_runs_the_recorder_in_kubernetes_mode_only(tmp_path: Path) -> None:
     k8s = config.load(EXAMPLE_VRE)
-    svcs = {s["name"]: s for s in hubconfig.services(k8s, {"POD_NAMESPACE": "ocean-vre"})}
+    environ = {"POD_NAMESPACE": "ocean-vre", "KUBERNETES_SERVICE_HOST": "10.96.0.1", "KUBERNETES_SERVICE_PORT": "443",
+               "SECRET": "not passed on"}
+    svcs = {s["name"]: s for s in hubconfig.services(k8s, environ)}
+    # the service finds the API server as the hub does (the hub passes few variables to its services)
+    assert svcs["dask-usage"]["environment"] == {"KUBERNETES_SERVICE_HOST": "10.96.0.1", "KUBERNETES_SERVICE_PORT": "443"}
     cmd = svcs["dask-usage"]["command"]
     assert cmd[1:3] == ["-m", "odatis_vre.kube_usage"]
     assert cmd[cmd.index("--namespace") + 1] == "ocean-vre" and cmd[cmd.index("--state-dir") + 1] == str(k8s.state_dir)

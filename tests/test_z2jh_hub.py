@@ -30,7 +30,7 @@ import yaml
 
 from kube_testing import KubeAPI, Kubelet, PodNetwork, mark_running, port_open, run, wait_for
 from standins.oidc import OIDCProvider
-from test_helm import EXAMPLE_VRE, NAMESPACE, RELEASE, helm, upstream_archives
+from test_helm import EXAMPLE_VRE, NAMESPACE, RELEASE, chart, helm, upstream_archives  # noqa: F401 (chart: fixture)
 
 pytestmark = pytest.mark.slow
 
@@ -47,6 +47,8 @@ def _render(chart: Path, vre: Path, images: dict[str, str]) -> list[dict[str, An
                "--set", "secrets.existingSecret=odatis-vre-secrets",
                "--set", f"jupyterhub.hub.image.name={hub_name}", "--set", f"jupyterhub.hub.image.tag={hub_tag}",
                "--set", f"dask-gateway.gateway.image.name={hub_name}", "--set", f"dask-gateway.gateway.image.tag={hub_tag}",
+               "--set", f"dask-gateway.controller.image.name={hub_name}",
+               "--set", f"dask-gateway.controller.image.tag={hub_tag}",
                "--set", f"dask-gateway.gateway.backend.image.name={ocean_name}",
                "--set", f"dask-gateway.gateway.backend.image.tag={ocean_tag}")
     assert out.returncode == 0, out.stderr
@@ -120,9 +122,10 @@ def test_hub_in_z2jh_spawns_a_server_from_the_ocean_image_and_a_dask_cluster(clu
 
     # the proxy pod: configurable-http-proxy (z2jh's proxy image) with the rendered command, in its namespace
     proxy_dep = _named(docs, "Deployment", "proxy")
-    proxy_cmd = [a.replace("http://hub:$(HUB_SERVICE_PORT)", f"http://{kubelet.address('hub')}:8081")
+    proxy_cmd = [a.replace("$(HUB_SERVICE_PORT)", kubelet.service_env()["HUB_SERVICE_PORT"])
                  for a in proxy_dep["spec"]["template"]["spec"]["containers"][0]["command"]]
     assert proxy_cmd[0] == "configurable-http-proxy"
+    net.hosts_file("proxy", kubelet.dns())  # the hub registers its routes as http://hub:8081
     proxy_env = {"CONFIGPROXY_AUTH_TOKEN": kubelet.secrets["hub"]["hub.config.ConfigurableHTTPProxy.auth_token"],
                  "PATH": os.environ["PATH"]}
     proxy = subprocess.Popen(["ip", "netns", "exec", Path(net.pods["proxy"]).name, str(CHP), *proxy_cmd[1:]],
@@ -181,7 +184,12 @@ def test_hub_in_z2jh_spawns_a_server_from_the_ocean_image_and_a_dask_cluster(clu
         wait_for("alice's server to listen", lambda: port_open(ip, 8888) or _dead(kubelet, "jupyter-alice"), 120)
         assert kubelet.running("jupyter-alice"), kubelet.logs("jupyter-alice")[-3000:]
         mark_running(api, NAMESPACE, "jupyter-alice", ip)
-        ready = wait_for("the hub to see alice's server ready", lambda: _ready(proxy_url, auth), 120)
+        try:
+            ready = wait_for("the hub to see alice's server ready", lambda: _ready(proxy_url, auth), 120)
+        except AssertionError as exc:
+            (tmp / "hub.log").write_text(kubelet.logs("hub")); Path("/tmp/production-hub.log").write_text(kubelet.logs("hub"))
+            raise AssertionError(f"{exc} (the hub's log: {tmp / 'hub.log'})\nserver:\n"
+                                 f"{kubelet.logs('jupyter-alice')[-3000:]}") from None
         assert ready["url"] == "/user/alice/"
         # through the proxy, to the server in the pod, with alice's token
         r = requests.get(f"{proxy_url}/user/alice/api/status", headers=auth, timeout=30)
