@@ -28,7 +28,8 @@ fi
 mkdir -p "$CACHE/pip"
 
 # ---- the Debian base: debootstrap once per suite and mirror, imported into podman once
-key=$(printf '%s %s' "$SUITE" "$MIRROR" | sha256sum | cut -c1-12)
+# BASE_SALT (benchmarks/bench_images.py) makes a base of its own: a cold build beside the cached one
+key=$(printf '%s %s%s' "$SUITE" "$MIRROR" "${BASE_SALT:+ $BASE_SALT}" | sha256sum | cut -c1-12)
 DEBIAN="localhost/odatis-vre-debian:$SUITE-$key"
 if ! podman image exists "$DEBIAN"; then
   tarball="$CACHE/debian-$SUITE-$key.tar"

@@ -410,6 +410,15 @@ class Kubelet:
             args += ["-v", f"{host}:{m['mountPath']}" + (":ro" if m.get("readOnly") else "")]
         for host_path, path in (mounts or {}).items():
             args += ["-v", f"{host_path}:{path}:ro"]
+        if spec.get("automountServiceAccountToken", True):
+            # what the kubelet mounts for the pod's service account (clients read their namespace there)
+            sa = self.workdir / "volumes" / name / "serviceaccount"
+            sa.mkdir(parents=True, exist_ok=True)
+            (sa / "namespace").write_text(self.namespace)
+            (sa / "token").write_text("test")
+            for f in (sa, *sa.iterdir()):
+                os.chmod(f, 0o755 if f.is_dir() else 0o644)
+            args += ["-v", f"{sa}:/var/run/secrets/kubernetes.io/serviceaccount:ro"]
         if c.get("workingDir"):
             args += ["--workdir", c["workingDir"]]
         if c.get("command"):
