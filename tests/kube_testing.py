@@ -43,7 +43,8 @@ import kmock
 import requests
 
 #: resources the hub, the spawner and the gateway use (kmock serves discovery for declared ones)
-RESOURCES = ["v1/pods", "v1/persistentvolumeclaims", "v1/events", "v1/services", "v1/secrets", "v1/configmaps",
+RESOURCES = ["v1/pods", "v1/persistentvolumeclaims", "v1/events", "v1/services", "v1/endpoints", "v1/secrets",
+             "v1/configmaps",
              "gateway.dask.org/v1alpha1/daskclusters", "traefik.io/v1alpha1/ingressroutes",
              "traefik.io/v1alpha1/ingressroutetcps"]
 SELECTOR = re.compile(r"^(?P<neg>!)?(?P<key>[A-Za-z0-9./_-]+)(?:(?P<op>==|=|!=)(?P<value>[A-Za-z0-9._-]*))?$")
@@ -461,6 +462,15 @@ def mark_running(api: KubeAPI, namespace: str, pod: str, ip: str) -> None:
     api.patch("v1/pods", namespace, pod, {"status": {
         "phase": "Running", "podIP": ip, "podIPs": [{"ip": ip}], "hostIP": ip, "containerStatuses": statuses,
         "conditions": [{"type": "Ready", "status": "True"}]}}, subresource="status")
+
+
+def publish_endpoints(api: KubeAPI, namespace: str, service: dict[str, Any], ip: str) -> None:
+    """What Kubernetes' endpoints controller does for a Service whose pod runs: an Endpoints object with its address."""
+    meta = service["metadata"]
+    ports = [{"name": p.get("name", ""), "port": p.get("targetPort", p["port"]), "protocol": p.get("protocol", "TCP")}
+             for p in service["spec"]["ports"]]
+    api.create("v1/endpoints", namespace, {"apiVersion": "v1", "kind": "Endpoints", "metadata": {
+        "name": meta["name"], "labels": meta.get("labels") or {}}, "subsets": [{"addresses": [{"ip": ip}], "ports": ports}]})
 
 
 def copy_tree_readable(src: Path, dest: Path) -> Path:

@@ -28,7 +28,7 @@ import pytest
 import requests
 import yaml
 
-from kube_testing import KubeAPI, Kubelet, PodNetwork, mark_running, port_open, run, wait_for
+from kube_testing import KubeAPI, Kubelet, PodNetwork, mark_running, port_open, publish_endpoints, run, wait_for
 from standins.oidc import OIDCProvider
 from test_helm import EXAMPLE_VRE, NAMESPACE, RELEASE, chart, helm, upstream_archives  # noqa: F401 (chart: fixture)
 
@@ -231,28 +231,34 @@ def _dask_gateway(cluster: dict[str, Any], docs: list[dict[str, Any]], token: st
     conf = dc["spec"]["config"]
     assert conf["idle_timeout"] == 1800 and conf["cluster_max_workers"] == 4 and conf["worker_cores"] == 1
     # the controller made the scheduler's pod (and its credentials); the kubelet runs it from the ocean image
-    sched = wait_for("the scheduler pod", lambda: next(
+    sched = _wait_logged(kubelet, "the scheduler pod", lambda: next(
         (p for p in api.objects("v1/pods", NAMESPACE, "app.kubernetes.io/component=dask-scheduler")), None)
-        or _dead(kubelet, "gateway-controller"), 120)
+        or _dead(kubelet, "gateway-controller"), 120, "gateway-controller", "gateway-api")
     assert kubelet.running("gateway-controller"), kubelet.logs("gateway-controller")[-3000:]
     assert sched["spec"]["containers"][0]["image"] == cluster["images"]["ocean"]
     kubelet.add_objects(api.objects("v1/secrets", NAMESPACE))
     sname = sched["metadata"]["name"]
     sip = kubelet.address(sname)
-    for svc in api.objects("v1/services", NAMESPACE, f"gateway.dask.org/cluster={dc['metadata']['name']}"):
-        kubelet.add_service(svc["metadata"]["name"], sip, {p.get("name", ""): p["port"] for p in svc["spec"]["ports"]})
-        # the gateway's API reaches the scheduler by its Service's name (a cluster DNS entry)
-        run("podman", "exec", "-u", "0", f"{cluster['net'].bridge}-gateway-api", "sh", "-c",
-            f"echo '{sip} {svc['metadata']['name']}.{NAMESPACE} {svc['metadata']['name']}' >> /etc/hosts")
     kubelet.run_pod(sname, sched["spec"])
     wait_for("the scheduler to listen", lambda: port_open(sip, 8786) or _dead(kubelet, sname), 120)
     mark_running(api, NAMESPACE, sname, sip)
-    r = wait_for("the cluster to run", lambda: _cluster_running(gw, name, auth), 120)
+    # the controller makes the scheduler's Service once the pod runs; the endpoints controller and the cluster
+    # DNS (here the kubelet) make it reachable: the gateway's API talks to the scheduler by that name
+    services = _wait_logged(kubelet, "the scheduler's Service", lambda: api.objects(
+        "v1/services", NAMESPACE, f"gateway.dask.org/cluster={dc['metadata']['name']}"), 60, "gateway-controller")
+    for svc in services:
+        kubelet.add_service(svc["metadata"]["name"], sip, {p.get("name", ""): p["port"] for p in svc["spec"]["ports"]})
+        run("podman", "exec", "-u", "0", f"{cluster['net'].bridge}-gateway-api", "sh", "-c",
+            f"echo '{sip} {svc['metadata']['name']}.{NAMESPACE} {svc['metadata']['name']}' >> /etc/hosts")
+        publish_endpoints(api, NAMESPACE, svc, sip)
+    r = _wait_logged(kubelet, "the cluster to run", lambda: _cluster_running(gw, name, auth), 120,
+                     "gateway-controller", "gateway-api", sname)
     # a scale request: the scheduler's heartbeat sets the replicas, the controller makes the workers
     r = requests.post(f"{gw}/api/v1/clusters/{name}/scale", json={"count": 2}, headers=auth, timeout=60)
     assert r.status_code == 204, r.text
-    workers = wait_for("two worker pods", lambda: (lambda ws: ws if len(ws) == 2 else None)(
-        api.objects("v1/pods", NAMESPACE, "app.kubernetes.io/component=dask-worker")), 120)
+    workers = _wait_logged(kubelet, "two worker pods", lambda: (lambda ws: ws if len(ws) == 2 else None)(
+        api.objects("v1/pods", NAMESPACE, "app.kubernetes.io/component=dask-worker")), 120,
+        "gateway-controller", "gateway-api", sname)
     for w in workers:
         c = w["spec"]["containers"][0]
         assert c["image"] == cluster["images"]["ocean"]
@@ -265,6 +271,15 @@ def _dask_gateway(cluster: dict[str, Any], docs: list[dict[str, Any]], token: st
                                                                           NAMESPACE)
                                                    if f"{NAMESPACE}.{o['metadata']['name']}" == name
                                                    and o["spec"].get("active") is False), None), 60)
+
+
+def _wait_logged(kubelet: Kubelet, what: str, check: Any, timeout: float, *pods: str) -> Any:
+    """:func:`wait_for`, failing with the end of ``pods``' logs."""
+    try:
+        return wait_for(what, check, timeout)
+    except AssertionError as exc:
+        logs = "\n".join(f"--- {p}:\n{kubelet.logs(p)[-2500:]}" for p in pods)
+        raise AssertionError(f"{exc}\n{logs}") from None
 
 
 def _ok(url: str) -> bool:
