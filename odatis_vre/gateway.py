@@ -220,6 +220,9 @@ def apply(c: Any, cfg: VREConfig) -> None:
         c.DaskGateway.backend_class = "odatis_vre.gateway.VREKubeBackend"
         c.KubeBackend.cluster_options = cluster_options
         c.KubeClusterConfig.idle_timeout = idle
+        # distributed 2026 has no dask-scheduler / dask-worker commands (dask-gateway's defaults): the `dask` CLI
+        c.KubeClusterConfig.scheduler_cmd = ["dask", "scheduler"]
+        c.KubeClusterConfig.worker_cmd = ["dask", "worker"]
         return
     ports = local_ports(cfg)
     bindir = Path(sys.executable).parent

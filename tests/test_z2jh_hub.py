@@ -255,7 +255,8 @@ def _dask_gateway(cluster: dict[str, Any], docs: list[dict[str, Any]], token: st
                      "gateway-controller", "gateway-api", sname)
     # a scale request: the scheduler's heartbeat sets the replicas, the controller makes the workers
     r = requests.post(f"{gw}/api/v1/clusters/{name}/scale", json={"count": 2}, headers=auth, timeout=60)
-    assert r.status_code == 204, r.text
+    assert r.status_code == 204, (r.text, *(f"--- {p}:\n{kubelet.logs(p)[-2500:]}"
+                                            for p in ("gateway-api", "gateway-controller", sname)))
     workers = _wait_logged(kubelet, "two worker pods", lambda: (lambda ws: ws if len(ws) == 2 else None)(
         api.objects("v1/pods", NAMESPACE, "app.kubernetes.io/component=dask-worker")), 120,
         "gateway-controller", "gateway-api", sname)

@@ -85,3 +85,10 @@ def test_publish_notebook_runs_against_the_repository(tmp_path: Path) -> None:
     text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
     assert "DOI: 10.5072/" in text and "same DOI: True" in text
     print(json.dumps({"notebook": "05", "ok": True}))
+
+
+def test_dask_commands_the_gateway_runs() -> None:
+    """The gateway starts schedulers and workers with `dask scheduler` / `dask worker` (odatis_vre.gateway)."""
+    for sub in ("scheduler", "worker"):
+        out = subprocess.run(["dask", sub, "--help"], capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0 and "Usage" in out.stdout, out.stderr
