@@ -50,6 +50,24 @@ RESOURCES = ["v1/pods", "v1/persistentvolumeclaims", "v1/events", "v1/services",
 SELECTOR = re.compile(r"^(?P<neg>!)?(?P<key>[A-Za-z0-9./_-]+)(?:(?P<op>==|=|!=)(?P<value>[A-Za-z0-9._-]*))?$")
 
 
+def json_patch_as_merge(ops: list[dict[str, Any]]) -> dict[str, Any]:
+    """The merge patch (RFC 7386) doing what ``add``/``replace``/``remove`` operations on object members do.
+
+    >>> json_patch_as_merge([{"op": "add", "path": "/spec/replicas", "value": 2}, {"op": "remove", "path": "/x"}])
+    {'spec': {'replicas': 2}, 'x': None}
+    """
+    out: dict[str, Any] = {}
+    for op in ops:
+        if op["op"] not in ("add", "replace", "remove"):
+            raise ValueError(f"JSON patch op {op['op']!r} is not emulated")
+        keys = [k.replace("~1", "/").replace("~0", "~") for k in op["path"].lstrip("/").split("/")]
+        node = out
+        for k in keys[:-1]:
+            node = node.setdefault(k, {})
+        node[keys[-1]] = None if op["op"] == "remove" else op["value"]
+    return out
+
+
 def label_selector_matches(selector: str, labels: dict[str, str]) -> bool:
     """Kubernetes label selector semantics for ``k=v``, ``k==v``, ``k!=v``, ``k`` and ``!k``.
 
@@ -104,10 +122,11 @@ class _APIServer(kmock.KubernetesEmulator):
         elif request.resource is not None and request.action == kmock.action.UPDATE and request.name:
             key = (request.resource, request.namespace, request.name)
             if isinstance(request.data, list) and key in self.objects:
-                # a JSON patch: applied to the stored object, then stored as a whole (the emulator merges dicts)
-                patched = jsonpatch.apply_patch(self.objects[key].raw, request.data)
-                # kmock's requests are frozen and matched by identity: the parsed body is replaced in place
-                object.__setattr__(request, "data", patched)
+                # a JSON patch, checked against the stored object, then given to the emulator (which merges
+                # dicts) as the equivalent merge patch; kmock's requests are frozen and matched by identity, so
+                # the parsed body is replaced in place
+                jsonpatch.apply_patch(self.objects[key].raw, request.data)  # raises on a patch that does not apply
+                object.__setattr__(request, "data", json_patch_as_merge(request.data))
             if isinstance(request.data, dict):
                 request.data.setdefault("metadata", {})["resourceVersion"] = self._next_version()
         return await super()._handle(request)
