@@ -110,7 +110,7 @@ images: $(VENV)/.installed podman
 	$(BIN)/python images/sublock.py
 	PYTHON=$(CURDIR)/$(BIN)/python images/build.sh $(IMAGE_TAG)
 
-# helm lint --strict + helm template of the chart, offline with the stand-in subcharts
+# helm lint --strict + helm template of the chart, offline with the pinned upstream charts of ../shared/charts
 # (helm/check.sh --upstream uses the real charts where their repositories are reachable).
 helm-check: $(TOOLS)/bin/helm
 	helm/check.sh

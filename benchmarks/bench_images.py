@@ -93,10 +93,12 @@ def main() -> int:
             t = build("cold", {"ODATIS_VRE_CACHE": str(cache), "BASE_SALT": salt})
             rows.append(("build base+ocean+hub, cold (no base, no wheel, no layer)", f"{t:.0f} s"))
         finally:
-            for name in IMAGES:
-                subprocess.run(["podman", "rmi", "-f", f"{REGISTRY}/vre-{name}:cold"], capture_output=True)
+            # the cold build's images and its own base (the cached ones and their layers stay)
+            key = subprocess.run(["sh", "-c", f"printf '%s %s%s' bookworm http://deb.debian.org/debian ' {salt}' "
+                                  "| sha256sum | cut -c1-12"], capture_output=True, text=True).stdout.strip()
+            for image in [f"{REGISTRY}/vre-{n}:cold" for n in reversed(IMAGES)] + [f"localhost/odatis-vre-debian:bookworm-{key}"]:
+                subprocess.run(["podman", "rmi", "-f", image], capture_output=True)
             shutil.rmtree(cache, ignore_errors=True)
-            subprocess.run(["podman", "image", "prune", "-f"], capture_output=True)
     build("bench")  # the reference build the cached runs repeat
     cached = [build("bench") for _ in range(args.cached_runs)]
     rows.append((f"build base+ocean+hub, cached (median of {len(cached)})", f"{statistics.median(cached):.1f} s"))

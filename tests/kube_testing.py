@@ -490,10 +490,3 @@ def publish_endpoints(api: KubeAPI, namespace: str, service: dict[str, Any], ip:
              for p in service["spec"]["ports"]]
     api.create("v1/endpoints", namespace, {"apiVersion": "v1", "kind": "Endpoints", "metadata": {
         "name": meta["name"], "labels": meta.get("labels") or {}}, "subsets": [{"addresses": [{"ip": ip}], "ports": ports}]})
-
-
-def copy_tree_readable(src: Path, dest: Path) -> Path:
-    shutil.copytree(src, dest, dirs_exist_ok=True)
-    for p in [dest, *dest.rglob("*")]:
-        os.chmod(p, 0o755 if p.is_dir() else 0o644)
-    return dest

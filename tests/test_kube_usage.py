@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-from traitlets.config import Config
 
 from kube_testing import KubeAPI
 from odatis_vre import config, hubconfig, kube_usage, modes, usage

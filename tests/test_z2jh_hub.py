@@ -17,9 +17,7 @@ jupyterhub-singleuser and the workshops' sharing. The test checks that z2jh's co
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any, Iterator
