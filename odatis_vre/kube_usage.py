@@ -30,17 +30,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .usage import EVENTS_FILE, DaskUse
+from .usage import EVENTS_FILE, DaskUse, _events_db
 
 log = logging.getLogger("odatis_vre.kube_usage")
 COMPONENTS = {"dask-scheduler": "scheduler", "dask-worker": "worker"}
 
 
 def _db(state_dir: str | os.PathLike[str]) -> sqlite3.Connection:
-    path = Path(state_dir) / EVENTS_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite3.connect(path, timeout=30, isolation_level=None)
-    db.execute("PRAGMA journal_mode=WAL")
+    """``usage.sqlite`` (the server events' database) with the table of Dask pods."""
+    db = _events_db(state_dir)
     db.execute("CREATE TABLE IF NOT EXISTS dask_pods (pod TEXT PRIMARY KEY, cluster TEXT NOT NULL, user TEXT NOT NULL, "
                "kind TEXT NOT NULL, cores REAL NOT NULL, start REAL NOT NULL, stop REAL)")
     return db
