@@ -15,6 +15,7 @@ BENCHMARKS = [
     ("bench_climatology.py", ["--runs", "5"]),                  # issue 4/17 P2: climatology on the gateway
     ("bench_repository.py", ["--runs", "3", "--chunks", "12"]), # issue 5: vs nginx
     ("bench_workshop.py", ["--seats", "30"]),                   # issue 7: 30-seat workshop start
+    ("bench_images.py", ["--cold", "--cached-runs", "3", "--ready-runs", "5"]),  # issue 14: images, podman server
 ]
 
 

@@ -103,3 +103,50 @@ def end_cmd(name: str, keep_homes: bool, yes: bool, config_path: Path | None, hu
 
 
 COMMANDS = [workshop_group]
+
+
+@workshop_group.command("link")
+@click.argument("repo")
+@click.option("--branch", default="main", show_default=True, help="The branch to pull.")
+@click.option("--folder", default=None, help="Folder of each home that receives the course (default: the repository's name).")
+@click.option("--open", "open_path", default="", help="A notebook to open in that folder, e.g. 01-intro.ipynb.")
+@click.option("--hub-url", default=None, help="The hub's public address (default: the hub of the configuration).")
+@CONFIG_OPTION
+@friendly
+def link_cmd(repo: str, branch: str, folder: str | None, open_path: str, hub_url: str | None,
+             config_path: Path | None) -> None:
+    """Print an nbgitpuller link for REPO (a git URL): participants click it to get the course in their home.
+
+    Works in both modes (the user images carry nbgitpuller and git); put it on the workshop's page or sheet.
+    """
+    url = hub_url or _load(config_path).hub_url
+    click.echo(workshop.nbgitpuller_link(url, repo, branch=branch, folder=folder, open_path=open_path))
+
+
+@workshop_group.command("archive-job")
+@click.argument("name")
+@click.option("--user", "users", multiple=True, required=True, help="A participant whose home volume to archive (repeat).")
+@click.option("--image", required=True, help="The ocean image (the default profile's image of vre.yaml).")
+@click.option("--namespace", default="odatis", show_default=True)
+@click.option("--archives-claim", default="odatis-vre-archives", show_default=True,
+              help="The volume that receives the archive (the chart makes odatis-vre-archives).")
+@friendly
+def archive_job_cmd(name: str, users: tuple[str, ...], image: str, namespace: str, archives_claim: str) -> None:
+    """Print the Job (YAML) that archives NAME's home volumes in Kubernetes mode: `... | kubectl apply -f -`."""
+    import yaml
+
+    click.echo(yaml.safe_dump(workshop.archive_job(name, list(users), image, namespace=namespace,
+                                                   archives_claim=archives_claim), sort_keys=False), nl=False)
+
+
+@workshop_group.command("archive-homes")
+@click.argument("name")
+@click.option("--homes", type=click.Path(exists=True, file_okay=False, path_type=Path), required=True,
+              help="Folder holding one folder per user (the Job mounts each volume there).")
+@click.option("--user", "users", multiple=True, required=True, help="A participant (repeat).")
+@click.option("--dest", type=click.Path(file_okay=False, path_type=Path), required=True, help="Where the archive goes.")
+@friendly
+def archive_homes_cmd(name: str, homes: Path, users: tuple[str, ...], dest: Path) -> None:
+    """Archive HOMES/<user> of every --user into DEST/workshop-NAME-<time>.tar.gz (what the archive Job runs)."""
+    archive, files, never = workshop.archive_homes(None, name, list(users), dest, progress=False, homes=homes)
+    click.echo(f"{archive}: {files} files" + (f"; nothing to keep for {', '.join(never)}" if never else ""))

@@ -47,7 +47,7 @@ DEFAULTS: dict[str, Any] = {
     "groups": {},
     "catalog": {"path": "catalog/odatis.yaml"},
     "services": {
-        "dask_gateway": {"enabled": True},
+        "dask_gateway": {"enabled": True, "idle_timeout": 1800},
         "idle_culler": {"enabled": True, "timeout": 3600},
         "explorer": {"enabled": True},
         "repository": {"enabled": True, "registrar": "local", "doi_prefix": "10.5072"},

@@ -203,14 +203,30 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(name)
 
 
+def idle_timeout(cfg: VREConfig) -> float:
+    """Seconds of inactivity before the gateway stops a cluster (``services.dask_gateway.idle_timeout``).
+
+    >>> idle_timeout(config_mod.from_dict({"profiles": [{"name": "p", "display_name": "P", "image": "i"}]}))
+    1800.0
+    """
+    return float(cfg.services["dask_gateway"].get("idle_timeout", 1800))
+
+
 def apply(c: Any, cfg: VREConfig) -> None:
     """Configure a dask-gateway-server traitlets config ``c`` from the platform configuration."""
     c.DaskGateway.authenticator_class = "dask_gateway_server.auth.JupyterHubAuthenticator"
     c.ClusterConfig.environment = worker_environment()
+    # an idle cluster is shut down (its workers hold quota and nodes); set on the backend's own class so
+    # that it wins over the Helm chart's KubeClusterConfig settings, which the chart applies first
+    idle = idle_timeout(cfg)
     prefix = cfg.hub["base_url"].rstrip("/") + "/services/dask-gateway"
     if cfg.mode == "kubernetes":
         c.DaskGateway.backend_class = "odatis_vre.gateway.VREKubeBackend"
         c.KubeBackend.cluster_options = cluster_options
+        c.KubeClusterConfig.idle_timeout = idle
+        # distributed 2026 has no dask-scheduler / dask-worker commands (dask-gateway's defaults): the `dask` CLI
+        c.KubeClusterConfig.scheduler_cmd = ["dask", "scheduler"]
+        c.KubeClusterConfig.worker_cmd = ["dask", "worker"]
         return
     ports = local_ports(cfg)
     bindir = Path(sys.executable).parent
@@ -224,4 +240,4 @@ def apply(c: Any, cfg: VREConfig) -> None:
     # state directory, which user accounts cannot enter)
     c.LocalClusterConfig.scheduler_cmd = [str(bindir / "dask"), "scheduler"]
     c.LocalClusterConfig.worker_cmd = [str(bindir / "dask"), "worker"]
-    c.LocalClusterConfig.idle_timeout = 3600
+    c.LocalClusterConfig.idle_timeout = idle

@@ -23,6 +23,8 @@ from .config import VREConfig
 K8S_CATALOG = "/srv/odatis/catalog/odatis.yaml"
 K8S_GATEWAY_URL = "http://proxy-public/services/dask-gateway"
 K8S_GATEWAY_PROXY = "gateway://traefik-{release}-dask-gateway.{namespace}:80"
+#: the dask-gateway chart's instance label (its fullnameOverride in the chart's values)
+K8S_GATEWAY_INSTANCE = "odatis-vre-dask-gateway"
 #: the repository's catalogue of published datasets, reached inside the cluster through the hub's proxy
 K8S_REPOSITORY_CATALOG = "http://proxy-public/services/repository/catalog.yaml"
 
