@@ -42,7 +42,6 @@ The user metadata fields (YAML keys) are:
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import json
 import os
 import re
@@ -50,10 +49,9 @@ import unicodedata
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
+import idutils
+
 SCHEMA_VERSION = "http://datacite.org/schema/kernel-4"
-DOI_RE = re.compile(r"^10\.\d{4,9}/\S+$")
-ORCID_RE = re.compile(r"^(\d{4})-?(\d{4})-?(\d{4})-?(\d{3}[\dX])$")
-ROR_RE = re.compile(r"^0[0-9a-hjkmnp-tv-z]{6}\d{2}$")
 DEFAULT_PUBLISHER = "ODATIS"
 DEFAULT_RELATION = "IsSupplementTo"
 
@@ -135,19 +133,12 @@ class MetadataError(ValueError):
 # ----------------------------------------------------------------------------- identifiers
 
 def orcid_checksum_ok(orcid: str) -> bool:
-    """True if the 16-character ORCID iD has a valid ISO 7064 11,2 check character.
+    """True if ``orcid`` is an ORCID iD with a valid ISO 7064 11,2 check character (checked by ``idutils``).
 
     >>> orcid_checksum_ok("0000-0002-1825-0097"), orcid_checksum_ok("0000-0002-1825-0098")
     (True, False)
     """
-    digits = orcid.replace("-", "")
-    if len(digits) != 16 or not digits[:15].isdigit():
-        return False
-    total = 0
-    for ch in digits[:15]:
-        total = (total + int(ch)) * 2
-    result = (12 - total % 11) % 11
-    return digits[15] == ("X" if result == 10 else str(result))
+    return bool(idutils.is_orcid(str(orcid).strip()))
 
 
 def normalise_orcid(value: str) -> str:
@@ -157,39 +148,40 @@ def normalise_orcid(value: str) -> str:
     '0000-0002-1825-0097'
     """
     s = str(value).strip()
-    s = re.sub(r"^(https?://)?(www\.)?orcid\.org/", "", s, flags=re.I)
-    m = ORCID_RE.match(s.upper())
-    if not m:
+    # idutils accepts the URL and bare forms; its checksum test tells a mistyped iD from a wrong shape
+    bare = idutils.normalize_orcid(s).replace("-", "").upper() if idutils.is_url(s) or "orcid.org" in s.lower() else s
+    bare = bare.replace("-", "").upper()
+    if len(bare) != 16 or not bare[:15].isdigit() or not (bare[15].isdigit() or bare[15] == "X"):
         raise ValueError(f"{value!r} is not an ORCID iD; write 16 digits like 0000-0002-1825-0097")
-    orcid = "-".join(m.groups())
-    if not orcid_checksum_ok(orcid):
+    orcid = "-".join(bare[i:i + 4] for i in range(0, 16, 4))
+    if not idutils.is_orcid(orcid):
         raise ValueError(f"{value!r} has a wrong check digit (last character); copy the iD from your ORCID record")
     return orcid
 
 
 def normalise_ror(value: str) -> str:
-    """``https://ror.org/0xxxxxxNN`` from a ROR id or URL; ValueError if not one.
+    """``https://ror.org/0xxxxxxNN`` from a ROR id or URL; ValueError if not one (checked by ``idutils``).
 
     >>> normalise_ror("044jxhp58")
     'https://ror.org/044jxhp58'
     """
-    s = re.sub(r"^(https?://)?(www\.)?ror\.org/", "", str(value).strip(), flags=re.I).lower()
-    if not ROR_RE.match(s):
+    s = str(value).strip()
+    if not idutils.is_ror(s):
         raise ValueError(f"{value!r} is not a ROR id; write it like https://ror.org/044jxhp58 "
                          f"(search your institution on https://ror.org)")
-    return f"https://ror.org/{s}"
+    return f"https://ror.org/{idutils.normalize_ror(s).lower()}"
 
 
 def normalise_doi(value: str) -> str:
-    """``10.xxxx/suffix`` from a DOI, ``doi:`` or ``https://doi.org/`` form; ValueError if not a DOI.
+    """``10.xxxx/suffix`` from a DOI, ``doi:`` or ``https://doi.org/`` form; ValueError if not a DOI (``idutils``).
 
     >>> normalise_doi("https://doi.org/10.17882/42182")
     '10.17882/42182'
     """
-    s = re.sub(r"^(doi:|(https?://)?(dx\.)?doi\.org/)", "", str(value).strip(), flags=re.I)
-    if not DOI_RE.match(s):
+    s = str(value).strip()
+    if not idutils.is_doi(s):
         raise ValueError(f"{value!r} is not a DOI; write it like 10.17882/42182")
-    return s
+    return idutils.normalize_doi(s)
 
 
 def _is_http_url(value: str) -> bool:
@@ -731,7 +723,7 @@ def validate_datacite(attributes: Mapping[str, Any]) -> None:
     if not problems and not schema45.validate(data):
         problems.append("(top level): rejected by datacite.schema45.validate")
     doi = data.get("doi")
-    if doi is not None and not DOI_RE.match(str(doi)):
+    if doi is not None and not (str(doi).startswith("10.") and idutils.is_doi(str(doi))):
         problems.append(f"doi: {doi!r} is not a DOI (10.prefix/suffix)")
     if data.get("url") is not None and not _is_http_url(str(data["url"])):
         problems.append(f"url: {data['url']!r} must be the http(s) URL of the landing page")
@@ -968,9 +960,14 @@ def schema_org(attributes: Mapping[str, Any], files: Iterable[Mapping[str, Any]]
 
 
 def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
-    """Hex SHA-256 of a file, read in 1 MiB chunks (notebooks, data files)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()
+    """Hex SHA-256 of a file (notebooks, data files), read in blocks by :func:`pooch.file_hash`.
+
+    ``chunk`` is kept for callers of the earlier signature; pooch reads in its own 64 KiB blocks.
+
+    >>> import tempfile; f = tempfile.NamedTemporaryFile(); _ = f.write(b"abc"); f.flush()
+    >>> sha256_file(f.name)[:16]
+    'ba7816bf8f01cfea'
+    """
+    import pooch
+
+    return pooch.file_hash(os.fspath(path), alg="sha256")
