@@ -58,6 +58,20 @@ def _fetch(url: str, what: str) -> bytes:
                           f"or set $ODATIS_VRE_MIRROR to a local copy") from None
 
 
+_ERDDAP_OP = re.compile(r"^(>=|<=|!=|=~|=|<|>)(.*)$")
+
+
+def _erddap_value(text: str) -> Any:
+    """A constraint's value for erddapy: a number, or the string without ERDDAP's quotes (erddapy adds them)."""
+    text = text.strip()
+    if text.startswith('"') and text.endswith('"') and len(text) >= 2:
+        return text[1:-1]
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
 class ErddapTabledapSource(DataSource):
     """Rows of an ERDDAP ``tabledap`` dataset as a lazy dask DataFrame (CSV, second header line = units).
 
@@ -102,22 +116,36 @@ class ErddapTabledapSource(DataSource):
         super().__init__(metadata=metadata)
 
     def url(self, start: str | None = None, end: str | None = None, end_op: str = "<=") -> str:
-        """The tabledap query URL (after the local mirror is applied); ``start/end`` default to the source's."""
+        """The tabledap query URL, built by :mod:`erddapy` (after the local mirror is applied).
+
+        ``start/end`` default to the source's. ``constraints`` values are ``"value"`` (equality) or start
+        with an ERDDAP operator (``">=10"``, ``"=~\"69.*\""``), as in ERDDAP's own query syntax.
+        """
+        from erddapy import ERDDAP
+        from requests.utils import requote_uri
+
         start = self.start if start is None else start
         end = self.end if end is None else end
-        parts = [",".join(self.columns)]
         b = self.box
+        constraints: dict[str, Any] = {}
         for col, op, val in ((self.lon_column, ">=", b["west"]), (self.lon_column, "<=", b["east"]),
                              (self.lat_column, ">=", b["south"]), (self.lat_column, "<=", b["north"]),
                              (self.time_column, ">=", start), (self.time_column, end_op, end)):
             if val not in (None, ""):
-                parts.append(f"{col}{op}{val}")
+                constraints[f"{col}{op}"] = val
         for col, val in self.constraints.items():
-            parts.append(f'{col}="{val}"' if isinstance(val, str) and not val[:1] in "<>=!~" else f"{col}{val}")
-        if self.distinct:
-            parts.append("distinct()")
-        query = "&".join(urllib.parse.quote(p, safe=",()=") for p in parts)
-        return _mirror.rewrite(f"{self.server}/tabledap/{self.dataset_id}.csv", self.mirror) + "?" + query
+            m = _ERDDAP_OP.match(val) if isinstance(val, str) else None
+            if m is None:
+                constraints[f"{col}="] = val
+            else:
+                op, value = m.groups()
+                constraints[f"{col}{op}"] = _erddap_value(value)
+        server = _mirror.rewrite(self.server, self.mirror)
+        e = ERDDAP(server=server, protocol="tabledap", response="csv")
+        url = e.get_download_url(dataset_id=self.dataset_id, variables=self.columns, constraints=constraints,
+                                 distinct=self.distinct)
+        # erddapy leaves quotes and comparison signs raw; HTTP needs them percent-encoded
+        return requote_uri(url).replace("<", "%3C").replace(">", "%3E")
 
     def windows(self) -> list[tuple[str | None, str | None, str]]:
         """``[(start, end, end_operator), ...]``: one request each (the last window includes its end)."""
