@@ -144,6 +144,10 @@ def singleuser_env(cfg: VREConfig, *, release: str = "odatis-vre", namespace: st
         "ODATIS_VRE_MODE": cfg.mode,
         "DASK_GATEWAY__AUTH__TYPE": "jupyterhub",
         "DASK_DISTRIBUTED__DASHBOARD__LINK": "{JUPYTERHUB_SERVICE_PREFIX}proxy/{port}/status",
+        # JupyterLab's Dask sidebar (dask-labextension) makes Dask Gateway clusters, whose dashboards it
+        # shows through the gateway's own proxy (/services/dask-gateway/clusters/<name>/status)
+        "DASK_LABEXTENSION__FACTORY__MODULE": "dask_gateway",
+        "DASK_LABEXTENSION__FACTORY__CLASS": "GatewayCluster",
     }
     if cfg.services["repository"].get("enabled", True):
         # published datasets join the catalogue (odatis_vre.catalog.open reads this include)
@@ -171,6 +175,23 @@ def singleuser_env(cfg: VREConfig, *, release: str = "odatis-vre", namespace: st
         "DASK_GATEWAY__PROXY_ADDRESS": f"gateway://127.0.0.1:{ports['gateway_tcp']}",
         "DASK_GATEWAY__PUBLIC_ADDRESS": f"{cfg.hub['base_url'].rstrip('/')}/services/dask-gateway/",
     }
+
+
+#: Options of every user server (both modes), on its command line. jupyter-resource-usage reads the memory and
+#: CPU limits from MEM_LIMIT and CPU_LIMIT, which JupyterHub's spawners export; CPU is shown only when tracked.
+SINGLEUSER_ARGS: tuple[str, ...] = (
+    "--ResourceUseDisplay.track_cpu_percent=True",
+    "--ResourceUseDisplay.mem_warning_threshold=0.1",
+)
+
+
+def singleuser_args(cfg: VREConfig) -> list[str]:
+    """Command-line options of every user server (JupyterLab extensions' settings).
+
+    >>> "--ResourceUseDisplay.track_cpu_percent=True" in singleuser_args(None)
+    True
+    """
+    return list(SINGLEUSER_ARGS)
 
 
 def service_url(cfg: VREConfig, name: str) -> str:

@@ -1,0 +1,194 @@
+"""The notebook experience in a real Chromium through the real hub: widgets, Bokeh/Panel, live resource use,
+the Dask sidebar on the gateway, and real-time collaboration through a workshop's instructor share.
+
+Each test logs in through the hub's form, opens a notebook written into the user's home (as their
+account), runs it from JupyterLab's Run menu and reads what the page shows. Screenshots go to
+/tmp/odatis-lab-*.png.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from playwright.sync_api import expect
+
+from lab_browser import Watch, chromium, error_outputs, lab_login, menu, painted, run_all, wait_kernel_idle, \
+    write_notebook
+from odatis_vre import catalog
+from odatis_vre.admin import HubClient
+from odatis_vre.workshop import grant_instructors
+from vre_testing import VRETestStack
+
+pytestmark = pytest.mark.slow
+
+SHOTS = Path("/tmp")
+
+WIDGET_CELLS = [
+    # a tqdm bar in a notebook is an ipywidgets progress bar (no "IProgress not found" fallback to text)
+    "from tqdm.auto import tqdm\nfor _ in tqdm(range(50), desc='odatis-progress'):\n    pass",
+    # an hvplot driven by a Panel widget: the kernel answers each change through the Bokeh/Panel extension
+    "import panel as pn\nimport hvplot.xarray  # noqa: F401\nfrom odatis_vre import catalog\npn.extension()\n"
+    "sst = catalog.load('sample_sst_zarr').analysed_sst.isel(time=slice(0, 3)).load()\n"
+    "days = [str(t)[:10] for t in sst.time.values]\n"
+    "day = pn.widgets.Select(name='day', options=days, value=days[0])\n"
+    "def mean_of(d):\n    return pn.pane.Markdown(f'odatis-mean {float(sst.sel(time=d).mean()):.4f}')\n"
+    "def view(d):\n    return sst.sel(time=d).hvplot.image(x='lon', y='lat', title=f'odatis-title {d}', frame_width=300)\n"
+    "pn.Column(day, pn.bind(mean_of, day), pn.bind(view, day))",
+]
+
+_TITLES_JS = """() => {
+  const out = [];
+  for (const d of ((window.Bokeh && window.Bokeh.documents) || []))
+    for (const m of d.all_models)
+      if (typeof m.text === 'string' && m.text.startsWith('odatis-title')) out.push(m.text);
+  return out;
+}"""
+
+
+def _home(vre_stack: VRETestStack, user: str) -> tuple[Path, int, int]:
+    acc = vre_stack.account(user)
+    return Path(acc.home), acc.uid, acc.gid
+
+
+def test_widgets_bokeh_and_resource_use_in_jupyterlab(vre_stack: VRETestStack, sample_data: Path) -> None:
+    user, pw = "wendy", "wendy-pass-5"
+    vre_stack.create_user(user, pw)
+    vre_stack.start_server(user)
+    home, uid, gid = _home(vre_stack, user)
+    write_notebook(home, "widgets.ipynb", WIDGET_CELLS, uid, gid)
+    sst = catalog.load("sample_sst_zarr").analysed_sst.isel(time=slice(0, 3)).load()
+    days = [str(t)[:10] for t in sst.time.values]
+    watch = Watch()
+    with chromium() as browser:
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = lab_login(context, vre_stack.url, user, pw, f"/user/{user}/lab/tree/widgets.ipynb", watch)
+        run_all(page)
+        # tqdm: a widget progress bar at 100 %, labelled, and no text fallback
+        bar = page.locator(".jp-OutputArea-output .widget-hprogress, .jp-OutputArea-output .jupyter-widget-hprogress")
+        expect(bar.first).to_be_visible(timeout=60_000)
+        expect(page.locator(".jp-OutputArea-output").first).to_contain_text("odatis-progress")
+        assert not [t for t in page.locator(".jp-OutputArea-output").all_inner_texts() if "IProgress not found" in t]
+        # Panel: the widget and the plot render; choosing another day updates both from the kernel
+        expect(page.locator(".jp-OutputArea-output").nth(1)).to_contain_text(
+            f"odatis-mean {float(sst.isel(time=0).mean()):.4f}", timeout=120_000)
+        page.wait_for_function(f"() => ({_TITLES_JS})().includes('odatis-title {days[0]}')", timeout=60_000)
+        page.locator(".jp-OutputArea-output select").first.select_option(days[2])
+        expect(page.locator(".jp-OutputArea-output").nth(1)).to_contain_text(
+            f"odatis-mean {float(sst.isel(time=2).mean()):.4f}", timeout=60_000)
+        page.wait_for_function(f"() => ({_TITLES_JS})().includes('odatis-title {days[2]}')", timeout=60_000)
+        assert page.locator(".jp-OutputArea-output canvas").count() >= 1
+        # resource use: the status bar shows memory against the spawner's limit (MEM_LIMIT), and CPU
+        metrics = page.evaluate(f"() => fetch('/user/{user}/api/metrics/v1').then(r => r.json())")
+        spawner_mem = vre_stack.api("GET", f"/users/{user}").json()
+        assert spawner_mem["servers"][""]["ready"]
+        limit = metrics["limits"]["memory"]["rss"]
+        from odatis_vre.quotas import parse_quantity
+
+        assert limit == int(parse_quantity(vre_stack.cfg.profiles[0]["memory"]["limit"]))
+        assert metrics["limits"]["cpu"]["cpu"] == vre_stack.cfg.profiles[0]["cpu"]["limit"]
+        assert "cpu_percent" in metrics
+        status = page.locator("#jp-main-statusbar")
+        expect(status).to_contain_text("Mem:", timeout=60_000)
+        expect(status).to_contain_text(re.compile(rf"/\s*{limit / 1e9:.2f} GB|/\s*{limit / 2**30:.2f} GB|/\s*{limit / 1e6:.2f} MB"),
+                                       timeout=60_000)
+        expect(status).to_contain_text("CPU", timeout=60_000)
+        painted(page)
+        page.screenshot(path=str(SHOTS / "odatis-lab-widgets.png"), full_page=True)
+        assert not error_outputs(page), error_outputs(page)
+        context.close()
+    watch.check()
+    vre_stack.stop_server(user)
+
+
+def test_dask_sidebar_makes_a_gateway_cluster_and_shows_its_dashboard(vre_stack: VRETestStack) -> None:
+    user, pw = "dexter", "dexter-pass-6"
+    vre_stack.create_user(user, pw)
+    vre_stack.start_server(user)
+    home, uid, gid = _home(vre_stack, user)
+    write_notebook(home, "dask.ipynb", ["1 + 1"], uid, gid)
+    token = vre_stack.user_token(user)
+    gateway = f"{vre_stack.url}/services/dask-gateway/api/v1/clusters/"
+
+    def clusters() -> dict:
+        r = requests.get(gateway, headers={"Authorization": f"jupyterhub {token}"}, timeout=30)
+        r.raise_for_status()
+        return r.json()
+
+    assert clusters() == {}
+    watch = Watch()
+    with chromium() as browser:
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = lab_login(context, vre_stack.url, user, pw, f"/user/{user}/lab/tree/dask.ipynb", watch)
+        page.locator(".lm-TabBar-tab[data-id='dask-dashboard-launcher']").click()
+        page.locator(".dask-ClusterManager button, .dask-ClusterManager jp-button",
+                     has_text=re.compile("NEW", re.I)).first.click()
+        item = page.locator(".dask-ClusterListingItem")
+        expect(item.first).to_be_visible(timeout=180_000)
+        deadline = time.monotonic() + 60
+        while not clusters() and time.monotonic() < deadline:
+            page.wait_for_timeout(200)
+        names = list(clusters())
+        assert len(names) == 1, names
+        # the sidebar's dashboard is the gateway's proxy of this cluster, and its plots are listed (reachable)
+        item.first.click()
+        url_input = page.locator(".dask-DashboardLauncher input")
+        expect(url_input).to_have_value(re.compile(rf"/services/dask-gateway/clusters/{re.escape(names[0])}"),
+                                        timeout=60_000)
+        enabled = page.locator(".dask-DashboardLauncher-item:not(.jp-mod-disabled)")
+        expect(enabled.first).to_be_visible(timeout=120_000)
+        painted(page)
+        page.screenshot(path=str(SHOTS / "odatis-lab-dask.png"))
+        item.first.locator("button, jp-button", has_text=re.compile("SHUTDOWN", re.I)).first.click()
+        deadline = time.monotonic() + 120
+        while clusters() and time.monotonic() < deadline:
+            page.wait_for_timeout(200)
+        assert clusters() == {}
+        context.close()
+    watch.check()
+    vre_stack.stop_server(user)
+
+
+def test_two_people_edit_one_notebook_through_an_instructor_share(vre_stack: VRETestStack) -> None:
+    owner, opw = "olga", "olga-pass-7"
+    teacher, tpw = "ian", "ian-pass-8"
+    vre_stack.create_user(owner, opw)
+    vre_stack.create_user(teacher, tpw)
+    # the workshops' instructor access: a share of the participant's server (odatis_vre.workshop)
+    grant_instructors(HubClient(vre_stack.url, vre_stack.admin_token), owner, [teacher])
+    vre_stack.start_server(owner)
+    home, uid, gid = _home(vre_stack, owner)
+    write_notebook(home, "together.ipynb", ["# first cell", "# second cell"], uid, gid)
+    path = f"/user/{owner}/lab/tree/together.ipynb"
+    watch = Watch()
+    with chromium() as browser:
+        a = browser.new_context(viewport={"width": 1200, "height": 900})
+        b = browser.new_context(viewport={"width": 1200, "height": 900})
+        pa = lab_login(a, vre_stack.url, owner, opw, path, watch)
+        pb = lab_login(b, vre_stack.url, teacher, tpw, path, watch)
+        assert f"/user/{owner}/" in pb.url
+        cells_a, cells_b = pa.locator(".jp-Cell .cm-content"), pb.locator(".jp-Cell .cm-content")
+        cells_a.nth(0).click()
+        pa.keyboard.press("End")
+        pa.keyboard.type("\nx = 'from olga'")
+        expect(cells_b.nth(0)).to_contain_text("x = 'from olga'", timeout=60_000)
+        cells_b.nth(1).click()
+        pb.keyboard.press("End")
+        pb.keyboard.type("\ny = 'from ian'")
+        expect(cells_a.nth(1)).to_contain_text("y = 'from ian'", timeout=60_000)
+        # each sees the other among the document's collaborators
+        painted(pa)
+        pa.screenshot(path=str(SHOTS / "odatis-lab-rtc-owner.png"))
+        painted(pb)
+        pb.screenshot(path=str(SHOTS / "odatis-lab-rtc-instructor.png"))
+        a.close()
+        b.close()
+    watch.check()
+    # the shared document's store is in the participant's home, written by their account (never root)
+    stores = [p for p in home.rglob("*ystore*") if p.is_file()]
+    assert stores, sorted(str(p.relative_to(home)) for p in home.rglob("*"))[:50]
+    assert all(p.stat().st_uid == uid for p in stores)
+    vre_stack.stop_server(owner)
