@@ -148,6 +148,10 @@ def singleuser_env(cfg: VREConfig, *, release: str = "odatis-vre", namespace: st
         # shows through the gateway's own proxy (/services/dask-gateway/clusters/<name>/status)
         "DASK_LABEXTENSION__FACTORY__MODULE": "dask_gateway",
         "DASK_LABEXTENSION__FACTORY__CLASS": "GatewayCluster",
+        # Panel, HoloViews and Bokeh in notebooks load BokehJS from a CDN by default: from the notebook itself
+        # instead, so plots and widgets work where servers have no way out (and no request leaves the VRE)
+        "PANEL_INLINE": "true",
+        "BOKEH_RESOURCES": "inline",
     }
     if cfg.services["repository"].get("enabled", True):
         # published datasets join the catalogue (odatis_vre.catalog.open reads this include)
@@ -181,7 +185,6 @@ def singleuser_env(cfg: VREConfig, *, release: str = "odatis-vre", namespace: st
 #: CPU limits from MEM_LIMIT and CPU_LIMIT, which JupyterHub's spawners export; CPU is shown only when tracked.
 SINGLEUSER_ARGS: tuple[str, ...] = (
     "--ResourceUseDisplay.track_cpu_percent=True",
-    "--ResourceUseDisplay.mem_warning_threshold=0.1",
 )
 
 
