@@ -34,10 +34,16 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml images/ocean/requirements.lock
 	$(BIN)/pip install -q --no-deps -e .
 	touch $@
 
-install: $(VENV)/.installed $(VENV)/etc/ipython/ipython_kernel_config.py $(VENV)/share/jupyter/lab/settings/overrides.json tools
+install: $(VENV)/.installed $(VENV)/etc/ipython/ipython_kernel_config.py $(VENV)/share/jupyter/lab/settings/overrides.json \
+	$(VENV)/etc/jupyter/jupyter_server_config.d/odatis-vre.json tools
 
 # every kernel of the local mode reads it (IPython's per-environment configuration folder)
 $(VENV)/etc/ipython/ipython_kernel_config.py: images/ocean/ipython_kernel_config.py $(BIN)/python
+	mkdir -p $(dir $@)
+	cp $< $@
+
+# every user server reads it: jupyter-resource-usage shows CPU too (memory and CPU limits: MEM_LIMIT, CPU_LIMIT)
+$(VENV)/etc/jupyter/jupyter_server_config.d/odatis-vre.json: images/ocean/jupyter_server_config.json $(VENV)/.installed
 	mkdir -p $(dir $@)
 	cp $< $@
 

@@ -190,7 +190,6 @@ def apply(c: Any, cfg: VREConfig, environ: dict[str, str] | None = None) -> None
     c.Spawner.default_url = "/lab"
     user_env = modes.singleuser_env(cfg, namespace=modes.kube_namespace(environ))
     c.Spawner.environment = user_env
-    c.Spawner.args = modes.singleuser_args(cfg)
     c.Spawner.server_token_scopes = SERVER_TOKEN_SCOPES
     c.Spawner.http_timeout = 120
     c.Spawner.start_timeout = 300

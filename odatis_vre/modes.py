@@ -181,22 +181,6 @@ def singleuser_env(cfg: VREConfig, *, release: str = "odatis-vre", namespace: st
     }
 
 
-#: Options of every user server (both modes), on its command line. jupyter-resource-usage reads the memory and
-#: CPU limits from MEM_LIMIT and CPU_LIMIT, which JupyterHub's spawners export; CPU is shown only when tracked.
-SINGLEUSER_ARGS: tuple[str, ...] = (
-    "--ResourceUseDisplay.track_cpu_percent=True",
-)
-
-
-def singleuser_args(cfg: VREConfig) -> list[str]:
-    """Command-line options of every user server (JupyterLab extensions' settings).
-
-    >>> "--ResourceUseDisplay.track_cpu_percent=True" in singleuser_args(None)
-    True
-    """
-    return list(SINGLEUSER_ARGS)
-
-
 def service_url(cfg: VREConfig, name: str) -> str:
     """Where the hub's proxy sends ``/services/<name>/`` in this mode."""
     if cfg.mode == "kubernetes":

@@ -8,6 +8,7 @@ account), runs it from JupyterLab's Run menu and reads what the page shows. Scre
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from pathlib import Path
@@ -86,7 +87,11 @@ def test_widgets_bokeh_and_resource_use_in_jupyterlab(vre_stack: VRETestStack, s
         page.wait_for_function(f"() => ({_TITLES_JS})().includes('odatis-title {days[2]}')", timeout=60_000)
         assert page.locator(".jp-OutputArea-output canvas").count() >= 1
         # resource use: the status bar shows memory against the spawner's limit (MEM_LIMIT), and CPU
-        metrics = page.evaluate(f"() => fetch('/user/{user}/api/metrics/v1').then(r => r.json())")
+        metrics = page.evaluate(f"""() => fetch('/user/{user}/api/metrics/v1', {{headers: {{'X-XSRFToken':
+            (document.cookie.match(/_xsrf=([^;]+)/) || [])[1] || ''}}}}).then(async r => ({{status: r.status, body: await r.text()}}))""")
+        assert metrics["status"] == 200, metrics
+        metrics = json.loads(metrics["body"])
+        assert "limits" in metrics, metrics
         spawner_mem = vre_stack.api("GET", f"/users/{user}").json()
         assert spawner_mem["servers"][""]["ready"]
         limit = metrics["limits"]["memory"]["rss"]
@@ -128,8 +133,7 @@ def test_dask_sidebar_makes_a_gateway_cluster_and_shows_its_dashboard(vre_stack:
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
         page = lab_login(context, vre_stack.url, user, pw, f"/user/{user}/lab/tree/dask.ipynb", watch)
         page.locator(".lm-TabBar-tab[data-id='dask-dashboard-launcher']").click()
-        page.locator(".dask-ClusterManager button, .dask-ClusterManager jp-button",
-                     has_text=re.compile("NEW", re.I)).first.click()
+        page.locator(".dask-DaskClusterManager").get_by_text("NEW", exact=True).first.click()
         item = page.locator(".dask-ClusterListingItem")
         expect(item.first).to_be_visible(timeout=180_000)
         deadline = time.monotonic() + 60
@@ -139,14 +143,14 @@ def test_dask_sidebar_makes_a_gateway_cluster_and_shows_its_dashboard(vre_stack:
         assert len(names) == 1, names
         # the sidebar's dashboard is the gateway's proxy of this cluster, and its plots are listed (reachable)
         item.first.click()
-        url_input = page.locator(".dask-DashboardLauncher input")
+        url_input = page.locator(".dask-URLInput input")
         expect(url_input).to_have_value(re.compile(rf"/services/dask-gateway/clusters/{re.escape(names[0])}"),
                                         timeout=60_000)
-        enabled = page.locator(".dask-DashboardLauncher-item:not(.jp-mod-disabled)")
+        enabled = page.locator(".dask-DashboardListing-item:not(.dask-mod-disabled)")
         expect(enabled.first).to_be_visible(timeout=120_000)
         painted(page)
         page.screenshot(path=str(SHOTS / "odatis-lab-dask.png"))
-        item.first.locator("button, jp-button", has_text=re.compile("SHUTDOWN", re.I)).first.click()
+        item.first.get_by_text(re.compile("^SHUTDOWN$", re.I)).first.click()
         deadline = time.monotonic() + 120
         while clusters() and time.monotonic() < deadline:
             page.wait_for_timeout(200)
