@@ -35,7 +35,7 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml images/ocean/requirements.lock
 	touch $@
 
 install: $(VENV)/.installed $(VENV)/etc/ipython/ipython_kernel_config.py $(VENV)/share/jupyter/lab/settings/overrides.json \
-	$(VENV)/etc/jupyter/jupyter_server_config.d/odatis-vre.json tools
+	$(VENV)/etc/jupyter/jupyter_server_config.py tools
 
 # every kernel of the local mode reads it (IPython's per-environment configuration folder)
 $(VENV)/etc/ipython/ipython_kernel_config.py: images/ocean/ipython_kernel_config.py $(BIN)/python
@@ -43,7 +43,7 @@ $(VENV)/etc/ipython/ipython_kernel_config.py: images/ocean/ipython_kernel_config
 	cp $< $@
 
 # every user server reads it: jupyter-resource-usage shows CPU too (memory and CPU limits: MEM_LIMIT, CPU_LIMIT)
-$(VENV)/etc/jupyter/jupyter_server_config.d/odatis-vre.json: images/ocean/jupyter_server_config.json $(VENV)/.installed
+$(VENV)/etc/jupyter/jupyter_server_config.py: images/ocean/jupyter_server_config.py $(VENV)/.installed
 	mkdir -p $(dir $@)
 	cp $< $@
 

@@ -177,7 +177,11 @@ def singleuser_env(cfg: VREConfig, *, release: str = "odatis-vre", namespace: st
         "ODATIS_VRE_CONFIG": str(cfg.path) if cfg.path else "",
         "DASK_GATEWAY__ADDRESS": f"{cfg.hub_url}/services/dask-gateway",
         "DASK_GATEWAY__PROXY_ADDRESS": f"gateway://127.0.0.1:{ports['gateway_tcp']}",
-        "DASK_GATEWAY__PUBLIC_ADDRESS": f"{cfg.hub['base_url'].rstrip('/')}/services/dask-gateway/",
+        # dashboards through the user's own server (jupyter-server-proxy to the gateway's loopback port): only
+        # the user (and whom they share their server with) opens them, and JupyterLab's Dask sidebar shows them
+        # (it proxies other links itself, dropping their path: a gateway's dashboards live under a path)
+        "DASK_GATEWAY__PUBLIC_ADDRESS": "{JUPYTERHUB_SERVICE_PREFIX}" + f"proxy/{ports['gateway_http']}"
+                                        f"{cfg.hub['base_url'].rstrip('/')}/services/dask-gateway/",
     }
 
 

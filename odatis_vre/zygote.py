@@ -130,6 +130,7 @@ def _child(listener: socket.socket, conn: socket.socket) -> None:
         os.environ.clear()
         os.environ.update({str(k): str(v) for k, v in request["env"].items()})
         sys.argv += _user_home_args()
+        _reread_dask_config()
         from jupyterhub.singleuser import main
 
         code = main() or 0
@@ -159,6 +160,18 @@ def _user_home_args() -> list[str]:
     except ImportError:
         return []
     return [f"--LabApp.user_settings_dir={get_user_settings_dir()}", f"--LabApp.workspaces_dir={get_workspaces_dir()}"]
+
+
+def _reread_dask_config() -> None:
+    """Read Dask's configuration again, from the user's environment and home.
+
+    Dask collects its configuration (``DASK_*`` variables, ``~/.config/dask``) when it is first imported, which
+    the zygote does as root for dask-labextension: without this, a forked server's Dask sidebar would make
+    local clusters instead of Dask Gateway ones and ignore the gateway's address.
+    """
+    config = sys.modules.get("dask.config")
+    if config is not None:
+        config.refresh()
 
 
 def _hub_alive(state_dir: Path, hub_pid: int | None) -> bool:
