@@ -104,7 +104,7 @@ def test_widgets_bokeh_and_resource_use_in_jupyterlab(vre_stack: VRETestStack, s
         status = page.locator("#jp-main-statusbar")
         expect(status).to_contain_text("Mem:", timeout=60_000)
         # jupyter-resource-usage writes binary megabytes as "MB": 2 GiB is "2048.00 MB"
-        expect(status).to_contain_text(re.compile(rf"Mem: [\d.]+ / {limit / 2**20:.2f} MB"), timeout=60_000)
+        expect(status).to_contain_text(re.compile(rf"Mem:\s+[\d.]+ / {limit / 2**20:.2f} MB"), timeout=60_000)
         expect(status).to_contain_text("CPU", timeout=60_000)
         painted(page)
         page.screenshot(path=str(SHOTS / "odatis-lab-widgets.png"), full_page=True)
