@@ -29,8 +29,11 @@ KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "langua
 
 
 @contextlib.contextmanager
-def chromium() -> Iterator[Any]:
-    """Debian's Chromium under Playwright (never a browser Playwright would download)."""
+def chromium(watch: "Watch | None" = None, name: str = "lab") -> Iterator[Any]:
+    """Debian's Chromium under Playwright (never a browser Playwright would download).
+
+    When the block fails, each page ``watch`` follows is saved as ``/tmp/odatis-lab-<name>-failed-<i>.png``.
+    """
     from playwright.sync_api import sync_playwright
 
     assert Path(CHROMIUM).exists(), "Debian's chromium is installed by `make install`"
@@ -38,6 +41,11 @@ def chromium() -> Iterator[Any]:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
             yield browser
+        except BaseException:
+            for i, page in enumerate(watch.pages if watch else []):
+                with contextlib.suppress(Exception):
+                    page.screenshot(path=str(SHOTS / f"odatis-lab-{name}-failed-{i}.png"))
+            raise
         finally:
             browser.close()
 
@@ -48,8 +56,10 @@ class Watch:
     def __init__(self) -> None:
         self.hosts: set[str] = set()
         self.errors: list[str] = []
+        self.pages: list[Any] = []
 
     def attach(self, page: Any) -> Any:
+        self.pages.append(page)
         page.on("request", lambda req: self.hosts.add(urlparse(req.url).hostname or req.url))
         page.on("pageerror", lambda exc: self.errors.append(str(exc)))
         return page
@@ -110,12 +120,18 @@ def menu(page: Any, top: str, item: str) -> None:
     page.locator(".lm-Menu-itemLabel", has_text=item).first.click()
 
 
-def run_all(page: Any, timeout: float = 600_000) -> None:
-    """Run every cell from the Run menu and wait until each code cell has an execution count."""
+def run_all(page: Any, timeout: float = 300_000) -> None:
+    """Run every cell from the Run menu; wait until each code cell has run, or one failed and nothing runs.
+
+    (JupyterLab stops a Run All at the first error: the cells after it are never numbered.)
+    """
     menu(page, "Run", "Run All Cells")
     page.wait_for_function(
-        """() => { const p = document.querySelectorAll('.jp-CodeCell .jp-InputPrompt');
-                   return p.length > 0 && Array.from(p).every(e => /\\[\\d+\\]/.test(e.textContent)); }""",
+        """() => { const p = Array.from(document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')).map(e => e.textContent);
+                   if (p.length > 0 && p.every(t => /\[\d+\]/.test(t))) return true;
+                   const failed = Array.from(document.querySelectorAll('.jp-OutputArea-output'))
+                     .some(o => o.textContent.includes('Traceback'));
+                   return failed && !p.some(t => t.includes('*')); }""",
         timeout=timeout)
     wait_kernel_idle(page, timeout)
 

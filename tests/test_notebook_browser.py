@@ -64,7 +64,7 @@ def test_widgets_bokeh_and_resource_use_in_jupyterlab(vre_stack: VRETestStack, s
     sst = catalog.load("sample_sst_zarr").analysed_sst.isel(time=slice(0, 3)).load()
     days = [str(t)[:10] for t in sst.time.values]
     watch = Watch()
-    with chromium() as browser:
+    with chromium(watch, "widgets") as browser:
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
         page = lab_login(context, vre_stack.url, user, pw, f"/user/{user}/lab/tree/widgets.ipynb", watch)
         run_all(page)
@@ -130,7 +130,7 @@ def test_dask_sidebar_makes_a_gateway_cluster_and_shows_its_dashboard(vre_stack:
 
     assert clusters() == {}
     watch = Watch()
-    with chromium() as browser:
+    with chromium(watch, "dask") as browser:
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
         page = lab_login(context, vre_stack.url, user, pw, f"/user/{user}/lab/tree/dask.ipynb", watch)
         tab, sidebar = page.locator(".lm-TabBar-tab[data-id='dask-dashboard-launcher']"), page.locator(".dask-DaskSidebar")
@@ -183,7 +183,7 @@ def test_two_people_edit_one_notebook_through_an_instructor_share(vre_stack: VRE
     write_notebook(home, "together.ipynb", ["# first cell", "# second cell"], uid, gid)
     path = f"/user/{owner}/lab/tree/together.ipynb"
     watch = Watch()
-    with chromium() as browser:
+    with chromium(watch, "rtc") as browser:
         a = browser.new_context(viewport={"width": 1200, "height": 900})
         b = browser.new_context(viewport={"width": 1200, "height": 900})
         pa = lab_login(a, vre_stack.url, owner, opw, path, watch)
@@ -217,15 +217,33 @@ def test_two_people_edit_one_notebook_through_an_instructor_share(vre_stack: VRE
 
 TUTORIALS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("0[1-5]-*.ipynb"))
 
-#: every rendered plot of a page: PNG outputs (decoded, real size) and Bokeh canvases (drawn, real size)
-_PLOTS_JS = """() => {
-  const imgs = Array.from(document.querySelectorAll('.jp-OutputArea-output img'))
+#: the plots drawn in one cell's outputs: decoded PNG outputs and Bokeh canvases (open shadow roots too) of real size
+_CELL_PLOTS_JS = """cell => {
+  const imgs = Array.from(cell.querySelectorAll('.jp-OutputArea-output img'))
     .filter(i => i.complete && i.naturalWidth >= 200 && i.naturalHeight >= 120).length;
-  const canvases = Array.from(document.querySelectorAll('.jp-OutputArea-output canvas, .jp-OutputArea-output *'))
-    .flatMap(e => e.tagName === 'CANVAS' ? [e] : (e.shadowRoot ? Array.from(e.shadowRoot.querySelectorAll('canvas')) : []))
-    .filter(c => c.width >= 200 && c.height >= 120).length;
-  return {imgs, canvases};
+  const walk = root => Array.from(root.querySelectorAll('*')).flatMap(e => e.shadowRoot ? [e.shadowRoot, ...walk(e.shadowRoot)] : []);
+  const roots = [cell, ...walk(cell)];
+  const canvases = roots.flatMap(r => Array.from(r.querySelectorAll('canvas'))).filter(c => c.width >= 200 && c.height >= 120).length;
+  return imgs + canvases;
 }"""
+
+#: outputs that are plots in a saved notebook
+_PLOT_MIMES = ("image/png", "application/vnd.holoviews_exec.v0+json", "application/vnd.bokehjs_exec.v0+json")
+
+
+def _saved_outputs(path: Path, timeout: float = 120) -> list:
+    """The outputs of the notebook as JupyterLab saved it, once every code cell has run (the collaborative
+    document is written to disk shortly after each change)."""
+    import nbformat
+
+    deadline = time.monotonic() + timeout
+    while True:
+        nb = nbformat.read(path, as_version=4)
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        if all(c.execution_count for c in code) or time.monotonic() > deadline:
+            assert all(c.execution_count for c in code), f"{path.name}: not every cell ran (or was not saved)"
+            return [o for c in code for o in c.outputs]
+        time.sleep(0.5)
 
 
 @pytest.fixture(scope="module")
@@ -238,6 +256,7 @@ def tutor(vre_stack: VRETestStack, sample_data: Path) -> tuple[str, str]:
     vre_stack.stop_server(user)
 
 
+@pytest.mark.timeout(1500)
 @pytest.mark.parametrize("notebook", TUTORIALS, ids=lambda p: p.stem)
 def test_tutorial_runs_in_jupyterlab_with_a_map_and_a_plot(vre_stack: VRETestStack, tutor: tuple[str, str],
                                                            notebook: Path) -> None:
@@ -245,28 +264,35 @@ def test_tutorial_runs_in_jupyterlab_with_a_map_and_a_plot(vre_stack: VRETestSta
 
     user, pw = tutor
     home, uid, gid = _home(vre_stack, user)
-    copy_notebook(notebook, home, uid, gid)
+    path = copy_notebook(notebook, home, uid, gid)
     watch = Watch()
-    with chromium() as browser:
+    with chromium(watch, notebook.stem) as browser:
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
         page = lab_login(context, vre_stack.url, user, pw, f"/user/{user}/lab/tree/{notebook.name}", watch)
-        run_all(page, timeout=900_000)
-        # scrolling brings every output into view, so lazily drawn plots are drawn before they are counted
-        for cell in page.locator(".jp-Cell").all():
-            cell.scroll_into_view_if_needed()
-        painted(page)
-        plots = page.evaluate(_PLOTS_JS)
-        page.screenshot(path=str(SHOTS / f"odatis-lab-{notebook.stem}.png"), full_page=True)
+        run_all(page, timeout=1_200_000)
+        # each cell is brought into view (JupyterLab draws what is visible), then its drawn plots are counted
+        drawn = 0
+        cells = page.locator(".jp-Notebook .jp-Cell")
+        for i in range(cells.count()):
+            cells.nth(i).scroll_into_view_if_needed()
+            painted(page)
+            drawn += cells.nth(i).evaluate(_CELL_PLOTS_JS)
+        page.screenshot(path=str(SHOTS / f"odatis-lab-{notebook.stem}.png"))
         errors = error_outputs(page)
         # the kernel goes before the next tutorial starts one (the server's memory limit is for one at a time)
         page.evaluate("""async () => {
           const xsrf = (document.cookie.match(/_xsrf=([^;]+)/) || [])[1] || '';
-          const base = document.querySelector('body').dataset.baseUrl || location.pathname.split('/lab')[0] + '/';
-          const ks = await (await fetch(base + 'api/kernels')).json();
+          const base = location.pathname.split('/lab')[0] + '/';
+          const ks = await (await fetch(base + 'api/kernels', {headers: {'X-XSRFToken': xsrf}})).json();
           for (const k of ks) await fetch(base + 'api/kernels/' + k.id, {method: 'DELETE', headers: {'X-XSRFToken': xsrf}});
         }""")
         context.close()
     watch.check()
     assert not errors, errors
-    # a map and a plot at least: two real pictures (PNG outputs, or Bokeh plots drawn in the page)
-    assert plots["imgs"] + plots["canvases"] >= 2, plots
+    # what JupyterLab saved: no error, and a map and a plot at least (PNG or HoloViews/Bokeh outputs)
+    outputs = _saved_outputs(path)
+    assert not [o for o in outputs if o.output_type == "error"], [o for o in outputs if o.output_type == "error"]
+    plots = [o for o in outputs if any(m in o.get("data", {}) for m in _PLOT_MIMES)]
+    assert len(plots) >= 2, f"{notebook.name}: {len(plots)} plot outputs"
+    # ...and drawn in the page: two at least, of real size
+    assert drawn >= 2, f"{notebook.name}: {drawn} plots drawn in JupyterLab"
