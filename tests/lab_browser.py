@@ -60,9 +60,14 @@ class Watch:
 
     def attach(self, page: Any) -> Any:
         self.pages.append(page)
-        page.on("request", lambda req: self.hosts.add(urlparse(req.url).hostname or req.url))
+        page.on("request", self._request)
         page.on("pageerror", lambda exc: self.errors.append(str(exc)))
         return page
+
+    def _request(self, req: Any) -> None:
+        url = urlparse(req.url)
+        if url.scheme not in ("data", "blob", "about"):  # made in the page itself: no network
+            self.hosts.add(url.hostname or req.url)
 
     def check(self) -> None:
         assert self.hosts <= {"127.0.0.1"}, f"requests left the machine: {self.hosts}"
