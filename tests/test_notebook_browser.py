@@ -263,12 +263,13 @@ def test_tutorial_runs_in_jupyterlab_with_a_map_and_a_plot(vre_stack: VRETestSta
     from lab_browser import copy_notebook
 
     user, pw = tutor
+    # (?reset: a clean JupyterLab layout; the server keeps the previous tutorial's tabs in its workspace)
     home, uid, gid = _home(vre_stack, user)
     path = copy_notebook(notebook, home, uid, gid)
     watch = Watch()
     with chromium(watch, notebook.stem) as browser:
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
-        page = lab_login(context, vre_stack.url, user, pw, f"/user/{user}/lab/tree/{notebook.name}", watch)
+        page = lab_login(context, vre_stack.url, user, pw, f"/user/{user}/lab/tree/{notebook.name}?reset", watch)
         run_all(page, timeout=1_200_000)
         # each cell is brought into view (JupyterLab draws what is visible), then its drawn plots are counted
         drawn = 0
