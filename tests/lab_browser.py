@@ -57,6 +57,7 @@ class Watch:
         self.hosts: set[str] = set()
         self.errors: list[str] = []
         self.pages: list[Any] = []
+        self.outside: list[str] = []
 
     def attach(self, page: Any) -> Any:
         self.pages.append(page)
@@ -68,9 +69,11 @@ class Watch:
         url = urlparse(req.url)
         if url.scheme not in ("data", "blob", "about"):  # made in the page itself: no network
             self.hosts.add(url.hostname or req.url)
+            if url.hostname != "127.0.0.1":
+                self.outside.append(f"{req.url} (from {req.frame.url})")
 
     def check(self) -> None:
-        assert self.hosts <= {"127.0.0.1"}, f"requests left the machine: {self.hosts}"
+        assert self.hosts <= {"127.0.0.1"}, f"requests left the machine: {self.hosts}: {self.outside[:10]}"
 
 
 def write_notebook(home: Path, name: str, cells: list[str], uid: int, gid: int) -> Path:
