@@ -35,7 +35,23 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml images/ocean/requirements.lock 
 	$(BIN)/pip install -q --no-deps -e .
 	touch $@
 
-install: $(VENV)/.installed tools
+install: $(VENV)/.installed $(VENV)/etc/ipython/ipython_kernel_config.py $(VENV)/share/jupyter/lab/settings/overrides.json \
+	$(VENV)/etc/jupyter/jupyter_server_config.py tools
+
+# every kernel of the local mode reads it (IPython's per-environment configuration folder)
+$(VENV)/etc/ipython/ipython_kernel_config.py: images/ocean/ipython_kernel_config.py $(BIN)/python
+	mkdir -p $(dir $@)
+	cp $< $@
+
+# every user server reads it: jupyter-resource-usage shows CPU too (memory and CPU limits: MEM_LIMIT, CPU_LIMIT)
+$(VENV)/etc/jupyter/jupyter_server_config.py: images/ocean/jupyter_server_config.py $(VENV)/.installed
+	mkdir -p $(dir $@)
+	cp $< $@
+
+# JupyterLab's defaults for every user: no update check, no news fetched from outside the VRE
+$(VENV)/share/jupyter/lab/settings/overrides.json: images/ocean/jupyterlab-overrides.json $(VENV)/.installed
+	mkdir -p $(dir $@)
+	cp $< $@
 
 tools: $(TOOLS)/node_modules/.bin/configurable-http-proxy $(TOOLS)/bin/helm /usr/bin/chromium postgresql-server /usr/bin/zsh
 

@@ -13,7 +13,8 @@ a Dask Gateway cluster or Kubernetes.
 :func:`regional_mean`          area-weighted (cos latitude) mean over a box
 :func:`resample`               change the time step (monthly means, yearly maxima...)
 :func:`interp_profiles`        Argo-like profiles onto standard depths
-:func:`pressure_to_depth`      sea pressure (dbar) to depth (m), UNESCO 1983
+:func:`pressure_to_depth`      sea pressure (dbar) to depth (m), TEOS-10 (``gsw``)
+:func:`potential_density`      potential density anomaly σ0 (kg m-3) of profiles, TEOS-10 (``gsw``)
 =============================  ================================================================
 
 Example
@@ -32,6 +33,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+import gsw
 import numpy as np
 import xarray as xr
 
@@ -481,15 +483,51 @@ def resample(da: xr.DataArray, freq: str, how: str = "mean", dim: str = "time") 
 
 # ----------------------------------------------------------------------------- profiles
 
-def pressure_to_depth(pres: Any, lat: Any) -> Any:
-    """Depth (m, positive down) from sea pressure (dbar) and latitude (°): UNESCO 1983 (Fofonoff & Millard).
+def _depth_np(pres: Any, lat: Any) -> Any:
+    return -gsw.z_from_p(np.asarray(pres, dtype="float64"), np.asarray(lat, dtype="float64"))
 
-    >>> round(float(pressure_to_depth(10000.0, 30.0)), 3)    # the published check value
-    9712.653
+
+def pressure_to_depth(pres: Any, lat: Any) -> Any:
+    """Depth (m, positive down) from sea pressure (dbar) and latitude (°), TEOS-10 (``gsw.z_from_p``).
+
+    Numbers, numpy arrays or (lazy) xarray objects; xarray in gives xarray out, still lazy.
+
+    >>> round(float(pressure_to_depth(10000.0, 30.0)), 1)    # UNESCO 1983 gave 9712.653 m
+    9713.7
     """
-    x = np.sin(np.deg2rad(lat)) ** 2
-    gravity = 9.780318 * (1.0 + (5.2788e-3 + 2.36e-5 * x) * x) + 1.092e-6 * pres
-    return ((((-1.82e-15 * pres + 2.279e-10) * pres - 2.2512e-5) * pres + 9.72659) * pres) / gravity
+    if isinstance(pres, xr.DataArray) or isinstance(lat, xr.DataArray):
+        return xr.apply_ufunc(_depth_np, pres, lat, dask="parallelized", output_dtypes=[np.float64])
+    out = _depth_np(pres, lat)
+    return float(out) if np.ndim(out) == 0 else out
+
+
+def _sigma0_np(sp: Any, t: Any, p: Any, lon: Any, lat: Any) -> Any:
+    sa = gsw.SA_from_SP(sp, p, lon, lat)
+    return gsw.sigma0(sa, gsw.CT_from_t(sa, t, p))
+
+
+def potential_density(ds: xr.Dataset, temp: str = "TEMP", psal: str = "PSAL", pres: str = "PRES",
+                      lon: str = "LONGITUDE", lat: str = "LATITUDE") -> xr.DataArray:
+    """Potential density anomaly σ0 (kg m-3, referenced to 0 dbar) of Argo-like profiles, TEOS-10 (``gsw``).
+
+    In-situ temperature and practical salinity become Conservative Temperature and Absolute Salinity
+    (``gsw.SA_from_SP``, ``gsw.CT_from_t``) at each profile's position, then ``gsw.sigma0``. Lazy.
+
+    >>> from odatis_vre import samples
+    >>> ds = samples.argo_dataset(n_floats=1, n_cycles=1, n_levels=10)
+    >>> s0 = potential_density(ds)
+    >>> bool((s0.isel(N_LEVELS=-1) > s0.isel(N_LEVELS=0)).all()), s0.attrs["units"]   # denser at depth
+    (True, 'kg m-3')
+    """
+    missing = [v for v in (temp, psal, pres, lon, lat) if v not in ds.variables]
+    if missing:
+        raise AnalysisError(f"potential_density(): the dataset has no {', '.join(missing)}; pass the names of its "
+                            f"temperature, salinity, pressure, longitude and latitude (temp=, psal=, pres=, lon=, lat=)")
+    args = [ds[v].astype("float64") for v in (psal, temp, pres, lon, lat)]
+    out = xr.apply_ufunc(_sigma0_np, *args, dask="parallelized", output_dtypes=[np.float64])
+    out.attrs = {"standard_name": "sea_water_sigma_theta", "long_name": "potential density anomaly (σ0, TEOS-10)",
+                 "units": "kg m-3"}
+    return out.rename("SIGMA0")
 
 
 def _interp_block(z: np.ndarray, values: np.ndarray, levels: np.ndarray) -> np.ndarray:
@@ -559,5 +597,5 @@ def interp_profiles(ds: xr.Dataset, depths: Sequence[float] = STANDARD_DEPTHS, v
     out = out.assign_coords(depth=("depth", levels, {"standard_name": "depth", "units": "m", "positive": "down",
                                                      "axis": "Z", "long_name": "standard depth"}))
     out.attrs["processing"] = (f"profiles interpolated linearly onto {levels.size} standard depths "
-                               "(pressure to depth: UNESCO 1983) by odatis_vre.analysis.interp_profiles")
+                               "(pressure to depth: TEOS-10, gsw.z_from_p) by odatis_vre.analysis.interp_profiles")
     return out

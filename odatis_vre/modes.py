@@ -146,6 +146,14 @@ def singleuser_env(cfg: VREConfig, *, release: str = "odatis-vre", namespace: st
         "ODATIS_VRE_MODE": cfg.mode,
         "DASK_GATEWAY__AUTH__TYPE": "jupyterhub",
         "DASK_DISTRIBUTED__DASHBOARD__LINK": "{JUPYTERHUB_SERVICE_PREFIX}proxy/{port}/status",
+        # JupyterLab's Dask sidebar (dask-labextension) makes Dask Gateway clusters, whose dashboards it
+        # shows through the gateway's own proxy (/services/dask-gateway/clusters/<name>/status)
+        "DASK_LABEXTENSION__FACTORY__MODULE": "dask_gateway",
+        "DASK_LABEXTENSION__FACTORY__CLASS": "GatewayCluster",
+        # Panel, HoloViews and Bokeh in notebooks load BokehJS from a CDN by default: from the notebook itself
+        # instead, so plots and widgets work where servers have no way out (and no request leaves the VRE)
+        "PANEL_INLINE": "true",
+        "BOKEH_RESOURCES": "inline",
     }
     if cfg.services["repository"].get("enabled", True):
         # published datasets join the catalogue (odatis_vre.catalog.open reads this include)
@@ -171,7 +179,11 @@ def singleuser_env(cfg: VREConfig, *, release: str = "odatis-vre", namespace: st
         "ODATIS_VRE_CONFIG": str(cfg.path) if cfg.path else "",
         "DASK_GATEWAY__ADDRESS": f"{cfg.hub_url}/services/dask-gateway",
         "DASK_GATEWAY__PROXY_ADDRESS": f"gateway://127.0.0.1:{ports['gateway_tcp']}",
-        "DASK_GATEWAY__PUBLIC_ADDRESS": f"{cfg.hub['base_url'].rstrip('/')}/services/dask-gateway/",
+        # dashboards through the user's own server (jupyter-server-proxy to the gateway's loopback port): only
+        # the user (and whom they share their server with) opens them, and JupyterLab's Dask sidebar shows them
+        # (it proxies other links itself, dropping their path: a gateway's dashboards live under a path)
+        "DASK_GATEWAY__PUBLIC_ADDRESS": "{JUPYTERHUB_SERVICE_PREFIX}" + f"proxy/{ports['gateway_http']}"
+                                        f"{cfg.hub['base_url'].rstrip('/')}/services/dask-gateway/",
     }
 
 

@@ -16,6 +16,7 @@ import pytest
 import requests
 from nbclient import NotebookClient
 
+from odatis_vre import catalog
 from vre_testing import REPO, VRETestStack, start_stack
 
 NOTEBOOK = REPO / "notebooks" / "05-publish-with-doi.ipynb"
@@ -85,6 +86,12 @@ def test_publish_notebook_runs(repo_stack: VRETestStack, sample_data: Path, tmp_
     assert landing.startswith(repo + "datasets/")
     assert "identical values: yes" in text and "same DOI: True" in text
     assert "found in the VRE catalogue: True" in text
+    # a map and a series of the published dataset, drawn from what came back from the repository
+    pngs = [o for o in outputs if "image/png" in o.get("data", {})]
+    assert len(pngs) >= 2 and all(len(o["data"]["image/png"]) > 10_000 for o in pngs)
+    july = catalog.load("sample_sst_zarr", bbox=(-6, 44, -1, 48), time=("2023-07-01", "2023-07-31")).analysed_sst
+    shown = float(text.split("July mean of the published map:")[1].split()[0])
+    assert shown == pytest.approx(float(july.mean()), abs=0.011)
     # provenance: the catalogue entry opened, the notebook with its hash, the software
     attrs = requests.get(landing + "datacite.json", timeout=30).json()
     methods = " ".join(d["description"] for d in attrs["descriptions"] if d["descriptionType"] == "Methods")
