@@ -115,11 +115,14 @@ def hub_settings(cfg: VREConfig) -> dict[str, dict[str, Any]]:
         },
         "ConfigurableHTTPProxy": {
             "api_url": f"http://127.0.0.1:{ports['proxy_api']}",
-            "pid_file": str(state / "proxy.pid"),
+            "pid_file": str(state / PROXY_PID),
             "command": proxy_command(),
         },
     }
 
+
+#: The local proxy's pid file in the state directory (`odatis-vre down` stops a proxy its dead hub left)
+PROXY_PID = "proxy.pid"
 
 #: Where a pod finds its namespace when ``POD_NAMESPACE`` is not set (every pod with a service account)
 SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
