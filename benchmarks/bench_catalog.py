@@ -139,15 +139,16 @@ def main() -> None:
 
 def daily_files(runs: int) -> None:
     """Open the 730 daily NetCDF files of ``sample_sst_daily``: ``xr.open_mfdataset`` (with the
-    entry's former options) vs :func:`odatis_vre.catalog_drivers.open_files_indexed`, cold (index
+    entry's former options) vs :func:`odatis_vre.data.drivers.open_files_indexed`, cold (index
     built) and warm (index cached), and ``catalog.load("sample_sst_daily")``; checks the datasets are
     identical."""
     import glob
 
     import xarray as xr
 
-    from odatis_vre import catalog, samples
-    from odatis_vre.catalog_drivers import open_files_indexed
+    from odatis_vre import catalog
+    from odatis_vre.data import samples
+    from odatis_vre.data.drivers import open_files_indexed
 
     samples.make_all(progress=False)
     files = sorted(glob.glob(str(HERE.parent / "catalog" / "data" / "sst_daily" / "*.nc")))

@@ -48,7 +48,8 @@ REPO = HERE.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
-from odatis_vre import analysis, samples, timeseries  # noqa: E402
+from odatis_vre import analysis, timeseries
+from odatis_vre.data import samples  # noqa: E402
 
 VAR = "analysed_sst"
 SECTION = "## P2 — monthly climatology on the gateway"
@@ -144,10 +145,10 @@ def ceiling_climatology(copy: Path, threads: int | None = None, read: str = "fro
 
 def ceiling_at_workers_priority(copy: Path, read: str, threads: int, out: Path) -> float:
     """The ceiling run in a new session at the gateway workers' CPU priority (nice 19, autogroup niced too:
-    ``odatis_vre.priority``); returns the seconds the computation took in that process (not its start)."""
+    ``odatis_vre.hub.priority``); returns the seconds the computation took in that process (not its start)."""
     import subprocess
 
-    from odatis_vre import priority
+    from odatis_vre.hub import priority
 
     code = ("import sys, time, numpy as np; sys.path.insert(0, sys.argv[1]); import bench_climatology as b; "
             "from pathlib import Path; from odatis_vre import priority; priority.lower_priority(); "
@@ -230,8 +231,8 @@ class Gateway:
         from dask_gateway.auth import JupyterHubAuth
         from vre_testing import write_config
 
-        from odatis_vre.modes import local_ports
-        from odatis_vre.stack import Stack
+        from odatis_vre.hub.modes import local_ports
+        from odatis_vre.hub.stack import Stack
 
         tools = REPO / ".tools" / "node_modules" / ".bin"
         os.environ["PATH"] = f"{tools}:{Path(sys.executable).parent}:{os.environ['PATH']}"

@@ -6,7 +6,7 @@ Both servers run here on loopback and use the same disk:
 
 * **ours**: the repository service as the hub starts it (a local VRE with the repository enabled), reached
   directly on its port and through the hub's proxy (what users get). Uploads use
-  :class:`odatis_vre.repository.client.Client` (64 MiB chunks, ``Content-Range``, SHA-256 checked by
+  :class:`odatis_vre.publishing.repository.client.Client` (64 MiB chunks, ``Content-Range``, SHA-256 checked by
   the service as bytes arrive); downloads are ``GET .../files/<name>``; Zarr chunks come from xpublish.
 * **nginx** (Debian's ``nginx-light``): ``PUT`` with the DAV module into its root, static ``GET``
   (sendfile) of the *same published file*, and a static Zarr store of the same data with the same chunks.
@@ -78,7 +78,8 @@ def make_dataset(path: Path, size_mb: int) -> Path:
     import pandas as pd
     import xarray as xr
 
-    from odatis_vre import conventions, datafacts, metadata, samples
+    from odatis_vre.publishing import conventions, datafacts, metadata
+    from odatis_vre.data import samples
 
     if path.exists():
         return path
@@ -203,7 +204,7 @@ def main() -> int:
         print("nginx is not installed: apt-get install nginx-light (see docs/benchmarks.md)", file=sys.stderr)
         return 2
 
-    from odatis_vre.repository.client import Client, sha256_file
+    from odatis_vre.publishing.repository.client import Client, sha256_file
 
     work = args.workdir or Path(tempfile.mkdtemp(prefix="bench-repo-", dir="/tmp"))
     work.mkdir(parents=True, exist_ok=True)
@@ -231,7 +232,7 @@ def main() -> int:
         v = c.create(meta, key="bench-published")
         c.upload(v["id"], 1, data, sha256=digest, progress=False)
         t_publish = timed(lambda: c.publish(v["id"], 1))
-        from odatis_vre.repository.server import Settings
+        from odatis_vre.publishing.repository.server import Settings
 
         storage = Settings.from_config(stack.cfg).storage  # where the service keeps its files
         published = storage / "published"

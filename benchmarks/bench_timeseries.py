@@ -2,7 +2,7 @@
 
 Side by side in one run, at the same sea points (values checked equal across methods):
 
-* **explorer** — what a click in the explorer runs: :meth:`odatis_vre.explorer.DatasetView.point`
+* **explorer** — what a click in the explorer runs: :meth:`odatis_vre.explore.explorer.DatasetView.point`
   on a catalogue entry of the daily files, which finds the fresh time-optimised copy and reads it;
 * **explorer, first click** — the same with the process caches emptied (freshness check over every
   source file, copy opened);
@@ -40,7 +40,9 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from odatis_vre import explorer, samples, timeseries  # noqa: E402
+from odatis_vre.explore import explorer
+from odatis_vre.data import samples
+from odatis_vre import timeseries  # noqa: E402
 
 VAR = "analysed_sst"
 ENTRY = "p1_sst_daily"
@@ -52,7 +54,7 @@ def _catalog(folder: Path, dest: Path) -> Path:
 
     entry = {
         "description": "Benchmark P1: daily SST files",
-        "driver": "odatis_vre.catalog_drivers.NetCDFFilesSource",
+        "driver": "odatis_vre.data.drivers.NetCDFFilesSource",
         "args": {"urlpath": str(folder / "*.nc"), "combine": "by_coords", "chunks": {},
                  "xarray_kwargs": {"data_vars": "minimal", "coords": "minimal", "compat": "override"}},
         "metadata": {"title": "Benchmark P1 daily SST", "theme": "physics", "producer": "odatis-vre",

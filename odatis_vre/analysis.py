@@ -111,7 +111,7 @@ def select_bbox(da: xr.DataArray | xr.Dataset, bbox: Sequence[float]) -> Any:
     >>> select_bbox(da, (-6, 44, 1, 51)).values.tolist()
     [[1.0, 2.0], [5.0, 6.0]]
     """
-    from .coastlines import CoastlineError, check_bbox
+    from .data.coastlines import CoastlineError, check_bbox
 
     try:
         w, s, e, n = check_bbox(bbox)

@@ -382,7 +382,7 @@ def _driver_problem(driver: str) -> str | None:
         except ImportError as exc:
             return f"unknown driver {driver!r}: cannot import {mod} ({exc})"
     return (f"unknown driver {driver!r} (known: {', '.join(sorted(registry))}, or a class path such as "
-            f"odatis_vre.catalog_drivers.ErddapTabledapSource; is its plugin package installed?)")
+            f"odatis_vre.data.drivers.ErddapTabledapSource; is its plugin package installed?)")
 
 
 def check(catalog: Catalog | str | os.PathLike[str] | None = None) -> dict[str, list[str]]:
@@ -835,7 +835,7 @@ def load(name: str, *, catalog: Catalog | str | os.PathLike[str] | None = None, 
     >>> ds.analysed_sst.dims                                                                     # doctest: +SKIP
     ('time', 'lat', 'lon')
     """
-    from . import mirror as mirror_mod
+    from .data import mirror as mirror_mod
 
     cat = _cat(catalog)
     raw = cat.entry(name)
@@ -887,7 +887,7 @@ def load(name: str, *, catalog: Catalog | str | os.PathLike[str] | None = None, 
 
 
 def _access_error(name: str, md: dict[str, Any], url: str | None, exc: Exception) -> CatalogError:
-    from .catalog_drivers import AccessError
+    from .data.drivers import AccessError
 
     access = md.get("access") or {}
     text = f"{type(exc).__name__}: {exc}" if not isinstance(exc, AccessError) else str(exc)
@@ -895,7 +895,7 @@ def _access_error(name: str, md: dict[str, Any], url: str | None, exc: Exception
         return CatalogError(f"entry {name!r}: field access (copernicusmarine, login needed): {text}")
     local = url if url and "://" not in url and "*" not in url else None
     if local and Path(local).exists():  # a file that is there but cannot be read: say what is wrong with it
-        from . import conventions
+        from .publishing import conventions
 
         try:
             conventions.check_readable(local)
@@ -917,7 +917,7 @@ def probe_url(name: str, raw: dict[str, Any], *, timeout: float = 10.0, mirror: 
     """Probe an entry's endpoint (after the mirror): ``(ok, message)``. Sample entries check their files."""
     import urllib.request
 
-    from . import mirror as mirror_mod
+    from .data import mirror as mirror_mod
 
     md = raw.get("metadata") or {}
     access = md.get("access") or {}
@@ -944,14 +944,14 @@ def probe_url(name: str, raw: dict[str, Any], *, timeout: float = 10.0, mirror: 
     elif proto == "opendap":
         url = str(args.get("urlpath")) + ".das"
     elif proto == "seanoe":
-        from .catalog_drivers import SEANOE_API, AccessError, seanoe_record_id
+        from .data.drivers import SEANOE_API, AccessError, seanoe_record_id
 
         try:
             url = f"{str(args.get('api') or SEANOE_API).rstrip('/')}/find-by-id/{seanoe_record_id(args.get('doi', ''))}"
         except AccessError as exc:
             return (False, str(exc))
     elif proto == "obis-api":
-        from .catalog_drivers import OBIS_API
+        from .data.drivers import OBIS_API
 
         url = f"{str(args.get('api') or OBIS_API).rstrip('/')}/occurrence?size=1"
     else:

@@ -14,14 +14,14 @@ Doe, J. (2026): SST anomalies .... Version 1. ODATIS. (Dataset). doi:10.5072/...
 What happens, in order — nothing is sent before every local check passed:
 
 0. the data must be readable: a missing, empty, truncated or damaged file, or one that is not
-   NetCDF/Zarr, is refused at once (:func:`odatis_vre.conventions.check_readable`), and so is a
+   NetCDF/Zarr, is refused at once (:func:`odatis_vre.publishing.conventions.check_readable`), and so is a
    file name the repository cannot store (:func:`upload_name`);
-1. the metadata (YAML file or dict) is checked (:func:`odatis_vre.metadata.load_metadata`);
+1. the metadata (YAML file or dict) is checked (:func:`odatis_vre.publishing.metadata.load_metadata`);
 2. an ``xarray.Dataset`` (or a file, with ``annotate=True``) gets ACDD attributes computed from its data
    (coverage, bounds, variables, one ``history`` line per step of the session) and written from the
-   metadata (:func:`odatis_vre.datafacts.annotate`; the repository's publisher is read from its public
+   metadata (:func:`odatis_vre.publishing.datafacts.annotate`; the repository's publisher is read from its public
    ``health`` answer); the data are checked with compliance-checker: no high-priority CF issue, ACDD at
-   95 % of its points (:func:`odatis_vre.conventions.require`). A refusal names the **metadata fields**
+   95 % of its points (:func:`odatis_vre.publishing.conventions.require`). A refusal names the **metadata fields**
    to add (``creators[].email``, ``platform``...) for a Dataset, the attributes to fix for a file
    deposited as it is;
 3. the DataCite metadata are built with the provenance of this session (every catalogue entry
@@ -109,7 +109,7 @@ def _dataset_digest(ds: Any) -> str:
 
 
 def _write_netcdf(ds: Any, dest: Path) -> None:
-    from . import conventions
+    from .publishing import conventions
 
     conventions.to_netcdf(ds, dest)  # atomic, and CF-clean encodings (no _FillValue on coordinates...)
 
@@ -158,7 +158,7 @@ def prepare_file(ds_or_path: Any, title: str) -> tuple[Path, bool]:
 
 
 def upload_name(path: Path) -> str:
-    """The name ``path`` gets in the repository, or :class:`~odatis_vre.repository.store.RepositoryError`
+    """The name ``path`` gets in the repository, or :class:`~odatis_vre.publishing.repository.store.RepositoryError`
     suggesting a name it accepts (plain ASCII letters, digits, ``.``, ``_``, ``-``, ``+``).
 
     >>> upload_name(Path("/data/sst_2023.nc"))
@@ -166,11 +166,11 @@ def upload_name(path: Path) -> str:
     >>> upload_name(Path("/data/température été.nc"))
     Traceback (most recent call last):
     ...
-    odatis_vre.repository.store.RepositoryError: file name 'température été.nc' cannot be stored in the repository (plain letters, digits, '.', '_', '-', '+' only; at most 200 characters): rename the file, e.g. to 'temperature_ete.nc'
+    odatis_vre.publishing.repository.store.RepositoryError: file name 'température été.nc' cannot be stored in the repository (plain letters, digits, '.', '_', '-', '+' only; at most 200 characters): rename the file, e.g. to 'temperature_ete.nc'
     """
     import unicodedata
 
-    from .repository.store import RepositoryError, check_name
+    from .publishing.repository.store import RepositoryError, check_name
 
     try:
         return check_name(path.name)
@@ -215,7 +215,7 @@ def deposit(ds_or_path: Any, metadata: Any, *, registrar: str | None = None, rep
     Parameters
     ----------
     ds_or_path : an ``xarray.Dataset``, a NetCDF file or a Zarr folder.
-    metadata : a YAML file or a dict (see :mod:`odatis_vre.metadata`): title, creators (ORCID,
+    metadata : a YAML file or a dict (see :mod:`odatis_vre.publishing.metadata`): title, creators (ORCID,
         affiliation with ROR), licence (SPDX), keywords, abstract, funding, related publications.
     registrar : ``local``, ``datacite`` or ``zenodo``: checked against the repository's registrar
         (the service holds the registrar credentials, not the notebook).
@@ -228,14 +228,14 @@ def deposit(ds_or_path: Any, metadata: Any, *, registrar: str | None = None, rep
     annotate : for a NetCDF file or Zarr folder: open it and deposit it as a Dataset, i.e. with its ACDD
         attributes computed from its data and written from ``metadata`` (default: the file as it is).
 
-    Raises :class:`odatis_vre.metadata.MetadataError`, :class:`odatis_vre.conventions.ConventionsError`
-    (nothing sent) or :class:`odatis_vre.repository.RepositoryError` (what the service refused).
+    Raises :class:`odatis_vre.publishing.metadata.MetadataError`, :class:`odatis_vre.publishing.conventions.ConventionsError`
+    (nothing sent) or :class:`odatis_vre.publishing.repository.RepositoryError` (what the service refused).
     """
     import xarray as xr
 
-    from . import conventions
-    from . import metadata as metadata_mod
-    from .repository.client import Client, sha256_file
+    from .publishing import conventions
+    from .publishing import metadata as metadata_mod
+    from .publishing.repository.client import Client, sha256_file
 
     if not isinstance(ds_or_path, (xr.Dataset, str, os.PathLike)):
         raise TypeError(f"deposit(): give an xarray.Dataset, or the path of a NetCDF file or a Zarr folder, not "
@@ -304,7 +304,7 @@ def deposit(ds_or_path: Any, metadata: Any, *, registrar: str | None = None, rep
 def _require_file(path: str) -> None:
     """:func:`conventions.require` on a file deposited as it is; a refusal also says how to have the VRE write
     the attributes from the metadata instead."""
-    from . import conventions
+    from .publishing import conventions
 
     try:
         conventions.require(path)
@@ -336,7 +336,7 @@ class _opened:
 def _require_publishable(annotated: Any) -> None:
     """:func:`conventions.require` on a Dataset annotated from the user's metadata; a refusal names the
     metadata fields to add (``creators[].email``, ``platform``...), not the attributes they give."""
-    from . import conventions, datafacts
+    from .publishing import conventions, datafacts
 
     try:
         conventions.require(annotated)
@@ -347,7 +347,7 @@ def _require_publishable(annotated: Any) -> None:
 def _annotated(ds: Any, md: dict[str, Any], prov: list[dict[str, Any]], steps: list[dict[str, Any]],
                v: dict[str, Any] | None) -> Any:
     """``ds`` with ACDD attributes computed from its data, the user's metadata and the deposit's DOI."""
-    from . import datafacts
+    from .publishing import datafacts
 
     pub = (v or {}).get("publisher") or {}
     return datafacts.annotate(ds, md, doi=(v or {}).get("doi") or "10.5072/pending",
@@ -380,7 +380,7 @@ def _read_metadata(metadata: Any) -> dict[str, Any]:
     """The user's metadata as written (a dict, or a YAML file), before checks."""
     import yaml
 
-    from .metadata import MetadataError
+    from .publishing.metadata import MetadataError
 
     if isinstance(metadata, dict):
         return dict(metadata)

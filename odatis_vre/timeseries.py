@@ -655,7 +655,7 @@ OPEN_CHUNK_FILES = 128
 
 #: Default size of a whole-period block of :meth:`TimeCopy.dataarray`: large enough that a task's work
 #: dwarfs its scheduling, below the 64 MiB up to which gateway workers allocate from the heap
-#: (odatis_vre.gateway.WORKER_MALLOC)
+#: (odatis_vre.hub.gateway.WORKER_MALLOC)
 BLOCK_BYTES = 48 * 1024**2
 
 @dataclass

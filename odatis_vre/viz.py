@@ -3,7 +3,7 @@
 Every function returns a **HoloViews** object: interactive (Bokeh) in JupyterLab, and savable as
 a PNG with :func:`save_png` (Matplotlib rendering, offline). They work on lazy, dask-backed data
 without reading it all: the slice to draw is selected first, then only that slice is computed.
-Maps carry offline Natural Earth coastlines (:mod:`odatis_vre.coastlines`).
+Maps carry offline Natural Earth coastlines (:mod:`odatis_vre.data.coastlines`).
 
 =====================  ==========================================================================
 :func:`map`            a map of one time step (or the mean over a period) with coastlines
@@ -32,7 +32,8 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import xarray as xr
 
-from . import atomic, coastlines
+from . import atomic
+from .data import coastlines
 from .analysis import AnalysisError, lat_lon_names, select_bbox
 
 _DEPTH_NAMES = ("depth", "DEPTH", "PRES", "pres", "pressure", "z", "lev", "level")

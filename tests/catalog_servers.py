@@ -1,6 +1,6 @@
 """Stand-ins of the pole's data services, served from 127.0.0.1, for the catalogue's tests.
 
-One aiohttp application serves a local copy built by :func:`odatis_vre.mirror.build_local_copy`:
+One aiohttp application serves a local copy built by :func:`odatis_vre.data.mirror.build_local_copy`:
 
 * ``/gdac/...``        plain HTTP files (Argo GDAC layout, index files), with Range requests;
 * ``/copernicus/...``  Zarr stores over HTTP (what the Copernicus Marine ARCO service serves);
@@ -284,7 +284,7 @@ class DataServer:
         return f"http://127.0.0.1:{self.port}"
 
     def mirror(self) -> dict[str, str]:
-        from odatis_vre import mirror
+        from odatis_vre.data import mirror
 
         return mirror.for_server(self.url)
 

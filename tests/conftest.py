@@ -22,7 +22,7 @@ def _reap_stale_runs() -> None:
     """Folders and system accounts left by test runs that were killed."""
     import shutil
 
-    from odatis_vre import sysusers
+    from odatis_vre.users import sysusers
 
     for run in TEST_ROOT.glob("run-*"):
         try:
@@ -54,7 +54,7 @@ def _traversable_basetemp(tmp_path_factory: pytest.TempPathFactory) -> None:
 @pytest.fixture(scope="session")
 def sample_data() -> Path:
     """The offline sample datasets of the catalogue (generated once, reused)."""
-    from odatis_vre import samples
+    from odatis_vre.data import samples
 
     dest = REPO / "catalog" / "data"
     samples.make_all(dest, force=False, progress=False)

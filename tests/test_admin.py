@@ -10,7 +10,7 @@ from dask_gateway import Gateway
 from dask_gateway.auth import JupyterHubAuth
 
 from odatis_vre.cli import main
-from odatis_vre.modes import local_ports
+from odatis_vre.hub.modes import local_ports
 from vre_testing import VRETestStack, start_stack
 
 pytestmark = pytest.mark.slow

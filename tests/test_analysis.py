@@ -12,7 +12,8 @@ import xarray as xr
 from dask.callbacks import Callback
 from scipy import stats
 
-from odatis_vre import analysis, samples
+from odatis_vre import analysis
+from odatis_vre.data import samples
 from odatis_vre.analysis import AnalysisError
 
 

@@ -66,7 +66,8 @@ class Materials:
 
 def _write_materials(work: Path) -> dict[str, Any]:
     """Broken and good data files, metadata and configurations; returns the Python objects (``@name``)."""
-    from odatis_vre import conventions, datafacts, metadata, samples
+    from odatis_vre.publishing import conventions, datafacts, metadata
+    from odatis_vre.data import samples
 
     ds = samples.sst_dataset(days=3)
     # a file publication accepts: the ACDD attributes a deposit writes (95 % of compliance-checker's points)
@@ -157,7 +158,7 @@ class Stack:
         from dask_gateway import Gateway
         from dask_gateway.auth import JupyterHubAuth
 
-        from odatis_vre.modes import local_ports
+        from odatis_vre.hub.modes import local_ports
 
         return Gateway(address=f"{self.vre.url}/services/dask-gateway", auth=JupyterHubAuth(api_token=self.tokens[user]),
                        proxy_address=f"gateway://127.0.0.1:{local_ports(self.vre.cfg)['gateway_tcp']}")
@@ -275,7 +276,7 @@ def _new_draft(ctx: Ctx, user: str = "alice") -> dict[str, Any]:
 
 
 def _client(ctx: Ctx, user: str = "alice") -> Any:
-    from odatis_vre.repository.client import Client
+    from odatis_vre.publishing.repository.client import Client
 
     assert ctx.stack is not None
     return Client(ctx.stack.repo, ctx.stack.tokens[user], retries=1)
@@ -336,7 +337,7 @@ def _setup_server_running(ctx: Ctx) -> Iterator[None]:
 
 @contextlib.contextmanager
 def _setup_home_over_quota(ctx: Ctx) -> Iterator[None]:
-    from odatis_vre import sysusers
+    from odatis_vre.users import sysusers
 
     assert ctx.stack is not None
     cfg = ctx.stack.vre.cfg
@@ -393,8 +394,8 @@ def _tree(root: Path, mtimes: bool = True) -> dict[str, tuple[int, int]]:
 
 
 def _snap_deposits(ctx: Ctx) -> Any:
-    from odatis_vre.repository.server import Settings
-    from odatis_vre.repository.store import Store
+    from odatis_vre.publishing.repository.server import Settings
+    from odatis_vre.publishing.repository.store import Store
 
     assert ctx.stack is not None
     s = Settings.from_config(ctx.stack.vre.cfg)
@@ -410,7 +411,7 @@ def _snap_deposits(ctx: Ctx) -> Any:
 def _snap_accounts(ctx: Ctx) -> Any:
     import pwd
 
-    from odatis_vre import accounts
+    from odatis_vre.users import accounts
 
     assert ctx.stack is not None
     vre = ctx.stack.vre
@@ -439,7 +440,7 @@ def _snap_clusters(ctx: Ctx) -> Any:
 
 
 def _snap_home(ctx: Ctx) -> Any:
-    from odatis_vre import sysusers
+    from odatis_vre.users import sysusers
 
     assert ctx.stack is not None
     return _tree(sysusers.home_of(ctx.stack.vre.cfg, "sam"))
@@ -482,7 +483,7 @@ def _as_user(ctx: Ctx, user: str | None) -> Iterator[None]:
         return
     import dask.config
 
-    from odatis_vre.modes import local_ports
+    from odatis_vre.hub.modes import local_ports
 
     assert ctx.stack is not None
     vre = ctx.stack.vre
@@ -633,7 +634,7 @@ def test_errors_page_is_generated_from_the_corpus() -> None:
 
 def test_repository_refuses_a_size_above_its_free_space(tmp_path: Path) -> None:
     """Without max_upload, a huge declared size is refused by the free space of the volume (nothing allocated)."""
-    from odatis_vre.repository.store import RepositoryError, Store
+    from odatis_vre.publishing.repository.store import RepositoryError, Store
 
     st = Store(tmp_path / "store")
     v = st.create_deposit("alice", {"title": "T"}, key="k")
@@ -670,7 +671,7 @@ def test_a_bug_is_one_message_with_exit_70(materials: Materials) -> None:
     import click
     from click.testing import CliRunner
 
-    from odatis_vre import cli_common
+    from odatis_vre.cli import common as cli_common
 
     @click.group(cls=cli_common.FriendlyGroup)
     @click.option("--debug", is_flag=True)

@@ -237,7 +237,7 @@ def test_missing_sample_data_says_how_to_make_it(tmp_path: Path) -> None:
 
 
 def test_mirror_mapping(monkeypatch: pytest.MonkeyPatch) -> None:
-    from odatis_vre import mirror
+    from odatis_vre.data import mirror
 
     m = {"https://data-argo.ifremer.fr": "http://127.0.0.1:1/gdac", "https://data-argo.ifremer.fr/dac": "http://127.0.0.1:2/d",
          "copernicusmarine://": "http://127.0.0.1:1/copernicus/"}

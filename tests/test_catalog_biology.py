@@ -1,7 +1,7 @@
 """The biology & imaging group: flow cytometry (SEANOE), benthic image annotations (SEANOE), OBIS occurrences.
 
 Loaded through the stand-ins of SEANOE and OBIS (tests/catalog_servers.py) with the mirror, from the
-local copies written by :func:`odatis_vre.mirror.build_local_copy`.
+local copies written by :func:`odatis_vre.data.mirror.build_local_copy`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from catalog_servers import DataServer  # noqa: E402
 
 from odatis_vre import catalog, provenance  # noqa: E402
-from odatis_vre.catalog_drivers import AccessError, ObisOccurrenceSource  # noqa: E402
+from odatis_vre.data.drivers import AccessError, ObisOccurrenceSource  # noqa: E402
 
 pytestmark = pytest.mark.slow
 BIOLOGY = ("somlit_roscoff_cytometry", "marel_carnot_cytometry", "emso_azores_tempo_annotations", "obis_occurrences")
@@ -24,7 +24,7 @@ BIOLOGY = ("somlit_roscoff_cytometry", "marel_carnot_cytometry", "emso_azores_te
 
 @pytest.fixture(scope="module")
 def server(sample_data: Path, tmp_path_factory: pytest.TempPathFactory) -> DataServer:
-    from odatis_vre import mirror
+    from odatis_vre.data import mirror
 
     root = mirror.build_local_copy(tmp_path_factory.mktemp("copy"), sample_data)
     srv = DataServer(root).start()

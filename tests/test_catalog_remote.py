@@ -19,7 +19,8 @@ from click.testing import CliRunner
 sys.path.insert(0, str(Path(__file__).parent))
 from catalog_servers import DataServer  # noqa: E402
 
-from odatis_vre import catalog, mirror, provenance  # noqa: E402
+from odatis_vre import catalog, provenance
+from odatis_vre.data import mirror  # noqa: E402
 from odatis_vre.cli import main  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -142,7 +143,7 @@ def test_erddap_tables_are_lazy_one_request_per_window(server: DataServer) -> No
     """A 3-month period with 10-day windows: one request when the frame is made, the rest on compute()."""
     import dask.dataframe as dd
 
-    from odatis_vre.catalog_drivers import ErddapTabledapSource
+    from odatis_vre.data.drivers import ErddapTabledapSource
 
     before = len(server.requests)
     ddf = catalog.load("argo_erddap_profiles", mirror=server.mirror(), time=("2023-01-01", "2023-03-31"))
@@ -200,7 +201,7 @@ def test_indexed_daily_files_equal_open_mfdataset(sample_data: Path, tmp_path: P
     import glob
     import shutil
 
-    from odatis_vre.catalog_drivers import open_files_indexed
+    from odatis_vre.data.drivers import open_files_indexed
 
     monkeypatch.setenv("ODATIS_VRE_CACHE_DIR", str(tmp_path / "cache"))
     files = sorted(glob.glob(str(sample_data / "sst_daily" / "*.nc")))

@@ -127,7 +127,8 @@ def test_global_options_go_before_or_after_the_command(cfg: Path, tmp_path: Path
 
 def test_publish_derives_the_repository_from_the_global_hub_url(tmp_path: Path) -> None:
     """`odatis-vre --hub-url H publish ...` sends to H/services/repository/ (here nothing answers there)."""
-    from odatis_vre import conventions, datafacts, metadata, samples
+    from odatis_vre.publishing import conventions, datafacts, metadata
+    from odatis_vre.data import samples
     from test_repository import META
 
     # a file publication would accept (ACDD attributes as a deposit writes them): only the address is wrong

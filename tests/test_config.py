@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from odatis_vre import config, modes, quotas
+from odatis_vre import config
+from odatis_vre.hub import modes
+from odatis_vre.users import quotas
 from odatis_vre.config import ConfigError
 from vre_testing import REPO, TEST_CONFIG
 
@@ -140,10 +142,10 @@ def test_quota_messages_name_the_limit() -> None:
 
 
 def test_modes_differ_only_where_declared(tmp_path: Path) -> None:
-    """The local/Kubernetes differences come from odatis_vre.modes; the rest of the hub config is shared."""
+    """The local/Kubernetes differences come from odatis_vre.hub.modes; the rest of the hub config is shared."""
     from traitlets.config import Config
 
-    from odatis_vre import hubconfig
+    from odatis_vre.hub import hubconfig
 
     local_raw = config.deep_merge(TEST_CONFIG, {"hub": {"port": 18999, "state_dir": str(tmp_path / "state")}})
     kube_raw = config.deep_merge(local_raw, {"mode": "kubernetes", "auth": {"type": "oauth", "oauth": {
@@ -156,8 +158,8 @@ def test_modes_differ_only_where_declared(tmp_path: Path) -> None:
         hubconfig.apply(c, config.from_dict(raw, path=tmp_path / "vre.yaml"), environ=env)
         configs[name] = c
     loc, kub = configs["local"], configs["kubernetes"]
-    assert loc.JupyterHub.spawner_class == "odatis_vre.spawners.VRELocalSpawner"
-    assert kub.JupyterHub.spawner_class == "odatis_vre.spawners.VREKubeSpawner"
+    assert loc.JupyterHub.spawner_class == "odatis_vre.hub.spawners.VRELocalSpawner"
+    assert kub.JupyterHub.spawner_class == "odatis_vre.hub.spawners.VREKubeSpawner"
     assert "db_url" in loc.JupyterHub and "db_url" not in kub.JupyterHub  # z2jh owns the database there
     # local SQLite commits through the write-ahead log (hubdb); a PVC database is left as z2jh makes it
     assert loc.JupyterHub.db_kwargs["connect_args"]["factory"].__name__ == "TunedConnection"

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from odatis_vre import conventions, samples
-from odatis_vre.conventions import ConventionsError, Problem
+from odatis_vre.publishing import conventions
+from odatis_vre.data import samples
+from odatis_vre.publishing.conventions import ConventionsError, Problem
 
 
 def _errors(problems: list[Problem]) -> dict[str, str]:

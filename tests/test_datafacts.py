@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 from lxml import etree
 
-from odatis_vre import conventions, datafacts, metadata, samples
-from odatis_vre.repository import oai
+from odatis_vre.publishing import conventions, datafacts, metadata
+from odatis_vre.data import samples
+from odatis_vre.publishing.repository import oai
 from test_repository import META, PUBLISHER_EMAIL
 
 

@@ -14,7 +14,8 @@ import pytest
 import requests
 import xarray as xr
 
-from odatis_vre import explorer, timeseries
+from odatis_vre.explore import explorer
+from odatis_vre import timeseries
 from vre_testing import VRETestStack, sample_catalog
 
 VAR = "analysed_sst"

@@ -19,7 +19,9 @@ from dask_gateway_server.models import User
 from dask_gateway_server.utils import FrozenAttrDict
 from traitlets.config import Config
 
-from odatis_vre import config, gateway, quotas
+from odatis_vre import config
+from odatis_vre.hub import gateway
+from odatis_vre.users import quotas
 from test_helm import (EXAMPLE_VRE, GATEWAY_API, INTERNET, K8S_VERSION, KUBE_API, KUBE_DNS, NAMESPACE, PROXY, REPO,
                        SECRETS, TRAEFIK, Endpoint, allowed, by_kind, chart, chart_values, kubeconfig, render,
                        use_kubeconfig)
@@ -78,7 +80,7 @@ def gw(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, kubeconfig: Path) -> tup
 
 def test_gateway_config_uses_the_quota_aware_kubernetes_backend(gw: tuple[Config, config.VREConfig]) -> None:
     c, cfg = gw
-    assert c.DaskGateway.backend_class == "odatis_vre.gateway.VREKubeBackend"
+    assert c.DaskGateway.backend_class == "odatis_vre.hub.gateway.VREKubeBackend"
     assert c.DaskGateway.authenticator_class == "dask_gateway_server.auth.JupyterHubAuthenticator"
     assert c.KubeBackend.cluster_options is gateway.cluster_options
     # vre.yaml came from the environment, unchanged

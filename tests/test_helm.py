@@ -23,7 +23,9 @@ import yaml
 from tornado import web
 from traitlets.config import Config
 
-from odatis_vre import config, hubconfig, modes, quotas, spawners
+from odatis_vre import config
+from odatis_vre.hub import hubconfig, modes, spawners
+from odatis_vre.users import quotas
 from vre_testing import KUBECONFIG
 
 REPO = Path(__file__).resolve().parents[1]
@@ -360,7 +362,7 @@ def test_hub_config_snippet_configures_jupyterhub_from_the_mounted_vre(kubeconfi
     snippet = chart_values()["jupyterhub"]["hub"]["extraConfig"]["zz-odatis-vre"]
     c = Config()
     exec(snippet.replace("/srv/odatis-vre/hub/", str(REPO / "hub") + "/"), {"c": c})
-    assert c.JupyterHub.spawner_class == "odatis_vre.spawners.VREKubeSpawner"
+    assert c.JupyterHub.spawner_class == "odatis_vre.hub.spawners.VREKubeSpawner"
     assert c.GenericOAuthenticator.client_secret == "from-the-secret"
     svcs = {s["name"]: s for s in c.JupyterHub.services}
     assert svcs["dask-gateway"]["url"] == "http://traefik-odatis-vre-dask-gateway"
@@ -839,7 +841,7 @@ def test_repository_extra_env_carries_registrar_credentials_to_the_service(chart
     """`repository.extraEnv` (a Secret's keys) → the repository pod's environment → a working DataCite registrar."""
     import sys
 
-    from odatis_vre import metadata, registrars
+    from odatis_vre.publishing import metadata, registrars
 
     sys.path.insert(0, str(REPO / "tests"))
     from standins import datacite

@@ -20,7 +20,10 @@ import requests
 from tornado.httpclient import HTTPRequest
 from tornado.websocket import websocket_connect
 
-from odatis_vre import admin, isolation, remote, sysusers
+from odatis_vre import admin
+from odatis_vre.hub import isolation
+from odatis_vre.admin import remote
+from odatis_vre.users import sysusers
 from vre_testing import REPO, VRETestStack, start_stack
 
 pytestmark = [pytest.mark.slow,

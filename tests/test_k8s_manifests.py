@@ -11,7 +11,8 @@ import kubernetes_validate
 import pytest
 from traitlets.config import Config
 
-from odatis_vre import config, hubconfig, spawners
+from odatis_vre import config
+from odatis_vre.hub import hubconfig, spawners
 from vre_testing import KUBECONFIG, TEST_CONFIG
 
 

@@ -10,7 +10,9 @@ import pytest
 import yaml
 
 from kube_testing import KubeAPI
-from odatis_vre import config, hubconfig, kube_usage, modes, usage
+from odatis_vre import config
+from odatis_vre.hub import hubconfig, modes
+from odatis_vre.admin import kube_usage, usage
 from test_helm import EXAMPLE_VRE, NAMESPACE, SECRETS, by_kind, chart, render  # noqa: F401 (chart: fixture)
 
 INSTANCE = modes.K8S_GATEWAY_INSTANCE
@@ -82,7 +84,7 @@ def test_hub_runs_the_recorder_in_kubernetes_mode_only(tmp_path: Path) -> None:
     # the service finds the API server as the hub does (the hub passes few variables to its services)
     assert svcs["dask-usage"]["environment"] == {"KUBERNETES_SERVICE_HOST": "10.96.0.1", "KUBERNETES_SERVICE_PORT": "443"}
     cmd = svcs["dask-usage"]["command"]
-    assert cmd[1:3] == ["-m", "odatis_vre.kube_usage"]
+    assert cmd[1:3] == ["-m", "odatis_vre.admin.kube_usage"]
     assert cmd[cmd.index("--namespace") + 1] == "ocean-vre" and cmd[cmd.index("--state-dir") + 1] == str(k8s.state_dir)
     local = config.from_dict({"profiles": k8s.raw["profiles"], "groups": k8s.raw["groups"]})
     assert "dask-usage" not in {s["name"] for s in hubconfig.services(local, {})}

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from odatis_vre import metadata as m
+from odatis_vre.publishing import metadata as m
 from odatis_vre import provenance
 
 FULL_YAML = """

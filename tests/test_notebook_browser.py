@@ -21,7 +21,7 @@ from lab_browser import Watch, chromium, error_outputs, lab_login, menu, painted
     write_notebook
 from odatis_vre import catalog
 from odatis_vre.admin import HubClient
-from odatis_vre.workshop import grant_instructors
+from odatis_vre.admin.workshop import grant_instructors
 from vre_testing import VRETestStack
 
 pytestmark = pytest.mark.slow
@@ -95,7 +95,7 @@ def test_widgets_bokeh_and_resource_use_in_jupyterlab(vre_stack: VRETestStack, s
         spawner_mem = vre_stack.api("GET", f"/users/{user}").json()
         assert spawner_mem["servers"][""]["ready"]
         limit = metrics["limits"]["memory"]["rss"]
-        from odatis_vre.quotas import parse_quantity
+        from odatis_vre.users.quotas import parse_quantity
 
         assert limit == int(parse_quantity(vre_stack.cfg.profiles[0]["memory"]["limit"]))
         # CPU: JupyterHub's CPU_LIMIT in cores, shown by jupyter-resource-usage as a percentage (100 per core)
@@ -176,7 +176,7 @@ def test_two_people_edit_one_notebook_through_an_instructor_share(vre_stack: VRE
     teacher, tpw = "ian", "ian-pass-8"
     vre_stack.create_user(owner, opw)
     vre_stack.create_user(teacher, tpw)
-    # the workshops' instructor access: a share of the participant's server (odatis_vre.workshop)
+    # the workshops' instructor access: a share of the participant's server (odatis_vre.admin.workshop)
     grant_instructors(HubClient(vre_stack.url, vre_stack.admin_token), owner, [teacher])
     vre_stack.start_server(owner)
     home, uid, gid = _home(vre_stack, owner)

@@ -135,7 +135,7 @@ def test_argo_notebook(sample_data: Path, tmp_path: Path) -> None:
 # ----------------------------------------------------------------------------- 03, on the gateway
 
 def test_gateway_notebook_runs_on_the_vre_gateway(vre_stack: VRETestStack, sample_data: Path, tmp_path: Path) -> None:
-    from odatis_vre import modes
+    from odatis_vre.hub import modes
 
     vre_stack.create_user("nora", "nora-notebook-pass-3")
     token = vre_stack.user_token("nora")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from odatis_vre import sysusers
+from odatis_vre.users import sysusers
 from standins.oidc import OIDCProvider
 from vre_testing import start_stack
 

@@ -48,7 +48,7 @@ def test_publish_notebook_runs(repo_stack: VRETestStack, sample_data: Path, tmp_
     monkeypatch.delenv("ODATIS_VRE_REPOSITORY_URL", raising=False)
     monkeypatch.delenv("ODATIS_VRE_PROVENANCE_FILE", raising=False)
     # what a user server of this VRE gets: the repository's catalogue included in the VRE's
-    from odatis_vre import modes
+    from odatis_vre.hub import modes
 
     monkeypatch.setenv("ODATIS_VRE_CATALOG_INCLUDES",
                        modes.singleuser_env(repo_stack.stack.cfg)["ODATIS_VRE_CATALOG_INCLUDES"])

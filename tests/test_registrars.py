@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from odatis_vre import metadata, registrars
-from odatis_vre.registrars import RegistrarError
+from odatis_vre.publishing import metadata, registrars
+from odatis_vre.publishing.registrars import RegistrarError
 from standins import datacite as datacite_standin
 from standins import zenodo as zenodo_standin
 

@@ -21,7 +21,7 @@ import pytest
 import requests
 import yaml
 
-from odatis_vre.repository.store import ChecksumMismatch, Conflict, NotFound, RepositoryError, Store, TooLarge
+from odatis_vre.publishing.repository.store import ChecksumMismatch, Conflict, NotFound, RepositoryError, Store, TooLarge
 from vre_testing import REPO, VRETestStack, start_stack
 
 #: (config path, storage path) of every repository stack of the session: tests/test_zz_fixity.py re-checks them
@@ -63,7 +63,8 @@ def sha(data: bytes) -> str:
 
 def make_nc(path: Path, *, cf: bool = True, days: int = 3) -> Path:
     """A sample SST file; ``cf``: with the ACDD attributes a deposit computes (datafacts.annotate with META)."""
-    from odatis_vre import conventions, datafacts, metadata, samples
+    from odatis_vre.publishing import conventions, datafacts, metadata
+    from odatis_vre.data import samples
 
     ds = samples.sst_dataset(days=days)
     if not cf:  # no conventions at all: no attributes, no units, no standard names
@@ -132,7 +133,7 @@ def test_raw_zarr_chunks_are_the_bytes_xpublish_encodes(tmp_path: Path) -> None:
     import cachey
     from xpublish_zarr.utils import encode_chunk, get_store
 
-    from odatis_vre.repository import dissemination
+    from odatis_vre.publishing.repository import dissemination
 
     nc = make_nc(tmp_path / "c.nc", days=5)
     ds = dissemination.open_dataset(nc).chunk({"time": 2, "lat": 20, "lon": 25})  # edge chunks are partial
@@ -159,7 +160,7 @@ def test_chunks_read_as_byte_ranges_of_a_contiguous_file(tmp_path: Path, monkeyp
     import xarray as xr
     from xpublish_zarr.utils import encode_chunk, get_store
 
-    from odatis_vre.repository import dissemination
+    from odatis_vre.publishing.repository import dissemination
 
     values = np.random.default_rng(1).normal(15, 3, (5, 20, 30)).astype("float32")
     values[1, 3, 4] = np.nan if fill is None else fill  # a missing value, stored as NaN or as the fill value
@@ -194,8 +195,8 @@ def test_chunks_read_as_byte_ranges_of_a_contiguous_file(tmp_path: Path, monkeyp
 def test_signed_links_only_where_clients_reach_the_service(tmp_path: Path) -> None:
     """Local mode with the hub on loopback: the service's own port; elsewhere only an explicit url; off on request."""
     from odatis_vre import config
-    from odatis_vre.repository import signed
-    from odatis_vre.repository.server import Settings, direct_url
+    from odatis_vre.publishing.repository import signed
+    from odatis_vre.publishing.repository.server import Settings, direct_url
     from vre_testing import write_config
 
     def cfg(hub: dict[str, Any], dd: dict[str, Any] | None = None) -> Any:
@@ -251,7 +252,7 @@ class Env:
         return {"Authorization": f"token {self.tokens[user]}"} if user else {}
 
     def client(self, user: str, **kw: Any) -> Any:
-        from odatis_vre.repository.client import Client
+        from odatis_vre.publishing.repository.client import Client
 
         return Client(self.repo, self.tokens[user], **kw)
 
@@ -276,7 +277,7 @@ class Env:
             except OSError:
                 continue
             args = [c.decode(errors="replace") for c in cmd if c]
-            if "odatis_vre.supervise" in args:
+            if "odatis_vre.hub.supervise" in args:
                 continue
             if any(args[i:i + 4] == want for i in range(len(args))):
                 return int(d.name)
@@ -419,8 +420,8 @@ def test_deposit_upload_publish_landing_download(env: Env, tmp_path: Path) -> No
 def test_large_published_files_leave_the_proxy_through_signed_links(env: Env, tmp_path: Path) -> None:
     from urllib.parse import parse_qs, urlparse
 
-    from odatis_vre.repository import signed
-    from odatis_vre.repository.server import Settings
+    from odatis_vre.publishing.repository import signed
+    from odatis_vre.publishing.repository.server import Settings
 
     port = json.loads((env.folder / ".vre" / "ports.json").read_text())["repository"]
     settings = Settings.from_config(env.stack.cfg, port=port)
@@ -585,7 +586,8 @@ def test_missing_metadata_and_non_cf_files_are_refused(env: Env, tmp_path: Path)
     assert got["state"] == "draft" and env.datacite.state[got["doi"]]["state"] == "draft"
     assert len(env.datacite.state) == n_dois + 1  # the reserved draft DOI only
     # publish.deposit refuses it before sending anything
-    from odatis_vre import conventions, publish
+    from odatis_vre.publishing import conventions
+    from odatis_vre import publish
 
     mine = len(env.get("api/deposits", "alice").json())
     with pytest.raises(conventions.ConventionsError):
@@ -795,7 +797,8 @@ def test_cli_publish_checks_the_registrar_and_is_idempotent(env: Env, tmp_path: 
     # a file with its source's attributes only: refused as it is (naming them), published with --annotate
     import xarray as xr
 
-    from odatis_vre import conventions, samples
+    from odatis_vre.publishing import conventions
+    from odatis_vre.data import samples
 
     raw = conventions.to_netcdf(samples.sst_dataset(days=2), tmp_path / "cli_raw.nc")
     meta.write_text(yaml.safe_dump(META | {"title": "SST annotated from the command line"}))

@@ -66,7 +66,7 @@ def _box(ds: xr.Dataset) -> dict[str, float]:
 
 def _checker_scores(path: Path) -> dict[str, dict[str, Any]]:
     """IOOS compliance-checker's own CF-1.8 and ACDD-1.3 points of a file (its JSON report's aggregates)."""
-    from odatis_vre import conventions
+    from odatis_vre.publishing import conventions
 
     suite = conventions._suite()  # the stock checkers, minus the standard-name-table download (offline)
     nc = suite.load_dataset(str(path))
@@ -100,7 +100,8 @@ def test_subset_and_monthly_versions_tell_the_truth_and_are_harvestable(env: Env
     from sickle import Sickle
     from stac_validator import stac_validator
 
-    from odatis_vre import catalog, metadata, provenance, publish
+    from odatis_vre import catalog, provenance, publish
+    from odatis_vre.publishing import metadata
 
     monkeypatch.setenv("ODATIS_VRE_DEPOSIT_DIR", str(tmp_path / "deposits"))
     provenance.clear()
@@ -240,7 +241,9 @@ def _download(env: Env, d: Any, tmp_path: Path) -> Path:
 @pytest.mark.slow
 def test_publication_is_refused_below_the_acdd_threshold_listing_what_to_add(env: Env, tmp_path: Path,
                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    from odatis_vre import conventions, publish, samples
+    from odatis_vre.publishing import conventions
+    from odatis_vre import publish
+    from odatis_vre.data import samples
 
     monkeypatch.setenv("ODATIS_VRE_DEPOSIT_DIR", str(tmp_path / "deposits"))
     minimal = {k: v for k, v in META.items() if k in ("title", "creators", "licence", "keywords", "abstract")}

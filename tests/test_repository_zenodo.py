@@ -2,7 +2,7 @@
 
 Same stack as tests/test_repository.py, but ``services.repository.registrar: zenodo`` with
 ``zenodo_url`` pointing at ``tests/standins/zenodo.py`` — Zenodo's InvenioRDM records API (``/api/records``,
-drafts, ``/versions``); the hub hands ``ZENODO_TOKEN`` to the service only (odatis_vre.hubconfig.REGISTRAR_ENV).
+drafts, ``/versions``); the hub hands ``ZENODO_TOKEN`` to the service only (odatis_vre.hub.hubconfig.REGISTRAR_ENV).
 """
 
 from __future__ import annotations

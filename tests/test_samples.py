@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from odatis_vre import samples
+from odatis_vre.data import samples
 
 
 def test_small_sst_is_deterministic_and_cf(tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from catalog_servers import DataServer  # noqa: E402
 
 from odatis_vre import catalog, provenance  # noqa: E402
-from odatis_vre.catalog_drivers import AccessError, SeanoeSource, seanoe_record_id  # noqa: E402
+from odatis_vre.data.drivers import AccessError, SeanoeSource, seanoe_record_id  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -138,7 +138,7 @@ def test_checksum_mismatch_discards_the_file(server: DataServer, _cache: Path) -
 def test_catalogue_entry_through_the_mirror(server: DataServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A SEANOE entry loaded with plain ``catalog.load`` and ``$ODATIS_VRE_MIRROR`` (the real addresses)."""
     entry = {"description": "ISAS-like gridded temperature (test record)",
-             "driver": "odatis_vre.catalog_drivers.SeanoeSource",
+             "driver": "odatis_vre.data.drivers.SeanoeSource",
              "args": {"doi": "10.17882/900001", "file_pattern": "ISAS20_TEMP_*.nc", "progress": False},
              "metadata": {"title": "Test ISAS grid", "theme": "physics", "producer": "LOPS", "data_centre": "SEANOE",
                           "licence": "CC-BY-4.0", "doi": "10.17882/900001", "citation": "Test (2020). ISAS. SEANOE.",

@@ -1,4 +1,4 @@
-"""odatis_vre.coastlines and odatis_vre.viz: offline coastlines, plots on lazy data, PNG export."""
+"""odatis_vre.data.coastlines and odatis_vre.viz: offline coastlines, plots on lazy data, PNG export."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from odatis_vre import analysis, coastlines, samples, viz
-from odatis_vre.coastlines import CoastlineError
+from odatis_vre import analysis, viz
+from odatis_vre.data import coastlines, samples
+from odatis_vre.data.coastlines import CoastlineError
 from odatis_vre.viz import VizError
 
 

@@ -14,7 +14,8 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 
-from odatis_vre import remote, sysusers, workshop
+from odatis_vre.admin import remote, workshop
+from odatis_vre.users import sysusers
 from odatis_vre.cli import main
 from vre_testing import VRETestStack, start_stack
 

@@ -10,7 +10,8 @@ import psutil
 import pytest
 import requests
 
-from odatis_vre import priority, remote, zygote
+from odatis_vre.hub import priority, zygote
+from odatis_vre.admin import remote
 from vre_testing import VRETestStack
 
 pytestmark = pytest.mark.slow

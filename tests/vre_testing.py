@@ -13,8 +13,9 @@ from typing import Any, Callable
 import requests
 import yaml
 
-from odatis_vre import config, sysusers
-from odatis_vre.stack import Stack
+from odatis_vre import config
+from odatis_vre.users import sysusers
+from odatis_vre.hub.stack import Stack
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -62,7 +63,7 @@ def free_port() -> int:
 def sample_catalog(root: Path, days: int, keep: Callable[[str], bool], *, argo_cycles: int = 2) -> Path:
     """``root/odatis.yaml``: the entries of catalog/odatis.yaml that ``keep`` selects, over ``days`` days of
     freshly generated sample data in ``root/data`` (gridded SST as a Zarr store and as daily files, Argo)."""
-    from odatis_vre import samples
+    from odatis_vre.data import samples
 
     samples.sst_zarr(root / "data", days=days, progress=False)
     samples.sst_daily(root / "data", days=days, progress=False)

@@ -6,7 +6,7 @@ the mirror ``https://www.seanoe.org`` → ``http://127.0.0.1:PORT/seanoe`` sends
 - ``GET <prefix>/api/find-by-id/<id>`` → the record as JSON (``files``: ``fileName``, ``fileUrl``,
   ``size``, ``checksum`` (sha256), ``openAccess``, ``lastUpdateDate``, ``label``; ``title``,
   ``geoExtendList``, ``temporalExtend``...), read from ``<root>/api/find-by-id/<id>`` (written by
-  :func:`odatis_vre.mirror.write_seanoe_copies` or :meth:`SeanoeStandin.add_record`); unknown id → 404.
+  :func:`odatis_vre.data.mirror.write_seanoe_copies` or :meth:`SeanoeStandin.add_record`); unknown id → 404.
 - ``GET <prefix>/data/<group>/<id>/data/<file>`` → the file, with ``Content-Length``.
 
 Written from what SEANOE's record API is seen to return (fields read by argopy's and geoextent's

@@ -29,9 +29,9 @@ def test_hub_config_applies_in_kubernetes_mode(tmp_path: Path) -> None:
     _env(tmp_path)
     c = Config()
     exec(compile((HUB / "jupyterhub_config.py").read_text(), "jupyterhub_config.py", "exec"), {"c": c})
-    assert c.JupyterHub.spawner_class == "odatis_vre.spawners.VREKubeSpawner"
-    assert c.JupyterHub.authenticator_class == "odatis_vre.auth.VREOAuthenticator"
-    from odatis_vre import spawners
+    assert c.JupyterHub.spawner_class == "odatis_vre.hub.spawners.VREKubeSpawner"
+    assert c.JupyterHub.authenticator_class == "odatis_vre.hub.auth.VREOAuthenticator"
+    from odatis_vre.hub import spawners
 
     assert spawners.VREKubeSpawner.__mro__[2].__name__ == "KubeSpawner"
 
@@ -40,9 +40,9 @@ def test_gateway_config_applies_in_kubernetes_mode(tmp_path: Path) -> None:
     _env(tmp_path)
     c = Config()
     exec(compile((HUB / "dask_gateway_config.py").read_text(), "dask_gateway_config.py", "exec"), {"c": c})
-    assert c.DaskGateway.backend_class == "odatis_vre.gateway.VREKubeBackend"
+    assert c.DaskGateway.backend_class == "odatis_vre.hub.gateway.VREKubeBackend"
     assert c.KubeClusterConfig.idle_timeout == 1800
-    from odatis_vre import gateway
+    from odatis_vre.hub import gateway
 
     assert gateway.VREKubeBackend.__name__ == "VREKubeBackend"
 

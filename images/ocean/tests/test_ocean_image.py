@@ -88,7 +88,7 @@ def test_publish_notebook_runs_against_the_repository(tmp_path: Path) -> None:
 
 
 def test_dask_commands_the_gateway_runs() -> None:
-    """The gateway starts schedulers and workers with `dask scheduler` / `dask worker` (odatis_vre.gateway)."""
+    """The gateway starts schedulers and workers with `dask scheduler` / `dask worker` (odatis_vre.hub.gateway)."""
     for sub in ("scheduler", "worker"):
         out = subprocess.run(["dask", sub, "--help"], capture_output=True, text=True, timeout=120)
         assert out.returncode == 0 and "Usage" in out.stdout, out.stderr
