@@ -14,7 +14,8 @@ import pytest
 import requests
 import xarray as xr
 
-from odatis_vre.explore import explorer
+from odatis_vre.explore import app as explorer_app
+from odatis_vre.explore import explorer, server
 from odatis_vre import timeseries
 from vre_testing import VRETestStack, sample_catalog
 
@@ -125,7 +126,7 @@ def test_page_events_fill_the_plot(cat: Path) -> None:
     """The page's own callbacks (as Bokeh calls them on a click / a box) fill the named data sources."""
     from bokeh.events import SelectionGeometry, Tap
 
-    app = explorer.ExplorerApp(catalog=cat, dataset="sample_sst_zarr")
+    app = explorer_app.ExplorerApp(catalog=cat, dataset="sample_sst_zarr")
     assert app.dataset.value == "sample_sst_zarr" and app.variable.value == VAR
     assert app.map_source.data["image"][0].shape == (49, 61)
     # before the first click the empty time-series plot shows no axis (its 0..1 range would read 1970)
@@ -170,7 +171,7 @@ def _get_unix(path: str, url: str) -> tuple[int, str]:
 @pytest.mark.slow
 def test_server_proxy_command_serves_on_a_unix_socket(tmp_path: Path) -> None:
     """The launcher entry's command, as jupyter-server-proxy runs it: a page under the user's prefix, no CDN."""
-    cfg = explorer.server_proxy_config()
+    cfg = server.server_proxy_config()
     assert cfg["unix_socket"] is True and cfg["absolute_url"] is True
     assert Path(cfg["launcher_entry"]["icon_path"]).read_text().startswith("<svg")
     sock = str(tmp_path / "explorer.sock")

@@ -51,7 +51,7 @@ def explorer_group() -> None:
 def serve_cmd(port: int, address: str, prefix: str | None, hub_auth: bool | None, unix_socket: str | None,
               origins: tuple[str, ...], catalog_path: Path | None) -> None:
     """Serve the explorer (Panel/Bokeh, all JavaScript served locally) until interrupted."""
-    from ..explore import explorer
+    from ..explore import server as explorer
 
     if catalog_path:
         os.environ["ODATIS_VRE_CATALOG"] = str(catalog_path.resolve())
