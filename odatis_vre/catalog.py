@@ -32,19 +32,32 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
 from . import provenance
+from .data.cache import ENV_CACHE as ENV_CACHE
+from .data.cache import cache_dir as _cache_dir
+from .data.query import (
+    FAR_FUTURE as _FAR_FUTURE,
+)
+from .data.query import (
+    CatalogError,
+    subset_xarray,
+)
 from .data.query import (
     as_bbox as _as_bbox,
+)
+from .data.query import (
     as_time as _as_time,
-    CatalogError,
-    FAR_FUTURE as _FAR_FUTURE,
+)
+from .data.query import (
     parse_bbox as parse_bbox,
+)
+from .data.query import (
     parse_period as parse_period,
+)
+from .data.query import (
     subset_frame as _subset_frame,
-    subset_xarray,
 )
 
 ENV_CATALOG = "ODATIS_VRE_CATALOG"
-ENV_CACHE = "ODATIS_VRE_CACHE_DIR"
 _INDEX_VERSION = 3
 REQUIRED = ("title", "theme", "producer", "data_centre", "licence", "citation", "bbox", "time_range",
             "variables", "access")
@@ -60,13 +73,6 @@ def default_path() -> Path:
     if env:
         return Path(env)
     return Path(__file__).resolve().parents[1] / "catalog" / "odatis.yaml"
-
-
-def _cache_dir() -> Path:
-    env = os.environ.get(ENV_CACHE)
-    if env:
-        return Path(env)
-    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "odatis-vre"
 
 
 def _parse_yaml(path: Path, text: str) -> dict[str, Any]:

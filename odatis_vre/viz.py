@@ -33,8 +33,8 @@ import numpy as np
 import xarray as xr
 
 from . import atomic
-from .data import coastlines
 from .analysis import AnalysisError, lat_lon_names, select_bbox
+from .data import coastlines
 
 _DEPTH_NAMES = ("depth", "DEPTH", "PRES", "pres", "pressure", "z", "lev", "level")
 

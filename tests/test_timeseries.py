@@ -14,6 +14,7 @@ import xarray as xr
 from click.testing import CliRunner
 
 from odatis_vre import timeseries
+from odatis_vre.data.timecopy import read as timecopy_read
 from odatis_vre.cli import main as cli_main
 from vre_testing import sample_catalog
 
@@ -89,7 +90,7 @@ def test_clicks_keep_a_bounded_set_of_chunk_files_open(data: Path, fresh_state: 
     store = tmp_path / "sst.zarr"
     shutil.copytree(data / "data" / "sst.zarr", store)
     path = timeseries.build(str(store), tile=4, progress=False)  # small tiles: many chunk files
-    monkeypatch.setattr(timeseries, "OPEN_CHUNK_FILES", 5)
+    monkeypatch.setattr(timecopy_read, "OPEN_CHUNK_FILES", 5)
     ref = _reference(data)
     fds_before = len(os.listdir("/proc/self/fd"))
     grid = [(float(x), float(y)) for x in ref.lon.values[::6] for y in ref.lat.values[::6]]

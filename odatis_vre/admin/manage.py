@@ -27,9 +27,9 @@ from typing import Any, Callable, Iterator
 import requests
 
 from .. import config as config_mod
+from ..config import VREConfig
 from ..users import quotas
 from ..users.accounts import generate_password, username_problem, valid_username
-from ..config import VREConfig
 
 ENV_TOKEN = "ODATIS_VRE_TOKEN"
 

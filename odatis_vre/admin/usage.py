@@ -281,7 +281,6 @@ def report(cfg: VREConfig, since: float, until: float, *, hub: Any = None, gatew
            now: float | None = None) -> Report:
     """The usage report of a deployment: hub records + gateway records, groups from the hub and vre.yaml."""
     from ..users import quotas
-
     from .kube_usage import read_dask_usage
 
     sessions = server_sessions(read_server_events(cfg.state_dir), now)

@@ -46,12 +46,12 @@ from typing import Any, Iterable
 from tqdm import tqdm
 
 from .. import atomic
-from . import manage as admin
-from ..users import sysusers
 from .. import config as config_mod
-from ..users.accounts import generate_password, username_problem, valid_username
-from .manage import AdminError, HubClient
 from ..config import VREConfig
+from ..users import sysusers
+from ..users.accounts import generate_password, username_problem, valid_username
+from . import manage as admin
+from .manage import AdminError, HubClient
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,23}$")
 GIT_RE = re.compile(r"^(https?://|file://|ssh://|git@).+|.+\.git/?$")

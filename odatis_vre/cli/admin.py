@@ -9,8 +9,8 @@ from typing import Any, Callable
 
 import click
 
-from ..admin import manage as admin
 from .. import config as config_mod
+from ..admin import manage as admin
 from .common import CONFIG_OPTION, add_alias, emit, examples, hub_options, output_option
 
 

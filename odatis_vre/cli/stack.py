@@ -9,8 +9,8 @@ from pathlib import Path
 import click
 
 from .. import config
-from .common import CONFIG_OPTION, emit, examples, output_option
 from ..hub.stack import Stack, StackError
+from .common import CONFIG_OPTION, emit, examples, output_option
 
 __all__ = ["CONFIG_OPTION", "COMMANDS"]  # CONFIG_OPTION: imported from here by older cli_* modules
 

@@ -39,6 +39,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .. import timeseries
+from ..data.timecopy.source import _dim_names, _gridded_vars
 
 log = logging.getLogger("odatis_vre.explore.explorer")
 
@@ -226,7 +227,7 @@ class DatasetView:
     def _open_from_catalog(self) -> None:
         ds = self.ds
         tname, yname, xname = self.dims
-        self.variables = timeseries._gridded_vars(ds, self.dims)
+        self.variables = _gridded_vars(ds, self.dims)
         if not self.variables:
             raise ExplorerError(f"{self.name}: no numeric variable on ({tname}, {yname}, {xname}) to map")
         self.var_attrs = {v: dict(ds[v].attrs) for v in self.variables}
@@ -247,7 +248,7 @@ class DatasetView:
             if not hasattr(ds, "data_vars"):
                 raise ExplorerError(f"{self.name}: a table, not a grid; the explorer maps (time, lat, lon) datasets")
             try:
-                self.dims = timeseries._dim_names(ds)
+                self.dims = _dim_names(ds)
             except timeseries.TimeSeriesError as exc:
                 raise ExplorerError(f"{self.name}: {exc}") from None
             self._ds = ds

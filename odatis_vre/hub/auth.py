@@ -26,7 +26,6 @@ from traitlets import Unicode
 
 from ..users.accounts import AccountError, AccountStore, store_for, username_problem
 
-
 #: Threads' niceness for password hashing: above the hub's event loop thread, which shares the process
 HASH_NICENESS = 10
 

@@ -20,9 +20,9 @@ from dask_gateway_server.models import ClusterStatus
 from dask_gateway_server.options import Float, Integer, Options
 
 from .. import config as config_mod
-from . import isolation
-from ..users import quotas
 from ..config import VREConfig, format_bytes
+from ..users import quotas
+from . import isolation
 from .modes import local_ports
 
 ACTIVE = [ClusterStatus.PENDING, ClusterStatus.RUNNING]

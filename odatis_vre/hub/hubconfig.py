@@ -12,9 +12,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from . import modes
-from ..users import sysusers
 from ..config import VREConfig
+from ..users import sysusers
+from . import modes
 
 REPO = Path(__file__).resolve().parents[2]
 HUB_DIR = REPO / "hub"

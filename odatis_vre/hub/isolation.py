@@ -33,8 +33,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import priority
 from ..config import VREConfig, format_bytes
+from . import priority
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 #: The CFS period: quotas are fractions of it

@@ -16,8 +16,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from . import hubdb, priority
 from ..config import VREConfig
+from . import hubdb, priority
 
 #: Where the Kubernetes pods find things (mounted by the Helm chart).
 K8S_CATALOG = "/srv/odatis/catalog/odatis.yaml"

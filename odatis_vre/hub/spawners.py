@@ -21,9 +21,9 @@ from jupyterhub.utils import random_port
 from tornado import web
 
 from .. import config as config_mod
-from . import isolation, zygote
-from ..users import quotas, sysusers
 from ..config import VREConfig, format_bytes, parse_quantity
+from ..users import quotas, sysusers
+from . import isolation, zygote
 
 
 def _cfg() -> VREConfig:

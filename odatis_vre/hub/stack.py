@@ -23,9 +23,9 @@ from typing import Any
 import requests
 
 from .. import atomic, config
-from . import auth, modes, zygote
-from ..users import sysusers
 from ..config import VREConfig
+from ..users import sysusers
+from . import auth, modes, zygote
 from .hubconfig import HUB_DIR
 
 CLI_SERVICE = "odatis-cli"

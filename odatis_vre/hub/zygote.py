@@ -108,8 +108,8 @@ def _child(listener: socket.socket, conn: socket.socket) -> None:
         if request.get("ping"):
             conn.sendall(b'{"pong": true}\n')
             os._exit(0)
-        from .isolation import Limits, become
         from ..users.sysusers import Account
+        from .isolation import Limits, become
 
         account = request.get("account")
         if account:

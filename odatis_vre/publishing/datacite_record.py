@@ -22,8 +22,21 @@ from __future__ import annotations
 import json
 from typing import Any, Iterable, Mapping, Sequence
 
-from .metadata import CF_STANDARD_NAMES_URI, DEFAULT_PUBLISHER, DOI_RE, LICENCES, SCHEMA_VERSION, MetadataError, _PUBLIC_SCHEMES, _fmt, _human_size, _is_http_url, normalise_doi, software_version
-from .metadata import load_metadata  # noqa: F401  (the doctests' examples start from checked metadata)
+from .metadata import (
+    _PUBLIC_SCHEMES,
+    CF_STANDARD_NAMES_URI,
+    DEFAULT_PUBLISHER,
+    DOI_RE,
+    LICENCES,
+    SCHEMA_VERSION,
+    MetadataError,
+    _fmt,
+    _human_size,
+    _is_http_url,
+    load_metadata,  # noqa: F401  (the doctests' examples start from checked metadata)
+    normalise_doi,
+    software_version,
+)
 
 
 def datacite_attributes(md: Mapping[str, Any], *, doi: str | None, url: str | None = None, version: str | None = None,

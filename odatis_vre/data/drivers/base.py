@@ -11,6 +11,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from ..cache import cache_dir
+
 TIMEOUT = 60
 
 
@@ -54,9 +56,7 @@ def _checksum_spec(checksum: str | None) -> str | None:
 
 def cache_root() -> Path:
     """Where downloaded files are kept: ``$ODATIS_VRE_CACHE_DIR/downloads`` (default ``~/.cache/odatis-vre``)."""
-    env = os.environ.get("ODATIS_VRE_CACHE_DIR")
-    base = Path(env) if env else Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "odatis-vre"
-    return base / "downloads"
+    return cache_dir() / "downloads"
 
 
 def _cached(dest: Path, size: int | None, spec: str | None) -> bool:

@@ -175,9 +175,9 @@ def landing_page(v: dict[str, Any], versions: list[dict[str, Any]], repo: Any) -
         f"<p>Versions: {vlinks}</p>{concept_html}"
         f"<h2>Cite as</h2><p id=citation>{_e(cite)}</p>"
         + (f"<details><summary>BibTeX</summary><pre id=bibtex>{_e(bib)}</pre></details>" if bib else "")
-        + f"<p>Metadata: <a href='datacite.json'>DataCite JSON</a> · <a href='datacite.xml'>DataCite XML</a> · "
-          f"<a href='citation.bib'>BibTeX</a> · <a href='citation.txt'>citation</a> · "
-          f"<a href='schema.jsonld'>schema.org JSON-LD</a>"
+        + "<p>Metadata: <a href='datacite.json'>DataCite JSON</a> · <a href='datacite.xml'>DataCite XML</a> · "
+          "<a href='citation.bib'>BibTeX</a> · <a href='citation.txt'>citation</a> · "
+          "<a href='schema.jsonld'>schema.org JSON-LD</a>"
           + (" · <a href='stac.json'>STAC Item</a>" if state == "published" and extra.get("facts") else "")
           + "</p>"
         f"<h2>Description</h2><p>{_e(md.get('abstract'))}</p>"

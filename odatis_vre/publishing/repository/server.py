@@ -279,7 +279,11 @@ class Repository:
 
 
 def _hub_auth_classes() -> tuple[type, type, type]:
-    from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated, UserNotAllowed
+    from jupyterhub.services.auth import (
+        HubOAuthCallbackHandler,
+        HubOAuthenticated,
+        UserNotAllowed,
+    )
 
     return HubOAuthenticated, HubOAuthCallbackHandler, UserNotAllowed
 
