@@ -25,23 +25,16 @@ import argparse
 import asyncio
 import logging
 import os
-import sqlite3
 import time
-from pathlib import Path
 from typing import Any
 
-from .usage import EVENTS_FILE, DaskUse, _events_db
+from .usage import _dask_pods_db as _db
+from .usage import read_dask_usage as read_dask_usage
 
 log = logging.getLogger("odatis_vre.admin.kube_usage")
 COMPONENTS = {"dask-scheduler": "scheduler", "dask-worker": "worker"}
 
 
-def _db(state_dir: str | os.PathLike[str]) -> sqlite3.Connection:
-    """``usage.sqlite`` (the server events' database) with the table of Dask pods."""
-    db = _events_db(state_dir)
-    db.execute("CREATE TABLE IF NOT EXISTS dask_pods (pod TEXT PRIMARY KEY, cluster TEXT NOT NULL, user TEXT NOT NULL, "
-               "kind TEXT NOT NULL, cores REAL NOT NULL, start REAL NOT NULL, stop REAL)")
-    return db
 
 
 def observe(state_dir: str | os.PathLike[str], clusters: list[dict[str, Any]], pods: list[dict[str, Any]],
@@ -81,17 +74,6 @@ def observe(state_dir: str | os.PathLike[str], clusters: list[dict[str, Any]], p
         db.close()
 
 
-def read_dask_usage(state_dir: str | os.PathLike[str], now: float | None = None) -> list[DaskUse]:
-    """Every recorded scheduler and worker pod as :class:`odatis_vre.admin.usage.DaskUse` (empty when none)."""
-    if not (Path(state_dir) / EVENTS_FILE).exists():
-        return []
-    now = time.time() if now is None else now
-    db = _db(state_dir)
-    try:
-        rows = db.execute("SELECT user, start, stop, cluster, cores FROM dask_pods ORDER BY start").fetchall()
-    finally:
-        db.close()
-    return [DaskUse(user, start, stop, now, cluster, cores) for user, start, stop, cluster, cores in rows]
 
 
 async def poll_once(state_dir: str | os.PathLike[str], namespace: str, instance: str, api: Any = None) -> int:

@@ -195,6 +195,28 @@ def dask_usage(db_url: str | os.PathLike[str], now: float | None = None) -> list
 # the report
 
 
+def _dask_pods_db(state_dir: str | os.PathLike[str]) -> sqlite3.Connection:
+    """``usage.sqlite`` (the server events' database) with the table of Dask pods (Kubernetes mode)."""
+    db = _events_db(state_dir)
+    db.execute("CREATE TABLE IF NOT EXISTS dask_pods (pod TEXT PRIMARY KEY, cluster TEXT NOT NULL, user TEXT NOT NULL, "
+               "kind TEXT NOT NULL, cores REAL NOT NULL, start REAL NOT NULL, stop REAL)")
+    return db
+
+
+def read_dask_usage(state_dir: str | os.PathLike[str], now: float | None = None) -> list[DaskUse]:
+    """Every recorded scheduler and worker pod as :class:`DaskUse` (empty when none): what the hub's recorder
+    (:mod:`odatis_vre.admin.kube_usage`) saw in Kubernetes mode."""
+    if not (Path(state_dir) / EVENTS_FILE).exists():
+        return []
+    now = time.time() if now is None else now
+    db = _dask_pods_db(state_dir)
+    try:
+        rows = db.execute("SELECT user, start, stop, cluster, cores FROM dask_pods ORDER BY start").fetchall()
+    finally:
+        db.close()
+    return [DaskUse(user, start, stop, now, cluster, cores) for user, start, stop, cluster, cores in rows]
+
+
 @dataclass
 class Totals:
     server_hours: float = 0.0
@@ -281,8 +303,6 @@ def report(cfg: VREConfig, since: float, until: float, *, hub: Any = None, gatew
            now: float | None = None) -> Report:
     """The usage report of a deployment: hub records + gateway records, groups from the hub and vre.yaml."""
     from ..users import quotas
-    from .kube_usage import read_dask_usage
-
     sessions = server_sessions(read_server_events(cfg.state_dir), now)
     # the local gateway's database, or in Kubernetes mode the pods the hub's recorder saw (odatis_vre.admin.kube_usage)
     dask = dask_usage(gateway_db or gateway_db_path(cfg), now) + read_dask_usage(cfg.state_dir, now)

@@ -378,7 +378,7 @@ def acdd_attributes(facts: Mapping[str, Any], md: Mapping[str, Any] | None = Non
 
 
 def _from_user(md: Mapping[str, Any], publisher_url: str | None) -> dict[str, Any]:
-    from .metadata import LICENCES
+    from .licences import LICENCES
 
     out: dict[str, Any] = {"title": md["title"], "summary": md["abstract"],
                            "keywords": ", ".join(md.get("keywords") or []), "keywords_vocabulary": "free text",
