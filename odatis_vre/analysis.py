@@ -31,7 +31,7 @@ Errors are :class:`AnalysisError`, whose message names the argument and what to 
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Literal, Sequence, cast
 
 import gsw
 import numpy as np
@@ -200,7 +200,7 @@ def _group_means_block(block: np.ndarray, codes: np.ndarray, ngroups: int) -> np
     nt = block.shape[0]
     if nt == 0:
         return np.full((ngroups,) + block.shape[1:], np.nan, dtype=_float_type(block.dtype))
-    order = "F" if block.flags.f_contiguous and not block.flags.c_contiguous else "C"
+    order: Literal["C", "F"] = "F" if block.flags.f_contiguous and not block.flags.c_contiguous else "C"
     means = _group_means_series(block.reshape(nt, -1, order=order).T, codes, ngroups)
     # the means go back to the client: in the data's float type, they weigh half as much
     out = means.T.astype(_float_type(block.dtype))
@@ -446,7 +446,8 @@ def regional_mean(da: xr.DataArray, bbox: Sequence[float] | None = None) -> xr.D
     lat, lon = lat_lon_names(da)
     if bbox is not None:
         da = select_bbox(da, bbox)
-    weights = np.cos(np.deg2rad(da[lat].astype("float64")))
+    # numpy's ufuncs on a DataArray give a DataArray (its stubs say ndarray)
+    weights = cast("xr.DataArray", np.cos(np.deg2rad(da[lat].astype("float64"))))
     dims = sorted({*da[lat].dims, *da[lon].dims}, key=list(da.dims).index)
     out = da.weighted(weights.fillna(0)).mean(dims, skipna=True, keep_attrs=True)
     out.attrs["cell_methods"] = (out.attrs.get("cell_methods", "") + " area: mean (cos-latitude weights)").strip()

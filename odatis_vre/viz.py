@@ -258,7 +258,7 @@ def timeseries(ds: xr.Dataset | xr.DataArray, var: str | None = None, lon: float
     where = ""
     if (lon is None) != (lat is None):
         raise VizError("timeseries(): give both lon= and lat= (or neither, for data that is already a series)")
-    if lon is not None:
+    if lon is not None and lat is not None:
         try:
             la, lo = lat_lon_names(da)
         except AnalysisError as exc:
@@ -286,7 +286,7 @@ def timeseries(ds: xr.Dataset | xr.DataArray, var: str | None = None, lon: float
     vdim = hv.Dimension(name, label=_short(da), unit=da.attrs.get("units"))
     # never equal to a dimension's label: HoloViews would read such a label as a data column
     title = f"{_short(da)} at {where}" if where else f"{_short(da)} time series"
-    curve_style = dict(common=dict(title=title, xlabel="time", ylabel=_label(da)),
+    curve_style: dict[str, dict[str, Any]] = dict(common=dict(title=title, xlabel="time", ylabel=_label(da)),
                        bokeh=dict(width=width, height=300, tools=["hover"], line_width=1.5),
                        mpl=dict(aspect=2.4, fig_size=200, linewidth=1.2, **_mpl_time_axis(da[tname].values)))
     if not others:

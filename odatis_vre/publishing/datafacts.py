@@ -242,17 +242,6 @@ def describe(ds: Any) -> dict[str, Any]:
             "variables": variables, "dims": {str(k): int(n) for k, n in ds.sizes.items()}, "values": total}
 
 
-def describe_file(path: Any) -> dict[str, Any]:
-    """:func:`describe` of a NetCDF file or zipped Zarr store (opened lazily, closed after)."""
-    from .repository import dissemination
-
-    ds = dissemination.open_dataset(path)
-    try:
-        return describe(ds)
-    finally:
-        ds.close()
-
-
 def summary(facts: Mapping[str, Any]) -> dict[str, Any]:
     """The short form the catalogue fragment and old records use: bbox, time_range (dates), variables, dims."""
     geo, time = facts.get("geospatial"), facts.get("time")
@@ -581,6 +570,6 @@ def annotate(ds: Any, md: Mapping[str, Any] | None = None, *, doi: str | None = 
     return out
 
 
-__all__ = ["describe", "describe_file", "summary", "acdd_attributes", "annotate", "clean_encodings",
+__all__ = ["describe", "summary", "acdd_attributes", "annotate", "clean_encodings",
            "history_lines", "bounds_wkt", "iso_duration", "creator_type", "metadata_hints", "metadata_refusal",
            "FieldHint", "METADATA_FIELDS"]
