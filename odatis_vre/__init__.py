@@ -24,7 +24,7 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-#: ``odatis_vre.NAME`` → the module it loads (``from odatis_vre import samples`` in the tutorials keeps working)
+#: ``odatis_vre.<name>`` → the module it loads (``from odatis_vre import samples`` in the tutorials keeps working)
 _SUBMODULES = {
     **{name: name for name in ("catalog", "compute", "viz", "analysis", "timeseries", "publish", "provenance",
                                "config")},

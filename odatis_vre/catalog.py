@@ -382,6 +382,9 @@ def _driver_problem(driver: str) -> str | None:
 
     if driver in registry:
         return None
+    if driver.startswith("odatis_vre.catalog_drivers."):  # the drivers' place before the package's subpackages
+        return (f"driver {driver!r} has moved: write odatis_vre.data.drivers.{driver.rpartition('.')[2]} "
+                f"(the drivers live in odatis_vre.data.drivers)")
     if "." in driver:
         import importlib
 

@@ -46,6 +46,9 @@ from pathlib import Path
 from typing import Any
 
 from . import provenance as provenance_mod
+# what deposit() raises, caught where the call is: ``except publish.MetadataError``
+from .publishing.conventions import ConventionsError as ConventionsError
+from .publishing.metadata import MetadataError as MetadataError
 
 ENV_DEPOSIT_CACHE = "ODATIS_VRE_DEPOSIT_DIR"
 
@@ -228,8 +231,8 @@ def deposit(ds_or_path: Any, metadata: Any, *, registrar: str | None = None, rep
     annotate : for a NetCDF file or Zarr folder: open it and deposit it as a Dataset, i.e. with its ACDD
         attributes computed from its data and written from ``metadata`` (default: the file as it is).
 
-    Raises :class:`odatis_vre.publishing.metadata.MetadataError`, :class:`odatis_vre.publishing.conventions.ConventionsError`
-    (nothing sent) or :class:`odatis_vre.publishing.repository.RepositoryError` (what the service refused).
+    Raises :class:`MetadataError`, :class:`ConventionsError` (both importable from this module; nothing
+    sent) or :class:`odatis_vre.publishing.repository.RepositoryError` (what the service refused).
     """
     import xarray as xr
 
