@@ -32,8 +32,11 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
 from . import provenance
+from .data import probe as _probe
 from .data.cache import ENV_CACHE as ENV_CACHE
 from .data.cache import cache_dir as _cache_dir
+from .data.entries import schema as schema
+from .data.entries import validate_entry as validate_entry
 from .data.query import (
     FAR_FUTURE as _FAR_FUTURE,
 )
@@ -314,90 +317,6 @@ def _cat(catalog: Catalog | str | os.PathLike[str] | None) -> Catalog:
 
 
 # ----------------------------------------------------------------------------- validation
-
-def schema() -> dict[str, Any]:
-    """The JSON Schema of one catalogue entry (shipped in the package)."""
-    import json
-    from importlib import resources
-
-    return json.loads(resources.files("odatis_vre").joinpath("schema/catalog-entry.schema.json").read_text())
-
-
-def _field(error: Any) -> str:
-    parts = [str(p) if not isinstance(p, int) else f"[{p}]" for p in error.absolute_path]
-    out = ".".join(parts).replace(".[", "[")
-    if error.validator == "required":
-        missing = re.findall(r"'([^']+)' is a required property", error.message)
-        out = (out + "." if out else "") + (missing[0] if missing else "?")
-    return out or "(entry)"
-
-
-def validate_entry(name: str, raw: Any, *, catalog_dir: Path | None = None) -> list[str]:
-    """Problems of one entry as ``"field: what is wrong (what to do)"`` strings; ``[]`` if valid.
-
-    >>> problems = validate_entry("x", {"driver": "netcdf", "metadata": {"title": "t"}})
-    >>> problems[1]
-    'metadata.access: missing (add it; see odatis_vre/schema/catalog-entry.schema.json)'
-    """
-    import jsonschema
-
-    if not isinstance(raw, dict):
-        return [f"(entry): must be a mapping with driver/args/metadata, not {type(raw).__name__}"]
-    validator = jsonschema.Draft202012Validator(schema())
-    problems = []
-    for err in sorted(validator.iter_errors(raw), key=lambda e: (_field(e), e.message)):
-        field = _field(err)
-        if err.validator == "required":
-            problems.append(f"{field}: missing (add it; see odatis_vre/schema/catalog-entry.schema.json)")
-        elif err.validator == "enum":
-            problems.append(f"{field}: {err.instance!r} is not allowed (allowed: {', '.join(map(str, err.validator_value))})")
-        elif err.validator == "anyOf" and field.endswith("metadata"):
-            problems.append("metadata.doi: missing (give a DOI or a landing_page)")
-        else:
-            problems.append(f"{field}: {err.message}" + (f" ({err.schema.get('description')})" if isinstance(err.schema, dict) and err.schema.get('description') else ""))
-    md = raw.get("metadata") if isinstance(raw.get("metadata"), dict) else {}
-    bbox = md.get("bbox")
-    if isinstance(bbox, list) and len(bbox) == 4 and all(isinstance(x, (int, float)) for x in bbox):
-        w, s, e, n = bbox
-        if not (-180 <= w <= 180 and -180 <= e <= 180):
-            problems.append(f"metadata.bbox: longitudes {w}, {e} must lie in -180..180 ([west, south, east, north])")
-        if not (-90 <= s <= 90 and -90 <= n <= 90):
-            problems.append(f"metadata.bbox: latitudes {s}, {n} must lie in -90..90 ([west, south, east, north])")
-        elif s > n:
-            problems.append(f"metadata.bbox: south {s} is above north {n} (order is [west, south, east, north])")
-    tr = md.get("time_range")
-    if isinstance(tr, list) and len(tr) == 2 and all(isinstance(x, str) for x in tr) and tr[0] > tr[1]:
-        problems.append(f"metadata.time_range: start {tr[0]} is after end {tr[1]}")
-    driver = raw.get("driver")
-    if isinstance(driver, str) and driver:
-        why = _driver_problem(driver)
-        if why:
-            problems.append(f"driver: {why}")
-    return problems
-
-
-def _driver_problem(driver: str) -> str | None:
-    """``None`` if intake can load ``driver``, else why not (without importing data libraries)."""
-    from intake.source import registry
-
-    if driver in registry:
-        return None
-    if driver.startswith("odatis_vre.catalog_drivers."):  # the drivers' place before the package's subpackages
-        return (f"driver {driver!r} has moved: write odatis_vre.data.drivers.{driver.rpartition('.')[2]} "
-                f"(the drivers live in odatis_vre.data.drivers)")
-    if "." in driver:
-        import importlib
-
-        mod, _, cls = driver.rpartition(".")
-        try:
-            if hasattr(importlib.import_module(mod), cls):
-                return None
-            return f"unknown driver {driver!r}: module {mod} has no class {cls}"
-        except ImportError as exc:
-            return f"unknown driver {driver!r}: cannot import {mod} ({exc})"
-    return (f"unknown driver {driver!r} (known: {', '.join(sorted(registry))}, or a class path such as "
-            f"odatis_vre.data.drivers.ErddapTabledapSource; is its plugin package installed?)")
-
 
 def check(catalog: Catalog | str | os.PathLike[str] | None = None) -> dict[str, list[str]]:
     """Validate every entry against the schema; ``{name: [problems]}`` for the invalid ones only.
@@ -705,57 +624,9 @@ def _access_error(name: str, md: dict[str, Any], url: str | None, exc: Exception
 
 def probe_url(name: str, raw: dict[str, Any], *, timeout: float = 10.0, mirror: dict[str, str] | None = None,
               catalog_dir: Path | None = None) -> tuple[bool, str]:
-    """Probe an entry's endpoint (after the mirror): ``(ok, message)``. Sample entries check their files."""
-    import urllib.request
-
-    from .data import mirror as mirror_mod
-
-    md = raw.get("metadata") or {}
-    access = md.get("access") or {}
-    args = raw.get("args") or {}
-    proto = access.get("protocol")
-    if proto in ("file-netcdf", "file-zarr"):
-        import glob
-
-        path = str(args.get("urlpath", "")).replace("{{ CATALOG_DIR }}", str(catalog_dir or default_path().parent))
-        n = len(glob.glob(path))
-        return (n > 0, f"{n} local file(s) match {path}" if n else f"no local file matches {path}; run `odatis-vre data samples`")
-    if proto == "copernicusmarine":
-        local = mirror_mod.rewrite(f"copernicusmarine://{args.get('dataset_id')}", mirror)
-        if local.startswith("copernicusmarine://"):
-            try:
-                import copernicusmarine  # type: ignore[import-not-found]  # noqa: F401
-            except ImportError:
-                return (False, "copernicusmarine toolbox not installed (pip install copernicusmarine; then "
-                               "`copernicusmarine login`)")
-            return (True, "toolbox installed; dataset access needs `copernicusmarine login`")
-        url = local.rstrip("/") + "/.zmetadata"
-    elif proto == "erddap-tabledap":
-        url = f"{args.get('server')}/tabledap/{args.get('dataset_id')}.das"
-    elif proto == "opendap":
-        url = str(args.get("urlpath")) + ".das"
-    elif proto == "seanoe":
-        from .data.drivers import SEANOE_API, AccessError, seanoe_record_id
-
-        try:
-            url = f"{str(args.get('api') or SEANOE_API).rstrip('/')}/find-by-id/{seanoe_record_id(args.get('doi', ''))}"
-        except AccessError as exc:
-            return (False, str(exc))
-    elif proto == "obis-api":
-        from .data.drivers import OBIS_API
-
-        url = f"{str(args.get('api') or OBIS_API).rstrip('/')}/occurrence?size=1"
-    else:
-        url = str(args.get("urlpath"))
-        for pname, p in (raw.get("parameters") or {}).items():
-            url = url.replace("{{ %s }}" % pname, str(p.get("default", "")))
-    url = mirror_mod.rewrite(url, mirror)
-    req = urllib.request.Request(url, method="HEAD" if proto in ("https-netcdf", "https-csv-index") else "GET")
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310
-            return (True, f"HTTP {resp.status} {url}")
-    except Exception as exc:  # report, never raise: one dead endpoint must not hide the others
-        return (False, f"{url}: {getattr(exc, 'code', '')} {getattr(exc, 'reason', exc)}".replace("  ", " "))
+    """Probe an entry's endpoint (after the mirror): ``(ok, message)``; local files are looked for in
+    ``catalog_dir`` (default: the pole's catalogue folder). See :func:`odatis_vre.data.probe.probe_url`."""
+    return _probe.probe_url(name, raw, timeout=timeout, mirror=mirror, catalog_dir=catalog_dir or default_path().parent)
 
 
 def check_online(catalog: Catalog | str | os.PathLike[str] | None = None, *, timeout: float = 10.0,
