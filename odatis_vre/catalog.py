@@ -95,17 +95,31 @@ def _parse_yaml(path: Path, text: str) -> dict[str, Any]:
     return data
 
 
+def _mapping(value: Any) -> dict[str, Any]:
+    """``value`` if it is a mapping (a YAML section), else an empty one: a wrong section just matches nothing.
+
+    >>> _mapping({"title": "t"}), _mapping(None), _mapping(["not", "a", "mapping"])
+    ({'title': 't'}, {}, {})
+    """
+    return value if isinstance(value, dict) else {}
+
+
+def _items(value: Any) -> list[Any]:
+    """``value`` if it is a list (a YAML sequence), else an empty one."""
+    return value if isinstance(value, list) else []
+
+
 def _index_entry(name: str, raw: Any) -> dict[str, Any]:
     """What search needs about an entry, precomputed (tolerant: bad fields just match nothing)."""
     if not isinstance(raw, dict):
         return {"name": name, "ok": False}
-    md = raw.get("metadata") if isinstance(raw.get("metadata"), dict) else {}
-    variables = md.get("variables") if isinstance(md.get("variables"), list) else []
+    md = _mapping(raw.get("metadata"))
+    variables = _items(md.get("variables"))
     vnames = []
     for v in variables:
         if isinstance(v, dict):
             vnames += [str(v.get("name") or ""), str(v.get("standard_name") or ""), str(v.get("long_name") or "")]
-    kw = md.get("keywords") if isinstance(md.get("keywords"), list) else []
+    kw = _items(md.get("keywords"))
     title = str(md.get("title") or "")
     bbox = md.get("bbox")
     try:
@@ -118,7 +132,7 @@ def _index_entry(name: str, raw: Any) -> dict[str, Any]:
     if isinstance(tr, (list, tuple)) and len(tr) == 2:
         t0 = str(tr[0])[:10] if tr[0] else "0000-01-01"
         t1 = str(tr[1])[:10] if tr[1] else _FAR_FUTURE
-    access = md.get("access") if isinstance(md.get("access"), dict) else {}
+    access = _mapping(md.get("access"))
     return {
         "name": name, "ok": True, "title": title, "theme": md.get("theme"),
         "n": name.lower(), "t": title.lower(),
@@ -225,7 +239,7 @@ def open(path: str | os.PathLike[str] | None = None, *, use_cache: bool = True) 
             pass
     data = _parse_yaml(p, p.read_text(encoding="utf-8"))
     raw = data["sources"]
-    meta = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+    meta = _mapping(data.get("metadata"))
     index = [_index_entry(str(name), entry) for name, entry in raw.items()]
     raw = {str(k): v for k, v in raw.items()}
     if use_cache:
@@ -460,7 +474,7 @@ def cite(name: str, style: str = "text", *, catalog: Catalog | str | os.PathLike
     """
     cat = _cat(catalog)
     raw = cat.entry(name)
-    md = raw.get("metadata") if isinstance(raw, dict) and isinstance(raw.get("metadata"), dict) else {}
+    md = _mapping(raw.get("metadata") if isinstance(raw, dict) else None)
     citation = md.get("citation")
     if not citation:
         raise CatalogError(f"entry {name!r}: field metadata.citation is missing, so it cannot be cited; add the "
@@ -561,7 +575,7 @@ def load(name: str, *, catalog: Catalog | str | os.PathLike[str] | None = None, 
     if box is not None and {"west", "south", "east", "north"} <= declared:
         params.update(dict(zip(("west", "south", "east", "north"), box)))
         pushed_box = True
-    if period is not None and {"start", "end"} <= declared:
+    if period is not None and time is not None and {"start", "end"} <= declared:
         params.update(start=str(time[0]) if time[0] is not None else "", end=str(time[1]) if time[1] is not None else "")
         pushed_time = True
     src = _make_source(cat, name, raw, params)
