@@ -38,8 +38,9 @@ import tempfile
 import threading
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -48,7 +49,7 @@ REPO = HERE.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
-from odatis_vre import analysis, timeseries
+from odatis_vre import analysis, timeseries  # noqa: E402
 from odatis_vre.data import samples  # noqa: E402
 
 VAR = "analysed_sst"
@@ -378,7 +379,7 @@ def main() -> int:
         if args.threads_diagnostic:
             methods["diagnostic: the same graph as ours, dask's threaded scheduler in this process (no gateway)"] = \
                 lambda: analysis.climatology(raw_da).compute(scheduler="threads").values
-        for label, fn in methods.items():  # out of the timing: imports, workers' caches, page cache
+        for _label, fn in methods.items():  # out of the timing: imports, workers' caches, page cache
             fn()
         low_label = f"ceiling: numpy, reduceat per chunk, {args.low_read}, {threads} threads, at the workers' CPU priority (nice 19 session)"
         # side by side: every method once per round, so that the load of this shared machine weighs on all

@@ -30,8 +30,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import requests
 
@@ -78,8 +79,8 @@ def make_dataset(path: Path, size_mb: int) -> Path:
     import pandas as pd
     import xarray as xr
 
-    from odatis_vre.publishing import conventions, datafacts, metadata
     from odatis_vre.data import samples
+    from odatis_vre.publishing import conventions, datafacts, metadata
 
     if path.exists():
         return path
@@ -172,7 +173,7 @@ def zarr_rows(args: Any, s: requests.Session, v: dict[str, Any], direct: str, pr
             return sum(pool.map(lambda k: len(requests.get(base + "analysed_sst/c/" + sep.join(map(str, k)),
                                                            timeout=120).content), keys))
 
-    for i in range(args.runs):
+    for _ in range(args.runs):
         for name, base in (("ours (xpublish-zarr), direct", zarr_url),
                            ("ours, through the hub proxy", proxied + f"datasets/{v['id']}/v1/zarr/"),
                            ("nginx static Zarr store", f"{ngx}/zarr/bench.zarr/")):
@@ -261,11 +262,11 @@ def main() -> int:
             for name, base in (("ours, direct (transfer + server SHA-256)", direct), ("ours, through the hub proxy", proxied)):
                 cl = Client(base, token)
                 d = cl.create(meta, key=f"bench-up-{name[:8]}-{i}-{time.time_ns()}")
-                up[name].append(timed(lambda: cl.upload(d["id"], 1, data, sha256=digest, progress=False)))
+                up[name].append(timed(lambda cl=cl, d=d: cl.upload(d["id"], 1, data, sha256=digest, progress=False)))
                 cl.delete_draft(d["id"], 1)
             cl = Client(direct, token)
             d = cl.create(meta, key=f"bench-up-full-{i}-{time.time_ns()}")
-            up["ours, incl. client SHA-256"].append(timed(lambda: cl.upload(d["id"], 1, data, progress=False)))
+            up["ours, incl. client SHA-256"].append(timed(lambda cl=cl, d=d: cl.upload(d["id"], 1, data, progress=False)))
             cl.delete_draft(d["id"], 1)
             up["nginx PUT (DAV)"].append(timed(lambda: nginx_put(f"{ngx}/upload/bench_sst.nc", data)))
         for name, times in up.items() if not (args.zarr_only or args.downloads_only) else ():

@@ -32,9 +32,9 @@ import stock_hub  # noqa: E402
 STOCK_HTTP_TIMEOUT = 120
 from vre_testing import TEST_CONFIG, free_port, write_config  # noqa: E402
 
-from odatis_vre import config
-from odatis_vre.users import sysusers  # noqa: E402
+from odatis_vre import config  # noqa: E402
 from odatis_vre.hub.stack import Stack  # noqa: E402
+from odatis_vre.users import sysusers  # noqa: E402
 
 TOOLS = REPO / ".tools" / "node_modules" / ".bin"
 os.environ["PATH"] = f"{TOOLS}:{Path(sys.executable).parent}:{os.environ['PATH']}"

@@ -32,17 +32,18 @@ import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from odatis_vre.explore import explorer
-from odatis_vre.data import samples
 from odatis_vre import timeseries  # noqa: E402
+from odatis_vre.data import samples  # noqa: E402
+from odatis_vre.explore import explorer  # noqa: E402
 
 VAR = "analysed_sst"
 ENTRY = "p1_sst_daily"
@@ -190,7 +191,7 @@ def main() -> int:
             fn(*points[0])  # first use out of the timing (imports, open files)
             times = []
             for pt in points:
-                dt, out = _time(lambda: fn(*pt), before)
+                dt, out = _time(lambda fn=fn, pt=pt: fn(*pt), before)
                 times.append(dt)
                 ref = reference.setdefault(pt, np.asarray(out))
                 assert np.array_equal(np.asarray(out), ref, equal_nan=True), f"{name}: different values at {pt}"
@@ -198,7 +199,7 @@ def main() -> int:
             print(f"  {cache:4s} {name}: median {statistics.median(times) * 1e3:.3f} ms", flush=True)
         times = []
         for pt in points[:args.naive_runs]:
-            dt, out = _time(lambda: naive(*pt), (lambda: _evict(files)) if cache == "cold" else None)
+            dt, out = _time(lambda pt=pt: naive(*pt), (lambda: _evict(files)) if cache == "cold" else None)
             times.append(dt)
             assert np.array_equal(out, reference[pt], equal_nan=True), "naive: different values"
             print(f"  {cache:4s} naive open_mfdataset run: {dt:.1f} s", flush=True)

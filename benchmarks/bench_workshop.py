@@ -37,10 +37,10 @@ import stock_hub  # noqa: E402
 STOCK_HTTP_TIMEOUT = 120
 from vre_testing import TEST_CONFIG, free_port, write_config  # noqa: E402
 
-from odatis_vre import admin, config
-from odatis_vre.users import sysusers
+from odatis_vre import admin, config  # noqa: E402
 from odatis_vre.admin import workshop  # noqa: E402
 from odatis_vre.hub.stack import Stack  # noqa: E402
+from odatis_vre.users import sysusers  # noqa: E402
 
 os.environ["PATH"] = f"{REPO / '.tools' / 'node_modules' / '.bin'}:{Path(sys.executable).parent}:{os.environ['PATH']}"
 

@@ -31,7 +31,8 @@ Errors are :class:`AnalysisError`, whose message names the argument and what to 
 
 from __future__ import annotations
 
-from typing import Any, Literal, Sequence, cast
+from collections.abc import Sequence
+from typing import Any, Literal, cast
 
 import gsw
 import numpy as np

@@ -28,8 +28,9 @@ import pickle
 import re
 import time
 import warnings
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any
 
 from . import provenance
 from .data import probe as _probe

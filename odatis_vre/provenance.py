@@ -40,7 +40,7 @@ def record(name: str, *, title: str | None = None, doi: str | None = None, url: 
     every opening is appended to ``$ODATIS_VRE_PROVENANCE_FILE``.
     """
     rec = {"name": str(name), "title": title, "doi": doi, "url": url,
-           "opened_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
+           "opened_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")}
     if args:
         # JSON-safe (dates and numpy numbers as text): the record goes to a JSONL file and over HTTP
         rec["args"] = json.loads(json.dumps({k: v for k, v in args.items() if v is not None}, default=str))
@@ -66,7 +66,7 @@ def step(what: str) -> dict[str, Any]:
     """
     if not str(what).strip():
         raise ValueError("provenance.step: describe the step, e.g. step(\"monthly means: ds.resample(time='1MS').mean()\")")
-    rec = {"what": " ".join(str(what).split()), "at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
+    rec = {"what": " ".join(str(what).split()), "at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")}
     with _LOCK:
         _STEPS.append(rec)
     return dict(rec)

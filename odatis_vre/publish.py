@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from . import provenance as provenance_mod
+
 # what deposit() raises, caught where the call is: ``except publish.MetadataError``
 from .publishing.conventions import ConventionsError as ConventionsError
 from .publishing.metadata import MetadataError as MetadataError
@@ -366,7 +367,7 @@ def _stamp(created: str | None) -> str | None:
     if not created:
         return None
     t = dt.datetime.fromisoformat(str(created).replace("Z", "+00:00"))
-    return t.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _write_annotated(ds: Any, md: dict[str, Any], prov: list[dict[str, Any]], steps: list[dict[str, Any]],

@@ -26,8 +26,9 @@ Errors are :class:`VizError`, whose message says which argument to change.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -517,7 +518,7 @@ def save_png(obj: Any, path: str | Path, dpi: int = 110) -> Path:
     """
     import holoviews as hv
 
-    if hasattr(obj, "object") and isinstance(getattr(obj, "object"), hv.core.Dimensioned):
+    if hasattr(obj, "object") and isinstance(obj.object, hv.core.Dimensioned):
         obj = obj.object  # a panel pane
     if not isinstance(obj, hv.core.Dimensioned):
         raise VizError(f"save_png() needs a HoloViews/hvplot plot (or a panel HoloViews pane), got {type(obj).__name__}")

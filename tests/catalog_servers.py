@@ -375,7 +375,7 @@ class DataServer:
         for path in sorted((self.root / "thredds" / "dodsC").rglob("*.nc")):
             self._dap(str(path.relative_to(self.root)))
 
-    def start(self) -> "DataServer":
+    def start(self) -> DataServer:
         self.preload()
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))

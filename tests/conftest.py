@@ -4,7 +4,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from vre_testing import REPO, VRETestStack, start_stack
 
 # Tools installed by `make` (configurable-http-proxy, helm) are found first.

@@ -34,8 +34,9 @@ import subprocess
 import threading
 import time
 import uuid
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import attrs
 import jsonpatch

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import quote, urlparse
 
 import nbformat
@@ -29,7 +30,7 @@ KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "langua
 
 
 @contextlib.contextmanager
-def chromium(watch: "Watch | None" = None, name: str = "lab") -> Iterator[Any]:
+def chromium(watch: Watch | None = None, name: str = "lab") -> Iterator[Any]:
     """Debian's Chromium under Playwright (never a browser Playwright would download).
 
     When the block fails, each page ``watch`` follows is saved as ``/tmp/odatis-lab-<name>-failed-<i>.png``.
@@ -135,7 +136,7 @@ def run_all(page: Any, timeout: float = 300_000) -> None:
     """
     menu(page, "Run", "Run All Cells")
     page.wait_for_function(
-        """() => { const p = Array.from(document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')).map(e => e.textContent);
+        r"""() => { const p = Array.from(document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')).map(e => e.textContent);
                    if (p.length > 0 && p.every(t => /\[\d+\]/.test(t))) return true;
                    const failed = Array.from(document.querySelectorAll('.jp-OutputArea-output'))
                      .some(o => o.textContent.includes('Traceback'));

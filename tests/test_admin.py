@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-
 import pytest
 import yaml
 from click.testing import CliRunner, Result
 from dask_gateway import Gateway
 from dask_gateway.auth import JupyterHubAuth
+from vre_testing import VRETestStack, start_stack
 
 from odatis_vre.cli import main
 from odatis_vre.hub.modes import local_ports
-from vre_testing import VRETestStack, start_stack
 
 pytestmark = pytest.mark.slow
 

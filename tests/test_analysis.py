@@ -13,9 +13,8 @@ from dask.callbacks import Callback
 from scipy import stats
 
 from odatis_vre import analysis
-from odatis_vre.data import samples
 from odatis_vre.analysis import AnalysisError
-
+from odatis_vre.data import samples
 
 # ----------------------------------------------------------------------------- fixtures and helpers
 

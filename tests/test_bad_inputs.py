@@ -22,15 +22,15 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
+import bad_inputs as corpus
 import pytest
 import requests
 import yaml
-
-import bad_inputs as corpus
 from vre_testing import REPO, TEST_CONFIG, VRETestStack, free_port, start_stack
 
 CASES = corpus.load()
@@ -66,8 +66,8 @@ class Materials:
 
 def _write_materials(work: Path) -> dict[str, Any]:
     """Broken and good data files, metadata and configurations; returns the Python objects (``@name``)."""
-    from odatis_vre.publishing import conventions, datafacts, metadata
     from odatis_vre.data import samples
+    from odatis_vre.publishing import conventions, datafacts, metadata
 
     ds = samples.sst_dataset(days=3)
     # a file publication accepts: the ACDD attributes a deposit writes (95 % of compliance-checker's points)

@@ -6,7 +6,6 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-
 from vre_testing import VRETestStack
 
 pytestmark = pytest.mark.slow

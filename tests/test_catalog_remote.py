@@ -20,8 +20,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from catalog_servers import DataServer  # noqa: E402
 
 from odatis_vre import catalog, provenance
-from odatis_vre.data import mirror  # noqa: E402
 from odatis_vre.cli import main  # noqa: E402
+from odatis_vre.data import mirror  # noqa: E402
 
 pytestmark = pytest.mark.slow
 BISCAY = (-10, 43, -2, 48)

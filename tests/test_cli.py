@@ -11,16 +11,16 @@ import re
 import shlex
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import click
 import pytest
 import yaml
 from click.testing import CliRunner, Result
+from vre_testing import TEST_CONFIG
 
 from odatis_vre.cli import main
-from vre_testing import TEST_CONFIG
 
 EXE = Path(sys.executable).with_name("odatis-vre")
 
@@ -127,9 +127,10 @@ def test_global_options_go_before_or_after_the_command(cfg: Path, tmp_path: Path
 
 def test_publish_derives_the_repository_from_the_global_hub_url(tmp_path: Path) -> None:
     """`odatis-vre --hub-url H publish ...` sends to H/services/repository/ (here nothing answers there)."""
-    from odatis_vre.publishing import conventions, datafacts, metadata
-    from odatis_vre.data import samples
     from test_repository import META
+
+    from odatis_vre.data import samples
+    from odatis_vre.publishing import conventions, datafacts, metadata
 
     # a file publication would accept (ACDD attributes as a deposit writes them): only the address is wrong
     nc = conventions.to_netcdf(datafacts.annotate(samples.sst_dataset(days=2), metadata.load_metadata(META),

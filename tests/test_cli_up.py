@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 import requests
-
 from vre_testing import write_config
 
 pytestmark = pytest.mark.slow

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from vre_testing import REPO, TEST_CONFIG
 
 from odatis_vre import config
+from odatis_vre.config import ConfigError
 from odatis_vre.hub import modes
 from odatis_vre.users import quotas
-from odatis_vre.config import ConfigError
-from vre_testing import REPO, TEST_CONFIG
 
 PROFILE = {"name": "p", "display_name": "P", "image": "img:1"}
 

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pytest
 import xarray as xr
 
-from odatis_vre.publishing import conventions
 from odatis_vre.data import samples
+from odatis_vre.publishing import conventions
 from odatis_vre.publishing.conventions import ConventionsError, Problem
 
 
@@ -192,7 +192,7 @@ def test_to_netcdf_is_atomic(tmp_path: Path) -> None:
     before = target.read_bytes()
     bad = ds.copy()
     bad["broken"] = (("time",), np.array([object(), object()], dtype=object))   # cannot be written
-    with pytest.raises(Exception):
+    with pytest.raises(Exception):  # noqa: B017 - whichever error the writer raises, the old file must stay
         conventions.to_netcdf(bad, target)
     assert target.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["out.nc"]
     with xr.open_dataset(target) as back:

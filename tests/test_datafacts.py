@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from lxml import etree
-
-from odatis_vre.publishing import conventions, datafacts, metadata
-from odatis_vre.data import samples
-from odatis_vre.publishing.repository import oai
 from test_repository import META, PUBLISHER_EMAIL
+
+from odatis_vre.data import samples
+from odatis_vre.publishing import conventions, datafacts, metadata
+from odatis_vre.publishing.repository import oai
 
 
 def test_a_subset_is_described_by_its_own_coordinates_not_its_source() -> None:

@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 import requests
 import xarray as xr
+from vre_testing import VRETestStack, sample_catalog
 
+from odatis_vre import timeseries
 from odatis_vre.explore import app as explorer_app
 from odatis_vre.explore import explorer, server
-from odatis_vre import timeseries
-from vre_testing import VRETestStack, sample_catalog
 
 VAR = "analysed_sst"
 DAYS = 30

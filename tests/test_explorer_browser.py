@@ -14,9 +14,9 @@ from urllib.parse import urlparse
 import numpy as np
 import pytest
 import xarray as xr
+from vre_testing import VRETestStack
 
 from odatis_vre import timeseries
-from vre_testing import VRETestStack
 
 pytestmark = pytest.mark.slow
 

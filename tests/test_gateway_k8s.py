@@ -17,14 +17,32 @@ import pytest
 from dask_gateway_server.backends.base import PublicException
 from dask_gateway_server.models import User
 from dask_gateway_server.utils import FrozenAttrDict
+from test_helm import (
+    EXAMPLE_VRE,
+    GATEWAY_API,
+    INTERNET,
+    K8S_VERSION,
+    KUBE_API,
+    KUBE_DNS,
+    NAMESPACE,
+    PROXY,
+    REPO,
+    SECRETS,
+    TRAEFIK,
+    Endpoint,
+    allowed,
+    by_kind,
+    chart,
+    chart_values,
+    kubeconfig,
+    render,
+    use_kubeconfig,
+)
 from traitlets.config import Config
 
 from odatis_vre import config
 from odatis_vre.hub import gateway
 from odatis_vre.users import quotas
-from test_helm import (EXAMPLE_VRE, GATEWAY_API, INTERNET, K8S_VERSION, KUBE_API, KUBE_DNS, NAMESPACE, PROXY, REPO,
-                       SECRETS, TRAEFIK, Endpoint, allowed, by_kind, chart, chart_values, kubeconfig, render,
-                       use_kubeconfig)
 
 __all__ = ["chart", "kubeconfig"]  # session fixtures, shared with test_helm
 

@@ -22,11 +22,11 @@ import pytest
 import yaml
 from tornado import web
 from traitlets.config import Config
+from vre_testing import KUBECONFIG
 
 from odatis_vre import config
 from odatis_vre.hub import hubconfig, modes, spawners
 from odatis_vre.users import quotas
-from vre_testing import KUBECONFIG
 
 REPO = Path(__file__).resolve().parents[1]
 CHART = REPO / "helm" / "odatis-vre"

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import sqlite3
 
-
 import pytest
 import requests
 from dask_gateway import Gateway
 from dask_gateway.auth import JupyterHubAuth
-
-from odatis_vre.hub import priority
-from odatis_vre.admin import remote
-from odatis_vre.users import sysusers
 from vre_testing import VRETestStack
+
+from odatis_vre.admin import remote
+from odatis_vre.hub import priority
+from odatis_vre.users import sysusers
 
 pytestmark = pytest.mark.slow
 

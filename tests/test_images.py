@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import TEST_REGISTRY
 from vre_testing import REPO, VRETestStack, start_stack
 

@@ -12,19 +12,20 @@ import os
 import pwd
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 import requests
 from tornado.httpclient import HTTPRequest
 from tornado.websocket import websocket_connect
+from vre_testing import REPO, VRETestStack, start_stack
 
 from odatis_vre import admin
-from odatis_vre.hub import isolation
 from odatis_vre.admin import remote
+from odatis_vre.hub import isolation
 from odatis_vre.users import sysusers
-from vre_testing import REPO, VRETestStack, start_stack
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(os.geteuid() != 0, reason="multi-user mode needs root (single-user mode: below)")]

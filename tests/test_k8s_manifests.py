@@ -10,10 +10,10 @@ from types import SimpleNamespace
 import kubernetes_validate
 import pytest
 from traitlets.config import Config
+from vre_testing import KUBECONFIG, TEST_CONFIG
 
 from odatis_vre import config
 from odatis_vre.hub import hubconfig, spawners
-from vre_testing import KUBECONFIG, TEST_CONFIG
 
 
 @pytest.fixture()

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from kube_testing import KubeAPI
-from odatis_vre import config
-from odatis_vre.hub import hubconfig, modes
-from odatis_vre.admin import kube_usage, usage
 from test_helm import EXAMPLE_VRE, NAMESPACE, SECRETS, by_kind, chart, render  # noqa: F401 (chart: fixture)
+
+from odatis_vre import config
+from odatis_vre.admin import kube_usage, usage
+from odatis_vre.hub import hubconfig, modes
 
 INSTANCE = modes.K8S_GATEWAY_INSTANCE
 

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import grimp
 import pytest
-
 from vre_testing import REPO
 
 PACKAGE = REPO / "odatis_vre"

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from odatis_vre.publishing import metadata as m
 from odatis_vre import provenance
+from odatis_vre.publishing import metadata as m
 
 FULL_YAML = """
 title: Sea surface temperature anomalies, Bay of Biscay, summer 2023

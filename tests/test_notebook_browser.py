@@ -15,14 +15,21 @@ from pathlib import Path
 
 import pytest
 import requests
+from lab_browser import (
+    Watch,
+    chromium,
+    error_outputs,
+    lab_login,
+    painted,
+    run_all,
+    write_notebook,
+)
 from playwright.sync_api import expect
+from vre_testing import VRETestStack
 
-from lab_browser import Watch, chromium, error_outputs, lab_login, menu, painted, run_all, wait_kernel_idle, \
-    write_notebook
 from odatis_vre import catalog
 from odatis_vre.admin import HubClient
 from odatis_vre.admin.workshop import grant_instructors
-from vre_testing import VRETestStack
 
 pytestmark = pytest.mark.slow
 

@@ -20,7 +20,6 @@ import pytest
 import requests
 import xarray as xr
 from nbclient import NotebookClient
-
 from vre_testing import VRETestStack
 
 REPO = Path(__file__).resolve().parents[1]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 import requests
-
-from odatis_vre.users import sysusers
 from standins.oidc import OIDCProvider
 from vre_testing import start_stack
+
+from odatis_vre.users import sysusers
 
 pytestmark = pytest.mark.slow
 

@@ -15,9 +15,9 @@ import nbformat
 import pytest
 import requests
 from nbclient import NotebookClient
+from vre_testing import REPO, VRETestStack, start_stack
 
 from odatis_vre import catalog
-from vre_testing import REPO, VRETestStack, start_stack
 
 NOTEBOOK = REPO / "notebooks" / "05-publish-with-doi.ipynb"
 

@@ -11,11 +11,11 @@ import json
 from pathlib import Path
 
 import pytest
+from standins import datacite as datacite_standin
+from standins import zenodo as zenodo_standin
 
 from odatis_vre.publishing import metadata, registrars
 from odatis_vre.publishing.registrars import RegistrarError
-from standins import datacite as datacite_standin
-from standins import zenodo as zenodo_standin
 
 LANDING = "https://vre.example.org/repository/datasets/sst-anomaly/v1"
 

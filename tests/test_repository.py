@@ -20,9 +20,16 @@ import numpy as np
 import pytest
 import requests
 import yaml
-
-from odatis_vre.publishing.repository.store import ChecksumMismatch, Conflict, NotFound, RepositoryError, Store, TooLarge
 from vre_testing import REPO, VRETestStack, start_stack
+
+from odatis_vre.publishing.repository.store import (
+    ChecksumMismatch,
+    Conflict,
+    NotFound,
+    RepositoryError,
+    Store,
+    TooLarge,
+)
 
 #: (config path, storage path) of every repository stack of the session: tests/test_zz_fixity.py re-checks them
 STACKS: list[Path] = []
@@ -63,8 +70,8 @@ def sha(data: bytes) -> str:
 
 def make_nc(path: Path, *, cf: bool = True, days: int = 3) -> Path:
     """A sample SST file; ``cf``: with the ACDD attributes a deposit computes (datafacts.annotate with META)."""
-    from odatis_vre.publishing import conventions, datafacts, metadata
     from odatis_vre.data import samples
+    from odatis_vre.publishing import conventions, datafacts, metadata
 
     ds = samples.sst_dataset(days=days)
     if not cf:  # no conventions at all: no attributes, no units, no standard names
@@ -194,10 +201,11 @@ def test_chunks_read_as_byte_ranges_of_a_contiguous_file(tmp_path: Path, monkeyp
 
 def test_signed_links_only_where_clients_reach_the_service(tmp_path: Path) -> None:
     """Local mode with the hub on loopback: the service's own port; elsewhere only an explicit url; off on request."""
+    from vre_testing import write_config
+
     from odatis_vre import config
     from odatis_vre.publishing.repository import signed
     from odatis_vre.publishing.repository.server import Settings, direct_url
-    from vre_testing import write_config
 
     def cfg(hub: dict[str, Any], dd: dict[str, Any] | None = None) -> Any:
         folder = tmp_path / f"c{len(list(tmp_path.iterdir()))}"
@@ -586,8 +594,8 @@ def test_missing_metadata_and_non_cf_files_are_refused(env: Env, tmp_path: Path)
     assert got["state"] == "draft" and env.datacite.state[got["doi"]]["state"] == "draft"
     assert len(env.datacite.state) == n_dois + 1  # the reserved draft DOI only
     # publish.deposit refuses it before sending anything
-    from odatis_vre.publishing import conventions
     from odatis_vre import publish
+    from odatis_vre.publishing import conventions
 
     mine = len(env.get("api/deposits", "alice").json())
     with pytest.raises(conventions.ConventionsError):
@@ -797,8 +805,8 @@ def test_cli_publish_checks_the_registrar_and_is_idempotent(env: Env, tmp_path: 
     # a file with its source's attributes only: refused as it is (naming them), published with --annotate
     import xarray as xr
 
-    from odatis_vre.publishing import conventions
     from odatis_vre.data import samples
+    from odatis_vre.publishing import conventions
 
     raw = conventions.to_netcdf(samples.sst_dataset(days=2), tmp_path / "cli_raw.nc")
     meta.write_text(yaml.safe_dump(META | {"title": "SST annotated from the command line"}))

@@ -23,7 +23,6 @@ import pytest
 import requests
 import xarray as xr
 from lxml import etree
-
 from test_repository import META, PUBLISHER_EMAIL, Env, docs_example_metadata, start_repository_stack
 from vre_testing import readable, sample_catalog
 
@@ -241,9 +240,9 @@ def _download(env: Env, d: Any, tmp_path: Path) -> Path:
 @pytest.mark.slow
 def test_publication_is_refused_below_the_acdd_threshold_listing_what_to_add(env: Env, tmp_path: Path,
                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    from odatis_vre.publishing import conventions
     from odatis_vre import publish
     from odatis_vre.data import samples
+    from odatis_vre.publishing import conventions
 
     monkeypatch.setenv("ODATIS_VRE_DEPOSIT_DIR", str(tmp_path / "deposits"))
     minimal = {k: v for k, v in META.items() if k in ("title", "creators", "licence", "keywords", "abstract")}

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-
 from test_repository import META, Env, make_nc, sha, start_repository_stack
 
 

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from test_repository import META, Env, make_nc, start_repository_stack
 
 TOKEN = "zenodo-stand-in-token"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import psutil
 import pytest
 import requests
-
 from vre_testing import start_stack
 
 pytestmark = pytest.mark.slow

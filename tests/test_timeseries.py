@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 import xarray as xr
 from click.testing import CliRunner
+from vre_testing import sample_catalog
 
 from odatis_vre import timeseries
-from odatis_vre.data.timecopy import read as timecopy_read
 from odatis_vre.cli import main as cli_main
-from vre_testing import sample_catalog
+from odatis_vre.data.timecopy import read as timecopy_read
 
 DAYS = 40
 VAR = "analysed_sst"

@@ -12,11 +12,11 @@ from click.testing import CliRunner
 from dask_gateway import Gateway
 from dask_gateway.auth import JupyterHubAuth
 from dask_gateway.client import ClusterStatus
+from vre_testing import VRETestStack, start_stack
 
 from odatis_vre.admin import usage
 from odatis_vre.cli import main
 from odatis_vre.hub.modes import local_ports
-from vre_testing import VRETestStack, start_stack
 
 GiB = 1024**3
 H = 3600.0

@@ -19,7 +19,6 @@ from odatis_vre.data import coastlines, samples
 from odatis_vre.data.coastlines import CoastlineError
 from odatis_vre.viz import VizError
 
-
 # ----------------------------------------------------------------------------- helpers
 
 def read_png(path: Path) -> np.ndarray:
@@ -189,7 +188,7 @@ def test_map_reads_only_the_selected_time_step(sst: xr.DataArray, tmp_path: Path
     png = viz.save_png(m, tmp_path / "map.png")
     img = assert_plausible_png(png)
     rgb = img[..., :3]
-    assert ((rgb.max(axis=2) < 0.15)).mean() > 0.002                 # coastline and text
+    assert (rgb.max(axis=2) < 0.15).mean() > 0.002                 # coastline and text
     grey = (np.abs(rgb - 0xD9 / 255).max(axis=2) < 0.02).mean()
     assert grey > 0.02                                                # land (NaN) in grey
     fig = hv.render(m, backend="bokeh")                               # the interactive version renders too

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner, Result
+from vre_testing import VRETestStack, start_stack
 
 from odatis_vre.admin import remote, workshop
-from odatis_vre.users import sysusers
 from odatis_vre.cli import main
-from vre_testing import VRETestStack, start_stack
+from odatis_vre.users import sysusers
 
 pytestmark = pytest.mark.slow
 
@@ -183,7 +183,6 @@ def test_nbgitpuller_link_pulls_the_course_into_the_home(stack: VRETestStack, ma
     from urllib.parse import parse_qs, urlparse
 
     import requests
-
     from vre_testing import readable
 
     repo = tmp_path_factory.mktemp("course") / "ocean-course"

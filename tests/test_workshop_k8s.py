@@ -12,10 +12,10 @@ import kubernetes_validate
 import pytest
 import yaml
 from click.testing import CliRunner
-
 from kube_testing import Kubelet, PodNetwork, run, wait_for
-from odatis_vre.cli import main
 from test_helm import K8S_VERSION, SECRETS, by_kind, chart, render  # noqa: F401 (chart: fixture)
+
+from odatis_vre.cli import main
 
 USERS = ["ocean101-01", "ocean101-02", "ocean101-03"]
 
@@ -59,7 +59,7 @@ def test_archive_job_runs_from_the_ocean_image(built_images: dict[str, str], tmp
     kubelet = Kubelet(net, tmp_path, "odatis")
     try:
         homes = {}
-        for i, u in enumerate(USERS[:2]):
+        for u in USERS[:2]:
             home = kubelet.claim(f"claim-{u}")
             (home / "work").mkdir()
             (home / "work" / "analysis.ipynb").write_text(json.dumps({"user": u}))

@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import requests
 import yaml
-
 from kube_testing import KubeAPI, Kubelet, PodNetwork, mark_running, port_open, publish_endpoints, run, wait_for
 from standins.oidc import OIDCProvider
 from test_helm import EXAMPLE_VRE, NAMESPACE, RELEASE, chart, helm, upstream_archives  # noqa: F401 (chart: fixture)
@@ -38,7 +38,7 @@ SECRET = {"oauth-client-secret": "client-secret-xyz", "dask-gateway-api-token": 
           "explorer-api-token": "ex-" + "1" * 60, "repository-api-token": "re-" + "2" * 60}
 
 
-def _render(chart: Path, vre: Path, images: dict[str, str]) -> list[dict[str, Any]]:
+def _render(chart: Path, vre: Path, images: dict[str, str]) -> list[dict[str, Any]]:  # noqa: F811 - the argument, not the fixture
     hub_name, hub_tag = images["hub"].rsplit(":", 1)
     ocean_name, ocean_tag = images["ocean"].rsplit(":", 1)
     out = helm("template", RELEASE, str(chart), "-n", NAMESPACE, "--set-file", f"vreConfig={vre}",
@@ -58,10 +58,10 @@ def _named(docs: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
 
 
 @pytest.fixture()
-def cluster(tmp_path: Path, built_images: dict[str, str], chart: Path) -> Iterator[dict[str, Any]]:
+def cluster(tmp_path: Path, built_images: dict[str, str], chart: Path) -> Iterator[dict[str, Any]]:  # noqa: F811 - the fixture
     """The network, the API server, the identity provider and a kubelet, torn down afterwards."""
     net = PodNetwork()
-    api = idp = kubelet = proxy = None
+    api = idp = kubelet = None
     try:
         api = KubeAPI(net.host_ip)
         idp = OIDCProvider("odatis-vre", SECRET["oauth-client-secret"], host=net.host_ip)

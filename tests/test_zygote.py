@@ -9,10 +9,10 @@ from pathlib import Path
 import psutil
 import pytest
 import requests
-
-from odatis_vre.hub import priority, zygote
-from odatis_vre.admin import remote
 from vre_testing import VRETestStack
+
+from odatis_vre.admin import remote
+from odatis_vre.hub import priority, zygote
 
 pytestmark = pytest.mark.slow
 

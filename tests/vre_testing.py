@@ -7,15 +7,16 @@ import os
 import secrets
 import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import requests
 import yaml
 
 from odatis_vre import config
-from odatis_vre.users import sysusers
 from odatis_vre.hub.stack import Stack
+from odatis_vre.users import sysusers
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -131,7 +132,7 @@ class VRETestStack:
         finally:
             sysusers.purge(self.stack.cfg)
 
-    def account(self, name: str) -> "sysusers.Account":
+    def account(self, name: str) -> sysusers.Account:
         """``name``'s system account (multi-user mode)."""
         account = sysusers.lookup(self.stack.cfg, name)
         assert account is not None, f"{name} has no system account"

@@ -20,9 +20,10 @@ import copy
 import os
 import re
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
 
 import requests
 
@@ -59,7 +60,7 @@ class HubClient:
     timeout: float = 60
 
     @classmethod
-    def from_config(cls, cfg: VREConfig, url: str | None = None, token: str | None = None) -> "HubClient":
+    def from_config(cls, cfg: VREConfig, url: str | None = None, token: str | None = None) -> HubClient:
         """The hub of ``cfg`` with ``token``, else ``$ODATIS_VRE_TOKEN``, else the local CLI token."""
         token = token or os.environ.get(ENV_TOKEN)
         if not token:
@@ -512,7 +513,7 @@ def list_users(hub: HubClient, cfg: VREConfig, group: str | None = None) -> list
             "name": u["name"], "groups": ",".join(groups), "admin": bool(u.get("admin")),
             "servers": len([s for s in (u.get("servers") or {}).values() if s.get("ready") or s.get("pending")]),
             "last_activity": (u.get("last_activity") or "")[:19],
-            "expires": datetime.fromtimestamp(exp, timezone.utc).strftime("%Y-%m-%d %H:%M UTC") if exp else "",
+            "expires": datetime.fromtimestamp(exp, UTC).strftime("%Y-%m-%d %H:%M UTC") if exp else "",
         })
     return rows
 

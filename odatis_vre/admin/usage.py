@@ -28,9 +28,10 @@ import os
 import sqlite3
 import time
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from .. import atomic
 from ..config import VREConfig
@@ -226,7 +227,7 @@ class Totals:
     dask_clusters: set[str] = field(default_factory=set)
     servers: int = 0
 
-    def add(self, other: "Totals") -> None:
+    def add(self, other: Totals) -> None:
         self.server_hours += other.server_hours
         self.cpu_hours += other.cpu_hours
         self.memory_gib_hours += other.memory_gib_hours

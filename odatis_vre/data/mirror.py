@@ -352,7 +352,7 @@ def write_seanoe_copies(seanoe: str | Path) -> Path:
     times = pd.date_range("2012-07-23T00:00Z", "2019-06-10T00:00Z", freq="10D")
     labels = ["Bathymodiolus azoricus", "Segonzacia mesatlantica", "microbial mat", "bare substratum"]
     ann = []
-    for i, ts in enumerate(times):
+    for ts in times:
         image = f"TEMPO_{ts:%Y%m%d_%H%M}.jpg"
         for lab in labels:
             n = int(rng.poisson(4 if lab == "Segonzacia mesatlantica" else 1))

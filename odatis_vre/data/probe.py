@@ -55,7 +55,7 @@ def probe_url(name: str, raw: dict[str, Any], *, timeout: float = 10.0, mirror: 
     else:
         url = str(args.get("urlpath"))
         for pname, p in (raw.get("parameters") or {}).items():
-            url = url.replace("{{ %s }}" % pname, str(p.get("default", "")))
+            url = url.replace("{{ " + pname + " }}", str(p.get("default", "")))
     url = mirror_mod.rewrite(url, mirror)
     req = urllib.request.Request(url, method="HEAD" if proto in ("https-netcdf", "https-csv-index") else "GET")
     try:

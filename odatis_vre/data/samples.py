@@ -28,8 +28,9 @@ Example
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -58,7 +59,7 @@ _ACDD_COMMON = {
     "publisher_url": "https://www.odatis-ocean.fr",
     "license": "CC-BY-4.0",
     "product_version": "1.0",
-    "source": "synthetic: odatis_vre.data.samples (deterministic, seed %d)" % SEED,
+    "source": f"synthetic: odatis_vre.data.samples (deterministic, seed {SEED})",
     "comment": "Synthetic data for offline development and tests. NOT real observations.",
     "keywords_vocabulary": "GCMD Science Keywords",
     "standard_name_vocabulary": "CF Standard Name Table v84",
@@ -507,7 +508,7 @@ def make_all(dest: Path | None = None, force: bool = False, progress: bool = Tru
     marker.unlink(missing_ok=True)
     for name, (fn, _) in tqdm(DATASETS.items(), desc="odatis-vre samples", disable=not progress, unit="dataset"):
         out[name] = fn(dest, progress=progress)
-    marker.write_text(_dt.datetime.now(_dt.timezone.utc).isoformat() + "\n")
+    marker.write_text(_dt.datetime.now(_dt.UTC).isoformat() + "\n")
     return out
 
 

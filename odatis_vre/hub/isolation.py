@@ -73,7 +73,7 @@ class Group:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Group":
+    def from_dict(cls, data: dict[str, Any]) -> Group:
         return cls(data["name"], dict(data["paths"]), int(data.get("version", 1)))
 
     def _folders(self) -> list[Path]:

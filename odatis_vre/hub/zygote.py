@@ -222,7 +222,7 @@ def serve(state_dir: Path, hub_pid: int | None = None, orphan_grace: float = 120
         while True:
             try:
                 conn, _ = listener.accept()
-            except (InterruptedError, socket.timeout):
+            except (TimeoutError, InterruptedError):
                 if _hub_alive(state_dir, hub_pid):
                     hub_seen = time.monotonic()
                 try:

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from .metadata import CF_STANDARD_NAMES_URI, _fmt, is_registered
 

@@ -20,7 +20,8 @@ Example
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from .metadata import (
     _PUBLIC_SCHEMES,

@@ -26,8 +26,9 @@ Example
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -274,7 +275,7 @@ def history_lines(provenance: Iterable[Mapping[str, Any]] = (), steps: Iterable[
     for st in steps:
         events.append((_stamp(st.get("at")), str(st.get("what"))))
     events.sort(key=lambda e: e[0])
-    stamp = now or _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    stamp = now or _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     events.append((stamp, f"odatis_vre.publish.deposit: coverage, bounds and ACDD attributes computed from the data "
                           f"(odatis-vre {__version__})"))
     return [f"{t} {what}" for t, what in events]
@@ -288,8 +289,8 @@ def _stamp(value: Any) -> str:
     except ValueError:
         return str(value)
     if t.tzinfo is None:
-        t = t.replace(tzinfo=_dt.timezone.utc)
-    return t.astimezone(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        t = t.replace(tzinfo=_dt.UTC)
+    return t.astimezone(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _persons(md: Mapping[str, Any]) -> list[Mapping[str, Any]]:
@@ -351,7 +352,7 @@ def acdd_attributes(facts: Mapping[str, Any], md: Mapping[str, Any] | None = Non
             out["geospatial_vertical_resolution"] = "point (sea surface)"
         if z.get("crs"):
             out["geospatial_bounds_vertical_crs"] = z["crs"]
-    stamp = created or _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    stamp = created or _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     out.update(date_created=stamp, date_modified=stamp, date_issued=stamp, date_metadata_modified=stamp)
     if history:
         out["history"] = "\n".join(history)

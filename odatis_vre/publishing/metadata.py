@@ -52,8 +52,9 @@ import datetime as _dt
 import hashlib
 import os
 import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from .licences import LICENCES
 

@@ -12,8 +12,9 @@ in no configured group gets the ``default`` group's quota.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, fields
-from typing import Any, Iterable
+from typing import Any
 
 from ..config import VREConfig, format_bytes, parse_quantity
 
@@ -37,7 +38,7 @@ class Quota:
     source: str = "none"  # the group(s) the quota comes from, for messages
 
     @classmethod
-    def from_config(cls, q: dict[str, Any], source: str) -> "Quota":
+    def from_config(cls, q: dict[str, Any], source: str) -> Quota:
         d = q.get("dask") or {}
         vals = {
             "cpu": q.get("cpu"), "memory": q.get("memory"), "servers": q.get("servers"),
@@ -46,7 +47,7 @@ class Quota:
         }
         return cls(**{k: parse_quantity(v) for k, v in vals.items() if v is not None}, source=source)
 
-    def most_generous(self, other: "Quota") -> "Quota":
+    def most_generous(self, other: Quota) -> Quota:
         vals = {f.name: max(getattr(self, f.name), getattr(other, f.name)) for f in fields(self) if f.name != "source"}
         return Quota(**vals, source=" + ".join(s for s in (self.source, other.source) if s != "none"))
 

@@ -33,9 +33,10 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import psutil
 
@@ -69,7 +70,7 @@ class Account:
         return os.getgrouplist(self.name, self.gid)
 
     @classmethod
-    def from_pwd(cls, entry: pwd.struct_passwd, home: Path | None = None) -> "Account":
+    def from_pwd(cls, entry: pwd.struct_passwd, home: Path | None = None) -> Account:
         return cls(entry.pw_name, entry.pw_uid, entry.pw_gid, Path(home or entry.pw_dir))
 
 

@@ -33,8 +33,9 @@ import json
 import secrets
 import socket
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
 Reply = tuple[int, Any]  # (status, JSON body or None)
@@ -224,7 +225,7 @@ class DataCiteHandle(StandinHandle):
         return errors
 
     def _apply(self, doi: str, attrs: dict[str, Any], creating: bool) -> Reply:
-        now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+        now = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
         event = attrs.pop("event", None)
         if event is not None and event not in _STATES:
             return self._err(422, f"Event {event!r} is not one of publish, register, hide", "event")

@@ -139,7 +139,7 @@ class ZenodoHandle(StandinHandle):
 
     @staticmethod
     def _now() -> str:
-        return _dt.datetime.now(_dt.timezone.utc).isoformat()
+        return _dt.datetime.now(_dt.UTC).isoformat()
 
     def _links(self, rid: str, draft: bool) -> dict[str, str]:
         api, site = self.url, self.url[:-4]

@@ -7,8 +7,9 @@ import datetime as _dt
 import json
 import os
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -230,7 +231,7 @@ def write_copy(src: Source, *, dest: str | os.PathLike[str] | None = None, tile:
                 "label": src.label, "kind": src.kind, "fingerprint": fingerprint,
                 "dims": {"time": tname, "lat": yname, "lon": xname}, "variables": reader.variables,
                 "tile": [min(tile, ny), min(tile, nx)],
-                "built": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
+                "built": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")}
         group.attrs.update({"odatis_time_copy": meta})
         zarr.consolidate_metadata(str(tmp), zarr_format=2)
         if isinstance(reader, _NetCDFFiles):

@@ -9,9 +9,10 @@ import math
 import mmap
 import os
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -19,7 +20,7 @@ from .source import FILES_INDEX, FORMAT_VERSION, TimeSeriesError
 
 _LOCK = threading.Lock()
 #: copy path → opened copy
-_COPIES: dict[str, "TimeCopy"] = {}
+_COPIES: dict[str, TimeCopy] = {}
 
 
 def _drop_copy(key: str) -> None:
@@ -91,7 +92,7 @@ class TimeCopy:
     _fd_lock: Any = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str]) -> "TimeCopy":
+    def open(cls, path: str | os.PathLike[str]) -> TimeCopy:
         """Open a copy written by :func:`build` (cached per process until the copy is rebuilt)."""
         key = os.fspath(path)
         cached = _COPIES.get(key)

@@ -41,8 +41,8 @@ refused metadata).
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 from .base import (
     DATACITE_TEST_URL,

@@ -8,14 +8,11 @@ import json
 import re
 import threading
 import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import (
     Any,
-    Callable,
-    Iterable,
-    Mapping,
     Protocol,
-    Sequence,
     runtime_checkable,
 )
 

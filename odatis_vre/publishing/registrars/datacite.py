@@ -4,11 +4,10 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import (
     Any,
-    Mapping,
-    Sequence,
 )
 
 from .base import (

@@ -4,11 +4,10 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import (
     Any,
-    Mapping,
-    Sequence,
 )
 
 from .. import metadata as _md

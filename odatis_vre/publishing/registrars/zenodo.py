@@ -4,11 +4,10 @@ record, whose parent holds the concept DOI)."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import (
     Any,
-    Mapping,
-    Sequence,
 )
 from urllib.parse import quote
 
@@ -242,7 +241,7 @@ class ZenodoRegistrar:
                 # a new version's draft holds a copy of its predecessor's note until its metadata are written:
                 # the key's own record is the earliest version that carries it
                 hit = min(found, key=lambda h: int((h.get("versions") or {}).get("index") or 0))
-                self.state.update(lambda d: d.__setitem__(key, str(hit["id"])))
+                self.state.update(lambda d, hit=hit: d.__setitem__(key, str(hit["id"])))
                 return self._get(str(hit["id"])) or hit
             if len(hits) < 100:
                 return None

@@ -24,8 +24,9 @@ from __future__ import annotations
 import base64
 import datetime as _dt
 import json
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from lxml import etree
 
@@ -95,8 +96,8 @@ def _utc(value: str) -> str:
     """``2026-01-02T10:00:00Z`` from any ISO 8601 time."""
     t = _dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     if t.tzinfo is None:
-        t = t.replace(tzinfo=_dt.timezone.utc)
-    return t.astimezone(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        t = t.replace(tzinfo=_dt.UTC)
+    return t.astimezone(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _bound(value: str, arg: str, end: bool) -> str:
@@ -155,7 +156,7 @@ def respond(params: Mapping[str, Sequence[str] | str], provider: Provider, *, pa
     root = etree.Element(_q(OAI_NS, "OAI-PMH"), nsmap={None: OAI_NS, "xsi": XSI})
     root.set(_q(XSI, "schemaLocation"), f"{OAI_NS} {OAI_SCHEMA}")
     etree.SubElement(root, _q(OAI_NS, "responseDate")).text = \
-        _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     request = etree.SubElement(root, _q(OAI_NS, "request"))
     request.text = provider.base_url
     try:

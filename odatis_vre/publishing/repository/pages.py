@@ -228,7 +228,7 @@ def scores_html(scores: dict[str, Any] | None) -> str:
     if not scores:
         return ""
     parts = []
-    for family, label in (("cf", "CF"), ("acdd", "ACDD")):
+    for family in ("cf", "acdd"):
         sc = scores.get(family)
         if sc:
             parts.append(f"<li id=score-{family}>{_e(sc['checker'])}: {sc['scored']}/{sc['possible']} points "

@@ -9,9 +9,10 @@ import logging
 import os
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from tornado import httpclient, ioloop, web
 
@@ -50,7 +51,7 @@ class Settings:
     publisher_url: str | None = None
 
     @classmethod
-    def from_config(cls, cfg: Any, environ: dict[str, str] | None = None, port: int | None = None) -> "Settings":
+    def from_config(cls, cfg: Any, environ: dict[str, str] | None = None, port: int | None = None) -> Settings:
         """The settings of ``vre.yaml``; ``port``: where this service listens (its own address for signed links)."""
         from ...config import parse_quantity
 

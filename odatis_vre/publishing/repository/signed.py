@@ -60,7 +60,7 @@ class DownloadLink:
     expires: int
 
     @classmethod
-    def new(cls, ds_id: str, version: int, name: str, sha256: str, ttl: int, now: float | None = None) -> "DownloadLink":
+    def new(cls, ds_id: str, version: int, name: str, sha256: str, ttl: int, now: float | None = None) -> DownloadLink:
         """A link valid ``ttl`` seconds from now."""
         return cls(ds_id, int(version), name, sha256, int((time.time() if now is None else now) + ttl))
 

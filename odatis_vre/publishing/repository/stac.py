@@ -17,7 +17,8 @@ repository serves the Items under ``datasets/<id>/v<n>/stac.json`` and a root Ca
 from __future__ import annotations
 
 import datetime as _dt
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 STAC_MEDIA = {"zarr": "application/vnd+zarr", "opendap": "application/vnd.opendap"}
 
@@ -47,7 +48,7 @@ def item_for(item_id: str, facts: Mapping[str, Any], md: Mapping[str, Any], *, d
         props.update(start_datetime=time["start"], end_datetime=time["end"])
         when = None
     else:
-        when = _when(published) if published else _dt.datetime.now(_dt.timezone.utc)
+        when = _when(published) if published else _dt.datetime.now(_dt.UTC)
     if doi:
         props["sci:doi"] = doi
     variables = [v for v in facts.get("variables") or []]
