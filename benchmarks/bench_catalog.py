@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -152,8 +153,9 @@ def daily_files(runs: int) -> None:
 
     samples.make_all(progress=False)
     files = sorted(glob.glob(str(HERE.parent / "catalog" / "data" / "sst_daily" / "*.nc")))
-    mf = lambda: xr.open_mfdataset(files, combine="by_coords", data_vars="minimal", coords="minimal",  # noqa: E731
-                                   compat="override", chunks={})
+    def mf() -> Any:
+        return xr.open_mfdataset(files, combine="by_coords", data_vars="minimal", coords="minimal", compat="override",
+                                 chunks={})
 
     def cold() -> object:
         os.environ["ODATIS_VRE_CACHE_DIR"] = tempfile.mkdtemp(prefix="odatis-bench-idx-")
