@@ -28,14 +28,41 @@ import yaml
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-THEMES = {"physics": ["sea_water_temperature", "sea_water_salinity", "sea_surface_height_above_sea_level",
-                      "eastward_sea_water_velocity"],
-          "biogeochemistry": ["mass_concentration_of_chlorophyll_a_in_sea_water", "sea_water_ph_reported_on_total_scale",
-                              "moles_of_oxygen_per_unit_mass_in_sea_water"],
-          "in_situ": ["sea_water_temperature", "sea_water_practical_salinity", "sea_water_pressure"],
-          "biology_imaging": ["number_concentration_of_biological_taxon_in_sea_water"]}
-WORDS = ["Argo", "mooring", "glider", "cruise", "CTD", "ferrybox", "satellite", "model", "reanalysis", "climatology",
-         "Bay of Biscay", "Mediterranean", "Channel", "North Atlantic", "Iroise", "coastal", "ocean colour", "SOMLIT"]
+THEMES = {
+    "physics": [
+        "sea_water_temperature",
+        "sea_water_salinity",
+        "sea_surface_height_above_sea_level",
+        "eastward_sea_water_velocity",
+    ],
+    "biogeochemistry": [
+        "mass_concentration_of_chlorophyll_a_in_sea_water",
+        "sea_water_ph_reported_on_total_scale",
+        "moles_of_oxygen_per_unit_mass_in_sea_water",
+    ],
+    "in_situ": ["sea_water_temperature", "sea_water_practical_salinity", "sea_water_pressure"],
+    "biology_imaging": ["number_concentration_of_biological_taxon_in_sea_water"],
+}
+WORDS = [
+    "Argo",
+    "mooring",
+    "glider",
+    "cruise",
+    "CTD",
+    "ferrybox",
+    "satellite",
+    "model",
+    "reanalysis",
+    "climatology",
+    "Bay of Biscay",
+    "Mediterranean",
+    "Channel",
+    "North Atlantic",
+    "Iroise",
+    "coastal",
+    "ocean colour",
+    "SOMLIT",
+]
 
 
 def make_catalogue(path: Path, n: int, seed: int = 42) -> Path:
@@ -53,15 +80,27 @@ def make_catalogue(path: Path, n: int, seed: int = 42) -> Path:
             "driver": "netcdf",
             "args": {"urlpath": f"https://data.example.org/{theme}/{i:05d}.nc", "chunks": {}},
             "metadata": {
-                "title": f"{words[0]} {theme.replace('_', ' ')} dataset {i}", "theme": theme,
+                "title": f"{words[0]} {theme.replace('_', ' ')} dataset {i}",
+                "theme": theme,
                 "producer": rng.choice(["Ifremer", "CNRS", "IRD", "SHOM", "Météo-France"]),
                 "data_centre": rng.choice(["Coriolis", "SISMER", "AERIS", "CNES/AVISO"]),
-                "licence": "CC-BY-4.0", "doi": f"10.17882/{10000 + i}", "landing_page": f"https://www.seanoe.org/data/{i}/",
+                "licence": "CC-BY-4.0",
+                "doi": f"10.17882/{10000 + i}",
+                "landing_page": f"https://www.seanoe.org/data/{i}/",
                 "citation": f"Producer ({y0}). {words[0]} dataset {i}. SEANOE. https://doi.org/10.17882/{10000 + i}",
-                "bbox": [w, s, round(min(w + rng.uniform(0.5, 40), 180), 2), round(min(s + rng.uniform(0.5, 30), 90), 2)],
-                "time_range": [f"{y0}-01-01", None if rng.random() < 0.3 else f"{min(y0 + rng.randint(0, 10), 2026)}-12-31"],
+                "bbox": [
+                    w,
+                    s,
+                    round(min(w + rng.uniform(0.5, 40), 180), 2),
+                    round(min(s + rng.uniform(0.5, 30), 90), 2),
+                ],
+                "time_range": [
+                    f"{y0}-01-01",
+                    None if rng.random() < 0.3 else f"{min(y0 + rng.randint(0, 10), 2026)}-12-31",
+                ],
                 "variables": [{"name": v.split("_")[-1], "standard_name": v, "units": "1"} for v in vars_],
-                "access": {"protocol": "https-netcdf", "login": False}, "keywords": words,
+                "access": {"protocol": "https-netcdf", "login": False},
+                "keywords": words,
             },
         }
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -81,8 +120,14 @@ def baseline(path: Path) -> int:
     out = []
     for name in cat:
         md = cat[name].metadata
-        blob = " ".join([name, md.get("title", ""), cat[name].description or "",
-                         " ".join(v.get("standard_name", "") for v in md.get("variables", []))]).lower()
+        blob = " ".join(
+            [
+                name,
+                md.get("title", ""),
+                cat[name].description or "",
+                " ".join(v.get("standard_name", "") for v in md.get("variables", [])),
+            ]
+        ).lower()
         if QUERY["text"] not in blob:
             continue
         bw, bs, be, bn = md["bbox"]
@@ -125,17 +170,20 @@ def main() -> None:
     from odatis_vre import catalog  # noqa: F401
 
     ours(path, True)  # fill the cache once
-    rows = [("plain intake.open_catalog + loop search", *timeit(lambda: baseline(path), args.baseline_runs)),
-            ("odatis_vre open+search, cold (no cache)", *timeit(lambda: ours(path, False), args.runs)),
-            ("odatis_vre open+search, warm (index cache)", *timeit(lambda: ours(path, True), args.runs))]
-    print(f"\nOpen + search over {args.entries} entries ({path.stat().st_size / 1e6:.1f} MB YAML); "
-          f"query: {QUERY}")
+    rows = [
+        ("plain intake.open_catalog + loop search", *timeit(lambda: baseline(path), args.baseline_runs)),
+        ("odatis_vre open+search, cold (no cache)", *timeit(lambda: ours(path, False), args.runs)),
+        ("odatis_vre open+search, warm (index cache)", *timeit(lambda: ours(path, True), args.runs)),
+    ]
+    print(f"\nOpen + search over {args.entries} entries ({path.stat().st_size / 1e6:.1f} MB YAML); query: {QUERY}")
     print(f"{'method':<44} {'median ms':>10} {'min ms':>9} {'hits':>6}")
     for name, med, mn, hits in rows:
         print(f"{name:<44} {med:>10.1f} {mn:>9.1f} {hits:>6}")
     assert rows[0][3] == rows[1][3] == rows[2][3], "the methods disagree on the hits"
-    print(f"target < 100 ms (warm): {'MET' if rows[2][1] < 100 else 'MISSED'}; "
-          f"speed-up vs baseline: {rows[0][1] / rows[2][1]:.0f}x warm, {rows[0][1] / rows[1][1]:.1f}x cold")
+    print(
+        f"target < 100 ms (warm): {'MET' if rows[2][1] < 100 else 'MISSED'}; "
+        f"speed-up vs baseline: {rows[0][1] / rows[2][1]:.0f}x warm, {rows[0][1] / rows[1][1]:.1f}x cold"
+    )
 
 
 def daily_files(runs: int) -> None:
@@ -153,9 +201,11 @@ def daily_files(runs: int) -> None:
 
     samples.make_all(progress=False)
     files = sorted(glob.glob(str(HERE.parent / "catalog" / "data" / "sst_daily" / "*.nc")))
+
     def mf() -> Any:
-        return xr.open_mfdataset(files, combine="by_coords", data_vars="minimal", coords="minimal", compat="override",
-                                 chunks={})
+        return xr.open_mfdataset(
+            files, combine="by_coords", data_vars="minimal", coords="minimal", compat="override", chunks={}
+        )
 
     def cold() -> object:
         os.environ["ODATIS_VRE_CACHE_DIR"] = tempfile.mkdtemp(prefix="odatis-bench-idx-")
@@ -163,10 +213,12 @@ def daily_files(runs: int) -> None:
 
     ref = mf()
     xr.testing.assert_identical(ref, open_files_indexed(files))
-    rows = [("xr.open_mfdataset (baseline)", *timeit(mf, runs)[:2]),
-            ("open_files_indexed, cold (builds the index)", *timeit(cold, runs)[:2]),
-            ("open_files_indexed, warm (index cached)", *timeit(lambda: open_files_indexed(files), runs)[:2]),
-            ("catalog.load('sample_sst_daily'), warm", *timeit(lambda: catalog.load("sample_sst_daily"), runs)[:2])]
+    rows = [
+        ("xr.open_mfdataset (baseline)", *timeit(mf, runs)[:2]),
+        ("open_files_indexed, cold (builds the index)", *timeit(cold, runs)[:2]),
+        ("open_files_indexed, warm (index cached)", *timeit(lambda: open_files_indexed(files), runs)[:2]),
+        ("catalog.load('sample_sst_daily'), warm", *timeit(lambda: catalog.load("sample_sst_daily"), runs)[:2]),
+    ]
     print(f"\nOpen {len(files)} daily NetCDF files (sample_sst_daily); datasets identical: yes")
     print(f"{'method':<44} {'median ms':>10} {'min ms':>9} {'vs baseline':>12}")
     for name, med, mn in rows:

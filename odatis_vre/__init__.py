@@ -26,8 +26,10 @@ __version__ = "0.1.0"
 
 #: ``odatis_vre.<name>`` → the module it loads (``from odatis_vre import samples`` in the tutorials keeps working)
 _SUBMODULES = {
-    **{name: name for name in ("catalog", "compute", "viz", "analysis", "timeseries", "publish", "provenance",
-                               "config")},
+    **{
+        name: name
+        for name in ("catalog", "compute", "viz", "analysis", "timeseries", "publish", "provenance", "config")
+    },
     "samples": "data.samples",
     "quotas": "users.quotas",
 }

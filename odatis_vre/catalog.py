@@ -63,13 +63,23 @@ from .data.query import (
 
 ENV_CATALOG = "ODATIS_VRE_CATALOG"
 _INDEX_VERSION = 3
-REQUIRED = ("title", "theme", "producer", "data_centre", "licence", "citation", "bbox", "time_range",
-            "variables", "access")
+REQUIRED = (
+    "title",
+    "theme",
+    "producer",
+    "data_centre",
+    "licence",
+    "citation",
+    "bbox",
+    "time_range",
+    "variables",
+    "access",
+)
 THEMES = ("physics", "biogeochemistry", "in_situ", "biology_imaging")
 
 
-
 # ----------------------------------------------------------------------------- opening
+
 
 def default_path() -> Path:
     """``$ODATIS_VRE_CATALOG``, else the repository's ``catalog/odatis.yaml``."""
@@ -88,11 +98,14 @@ def _parse_yaml(path: Path, text: str) -> dict[str, Any]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise CatalogError(f"{path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}. Fix the file; "
-                           f"`odatis-vre catalog check {path}` re-checks it.") from None
+        raise CatalogError(
+            f"{path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}. Fix the file; "
+            f"`odatis-vre catalog check {path}` re-checks it."
+        ) from None
     if not isinstance(data, dict) or not isinstance(data.get("sources"), dict):
-        raise CatalogError(f"{path}: a catalogue needs a top-level `sources:` mapping (classic intake format); "
-                           f"see docs/catalogue.md")
+        raise CatalogError(
+            f"{path}: a catalogue needs a top-level `sources:` mapping (classic intake format); see docs/catalogue.md"
+        )
     return data
 
 
@@ -135,14 +148,29 @@ def _index_entry(name: str, raw: Any) -> dict[str, Any]:
         t1 = str(tr[1])[:10] if tr[1] else _FAR_FUTURE
     access = _mapping(md.get("access"))
     return {
-        "name": name, "ok": True, "title": title, "theme": md.get("theme"),
-        "n": name.lower(), "t": title.lower(),
-        "k": " ".join(map(str, kw)).lower(), "v": " ".join(vnames).lower(),
+        "name": name,
+        "ok": True,
+        "title": title,
+        "theme": md.get("theme"),
+        "n": name.lower(),
+        "t": title.lower(),
+        "k": " ".join(map(str, kw)).lower(),
+        "v": " ".join(vnames).lower(),
         "vset": {x.lower() for x in vnames if x},
-        "d": " ".join([str(raw.get("description") or ""), str(md.get("producer") or ""),
-                       str(md.get("data_centre") or ""), str(md.get("theme") or "")]).lower(),
-        "bbox": bbox_t, "t0": t0, "t1": t1, "sample": bool(md.get("sample")),
-        "login": bool(access.get("login")), "doi": md.get("doi"),
+        "d": " ".join(
+            [
+                str(raw.get("description") or ""),
+                str(md.get("producer") or ""),
+                str(md.get("data_centre") or ""),
+                str(md.get("theme") or ""),
+            ]
+        ).lower(),
+        "bbox": bbox_t,
+        "t0": t0,
+        "t1": t1,
+        "sample": bool(md.get("sample")),
+        "login": bool(access.get("login")),
+        "doi": md.get("doi"),
     }
 
 
@@ -184,9 +212,11 @@ class Catalog:
         """The entry as written in the YAML (a copy); :class:`CatalogError` if absent."""
         if name not in self.raw:
             close = _close_names(name, self.raw)
-            raise CatalogError(f"no entry named {name!r} in {self.path}"
-                               + (f"; did you mean {', '.join(close)}?" if close else "")
-                               + " (`odatis-vre catalog list` shows them all)")
+            raise CatalogError(
+                f"no entry named {name!r} in {self.path}"
+                + (f"; did you mean {', '.join(close)}?" if close else "")
+                + " (`odatis-vre catalog list` shows them all)"
+            )
         return copy.deepcopy(self.raw[name])
 
     def intake(self) -> Any:
@@ -225,8 +255,9 @@ def open(path: str | os.PathLike[str] | None = None, *, use_cache: bool = True) 
     try:
         st = p.stat()
     except FileNotFoundError:
-        raise CatalogError(f"{p}: no such catalogue file (set ${ENV_CATALOG}, or pass the path of an intake YAML "
-                           f"file)") from None
+        raise CatalogError(
+            f"{p}: no such catalogue file (set ${ENV_CATALOG}, or pass the path of an intake YAML file)"
+        ) from None
     key = f"{_INDEX_VERSION}:{p}:{st.st_size}:{st.st_mtime_ns}"
     cache = _cache_dir() / f"catalog-{hashlib.sha1(str(p).encode()).hexdigest()[:16]}.pickle"
     if use_cache:
@@ -234,8 +265,9 @@ def open(path: str | os.PathLike[str] | None = None, *, use_cache: bool = True) 
             with cache.open("rb") as fh:
                 stored = pickle.load(fh)  # noqa: S301 (our own cache file in the user's cache dir)
             if stored.get("key") == key:
-                return _with_includes(Catalog(p, stored["meta"], stored["raw"], stored["index"]),
-                                      _includes(stored.get("includes")))
+                return _with_includes(
+                    Catalog(p, stored["meta"], stored["raw"], stored["index"]), _includes(stored.get("includes"))
+                )
         except (OSError, pickle.PickleError, EOFError, AttributeError, KeyError, TypeError):
             pass
     data = _parse_yaml(p, p.read_text(encoding="utf-8"))
@@ -248,8 +280,11 @@ def open(path: str | os.PathLike[str] | None = None, *, use_cache: bool = True) 
             cache.parent.mkdir(parents=True, exist_ok=True)
             tmp = cache.with_suffix(f".{os.getpid()}.tmp")
             with tmp.open("wb") as fh:
-                pickle.dump({"key": key, "meta": meta, "raw": raw, "index": index, "includes": data.get("includes")},
-                            fh, protocol=pickle.HIGHEST_PROTOCOL)
+                pickle.dump(
+                    {"key": key, "meta": meta, "raw": raw, "index": index, "includes": data.get("includes")},
+                    fh,
+                    protocol=pickle.HIGHEST_PROTOCOL,
+                )
             os.replace(tmp, cache)
         except OSError:
             pass
@@ -299,8 +334,11 @@ def _with_includes(cat: Catalog, includes: Sequence[str]) -> Catalog:
         try:
             sources = _read_include(ref, cat.directory)
         except Exception as exc:
-            warnings.warn(f"catalogue {cat.path}: the included catalogue {ref} could not be read ({exc}); "
-                          "its datasets are left out until it answers", stacklevel=3)
+            warnings.warn(
+                f"catalogue {cat.path}: the included catalogue {ref} could not be read ({exc}); "
+                "its datasets are left out until it answers",
+                stacklevel=3,
+            )
             continue
         for name, entry in sources.items():
             if name not in raw:
@@ -333,6 +371,7 @@ def _cat(catalog: Catalog | str | os.PathLike[str] | None) -> Catalog:
 
 # ----------------------------------------------------------------------------- validation
 
+
 def check(catalog: Catalog | str | os.PathLike[str] | None = None) -> dict[str, list[str]]:
     """Validate every entry against the schema; ``{name: [problems]}`` for the invalid ones only.
 
@@ -350,6 +389,7 @@ def check(catalog: Catalog | str | os.PathLike[str] | None = None) -> dict[str, 
 
 # ----------------------------------------------------------------------------- search
 
+
 def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
     """Fraction of box ``a`` covered by box ``b`` (0 if disjoint; point boxes count as covered)."""
     w, s = max(a[0], b[0]), max(a[1], b[1])
@@ -360,11 +400,16 @@ def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float,
     return 1.0 if area <= 0 else max((e - w) * (n - s) / area, 1e-6)
 
 
-
-
-def search(text: str | None = None, bbox: Sequence[float] | None = None, time: Sequence[Any] | None = None,
-           variables: Sequence[str] | str | None = None, theme: str | None = None, *,
-           catalog: Catalog | str | os.PathLike[str] | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+def search(
+    text: str | None = None,
+    bbox: Sequence[float] | None = None,
+    time: Sequence[Any] | None = None,
+    variables: Sequence[str] | str | None = None,
+    theme: str | None = None,
+    *,
+    catalog: Catalog | str | os.PathLike[str] | None = None,
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
     """Entries matching every criterion given, best first.
 
     * ``text``: every word must appear in the name, title, keywords, variables, description,
@@ -400,8 +445,13 @@ def search(text: str | None = None, bbox: Sequence[float] | None = None, time: S
             n_, t_, k_, v_, d_ = e["n"], e["t"], e["k"], e["v"], e["d"]
             ok = True
             for w in words:
-                s = (3.0 if w in n_ else 0.0) + (2.0 if w in t_ else 0.0) + (1.5 if w in k_ else 0.0) \
-                    + (1.5 if w in v_ else 0.0) + (1.0 if w in d_ else 0.0)
+                s = (
+                    (3.0 if w in n_ else 0.0)
+                    + (2.0 if w in t_ else 0.0)
+                    + (1.5 if w in k_ else 0.0)
+                    + (1.5 if w in v_ else 0.0)
+                    + (1.0 if w in d_ else 0.0)
+                )
                 if s == 0.0:
                     ok = False
                     break
@@ -432,14 +482,26 @@ def search(text: str | None = None, bbox: Sequence[float] | None = None, time: S
     return hits[:limit] if limit else hits
 
 
-def entries(theme: str | None = None, *, catalog: Catalog | str | os.PathLike[str] | None = None) -> list[dict[str, Any]]:
+def entries(
+    theme: str | None = None, *, catalog: Catalog | str | os.PathLike[str] | None = None
+) -> list[dict[str, Any]]:
     """Every entry (optionally of one theme): ``[{"name", "title", "theme", "sample", "login"}, ...]``."""
     cat = _cat(catalog)
-    return [{"name": e["name"], "title": e.get("title", ""), "theme": e.get("theme"), "sample": e.get("sample", False),
-             "login": e.get("login", False)} for e in cat.index if theme is None or e.get("theme") == theme]
+    return [
+        {
+            "name": e["name"],
+            "title": e.get("title", ""),
+            "theme": e.get("theme"),
+            "sample": e.get("sample", False),
+            "login": e.get("login", False),
+        }
+        for e in cat.index
+        if theme is None or e.get("theme") == theme
+    ]
 
 
 # ----------------------------------------------------------------------------- describe & cite
+
 
 def describe(name: str, *, catalog: Catalog | str | os.PathLike[str] | None = None) -> dict[str, Any]:
     """Everything known about an entry: description, driver, args, parameters, metadata, problems.
@@ -452,9 +514,15 @@ def describe(name: str, *, catalog: Catalog | str | os.PathLike[str] | None = No
     raw = cat.entry(name)
     if not isinstance(raw, dict):
         raw = {"invalid": raw}
-    return {"name": name, "description": str(raw.get("description") or "").strip(), "driver": raw.get("driver"),
-            "args": raw.get("args") or {}, "parameters": raw.get("parameters") or {},
-            "metadata": raw.get("metadata") or {}, "problems": validate_entry(name, raw)}
+    return {
+        "name": name,
+        "description": str(raw.get("description") or "").strip(),
+        "driver": raw.get("driver"),
+        "args": raw.get("args") or {},
+        "parameters": raw.get("parameters") or {},
+        "metadata": raw.get("metadata") or {},
+        "problems": validate_entry(name, raw),
+    }
 
 
 def _year(md: dict[str, Any]) -> str:
@@ -478,8 +546,10 @@ def cite(name: str, style: str = "text", *, catalog: Catalog | str | os.PathLike
     md = _mapping(raw.get("metadata") if isinstance(raw, dict) else None)
     citation = md.get("citation")
     if not citation:
-        raise CatalogError(f"entry {name!r}: field metadata.citation is missing, so it cannot be cited; add the "
-                           f"provider's recommended citation to {cat.path}")
+        raise CatalogError(
+            f"entry {name!r}: field metadata.citation is missing, so it cannot be cited; add the "
+            f"provider's recommended citation to {cat.path}"
+        )
     doi = md.get("doi")
     if style == "text":
         text = str(citation).strip()
@@ -493,16 +563,21 @@ def cite(name: str, style: str = "text", *, catalog: Catalog | str | os.PathLike
     def esc(s: Any) -> str:
         return str(s).replace("{", "\\{").replace("}", "\\}")
 
-    fields = [("title", md.get("title")), ("author", "{" + esc(md.get("producer")) + "}" if md.get("producer") else None),
-              ("publisher", md.get("data_centre")), ("year", _year(md)), ("doi", doi),
-              ("url", f"https://doi.org/{doi}" if doi else md.get("landing_page")),
-              ("note", f"Licence: {md.get('licence')}" if md.get("licence") else None), ("howpublished", citation)]
+    fields = [
+        ("title", md.get("title")),
+        ("author", "{" + esc(md.get("producer")) + "}" if md.get("producer") else None),
+        ("publisher", md.get("data_centre")),
+        ("year", _year(md)),
+        ("doi", doi),
+        ("url", f"https://doi.org/{doi}" if doi else md.get("landing_page")),
+        ("note", f"Licence: {md.get('licence')}" if md.get("licence") else None),
+        ("howpublished", citation),
+    ]
     body = ",\n".join(f"  {k} = {{{v if k == 'author' else esc(v)}}}" for k, v in fields if v)
     return f"@misc{{{key},\n{body}\n}}"
 
 
 # ----------------------------------------------------------------------------- load
-
 
 
 def _make_source(cat: Catalog, name: str, raw: dict[str, Any], params: dict[str, Any]) -> Any:
@@ -516,13 +591,17 @@ def _make_source(cat: Catalog, name: str, raw: dict[str, Any], params: dict[str,
     declared = {p.name for p in entry._user_parameters}
     unknown = set(params) - declared
     if unknown:
-        raise CatalogError(f"entry {name!r}: unknown parameter(s) {', '.join(sorted(unknown))}; this entry takes "
-                           f"{', '.join(sorted(declared)) or 'no parameters'} (plus bbox=, time=, variables=)")
+        raise CatalogError(
+            f"entry {name!r}: unknown parameter(s) {', '.join(sorted(unknown))}; this entry takes "
+            f"{', '.join(sorted(declared)) or 'no parameters'} (plus bbox=, time=, variables=)"
+        )
     try:
         return entry.get(**params)
     except Exception as exc:
-        raise CatalogError(f"entry {name!r}: field driver ({raw.get('driver')!r}) could not build the source: "
-                           f"{type(exc).__name__}: {exc}") from None
+        raise CatalogError(
+            f"entry {name!r}: field driver ({raw.get('driver')!r}) could not build the source: "
+            f"{type(exc).__name__}: {exc}"
+        ) from None
 
 
 def _source_url(src: Any) -> str | None:
@@ -541,9 +620,16 @@ def _source_url(src: Any) -> str | None:
     return None
 
 
-def load(name: str, *, catalog: Catalog | str | os.PathLike[str] | None = None, bbox: Sequence[float] | None = None,
-         time: Sequence[Any] | None = None, variables: Sequence[str] | None = None,
-         mirror: dict[str, str] | None = None, **params: Any) -> Any:
+def load(
+    name: str,
+    *,
+    catalog: Catalog | str | os.PathLike[str] | None = None,
+    bbox: Sequence[float] | None = None,
+    time: Sequence[Any] | None = None,
+    variables: Sequence[str] | None = None,
+    mirror: dict[str, str] | None = None,
+    **params: Any,
+) -> Any:
     """Open an entry lazily, cut to ``bbox=(W, S, E, N)``, ``time=(start, end)`` and ``variables``.
 
     Gridded and profile entries return a lazy :class:`xarray.Dataset` (dask arrays); Argo indexes
@@ -566,8 +652,11 @@ def load(name: str, *, catalog: Catalog | str | os.PathLike[str] | None = None, 
     raw = cat.entry(name)
     problems = validate_entry(name, raw)
     if problems:
-        raise CatalogError(f"entry {name!r} in {cat.path} is invalid:\n  - " + "\n  - ".join(problems)
-                           + "\nFix these fields; `odatis-vre catalog check` re-checks the whole catalogue.")
+        raise CatalogError(
+            f"entry {name!r} in {cat.path} is invalid:\n  - "
+            + "\n  - ".join(problems)
+            + "\nFix these fields; `odatis-vre catalog check` re-checks the whole catalogue."
+        )
     md = raw["metadata"]
     declared = set((raw.get("parameters") or {}).keys())
     box = _as_bbox(bbox)
@@ -577,7 +666,9 @@ def load(name: str, *, catalog: Catalog | str | os.PathLike[str] | None = None, 
         params.update(dict(zip(("west", "south", "east", "north"), box)))
         pushed_box = True
     if period is not None and time is not None and {"start", "end"} <= declared:
-        params.update(start=str(time[0]) if time[0] is not None else "", end=str(time[1]) if time[1] is not None else "")
+        params.update(
+            start=str(time[0]) if time[0] is not None else "", end=str(time[1]) if time[1] is not None else ""
+        )
         pushed_time = True
     src = _make_source(cat, name, raw, params)
     # send remote roots to their mirror, and re-make the source with the new address
@@ -606,8 +697,13 @@ def load(name: str, *, catalog: Catalog | str | os.PathLike[str] | None = None, 
         obj = subset_xarray(obj, None if pushed_box else box, None if pushed_time else time, variables)
     else:
         obj = _subset_frame(obj, None if pushed_box else box, None if pushed_time else time, variables)
-    provenance.record(name, title=md.get("title"), doi=md.get("doi"), url=md.get("landing_page") or url,
-                      args={"bbox": bbox, "time": time, "variables": variables})
+    provenance.record(
+        name,
+        title=md.get("title"),
+        doi=md.get("doi"),
+        url=md.get("landing_page") or url,
+        args={"bbox": bbox, "time": time, "variables": variables},
+    )
     return obj
 
 
@@ -627,30 +723,51 @@ def _access_error(name: str, md: dict[str, Any], url: str | None, exc: Exception
         except conventions.UnreadableData as err:
             return CatalogError(f"entry {name!r}: field args.urlpath: {err}")
     if md.get("sample"):
-        return CatalogError(f"entry {name!r}: field args.urlpath: cannot open {url} ({text}). Sample data are "
-                            f"generated by `odatis-vre data samples` (into the catalogue's data/ folder).")
+        return CatalogError(
+            f"entry {name!r}: field args.urlpath: cannot open {url} ({text}). Sample data are "
+            f"generated by `odatis-vre data samples` (into the catalogue's data/ folder)."
+        )
     field = {"seanoe": "args.doi", "obis-api": "args.api", "erddap-tabledap": "args.server"}.get(
-        str(access.get("protocol")), "args.urlpath")
-    return CatalogError(f"entry {name!r}: field {field}: cannot open {url}: {text}. Check the address and "
-                        f"the network, or set $ODATIS_VRE_MIRROR to a local copy (docs/catalogue.md).")
+        str(access.get("protocol")), "args.urlpath"
+    )
+    return CatalogError(
+        f"entry {name!r}: field {field}: cannot open {url}: {text}. Check the address and "
+        f"the network, or set $ODATIS_VRE_MIRROR to a local copy (docs/catalogue.md)."
+    )
 
 
 # ----------------------------------------------------------------------------- online check
 
-def probe_url(name: str, raw: dict[str, Any], *, timeout: float = 10.0, mirror: dict[str, str] | None = None,
-              catalog_dir: Path | None = None) -> tuple[bool, str]:
+
+def probe_url(
+    name: str,
+    raw: dict[str, Any],
+    *,
+    timeout: float = 10.0,
+    mirror: dict[str, str] | None = None,
+    catalog_dir: Path | None = None,
+) -> tuple[bool, str]:
     """Probe an entry's endpoint (after the mirror): ``(ok, message)``; local files are looked for in
     ``catalog_dir`` (default: the pole's catalogue folder). See :func:`odatis_vre.data.probe.probe_url`."""
     return _probe.probe_url(name, raw, timeout=timeout, mirror=mirror, catalog_dir=catalog_dir or default_path().parent)
 
 
-def check_online(catalog: Catalog | str | os.PathLike[str] | None = None, *, timeout: float = 10.0,
-                 mirror: dict[str, str] | None = None, workers: int = 8) -> dict[str, tuple[bool, str]]:
+def check_online(
+    catalog: Catalog | str | os.PathLike[str] | None = None,
+    *,
+    timeout: float = 10.0,
+    mirror: dict[str, str] | None = None,
+    workers: int = 8,
+) -> dict[str, tuple[bool, str]]:
     """Probe every entry's endpoint concurrently: ``{name: (ok, message)}``."""
     from concurrent.futures import ThreadPoolExecutor
 
     cat = _cat(catalog)
     names = [n for n, r in cat.raw.items() if isinstance(r, dict)]
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        results = list(pool.map(lambda n: probe_url(n, cat.raw[n], timeout=timeout, mirror=mirror, catalog_dir=cat.directory), names))
+        results = list(
+            pool.map(
+                lambda n: probe_url(n, cat.raw[n], timeout=timeout, mirror=mirror, catalog_dir=cat.directory), names
+            )
+        )
     return dict(zip(names, results))

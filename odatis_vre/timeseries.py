@@ -74,9 +74,27 @@ from .data.timecopy.source import (
     _local_path,
 )
 
-__all__ = ["BLOCK_BYTES", "COPY_SUFFIX", "MAP_TASK_BYTES", "TILES_KEY", "NoFreshCopy", "SlowPathWarning", "Source",
-           "TileSource", "TimeCopy", "TimeSeriesError", "box_series", "build", "find", "open_dataarray",
-           "point_series", "point_values", "resolve", "status", "tile_source"]
+__all__ = [
+    "BLOCK_BYTES",
+    "COPY_SUFFIX",
+    "MAP_TASK_BYTES",
+    "TILES_KEY",
+    "NoFreshCopy",
+    "SlowPathWarning",
+    "Source",
+    "TileSource",
+    "TimeCopy",
+    "TimeSeriesError",
+    "box_series",
+    "build",
+    "find",
+    "open_dataarray",
+    "point_series",
+    "point_values",
+    "resolve",
+    "status",
+    "tile_source",
+]
 
 #: Seconds during which a fresh verdict is trusted without listing the source's files again
 #: (the source folders' own modification times are still checked on every call).
@@ -136,8 +154,10 @@ def _resolve(name_or_path: str | os.PathLike[str], catalog: Any) -> Source:
     args = raw.get("args") or {}
     url = args.get("urlpath")
     if not isinstance(url, str):
-        raise TimeSeriesError(f"entry {text!r}: no single `args.urlpath` (driver {raw.get('driver')!r}); only "
-                              f"gridded NetCDF/Zarr entries have time-optimised copies")
+        raise TimeSeriesError(
+            f"entry {text!r}: no single `args.urlpath` (driver {raw.get('driver')!r}); only "
+            f"gridded NetCDF/Zarr entries have time-optimised copies"
+        )
     driver = str(raw.get("driver") or "")
     src = _from_path(_local_path(url, cat.directory), f"entry {text!r}")
     if "zarr" in driver and src.kind != "zarr":
@@ -145,11 +165,16 @@ def _resolve(name_or_path: str | os.PathLike[str], catalog: Any) -> Source:
     return Source(src.kind, src.paths, text, src.pattern, src.root_dir)
 
 
-
-
-def build(name_or_path: str | os.PathLike[str], *, catalog: Any = None, dest: str | os.PathLike[str] | None = None,
-          tile: int = DEFAULT_TILE, max_memory: int = DEFAULT_MAX_MEMORY, force: bool = False,
-          progress: bool = True) -> Path:
+def build(
+    name_or_path: str | os.PathLike[str],
+    *,
+    catalog: Any = None,
+    dest: str | os.PathLike[str] | None = None,
+    tile: int = DEFAULT_TILE,
+    max_memory: int = DEFAULT_MAX_MEMORY,
+    force: bool = False,
+    progress: bool = True,
+) -> Path:
     """Write the time-optimised copy of a gridded dataset (a catalogue entry or a path); return its path.
 
     ``dest`` defaults to beside the data (``<store>.time.zarr``), or the user's cache when that
@@ -163,8 +188,14 @@ def build(name_or_path: str | os.PathLike[str], *, catalog: Any = None, dest: st
     """
     if tile < 1:
         raise TimeSeriesError(f"tile={tile}: give a positive number of grid points (e.g. 16)")
-    final = _build.write_copy(resolve(name_or_path, catalog=catalog), dest=dest, tile=tile, max_memory=max_memory,
-                              force=force, progress=progress)
+    final = _build.write_copy(
+        resolve(name_or_path, catalog=catalog),
+        dest=dest,
+        tile=tile,
+        max_memory=max_memory,
+        force=force,
+        progress=progress,
+    )
     _FRESH.pop(str(final), None)
     _drop_copy(str(final))
     return final
@@ -189,11 +220,17 @@ def status(name_or_path: str | os.PathLike[str] | Source, *, catalog: Any = None
             continue
         if meta.get("fingerprint") == src.fingerprint():
             return {"state": "fresh", "path": path, "reason": f"built {meta.get('built')}, source unchanged"}
-        return {"state": "stale", "path": path,
-                "reason": f"the source's files changed since {meta.get('built')}; rebuild with "
-                          f"`odatis-vre timeseries build {src.label}`"}
-    return {"state": "missing", "path": src.copy_path,
-            "reason": f"no time-optimised copy; build one with `odatis-vre timeseries build {src.label}`"}
+        return {
+            "state": "stale",
+            "path": path,
+            "reason": f"the source's files changed since {meta.get('built')}; rebuild with "
+            f"`odatis-vre timeseries build {src.label}`",
+        }
+    return {
+        "state": "missing",
+        "path": src.copy_path,
+        "reason": f"no time-optimised copy; build one with `odatis-vre timeseries build {src.label}`",
+    }
 
 
 def find(name_or_path: str | os.PathLike[str] | Source, *, catalog: Any = None) -> Path | None:
@@ -209,8 +246,12 @@ def find(name_or_path: str | os.PathLike[str] | Source, *, catalog: Any = None) 
     now = _time.monotonic()
     for key, path in src.copy_keys:
         seen = _FRESH.get(key)
-        if (seen is not None and now - seen[0] < RECHECK_SECONDS and seen[1] == src.quick_signature()
-                and seen[2] == _copy_stamp(key)):
+        if (
+            seen is not None
+            and now - seen[0] < RECHECK_SECONDS
+            and seen[1] == src.quick_signature()
+            and seen[2] == _copy_stamp(key)
+        ):
             return path
     for key, path in src.copy_keys:
         stamp = _copy_stamp(key)
@@ -231,7 +272,6 @@ def find(name_or_path: str | os.PathLike[str] | Source, *, catalog: Any = None) 
     return None
 
 
-
 def _fresh_copy(name_or_path: str | os.PathLike[str] | Source, catalog: Any) -> TimeCopy:
     """The opened fresh copy of a dataset; :class:`NoFreshCopy`, saying how to build one, when there is none."""
     src = name_or_path if isinstance(name_or_path, Source) else resolve(name_or_path, catalog=catalog)
@@ -241,8 +281,9 @@ def _fresh_copy(name_or_path: str | os.PathLike[str] | Source, catalog: Any) -> 
     return TimeCopy.open(path)
 
 
-def open_dataarray(name_or_path: str | os.PathLike[str], var: str, *, tiles: int | None = None,
-                   catalog: Any = None) -> Any:
+def open_dataarray(
+    name_or_path: str | os.PathLike[str], var: str, *, tiles: int | None = None, catalog: Any = None
+) -> Any:
     """A gridded variable over its whole period, lazily, from the dataset's fresh time-optimised copy.
 
     The fast way into whole-period analyses on the Dask Gateway (climatologies, trends, anomalies):
@@ -257,8 +298,16 @@ def open_dataarray(name_or_path: str | os.PathLike[str], var: str, *, tiles: int
 
 # ----------------------------------------------------------------------------- public series
 
-def point_values(name_or_path: str | os.PathLike[str] | Source, var: str, lon: float, lat: float, *,
-                 time: Sequence[Any] | None = None, catalog: Any = None) -> tuple[np.ndarray, np.ndarray, tuple[float, float]]:
+
+def point_values(
+    name_or_path: str | os.PathLike[str] | Source,
+    var: str,
+    lon: float,
+    lat: float,
+    *,
+    time: Sequence[Any] | None = None,
+    catalog: Any = None,
+) -> tuple[np.ndarray, np.ndarray, tuple[float, float]]:
     """``(times, values, (grid_lon, grid_lat))`` at the nearest grid point, from the fresh copy.
 
     The explorer's path: no xarray object is made. :class:`NoFreshCopy` when there is no
@@ -284,8 +333,9 @@ def _open_original(name_or_ds: Any, catalog: Any) -> tuple[Any, str]:
     files = src.files() or list(src.paths)
     if len(files) == 1:
         return xr.open_dataset(files[0], chunks={}), src.label
-    return xr.open_mfdataset(files, combine="by_coords", data_vars="minimal", coords="minimal",
-                             compat="override", chunks={}), src.label
+    return xr.open_mfdataset(
+        files, combine="by_coords", data_vars="minimal", coords="minimal", compat="override", chunks={}
+    ), src.label
 
 
 def _slow_path(name_or_ds: Any, var: str, catalog: Any) -> tuple[Any, str, tuple[str, str, str]]:
@@ -298,8 +348,11 @@ def _slow_path(name_or_ds: Any, var: str, catalog: Any) -> tuple[Any, str, tuple
     dims = _dim_names(ds)
     if var not in ds.data_vars:
         raise TimeSeriesError(f"variable {var!r} is not in {label} (it has {', '.join(map(str, ds.data_vars))})")
-    warnings.warn(f"{label}: reading the map-optimised data (slow): {_slow_hint(name_or_ds, catalog)}",
-                  SlowPathWarning, stacklevel=3)
+    warnings.warn(
+        f"{label}: reading the map-optimised data (slow): {_slow_hint(name_or_ds, catalog)}",
+        SlowPathWarning,
+        stacklevel=3,
+    )
     return ds, label, dims
 
 
@@ -307,22 +360,33 @@ def _slow_hint(name_or_ds: Any, catalog: Any) -> str:
     import xarray as xr
 
     if isinstance(name_or_ds, xr.Dataset):
-        return ("a Dataset was given, so its time-optimised copy cannot be found; pass the catalogue entry name "
-                "(after `odatis-vre timeseries build NAME`) for instant series")
+        return (
+            "a Dataset was given, so its time-optimised copy cannot be found; pass the catalogue entry name "
+            "(after `odatis-vre timeseries build NAME`) for instant series"
+        )
     return status(name_or_ds, catalog=catalog)["reason"] + " (series are then instant)"
 
 
-def _series(values: np.ndarray, times: np.ndarray, tname: str, name: str, attrs: dict[str, Any],
-            coords: dict[str, Any], read_from: str) -> Any:
+def _series(
+    values: np.ndarray,
+    times: np.ndarray,
+    tname: str,
+    name: str,
+    attrs: dict[str, Any],
+    coords: dict[str, Any],
+    read_from: str,
+) -> Any:
     import xarray as xr
 
-    da = xr.DataArray(values, dims=(tname,), coords={tname: times, **coords}, name=name,
-                      attrs={**attrs, "read_from": read_from})
+    da = xr.DataArray(
+        values, dims=(tname,), coords={tname: times, **coords}, name=name, attrs={**attrs, "read_from": read_from}
+    )
     return da
 
 
-def point_series(name_or_ds: Any, var: str, lon: float, lat: float, *, time: Sequence[Any] | None = None,
-                 catalog: Any = None) -> Any:
+def point_series(
+    name_or_ds: Any, var: str, lon: float, lat: float, *, time: Sequence[Any] | None = None, catalog: Any = None
+) -> Any:
     """The time series of ``var`` at the grid point nearest ``(lon, lat)``, as an :class:`xarray.DataArray`.
 
     ``name_or_ds`` is a catalogue entry name, a path, or an :class:`xarray.Dataset`. With a fresh
@@ -341,16 +405,30 @@ def point_series(name_or_ds: Any, var: str, lon: float, lat: float, *, time: Seq
         ts = _time_slice(tc.time, time)
         values, (i, j) = tc.point(var, lon, lat, ts)
         d = tc.dims
-        return _series(values.copy(), tc.time[ts], d["time"], var, tc.var_attrs.get(var, {}),
-                       {d["lon"]: float(tc.lon[j]), d["lat"]: float(tc.lat[i])}, "time-optimised copy")
+        return _series(
+            values.copy(),
+            tc.time[ts],
+            d["time"],
+            var,
+            tc.var_attrs.get(var, {}),
+            {d["lon"]: float(tc.lon[j]), d["lat"]: float(tc.lat[i])},
+            "time-optimised copy",
+        )
     ds, label, (tname, yname, xname) = _slow_path(name_or_ds, var, catalog)
     lat_v, lon_v = ds[yname].values, ds[xname].values
     i, j = _nearest(lat_v, lon_v, lon, lat, label)
     da = ds[var].isel({yname: i, xname: j})
     ts = _time_slice(ds[tname].values, time)
     da = da.isel({tname: ts}).load()
-    return _series(np.asarray(da.values), da[tname].values, tname, var, _clean_attrs(dict(ds[var].attrs)),
-                   {xname: float(lon_v[j]), yname: float(lat_v[i])}, "original data")
+    return _series(
+        np.asarray(da.values),
+        da[tname].values,
+        tname,
+        var,
+        _clean_attrs(dict(ds[var].attrs)),
+        {xname: float(lon_v[j]), yname: float(lat_v[i])},
+        "original data",
+    )
 
 
 def _area_mean(block: np.ndarray, lat: np.ndarray) -> np.ndarray:
@@ -363,8 +441,9 @@ def _area_mean(block: np.ndarray, lat: np.ndarray) -> np.ndarray:
         return np.where(weight > 0, total / weight, np.nan).astype(block.dtype)
 
 
-def box_series(name_or_ds: Any, var: str, bbox: Sequence[float], *, time: Sequence[Any] | None = None,
-               catalog: Any = None) -> Any:
+def box_series(
+    name_or_ds: Any, var: str, bbox: Sequence[float], *, time: Sequence[Any] | None = None, catalog: Any = None
+) -> Any:
     """The area mean (cos-latitude weighted, missing values ignored) of ``var`` over ``bbox=(W, S, E, N)``.
 
     Same sources and fallback as :func:`point_series`; ``attrs["n_points"]`` is the number of grid points.
@@ -389,6 +468,9 @@ def box_series(name_or_ds: Any, var: str, bbox: Sequence[float], *, time: Sequen
         block, lat_sel = np.asarray(sub.values), ds[yname].values[rows]
         times, attrs, read_from = sub[tname].values, _clean_attrs(dict(ds[var].attrs)), "original data"
     out = _series(_area_mean(block, lat_sel), times, tname, var, attrs, {}, read_from)
-    out.attrs.update(n_points=int(block.shape[1] * block.shape[2]), bbox=[float(b) for b in bbox],
-                     cell_methods=f"area: mean (cos-latitude weights) over {block.shape[1]}x{block.shape[2]} points")
+    out.attrs.update(
+        n_points=int(block.shape[1] * block.shape[2]),
+        bbox=[float(b) for b in bbox],
+        cell_methods=f"area: mean (cos-latitude weights) over {block.shape[1]}x{block.shape[2]} points",
+    )
     return out

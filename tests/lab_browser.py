@@ -23,8 +23,15 @@ from urllib.parse import quote, urlparse
 import nbformat
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 SHOTS = Path("/tmp")
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 
@@ -120,7 +127,9 @@ def wait_kernel_idle(page: Any, timeout: float = 180_000) -> None:
     """Until the notebook's kernel is connected and idle (JupyterLab's kernel status in the toolbar)."""
     page.wait_for_function(
         """() => { const el = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook-ExecutionIndicator');
-                   return el && el.getAttribute('data-status') === 'idle'; }""", timeout=timeout)
+                   return el && el.getAttribute('data-status') === 'idle'; }""",
+        timeout=timeout,
+    )
 
 
 def menu(page: Any, top: str, item: str) -> None:
@@ -141,7 +150,8 @@ def run_all(page: Any, timeout: float = 300_000) -> None:
                    const failed = Array.from(document.querySelectorAll('.jp-OutputArea-output'))
                      .some(o => o.textContent.includes('Traceback'));
                    return failed && !p.some(t => t.includes('*')); }""",
-        timeout=timeout)
+        timeout=timeout,
+    )
     wait_kernel_idle(page, timeout)
 
 

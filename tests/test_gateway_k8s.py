@@ -63,16 +63,19 @@ def gateway_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Config:
     c.KubeClusterConfig.scheduler_cores_limit = be["scheduler"]["cores"]["limit"]
     c.KubeClusterConfig.scheduler_memory = be["scheduler"]["memory"]["request"]
     c.KubeClusterConfig.scheduler_memory_limit = be["scheduler"]["memory"]["limit"]
-    for trait, value in (("worker_cores", be["worker"]["cores"]["request"]),
-                         ("worker_cores_limit", be["worker"]["cores"]["limit"]),
-                         ("worker_memory", be["worker"]["memory"]["request"]),
-                         ("worker_memory_limit", be["worker"]["memory"]["limit"])):
+    for trait, value in (
+        ("worker_cores", be["worker"]["cores"]["request"]),
+        ("worker_cores_limit", be["worker"]["cores"]["limit"]),
+        ("worker_memory", be["worker"]["memory"]["request"]),
+        ("worker_memory_limit", be["worker"]["memory"]["limit"]),
+    ):
         if value is not None:  # the chart sets only what is given
             setattr(c.KubeClusterConfig, trait, value)
     # a Dask node pool, as docs/deploy-kubernetes.md sets it in gateway.backend.worker.extraPodConfig
     c.KubeClusterConfig.worker_extra_pod_config = be["worker"]["extraPodConfig"] | {
         "nodeSelector": {"odatis.fr/pool": "dask"},
-        "tolerations": [{"key": "odatis.fr/pool", "value": "dask", "effect": "NoSchedule"}]}
+        "tolerations": [{"key": "odatis.fr/pool", "value": "dask", "effect": "NoSchedule"}],
+    }
     c.KubeBackend.gateway_instance = INSTANCE
     c.KubeController.gateway_instance = INSTANCE
     c.KubeController.api_url = f"http://api-{INSTANCE}.{NAMESPACE}:8000/api"
@@ -118,8 +121,10 @@ def _cluster(c: Config, user: User, request: dict[str, Any]) -> tuple[dict[str, 
         controller = KubeController(config=c)
         spec = FrozenAttrDict(obj["spec"]["config"])
         name = obj["metadata"]["name"]
-        pods = [controller.make_pod(NAMESPACE, name, spec, is_worker=False),
-                controller.make_pod(NAMESPACE, name, spec, is_worker=True)]
+        pods = [
+            controller.make_pod(NAMESPACE, name, spec, is_worker=False),
+            controller.make_pod(NAMESPACE, name, spec, is_worker=True),
+        ]
         return obj, pods
 
     return asyncio.run(run())
@@ -165,7 +170,9 @@ def test_scheduler_and_worker_pods_for_every_group(gw: tuple[Config, config.VREC
             volumes = {v["name"]: v for v in worker["spec"]["volumes"]}
             assert volumes["odatis-data"]["persistentVolumeClaim"] == {"claimName": "odatis-vre-data", "readOnly": True}
             mounts = {m["name"]: m for m in worker["spec"]["containers"][0]["volumeMounts"]}
-            assert mounts["odatis-data"]["mountPath"] == "/srv/odatis/catalog/data" and mounts["odatis-data"]["readOnly"]
+            assert (
+                mounts["odatis-data"]["mountPath"] == "/srv/odatis/catalog/data" and mounts["odatis-data"]["readOnly"]
+            )
             # the node pool settings of the chart values are kept next to the volume
             assert worker["spec"]["nodeSelector"] == {"odatis.fr/pool": "dask"}
             assert worker["spec"]["tolerations"][0]["key"] == "odatis.fr/pool"

@@ -56,8 +56,11 @@ def users(vre_stack: VRETestStack) -> dict[str, requests.Session]:
 def _gateway(stack: VRETestStack, token: str) -> Gateway:
     from odatis_vre.hub.modes import local_ports
 
-    return Gateway(address=f"{stack.url}/services/dask-gateway", auth=JupyterHubAuth(api_token=token),
-                   proxy_address=f"gateway://127.0.0.1:{local_ports(stack.stack.cfg)['gateway_tcp']}")
+    return Gateway(
+        address=f"{stack.url}/services/dask-gateway",
+        auth=JupyterHubAuth(api_token=token),
+        proxy_address=f"gateway://127.0.0.1:{local_ports(stack.stack.cfg)['gateway_tcp']}",
+    )
 
 
 def test_login_spawn_kernel_catalogue_and_gateway(vre_stack: VRETestStack, users: dict, sample_data) -> None:
@@ -127,8 +130,10 @@ def test_anonymous_reaches_only_the_login_page(vre_stack: VRETestStack, users: d
     assert anon.put(f"{vre_stack.url}/hub/api/accounts/mallory", json={"password": "x" * 12}).status_code == 403
     assert anon.get(f"{vre_stack.url}/services/dask-gateway/api/v1/clusters/").status_code == 401
     anon.get(f"{vre_stack.url}/hub/login")
-    r = anon.post(f"{vre_stack.url}/hub/login", data={"username": "alice", "password": "wrong-password",
-                                                      "_xsrf": anon.cookies.get("_xsrf")})
+    r = anon.post(
+        f"{vre_stack.url}/hub/login",
+        data={"username": "alice", "password": "wrong-password", "_xsrf": anon.cookies.get("_xsrf")},
+    )
     assert "Invalid username or password" in r.text
 
 

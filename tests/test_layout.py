@@ -28,9 +28,25 @@ ONE_IDEA = {
     "odatis_vre/data/samples.py": "the deterministic sample datasets, one generator each, sharing one grid and style",
 }
 #: where names of the package are written as text (class paths, ``python -m`` modules, docs)
-TEXT_FILES = ["catalog/*.yaml", "hub/*.py", "helm/**/*.yaml", "helm/**/*.tpl", "images/**/Dockerfile",
-              "images/**/*.py", "images/**/*.in", "docs/*.md", "README.md", "CONTRIBUTING.md", "Makefile",
-              "pyproject.toml", "vre.yaml", "notebooks/*.ipynb", "benchmarks/*.py", "tests/*.py", "tests/*.yaml"]
+TEXT_FILES = [
+    "catalog/*.yaml",
+    "hub/*.py",
+    "helm/**/*.yaml",
+    "helm/**/*.tpl",
+    "images/**/Dockerfile",
+    "images/**/*.py",
+    "images/**/*.in",
+    "docs/*.md",
+    "README.md",
+    "CONTRIBUTING.md",
+    "Makefile",
+    "pyproject.toml",
+    "vre.yaml",
+    "notebooks/*.ipynb",
+    "benchmarks/*.py",
+    "tests/*.py",
+    "tests/*.yaml",
+]
 NAME_RE = re.compile(r"\bodatis_vre(?:\.[A-Za-z_]\w*)+")
 #: names of the layout before the subpackages, written on purpose: the message that says where they went
 FORMER = {"odatis_vre.catalog_drivers"}
@@ -76,7 +92,11 @@ def _code_lines(path: Path) -> int:
         body = getattr(node, "body", None)
         if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body:
             first = body[0]
-            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
+            if (
+                isinstance(first, ast.Expr)
+                and isinstance(first.value, ast.Constant)
+                and isinstance(first.value.value, str)
+            ):
                 docstrings.update(range(first.lineno, (first.end_lineno or first.lineno) + 1))
     lines: set[int] = set()
     skip = {tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER}
@@ -88,7 +108,9 @@ def _code_lines(path: Path) -> int:
 
 def test_code_lines_counts_code_only(tmp_path: Path) -> None:
     f = tmp_path / "m.py"
-    f.write_text('"""Doc.\n\nMore doc.\n"""\n\n# a comment\nx = (\n    1,\n)\n\n\ndef f():\n    """Doc."""\n    return x\n')
+    f.write_text(
+        '"""Doc.\n\nMore doc.\n"""\n\n# a comment\nx = (\n    1,\n)\n\n\ndef f():\n    """Doc."""\n    return x\n'
+    )
     assert _code_lines(f) == 5
 
 
@@ -154,11 +176,18 @@ def test_every_dotted_name_written_anywhere_resolves() -> None:
 
 def test_entry_points_load() -> None:
     """The command line, the shell, the kernel provisioner and the explorer's launcher entry load."""
-    wanted = {("console_scripts", "odatis-vre"), ("console_scripts", "odatis-vre-shell"),
-              ("jupyter_client.kernel_provisioners", "odatis-low-priority"),
-              ("jupyter_serverproxy_servers", "odatis-explorer")}
-    loaded = {(group, ep.name) for group, _ in wanted for ep in entry_points(group=group)
-              if ep.name == _ and ep.value.startswith("odatis_vre") and ep.load() is not None}
+    wanted = {
+        ("console_scripts", "odatis-vre"),
+        ("console_scripts", "odatis-vre-shell"),
+        ("jupyter_client.kernel_provisioners", "odatis-low-priority"),
+        ("jupyter_serverproxy_servers", "odatis-explorer"),
+    }
+    loaded = {
+        (group, ep.name)
+        for group, _ in wanted
+        for ep in entry_points(group=group)
+        if ep.name == _ and ep.value.startswith("odatis_vre") and ep.load() is not None
+    }
     assert loaded == wanted
 
 

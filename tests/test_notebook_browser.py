@@ -84,13 +84,15 @@ def test_widgets_bokeh_and_resource_use_in_jupyterlab(vre_stack: VRETestStack, s
         panel_cell = page.locator(".jp-Cell").nth(1)
         try:
             expect(panel_cell.get_by_text(f"odatis-mean {float(sst.isel(time=0).mean()):.4f}")).to_be_visible(
-                timeout=120_000)
+                timeout=120_000
+            )
         finally:
             page.screenshot(path=str(SHOTS / "odatis-lab-widgets-panel.png"), full_page=True)
         page.wait_for_function(f"() => ({_TITLES_JS})().includes('odatis-title {days[0]}')", timeout=60_000)
         page.locator(".jp-OutputArea-output select").first.select_option(days[2])
         expect(panel_cell.get_by_text(f"odatis-mean {float(sst.isel(time=2).mean()):.4f}")).to_be_visible(
-            timeout=60_000)
+            timeout=60_000
+        )
         page.wait_for_function(f"() => ({_TITLES_JS})().includes('odatis-title {days[2]}')", timeout=60_000)
         assert page.locator(".jp-OutputArea-output canvas").count() >= 1
         # resource use: the status bar shows memory against the spawner's limit (MEM_LIMIT), and CPU
@@ -140,7 +142,10 @@ def test_dask_sidebar_makes_a_gateway_cluster_and_shows_its_dashboard(vre_stack:
     with chromium(watch, "dask") as browser:
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
         page = lab_login(context, vre_stack.url, user, pw, f"/user/{user}/lab/tree/dask.ipynb", watch)
-        tab, sidebar = page.locator(".lm-TabBar-tab[data-id='dask-dashboard-launcher']"), page.locator(".dask-DaskSidebar")
+        tab, sidebar = (
+            page.locator(".lm-TabBar-tab[data-id='dask-dashboard-launcher']"),
+            page.locator(".dask-DaskSidebar"),
+        )
         tab.click()
         if not sidebar.is_visible():  # it was the open panel already: the click folded it
             tab.click()
@@ -158,8 +163,9 @@ def test_dask_sidebar_makes_a_gateway_cluster_and_shows_its_dashboard(vre_stack:
         # the sidebar's dashboard is the gateway's proxy of this cluster, and its plots are listed (reachable)
         item.first.click()
         url_input = page.locator(".dask-URLInput input")
-        expect(url_input).to_have_value(re.compile(rf"/services/dask-gateway/clusters/{re.escape(names[0])}"),
-                                        timeout=60_000)
+        expect(url_input).to_have_value(
+            re.compile(rf"/services/dask-gateway/clusters/{re.escape(names[0])}"), timeout=60_000
+        )
         enabled = page.locator(".dask-DashboardListing-item:not(.dask-mod-disabled)")
         expect(enabled.first).to_be_visible(timeout=120_000)
         # a dashboard plot opens in JupyterLab and draws (Bokeh, through the user's server to the gateway)
@@ -265,8 +271,9 @@ def tutor(vre_stack: VRETestStack, sample_data: Path) -> tuple[str, str]:
 
 @pytest.mark.timeout(1500)
 @pytest.mark.parametrize("notebook", TUTORIALS, ids=lambda p: p.stem)
-def test_tutorial_runs_in_jupyterlab_with_a_map_and_a_plot(vre_stack: VRETestStack, tutor: tuple[str, str],
-                                                           notebook: Path) -> None:
+def test_tutorial_runs_in_jupyterlab_with_a_map_and_a_plot(
+    vre_stack: VRETestStack, tutor: tuple[str, str], notebook: Path
+) -> None:
     from lab_browser import copy_notebook
 
     user, pw = tutor

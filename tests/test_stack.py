@@ -9,8 +9,14 @@ from vre_testing import start_stack
 
 pytestmark = pytest.mark.slow
 
-QUIET = {"services": {"dask_gateway": {"enabled": False}, "explorer": {"enabled": False},
-                      "repository": {"enabled": False}, "idle_culler": {"enabled": False}}}
+QUIET = {
+    "services": {
+        "dask_gateway": {"enabled": False},
+        "explorer": {"enabled": False},
+        "repository": {"enabled": False},
+        "idle_culler": {"enabled": False},
+    }
+}
 
 
 def _proxy_of(state) -> psutil.Process:  # noqa: ANN001

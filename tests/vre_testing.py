@@ -25,21 +25,54 @@ TEST_CONFIG: dict[str, Any] = {
     "hub": {"ip": "127.0.0.1", "admin_users": ["admin"], "state_dir": ".vre"},
     "auth": {"type": "local"},
     "profiles": [
-        {"name": "ocean", "display_name": "Ocean", "description": "Standard", "image": "ghcr.io/odatis/vre-ocean:test",
-         "environment": "current", "cpu": {"guarantee": 0.5, "limit": 1}, "memory": {"guarantee": "512M", "limit": "2G"},
-         "default": True},
-        {"name": "large", "display_name": "Large", "description": "Big", "image": "ghcr.io/odatis/vre-ocean:test",
-         "environment": "current", "cpu": {"limit": 8}, "memory": {"limit": "32G"}},
+        {
+            "name": "ocean",
+            "display_name": "Ocean",
+            "description": "Standard",
+            "image": "ghcr.io/odatis/vre-ocean:test",
+            "environment": "current",
+            "cpu": {"guarantee": 0.5, "limit": 1},
+            "memory": {"guarantee": "512M", "limit": "2G"},
+            "default": True,
+        },
+        {
+            "name": "large",
+            "display_name": "Large",
+            "description": "Big",
+            "image": "ghcr.io/odatis/vre-ocean:test",
+            "environment": "current",
+            "cpu": {"limit": 8},
+            "memory": {"limit": "32G"},
+        },
     ],
     "groups": {
-        "default": {"quota": {"cpu": 2, "memory": "4G", "servers": 1, "storage": "1G",
-                              "dask": {"cores": 2, "workers": 2, "worker_memory": "1G", "clusters": 1}}},
-        "researchers": {"users": [], "quota": {"cpu": 8, "memory": "32G", "servers": 2, "storage": "10G",
-                                               "dask": {"cores": 4, "workers": 4, "worker_memory": "2G", "clusters": 2}}},
+        "default": {
+            "quota": {
+                "cpu": 2,
+                "memory": "4G",
+                "servers": 1,
+                "storage": "1G",
+                "dask": {"cores": 2, "workers": 2, "worker_memory": "1G", "clusters": 1},
+            }
+        },
+        "researchers": {
+            "users": [],
+            "quota": {
+                "cpu": 8,
+                "memory": "32G",
+                "servers": 2,
+                "storage": "10G",
+                "dask": {"cores": 4, "workers": 4, "worker_memory": "2G", "clusters": 2},
+            },
+        },
     },
     "catalog": {"path": str(REPO / "catalog" / "odatis.yaml")},
-    "services": {"dask_gateway": {"enabled": True}, "idle_culler": {"enabled": True, "timeout": 3600},
-                 "explorer": {"enabled": True}, "repository": {"enabled": True, "registrar": "local"}},  # TODO(lead): enable once services land
+    "services": {
+        "dask_gateway": {"enabled": True},
+        "idle_culler": {"enabled": True, "timeout": 3600},
+        "explorer": {"enabled": True},
+        "repository": {"enabled": True, "registrar": "local"},
+    },  # TODO(lead): enable once services land
 }
 
 
@@ -148,8 +181,11 @@ class VRETestStack:
     def login(self, name: str, password: str) -> requests.Session:
         s = requests.Session()
         s.get(f"{self.url}/hub/login", timeout=30)
-        r = s.post(f"{self.url}/hub/login", data={"username": name, "password": password,
-                                                  "_xsrf": s.cookies.get("_xsrf")}, timeout=60)
+        r = s.post(
+            f"{self.url}/hub/login",
+            data={"username": name, "password": password, "_xsrf": s.cookies.get("_xsrf")},
+            timeout=60,
+        )
         if "/hub/login" in r.url:
             raise AssertionError(f"login of {name} failed: {r.status_code} {r.url}")
         return s

@@ -35,10 +35,12 @@ log = logging.getLogger("odatis_vre.admin.kube_usage")
 COMPONENTS = {"dask-scheduler": "scheduler", "dask-worker": "worker"}
 
 
-
-
-def observe(state_dir: str | os.PathLike[str], clusters: list[dict[str, Any]], pods: list[dict[str, Any]],
-            now: float | None = None) -> None:
+def observe(
+    state_dir: str | os.PathLike[str],
+    clusters: list[dict[str, Any]],
+    pods: list[dict[str, Any]],
+    now: float | None = None,
+) -> None:
     """Record one look at the cluster: running Dask pods start (once), pods gone since the last look stop.
 
     A pod is counted from the first look that sees it running to the first look that does not: the
@@ -60,8 +62,10 @@ def observe(state_dir: str | os.PathLike[str], clusters: list[dict[str, Any]], p
             seen.add(name)
             conf = spec.get("config") or {}
             cores = float(conf.get(f"{kind}_cores") or 1)
-            db.execute("INSERT OR IGNORE INTO dask_pods VALUES (?, ?, ?, ?, ?, ?, NULL)",
-                       (name, labels["gateway.dask.org/cluster"], spec.get("username", "?"), kind, cores, now))
+            db.execute(
+                "INSERT OR IGNORE INTO dask_pods VALUES (?, ?, ?, ?, ?, ?, NULL)",
+                (name, labels["gateway.dask.org/cluster"], spec.get("username", "?"), kind, cores, now),
+            )
         running = [r[0] for r in db.execute("SELECT pod FROM dask_pods WHERE stop IS NULL")]
         for name in running:
             if name not in seen:
@@ -72,8 +76,6 @@ def observe(state_dir: str | os.PathLike[str], clusters: list[dict[str, Any]], p
         raise
     finally:
         db.close()
-
-
 
 
 async def poll_once(state_dir: str | os.PathLike[str], namespace: str, instance: str, api: Any = None) -> int:
@@ -90,9 +92,11 @@ async def poll_once(state_dir: str | os.PathLike[str], namespace: str, instance:
     try:
         selector = f"gateway.dask.org/instance={instance}"
         clusters = await client.CustomObjectsApi(api).list_namespaced_custom_object(
-            "gateway.dask.org", "v1alpha1", namespace, "daskclusters", label_selector=selector)
-        pods = await client.CoreV1Api(api).list_namespaced_pod(namespace, label_selector=selector,
-                                                               _preload_content=False)
+            "gateway.dask.org", "v1alpha1", namespace, "daskclusters", label_selector=selector
+        )
+        pods = await client.CoreV1Api(api).list_namespaced_pod(
+            namespace, label_selector=selector, _preload_content=False
+        )
         import json
 
         items = json.loads(await pods.read())["items"]

@@ -71,7 +71,8 @@ class HubClient:
             raise AdminError(
                 f"No admin API token: pass --token or set {ENV_TOKEN} (an admin gets one at "
                 f"{url or cfg.hub_url}/hub/token); the local mode uses {cfg.state_dir / 'cli_token'} once "
-                "`odatis-vre up` has run.")
+                "`odatis-vre up` has run."
+            )
         return cls((url or cfg.hub_url).rstrip("/"), token)
 
     def request(self, method: str, path: str, *, ok: tuple[int, ...] = (200, 201, 204), **kw: Any) -> requests.Response:
@@ -80,7 +81,9 @@ class HubClient:
             headers = {"Authorization": f"token {self.token}"} | kw.pop("headers", {})
             r = requests.request(method, f"{self.url}/hub/api{path}", timeout=self.timeout, headers=headers, **kw)
         except requests.ConnectionError:
-            raise AdminError(f"The hub at {self.url} does not answer: start it (`odatis-vre up`) or pass --hub-url.") from None
+            raise AdminError(
+                f"The hub at {self.url} does not answer: start it (`odatis-vre up`) or pass --hub-url."
+            ) from None
         if r.status_code not in ok:
             try:
                 message = r.json().get("message") or r.text
@@ -102,8 +105,12 @@ class HubClient:
         out: list[dict[str, Any]] = []
         offset = 0
         while True:
-            page = self.request("GET", "/users", params={"offset": offset, "limit": 200},
-                                headers={"Accept": "application/jupyterhub-pagination+json"})
+            page = self.request(
+                "GET",
+                "/users",
+                params={"offset": offset, "limit": 200},
+                headers={"Accept": "application/jupyterhub-pagination+json"},
+            )
             body = page.json()
             items = body["items"] if isinstance(body, dict) else body
             out.extend(items)
@@ -117,7 +124,7 @@ class HubClient:
         model = self.request("GET", f"/users/{name}", ok=(200, 404))
         if model.status_code == 404:
             return
-        for sname in (model.json().get("servers") or {}):
+        for sname in model.json().get("servers") or {}:
             path = f"/users/{name}/servers/{sname}" if sname else f"/users/{name}/server"
             self.request("DELETE", path, ok=(202, 204, 400, 404))
         deadline = time.monotonic() + timeout
@@ -173,19 +180,37 @@ def list_images(cfg: VREConfig) -> list[dict[str, Any]]:
     >>> list_images(cfg)[0]["image"], list_images(cfg)[0]["retired"]
     ('i:1', False)
     """
-    return [{
-        "name": p["name"], "display_name": p["display_name"], "image": p["image"],
-        "environment": p.get("environment", "current"),
-        "cpu": (p.get("cpu") or {}).get("limit"), "memory": (p.get("memory") or {}).get("limit"),
-        "groups": ",".join(p.get("groups") or []) or "all", "default": bool(p.get("default")),
-        "retired": bool(p.get("retired")),
-    } for p in cfg.profiles]
+    return [
+        {
+            "name": p["name"],
+            "display_name": p["display_name"],
+            "image": p["image"],
+            "environment": p.get("environment", "current"),
+            "cpu": (p.get("cpu") or {}).get("limit"),
+            "memory": (p.get("memory") or {}).get("limit"),
+            "groups": ",".join(p.get("groups") or []) or "all",
+            "default": bool(p.get("default")),
+            "retired": bool(p.get("retired")),
+        }
+        for p in cfg.profiles
+    ]
 
 
-def add_image(path: str | os.PathLike[str], name: str, image: str, *, display_name: str | None = None,
-              description: str = "", environment: str | None = None, cpu: float | None = None,
-              memory: str | None = None, cpu_guarantee: float | None = None, memory_guarantee: str | None = None,
-              groups: tuple[str, ...] = (), default: bool = False) -> dict[str, Any]:
+def add_image(
+    path: str | os.PathLike[str],
+    name: str,
+    image: str,
+    *,
+    display_name: str | None = None,
+    description: str = "",
+    environment: str | None = None,
+    cpu: float | None = None,
+    memory: str | None = None,
+    cpu_guarantee: float | None = None,
+    memory_guarantee: str | None = None,
+    groups: tuple[str, ...] = (),
+    default: bool = False,
+) -> dict[str, Any]:
     """Add a profile offered to new servers at once; return it as written."""
     profile: dict[str, Any] = {"name": name, "display_name": display_name or name, "image": image}
     if description:
@@ -206,8 +231,10 @@ def add_image(path: str | os.PathLike[str], name: str, image: str, *, display_na
         for p in profiles:
             if p["name"] == name:
                 state = "retired" if p.get("retired") else "offered"
-                raise AdminError(f"A profile named {name!r} already exists ({state}, image {p['image']}): "
-                                 "choose another name (profiles keep their name for the usage records).")
+                raise AdminError(
+                    f"A profile named {name!r} already exists ({state}, image {p['image']}): "
+                    "choose another name (profiles keep their name for the usage records)."
+                )
             if default:
                 p.pop("default", None)
         profiles.append(profile)
@@ -223,14 +250,18 @@ def retire_image(path: str | os.PathLike[str], name: str) -> bool:
         profiles = _profiles(raw)
         match = [p for p in profiles if p["name"] == name]
         if not match:
-            raise AdminError(f"No profile named {name!r}; profiles: {', '.join(p['name'] for p in profiles)} "
-                             "(`odatis-vre admin images list`).")
+            raise AdminError(
+                f"No profile named {name!r}; profiles: {', '.join(p['name'] for p in profiles)} "
+                "(`odatis-vre admin images list`)."
+            )
         p = match[0]
         if p.get("retired"):
             return False
         if not [q for q in profiles if q is not p and not q.get("retired")]:
-            raise AdminError(f"{name!r} is the last profile offered: add its successor first "
-                             "(`odatis-vre admin images add`), then retire it.")
+            raise AdminError(
+                f"{name!r} is the last profile offered: add its successor first "
+                "(`odatis-vre admin images add`), then retire it."
+            )
         p["retired"] = True
         p.pop("default", None)
         return True
@@ -262,16 +293,18 @@ def _size(text: Any) -> str | int:
     return str(text).strip()
 
 
-QUOTA_KEYS.update({
-    "cpu": (("cpu",), _number),
-    "memory": (("memory",), _size),
-    "servers": (("servers",), _integer),
-    "storage": (("storage",), _size),
-    "dask_cores": (("dask", "cores"), _number),
-    "dask_workers": (("dask", "workers"), _integer),
-    "dask_worker_memory": (("dask", "worker_memory"), _size),
-    "dask_clusters": (("dask", "clusters"), _integer),
-})
+QUOTA_KEYS.update(
+    {
+        "cpu": (("cpu",), _number),
+        "memory": (("memory",), _size),
+        "servers": (("servers",), _integer),
+        "storage": (("storage",), _size),
+        "dask_cores": (("dask", "cores"), _number),
+        "dask_workers": (("dask", "workers"), _integer),
+        "dask_worker_memory": (("dask", "worker_memory"), _size),
+        "dask_clusters": (("dask", "clusters"), _integer),
+    }
+)
 
 UNLIMITED_WORDS = {"unlimited", "none", "-"}
 
@@ -305,14 +338,18 @@ def set_quota(path: str | os.PathLike[str], group: str, **values: Any) -> dict[s
         try:
             converted[key] = QUOTA_KEYS[key][1](value)
         except (TypeError, ValueError) as exc:
-            raise AdminError(f"--{key.replace('_', '-')} {value!r}: {exc}; e.g. --cpu 2, --memory 4G, --servers 1, "
-                             "or 'unlimited'. Nothing was changed.") from None
+            raise AdminError(
+                f"--{key.replace('_', '-')} {value!r}: {exc}; e.g. --cpu 2, --memory 4G, --servers 1, "
+                "or 'unlimited'. Nothing was changed."
+            ) from None
 
     def change(raw: dict[str, Any]) -> dict[str, Any]:
         groups = _groups(raw)
         if group not in groups:
-            raise AdminError(f"No group named {group!r} in the configuration (groups: {', '.join(groups) or 'none'}); "
-                             f"create it with `odatis-vre admin groups add {group}`.")
+            raise AdminError(
+                f"No group named {group!r} in the configuration (groups: {', '.join(groups) or 'none'}); "
+                f"create it with `odatis-vre admin groups add {group}`."
+            )
         spec = groups[group] if groups[group] is not None else {}
         groups[group] = spec
         quota = spec.setdefault("quota", {})
@@ -346,29 +383,44 @@ def list_groups(cfg: VREConfig, hub: HubClient | None = None) -> list[dict[str, 
     for name in list(cfg.groups) + [g for g in hub_groups if g not in cfg.groups]:
         spec = cfg.groups.get(name) or {}
         members = sorted(set(spec.get("users") or []) | set(hub_groups.get(name, [])))
-        out.append({"name": name, "description": spec.get("description", ""), "members": members,
-                    "in_config": name in cfg.groups, "in_hub": name in hub_groups if hub else None,
-                    "has_quota": "quota" in spec})
+        out.append(
+            {
+                "name": name,
+                "description": spec.get("description", ""),
+                "members": members,
+                "in_config": name in cfg.groups,
+                "in_hub": name in hub_groups if hub else None,
+                "has_quota": "quota" in spec,
+            }
+        )
     return out
 
 
-def add_group(path: str | os.PathLike[str], name: str, *, description: str = "", quota_from: str | None = None,
-              hub: HubClient | None = None) -> dict[str, Any]:
+def add_group(
+    path: str | os.PathLike[str],
+    name: str,
+    *,
+    description: str = "",
+    quota_from: str | None = None,
+    hub: HubClient | None = None,
+) -> dict[str, Any]:
     """Create a group in ``vre.yaml`` (with a copy of ``quota_from``'s quota) and in the running hub."""
 
     def change(raw: dict[str, Any]) -> dict[str, Any]:
         groups = _groups(raw)
         if name in groups:
-            raise AdminError(f"The group {name!r} already exists; change its quota with "
-                             f"`odatis-vre admin quotas set {name} ...`.")
+            raise AdminError(
+                f"The group {name!r} already exists; change its quota with `odatis-vre admin quotas set {name} ...`."
+            )
         spec: dict[str, Any] = {}
         if description:
             spec["description"] = description
         spec["users"] = []
         if quota_from:
             if quota_from not in groups or "quota" not in (groups[quota_from] or {}):
-                raise AdminError(f"--quota-from {quota_from!r}: no such group with a quota "
-                                 f"(groups: {', '.join(groups)}).")
+                raise AdminError(
+                    f"--quota-from {quota_from!r}: no such group with a quota (groups: {', '.join(groups)})."
+                )
             spec["quota"] = copy.deepcopy(groups[quota_from]["quota"])
         groups[name] = spec
         return spec
@@ -382,15 +434,18 @@ def add_group(path: str | os.PathLike[str], name: str, *, description: str = "",
 def remove_group(path: str | os.PathLike[str], name: str, hub: HubClient | None = None) -> None:
     """Delete a group from ``vre.yaml`` and from the hub; its members fall back to their other groups' quotas."""
     if name == "default":
-        raise AdminError("The 'default' group holds the quota of users in no other group: it cannot be removed "
-                         "(change it with `odatis-vre admin quotas set default ...`).")
+        raise AdminError(
+            "The 'default' group holds the quota of users in no other group: it cannot be removed "
+            "(change it with `odatis-vre admin quotas set default ...`)."
+        )
 
     def change(raw: dict[str, Any]) -> None:
         groups = _groups(raw)
         used_by = [p["name"] for p in _profiles(raw) if name in (p.get("groups") or [])]
         if used_by:
-            raise AdminError(f"The profile(s) {', '.join(used_by)} are restricted to {name!r}: change or retire "
-                             "them first.")
+            raise AdminError(
+                f"The profile(s) {', '.join(used_by)} are restricted to {name!r}: change or retire them first."
+            )
         if name not in groups and hub is None:
             raise AdminError(f"No group named {name!r} (groups: {', '.join(groups) or 'none'}).")
         groups.pop(name, None)
@@ -424,8 +479,15 @@ def parse_date(text: str, *, end_of_day: bool = True) -> float:
     return dt.timestamp()
 
 
-def add_user(hub: HubClient, path: str | os.PathLike[str], name: str, *, groups: tuple[str, ...] = (),
-             password: str | None = None, expires: float | None = None) -> str | None:
+def add_user(
+    hub: HubClient,
+    path: str | os.PathLike[str],
+    name: str,
+    *,
+    groups: tuple[str, ...] = (),
+    password: str | None = None,
+    expires: float | None = None,
+) -> str | None:
     """Create (or update) ``name`` in the hub and its groups; return the password (generated if not given).
 
     In OAuth mode the identity provider owns passwords: the user is only created in the hub.
@@ -435,8 +497,10 @@ def add_user(hub: HubClient, path: str | os.PathLike[str], name: str, *, groups:
     cfg = config_mod.load(path)
     missing = [g for g in groups if g not in cfg.groups]
     if missing:
-        raise AdminError(f"No group(s) {', '.join(missing)} in {cfg.path} (groups: {', '.join(cfg.groups)}); "
-                         f"create one with `odatis-vre admin groups add {missing[0]}`.")
+        raise AdminError(
+            f"No group(s) {', '.join(missing)} in {cfg.path} (groups: {', '.join(cfg.groups)}); "
+            f"create one with `odatis-vre admin groups add {missing[0]}`."
+        )
     if expires is not None and expires < time.time():
         raise AdminError("The expiry date is in the past: give a future date (--expires YYYY-MM-DD).")
     for g in groups:
@@ -454,6 +518,7 @@ def add_user(hub: HubClient, path: str | os.PathLike[str], name: str, *, groups:
             hub.request("POST", f"/groups/{g}/users", json={"users": [name]})
 
     if groups:
+
         def change(raw: dict[str, Any]) -> None:
             for g in groups:
                 spec = _groups(raw)[g]
@@ -482,6 +547,7 @@ def remove_user(hub: HubClient, path: str | os.PathLike[str], name: str) -> None
     if cfg.data["auth"]["type"] == "local":
         hub.request("DELETE", f"/accounts/{name}", ok=(204, 404))
     if in_config:
+
         def change(raw: dict[str, Any]) -> None:
             for g in in_config:
                 users = _groups(raw)[g].get("users") or []
@@ -509,12 +575,16 @@ def list_users(hub: HubClient, cfg: VREConfig, group: str | None = None) -> list
         if group is not None and group not in groups:
             continue
         exp = expiry.get(u["name"])
-        rows.append({
-            "name": u["name"], "groups": ",".join(groups), "admin": bool(u.get("admin")),
-            "servers": len([s for s in (u.get("servers") or {}).values() if s.get("ready") or s.get("pending")]),
-            "last_activity": (u.get("last_activity") or "")[:19],
-            "expires": datetime.fromtimestamp(exp, UTC).strftime("%Y-%m-%d %H:%M UTC") if exp else "",
-        })
+        rows.append(
+            {
+                "name": u["name"],
+                "groups": ",".join(groups),
+                "admin": bool(u.get("admin")),
+                "servers": len([s for s in (u.get("servers") or {}).values() if s.get("ready") or s.get("pending")]),
+                "last_activity": (u.get("last_activity") or "")[:19],
+                "expires": datetime.fromtimestamp(exp, UTC).strftime("%Y-%m-%d %H:%M UTC") if exp else "",
+            }
+        )
     return rows
 
 
@@ -523,8 +593,10 @@ def iter_table(rows: list[dict[str, Any]]) -> Iterator[str]:
     if not rows:
         return
     cols = list(rows[0])
-    text = [[("yes" if v is True else "no" if v is False else "" if v is None else str(v)) for v in r.values()]
-            for r in rows]
+    text = [
+        [("yes" if v is True else "no" if v is False else "" if v is None else str(v)) for v in r.values()]
+        for r in rows
+    ]
     widths = [max(len(c), *(len(t[i]) for t in text)) for i, c in enumerate(cols)]
     yield "  ".join(c.ljust(w) for c, w in zip(cols, widths)).rstrip()
     for t in text:
@@ -539,4 +611,3 @@ def effective_quota(cfg: VREConfig, user: str, hub: HubClient | None = None) -> 
         if r.status_code == 200:
             hub_groups = r.json().get("groups") or []
     return quotas.for_user(cfg, user, hub_groups).as_dict()
-

@@ -39,19 +39,33 @@ class Output:
 
 def _msg(code: str, session: str) -> dict[str, Any]:
     return {
-        "header": {"msg_id": uuid.uuid4().hex, "username": "odatis-vre", "session": session,
-                   "msg_type": "execute_request", "version": "5.3"},
-        "parent_header": {}, "metadata": {}, "channel": "shell",
-        "content": {"code": code, "silent": False, "store_history": False, "user_expressions": {},
-                    "allow_stdin": False, "stop_on_error": True},
+        "header": {
+            "msg_id": uuid.uuid4().hex,
+            "username": "odatis-vre",
+            "session": session,
+            "msg_type": "execute_request",
+            "version": "5.3",
+        },
+        "parent_header": {},
+        "metadata": {},
+        "channel": "shell",
+        "content": {
+            "code": code,
+            "silent": False,
+            "store_history": False,
+            "user_expressions": {},
+            "allow_stdin": False,
+            "stop_on_error": True,
+        },
     }
 
 
 async def _execute(ws_url: str, headers: dict[str, str], code: str, timeout: float) -> Output:
     # the server answers the websocket upgrade once the kernel is ready: on a busy machine a new kernel
     # (run below the hub's priority) can take longer than any fixed connect timeout, so the caller's budget applies
-    conn = await websocket_connect(HTTPRequest(ws_url, headers=headers, connect_timeout=timeout,
-                                               request_timeout=timeout))
+    conn = await websocket_connect(
+        HTTPRequest(ws_url, headers=headers, connect_timeout=timeout, request_timeout=timeout)
+    )
     session = uuid.uuid4().hex
     req = _msg(code, session)
     await conn.write_message(json.dumps(req))
@@ -92,14 +106,17 @@ async def _execute(ws_url: str, headers: dict[str, str], code: str, timeout: flo
 
 
 def start_kernel(server_url: str, token: str, name: str = "python3") -> str:
-    r = requests.post(server_url.rstrip("/") + "/api/kernels", json={"name": name},
-                      headers={"Authorization": f"token {token}"}, timeout=60)
+    r = requests.post(
+        server_url.rstrip("/") + "/api/kernels",
+        json={"name": name},
+        headers={"Authorization": f"token {token}"},
+        timeout=60,
+    )
     r.raise_for_status()
     return r.json()["id"]
 
 
-def run_code(server_url: str, token: str, code: str, *, kernel_id: str | None = None,
-             timeout: float = 300) -> Output:
+def run_code(server_url: str, token: str, code: str, *, kernel_id: str | None = None, timeout: float = 300) -> Output:
     """Execute ``code`` in a kernel of the server at ``server_url`` (``.../user/<name>/``).
 
     A kernel is started when ``kernel_id`` is not given (and left running, like a notebook's). Raises

@@ -39,8 +39,17 @@ from ..config import VREConfig
 GiB = 1024**3
 EVENTS_FILE = "usage.sqlite"
 GATEWAY_DB = "dask-gateway.sqlite"
-COLUMNS = ["kind", "name", "groups", "server_hours", "cpu_hours", "memory_gib_hours", "dask_core_hours",
-           "dask_clusters", "servers"]
+COLUMNS = [
+    "kind",
+    "name",
+    "groups",
+    "server_hours",
+    "cpu_hours",
+    "memory_gib_hours",
+    "dask_core_hours",
+    "dask_clusters",
+    "servers",
+]
 
 
 # ---------------------------------------------------------------------------------------
@@ -63,21 +72,32 @@ def _events_db(state_dir: str | os.PathLike[str]) -> sqlite3.Connection:
     path.parent.mkdir(parents=True, exist_ok=True)
     db = sqlite3.connect(path, timeout=30, isolation_level=None)
     db.execute("PRAGMA journal_mode=WAL")
-    db.execute("CREATE TABLE IF NOT EXISTS server_events (ts REAL NOT NULL, event TEXT NOT NULL, "
-               "user TEXT NOT NULL, server TEXT NOT NULL, profile TEXT, cpu REAL, memory REAL)")
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS server_events (ts REAL NOT NULL, event TEXT NOT NULL, "
+        "user TEXT NOT NULL, server TEXT NOT NULL, profile TEXT, cpu REAL, memory REAL)"
+    )
     return db
 
 
-def record_server_event(state_dir: str | os.PathLike[str], event: str, user: str, server: str = "",
-                        profile: str = "", cpu: float | None = None, memory: float | None = None,
-                        ts: float | None = None) -> None:
+def record_server_event(
+    state_dir: str | os.PathLike[str],
+    event: str,
+    user: str,
+    server: str = "",
+    profile: str = "",
+    cpu: float | None = None,
+    memory: float | None = None,
+    ts: float | None = None,
+) -> None:
     """Append a server start/stop to ``<state_dir>/usage.sqlite`` (one transaction: no partial row)."""
     if event not in ("start", "stop"):
         raise ValueError(f"event must be 'start' or 'stop', not {event!r}")
     db = _events_db(state_dir)
     try:
-        db.execute("INSERT INTO server_events VALUES (?, ?, ?, ?, ?, ?, ?)",
-                   (time.time() if ts is None else ts, event, user, server, profile, cpu or 0.0, memory or 0.0))
+        db.execute(
+            "INSERT INTO server_events VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (time.time() if ts is None else ts, event, user, server, profile, cpu or 0.0, memory or 0.0),
+        )
     finally:
         db.close()
 
@@ -166,7 +186,7 @@ def dask_usage(db_url: str | os.PathLike[str], now: float | None = None) -> list
     """Schedulers and workers recorded by dask-gateway-server (``sqlite:///path`` or a path)."""
     now = time.time() if now is None else now
     text = str(db_url)
-    path = Path(text[len("sqlite:///"):] if text.startswith("sqlite:///") else text)
+    path = Path(text[len("sqlite:///") :] if text.startswith("sqlite:///") else text)
     if not path.exists():
         return []
     # read-only: the gateway owns this file
@@ -178,11 +198,20 @@ def dask_usage(db_url: str | os.PathLike[str], now: float | None = None) -> list
         out: list[DaskUse] = []
         clusters = {}
         for cid, name, user, cfg_blob, start, stop in db.execute(
-                "SELECT id, name, username, config, start_time, stop_time FROM clusters"):
+            "SELECT id, name, username, config, start_time, stop_time FROM clusters"
+        ):
             conf = json.loads(bytes(cfg_blob).decode()) if cfg_blob else {}
             clusters[cid] = (name, user, float(conf.get("worker_cores") or 1))
-            out.append(DaskUse(user, start / 1000, stop / 1000 if stop else None, now, name,
-                               float(conf.get("scheduler_cores") or 1)))
+            out.append(
+                DaskUse(
+                    user,
+                    start / 1000,
+                    stop / 1000 if stop else None,
+                    now,
+                    name,
+                    float(conf.get("scheduler_cores") or 1),
+                )
+            )
         for cid, start, stop in db.execute("SELECT cluster_id, start_time, stop_time FROM workers"):
             if cid in clusters:
                 name, user, cores = clusters[cid]
@@ -199,8 +228,10 @@ def dask_usage(db_url: str | os.PathLike[str], now: float | None = None) -> list
 def _dask_pods_db(state_dir: str | os.PathLike[str]) -> sqlite3.Connection:
     """``usage.sqlite`` (the server events' database) with the table of Dask pods (Kubernetes mode)."""
     db = _events_db(state_dir)
-    db.execute("CREATE TABLE IF NOT EXISTS dask_pods (pod TEXT PRIMARY KEY, cluster TEXT NOT NULL, user TEXT NOT NULL, "
-               "kind TEXT NOT NULL, cores REAL NOT NULL, start REAL NOT NULL, stop REAL)")
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS dask_pods (pod TEXT PRIMARY KEY, cluster TEXT NOT NULL, user TEXT NOT NULL, "
+        "kind TEXT NOT NULL, cores REAL NOT NULL, start REAL NOT NULL, stop REAL)"
+    )
     return db
 
 
@@ -264,10 +295,17 @@ class Report:
 
 
 def _row(kind: str, name: str, groups: str, t: Totals) -> dict[str, Any]:
-    return {"kind": kind, "name": name, "groups": groups, "server_hours": round(t.server_hours, 3),
-            "cpu_hours": round(t.cpu_hours, 3), "memory_gib_hours": round(t.memory_gib_hours, 3),
-            "dask_core_hours": round(t.dask_core_hours, 3), "dask_clusters": len(t.dask_clusters),
-            "servers": t.servers}
+    return {
+        "kind": kind,
+        "name": name,
+        "groups": groups,
+        "server_hours": round(t.server_hours, 3),
+        "cpu_hours": round(t.cpu_hours, 3),
+        "memory_gib_hours": round(t.memory_gib_hours, 3),
+        "dask_core_hours": round(t.dask_core_hours, 3),
+        "dask_clusters": len(t.dask_clusters),
+        "servers": t.servers,
+    }
 
 
 def display_row(row: dict[str, Any]) -> dict[str, Any]:
@@ -275,8 +313,13 @@ def display_row(row: dict[str, Any]) -> dict[str, Any]:
     return {k: (f"{v:.2f}" if isinstance(v, float) else v) for k, v in row.items()}
 
 
-def build_report(sessions: Iterable[ServerSession], dask: Iterable[DaskUse], since: float, until: float,
-                 user_groups: dict[str, list[str]]) -> Report:
+def build_report(
+    sessions: Iterable[ServerSession],
+    dask: Iterable[DaskUse],
+    since: float,
+    until: float,
+    user_groups: dict[str, list[str]],
+) -> Report:
     """Sum sessions and Dask use inside ``[since, until]`` per user."""
     if until <= since:
         raise ValueError("--until must be after --since")
@@ -300,10 +343,18 @@ def build_report(sessions: Iterable[ServerSession], dask: Iterable[DaskUse], sin
     return Report(since, until, dict(per_user), user_groups)
 
 
-def report(cfg: VREConfig, since: float, until: float, *, hub: Any = None, gateway_db: str | None = None,
-           now: float | None = None) -> Report:
+def report(
+    cfg: VREConfig,
+    since: float,
+    until: float,
+    *,
+    hub: Any = None,
+    gateway_db: str | None = None,
+    now: float | None = None,
+) -> Report:
     """The usage report of a deployment: hub records + gateway records, groups from the hub and vre.yaml."""
     from ..users import quotas
+
     sessions = server_sessions(read_server_events(cfg.state_dir), now)
     # the local gateway's database, or in Kubernetes mode the pods the hub's recorder saw (odatis_vre.admin.kube_usage)
     dask = dask_usage(gateway_db or gateway_db_path(cfg), now) + read_dask_usage(cfg.state_dir, now)
@@ -311,8 +362,10 @@ def report(cfg: VREConfig, since: float, until: float, *, hub: Any = None, gatew
     hub_groups: dict[str, list[str]] = {}
     if hub is not None:
         hub_groups = {u["name"]: list(u.get("groups") or []) for u in hub.users()}
-    groups = {u: [g for g in quotas.user_groups(cfg, u, hub_groups.get(u, [])) if not g.endswith("-instructors")]
-              for u in users}
+    groups = {
+        u: [g for g in quotas.user_groups(cfg, u, hub_groups.get(u, [])) if not g.endswith("-instructors")]
+        for u in users
+    }
     return build_report(sessions, dask, since, until, groups)
 
 
@@ -335,8 +388,12 @@ def plot(rep: Report, path: str | os.PathLike[str]) -> None:
 
     panels = [("per user", rep.per_user), ("per group", rep.per_group())]
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), constrained_layout=True)
-    measures = [("server_hours", "server hours"), ("cpu_hours", "CPU-hours"),
-                ("memory_gib_hours", "memory GiB-hours"), ("dask_core_hours", "Dask core-hours")]
+    measures = [
+        ("server_hours", "server hours"),
+        ("cpu_hours", "CPU-hours"),
+        ("memory_gib_hours", "memory GiB-hours"),
+        ("dask_core_hours", "Dask core-hours"),
+    ]
     for ax, (title, table) in zip(axes, panels):
         names = sorted(table)
         x = np.arange(len(names))
@@ -350,8 +407,10 @@ def plot(rep: Report, path: str | os.PathLike[str]) -> None:
             ax.text(0.5, 0.5, "no usage in this period", ha="center", va="center", transform=ax.transAxes)
     axes[0].legend(fontsize="small")
     fmt = "%Y-%m-%d %H:%M"
-    fig.suptitle(f"odatis-vre usage {time.strftime(fmt, time.localtime(rep.since))} → "
-                 f"{time.strftime(fmt, time.localtime(rep.until))}")
+    fig.suptitle(
+        f"odatis-vre usage {time.strftime(fmt, time.localtime(rep.since))} → "
+        f"{time.strftime(fmt, time.localtime(rep.until))}"
+    )
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100)
     plt.close(fig)

@@ -128,15 +128,23 @@ def snapshot_material(source: str, dest: Path) -> int:
         if folder.is_dir():
             shutil.copytree(folder, tmp / "m", ignore=shutil.ignore_patterns(*SKIP))
         elif GIT_RE.match(source):
-            r = subprocess.run(["git", "clone", "--quiet", "--depth", "1", source, str(tmp / "m")],
-                               capture_output=True, text=True, timeout=600)
+            r = subprocess.run(
+                ["git", "clone", "--quiet", "--depth", "1", source, str(tmp / "m")],
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
             if r.returncode != 0:
-                raise WorkshopError(f"Could not clone the material {source!r}: {r.stderr.strip() or r.stdout.strip()}. "
-                                    "Check the URL (a repository reachable from this machine), or give a folder.")
+                raise WorkshopError(
+                    f"Could not clone the material {source!r}: {r.stderr.strip() or r.stdout.strip()}. "
+                    "Check the URL (a repository reachable from this machine), or give a folder."
+                )
             shutil.rmtree(tmp / "m" / ".git", ignore_errors=True)
         else:
-            raise WorkshopError(f"--material {source!r} is neither a folder nor a git URL "
-                                "(https://…, file://…, ssh://…, or ending in .git).")
+            raise WorkshopError(
+                f"--material {source!r} is neither a folder nor a git URL "
+                "(https://…, file://…, ssh://…, or ending in .git)."
+            )
         count = sum(1 for p in (tmp / "m").rglob("*") if p.is_file())
         if count == 0:
             raise WorkshopError(f"The material {source!r} holds no file: give the folder or repository of the course.")
@@ -150,8 +158,9 @@ def snapshot_material(source: str, dest: Path) -> int:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def provide_material(cfg: VREConfig, username: str, home: str | os.PathLike[str],
-                     account: sysusers.Account | None = None) -> list[str]:
+def provide_material(
+    cfg: VREConfig, username: str, home: str | os.PathLike[str], account: sysusers.Account | None = None
+) -> list[str]:
     """Copy the material of ``username``'s workshops into ``home/<workshop>/``; return the files copied.
 
     Called by the spawner before each start. A file already in the home is never
@@ -209,8 +218,9 @@ def _seat_names(name: str, seats: int) -> list[str]:
     return [f"{name}-{i:0{width}d}" for i in range(1, seats + 1)]
 
 
-def nbgitpuller_link(hub_url: str, repo: str, *, branch: str = "main", folder: str | None = None,
-                     open_path: str = "") -> str:
+def nbgitpuller_link(
+    hub_url: str, repo: str, *, branch: str = "main", folder: str | None = None, open_path: str = ""
+) -> str:
     """A link that pulls the course from git into each user's home and opens it (nbgitpuller), in both modes.
 
     Opened by a logged-in user, the hub starts their server (``user-redirect``), and the server's nbgitpuller
@@ -224,15 +234,18 @@ def nbgitpuller_link(hub_url: str, repo: str, *, branch: str = "main", folder: s
     from urllib.parse import urlencode
 
     if not GIT_RE.match(repo or "") or Path(repo).expanduser().is_dir():
-        raise WorkshopError(f"{repo!r} is not a git URL (https://…, file://…, ssh://…, or ending in .git): nbgitpuller "
-                            "links pull from a repository that user servers can reach.")
+        raise WorkshopError(
+            f"{repo!r} is not a git URL (https://…, file://…, ssh://…, or ending in .git): nbgitpuller "
+            "links pull from a repository that user servers can reach."
+        )
     if not re.match(r"^https?://", hub_url or ""):
         raise WorkshopError(f"{hub_url!r} is not the hub's address: give its public URL, e.g. https://vre.example.org.")
     folder = folder or Path(repo.rstrip("/")).name.removesuffix(".git") or "material"
     if "/" in folder or folder in (".", ".."):
         raise WorkshopError(f"--folder {folder!r}: give one folder name (the course lands in ~/{folder}).")
-    query = urlencode({"repo": repo, "branch": branch, "targetpath": folder,
-                       "urlpath": f"lab/tree/{folder}/{open_path.lstrip('/')}"})
+    query = urlencode(
+        {"repo": repo, "branch": branch, "targetpath": folder, "urlpath": f"lab/tree/{folder}/{open_path.lstrip('/')}"}
+    )
     return f"{hub_url.rstrip('/')}/hub/user-redirect/git-pull?{query}"
 
 
@@ -241,9 +254,19 @@ def login_link(cfg_url: str, folder: str) -> str:
     return f"{cfg_url}/hub/login?next=/hub/user-redirect/lab/tree/{folder}"
 
 
-def create(hub: HubClient, path: str | os.PathLike[str], name: str, *, seats: int, material: str, until: str | float,
-           instructors: Iterable[str] = (), quota_from: str | None = "default", title: str = "",
-           progress: bool = True) -> Workshop:
+def create(
+    hub: HubClient,
+    path: str | os.PathLike[str],
+    name: str,
+    *,
+    seats: int,
+    material: str,
+    until: str | float,
+    instructors: Iterable[str] = (),
+    quota_from: str | None = "default",
+    title: str = "",
+    progress: bool = True,
+) -> Workshop:
     """Create workshop ``name``: accounts, groups, instructor access, material snapshot, printable sheet.
 
     Everything is checked before anything is created; if the hub refuses something halfway,
@@ -253,14 +276,20 @@ def create(hub: HubClient, path: str | os.PathLike[str], name: str, *, seats: in
     if cfg.data["auth"]["type"] != "local":
         raise WorkshopError("Workshops create local accounts: they need auth.type 'local' in the configuration.")
     if not NAME_RE.match(name or ""):
-        raise WorkshopError(f"{name!r} is not a workshop name: lower-case letters, digits and '-', starting with a "
-                            "letter, 24 characters at most (e.g. ocean101).")
+        raise WorkshopError(
+            f"{name!r} is not a workshop name: lower-case letters, digits and '-', starting with a "
+            "letter, 24 characters at most (e.g. ocean101)."
+        )
     if name in (cfg.data.get("workshops") or {}):
-        raise WorkshopError(f"A workshop named {name!r} already exists: end it first (`odatis-vre workshop end {name}`) "
-                            "or choose another name.")
+        raise WorkshopError(
+            f"A workshop named {name!r} already exists: end it first (`odatis-vre workshop end {name}`) "
+            "or choose another name."
+        )
     if not 1 <= seats <= MAX_SEATS:
-        raise WorkshopError(f"--seats {seats}: a workshop has 1 to {MAX_SEATS} participant seats; give a number in "
-                            f"that range (instructors come on top).")
+        raise WorkshopError(
+            f"--seats {seats}: a workshop has 1 to {MAX_SEATS} participant seats; give a number in "
+            f"that range (instructors come on top)."
+        )
     until_ts = float(until) if isinstance(until, (int, float)) else admin.parse_date(until)
     if until_ts <= time.time():
         raise WorkshopError(f"--until {until}: the date is in the past; give the workshop's last day (YYYY-MM-DD).")
@@ -283,10 +312,18 @@ def create(hub: HubClient, path: str | os.PathLike[str], name: str, *, seats: in
 
     material_dir = workshop_dir(cfg, name) / "material"
     entry: dict[str, Any] = {
-        "title": title or name, "created": _iso(time.time()), "until": _iso(until_ts), "seats": seats,
-        "material": material, "material_dir": str(material_dir), "folder": name,
-        "group": group, "instructors_group": igroup, "participants": participants,
-        "instructors": instructors, "created_accounts": participants + new_instructors,
+        "title": title or name,
+        "created": _iso(time.time()),
+        "until": _iso(until_ts),
+        "seats": seats,
+        "material": material,
+        "material_dir": str(material_dir),
+        "folder": name,
+        "group": group,
+        "instructors_group": igroup,
+        "participants": participants,
+        "instructors": instructors,
+        "created_accounts": participants + new_instructors,
     }
 
     def change(raw: dict[str, Any]) -> None:
@@ -294,8 +331,10 @@ def create(hub: HubClient, path: str | os.PathLike[str], name: str, *, seats: in
             raw["groups"] = {}
         groups = raw["groups"]
         # fresh copies: shared lists would be written as YAML anchors
-        gspec: dict[str, Any] = {"description": f"Participants of the workshop {title or name}",
-                                 "users": list(participants)}
+        gspec: dict[str, Any] = {
+            "description": f"Participants of the workshop {title or name}",
+            "users": list(participants),
+        }
         if quota_from and "quota" in (groups.get(quota_from) or {}):
             gspec["quota"] = copy.deepcopy(groups[quota_from]["quota"])
         groups[group] = gspec
@@ -315,15 +354,22 @@ def create(hub: HubClient, path: str | os.PathLike[str], name: str, *, seats: in
     try:
         hub.ensure_group(group)
         hub.ensure_group(igroup)
-        bar = tqdm(participants + new_instructors, desc=f"workshop {name}: accounts", unit="account",
-                   disable=not progress)
+        bar = tqdm(
+            participants + new_instructors, desc=f"workshop {name}: accounts", unit="account", disable=not progress
+        )
         for u in bar:
             password = generate_password(10)
             role = "participant" if u in participants else "instructor"
             created_users.append(u)  # before the request: a half-done creation is rolled back too
-            hub.request("PUT", f"/accounts/{u}",
-                        json={"password": password, "groups": [group if role == "participant" else igroup],
-                              "expires": until_ts})
+            hub.request(
+                "PUT",
+                f"/accounts/{u}",
+                json={
+                    "password": password,
+                    "groups": [group if role == "participant" else igroup],
+                    "expires": until_ts,
+                },
+            )
             seats_out.append(Seat(u, password, login_link(hub.url, name), role))
         for u in sorted(existing_instructors):
             hub.request("POST", f"/groups/{igroup}/users", json={"users": [u]})
@@ -349,8 +395,11 @@ def grant_instructors(hub: HubClient, participant: str, instructors: Iterable[st
     """
     server = f"{participant}/"
     for instructor in instructors:
-        hub.request("POST", f"/shares/{participant}/", json={
-            "user": instructor, "scopes": [f"access:servers!server={server}", f"servers!server={server}"]})
+        hub.request(
+            "POST",
+            f"/shares/{participant}/",
+            json={"user": instructor, "scopes": [f"access:servers!server={server}", f"servers!server={server}"]},
+        )
 
 
 def _rollback(hub: HubClient, users: list[str], groups: list[str]) -> None:
@@ -367,7 +416,9 @@ def _rollback(hub: HubClient, users: list[str], groups: list[str]) -> None:
             pass
 
 
-def write_sheet(folder: Path, name: str, title: str, until: float, seats: list[Seat], n_files: int) -> tuple[Path, Path]:
+def write_sheet(
+    folder: Path, name: str, title: str, until: float, seats: list[Seat], n_files: int
+) -> tuple[Path, Path]:
     """A printable HTML sheet (one card per seat, cut along the lines) and the same as CSV; readable by the owner only."""
     until_text = datetime.fromtimestamp(until).astimezone().strftime("%Y-%m-%d %H:%M %Z")
     cards = []
@@ -378,7 +429,8 @@ def write_sheet(folder: Path, name: str, title: str, until: float, seats: list[S
             f'<div>Login: <b class="mono">{html.escape(s.login)}</b></div>'
             f'<div>Password: <b class="mono">{pw}</b></div>'
             f'<div>Link: <span class="mono">{html.escape(s.link)}</span></div>'
-            f'<div class="small">Valid until {html.escape(until_text)}. Your work is archived at the end.</div></div>')
+            f'<div class="small">Valid until {html.escape(until_text)}. Your work is archived at the end.</div></div>'
+        )
     page = (
         "<!doctype html><html><head><meta charset='utf-8'><title>Workshop "
         f"{html.escape(title)} — accounts</title><style>"
@@ -387,7 +439,8 @@ def write_sheet(folder: Path, name: str, title: str, until: float, seats: list[S
         ".mono{font-family:monospace;font-size:1.1em} .role{font-weight:bold;margin-bottom:.2cm}"
         ".small{font-size:.8em;color:#444;margin-top:.2cm}</style></head><body>"
         f"<h1>{html.escape(title)}</h1><p>{len(seats)} accounts, {n_files} material files in the folder "
-        f"<span class='mono'>{html.escape(name)}/</span> of each home.</p>" + "".join(cards) + "</body></html>")
+        f"<span class='mono'>{html.escape(name)}/</span> of each home.</p>" + "".join(cards) + "</body></html>"
+    )
     sheet = folder / "sheet.html"
     atomic.write_bytes(sheet, page.encode(), mode=0o600)
     buf = io.StringIO()
@@ -434,9 +487,17 @@ def share_code(hub: HubClient, cfg: VREConfig, name: str, owner: str, expires_in
 
 
 def list_workshops(cfg: VREConfig) -> list[dict[str, Any]]:
-    return [{"name": n, "title": ws.get("title", n), "seats": ws.get("seats"), "until": ws.get("until"),
-             "instructors": ",".join(ws.get("instructors") or []), "material": ws.get("material")}
-            for n, ws in (cfg.data.get("workshops") or {}).items()]
+    return [
+        {
+            "name": n,
+            "title": ws.get("title", n),
+            "seats": ws.get("seats"),
+            "until": ws.get("until"),
+            "instructors": ",".join(ws.get("instructors") or []),
+            "material": ws.get("material"),
+        }
+        for n, ws in (cfg.data.get("workshops") or {}).items()
+    ]
 
 
 # ---------------------------------------------------------------------------------------
@@ -460,8 +521,9 @@ def _runtime_file(rel: Path) -> bool:
     return any(text == s or text.startswith(s + "/") for s in ARCHIVE_SKIP)
 
 
-def archive_homes(cfg: VREConfig | None, name: str, users: list[str], dest_dir: Path, progress: bool = True,
-                  homes: Path | None = None) -> tuple[Path, int, list[str]]:
+def archive_homes(
+    cfg: VREConfig | None, name: str, users: list[str], dest_dir: Path, progress: bool = True, homes: Path | None = None
+) -> tuple[Path, int, list[str]]:
     """Write ``<name>/<user>/…`` for every existing home + ``MANIFEST.json`` into one tar.gz; verify it.
 
     Homes are the local mode's (``cfg``), or ``homes/<user>`` (Kubernetes: the Job of :func:`archive_job`
@@ -479,8 +541,15 @@ def archive_homes(cfg: VREConfig | None, name: str, users: list[str], dest_dir: 
                 home = homes / u if homes is not None else home_of(cfg, u)  # type: ignore[arg-type]
                 # Accounts get their (empty) home when created, so "never started" means
                 # "nothing to keep", not "no home folder".
-                kept = [p for p in sorted(home.rglob("*")) if p.is_file() and not p.is_symlink()
-                        and not _runtime_file(p.relative_to(home))] if home.is_dir() else []
+                kept = (
+                    [
+                        p
+                        for p in sorted(home.rglob("*"))
+                        if p.is_file() and not p.is_symlink() and not _runtime_file(p.relative_to(home))
+                    ]
+                    if home.is_dir()
+                    else []
+                )
                 if not kept:
                     manifest["never_started"].append(u)
                     continue
@@ -497,7 +566,9 @@ def archive_homes(cfg: VREConfig | None, name: str, users: list[str], dest_dir: 
             tar.addfile(info, io.BytesIO(data))
         with tarfile.open(tmp, "r:gz") as tar:  # read it back: every manifest entry must be there
             names = set(tar.getnames())
-        missing = [f"{name}/{u}/{f}" for u, fs in manifest["users"].items() for f in fs if f"{name}/{u}/{f}" not in names]
+        missing = [
+            f"{name}/{u}/{f}" for u, fs in manifest["users"].items() for f in fs if f"{name}/{u}/{f}" not in names
+        ]
         if missing:
             raise WorkshopError(f"The archive misses {len(missing)} file(s), e.g. {missing[0]}; nothing was deleted.")
     return final, count, manifest["never_started"]
@@ -507,8 +578,15 @@ def archive_homes(cfg: VREConfig | None, name: str, users: list[str], dest_dir: 
 JOB_HOMES, JOB_ARCHIVES = "/homes", "/archives"
 
 
-def archive_job(name: str, users: list[str], image: str, *, namespace: str = "odatis",
-                claim_template: str = "claim-{user}", archives_claim: str = "odatis-vre-archives") -> dict[str, Any]:
+def archive_job(
+    name: str,
+    users: list[str],
+    image: str,
+    *,
+    namespace: str = "odatis",
+    claim_template: str = "claim-{user}",
+    archives_claim: str = "odatis-vre-archives",
+) -> dict[str, Any]:
     """The Kubernetes Job that archives ``users``' home volumes of workshop ``name`` (Kubernetes mode).
 
     Each user's volume (KubeSpawner's ``claim-<user>``) is mounted read-only at ``/homes/<user>``, the chart's
@@ -528,33 +606,64 @@ def archive_job(name: str, users: list[str], image: str, *, namespace: str = "od
     bad = [u for u in users if not valid_username(u)]
     if bad:
         raise WorkshopError(f"{', '.join(bad)}: not a user name.")
-    volumes = [{"name": f"home-{i}", "persistentVolumeClaim": {"claimName": claim_template.format(user=u),
-                                                               "readOnly": True}} for i, u in enumerate(users)]
+    volumes = [
+        {"name": f"home-{i}", "persistentVolumeClaim": {"claimName": claim_template.format(user=u), "readOnly": True}}
+        for i, u in enumerate(users)
+    ]
     mounts = [{"name": f"home-{i}", "mountPath": f"{JOB_HOMES}/{u}", "readOnly": True} for i, u in enumerate(users)]
     volumes.append({"name": "archives", "persistentVolumeClaim": {"claimName": archives_claim}})
     mounts.append({"name": "archives", "mountPath": JOB_ARCHIVES})
-    labels = {"app.kubernetes.io/part-of": "odatis-vre", "app.kubernetes.io/component": "workshop-archive",
-              "odatis.fr/workshop": name}
+    labels = {
+        "app.kubernetes.io/part-of": "odatis-vre",
+        "app.kubernetes.io/component": "workshop-archive",
+        "odatis.fr/workshop": name,
+    }
     return {
-        "apiVersion": "batch/v1", "kind": "Job",
+        "apiVersion": "batch/v1",
+        "kind": "Job",
         "metadata": {"name": f"workshop-archive-{name}", "namespace": namespace, "labels": labels},
-        "spec": {"backoffLimit": 2, "ttlSecondsAfterFinished": 86400, "template": {
-            "metadata": {"labels": labels},
-            "spec": {
-                "restartPolicy": "Never", "automountServiceAccountToken": False,
-                "securityContext": {"runAsUser": 1000, "runAsGroup": 100, "fsGroup": 100, "runAsNonRoot": True},
-                "containers": [{
-                    "name": "archive", "image": image,
-                    "command": ["odatis-vre", "workshop", "archive-homes", name, "--homes", JOB_HOMES,
-                                "--dest", JOB_ARCHIVES, *[a for u in users for a in ("--user", u)]],
-                    "resources": {"requests": {"cpu": "250m", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}},
-                    "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
-                    "volumeMounts": mounts}],
-                "volumes": volumes}}}}
+        "spec": {
+            "backoffLimit": 2,
+            "ttlSecondsAfterFinished": 86400,
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {
+                    "restartPolicy": "Never",
+                    "automountServiceAccountToken": False,
+                    "securityContext": {"runAsUser": 1000, "runAsGroup": 100, "fsGroup": 100, "runAsNonRoot": True},
+                    "containers": [
+                        {
+                            "name": "archive",
+                            "image": image,
+                            "command": [
+                                "odatis-vre",
+                                "workshop",
+                                "archive-homes",
+                                name,
+                                "--homes",
+                                JOB_HOMES,
+                                "--dest",
+                                JOB_ARCHIVES,
+                                *[a for u in users for a in ("--user", u)],
+                            ],
+                            "resources": {
+                                "requests": {"cpu": "250m", "memory": "256Mi"},
+                                "limits": {"cpu": "1", "memory": "1Gi"},
+                            },
+                            "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
+                            "volumeMounts": mounts,
+                        }
+                    ],
+                    "volumes": volumes,
+                },
+            },
+        },
+    }
 
 
-def end(hub: HubClient, path: str | os.PathLike[str], name: str, *, keep_homes: bool = False,
-        progress: bool = True) -> Ended:
+def end(
+    hub: HubClient, path: str | os.PathLike[str], name: str, *, keep_homes: bool = False, progress: bool = True
+) -> Ended:
     """End workshop ``name``: stop servers, remove accounts, archive the homes, then delete homes and groups.
 
     Safe to run again after a failure: each step skips what is already done, and homes are

@@ -18,16 +18,29 @@ from .common import CONFIG_OPTION, FriendlyGroup, Globals, examples, short_warni
 
 @click.group(cls=FriendlyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="odatis-vre")
-@click.option("--config", "-c", "config_path", type=click.Path(path_type=Path), default=None,
-              help="Platform configuration for every command (default: $ODATIS_VRE_CONFIG, else ./vre.yaml).")
+@click.option(
+    "--config",
+    "-c",
+    "config_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Platform configuration for every command (default: $ODATIS_VRE_CONFIG, else ./vre.yaml).",
+)
 @click.option("--hub-url", default=None, help="The hub's public URL (default: from the configuration).")
-@click.option("--token", envvar="ODATIS_VRE_TOKEN", default=None, show_envvar=True,
-              help="A hub API token (admin commands; publish uses it too when given here).")
+@click.option(
+    "--token",
+    envvar="ODATIS_VRE_TOKEN",
+    default=None,
+    show_envvar=True,
+    help="A hub API token (admin commands; publish uses it too when given here).",
+)
 @click.option("--debug", is_flag=True, help="Show the full traceback of an error (for bug reports).")
-@examples("odatis-vre up                                  # start the local VRE",
-          "odatis-vre --config vre.yaml admin users list -o yaml",
-          "odatis-vre catalog search temperature --bbox -10,43,-2,48 --time 2023-01-01/2023-12-31",
-          "odatis-vre completion bash > ~/.local/share/bash-completion/completions/odatis-vre")
+@examples(
+    "odatis-vre up                                  # start the local VRE",
+    "odatis-vre --config vre.yaml admin users list -o yaml",
+    "odatis-vre catalog search temperature --bbox -10,43,-2,48 --time 2023-01-01/2023-12-31",
+    "odatis-vre completion bash > ~/.local/share/bash-completion/completions/odatis-vre",
+)
 @click.pass_context
 def main(ctx: click.Context, config_path: Path | None, hub_url: str | None, token: str | None, debug: bool) -> None:
     """odatis-vre: the ocean virtual research environment (hub, Dask Gateway, catalogue, services).
@@ -40,8 +53,13 @@ def main(ctx: click.Context, config_path: Path | None, hub_url: str | None, toke
     if not debug and sys.stderr.isatty():  # a person reads it; services' logs keep where a warning came from
         short_warnings()
     source = ctx.get_parameter_source("token")
-    ctx.obj = Globals(config=config_path, hub_url=hub_url, token=token, debug=debug,
-                      token_from_command_line=source == click.core.ParameterSource.COMMANDLINE)
+    ctx.obj = Globals(
+        config=config_path,
+        hub_url=hub_url,
+        token=token,
+        debug=debug,
+        token_from_command_line=source == click.core.ParameterSource.COMMANDLINE,
+    )
 
 
 @main.group("config")
@@ -82,8 +100,10 @@ def config_schema() -> None:
 
 @main.command("completion")
 @click.argument("shell", type=click.Choice(["bash", "zsh"]), metavar="SHELL")
-@examples("odatis-vre completion bash > ~/.local/share/bash-completion/completions/odatis-vre",
-          "source <(odatis-vre completion zsh)          # in ~/.zshrc")
+@examples(
+    "odatis-vre completion bash > ~/.local/share/bash-completion/completions/odatis-vre",
+    "source <(odatis-vre completion zsh)          # in ~/.zshrc",
+)
 def completion(shell: str) -> None:
     """Print the shell completion script of odatis-vre for SHELL (commands, options, choices)."""
     from click.shell_completion import get_completion_class

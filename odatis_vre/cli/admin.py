@@ -50,8 +50,12 @@ JSON_OPTION = output_option
 
 
 @click.group("admin")
-@examples("odatis-vre admin users add ann --group researchers", "odatis-vre admin quotas list -o yaml",
-          "odatis-vre admin images list", "odatis-vre admin usage --by group")
+@examples(
+    "odatis-vre admin users add ann --group researchers",
+    "odatis-vre admin quotas list -o yaml",
+    "odatis-vre admin images list",
+    "odatis-vre admin usage --by group",
+)
 def admin_group() -> None:
     """Administer the VRE: images (profiles), quotas, users, groups, usage.
 
@@ -61,6 +65,7 @@ def admin_group() -> None:
 
 
 # -- images --------------------------------------------------------------------------------
+
 
 @admin_group.group("images")
 @examples("odatis-vre admin images list", "odatis-vre admin images retire ocean-2026")
@@ -80,11 +85,16 @@ def images_list(config_path: Path | None, output: str) -> None:
 
 @images.command("add")
 @click.argument("name")
-@click.option("--image", required=True, help="Container image (Kubernetes mode), e.g. ghcr.io/odatis/vre-ocean:2026.12.")
+@click.option(
+    "--image", required=True, help="Container image (Kubernetes mode), e.g. ghcr.io/odatis/vre-ocean:2026.12."
+)
 @click.option("--display-name", default=None, help="Title on the spawn page (default: NAME).")
 @click.option("--description", default="", help="One line on the spawn page: what is inside, how big.")
-@click.option("--environment", default=None,
-              help="Local mode: 'current' or the path of a Python environment with jupyterhub-singleuser.")
+@click.option(
+    "--environment",
+    default=None,
+    help="Local mode: 'current' or the path of a Python environment with jupyterhub-singleuser.",
+)
 @click.option("--cpu", type=float, default=None, help="CPU limit (cores).")
 @click.option("--memory", default=None, help="Memory limit, e.g. 4G.")
 @click.option("--cpu-guarantee", type=float, default=None, help="CPU guarantee (cores).")
@@ -92,17 +102,40 @@ def images_list(config_path: Path | None, output: str) -> None:
 @click.option("--group", "groups", multiple=True, help="Offer only to this group (repeatable; default: everyone).")
 @click.option("--default", is_flag=True, help="Pre-select this profile on the spawn page.")
 @CONFIG_OPTION
-@examples("odatis-vre admin images add ocean-2027 --image ghcr.io/odatis/vre-ocean:2027.01 --cpu 2 --memory 4G",
-          "odatis-vre admin images add big --image ghcr.io/odatis/vre-ocean:2027.01 --cpu 8 --memory 32G "
-          "--group researchers")
+@examples(
+    "odatis-vre admin images add ocean-2027 --image ghcr.io/odatis/vre-ocean:2027.01 --cpu 2 --memory 4G",
+    "odatis-vre admin images add big --image ghcr.io/odatis/vre-ocean:2027.01 --cpu 8 --memory 32G --group researchers",
+)
 @friendly
-def images_add(name: str, image: str, display_name: str | None, description: str, environment: str | None,
-               cpu: float | None, memory: str | None, cpu_guarantee: float | None, memory_guarantee: str | None,
-               groups: tuple[str, ...], default: bool, config_path: Path | None) -> None:
+def images_add(
+    name: str,
+    image: str,
+    display_name: str | None,
+    description: str,
+    environment: str | None,
+    cpu: float | None,
+    memory: str | None,
+    cpu_guarantee: float | None,
+    memory_guarantee: str | None,
+    groups: tuple[str, ...],
+    default: bool,
+    config_path: Path | None,
+) -> None:
     """Offer a new profile NAME for new servers."""
-    admin.add_image(_config_path(config_path), name, image, display_name=display_name, description=description,
-                    environment=environment, cpu=cpu, memory=memory, cpu_guarantee=cpu_guarantee,
-                    memory_guarantee=memory_guarantee, groups=groups, default=default)
+    admin.add_image(
+        _config_path(config_path),
+        name,
+        image,
+        display_name=display_name,
+        description=description,
+        environment=environment,
+        cpu=cpu,
+        memory=memory,
+        cpu_guarantee=cpu_guarantee,
+        memory_guarantee=memory_guarantee,
+        groups=groups,
+        default=default,
+    )
     click.echo(f"Profile {name!r} ({image}) is offered to new servers.")
 
 
@@ -114,11 +147,15 @@ def images_add(name: str, image: str, display_name: str | None, description: str
 def images_retire(name: str, config_path: Path | None) -> None:
     """Stop offering profile NAME to new servers; running servers keep it."""
     changed = admin.retire_image(_config_path(config_path), name)
-    click.echo(f"Profile {name!r} is retired: new servers cannot use it; running servers keep it."
-               if changed else f"Profile {name!r} was already retired.")
+    click.echo(
+        f"Profile {name!r} is retired: new servers cannot use it; running servers keep it."
+        if changed
+        else f"Profile {name!r} was already retired."
+    )
 
 
 # -- quotas --------------------------------------------------------------------------------
+
 
 @admin_group.group("quotas")
 @examples("odatis-vre admin quotas list", "odatis-vre admin quotas set researchers --cpu 4 --memory 16G")
@@ -132,11 +169,15 @@ def quotas_group() -> None:
 @CONFIG_OPTION
 @hub_options
 @JSON_OPTION
-@examples("odatis-vre admin quotas list", "odatis-vre admin quotas list researchers -o json",
-          "odatis-vre admin quotas list --user ann")
+@examples(
+    "odatis-vre admin quotas list",
+    "odatis-vre admin quotas list researchers -o json",
+    "odatis-vre admin quotas list --user ann",
+)
 @friendly
-def quotas_show(group: str | None, user: str | None, config_path: Path | None, hub_url: str | None,
-                token: str | None, output: str) -> None:
+def quotas_show(
+    group: str | None, user: str | None, config_path: Path | None, hub_url: str | None, token: str | None, output: str
+) -> None:
     """List each group's quota (or GROUP's, or --user's effective quota). Empty = unlimited."""
     cfg = _load(config_path)
     if user:
@@ -159,8 +200,13 @@ add_alias(quotas_group, "show", quotas_show)
 
 
 def _quota_option(name: str, help_text: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    return click.option(f"--{name}", name.replace("-", "_"), default=None, metavar="VALUE",
-                        help=help_text + " ('unlimited' removes the limit)")
+    return click.option(
+        f"--{name}",
+        name.replace("-", "_"),
+        default=None,
+        metavar="VALUE",
+        help=help_text + " ('unlimited' removes the limit)",
+    )
 
 
 @quotas_group.command("set")
@@ -174,9 +220,11 @@ def _quota_option(name: str, help_text: str) -> Callable[[Callable[..., Any]], C
 @_quota_option("dask-worker-memory", "Memory of one Dask worker, e.g. 4G.")
 @_quota_option("dask-clusters", "Dask clusters a user may run at once.")
 @CONFIG_OPTION
-@examples("odatis-vre admin quotas set researchers --cpu 4 --memory 16G --servers 2 --storage 50G",
-          "odatis-vre admin quotas set researchers --dask-workers 8 --dask-worker-memory 8G",
-          "odatis-vre admin quotas set researchers --dask-clusters unlimited")
+@examples(
+    "odatis-vre admin quotas set researchers --cpu 4 --memory 16G --servers 2 --storage 50G",
+    "odatis-vre admin quotas set researchers --dask-workers 8 --dask-worker-memory 8G",
+    "odatis-vre admin quotas set researchers --dask-clusters unlimited",
+)
 @friendly
 def quotas_set(group: str, config_path: Path | None, **values: Any) -> None:
     """Change GROUP's quota; the next server and the next Dask cluster follow it (no restart)."""
@@ -185,6 +233,7 @@ def quotas_set(group: str, config_path: Path | None, **values: Any) -> None:
 
 
 # -- users ---------------------------------------------------------------------------------
+
 
 @admin_group.group("users")
 @examples("odatis-vre admin users list -o json", "odatis-vre admin users add ann --group researchers")
@@ -195,20 +244,40 @@ def users() -> None:
 @users.command("add")
 @click.argument("name")
 @click.option("--group", "groups", multiple=True, help="Add to this group (repeatable).")
-@click.option("--password-file", type=click.File("r"), default=None,
-              help="Read the password from this file ('-' for stdin); default: generate one and print it once.")
+@click.option(
+    "--password-file",
+    type=click.File("r"),
+    default=None,
+    help="Read the password from this file ('-' for stdin); default: generate one and print it once.",
+)
 @click.option("--expires", default=None, help="Account expiry date, YYYY-MM-DD[THH:MM] (local accounts).")
 @CONFIG_OPTION
 @hub_options
-@examples("odatis-vre admin users add ann --group researchers", "odatis-vre admin users add bob --expires 2026-12-31",
-          "odatis-vre admin users add carl --password-file - < password.txt")
+@examples(
+    "odatis-vre admin users add ann --group researchers",
+    "odatis-vre admin users add bob --expires 2026-12-31",
+    "odatis-vre admin users add carl --password-file - < password.txt",
+)
 @friendly
-def users_add(name: str, groups: tuple[str, ...], password_file: Any, expires: str | None,
-              config_path: Path | None, hub_url: str | None, token: str | None) -> None:
+def users_add(
+    name: str,
+    groups: tuple[str, ...],
+    password_file: Any,
+    expires: str | None,
+    config_path: Path | None,
+    hub_url: str | None,
+    token: str | None,
+) -> None:
     """Create user NAME (or update its password and groups)."""
     password = password_file.read().strip() if password_file else None
-    pw = admin.add_user(_hub(config_path, hub_url, token), _config_path(config_path), name, groups=groups,
-                        password=password, expires=admin.parse_date(expires) if expires else None)
+    pw = admin.add_user(
+        _hub(config_path, hub_url, token),
+        _config_path(config_path),
+        name,
+        groups=groups,
+        password=password,
+        expires=admin.parse_date(expires) if expires else None,
+    )
     click.echo(f"User {name!r} is ready" + (f" in {', '.join(groups)}" if groups else "") + ".")
     if pw and not password:
         click.echo(f"  password (shown once): {pw}")
@@ -236,13 +305,15 @@ def users_remove(name: str, yes: bool, config_path: Path | None, hub_url: str | 
 @JSON_OPTION
 @examples("odatis-vre admin users list", "odatis-vre admin users list --group researchers -o yaml")
 @friendly
-def users_list(group: str | None, config_path: Path | None, hub_url: str | None, token: str | None,
-               output: str) -> None:
+def users_list(
+    group: str | None, config_path: Path | None, hub_url: str | None, token: str | None, output: str
+) -> None:
     """List users: groups, admin, running servers, last activity, account expiry."""
     _echo_rows(admin.list_users(_hub(config_path, hub_url, token), _load(config_path), group), output)
 
 
 # -- groups --------------------------------------------------------------------------------
+
 
 @admin_group.group("groups", invoke_without_command=True)
 @examples("odatis-vre admin groups list", "odatis-vre admin groups add trainees --quota-from default")
@@ -251,8 +322,7 @@ def users_list(group: str | None, config_path: Path | None, hub_url: str | None,
 @JSON_OPTION
 @click.pass_context
 @friendly
-def groups(ctx: click.Context, config_path: Path | None, hub_url: str | None, token: str | None,
-           output: str) -> None:
+def groups(ctx: click.Context, config_path: Path | None, hub_url: str | None, token: str | None, output: str) -> None:
     """Groups and their members: list, add, remove (`admin groups` alone lists them, as before)."""
     if ctx.invoked_subcommand is not None:
         return
@@ -289,8 +359,14 @@ def _list_groups(config_path: Path | None, hub_url: str | None, token: str | Non
 @hub_options
 @examples("odatis-vre admin groups add trainees --description 'Summer school' --quota-from default")
 @friendly
-def groups_add(name: str, description: str, quota_from: str | None, config_path: Path | None,
-               hub_url: str | None, token: str | None) -> None:
+def groups_add(
+    name: str,
+    description: str,
+    quota_from: str | None,
+    config_path: Path | None,
+    hub_url: str | None,
+    token: str | None,
+) -> None:
     """Create group NAME in vre.yaml and in the running hub."""
     try:
         hub: admin.HubClient | None = _hub(config_path, hub_url, token)
@@ -320,24 +396,45 @@ def groups_remove(name: str, config_path: Path | None, hub_url: str | None, toke
 
 # -- usage ---------------------------------------------------------------------------------
 
+
 @admin_group.command("usage")
 @click.option("--since", default=None, help="Start, YYYY-MM-DD[THH:MM] (default: 30 days ago).")
 @click.option("--until", default=None, help="End, YYYY-MM-DD[THH:MM] (default: now).")
-@click.option("--by", type=click.Choice(["user", "group", "both"]), default="both", show_default=True,
-              help="Rows per user, per group, or both.")
+@click.option(
+    "--by",
+    type=click.Choice(["user", "group", "both"]),
+    default="both",
+    show_default=True,
+    help="Rows per user, per group, or both.",
+)
 @click.option("--csv", "csv_path", type=click.Path(path_type=Path), default=None, help="Write the table as CSV here.")
 @click.option("--plot", "plot_path", type=click.Path(path_type=Path), default=None, help="Write a PNG bar chart here.")
-@click.option("--gateway-db", default=None,
-              help="The Dask Gateway's database URL (default: the local mode's <state_dir>/dask-gateway.sqlite).")
+@click.option(
+    "--gateway-db",
+    default=None,
+    help="The Dask Gateway's database URL (default: the local mode's <state_dir>/dask-gateway.sqlite).",
+)
 @CONFIG_OPTION
 @hub_options
 @JSON_OPTION
-@examples("odatis-vre admin usage", "odatis-vre admin usage --since 2026-01-01 --until 2026-03-31 --by group -o yaml",
-          "odatis-vre admin usage --csv usage.csv --plot usage.png")
+@examples(
+    "odatis-vre admin usage",
+    "odatis-vre admin usage --since 2026-01-01 --until 2026-03-31 --by group -o yaml",
+    "odatis-vre admin usage --csv usage.csv --plot usage.png",
+)
 @friendly
-def usage_cmd(since: str | None, until: str | None, by: str, csv_path: Path | None, plot_path: Path | None,
-              gateway_db: str | None, config_path: Path | None, hub_url: str | None, token: str | None,
-              output: str) -> None:
+def usage_cmd(
+    since: str | None,
+    until: str | None,
+    by: str,
+    csv_path: Path | None,
+    plot_path: Path | None,
+    gateway_db: str | None,
+    config_path: Path | None,
+    hub_url: str | None,
+    token: str | None,
+    output: str,
+) -> None:
     """Server hours, CPU-hours, memory-hours (GiB) and Dask core-hours per user and group."""
     import time
 
@@ -347,8 +444,11 @@ def usage_cmd(since: str | None, until: str | None, by: str, csv_path: Path | No
     t1 = admin.parse_date(until) if until else time.time()
     t0 = admin.parse_date(since, end_of_day=False) if since else t1 - 30 * 86400
     if t0 >= t1:
-        raise click.BadParameter(f"{since or '(30 days before --until)'} is not before --until {until or '(now)'}: "
-                                 f"give a period that starts before it ends", param_hint="--since")
+        raise click.BadParameter(
+            f"{since or '(30 days before --until)'} is not before --until {until or '(now)'}: "
+            f"give a period that starts before it ends",
+            param_hint="--since",
+        )
     try:
         hub: admin.HubClient | None = _hub(config_path, hub_url, token)
         hub.get("/")  # type: ignore[union-attr]

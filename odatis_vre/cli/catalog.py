@@ -19,8 +19,13 @@ import click
 
 from .common import emit, examples, output_option
 
-CATALOG_OPTION = click.option("--catalog", "catalog_path", type=click.Path(path_type=Path), default=None,
-                              help="Catalogue file (default: $ODATIS_VRE_CATALOG, else catalog/odatis.yaml).")
+CATALOG_OPTION = click.option(
+    "--catalog",
+    "catalog_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Catalogue file (default: $ODATIS_VRE_CATALOG, else catalog/odatis.yaml).",
+)
 
 
 def _open(path: Path | None):  # noqa: ANN202
@@ -65,13 +70,18 @@ def _folder(ctx: click.Context, param: click.Parameter, value: Path | None) -> P
 
 #: --bbox and --time, for every command that cuts data or searches the catalogue
 BBOX_OPTION = click.option("--bbox", callback=_bbox, help="west,south,east,north in degrees, e.g. -10,43,-2,48")
-TIME_OPTION = click.option("--time", "period", callback=_period,
-                           help="start/end as ISO dates, e.g. 2023-01-01/2023-12-31 (empty side = open)")
+TIME_OPTION = click.option(
+    "--time", "period", callback=_period, help="start/end as ISO dates, e.g. 2023-01-01/2023-12-31 (empty side = open)"
+)
 
 
 @click.group("catalog")
-@examples("odatis-vre catalog list --theme physics", "odatis-vre catalog search chlorophyll --bbox -10,43,-2,48",
-          "odatis-vre catalog show argo_gdac_float", "odatis-vre catalog cite argo_gdac_float --bibtex")
+@examples(
+    "odatis-vre catalog list --theme physics",
+    "odatis-vre catalog search chlorophyll --bbox -10,43,-2,48",
+    "odatis-vre catalog show argo_gdac_float",
+    "odatis-vre catalog cite argo_gdac_float --bibtex",
+)
 def catalog_group() -> None:
     """Find, describe, cite and check the datasets of the pole's catalogue."""
 
@@ -103,22 +113,33 @@ def list_cmd(theme: str | None, output: str, catalog_path: Path | None) -> None:
 @TIME_OPTION
 @click.option("--variable", "-v", "variables", multiple=True, help="variable name or CF standard name (repeatable)")
 @click.option("--theme", type=click.Choice(["physics", "biogeochemistry", "in_situ", "biology_imaging"]), default=None)
-@click.option("--limit", type=click.IntRange(min=0), default=20, show_default=True,
-              help="At most this many results (0: all).")
+@click.option(
+    "--limit", type=click.IntRange(min=0), default=20, show_default=True, help="At most this many results (0: all)."
+)
 @output_option
 @CATALOG_OPTION
-@examples("odatis-vre catalog search chlorophyll --bbox -10,43,-2,48 --time 2023-01-01/2023-12-31",
-          "odatis-vre catalog search --variable sea_water_temperature --theme in_situ -o json")
-def search_cmd(text: str | None, bbox: tuple[float, ...] | None, period: tuple[str | None, str | None] | None,
-               variables: tuple[str, ...], theme: str | None, limit: int, output: str,
-               catalog_path: Path | None) -> None:
+@examples(
+    "odatis-vre catalog search chlorophyll --bbox -10,43,-2,48 --time 2023-01-01/2023-12-31",
+    "odatis-vre catalog search --variable sea_water_temperature --theme in_situ -o json",
+)
+def search_cmd(
+    text: str | None,
+    bbox: tuple[float, ...] | None,
+    period: tuple[str | None, str | None] | None,
+    variables: tuple[str, ...],
+    theme: str | None,
+    limit: int,
+    output: str,
+    catalog_path: Path | None,
+) -> None:
     """Search by words, box, period, variables and theme; best matches first (exit 1 when nothing matches)."""
     from .. import catalog
 
     cat = _open(catalog_path)
     try:
-        hits = catalog.search(text, bbox=bbox, time=period, variables=list(variables) or None,
-                              theme=theme, catalog=cat, limit=limit)
+        hits = catalog.search(
+            text, bbox=bbox, time=period, variables=list(variables) or None, theme=theme, catalog=cat, limit=limit
+        )
     except catalog.CatalogError as exc:
         raise click.ClickException(str(exc)) from None
     if output != "table":
@@ -168,8 +189,9 @@ def cite_cmd(name: str, bibtex: bool, catalog_path: Path | None) -> None:
 @catalog_group.command("check")
 @click.argument("file", type=click.Path(path_type=Path), required=False)
 @click.option("--online", is_flag=True, help="Also probe every endpoint (honours $ODATIS_VRE_MIRROR).")
-@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=10.0, show_default=True,
-              help="Seconds per probe.")
+@click.option(
+    "--timeout", type=click.FloatRange(min=0, min_open=True), default=10.0, show_default=True, help="Seconds per probe."
+)
 @examples("odatis-vre catalog check", "odatis-vre catalog check my-catalogue.yaml --online --timeout 20")
 def check_cmd(file: Path | None, online: bool, timeout: float) -> None:
     """Validate every entry of FILE against the schema (exit 1 naming each wrong field)."""
@@ -198,8 +220,9 @@ def data_group() -> None:
 
 
 @data_group.command("samples")
-@click.option("--dest", type=click.Path(path_type=Path), callback=_folder, default=None,
-              help="Folder (default: catalog/data).")
+@click.option(
+    "--dest", type=click.Path(path_type=Path), callback=_folder, default=None, help="Folder (default: catalog/data)."
+)
 @click.option("--force", is_flag=True, help="Regenerate even if present.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @examples("odatis-vre data samples", "odatis-vre data samples --dest /data/odatis-samples --force -q")

@@ -56,17 +56,30 @@ def _inherit(name: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
 
 
 CONFIG_OPTION = click.option(
-    "--config", "-c", "config_path", type=click.Path(path_type=Path), default=None, callback=_inherit("config"),
-    help="Platform configuration (default: $ODATIS_VRE_CONFIG, else ./vre.yaml).")
+    "--config",
+    "-c",
+    "config_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    callback=_inherit("config"),
+    help="Platform configuration (default: $ODATIS_VRE_CONFIG, else ./vre.yaml).",
+)
 
 
 def hub_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """``--hub-url`` and ``--token``, for commands that talk to the running hub (also global options)."""
-    f = click.option("--token", default=None, callback=_inherit("token"),
-                     help="An admin's API token (default: $ODATIS_VRE_TOKEN, else the local CLI token in "
-                          "<state_dir>/cli_token).")(f)
-    return click.option("--hub-url", default=None, callback=_inherit("hub_url"),
-                        help="The hub's public URL (default: from the configuration).")(f)
+    f = click.option(
+        "--token",
+        default=None,
+        callback=_inherit("token"),
+        help="An admin's API token (default: $ODATIS_VRE_TOKEN, else the local CLI token in <state_dir>/cli_token).",
+    )(f)
+    return click.option(
+        "--hub-url",
+        default=None,
+        callback=_inherit("hub_url"),
+        help="The hub's public URL (default: from the configuration).",
+    )(f)
 
 
 def _json_alias(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
@@ -81,11 +94,26 @@ def output_option(f: Callable[..., Any]) -> Callable[..., Any]:
     def resolve(ctx: click.Context, param: click.Parameter, value: str | None) -> str:
         return value or ctx.meta.get("odatis_output") or "table"
 
-    f = click.option("--output", "-o", "output", type=click.Choice(OUTPUTS), default=None, callback=resolve,
-                     help="Output format: table (default), json or yaml.")(f)
+    f = click.option(
+        "--output",
+        "-o",
+        "output",
+        type=click.Choice(OUTPUTS),
+        default=None,
+        callback=resolve,
+        help="Output format: table (default), json or yaml.",
+    )(f)
     # eager, so that -o sees it whatever the order on the command line
-    return click.option("--json", "json_alias", is_flag=True, hidden=True, is_eager=True, expose_value=False,
-                        callback=_json_alias, help="Same as -o json.")(f)
+    return click.option(
+        "--json",
+        "json_alias",
+        is_flag=True,
+        hidden=True,
+        is_eager=True,
+        expose_value=False,
+        callback=_json_alias,
+        help="Same as -o json.",
+    )(f)
 
 
 def emit(rows: Any, output: str, table: Callable[[Any], Iterable[str]] | None = None) -> None:
@@ -104,8 +132,11 @@ def emit(rows: Any, output: str, table: Callable[[Any], Iterable[str]] | None = 
     elif output == "yaml":
         import yaml
 
-        click.echo(yaml.safe_dump(json.loads(json.dumps(rows, default=str)), sort_keys=False, allow_unicode=True,
-                                  width=110).rstrip())
+        click.echo(
+            yaml.safe_dump(
+                json.loads(json.dumps(rows, default=str)), sort_keys=False, allow_unicode=True, width=110
+            ).rstrip()
+        )
     else:
         for line in (table or default_table)(rows):
             click.echo(line)
@@ -166,9 +197,17 @@ def add_alias(group: click.Group, old: str, command: click.Command) -> None:
     >>> add_alias(g, "show", c); sorted(g.commands), g.commands["show"].hidden
     (['list', 'show'], True)
     """
-    group.add_command(click.Command(old, callback=command.callback, params=command.params, help=command.help,
-                                    context_settings=command.context_settings, hidden=True,
-                                    short_help=f"old name of `{command.name}`"))
+    group.add_command(
+        click.Command(
+            old,
+            callback=command.callback,
+            params=command.params,
+            help=command.help,
+            context_settings=command.context_settings,
+            hidden=True,
+            short_help=f"old name of `{command.name}`",
+        )
+    )
 
 
 def examples(*lines: str) -> Callable[[Any], Any]:

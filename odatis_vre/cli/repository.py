@@ -38,30 +38,66 @@ def _store(config_path: Path | None):  # noqa: ANN202
 
 @click.command("publish")
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
-@click.option("--metadata", "-m", "metadata_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              required=True, help="YAML: title, creators (ORCID, affiliation/ROR), licence, keywords, abstract, ...")
-@click.option("--registrar", type=click.Choice(["local", "datacite", "zenodo"]), default=None,
-              help="Expected DOI registrar (the repository's own is used; a different one is refused).")
+@click.option(
+    "--metadata",
+    "-m",
+    "metadata_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    help="YAML: title, creators (ORCID, affiliation/ROR), licence, keywords, abstract, ...",
+)
+@click.option(
+    "--registrar",
+    type=click.Choice(["local", "datacite", "zenodo"]),
+    default=None,
+    help="Expected DOI registrar (the repository's own is used; a different one is refused).",
+)
 @click.option("--draft", is_flag=True, help="Upload only: leave a draft (visible to you only) instead of publishing.")
 @click.option("--new-version-of", metavar="ID", default=None, help="Make this the next version of a published dataset.")
-@click.option("--theme", type=click.Choice(["physics", "biogeochemistry", "in_situ", "biology_imaging"]), default=None,
-              help="Catalogue theme of the dataset (default physics).")
-@click.option("--repository-url", default=None,
-              help="Default: $ODATIS_VRE_REPOSITORY_URL, else <hub>/services/repository/ of --hub-url or --config.")
-@click.option("--token", envvar="ODATIS_VRE_REPOSITORY_TOKEN", default=None,
-              help="Hub API token (default: $ODATIS_VRE_REPOSITORY_TOKEN, odatis-vre --token, else "
-                   "$JUPYTERHUB_API_TOKEN inside a VRE server).")
-@click.option("--annotate", is_flag=True,
-              help="Write the file's ACDD attributes from the metadata, coverage and bounds computed from its data "
-                   "(default: deposit the file as it is).")
+@click.option(
+    "--theme",
+    type=click.Choice(["physics", "biogeochemistry", "in_situ", "biology_imaging"]),
+    default=None,
+    help="Catalogue theme of the dataset (default physics).",
+)
+@click.option(
+    "--repository-url",
+    default=None,
+    help="Default: $ODATIS_VRE_REPOSITORY_URL, else <hub>/services/repository/ of --hub-url or --config.",
+)
+@click.option(
+    "--token",
+    envvar="ODATIS_VRE_REPOSITORY_TOKEN",
+    default=None,
+    help="Hub API token (default: $ODATIS_VRE_REPOSITORY_TOKEN, odatis-vre --token, else "
+    "$JUPYTERHUB_API_TOKEN inside a VRE server).",
+)
+@click.option(
+    "--annotate",
+    is_flag=True,
+    help="Write the file's ACDD attributes from the metadata, coverage and bounds computed from its data "
+    "(default: deposit the file as it is).",
+)
 @output_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
-@examples("odatis-vre publish sst_anomaly.nc --metadata meta.yaml",
-          "odatis-vre publish sst.zarr --metadata meta.yaml --draft",
-          "odatis-vre publish sst_v2.nc -m meta.yaml --new-version-of k3x9abcdef -o json")
-def publish_cmd(path: Path, metadata_path: Path, registrar: str | None, draft: bool, new_version_of: str | None,
-                theme: str | None, repository_url: str | None, token: str | None, annotate: bool, output: str,
-                quiet: bool) -> None:
+@examples(
+    "odatis-vre publish sst_anomaly.nc --metadata meta.yaml",
+    "odatis-vre publish sst.zarr --metadata meta.yaml --draft",
+    "odatis-vre publish sst_v2.nc -m meta.yaml --new-version-of k3x9abcdef -o json",
+)
+def publish_cmd(
+    path: Path,
+    metadata_path: Path,
+    registrar: str | None,
+    draft: bool,
+    new_version_of: str | None,
+    theme: str | None,
+    repository_url: str | None,
+    token: str | None,
+    annotate: bool,
+    output: str,
+    quiet: bool,
+) -> None:
     """Deposit PATH (NetCDF file or Zarr folder) in the VRE repository and publish it with a DOI.
 
     Checks the file, the metadata and the CF/ACDD conventions first (nothing is sent if they fail),
@@ -76,9 +112,18 @@ def publish_cmd(path: Path, metadata_path: Path, registrar: str | None, draft: b
     if repository_url is None and not _env_repository_url():
         hub = g.hub_url or (_hub_url_of(g.config) if g.config else None)
         repository_url = f"{hub.rstrip('/')}/services/repository/" if hub else None
-    d = publish.deposit(path, metadata_path, registrar=registrar, repository_url=repository_url, token=token,
-                        publish=not draft, new_version_of=new_version_of, theme=theme,
-                        progress=not (quiet or output != "table"), annotate=annotate)
+    d = publish.deposit(
+        path,
+        metadata_path,
+        registrar=registrar,
+        repository_url=repository_url,
+        token=token,
+        publish=not draft,
+        new_version_of=new_version_of,
+        theme=theme,
+        progress=not (quiet or output != "table"),
+        annotate=annotate,
+    )
     if output != "table":
         emit(d.__dict__, output)
         return
@@ -109,10 +154,14 @@ def repository_group() -> None:
 
 
 @repository_group.command("serve")
-@click.option("--port", type=click.IntRange(1, 65535), required=True,
-              help="Port to listen on (the hub's proxy forwards to it).")
-@click.option("--address", default=None,
-              help="Address to listen on (default: 127.0.0.1 in local mode, all interfaces in a Kubernetes pod).")
+@click.option(
+    "--port", type=click.IntRange(1, 65535), required=True, help="Port to listen on (the hub's proxy forwards to it)."
+)
+@click.option(
+    "--address",
+    default=None,
+    help="Address to listen on (default: 127.0.0.1 in local mode, all interfaces in a Kubernetes pod).",
+)
 @CONFIG_OPTION
 @examples("odatis-vre repository serve --port 8123", "odatis-vre repository serve --port 8123 --address 0.0.0.0")
 def serve_cmd(port: int, address: str | None, config_path: Path | None) -> None:
@@ -141,14 +190,17 @@ def fsck_cmd(output: str, quiet: bool, config_path: Path | None) -> None:
     store = _store(config_path)
     versions = store.list_versions(state="published")
     n_files = sum(len(v["files"]) for v in versions)
-    with tqdm(total=store.published_bytes(), unit="B", unit_scale=True, desc="fsck",
-              disable=quiet or output != "table") as bar:
+    with tqdm(
+        total=store.published_bytes(), unit="B", unit_scale=True, desc="fsck", disable=quiet or output != "table"
+    ) as bar:
         problems = store.fsck(progress=bar)
     if output != "table":
         emit({"versions": len(versions), "files": n_files, "problems": problems}, output)
     else:
-        click.echo(f"{len(versions)} published versions, {n_files} files checked: "
-                   + ("all checksums match" if not problems else f"{len(problems)} problem(s)"))
+        click.echo(
+            f"{len(versions)} published versions, {n_files} files checked: "
+            + ("all checksums match" if not problems else f"{len(problems)} problem(s)")
+        )
         for p in problems:
             click.echo(f"  - {p}")
     sys.exit(1 if problems else 0)
@@ -165,12 +217,20 @@ def list_cmd(state: str | None, owner: str | None, output: str, config_path: Pat
     store = _store(config_path)
     rows = store.list_versions(state=state, owner=owner)
     if output != "table":
-        emit([{k: v[k] for k in ("id", "version", "state", "doi", "owner", "created", "published")}
-              | {"title": v["metadata"].get("title"), "files": v["files"]} for v in rows], output)
+        emit(
+            [
+                {k: v[k] for k in ("id", "version", "state", "doi", "owner", "created", "published")}
+                | {"title": v["metadata"].get("title"), "files": v["files"]}
+                for v in rows
+            ],
+            output,
+        )
         return
     for v in rows:
-        click.echo(f"{v['id']}  v{v['version']:<3} {v['state']:<9} {str(v['doi'] or '-'):<32} {v['owner']:<12} "
-                   f"{v['metadata'].get('title', '')}")
+        click.echo(
+            f"{v['id']}  v{v['version']:<3} {v['state']:<9} {str(v['doi'] or '-'):<32} {v['owner']:<12} "
+            f"{v['metadata'].get('title', '')}"
+        )
     if not rows:
         click.echo("no deposits")
 

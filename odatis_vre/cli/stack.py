@@ -50,8 +50,11 @@ def _make_time_copies(stack: Stack) -> None:
 @click.option("--port", type=int, default=None, help="Public port (default: hub.port of the configuration).")
 @click.option("--detach", is_flag=True, help="Start in the background and return (stop with `odatis-vre down`).")
 @click.option("--no-samples", is_flag=True, help="Do not generate the offline sample data.")
-@examples("odatis-vre up                      # in the foreground; Ctrl-C stops everything",
-          "odatis-vre up --detach --port 8001", "odatis-vre -c prod.yaml up --no-samples")
+@examples(
+    "odatis-vre up                      # in the foreground; Ctrl-C stops everything",
+    "odatis-vre up --detach --port 8001",
+    "odatis-vre -c prod.yaml up --no-samples",
+)
 def up(config_path: Path | None, port: int | None, detach: bool, no_samples: bool) -> None:
     """Start the local VRE: hub, proxy, Dask Gateway, explorer, repository. Ctrl-C stops everything."""
     stack = _stack(config_path)
@@ -74,13 +77,17 @@ def up(config_path: Path | None, port: int | None, detach: bool, no_samples: boo
         click.echo(f"  log in as '{info.admin}' with password: {info.admin_password}")
         click.echo("  (shown once: note it now; add users through the hub's API, see README.md 'Accounts')")
     else:
-        click.echo(f"  log in as '{info.admin}' (password shown at first start; to set a new one: curl -X PUT "
-                   f"-H \"Authorization: token $(cat {stack.state / 'cli_token'})\" -d '{{\"password\": \"...\"}}' "
-                   f"{info.url}/hub/api/accounts/{info.admin})")
+        click.echo(
+            f"  log in as '{info.admin}' (password shown at first start; to set a new one: curl -X PUT "
+            f'-H "Authorization: token $(cat {stack.state / "cli_token"})" -d \'{{"password": "..."}}\' '
+            f"{info.url}/hub/api/accounts/{info.admin})"
+        )
     services = stack.cfg.services
-    for key, path, what in (("explorer", "services/explorer/", "data explorer (maps, time series)"),
-                            ("repository", "services/repository/", "repository (deposits, DOIs, landing pages)"),
-                            ("dask_gateway", "services/dask-gateway/", "Dask Gateway (from notebooks: odatis_vre.compute.cluster())")):
+    for key, path, what in (
+        ("explorer", "services/explorer/", "data explorer (maps, time series)"),
+        ("repository", "services/repository/", "repository (deposits, DOIs, landing pages)"),
+        ("dask_gateway", "services/dask-gateway/", "Dask Gateway (from notebooks: odatis_vre.compute.cluster())"),
+    ):
         if services[key].get("enabled", True):
             click.echo(f"  {what}: {info.url}/{path}")
     click.echo(f"  logs: {info.log}")

@@ -50,13 +50,16 @@ class CoastlineError(ValueError):
 
 # ----------------------------------------------------------------------------- reading
 
+
 @lru_cache(maxsize=1)
 def _world() -> tuple[np.ndarray, ...]:
     """Every polyline of the shipped file, as read-only ``(n, 2)`` float64 arrays (cached)."""
     try:
         doc = json.loads(DATA_FILE.read_text())
     except FileNotFoundError:
-        raise CoastlineError(f"{DATA_FILE} is missing: reinstall odatis-vre (the file ships with the package)") from None
+        raise CoastlineError(
+            f"{DATA_FILE} is missing: reinstall odatis-vre (the file ships with the package)"
+        ) from None
     out = []
     for feature in doc["features"]:
         geom = feature["geometry"]
@@ -83,8 +86,10 @@ def check_bbox(bbox: Sequence[float]) -> BBox:
     except (TypeError, ValueError):
         raise CoastlineError(f"bbox {bbox!r}: expected 4 numbers (lon_min, lat_min, lon_max, lat_max)") from None
     if not (w < e and s < n and -90 <= s and n <= 90):
-        raise CoastlineError(f"bbox {tuple(bbox)!r}: expected (lon_min, lat_min, lon_max, lat_max) with "
-                             "lon_min < lon_max and lat_min < lat_max, in degrees")
+        raise CoastlineError(
+            f"bbox {tuple(bbox)!r}: expected (lon_min, lat_min, lon_max, lat_max) with "
+            "lon_min < lon_max and lat_min < lat_max, in degrees"
+        )
     return w, s, e, n
 
 
@@ -117,7 +122,7 @@ def _clip_line(xy: np.ndarray, bbox: BBox) -> list[np.ndarray]:
     joined = (np.diff(idx) == 1) & (t1[idx[:-1]] == 1.0) & (t0[idx[1:]] == 0.0)
     starts = np.r_[0, np.flatnonzero(~joined) + 1]
     ends = np.r_[starts[1:], idx.size]
-    return [np.vstack([a[i:j], b[j - 1:j]]) for i, j in zip(starts, ends)]
+    return [np.vstack([a[i:j], b[j - 1 : j]]) for i, j in zip(starts, ends)]
 
 
 def lines(bbox: Sequence[float] | None = None) -> list[np.ndarray]:
@@ -196,6 +201,7 @@ def _load_backends() -> None:
 
 # ----------------------------------------------------------------------------- building the shipped file
 
+
 def read_shapefile_lines(path: str | Path) -> list[np.ndarray]:
     """Read the polylines of an ESRI shapefile (``.shp``, shape types 3/13/23 or polygons 5/15/25).
 
@@ -208,8 +214,8 @@ def read_shapefile_lines(path: str | Path) -> list[np.ndarray]:
     out: list[np.ndarray] = []
     pos = 100
     while pos + 8 <= len(data):
-        _, words = struct.unpack(">ii", data[pos:pos + 8])
-        rec = data[pos + 8:pos + 8 + 2 * words]
+        _, words = struct.unpack(">ii", data[pos : pos + 8])
+        rec = data[pos + 8 : pos + 8 + 2 * words]
         pos += 8 + 2 * words
         shape_type = struct.unpack("<i", rec[:4])[0]
         if shape_type == 0:
@@ -241,7 +247,7 @@ def simplify(xy: np.ndarray, tolerance: float) -> np.ndarray:
         if j <= i + 1:
             continue
         seg = xy[j] - xy[i]
-        rel = xy[i + 1:j] - xy[i]
+        rel = xy[i + 1 : j] - xy[i]
         norm = np.hypot(*seg)
         dist = np.abs(seg[0] * rel[:, 1] - seg[1] * rel[:, 0]) / norm if norm > 0 else np.hypot(rel[:, 0], rel[:, 1])
         k = int(np.argmax(dist))
@@ -251,8 +257,7 @@ def simplify(xy: np.ndarray, tolerance: float) -> np.ndarray:
     return xy[keep]
 
 
-def build(shapefile: str | Path, dest: str | Path = DATA_FILE, tolerance: float = 0.02,
-          decimals: int = 2) -> Path:
+def build(shapefile: str | Path, dest: str | Path = DATA_FILE, tolerance: float = 0.02, decimals: int = 2) -> Path:
     """Derive the shipped GeoJSON from a Natural Earth coastline shapefile (run once, by a maintainer).
 
     Written atomically (temporary file + rename). Returns ``dest``.
@@ -266,12 +271,21 @@ def build(shapefile: str | Path, dest: str | Path = DATA_FILE, tolerance: float 
         q = q[np.r_[True, np.any(np.diff(q, axis=0) != 0, axis=1)]]
         if len(q) >= 2:
             parts.append(q.tolist())
-    doc = {"type": "FeatureCollection", "features": [{
-        "type": "Feature",
-        "properties": {"source": "Natural Earth 1:50m coastline (ne_50m_coastline)", "licence": "public domain",
-                       "derived": f"Douglas-Peucker {tolerance} deg, rounded to {decimals} decimals "
-                                  "(odatis_vre.data.coastlines.build)"},
-        "geometry": {"type": "MultiLineString", "coordinates": parts}}]}
+    doc = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {
+                    "source": "Natural Earth 1:50m coastline (ne_50m_coastline)",
+                    "licence": "public domain",
+                    "derived": f"Douglas-Peucker {tolerance} deg, rounded to {decimals} decimals "
+                    "(odatis_vre.data.coastlines.build)",
+                },
+                "geometry": {"type": "MultiLineString", "coordinates": parts},
+            }
+        ],
+    }
     # mode: the package file must be readable by every user (a temporary file is private)
     dest = atomic.write_text(dest, json.dumps(doc, separators=(",", ":")), mode=0o644)
     _world.cache_clear()

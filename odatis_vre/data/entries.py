@@ -47,11 +47,20 @@ def validate_entry(name: str, raw: Any, *, catalog_dir: Path | None = None) -> l
         if err.validator == "required":
             problems.append(f"{field}: missing (add it; see odatis_vre/schema/catalog-entry.schema.json)")
         elif err.validator == "enum":
-            problems.append(f"{field}: {err.instance!r} is not allowed (allowed: {', '.join(map(str, err.validator_value))})")
+            problems.append(
+                f"{field}: {err.instance!r} is not allowed (allowed: {', '.join(map(str, err.validator_value))})"
+            )
         elif err.validator == "anyOf" and field.endswith("metadata"):
             problems.append("metadata.doi: missing (give a DOI or a landing_page)")
         else:
-            problems.append(f"{field}: {err.message}" + (f" ({err.schema.get('description')})" if isinstance(err.schema, dict) and err.schema.get('description') else ""))
+            problems.append(
+                f"{field}: {err.message}"
+                + (
+                    f" ({err.schema.get('description')})"
+                    if isinstance(err.schema, dict) and err.schema.get("description")
+                    else ""
+                )
+            )
     md = raw.get("metadata") if isinstance(raw.get("metadata"), dict) else {}
     bbox = md.get("bbox")
     if isinstance(bbox, list) and len(bbox) == 4 and all(isinstance(x, (int, float)) for x in bbox):
@@ -80,8 +89,10 @@ def _driver_problem(driver: str) -> str | None:
     if driver in registry:
         return None
     if driver.startswith("odatis_vre.catalog_drivers."):  # the drivers' place before the package's subpackages
-        return (f"driver {driver!r} has moved: write odatis_vre.data.drivers.{driver.rpartition('.')[2]} "
-                f"(the drivers live in odatis_vre.data.drivers)")
+        return (
+            f"driver {driver!r} has moved: write odatis_vre.data.drivers.{driver.rpartition('.')[2]} "
+            f"(the drivers live in odatis_vre.data.drivers)"
+        )
     if "." in driver:
         import importlib
 
@@ -92,5 +103,7 @@ def _driver_problem(driver: str) -> str | None:
             return f"unknown driver {driver!r}: module {mod} has no class {cls}"
         except ImportError as exc:
             return f"unknown driver {driver!r}: cannot import {mod} ({exc})"
-    return (f"unknown driver {driver!r} (known: {', '.join(sorted(registry))}, or a class path such as "
-            f"odatis_vre.data.drivers.ErddapTabledapSource; is its plugin package installed?)")
+    return (
+        f"unknown driver {driver!r} (known: {', '.join(sorted(registry))}, or a class path such as "
+        f"odatis_vre.data.drivers.ErddapTabledapSource; is its plugin package installed?)"
+    )

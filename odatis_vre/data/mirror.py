@@ -57,8 +57,10 @@ def mapping(mirror: dict[str, str] | None = None) -> dict[str, str]:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise MirrorError(f"${ENV} is not valid JSON ({exc}); expected e.g. "
-                          '{"https://data-argo.ifremer.fr": "http://127.0.0.1:8765/gdac"}') from None
+        raise MirrorError(
+            f"${ENV} is not valid JSON ({exc}); expected e.g. "
+            '{"https://data-argo.ifremer.fr": "http://127.0.0.1:8765/gdac"}'
+        ) from None
     if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
         raise MirrorError(f"${ENV} must be a JSON object of strings (remote root → local root)")
     return value
@@ -73,7 +75,7 @@ def rewrite(url: str, mirror: dict[str, str] | None = None) -> str:
     if best is None:
         return url
     target = m[best]
-    rest = url[len(best):]
+    rest = url[len(best) :]
     if target.endswith("/") and rest.startswith("/"):
         rest = rest[1:]
     return target + rest
@@ -151,15 +153,33 @@ def build_local_copy(root: str | Path, samples_dir: str | Path | None = None, fo
         folder = gdac / "dac" / "coriolis" / str(wmo)
         folder.mkdir(parents=True, exist_ok=True)
         sel.attrs["title"] = "Argo float vertical profile"
-        sel.to_netcdf(folder / f"{wmo}_prof.nc", format="NETCDF3_CLASSIC", engine="scipy",
-                      encoding={"JULD": {"units": "days since 1950-01-01 00:00:00", "dtype": "float64"}})
+        sel.to_netcdf(
+            folder / f"{wmo}_prof.nc",
+            format="NETCDF3_CLASSIC",
+            engine="scipy",
+            encoding={"JULD": {"units": "days since 1950-01-01 00:00:00", "dtype": "float64"}},
+        )
         for i in range(sel.sizes["N_PROF"]):
             cyc = int(sel.CYCLE_NUMBER.values[i])
             date = _fmt_date([sel.JULD.values[i]])[0]
-            common = [date, f"{float(sel.LATITUDE.values[i]):.3f}", f"{float(sel.LONGITUDE.values[i]):.3f}", "A", "845", "IF"]
+            common = [
+                date,
+                f"{float(sel.LATITUDE.values[i]):.3f}",
+                f"{float(sel.LONGITUDE.values[i]):.3f}",
+                "A",
+                "845",
+                "IF",
+            ]
             rows.append([f"coriolis/{wmo}/profiles/R{wmo}_{cyc:03d}.nc", *common, "20261124000000"])
-            bio_rows.append([f"coriolis/{wmo}/profiles/BR{wmo}_{cyc:03d}.nc", *common, "PRES TEMP PSAL DOXY CHLA",
-                             "RRRAA", "20261124000000"])
+            bio_rows.append(
+                [
+                    f"coriolis/{wmo}/profiles/BR{wmo}_{cyc:03d}.nc",
+                    *common,
+                    "PRES TEMP PSAL DOXY CHLA",
+                    "RRRAA",
+                    "20261124000000",
+                ]
+            )
     cols = "file,date,latitude,longitude,ocean,profiler_type,institution,date_update"
     text = GDAC_HEADER + cols + "\n" + "".join(",".join(r) + "\n" for r in rows)
     (gdac / "ar_index_global_prof.txt").write_text(text)
@@ -175,18 +195,29 @@ def build_local_copy(root: str | Path, samples_dir: str | Path | None = None, fo
     tab.mkdir(parents=True, exist_ok=True)
     flat = argo[["PLATFORM_NUMBER", "CYCLE_NUMBER", "JULD", "LATITUDE", "LONGITUDE", "PRES", "TEMP", "PSAL"]]
     df = flat.to_dataframe().reset_index(drop=True)
-    df = df.rename(columns={"PLATFORM_NUMBER": "platform_number", "CYCLE_NUMBER": "cycle_number", "JULD": "time",
-                            "LATITUDE": "latitude", "LONGITUDE": "longitude", "PRES": "pres", "TEMP": "temp",
-                            "PSAL": "psal"})
+    df = df.rename(
+        columns={
+            "PLATFORM_NUMBER": "platform_number",
+            "CYCLE_NUMBER": "cycle_number",
+            "JULD": "time",
+            "LATITUDE": "latitude",
+            "LONGITUDE": "longitude",
+            "PRES": "pres",
+            "TEMP": "temp",
+            "PSAL": "psal",
+        }
+    )
     df["time"] = pd.to_datetime(df["time"]).dt.strftime("%Y-%m-%dT%H:%M:%SZ")
     df.to_csv(tab / "ArgoFloats.csv", index=False)
     rng = np.random.default_rng(7)
     bgc = df.copy()
-    bgc["doxy_adjusted"] = (250 + 30 * np.exp(-bgc.pres / 100) - 70 * np.exp(-((bgc.pres - 900) / 300) ** 2)
-                            + rng.normal(0, 2, len(bgc))).round(2)
-    bgc["chla_adjusted"] = (0.8 * np.exp(-((bgc.pres - 30) / 25) ** 2) + 0.01).round(4)
-    bgc[["platform_number", "cycle_number", "time", "latitude", "longitude", "pres", "doxy_adjusted",
-         "chla_adjusted"]].to_csv(tab / "ArgoFloats-synthetic-BGC.csv", index=False)
+    bgc["doxy_adjusted"] = (
+        250 + 30 * np.exp(-bgc.pres / 100) - 70 * np.exp(-(((bgc.pres - 900) / 300) ** 2)) + rng.normal(0, 2, len(bgc))
+    ).round(2)
+    bgc["chla_adjusted"] = (0.8 * np.exp(-(((bgc.pres - 30) / 25) ** 2)) + 0.01).round(4)
+    bgc[
+        ["platform_number", "cycle_number", "time", "latitude", "longitude", "pres", "doxy_adjusted", "chla_adjusted"]
+    ].to_csv(tab / "ArgoFloats-synthetic-BGC.csv", index=False)
     idx = pd.DataFrame(rows, columns=cols.split(","))
     idx["date"] = pd.to_datetime(idx["date"], format="%Y%m%d%H%M%S").dt.strftime("%Y-%m-%dT%H:%M:%SZ")
     idx.drop(columns=["date_update"]).to_csv(tab / "ArgoFloats-index.csv", index=False)
@@ -194,10 +225,17 @@ def build_local_copy(root: str | Path, samples_dir: str | Path | None = None, fo
     n = 2000
     t = pd.date_range("2023-05-01", periods=n, freq="2min")
     depth = 500 * np.abs(np.sin(np.linspace(0, 20 * np.pi, n)))
-    glider = pd.DataFrame({"platform_code": "SAMPLE-GLIDER-01", "time": t.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                           "latitude": np.linspace(46.0, 46.4, n).round(4), "longitude": np.linspace(-5.0, -4.2, n).round(4),
-                           "depth": depth.round(1), "temp": (16 - 6 * (1 - np.exp(-depth / 120))).round(3),
-                           "psal": (35.6 - 0.1 * np.exp(-depth / 200)).round(3)})
+    glider = pd.DataFrame(
+        {
+            "platform_code": "SAMPLE-GLIDER-01",
+            "time": t.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "latitude": np.linspace(46.0, 46.4, n).round(4),
+            "longitude": np.linspace(-5.0, -4.2, n).round(4),
+            "depth": depth.round(1),
+            "temp": (16 - 6 * (1 - np.exp(-depth / 120))).round(3),
+            "psal": (35.6 - 0.1 * np.exp(-depth / 200)).round(3),
+        }
+    )
     glider.to_csv(tab / "OceanGlidersGDACTrajectories.csv", index=False)
 
     # --- ERDDAP griddap: SeaDataCloud T/S climatology (monthly, depth levels) --------------------
@@ -208,25 +246,47 @@ def build_local_copy(root: str | Path, samples_dir: str | Path | None = None, fo
     dz = np.array([0.0, 10.0, 50.0, 100.0, 500.0, 1000.0])
     temp = (monthly.values[:, None] * np.exp(-dz / 800.0)[None, :, None, None] + 0.5).astype("float32")
     clim = xr.Dataset(
-        {"Temperature": (("time", "depth", "latitude", "longitude"), temp,
-                         {"standard_name": "sea_water_temperature", "units": "degree_Celsius"}),
-         "Salinity": (("time", "depth", "latitude", "longitude"),
-                      (35.5 + 0.0 * temp + 0.2 * np.exp(-((dz - 1000) / 300) ** 2)[None, :, None, None]).astype("float32"),
-                      {"standard_name": "sea_water_salinity", "units": "1e-3"})},
-        coords={"time": pd.date_range("2010-01-01", periods=12, freq="MS") + pd.Timedelta(days=15),
-                "depth": ("depth", dz, {"units": "m", "positive": "down", "standard_name": "depth"}),
-                "latitude": ("latitude", monthly.lat.values.astype("float64"), {"units": "degrees_north", "standard_name": "latitude"}),
-                "longitude": ("longitude", monthly.lon.values.astype("float64"), {"units": "degrees_east", "standard_name": "longitude"})},
-        attrs={"title": "SeaDataCloud T/S climatology (odatis-vre local copy, synthetic)"})
-    clim.to_netcdf(grid / "SDC_GLO_CLIM_TS_V2_2.nc", encoding={"time": {"units": "days since 1900-01-01", "dtype": "float64"}})
+        {
+            "Temperature": (
+                ("time", "depth", "latitude", "longitude"),
+                temp,
+                {"standard_name": "sea_water_temperature", "units": "degree_Celsius"},
+            ),
+            "Salinity": (
+                ("time", "depth", "latitude", "longitude"),
+                (35.5 + 0.0 * temp + 0.2 * np.exp(-(((dz - 1000) / 300) ** 2))[None, :, None, None]).astype("float32"),
+                {"standard_name": "sea_water_salinity", "units": "1e-3"},
+            ),
+        },
+        coords={
+            "time": pd.date_range("2010-01-01", periods=12, freq="MS") + pd.Timedelta(days=15),
+            "depth": ("depth", dz, {"units": "m", "positive": "down", "standard_name": "depth"}),
+            "latitude": (
+                "latitude",
+                monthly.lat.values.astype("float64"),
+                {"units": "degrees_north", "standard_name": "latitude"},
+            ),
+            "longitude": (
+                "longitude",
+                monthly.lon.values.astype("float64"),
+                {"units": "degrees_east", "standard_name": "longitude"},
+            ),
+        },
+        attrs={"title": "SeaDataCloud T/S climatology (odatis-vre local copy, synthetic)"},
+    )
+    clim.to_netcdf(
+        grid / "SDC_GLO_CLIM_TS_V2_2.nc", encoding={"time": {"units": "days since 1900-01-01", "dtype": "float64"}}
+    )
 
     # --- OceanSITES on THREDDS (OPeNDAP) ---------------------------------------------------------
     os_dir = root / "thredds" / "dodsC" / "CORIOLIS-OCEANSITES-GDAC-OBS" / "DATA_GRIDDED" / "WHOTS"
     os_dir.mkdir(parents=True, exist_ok=True)
     moor = xr.open_dataset(src / "mooring_hourly.nc").load().rename({"time": "TIME"})
     moor = moor.isel(TIME=slice(0, 24 * 60))
-    moor.to_netcdf(os_dir / "OS_WHOTS_200408-201809_D_MLTS-1H.nc",
-                   encoding={"TIME": {"units": "days since 1950-01-01", "dtype": "float64"}})
+    moor.to_netcdf(
+        os_dir / "OS_WHOTS_200408-201809_D_MLTS-1H.nc",
+        encoding={"TIME": {"units": "days since 1950-01-01", "dtype": "float64"}},
+    )
 
     # --- Copernicus Marine ARCO (Zarr) -----------------------------------------------------------
     cm = root / "copernicus"
@@ -235,22 +295,52 @@ def build_local_copy(root: str | Path, samples_dir: str | Path | None = None, fo
     sst30 = sst30.rename({"lat": "latitude", "lon": "longitude"})
     chl = xr.open_dataset(src / "chl_monthly.nc").load().rename({"lat": "latitude", "lon": "longitude"})
     made = {
-        "sst_kelvin": sst30.assign(analysed_sst=(sst30.analysed_sst + 273.15).assign_attrs(
-            units="kelvin", standard_name="sea_surface_foundation_temperature")),
-        "thetao": xr.Dataset({"thetao": (("time", "depth", "latitude", "longitude"),
-                                         (sst30.analysed_sst.values[:, None] - np.array([0.0, 1.5, 4.0])[None, :, None, None]),
-                                         {"standard_name": "sea_water_potential_temperature", "units": "degrees_C"})},
-                             coords={"time": sst30.time, "depth": ("depth", [0.494, 47.37, 222.5], {"units": "m"}),
-                                     "latitude": sst30.latitude, "longitude": sst30.longitude}),
-        "sla": xr.Dataset({"sla": (sst30.analysed_sst.dims, ((sst30.analysed_sst - sst30.analysed_sst.mean("time")) * 0.04).values,
-                                   {"standard_name": "sea_surface_height_above_sea_level", "units": "m"})},
-                          coords=sst30.coords),
+        "sst_kelvin": sst30.assign(
+            analysed_sst=(sst30.analysed_sst + 273.15).assign_attrs(
+                units="kelvin", standard_name="sea_surface_foundation_temperature"
+            )
+        ),
+        "thetao": xr.Dataset(
+            {
+                "thetao": (
+                    ("time", "depth", "latitude", "longitude"),
+                    (sst30.analysed_sst.values[:, None] - np.array([0.0, 1.5, 4.0])[None, :, None, None]),
+                    {"standard_name": "sea_water_potential_temperature", "units": "degrees_C"},
+                )
+            },
+            coords={
+                "time": sst30.time,
+                "depth": ("depth", [0.494, 47.37, 222.5], {"units": "m"}),
+                "latitude": sst30.latitude,
+                "longitude": sst30.longitude,
+            },
+        ),
+        "sla": xr.Dataset(
+            {
+                "sla": (
+                    sst30.analysed_sst.dims,
+                    ((sst30.analysed_sst - sst30.analysed_sst.mean("time")) * 0.04).values,
+                    {"standard_name": "sea_surface_height_above_sea_level", "units": "m"},
+                )
+            },
+            coords=sst30.coords,
+        ),
         "chl": chl,
-        "carbon": xr.Dataset({"spco2": (chl.CHL.dims, (38 - 3 * np.log10(chl.CHL.fillna(1).values)).astype("float32"),
-                                        {"standard_name": "surface_partial_pressure_of_carbon_dioxide_in_sea_water", "units": "Pa"}),
-                              "ph": (chl.CHL.dims, (8.07 + 0.01 * np.log10(chl.CHL.fillna(1).values)).astype("float32"),
-                                     {"standard_name": "sea_water_ph_reported_on_total_scale", "units": "1"})},
-                             coords=chl.coords),
+        "carbon": xr.Dataset(
+            {
+                "spco2": (
+                    chl.CHL.dims,
+                    (38 - 3 * np.log10(chl.CHL.fillna(1).values)).astype("float32"),
+                    {"standard_name": "surface_partial_pressure_of_carbon_dioxide_in_sea_water", "units": "Pa"},
+                ),
+                "ph": (
+                    chl.CHL.dims,
+                    (8.07 + 0.01 * np.log10(chl.CHL.fillna(1).values)).astype("float32"),
+                    {"standard_name": "sea_water_ph_reported_on_total_scale", "units": "1"},
+                ),
+            },
+            coords=chl.coords,
+        ),
     }
     import shutil
 
@@ -270,8 +360,10 @@ def build_local_copy(root: str | Path, samples_dir: str | Path | None = None, fo
 
 # ----------------------------------------------------------------------------- biology & imaging copies
 
-def _write_seanoe_record(seanoe: Path, record_id: int, group: str, title: str, files: list[tuple[str, bytes, bool]],
-                         **extra: Any) -> dict[str, Any]:
+
+def _write_seanoe_record(
+    seanoe: Path, record_id: int, group: str, title: str, files: list[tuple[str, bytes, bool]], **extra: Any
+) -> dict[str, Any]:
     """Write ``seanoe/api/find-by-id/<id>`` (the API's JSON) and the files it lists, in SEANOE's layout."""
     import hashlib
 
@@ -283,12 +375,27 @@ def _write_seanoe_record(seanoe: Path, record_id: int, group: str, title: str, f
         path = seanoe / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(content)
-        entries.append({"id": file_id, "fileName": name, "fileUrl": f"https://www.seanoe.org/{rel}",
-                        "size": len(content), "checksum": hashlib.sha256(content).hexdigest(),
-                        "openAccess": open_access, "lastUpdateDate": f"2025-0{1 + i}-15T00:00:00Z",
-                        "label": {"en": name.rsplit(".", 1)[0].replace("_", " ")}})
-    record = {"id": record_id, "publicationDoi": f"10.17882/{record_id}", "title": {"en": title}, "date": "2025-01-15",
-              "authors": [{"name": "odatis-vre local copy (synthetic data)"}], "files": entries, **extra}
+        entries.append(
+            {
+                "id": file_id,
+                "fileName": name,
+                "fileUrl": f"https://www.seanoe.org/{rel}",
+                "size": len(content),
+                "checksum": hashlib.sha256(content).hexdigest(),
+                "openAccess": open_access,
+                "lastUpdateDate": f"2025-0{1 + i}-15T00:00:00Z",
+                "label": {"en": name.rsplit(".", 1)[0].replace("_", " ")},
+            }
+        )
+    record = {
+        "id": record_id,
+        "publicationDoi": f"10.17882/{record_id}",
+        "title": {"en": title},
+        "date": "2025-01-15",
+        "authors": [{"name": "odatis-vre local copy (synthetic data)"}],
+        "files": entries,
+        **extra,
+    }
     api = seanoe / "api" / "find-by-id"
     api.mkdir(parents=True, exist_ok=True)
     (api / str(record_id)).write_text(json.dumps(record, indent=1))
@@ -314,39 +421,87 @@ def write_seanoe_copies(seanoe: str | Path) -> Path:
     pdf = b"%PDF-1.4\n% odatis-vre local copy: documentation placeholder\n"
 
     # --- 110112: SOMLIT Roscoff flow cytometry -------------------------------------------------
-    groups = {"Prochlorococcus": 2e3, "Synechococcus": 2e4, "picoeukaryotes": 8e3, "nanoeukaryotes": 1.5e3,
-              "cryptophytes": 3e2, "heterotrophic bacteria": 8e5}
+    groups = {
+        "Prochlorococcus": 2e3,
+        "Synechococcus": 2e4,
+        "picoeukaryotes": 8e3,
+        "nanoeukaryotes": 1.5e3,
+        "cryptophytes": 3e2,
+        "heterotrophic bacteria": 8e5,
+    }
     rows = []
-    for station, lat, lon, start in (("SOMLIT-Astan", 48.778, -3.937, "2000-01-01"),
-                                     ("SOMLIT-Estacade", 48.732, -3.983, "2008-01-01")):
+    for station, lat, lon, start in (
+        ("SOMLIT-Astan", 48.778, -3.937, "2000-01-01"),
+        ("SOMLIT-Estacade", 48.732, -3.983, "2008-01-01"),
+    ):
         dates = pd.date_range(start, "2012-12-31", freq="SMS") + pd.Timedelta(hours=9)
         for t in dates:
             season = 1.0 + 0.8 * np.sin(2 * np.pi * (t.dayofyear - 100) / 365.25)
             for g, base in groups.items():
-                rows.append([station, t.strftime("%Y-%m-%dT%H:%M:%SZ"), lat, lon, 1.0, g,
-                             round(float(base * season * rng.lognormal(0, 0.3)), 1),
-                             round(float(rng.uniform(50, 5000)), 1), round(float(rng.uniform(10, 900)), 1)])
-    cyto = pd.DataFrame(rows, columns=["station", "time", "latitude", "longitude", "depth", "group", "abundance",
-                                       "red_fluorescence", "side_scatter"])
-    _write_seanoe_record(seanoe, 110112, "00989", "Marine planktonic microorganisms abundances and optical properties "
-                         "obtained by flow cytometry (SOMLIT-Astan, SOMLIT-Estacade) [odatis-vre local copy]",
-                         [("SOMLIT_Roscoff_flow_cytometry.csv", cyto.to_csv(index=False, sep=";").encode(), True),
-                          ("protocol.pdf", pdf, True), ("raw_fcs_files.zip", b"PK\x05\x06" + b"\0" * 18, False)],
-                         geoExtendList=[{"west": -3.99, "south": 48.73, "east": -3.93, "north": 48.78}],
-                         temporalExtend={"begin": "2000-01-01", "end": "2012-12-31"})
+                rows.append(
+                    [
+                        station,
+                        t.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                        lat,
+                        lon,
+                        1.0,
+                        g,
+                        round(float(base * season * rng.lognormal(0, 0.3)), 1),
+                        round(float(rng.uniform(50, 5000)), 1),
+                        round(float(rng.uniform(10, 900)), 1),
+                    ]
+                )
+    cyto = pd.DataFrame(
+        rows,
+        columns=[
+            "station",
+            "time",
+            "latitude",
+            "longitude",
+            "depth",
+            "group",
+            "abundance",
+            "red_fluorescence",
+            "side_scatter",
+        ],
+    )
+    _write_seanoe_record(
+        seanoe,
+        110112,
+        "00989",
+        "Marine planktonic microorganisms abundances and optical properties "
+        "obtained by flow cytometry (SOMLIT-Astan, SOMLIT-Estacade) [odatis-vre local copy]",
+        [
+            ("SOMLIT_Roscoff_flow_cytometry.csv", cyto.to_csv(index=False, sep=";").encode(), True),
+            ("protocol.pdf", pdf, True),
+            ("raw_fcs_files.zip", b"PK\x05\x06" + b"\0" * 18, False),
+        ],
+        geoExtendList=[{"west": -3.99, "south": 48.73, "east": -3.93, "north": 48.78}],
+        temporalExtend={"begin": "2000-01-01", "end": "2012-12-31"},
+    )
 
     # --- 104948: CytoSub at MAREL Carnot -------------------------------------------------------
     t = pd.date_range("2021-04-01", "2021-06-30", freq="2h")
     fg = ["RedPico", "OraPico", "RedNano", "OraNano", "RedMicro", "Crypto"]
-    tab = pd.DataFrame({"time": np.repeat(t.strftime("%Y-%m-%dT%H:%M:%SZ"), len(fg)),
-                        "latitude": 50.7422, "longitude": 1.5683, "depth": 1.0,
-                        "functional_group": np.tile(fg, len(t)),
-                        "abundance": np.round(rng.lognormal(6, 1, len(t) * len(fg)), 1),
-                        "total_red_fluorescence": np.round(rng.lognormal(8, 1, len(t) * len(fg)), 1)})
-    _write_seanoe_record(seanoe, 104948, "00950", "High-frequency monitoring of phytoplankton functional groups using an "
-                         "automated flow cytometer at the MAREL CARNOT station [odatis-vre local copy]",
-                         [("MAREL_Carnot_CytoSub_2021.csv", tab.to_csv(index=False).encode(), True),
-                          ("README.pdf", pdf, True)])
+    tab = pd.DataFrame(
+        {
+            "time": np.repeat(t.strftime("%Y-%m-%dT%H:%M:%SZ"), len(fg)),
+            "latitude": 50.7422,
+            "longitude": 1.5683,
+            "depth": 1.0,
+            "functional_group": np.tile(fg, len(t)),
+            "abundance": np.round(rng.lognormal(6, 1, len(t) * len(fg)), 1),
+            "total_red_fluorescence": np.round(rng.lognormal(8, 1, len(t) * len(fg)), 1),
+        }
+    )
+    _write_seanoe_record(
+        seanoe,
+        104948,
+        "00950",
+        "High-frequency monitoring of phytoplankton functional groups using an "
+        "automated flow cytometer at the MAREL CARNOT station [odatis-vre local copy]",
+        [("MAREL_Carnot_CytoSub_2021.csv", tab.to_csv(index=False).encode(), True), ("README.pdf", pdf, True)],
+    )
 
     # --- 84672: TEMPO image annotations, EMSO-Azores ---------------------------------------------
     times = pd.date_range("2012-07-23T00:00Z", "2019-06-10T00:00Z", freq="10D")
@@ -357,15 +512,33 @@ def write_seanoe_copies(seanoe: str | Path) -> Path:
         for lab in labels:
             n = int(rng.poisson(4 if lab == "Segonzacia mesatlantica" else 1))
             if n or lab != "Segonzacia mesatlantica":
-                ann.append([image, f"https://www.seanoe.org/data/00735/84672/images/{image}", ts.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                            37.2893, -32.2757, 1695.0, lab, n if lab == "Segonzacia mesatlantica" else 1,
-                            round(float(rng.uniform(0, 40)), 2) if lab != "Segonzacia mesatlantica" else None])
-    annotations = pd.DataFrame(ann, columns=["image", "image_url", "time", "latitude", "longitude", "depth", "label",
-                                             "count", "cover_percent"])
-    _write_seanoe_record(seanoe, 84672, "00735", "Compilation of image annotations and environmental data of 7 years of "
-                         "monitoring of hydrothermal assemblages using the TEMPO ecological module [odatis-vre local copy]",
-                         [("TEMPO_annotations_2012-2019.csv", annotations.to_csv(index=False).encode(), True),
-                          ("TEMPO_images.zip", b"PK\x05\x06" + b"\0" * 18, False)])
+                ann.append(
+                    [
+                        image,
+                        f"https://www.seanoe.org/data/00735/84672/images/{image}",
+                        ts.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                        37.2893,
+                        -32.2757,
+                        1695.0,
+                        lab,
+                        n if lab == "Segonzacia mesatlantica" else 1,
+                        round(float(rng.uniform(0, 40)), 2) if lab != "Segonzacia mesatlantica" else None,
+                    ]
+                )
+    annotations = pd.DataFrame(
+        ann, columns=["image", "image_url", "time", "latitude", "longitude", "depth", "label", "count", "cover_percent"]
+    )
+    _write_seanoe_record(
+        seanoe,
+        84672,
+        "00735",
+        "Compilation of image annotations and environmental data of 7 years of "
+        "monitoring of hydrothermal assemblages using the TEMPO ecological module [odatis-vre local copy]",
+        [
+            ("TEMPO_annotations_2012-2019.csv", annotations.to_csv(index=False).encode(), True),
+            ("TEMPO_images.zip", b"PK\x05\x06" + b"\0" * 18, False),
+        ],
+    )
     return seanoe
 
 
@@ -382,12 +555,20 @@ def write_obis_copy(obis: str | Path) -> Path:
     for k in range(3000):
         name, aphia = taxa[k % 3]
         t = pd.Timestamp("2010-01-01") + pd.Timedelta(days=int(rng.integers(0, 365 * 12)))
-        recs.append({"id": f"{k:08d}-0000-4000-8000-{k:012d}", "scientificName": name, "aphiaID": aphia,
-                     "scientificNameID": f"urn:lsid:marinespecies.org:taxname:{aphia}",
-                     "decimalLongitude": round(float(rng.uniform(-20, 5)), 4),
-                     "decimalLatitude": round(float(rng.uniform(35, 60)), 4),
-                     "eventDate": t.strftime("%Y-%m-%d") if k % 7 else f"{t:%Y-%m-%d}/{t + pd.Timedelta(days=2):%Y-%m-%d}",
-                     "depth": round(float(rng.uniform(0, 200)), 1), "individualCount": int(rng.integers(1, 500)),
-                     "basisOfRecord": "HumanObservation", "dataset_id": "00000000-odatis-vre-local-copy"})
+        recs.append(
+            {
+                "id": f"{k:08d}-0000-4000-8000-{k:012d}",
+                "scientificName": name,
+                "aphiaID": aphia,
+                "scientificNameID": f"urn:lsid:marinespecies.org:taxname:{aphia}",
+                "decimalLongitude": round(float(rng.uniform(-20, 5)), 4),
+                "decimalLatitude": round(float(rng.uniform(35, 60)), 4),
+                "eventDate": t.strftime("%Y-%m-%d") if k % 7 else f"{t:%Y-%m-%d}/{t + pd.Timedelta(days=2):%Y-%m-%d}",
+                "depth": round(float(rng.uniform(0, 200)), 1),
+                "individualCount": int(rng.integers(1, 500)),
+                "basisOfRecord": "HumanObservation",
+                "dataset_id": "00000000-odatis-vre-local-copy",
+            }
+        )
     (obis / "occurrences.json").write_text(json.dumps(recs))
     return obis

@@ -9,8 +9,14 @@ from pathlib import Path
 from typing import Any
 
 
-def probe_url(name: str, raw: dict[str, Any], *, timeout: float = 10.0, mirror: dict[str, str] | None = None,
-              catalog_dir: Path | None = None) -> tuple[bool, str]:
+def probe_url(
+    name: str,
+    raw: dict[str, Any],
+    *,
+    timeout: float = 10.0,
+    mirror: dict[str, str] | None = None,
+    catalog_dir: Path | None = None,
+) -> tuple[bool, str]:
     """Probe an entry's endpoint (after the mirror): ``(ok, message)``. Sample entries check their files (in
     ``catalog_dir``, the folder ``{{ CATALOG_DIR }}`` stands for)."""
     import urllib.request
@@ -26,15 +32,21 @@ def probe_url(name: str, raw: dict[str, Any], *, timeout: float = 10.0, mirror: 
 
         path = str(args.get("urlpath", "")).replace("{{ CATALOG_DIR }}", str(catalog_dir or Path.cwd()))
         n = len(glob.glob(path))
-        return (n > 0, f"{n} local file(s) match {path}" if n else f"no local file matches {path}; run `odatis-vre data samples`")
+        return (
+            n > 0,
+            f"{n} local file(s) match {path}" if n else f"no local file matches {path}; run `odatis-vre data samples`",
+        )
     if proto == "copernicusmarine":
         local = mirror_mod.rewrite(f"copernicusmarine://{args.get('dataset_id')}", mirror)
         if local.startswith("copernicusmarine://"):
             try:
                 import copernicusmarine  # type: ignore[import-not-found]  # noqa: F401
             except ImportError:
-                return (False, "copernicusmarine toolbox not installed (pip install copernicusmarine; then "
-                               "`copernicusmarine login`)")
+                return (
+                    False,
+                    "copernicusmarine toolbox not installed (pip install copernicusmarine; then "
+                    "`copernicusmarine login`)",
+                )
             return (True, "toolbox installed; dataset access needs `copernicusmarine login`")
         url = local.rstrip("/") + "/.zmetadata"
     elif proto == "erddap-tabledap":

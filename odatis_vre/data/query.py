@@ -20,7 +20,6 @@ class CatalogError(ValueError):
     """Something is wrong with the catalogue or one of its entries (the message names both)."""
 
 
-
 def as_bbox(bbox: Sequence[float] | None, shown: str | None = None) -> tuple[float, float, float, float] | None:
     """``(west, south, east, north)`` as floats, or :class:`CatalogError` saying what is wrong with the box.
 
@@ -38,23 +37,25 @@ def as_bbox(bbox: Sequence[float] | None, shown: str | None = None) -> tuple[flo
     except (TypeError, ValueError):
         raise CatalogError(f"{what}: give four numbers {order}; {example}") from None
     if len(values) != 4:
-        raise CatalogError(f"{what}: give four numbers {order}, not {len(values)}; "
-                           f"{example}")
+        raise CatalogError(f"{what}: give four numbers {order}, not {len(values)}; {example}")
     w, s, e, n = values
     if not all(math.isfinite(v) for v in values):
         raise CatalogError(f"{what}: every corner must be a finite number of degrees; {example}")
     if not (-90 <= s <= 90 and -90 <= n <= 90):
         raise CatalogError(f"{what}: latitudes (south, north) must lie within -90..90 degrees; {example}")
     if s > n:
-        raise CatalogError(f"{what}: south ({s:g}) is north of north ({n:g}); the order is (west, south, "
-                           f"east, north): swap them, {example}")
+        raise CatalogError(
+            f"{what}: south ({s:g}) is north of north ({n:g}); the order is (west, south, "
+            f"east, north): swap them, {example}"
+        )
     if not (-180 <= w <= 360 and -180 <= e <= 360):
-        raise CatalogError(f"{what}: longitudes (west, east) must lie within -180..180 (or 0..360) degrees; "
-                           f"{example}")
+        raise CatalogError(f"{what}: longitudes (west, east) must lie within -180..180 (or 0..360) degrees; {example}")
     if w > e:
-        raise CatalogError(f"{what}: west ({w:g}) is east of east ({e:g}); the order is (west, south, east, "
-                           f"north). A box across the 180th meridian is two boxes: search ({w:g}, {s:g}, 180, {n:g}) "
-                           f"and (-180, {s:g}, {e:g}, {n:g})".replace(", ", "," if shown else ", "))
+        raise CatalogError(
+            f"{what}: west ({w:g}) is east of east ({e:g}); the order is (west, south, east, "
+            f"north). A box across the 180th meridian is two boxes: search ({w:g}, {s:g}, 180, {n:g}) "
+            f"and (-180, {s:g}, {e:g}, {n:g})".replace(", ", "," if shown else ", ")
+        )
     return (w, s, e, n)
 
 
@@ -69,8 +70,10 @@ def as_date(value: Any, which: str, what: str, example: str) -> Any:
     except (ValueError, TypeError, OverflowError):
         ts = None
     if ts is None or ts is pd.NaT:
-        raise CatalogError(f"{what}: the {which} {value!r} is not a date; write dates as ISO 8601 (YYYY-MM-DD, or "
-                           f"YYYY-MM-DDTHH:MM), {example}")
+        raise CatalogError(
+            f"{what}: the {which} {value!r} is not a date; write dates as ISO 8601 (YYYY-MM-DD, or "
+            f"YYYY-MM-DDTHH:MM), {example}"
+        )
     return ts.tz_convert("UTC").tz_localize(None) if ts.tzinfo is not None else ts
 
 
@@ -82,18 +85,24 @@ def as_time(time: Sequence[Any] | None, shown: str | None = None) -> tuple[str, 
     if time is None:
         return None
     what = f"time={time!r}" if shown is None else f"period {shown!r}"
-    example = ("e.g. ('2023-01-01', '2023-12-31'), None for an open end" if shown is None else
-               "e.g. 2023-01-01/2023-12-31, a side left empty for an open end")
+    example = (
+        "e.g. ('2023-01-01', '2023-12-31'), None for an open end"
+        if shown is None
+        else "e.g. 2023-01-01/2023-12-31, a side left empty for an open end"
+    )
     if isinstance(time, (str, bytes)) or not isinstance(time, Sequence) or len(time) != 2:
         hint = " (a string: split it, e.g. '2023-01-01/2023-12-31'.split('/'))" if isinstance(time, str) else ""
         raise CatalogError(f"{what}: give (start, end) as ISO dates, {example}{hint}")
     a, b = as_date(time[0], "start", what, example), as_date(time[1], "end", what, example)
     if a is not None and b is not None and b < a:
         swapped = f"({str(time[1])!r}, {str(time[0])!r})" if shown is None else f"{time[1]}/{time[0]}"
-        raise CatalogError(f"{what}: the end ({b.date()}) is before the start ({a.date()}); give the start first, "
-                           f"e.g. {swapped}")
-    return (a.strftime("%Y-%m-%d") if a is not None else "0000-01-01",
-            b.strftime("%Y-%m-%d") if b is not None else FAR_FUTURE)
+        raise CatalogError(
+            f"{what}: the end ({b.date()}) is before the start ({a.date()}); give the start first, e.g. {swapped}"
+        )
+    return (
+        a.strftime("%Y-%m-%d") if a is not None else "0000-01-01",
+        b.strftime("%Y-%m-%d") if b is not None else FAR_FUTURE,
+    )
 
 
 def parse_period(text: str) -> tuple[str | None, str | None]:
@@ -109,8 +118,10 @@ def parse_period(text: str) -> tuple[str | None, str | None]:
     odatis_vre.data.query.CatalogError: period '2020-01-01/2010-01-01': the end (2010-01-01) is before the start (2020-01-01); give the start first, e.g. 2010-01-01/2020-01-01
     """
     if "/" not in text:
-        raise CatalogError(f"period {text!r}: give START/END, e.g. 2023-01-01/2023-12-31 (leave a side empty for an "
-                           f"open end: 2023-01-01/)")
+        raise CatalogError(
+            f"period {text!r}: give START/END, e.g. 2023-01-01/2023-12-31 (leave a side empty for an "
+            f"open end: 2023-01-01/)"
+        )
     a, b = (x.strip() or None for x in text.split("/", 1))
     as_time((a, b), shown=text)
     return (a, b)
@@ -127,8 +138,9 @@ def parse_bbox(text: str) -> tuple[float, float, float, float]:
         values = [float(p) for p in parts]
     except ValueError:
         bad = next(p for p in parts if not is_number(p))
-        raise CatalogError(f"box {text!r}: {bad!r} is not a number; give west,south,east,north in degrees, "
-                           f"e.g. -10,43,-2,48") from None
+        raise CatalogError(
+            f"box {text!r}: {bad!r} is not a number; give west,south,east,north in degrees, e.g. -10,43,-2,48"
+        ) from None
     box = as_bbox(values, shown=text)
     assert box is not None
     return box
@@ -154,8 +166,12 @@ def find_coord(ds: Any, names: Sequence[str]) -> str | None:
     return None
 
 
-def subset_xarray(ds: Any, bbox: Sequence[float] | None = None, time: Sequence[Any] | None = None,
-                  variables: Sequence[str] | None = None) -> Any:
+def subset_xarray(
+    ds: Any,
+    bbox: Sequence[float] | None = None,
+    time: Sequence[Any] | None = None,
+    variables: Sequence[str] | None = None,
+) -> Any:
     """Cut an :class:`xarray.Dataset` to a box, a period and variables, lazily.
 
     Gridded data (1-D ``lat``/``lon``/``time`` dimension coordinates) are sliced with ``sel``;
@@ -173,8 +189,10 @@ def subset_xarray(ds: Any, bbox: Sequence[float] | None = None, time: Sequence[A
     if variables:
         missing = [v for v in variables if v not in ds.data_vars]
         if missing:
-            raise CatalogError(f"variables={list(variables)!r}: {', '.join(missing)} not in the dataset "
-                               f"(it has {', '.join(map(str, ds.data_vars))})")
+            raise CatalogError(
+                f"variables={list(variables)!r}: {', '.join(missing)} not in the dataset "
+                f"(it has {', '.join(map(str, ds.data_vars))})"
+            )
         ds = ds[list(variables)]
     box = as_bbox(bbox)
     if box is not None:
@@ -218,8 +236,9 @@ def subset_xarray(ds: Any, bbox: Sequence[float] | None = None, time: Sequence[A
     return ds
 
 
-def subset_frame(df: Any, bbox: Sequence[float] | None, time: Sequence[Any] | None,
-                  variables: Sequence[str] | None) -> Any:
+def subset_frame(
+    df: Any, bbox: Sequence[float] | None, time: Sequence[Any] | None, variables: Sequence[str] | None
+) -> Any:
     import pandas as pd
 
     box = as_bbox(bbox)

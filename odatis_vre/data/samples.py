@@ -40,12 +40,43 @@ BBOX = (-15.0, 40.0, 0.0, 52.0)  # W, S, E, N
 #: Rough coastlines (lon, lat) of the land inside the default box, used as a land mask.
 _LAND = [
     # Iberia and France, from Portugal up to Normandy, closed through the box's eastern edge
-    [(-9.5, 38.0), (-9.3, 40.0), (-8.9, 42.0), (-9.3, 43.0), (-8.0, 43.7), (-4.5, 43.45), (-1.8, 43.4),
-     (-1.35, 44.5), (-1.2, 45.5), (-1.3, 46.2), (-2.2, 47.0), (-2.6, 47.4), (-4.4, 47.8), (-4.8, 48.3),
-     (-4.6, 48.65), (-3.0, 48.85), (-1.6, 48.7), (-1.35, 49.7), (-0.2, 49.35), (0.5, 49.5), (0.5, 38.0)],
+    [
+        (-9.5, 38.0),
+        (-9.3, 40.0),
+        (-8.9, 42.0),
+        (-9.3, 43.0),
+        (-8.0, 43.7),
+        (-4.5, 43.45),
+        (-1.8, 43.4),
+        (-1.35, 44.5),
+        (-1.2, 45.5),
+        (-1.3, 46.2),
+        (-2.2, 47.0),
+        (-2.6, 47.4),
+        (-4.4, 47.8),
+        (-4.8, 48.3),
+        (-4.6, 48.65),
+        (-3.0, 48.85),
+        (-1.6, 48.7),
+        (-1.35, 49.7),
+        (-0.2, 49.35),
+        (0.5, 49.5),
+        (0.5, 38.0),
+    ],
     # Cornwall, Devon, southern England and Wales
-    [(-5.75, 50.0), (-4.0, 50.3), (-1.0, 50.7), (0.5, 50.8), (0.5, 52.5), (-4.2, 52.5), (-5.3, 51.85),
-     (-4.0, 51.6), (-3.2, 51.25), (-4.4, 51.05), (-5.1, 50.55)],
+    [
+        (-5.75, 50.0),
+        (-4.0, 50.3),
+        (-1.0, 50.7),
+        (0.5, 50.8),
+        (0.5, 52.5),
+        (-4.2, 52.5),
+        (-5.3, 51.85),
+        (-4.0, 51.6),
+        (-3.2, 51.25),
+        (-4.4, 51.05),
+        (-5.1, 50.55),
+    ],
     # Southern Ireland
     [(-10.6, 51.5), (-9.5, 51.4), (-8.0, 51.75), (-6.35, 52.15), (-6.0, 52.5), (-10.6, 52.5)],
 ]
@@ -81,6 +112,7 @@ def default_dest() -> Path:
 
 # ----------------------------------------------------------------------------- helpers
 
+
 def land_mask(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     """Boolean ``(lat, lon)`` array, True over land (rough coastlines of the default box)."""
     from matplotlib.path import Path as MplPath
@@ -100,8 +132,15 @@ def _grid(bbox: tuple[float, float, float, float], resolution: float) -> tuple[n
     return lon, lat
 
 
-def _eddies(rng: np.random.Generator, lon: np.ndarray, lat: np.ndarray, nt: int, n_modes: int = 12,
-            scale: float = 0.5, memory: float = 0.97) -> np.ndarray:
+def _eddies(
+    rng: np.random.Generator,
+    lon: np.ndarray,
+    lat: np.ndarray,
+    nt: int,
+    n_modes: int = 12,
+    scale: float = 0.5,
+    memory: float = 0.97,
+) -> np.ndarray:
     """Spatially smooth, temporally red noise ``(nt, lat, lon)`` (sum of drifting Fourier modes)."""
     lon2, lat2 = np.meshgrid(lon, lat)
     kx = rng.uniform(0.2, 1.2, n_modes)
@@ -123,10 +162,11 @@ def _sst_field(time: np.ndarray, lon: np.ndarray, lat: np.ndarray, rng: np.rando
     years = (t - np.datetime64("2000-01-01")).astype(float) / 365.25
     lon2, lat2 = np.meshgrid(lon, lat)
     mean = 19.0 - 0.50 * (lat2 - 40.0) + 0.04 * (lon2 + 15.0)
-    amp = 2.6 + 0.08 * (lat2 - 40.0) + 0.05 * (lon2 + 15.0)        # larger on the shelf
-    season = -np.cos(2 * np.pi * (doy - 45.0) / 365.25)             # min mid-Feb, max mid-Aug
-    field = (mean[None] + amp[None] * season[:, None, None] + 0.025 * years[:, None, None]
-             + _eddies(rng, lon, lat, t.size))
+    amp = 2.6 + 0.08 * (lat2 - 40.0) + 0.05 * (lon2 + 15.0)  # larger on the shelf
+    season = -np.cos(2 * np.pi * (doy - 45.0) / 365.25)  # min mid-Feb, max mid-Aug
+    field = (
+        mean[None] + amp[None] * season[:, None, None] + 0.025 * years[:, None, None] + _eddies(rng, lon, lat, t.size)
+    )
     return field.astype(np.float32)
 
 
@@ -145,17 +185,34 @@ def _coord_attrs(ds: Any) -> None:
         ds["time"].attrs.update(standard_name="time", long_name="time", axis="T")
 
 
-def _acdd(ds: Any, *, title: str, summary: str, keywords: str, bbox: tuple[float, float, float, float] | None,
-          time: np.ndarray, extra: dict[str, Any] | None = None) -> None:
+def _acdd(
+    ds: Any,
+    *,
+    title: str,
+    summary: str,
+    keywords: str,
+    bbox: tuple[float, float, float, float] | None,
+    time: np.ndarray,
+    extra: dict[str, Any] | None = None,
+) -> None:
     ds.attrs.update(_ACDD_COMMON)
-    ds.attrs.update(title=title, summary=summary, keywords=keywords,
-                    time_coverage_start=str(np.datetime_as_string(time.min(), unit="s")) + "Z",
-                    time_coverage_end=str(np.datetime_as_string(time.max(), unit="s")) + "Z")
+    ds.attrs.update(
+        title=title,
+        summary=summary,
+        keywords=keywords,
+        time_coverage_start=str(np.datetime_as_string(time.min(), unit="s")) + "Z",
+        time_coverage_end=str(np.datetime_as_string(time.max(), unit="s")) + "Z",
+    )
     if bbox is not None:
         w, s, e, n = bbox
-        ds.attrs.update(geospatial_lon_min=float(w), geospatial_lon_max=float(e),
-                        geospatial_lat_min=float(s), geospatial_lat_max=float(n),
-                        geospatial_lat_units="degrees_north", geospatial_lon_units="degrees_east")
+        ds.attrs.update(
+            geospatial_lon_min=float(w),
+            geospatial_lon_max=float(e),
+            geospatial_lat_min=float(s),
+            geospatial_lat_max=float(n),
+            geospatial_lat_units="degrees_north",
+            geospatial_lon_units="degrees_east",
+        )
     ds.attrs.update(extra or {})
 
 
@@ -165,8 +222,14 @@ def _time_encoding() -> dict[str, Any]:
 
 # ----------------------------------------------------------------------------- datasets
 
-def sst_dataset(start: str = "2023-01-01", days: int = 730, bbox: tuple[float, float, float, float] = BBOX,
-                resolution: float = 0.25, seed: int = SEED) -> Any:
+
+def sst_dataset(
+    start: str = "2023-01-01",
+    days: int = 730,
+    bbox: tuple[float, float, float, float] = BBOX,
+    resolution: float = 0.25,
+    seed: int = SEED,
+) -> Any:
     """The daily SST as one in-memory :class:`xarray.Dataset` (what the files hold).
 
     >>> ds = sst_dataset(days=3)
@@ -182,24 +245,50 @@ def sst_dataset(start: str = "2023-01-01", days: int = 730, bbox: tuple[float, f
     sst = _sst_field(time, lon, lat, rng)
     sst[:, land_mask(lon, lat)] = np.nan
     ds = xr.Dataset(
-        {"analysed_sst": (("time", "lat", "lon"), sst, {
-            "standard_name": "sea_surface_foundation_temperature", "long_name": "analysed sea surface temperature",
-            "units": "degree_Celsius", "valid_min": -2.0, "valid_max": 35.0,
-            "coverage_content_type": "modelResult"})},
-        coords={"time": time, "lat": lat, "lon": lon})
+        {
+            "analysed_sst": (
+                ("time", "lat", "lon"),
+                sst,
+                {
+                    "standard_name": "sea_surface_foundation_temperature",
+                    "long_name": "analysed sea surface temperature",
+                    "units": "degree_Celsius",
+                    "valid_min": -2.0,
+                    "valid_max": 35.0,
+                    "coverage_content_type": "modelResult",
+                },
+            )
+        },
+        coords={"time": time, "lat": lat, "lon": lon},
+    )
     _coord_attrs(ds)
-    _acdd(ds, title="Daily L4 sea surface temperature, Bay of Biscay (ODATIS synthetic sample)",
-          summary="Gap-free daily foundation SST analysis on a 0.25° grid over the Bay of Biscay and the "
-                  "North-East Atlantic, shaped like a GHRSST L4 product. Synthetic.",
-          keywords="Oceans > Ocean Temperature > Sea Surface Temperature", bbox=bbox, time=time,
-          extra={"cdm_data_type": "Grid", "geospatial_lat_resolution": resolution,
-                 "geospatial_lon_resolution": resolution, "time_coverage_resolution": "P1D"})
+    _acdd(
+        ds,
+        title="Daily L4 sea surface temperature, Bay of Biscay (ODATIS synthetic sample)",
+        summary="Gap-free daily foundation SST analysis on a 0.25° grid over the Bay of Biscay and the "
+        "North-East Atlantic, shaped like a GHRSST L4 product. Synthetic.",
+        keywords="Oceans > Ocean Temperature > Sea Surface Temperature",
+        bbox=bbox,
+        time=time,
+        extra={
+            "cdm_data_type": "Grid",
+            "geospatial_lat_resolution": resolution,
+            "geospatial_lon_resolution": resolution,
+            "time_coverage_resolution": "P1D",
+        },
+    )
     return ds
 
 
-def sst_daily(dest: str | Path | None = None, start: str = "2023-01-01", days: int = 730,
-              bbox: tuple[float, float, float, float] = BBOX, resolution: float = 0.25, seed: int = SEED,
-              progress: bool = True) -> Path:
+def sst_daily(
+    dest: str | Path | None = None,
+    start: str = "2023-01-01",
+    days: int = 730,
+    bbox: tuple[float, float, float, float] = BBOX,
+    resolution: float = 0.25,
+    seed: int = SEED,
+    progress: bool = True,
+) -> Path:
     """Write one GHRSST-style NetCDF file per day into ``dest/sst_daily/``; return the folder.
 
     Files are written with netCDF4 directly (an xarray ``to_netcdf`` per day is ~5× slower).
@@ -233,8 +322,9 @@ def sst_daily(dest: str | Path | None = None, start: str = "2023-01-01", days: i
                 v = nc.createVariable("time", "f8", ("time",))
                 v.setncatts({**ds.time.attrs, "units": "days since 1950-01-01 00:00:00", "calendar": "standard"})
                 v[:] = [(t - epoch) / np.timedelta64(1, "D")]
-                v = nc.createVariable("analysed_sst", "f4", ("time", "lat", "lon"), zlib=True, complevel=1,
-                                      fill_value=np.float32(np.nan))
+                v = nc.createVariable(
+                    "analysed_sst", "f4", ("time", "lat", "lon"), zlib=True, complevel=1, fill_value=np.float32(np.nan)
+                )
                 v.setncatts({k: a for k, a in ds.analysed_sst.attrs.items()})
                 v[0] = sst[i]
                 attrs = dict(ds.attrs)
@@ -246,9 +336,16 @@ def sst_daily(dest: str | Path | None = None, start: str = "2023-01-01", days: i
     return folder
 
 
-def sst_zarr(dest: str | Path | None = None, start: str = "2023-01-01", days: int = 730,
-             bbox: tuple[float, float, float, float] = BBOX, resolution: float = 0.25, seed: int = SEED,
-             time_chunk: int = 1, progress: bool = True) -> Path:
+def sst_zarr(
+    dest: str | Path | None = None,
+    start: str = "2023-01-01",
+    days: int = 730,
+    bbox: tuple[float, float, float, float] = BBOX,
+    resolution: float = 0.25,
+    seed: int = SEED,
+    time_chunk: int = 1,
+    progress: bool = True,
+) -> Path:
     """Write the same SST as a Zarr store ``dest/sst.zarr`` (map-optimised: one day per chunk).
 
     >>> import xarray as xr
@@ -273,19 +370,25 @@ def sst_zarr(dest: str | Path | None = None, start: str = "2023-01-01", days: in
 
 def _profile_ts(pres: np.ndarray, sst: float, lat: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Temperature and salinity profiles with a mixed layer, thermocline and Mediterranean Water."""
-    mld = 20.0 + 80.0 * max(0.0, (14.5 - sst) / 4.0)                  # deeper mixed layer in winter
-    deep = 3.0 + 9.0 * np.exp(-pres / 900.0)                         # ~12 °C at 0, ~4 °C at 2000 dbar
+    mld = 20.0 + 80.0 * max(0.0, (14.5 - sst) / 4.0)  # deeper mixed layer in winter
+    deep = 3.0 + 9.0 * np.exp(-pres / 900.0)  # ~12 °C at 0, ~4 °C at 2000 dbar
     temp = deep + (sst - deep[0]) * np.where(pres < mld, 1.0, np.exp(-(pres - mld) / 150.0))
-    temp = temp + 0.9 * np.exp(-((pres - 1000.0) / 250.0) ** 2)       # warm Mediterranean Water
+    temp = temp + 0.9 * np.exp(-(((pres - 1000.0) / 250.0) ** 2))  # warm Mediterranean Water
     psal = 35.55 - 0.02 * (lat - 45.0) - 0.5 * (1 - np.exp(-pres / 400.0)) * 0.3
-    psal = psal + 0.45 * np.exp(-((pres - 1000.0) / 300.0) ** 2) - 0.6 * (pres > 1600) * (pres - 1600) / 1000
+    psal = psal + 0.45 * np.exp(-(((pres - 1000.0) / 300.0) ** 2)) - 0.6 * (pres > 1600) * (pres - 1600) / 1000
     temp += rng.normal(0, 0.02, pres.size)
     psal += rng.normal(0, 0.003, pres.size)
     return temp.astype(np.float32), psal.astype(np.float32)
 
 
-def argo_dataset(n_floats: int = 10, n_cycles: int = 30, n_levels: int = 100, start: str = "2023-01-01",
-                 bbox: tuple[float, float, float, float] = (-15.0, 40.0, -5.0, 50.0), seed: int = SEED) -> Any:
+def argo_dataset(
+    n_floats: int = 10,
+    n_cycles: int = 30,
+    n_levels: int = 100,
+    start: str = "2023-01-01",
+    bbox: tuple[float, float, float, float] = (-15.0, 40.0, -5.0, 50.0),
+    seed: int = SEED,
+) -> Any:
     """An Argo-like profile collection (``N_PROF = n_floats × n_cycles``, ``N_LEVELS``), in memory.
 
     >>> ds = argo_dataset(n_floats=2, n_cycles=3, n_levels=10)
@@ -296,8 +399,12 @@ def argo_dataset(n_floats: int = 10, n_cycles: int = 30, n_levels: int = 100, st
 
     rng = np.random.default_rng(seed + 1)
     w, s, e, n = bbox
-    pres = np.round(np.concatenate([np.linspace(5, 200, n_levels // 2, endpoint=False),
-                                    np.linspace(200, 2000, n_levels - n_levels // 2)]), 1).astype(np.float32)
+    pres = np.round(
+        np.concatenate(
+            [np.linspace(5, 200, n_levels // 2, endpoint=False), np.linspace(200, 2000, n_levels - n_levels // 2)]
+        ),
+        1,
+    ).astype(np.float32)
     n_prof = n_floats * n_cycles
     lat = np.empty(n_prof)
     lon = np.empty(n_prof)
@@ -316,41 +423,80 @@ def argo_dataset(n_floats: int = 10, n_cycles: int = 30, n_levels: int = 100, st
             x = float(np.clip(x + rng.normal(0.02, 0.12), w, e))
             y = float(np.clip(y + rng.normal(0.0, 0.10), s, n))
             when = launch + np.timedelta64(c * 10 * 86400 + int(rng.integers(0, 3600)), "s")
-            sst = float(_sst_field(np.array([when.astype("datetime64[D]")]), np.array([x]), np.array([y]),
-                                   np.random.default_rng(seed + k))[0, 0, 0])
+            sst = float(
+                _sst_field(
+                    np.array([when.astype("datetime64[D]")]),
+                    np.array([x]),
+                    np.array([y]),
+                    np.random.default_rng(seed + k),
+                )[0, 0, 0]
+            )
             temp[k], psal[k] = _profile_ts(pres.astype(float), sst, y, rng)
             lat[k], lon[k], juld[k], platform[k], cycle[k] = round(y, 4), round(x, 4), when, wmo, c + 1
             k += 1
     pres2 = np.broadcast_to(pres, (n_prof, n_levels)).copy()
     ds = xr.Dataset(
         {
-            "PLATFORM_NUMBER": ("N_PROF", platform.astype(str), {"long_name": "Float unique identifier",
-                                                                 "conventions": "WMO float identifier : A9IIIII"}),
+            "PLATFORM_NUMBER": (
+                "N_PROF",
+                platform.astype(str),
+                {"long_name": "Float unique identifier", "conventions": "WMO float identifier : A9IIIII"},
+            ),
             "CYCLE_NUMBER": ("N_PROF", cycle, {"long_name": "Float cycle number"}),
-            "JULD": ("N_PROF", juld, {"standard_name": "time", "long_name": "Julian day (UTC) of the station",
-                                      "axis": "T"}),
+            "JULD": (
+                "N_PROF",
+                juld,
+                {"standard_name": "time", "long_name": "Julian day (UTC) of the station", "axis": "T"},
+            ),
             "LATITUDE": ("N_PROF", lat, {"standard_name": "latitude", "units": "degree_north", "axis": "Y"}),
             "LONGITUDE": ("N_PROF", lon, {"standard_name": "longitude", "units": "degree_east", "axis": "X"}),
-            "PRES": (("N_PROF", "N_LEVELS"), pres2, {"standard_name": "sea_water_pressure", "units": "decibar",
-                                                     "long_name": "Sea water pressure, equals 0 at sea-level",
-                                                     "axis": "Z", "positive": "down"}),
-            "TEMP": (("N_PROF", "N_LEVELS"), temp, {"standard_name": "sea_water_temperature", "units": "degree_Celsius",
-                                                    "long_name": "Sea temperature in-situ ITS-90 scale"}),
-            "PSAL": (("N_PROF", "N_LEVELS"), psal, {"standard_name": "sea_water_salinity", "units": "psu",
-                                                    "long_name": "Practical salinity"}),
-        })
-    _acdd(ds, title="Argo-like float profiles, Bay of Biscay (ODATIS synthetic sample)",
-          summary="Temperature and salinity profiles from synthetic profiling floats with 10-day cycles, "
-                  "laid out like an Argo GDAC multi-profile file (N_PROF, N_LEVELS). Synthetic.",
-          keywords="Oceans > Ocean Temperature > Water Temperature, Oceans > Salinity/Density > Salinity",
-          bbox=(float(lon.min()), float(lat.min()), float(lon.max()), float(lat.max())), time=juld,
-          extra={"featureType": "profile", "cdm_data_type": "Profile", "data_type": "Argo profile",
-                 "format_version": "3.1", "platform": "profiling float (synthetic)"})
+            "PRES": (
+                ("N_PROF", "N_LEVELS"),
+                pres2,
+                {
+                    "standard_name": "sea_water_pressure",
+                    "units": "decibar",
+                    "long_name": "Sea water pressure, equals 0 at sea-level",
+                    "axis": "Z",
+                    "positive": "down",
+                },
+            ),
+            "TEMP": (
+                ("N_PROF", "N_LEVELS"),
+                temp,
+                {
+                    "standard_name": "sea_water_temperature",
+                    "units": "degree_Celsius",
+                    "long_name": "Sea temperature in-situ ITS-90 scale",
+                },
+            ),
+            "PSAL": (
+                ("N_PROF", "N_LEVELS"),
+                psal,
+                {"standard_name": "sea_water_salinity", "units": "psu", "long_name": "Practical salinity"},
+            ),
+        }
+    )
+    _acdd(
+        ds,
+        title="Argo-like float profiles, Bay of Biscay (ODATIS synthetic sample)",
+        summary="Temperature and salinity profiles from synthetic profiling floats with 10-day cycles, "
+        "laid out like an Argo GDAC multi-profile file (N_PROF, N_LEVELS). Synthetic.",
+        keywords="Oceans > Ocean Temperature > Water Temperature, Oceans > Salinity/Density > Salinity",
+        bbox=(float(lon.min()), float(lat.min()), float(lon.max()), float(lat.max())),
+        time=juld,
+        extra={
+            "featureType": "profile",
+            "cdm_data_type": "Profile",
+            "data_type": "Argo profile",
+            "format_version": "3.1",
+            "platform": "profiling float (synthetic)",
+        },
+    )
     return ds
 
 
-def _write_netcdf(ds: Any, dest: str | Path | None, filename: str, encoding: dict[str, Any],
-                  progress: bool) -> Path:
+def _write_netcdf(ds: Any, dest: str | Path | None, filename: str, encoding: dict[str, Any], progress: bool) -> Path:
     """Write one single-file sample to ``dest/filename`` (default: the catalogue's data folder)."""
     path = Path(dest or default_dest()) / filename
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -364,15 +510,28 @@ def _write_netcdf(ds: Any, dest: str | Path | None, filename: str, encoding: dic
     return path
 
 
-def argo_profiles(dest: str | Path | None = None, n_floats: int = 10, n_cycles: int = 30, n_levels: int = 100,
-                  start: str = "2023-01-01", seed: int = SEED, progress: bool = True) -> Path:
+def argo_profiles(
+    dest: str | Path | None = None,
+    n_floats: int = 10,
+    n_cycles: int = 30,
+    n_levels: int = 100,
+    start: str = "2023-01-01",
+    seed: int = SEED,
+    progress: bool = True,
+) -> Path:
     """Write the Argo-like collection to ``dest/argo_profiles.nc``; return the path."""
     ds = argo_dataset(n_floats, n_cycles, n_levels, start, seed=seed)
     return _write_netcdf(ds, dest, "argo_profiles.nc", {"JULD": _time_encoding()}, progress)
 
 
-def mooring_dataset(start: str = "2023-01-01", days: int = 365, depths: tuple[float, ...] = (10.0, 50.0, 100.0, 200.0),
-                    lat: float = 47.0, lon: float = -7.0, seed: int = SEED) -> Any:
+def mooring_dataset(
+    start: str = "2023-01-01",
+    days: int = 365,
+    depths: tuple[float, ...] = (10.0, 50.0, 100.0, 200.0),
+    lat: float = 47.0,
+    lon: float = -7.0,
+    seed: int = SEED,
+) -> Any:
     """Hourly TEMP/PSAL at a few depths (OceanSITES-like ``time × DEPTH``), in memory.
 
     >>> ds = mooring_dataset(days=2)
@@ -387,45 +546,87 @@ def mooring_dataset(start: str = "2023-01-01", days: int = 365, depths: tuple[fl
     doy = (time.astype("datetime64[D]") - time.astype("datetime64[Y]")).astype(float) + hours % 24 / 24
     z = np.asarray(depths, dtype=float)
     season = -np.cos(2 * np.pi * (doy - 45.0) / 365.25)
-    strat = np.exp(-z / 45.0)                                         # seasonal signal decays with depth
+    strat = np.exp(-z / 45.0)  # seasonal signal decays with depth
     base = 12.0 + 1.8 * np.exp(-z / 150.0) + 1.0 * strat
-    tide = 0.15 * np.sin(2 * np.pi * hours / 12.4206)                 # M2 internal-tide heaving
+    tide = 0.15 * np.sin(2 * np.pi * hours / 12.4206)  # M2 internal-tide heaving
     diurnal = 0.25 * np.sin(2 * np.pi * (hours % 24 - 9) / 24)
     red = np.cumsum(rng.normal(0, 0.004, (time.size, z.size)), axis=0)
-    red -= np.linspace(0, 1, time.size)[:, None] * red[-1]            # bridge: no drift
-    temp = (base + 4.0 * strat * season[:, None] + tide[:, None] * (1 - strat) + diurnal[:, None] * strat ** 3
-            + red + rng.normal(0, 0.03, (time.size, z.size)))
+    red -= np.linspace(0, 1, time.size)[:, None] * red[-1]  # bridge: no drift
+    temp = (
+        base
+        + 4.0 * strat * season[:, None]
+        + tide[:, None] * (1 - strat)
+        + diurnal[:, None] * strat**3
+        + red
+        + rng.normal(0, 0.03, (time.size, z.size))
+    )
     psal = 35.6 - 0.05 * strat * season[:, None] + 0.3 * red / 5 + rng.normal(0, 0.005, (time.size, z.size))
     ds = xr.Dataset(
-        {"TEMP": (("time", "DEPTH"), temp.astype(np.float32),
-                  {"standard_name": "sea_water_temperature", "units": "degree_Celsius", "long_name": "sea water temperature"}),
-         "PSAL": (("time", "DEPTH"), psal.astype(np.float32),
-                  {"standard_name": "sea_water_practical_salinity", "units": "1", "long_name": "practical salinity"})},
-        coords={"time": time.astype("datetime64[ns]"),
-                "DEPTH": ("DEPTH", z, {"standard_name": "depth", "units": "m", "positive": "down", "axis": "Z"}),
-                "LATITUDE": ((), lat, {"standard_name": "latitude", "units": "degrees_north"}),
-                "LONGITUDE": ((), lon, {"standard_name": "longitude", "units": "degrees_east"})})
+        {
+            "TEMP": (
+                ("time", "DEPTH"),
+                temp.astype(np.float32),
+                {
+                    "standard_name": "sea_water_temperature",
+                    "units": "degree_Celsius",
+                    "long_name": "sea water temperature",
+                },
+            ),
+            "PSAL": (
+                ("time", "DEPTH"),
+                psal.astype(np.float32),
+                {"standard_name": "sea_water_practical_salinity", "units": "1", "long_name": "practical salinity"},
+            ),
+        },
+        coords={
+            "time": time.astype("datetime64[ns]"),
+            "DEPTH": ("DEPTH", z, {"standard_name": "depth", "units": "m", "positive": "down", "axis": "Z"}),
+            "LATITUDE": ((), lat, {"standard_name": "latitude", "units": "degrees_north"}),
+            "LONGITUDE": ((), lon, {"standard_name": "longitude", "units": "degrees_east"}),
+        },
+    )
     _coord_attrs(ds)
-    _acdd(ds, title="Hourly mooring temperature and salinity, Bay of Biscay (ODATIS synthetic sample)",
-          summary="Hourly temperature and practical salinity at 10, 50, 100 and 200 m on a synthetic mooring "
-                  "at 47°N 7°W, laid out like an OceanSITES gridded time series. Synthetic.",
-          keywords="Oceans > Ocean Temperature > Water Temperature", bbox=(lon, lat, lon, lat),
-          time=time.astype("datetime64[ns]"),
-          extra={"featureType": "timeSeriesProfile", "cdm_data_type": "TimeSeriesProfile", "data_type": "OceanSITES time-series data",
-                 "platform_code": "SAMPLE-BISCAY", "site_code": "SAMPLE-BISCAY", "time_coverage_resolution": "PT1H"})
+    _acdd(
+        ds,
+        title="Hourly mooring temperature and salinity, Bay of Biscay (ODATIS synthetic sample)",
+        summary="Hourly temperature and practical salinity at 10, 50, 100 and 200 m on a synthetic mooring "
+        "at 47°N 7°W, laid out like an OceanSITES gridded time series. Synthetic.",
+        keywords="Oceans > Ocean Temperature > Water Temperature",
+        bbox=(lon, lat, lon, lat),
+        time=time.astype("datetime64[ns]"),
+        extra={
+            "featureType": "timeSeriesProfile",
+            "cdm_data_type": "TimeSeriesProfile",
+            "data_type": "OceanSITES time-series data",
+            "platform_code": "SAMPLE-BISCAY",
+            "site_code": "SAMPLE-BISCAY",
+            "time_coverage_resolution": "PT1H",
+        },
+    )
     return ds
 
 
-def mooring(dest: str | Path | None = None, start: str = "2023-01-01", days: int = 365, seed: int = SEED,
-            progress: bool = True) -> Path:
+def mooring(
+    dest: str | Path | None = None, start: str = "2023-01-01", days: int = 365, seed: int = SEED, progress: bool = True
+) -> Path:
     """Write the mooring time series to ``dest/mooring_hourly.nc``; return the path."""
     ds = mooring_dataset(start, days, seed=seed)
-    return _write_netcdf(ds, dest, "mooring_hourly.nc",
-                         {"time": {"units": "hours since 1950-01-01T00:00:00Z", "dtype": "float64"}}, progress)
+    return _write_netcdf(
+        ds,
+        dest,
+        "mooring_hourly.nc",
+        {"time": {"units": "hours since 1950-01-01T00:00:00Z", "dtype": "float64"}},
+        progress,
+    )
 
 
-def chl_dataset(start: str = "2023-01", months: int = 24, bbox: tuple[float, float, float, float] = BBOX,
-                resolution: float = 0.125, seed: int = SEED) -> Any:
+def chl_dataset(
+    start: str = "2023-01",
+    months: int = 24,
+    bbox: tuple[float, float, float, float] = BBOX,
+    resolution: float = 0.125,
+    seed: int = SEED,
+) -> Any:
     """Monthly ocean-colour chlorophyll ``CHL`` (mg m-3), log-normal, in memory.
 
     Coastal enrichment, a spring bloom (April–May) stronger in the north, a weak autumn bloom.
@@ -443,38 +644,62 @@ def chl_dataset(start: str = "2023-01", months: int = 24, bbox: tuple[float, flo
     time = time + np.timedelta64(14, "D")
     land = land_mask(lon, lat)
     dist_km = distance_transform_edt(~land) * resolution * 111.0
-    coastal = 1.1 * np.exp(-dist_km / 80.0)                            # log10 enrichment near the coast
+    coastal = 1.1 * np.exp(-dist_km / 80.0)  # log10 enrichment near the coast
     lon2, lat2 = np.meshgrid(lon, lat)
     month = (time.astype("datetime64[M]").astype(int) % 12) + 1
-    spring = np.exp(-((month - 4.5) / 1.2) ** 2)
-    autumn = 0.35 * np.exp(-((month - 10.0) / 1.0) ** 2)
-    log_chl = (-0.55 + 0.025 * (lat2 - 40)[None] + coastal[None]
-               + (0.45 + 0.02 * (lat2 - 40))[None] * spring[:, None, None] + autumn[:, None, None]
-               - 0.01 * np.arange(months)[:, None, None] / 12.0
-               + _eddies(rng, lon, lat, months, scale=0.18, memory=0.6) + rng.normal(0, 0.05, (months, lat.size, lon.size)))
-    chl = (10 ** log_chl).astype(np.float32)
+    spring = np.exp(-(((month - 4.5) / 1.2) ** 2))
+    autumn = 0.35 * np.exp(-(((month - 10.0) / 1.0) ** 2))
+    log_chl = (
+        -0.55
+        + 0.025 * (lat2 - 40)[None]
+        + coastal[None]
+        + (0.45 + 0.02 * (lat2 - 40))[None] * spring[:, None, None]
+        + autumn[:, None, None]
+        - 0.01 * np.arange(months)[:, None, None] / 12.0
+        + _eddies(rng, lon, lat, months, scale=0.18, memory=0.6)
+        + rng.normal(0, 0.05, (months, lat.size, lon.size))
+    )
+    chl = (10**log_chl).astype(np.float32)
     chl[:, land] = np.nan
     ds = xr.Dataset(
-        {"CHL": (("time", "lat", "lon"), chl, {
-            "standard_name": "mass_concentration_of_chlorophyll_a_in_sea_water", "units": "mg m-3",
-            "long_name": "Chlorophyll-a concentration (monthly mean)", "valid_min": 0.01, "valid_max": 100.0,
-            "coverage_content_type": "physicalMeasurement"})},
-        coords={"time": time.astype("datetime64[ns]"), "lat": lat, "lon": lon})
+        {
+            "CHL": (
+                ("time", "lat", "lon"),
+                chl,
+                {
+                    "standard_name": "mass_concentration_of_chlorophyll_a_in_sea_water",
+                    "units": "mg m-3",
+                    "long_name": "Chlorophyll-a concentration (monthly mean)",
+                    "valid_min": 0.01,
+                    "valid_max": 100.0,
+                    "coverage_content_type": "physicalMeasurement",
+                },
+            )
+        },
+        coords={"time": time.astype("datetime64[ns]"), "lat": lat, "lon": lon},
+    )
     _coord_attrs(ds)
-    _acdd(ds, title="Monthly ocean-colour chlorophyll-a, Bay of Biscay (ODATIS synthetic sample)",
-          summary="Monthly mean surface chlorophyll-a (log-normal) on a 0.125° grid, shaped like a "
-                  "GlobColour L4 product. Synthetic.",
-          keywords="Oceans > Ocean Chemistry > Chlorophyll", bbox=bbox, time=ds.time.values,
-          extra={"cdm_data_type": "Grid", "time_coverage_resolution": "P1M"})
+    _acdd(
+        ds,
+        title="Monthly ocean-colour chlorophyll-a, Bay of Biscay (ODATIS synthetic sample)",
+        summary="Monthly mean surface chlorophyll-a (log-normal) on a 0.125° grid, shaped like a "
+        "GlobColour L4 product. Synthetic.",
+        keywords="Oceans > Ocean Chemistry > Chlorophyll",
+        bbox=bbox,
+        time=ds.time.values,
+        extra={"cdm_data_type": "Grid", "time_coverage_resolution": "P1M"},
+    )
     return ds
 
 
-def chl(dest: str | Path | None = None, start: str = "2023-01", months: int = 24, seed: int = SEED,
-        progress: bool = True) -> Path:
+def chl(
+    dest: str | Path | None = None, start: str = "2023-01", months: int = 24, seed: int = SEED, progress: bool = True
+) -> Path:
     """Write the chlorophyll to ``dest/chl_monthly.nc``; return the path."""
     ds = chl_dataset(start, months, seed=seed)
-    return _write_netcdf(ds, dest, "chl_monthly.nc",
-                         {"time": _time_encoding(), "CHL": {"zlib": True, "complevel": 1}}, progress)
+    return _write_netcdf(
+        ds, dest, "chl_monthly.nc", {"time": _time_encoding(), "CHL": {"zlib": True, "complevel": 1}}, progress
+    )
 
 
 #: name → (function, marker path relative to dest)
@@ -529,8 +754,16 @@ def _decade_grid(size_gb: float | None, days: int) -> tuple[np.ndarray, np.ndarr
     return np.linspace(w, e, nx), np.linspace(s, n, ny)
 
 
-def make_decade_daily(dest: str | Path, years: int = 10, *, start: str = "2014-01-01", size_gb: float | None = None,
-                      seed: int = SEED, compress: bool = False, progress: bool = True) -> Path:
+def make_decade_daily(
+    dest: str | Path,
+    years: int = 10,
+    *,
+    start: str = "2014-01-01",
+    size_gb: float | None = None,
+    seed: int = SEED,
+    compress: bool = False,
+    progress: bool = True,
+) -> Path:
     """Write ``years`` of daily SST fields as one NetCDF4 file per day (``dest/YYYYMMDD-....nc``); return ``dest``.
 
     The default grid is 360 × 400 over the Bay of Biscay box (10 years: 3 653 files, 2.15 GB,
@@ -569,10 +802,15 @@ def make_decade_daily(dest: str | Path, years: int = 10, *, start: str = "2014-0
     basis *= np.float32(scale / np.sqrt(n_modes / 2))
     amp = rng.normal(0, 1, n_modes)
     epoch = np.datetime64("1950-01-01", "D")
-    attrs = dict(_ACDD_COMMON, title="Daily L4 sea surface temperature, Bay of Biscay (ODATIS benchmark decade)",
-                 summary="Synthetic daily SST fields for benchmarks (one file per day, like L4 products).",
-                 geospatial_lon_min=float(lon[0]), geospatial_lon_max=float(lon[-1]),
-                 geospatial_lat_min=float(lat[0]), geospatial_lat_max=float(lat[-1]))
+    attrs = dict(
+        _ACDD_COMMON,
+        title="Daily L4 sea surface temperature, Bay of Biscay (ODATIS benchmark decade)",
+        summary="Synthetic daily SST fields for benchmarks (one file per day, like L4 products).",
+        geospatial_lon_min=float(lon[0]),
+        geospatial_lon_max=float(lon[-1]),
+        geospatial_lat_min=float(lat[0]),
+        geospatial_lat_max=float(lat[-1]),
+    )
     with tqdm(total=days, desc="decade of daily files", unit="file", disable=not progress) as bar:
         for i in range(days):
             amp = memory * amp + np.sqrt(1 - memory**2) * rng.normal(0, 1, n_modes)
@@ -598,8 +836,17 @@ def make_decade_daily(dest: str | Path, years: int = 10, *, start: str = "2014-0
     return folder
 
 
-def _write_decade_day(netCDF4: Any, tmp: Path, lat: np.ndarray, lon: np.ndarray, day: np.datetime64,
-                      epoch: np.datetime64, field: np.ndarray, attrs: dict[str, Any], compress: bool) -> None:
+def _write_decade_day(
+    netCDF4: Any,
+    tmp: Path,
+    lat: np.ndarray,
+    lon: np.ndarray,
+    day: np.datetime64,
+    epoch: np.datetime64,
+    field: np.ndarray,
+    attrs: dict[str, Any],
+    compress: bool,
+) -> None:
     with netCDF4.Dataset(tmp, "w", format="NETCDF4") as nc:
         nc.createDimension("time", None)
         nc.createDimension("lat", lat.size)
@@ -607,17 +854,34 @@ def _write_decade_day(netCDF4: Any, tmp: Path, lat: np.ndarray, lon: np.ndarray,
         for name, values, units, axis in (("lat", lat, "degrees_north", "Y"), ("lon", lon, "degrees_east", "X")):
             v = nc.createVariable(name, "f4", (name,))
             v[:] = values
-            v.setncatts({"standard_name": {"lat": "latitude", "lon": "longitude"}[name], "units": units,
-                         "axis": axis})
+            v.setncatts({"standard_name": {"lat": "latitude", "lon": "longitude"}[name], "units": units, "axis": axis})
         v = nc.createVariable("time", "f8", ("time",))
-        v.setncatts({"standard_name": "time", "units": "days since 1950-01-01 00:00:00", "calendar": "standard",
-                     "axis": "T"})
+        v.setncatts(
+            {"standard_name": "time", "units": "days since 1950-01-01 00:00:00", "calendar": "standard", "axis": "T"}
+        )
         v[:] = [float((day - epoch).astype(int)) + 0.5]
         kw = {"zlib": True, "complevel": 1} if compress else {}
-        v = nc.createVariable("analysed_sst", "f4", ("time", "lat", "lon"), fill_value=np.float32(np.nan),
-                              chunksizes=(1, lat.size, lon.size), **kw)
-        v.setncatts({"standard_name": "sea_surface_foundation_temperature", "units": "degree_Celsius",
-                     "long_name": "analysed sea surface temperature"})
+        v = nc.createVariable(
+            "analysed_sst",
+            "f4",
+            ("time", "lat", "lon"),
+            fill_value=np.float32(np.nan),
+            chunksizes=(1, lat.size, lon.size),
+            **kw,
+        )
+        v.setncatts(
+            {
+                "standard_name": "sea_surface_foundation_temperature",
+                "units": "degree_Celsius",
+                "long_name": "analysed sea surface temperature",
+            }
+        )
         v[0] = field
-        nc.setncatts({**attrs, "id": f"ODATIS-BENCH-SST-{str(day).replace('-', '')}",
-                      "time_coverage_start": f"{day}T00:00:00Z", "time_coverage_end": f"{day}T23:59:59Z"})
+        nc.setncatts(
+            {
+                **attrs,
+                "id": f"ODATIS-BENCH-SST-{str(day).replace('-', '')}",
+                "time_coverage_start": f"{day}T00:00:00Z",
+                "time_coverage_end": f"{day}T23:59:59Z",
+            }
+        )

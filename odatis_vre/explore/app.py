@@ -22,6 +22,7 @@ from .explorer import (
 
 # ----------------------------------------------------------------------------- the page (Panel)
 
+
 def _palette() -> list[str]:
     from bokeh.palettes import Turbo256
 
@@ -54,51 +55,99 @@ class ExplorerApp:
         self.view: DatasetView | None = None
         self.series: Series | None = None
 
-        self.search = pn.widgets.TextInput(label="Search the catalogue", placeholder="e.g. sea surface temperature",
-                                           width=280)
+        self.search = pn.widgets.TextInput(
+            label="Search the catalogue", placeholder="e.g. sea surface temperature", width=280
+        )
         self.dataset = pn.widgets.Select(label="Dataset", width=280)
         self.variable = pn.widgets.Select(label="Variable", width=280)
         self.date = pn.widgets.DatePicker(label="Date", width=280)
-        self.status = pn.pane.Alert("", alert_type="info", visible=False, sizing_mode="stretch_width",
-                                    styles={"overflow-wrap": "anywhere"})
+        self.status = pn.pane.Alert(
+            "", alert_type="info", visible=False, sizing_mode="stretch_width", styles={"overflow-wrap": "anywhere"}
+        )
         self.sel_info = pn.pane.Markdown("", width=280)
         self.info = pn.pane.Markdown("", width=280)
         self.fmt = pn.widgets.RadioButtonGroup(label="Format", options=["CSV", "NetCDF"], value="CSV", width=280)
-        self.download = pn.widgets.FileDownload(callback=self._download_bytes, filename="selection.csv",
-                                                label="Download the selection", color="primary",
-                                                disabled=True, width=280)
+        self.download = pn.widgets.FileDownload(
+            callback=self._download_bytes,
+            filename="selection.csv",
+            label="Download the selection",
+            color="primary",
+            disabled=True,
+            width=280,
+        )
 
-        self.map_source = ColumnDataSource({"image": [np.full((2, 2), np.nan, np.float32)], "x": [0.0], "y": [0.0],
-                                            "dw": [1.0], "dh": [1.0]}, name="odatis-map")
-        self.ts_source = ColumnDataSource({"time": np.array([], dtype="datetime64[ms]"), "value": np.array([])},
-                                          name="odatis-timeseries")
-        self.sel_source = ColumnDataSource({"kind": [], "lon": [], "lat": [], "west": [], "south": [], "east": [],
-                                            "north": [], "read_from": []}, name="odatis-selection")
+        self.map_source = ColumnDataSource(
+            {"image": [np.full((2, 2), np.nan, np.float32)], "x": [0.0], "y": [0.0], "dw": [1.0], "dh": [1.0]},
+            name="odatis-map",
+        )
+        self.ts_source = ColumnDataSource(
+            {"time": np.array([], dtype="datetime64[ms]"), "value": np.array([])}, name="odatis-timeseries"
+        )
+        self.sel_source = ColumnDataSource(
+            {"kind": [], "lon": [], "lat": [], "west": [], "south": [], "east": [], "north": [], "read_from": []},
+            name="odatis-selection",
+        )
         self.mapper = LinearColorMapper(palette=_palette(), nan_color="#d9d9d9")
         box_tool = BoxSelectTool(dimensions="both")
         self.hover = HoverTool(tooltips=[("lon", "$x{0.00}"), ("lat", "$y{0.00}"), ("value", "@image{0.00}")])
         tools = [PanTool(), WheelZoomTool(), box_tool, TapTool(), ResetTool(), self.hover]
         # explicit ranges: set from the data when it arrives (automatic ranges warn while sources are empty)
-        self.map = figure(name="odatis-map-figure", height=460, width=620, tools=tools, active_drag=box_tool,
-                          x_axis_label="longitude (°E)", y_axis_label="latitude (°N)", x_range=Range1d(0, 1),
-                          y_range=Range1d(0, 1), title="Pick a dataset", output_backend="canvas")
-        self.image = self.map.image(image="image", x="x", y="y", dw="dw", dh="dh", source=self.map_source,
-                                    color_mapper=self.mapper)
+        self.map = figure(
+            name="odatis-map-figure",
+            height=460,
+            width=620,
+            tools=tools,
+            active_drag=box_tool,
+            x_axis_label="longitude (°E)",
+            y_axis_label="latitude (°N)",
+            x_range=Range1d(0, 1),
+            y_range=Range1d(0, 1),
+            title="Pick a dataset",
+            output_backend="canvas",
+        )
+        self.image = self.map.image(
+            image="image", x="x", y="y", dw="dw", dh="dh", source=self.map_source, color_mapper=self.mapper
+        )
         self.hover.renderers = [self.image]
         self.map.add_layout(ColorBar(color_mapper=self.mapper, width=10), "right")
         self.coast_source = ColumnDataSource({"xs": [], "ys": []}, name="odatis-coastline")
         self.map.multi_line("xs", "ys", source=self.coast_source, line_color="black", line_width=0.8)
-        self.map.scatter("lon", "lat", source=self.sel_source, size=11, marker="circle_x", fill_alpha=0,
-                         line_color="black", line_width=2)
+        self.map.scatter(
+            "lon",
+            "lat",
+            source=self.sel_source,
+            size=11,
+            marker="circle_x",
+            fill_alpha=0,
+            line_color="black",
+            line_width=2,
+        )
         self.box_source = ColumnDataSource({"left": [], "right": [], "bottom": [], "top": []}, name="odatis-box")
-        self.map.quad(left="left", right="right", bottom="bottom", top="top", source=self.box_source,
-                      fill_alpha=0.08, fill_color="black", line_color="black", line_dash="dashed")
+        self.map.quad(
+            left="left",
+            right="right",
+            bottom="bottom",
+            top="top",
+            source=self.box_source,
+            fill_alpha=0.08,
+            fill_color="black",
+            line_color="black",
+            line_dash="dashed",
+        )
         self.map.on_event(Tap, self._on_tap)
         self.map.on_event(SelectionGeometry, self._on_box)
 
-        self.ts = figure(name="odatis-timeseries-figure", height=260, width=620, x_axis_type="datetime",
-                         title="Click the map (a point) or draw a box (an area mean)", tools="pan,wheel_zoom,reset",
-                         x_range=Range1d(0, 1), y_range=Range1d(0, 1), output_backend="canvas")
+        self.ts = figure(
+            name="odatis-timeseries-figure",
+            height=260,
+            width=620,
+            x_axis_type="datetime",
+            title="Click the map (a point) or draw a box (an area mean)",
+            tools="pan,wheel_zoom,reset",
+            x_range=Range1d(0, 1),
+            y_range=Range1d(0, 1),
+            output_backend="canvas",
+        )
         self.ts.line("time", "value", source=self.ts_source, line_width=1.5)
         self._axes_visible(False)  # no series yet: no axis (a datetime axis over 0..1 would read 1970)
 
@@ -108,9 +157,20 @@ class ExplorerApp:
         self.date.param.watch(lambda e: self._draw_map(), "value")
         self.fmt.param.watch(lambda e: self._update_filename(), "value")
 
-        sidebar = pn.Column(pn.pane.Markdown("## ODATIS data explorer"), self.search, self.dataset, self.variable,
-                            self.date, self.info, self.status, pn.pane.Markdown("**Selection**"), self.sel_info, self.fmt,
-                            self.download, width=300)
+        sidebar = pn.Column(
+            pn.pane.Markdown("## ODATIS data explorer"),
+            self.search,
+            self.dataset,
+            self.variable,
+            self.date,
+            self.info,
+            self.status,
+            pn.pane.Markdown("**Selection**"),
+            self.sel_info,
+            self.fmt,
+            self.download,
+            width=300,
+        )
         self.layout = pn.Row(sidebar, pn.Column(pn.pane.Bokeh(self.map), pn.pane.Bokeh(self.ts)))
         self._refresh_results("", prefer=dataset)
         if dataset:
@@ -158,8 +218,10 @@ class ExplorerApp:
         fresh, hint = view.copy_state()
         speed = "instant (time-optimised copy)" if fresh else "slow: " + hint
         t0, t1 = view.time.min(), view.time.max()
-        self.info.object = (f"**{name}**: {view.lat.size}×{view.lon.size} grid, {view.time.size} times "
-                            f"({str(t0)[:10]} to {str(t1)[:10]}).  \nTime series: {speed}")
+        self.info.object = (
+            f"**{name}**: {view.lat.size}×{view.lon.size} grid, {view.time.size} times "
+            f"({str(t0)[:10]} to {str(t1)[:10]}).  \nTime series: {speed}"
+        )
         self.variable.options = view.variables
         import datetime as dt
 
@@ -243,10 +305,16 @@ class ExplorerApp:
         self.ts.title.text = f"{s.label()} ({units})"
         self.sel_info.object = f"{s.label()}: {s.time.size} values, read from the {s.read_from}."
         w = s.where
-        self.sel_source.data = {"kind": [s.kind], "lon": [w.get("lon", np.nan)], "lat": [w.get("lat", np.nan)],
-                                "west": [w.get("west", np.nan)], "south": [w.get("south", np.nan)],
-                                "east": [w.get("east", np.nan)], "north": [w.get("north", np.nan)],
-                                "read_from": [s.read_from]}
+        self.sel_source.data = {
+            "kind": [s.kind],
+            "lon": [w.get("lon", np.nan)],
+            "lat": [w.get("lat", np.nan)],
+            "west": [w.get("west", np.nan)],
+            "south": [w.get("south", np.nan)],
+            "east": [w.get("east", np.nan)],
+            "north": [w.get("north", np.nan)],
+            "read_from": [s.read_from],
+        }
         self.download.disabled = False
         self._update_filename()
         if s.hint:

@@ -55,6 +55,7 @@ class ExplorerError(RuntimeError):
 
 # ----------------------------------------------------------------------------- data (no Panel)
 
+
 def mappable_entries(query: str = "", *, catalog: Any = None, limit: int = 50) -> list[dict[str, Any]]:
     """Catalogue entries that can be drawn on a map, best match first, local (offline) data first.
 
@@ -98,22 +99,26 @@ def check_mappable(name: str, *, catalog: Any = None) -> None:
         raw = cat.entry(name)
     except catalog_mod.CatalogError:
         close = catalog_mod._close_names(name, [e["name"] for e in mappable_entries(catalog=cat, limit=1000)])
-        raise ExplorerError(f"dataset {name!r} (in the page's address, ?dataset=) is not in the catalogue"
-                            + (f"; did you mean {', '.join(close)}?" if close else ".")
-                            + " Pick a dataset from the list, or search the catalogue.") from None
+        raise ExplorerError(
+            f"dataset {name!r} (in the page's address, ?dataset=) is not in the catalogue"
+            + (f"; did you mean {', '.join(close)}?" if close else ".")
+            + " Pick a dataset from the list, or search the catalogue."
+        ) from None
     md = raw.get("metadata") if isinstance(raw.get("metadata"), dict) else {}
     driver = str(raw.get("driver") or "")
     if md.get("theme") in _NOT_GRIDS or not any(d.lower() in driver.lower() for d in _GRID_DRIVERS):
-        raise ExplorerError(f"dataset {name!r} (in the page's address, ?dataset=) is not a grid ({md.get('theme')}, "
-                            f"driver {driver or '?'}): the explorer maps gridded (time, lat, lon) datasets. Open it in "
-                            f"a notebook instead: catalog.load({name!r}); or pick a dataset from the list.")
+        raise ExplorerError(
+            f"dataset {name!r} (in the page's address, ?dataset=) is not a grid ({md.get('theme')}, "
+            f"driver {driver or '?'}): the explorer maps gridded (time, lat, lon) datasets. Open it in "
+            f"a notebook instead: catalog.load({name!r}); or pick a dataset from the list."
+        )
 
 
 @dataclass
 class Series:
     """A time series drawn or downloaded by the explorer."""
 
-    kind: str                       # "point" or "box"
+    kind: str  # "point" or "box"
     var: str
     time: np.ndarray
     values: np.ndarray
@@ -124,6 +129,7 @@ class Series:
 
     def label(self) -> str:
         """``"analysed_sst at 5.00°W 46.00°N"`` or ``"... mean over 8.0°W–2.0°W, 44.0°N–47.5°N"``."""
+
         def lon(x: float) -> str:
             return f"{abs(x):.2f}°{'W' if x < 0 else 'E'}"
 
@@ -139,15 +145,21 @@ class Series:
         """An :class:`xarray.Dataset` with the series and where it comes from."""
         import xarray as xr
 
-        attrs = {"title": f"{self.label()} ({dataset})", "source_dataset": dataset, "read_from": self.read_from,
-                 "selection": self.kind, **{f"selection_{k}": float(v) for k, v in self.where.items()}}
+        attrs = {
+            "title": f"{self.label()} ({dataset})",
+            "source_dataset": dataset,
+            "read_from": self.read_from,
+            "selection": self.kind,
+            **{f"selection_{k}": float(v) for k, v in self.where.items()},
+        }
         if citation:
             attrs["citation"] = citation
         var_attrs = {k: v for k, v in self.attrs.items() if isinstance(v, (str, int, float))}
         if self.kind == "box":
             var_attrs["cell_methods"] = "area: mean (cos-latitude weights)"
-        return xr.Dataset({self.var: ("time", np.asarray(self.values), var_attrs)}, coords={"time": self.time},
-                          attrs=attrs)
+        return xr.Dataset(
+            {self.var: ("time", np.asarray(self.values), var_attrs)}, coords={"time": self.time}, attrs=attrs
+        )
 
     def to_csv(self) -> bytes:
         """``time,<var>`` rows (ISO times), what spreadsheets open."""
@@ -285,8 +297,10 @@ class DatasetView:
                 if v.dimensions[1] == xname:
                     block = block.T
         except (OSError, KeyError, ValueError) as exc:
-            raise ExplorerError(f"{self.name}: cannot read {path} ({exc}); rebuild the copy with "
-                                f"`odatis-vre timeseries build {self.name}`") from None
+            raise ExplorerError(
+                f"{self.name}: cannot read {path} ({exc}); rebuild the copy with "
+                f"`odatis-vre timeseries build {self.name}`"
+            ) from None
         return block
 
     def _check_var(self, var: str) -> None:
@@ -338,5 +352,13 @@ class DatasetView:
         except timeseries.TimeSeriesError as exc:
             raise ExplorerError(f"{self.name}: {exc}") from None
         w, so, e, n = (float(x) for x in bbox)
-        return Series("box", var, s[self.dims[0]].values, s.values, s.attrs["read_from"],
-                      {"west": w, "south": so, "east": e, "north": n}, self.var_attrs[var], hint)
+        return Series(
+            "box",
+            var,
+            s[self.dims[0]].values,
+            s.values,
+            s.attrs["read_from"],
+            {"west": w, "south": so, "east": e, "north": n},
+            self.var_attrs[var],
+            hint,
+        )

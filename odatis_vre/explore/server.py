@@ -22,6 +22,7 @@ _ICON = Path(__file__).resolve().parent / "static" / "explorer.svg"
 
 # ----------------------------------------------------------------------------- hub login
 
+
 class HubAuthProvider:
     """Bokeh auth hooks that let only users logged in to the hub through (JupyterHub OAuth for services).
 
@@ -141,8 +142,16 @@ def _redirect_uri(prefix: str) -> str:
     return given or f"{prefix}/oauth_callback"
 
 
-def serve(port: int = 8050, prefix: str | None = None, *, address: str = "127.0.0.1", hub_auth: bool | None = None,
-          websocket_origins: list[str] | None = None, unix_socket: str | None = None, start: bool = True) -> Any:
+def serve(
+    port: int = 8050,
+    prefix: str | None = None,
+    *,
+    address: str = "127.0.0.1",
+    hub_auth: bool | None = None,
+    websocket_origins: list[str] | None = None,
+    unix_socket: str | None = None,
+    start: bool = True,
+) -> Any:
     """Serve the explorer; block until stopped when ``start`` (the hub's service command).
 
     ``prefix`` defaults to ``$JUPYTERHUB_SERVICE_PREFIX`` (``/services/explorer/``); ``hub_auth``
@@ -168,10 +177,13 @@ def serve(port: int = 8050, prefix: str | None = None, *, address: str = "127.0.
         from jupyterhub.services.auth import HubOAuth
 
         if not os.environ.get("JUPYTERHUB_API_TOKEN"):
-            raise ExplorerError("--hub-auth needs the hub's service environment ($JUPYTERHUB_API_TOKEN ...): "
-                                "let the hub start the explorer, or use --no-hub-auth")
-        auth = HubOAuth(api_token=os.environ["JUPYTERHUB_API_TOKEN"], cache_max_age=60,
-                        oauth_redirect_uri=_redirect_uri(prefix))
+            raise ExplorerError(
+                "--hub-auth needs the hub's service environment ($JUPYTERHUB_API_TOKEN ...): "
+                "let the hub start the explorer, or use --no-hub-auth"
+            )
+        auth = HubOAuth(
+            api_token=os.environ["JUPYTERHUB_API_TOKEN"], cache_max_age=60, oauth_redirect_uri=_redirect_uri(prefix)
+        )
         provider = HubAuthProvider(auth)
         kwargs["auth_provider"] = provider.provider
         extra.append((r"/oauth_callback", provider.callback_handler()))
@@ -189,9 +201,19 @@ def serve(port: int = 8050, prefix: str | None = None, *, address: str = "127.0.
 
     log.info("explorer on %s%s (hub login: %s)", unix_socket or f"{address}:{port}", prefix or "/", hub_auth)
     net = {} if unix_socket else {"port": port, "address": address}
-    server = get_server({"/": app}, websocket_origin=origins, show=False, start=False, title="ODATIS data explorer",
-                        prefix=prefix, extra_patterns=extra, check_unused_sessions_milliseconds=10_000,
-                        unused_session_lifetime_milliseconds=60_000, **net, **kwargs)
+    server = get_server(
+        {"/": app},
+        websocket_origin=origins,
+        show=False,
+        start=False,
+        title="ODATIS data explorer",
+        prefix=prefix,
+        extra_patterns=extra,
+        check_unused_sessions_milliseconds=10_000,
+        unused_session_lifetime_milliseconds=60_000,
+        **net,
+        **kwargs,
+    )
     if start:
         server.start()
         try:
@@ -205,6 +227,7 @@ def serve(port: int = 8050, prefix: str | None = None, *, address: str = "127.0.
 
 # ----------------------------------------------------------------------------- JupyterLab launcher
 
+
 def server_proxy_config() -> dict[str, Any]:
     """jupyter-server-proxy entry (``jupyter_serverproxy_servers``): the explorer inside a user's server.
 
@@ -216,13 +239,23 @@ def server_proxy_config() -> dict[str, Any]:
     ('Data explorer', True)
     """
     return {
-        "command": [sys.executable, "-m", "odatis_vre", "explorer", "serve", "--no-hub-auth",
-                    "--unix-socket", "{unix_socket}", "--prefix", "{base_url}odatis-explorer",
-                    "--allow-websocket-origin", "*"],
+        "command": [
+            sys.executable,
+            "-m",
+            "odatis_vre",
+            "explorer",
+            "serve",
+            "--no-hub-auth",
+            "--unix-socket",
+            "{unix_socket}",
+            "--prefix",
+            "{base_url}odatis-explorer",
+            "--allow-websocket-origin",
+            "*",
+        ],
         "unix_socket": True,
         "absolute_url": True,
         "timeout": 120,
         "new_browser_tab": False,
-        "launcher_entry": {"enabled": True, "title": "Data explorer", "icon_path": str(_ICON),
-                           "category": "Notebook"},
+        "launcher_entry": {"enabled": True, "title": "Data explorer", "icon_path": str(_ICON), "category": "Notebook"},
     }

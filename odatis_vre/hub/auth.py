@@ -64,8 +64,10 @@ class AccountAPIHandler(APIHandler):
             raise web.HTTPError(400, f"The body must be a JSON object, not {type(data).__name__}: {example}.")
         unknown = sorted(set(data) - {"password", "groups", "expires"})
         if unknown:
-            raise web.HTTPError(400, f"Unknown field(s) {', '.join(map(repr, unknown))}: send only password, groups "
-                                f"and expires, {example}.")
+            raise web.HTTPError(
+                400,
+                f"Unknown field(s) {', '.join(map(repr, unknown))}: send only password, groups and expires, {example}.",
+            )
         return data
 
     @staticmethod
@@ -80,11 +82,15 @@ class AccountAPIHandler(APIHandler):
         try:
             ts = float(value) if not isinstance(value, str) else parse_date(value)
         except (AdminError, ValueError):
-            raise web.HTTPError(400, f"'expires' {value!r} is not a date: give YYYY-MM-DD[THH:MM] or a UNIX time "
-                                     f"in seconds.") from None
+            raise web.HTTPError(
+                400, f"'expires' {value!r} is not a date: give YYYY-MM-DD[THH:MM] or a UNIX time in seconds."
+            ) from None
         if ts <= time.time():
-            raise web.HTTPError(400, f"'expires' {value!r} is in the past: give a future date, or leave it out for "
-                                     f"an account that does not expire.")
+            raise web.HTTPError(
+                400,
+                f"'expires' {value!r} is in the past: give a future date, or leave it out for "
+                f"an account that does not expire.",
+            )
         return ts
 
     @needs_scope("admin:users")
@@ -256,7 +262,8 @@ def oauth_settings(oauth: dict[str, Any], environ: dict[str, str]) -> dict[str, 
     if not secret:
         raise ConfigError(
             f"auth.type is 'oauth' but the environment variable {env_name} (auth.oauth.client_secret_env) is empty: "
-            "set it to the OAuth client secret given by your identity provider.")
+            "set it to the OAuth client secret given by your identity provider."
+        )
     s: dict[str, Any] = {
         "client_id": oauth["client_id"],
         "client_secret": secret,
@@ -276,7 +283,6 @@ def oauth_settings(oauth: dict[str, Any], environ: dict[str, str]) -> dict[str, 
         s["admin_groups"] = set(oauth["admin_groups"])
     s["allow_all"] = bool(oauth.get("allow_all", not oauth.get("allowed_groups")))
     return s
-
 
 
 def __getattr__(name: str) -> Any:

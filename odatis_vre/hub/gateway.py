@@ -64,8 +64,9 @@ def cluster_options(user: Any) -> Options:
         try:
             # the workers asked for at creation (odatis_vre.compute.cluster(workers=N)) are checked here,
             # before anything starts: scaling above the quota later is only capped, with a warning
-            quotas.check_cluster(q, worker_memory=mem, workers=max(1, int(options.workers)),
-                                 worker_cores=options.worker_cores)
+            quotas.check_cluster(
+                q, worker_memory=mem, workers=max(1, int(options.workers)), worker_cores=options.worker_cores
+            )
         except quotas.QuotaExceeded as exc:
             raise PublicException(str(exc)) from None
         return {
@@ -78,8 +79,12 @@ def cluster_options(user: Any) -> Options:
 
     return Options(
         Integer("worker_cores", default=1, min=1, label="Cores per worker"),
-        Float("worker_memory", default=default_mem, min=0.25,
-              label=f"Memory per worker (GiB, at most {format_bytes(q.dask_worker_memory)})"),
+        Float(
+            "worker_memory",
+            default=default_mem,
+            min=0.25,
+            label=f"Memory per worker (GiB, at most {format_bytes(q.dask_worker_memory)})",
+        ),
         Integer("workers", default=0, min=0, label="Workers to start with"),
         handler=handler,
     )
@@ -144,8 +149,9 @@ class VRELocalBackend(ClusterCountMixin, LocalBackend):
         c, processes = cluster.config, isolation.enforcer(_cfg()).processes
         if name == "scheduler":
             return isolation.Limits(memory=int(c.scheduler_memory), cpu=float(c.scheduler_cores), processes=processes)
-        return isolation.Limits(memory=int(c.worker_memory) + self.NANNY_MEMORY, cpu=float(c.worker_cores),
-                                processes=processes)
+        return isolation.Limits(
+            memory=int(c.worker_memory) + self.NANNY_MEMORY, cpu=float(c.worker_cores), processes=processes
+        )
 
     async def start_process(self, cluster: Any, cmd: list[str], env: dict[str, str], name: str) -> int:
         account = self._account(cluster.username)
@@ -163,8 +169,8 @@ class VRELocalBackend(ClusterCountMixin, LocalBackend):
                 os.chdir(workdir)
 
             proc = await asyncio.create_subprocess_exec(
-                *cmd, preexec_fn=preexec, start_new_session=True, env=env, stdout=fd,
-                stderr=asyncio.subprocess.STDOUT)
+                *cmd, preexec_fn=preexec, start_new_session=True, env=env, stdout=fd, stderr=asyncio.subprocess.STDOUT
+            )
         except BaseException:
             if group is not None:
                 group.remove()

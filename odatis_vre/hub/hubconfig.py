@@ -54,38 +54,77 @@ def services(cfg: VREConfig, environ: dict[str, str]) -> list[dict[str, Any]]:
     """JupyterHub services: Dask Gateway, idle culler, explorer, repository."""
     svc = cfg.services
     managed = modes.managed_services(cfg)
-    env = {"ODATIS_VRE_CONFIG": str(cfg.path) if cfg.path else "", "ODATIS_VRE_CATALOG": str(cfg.catalog_path),
-           "PATH": environ.get("PATH", ""), "HOME": str(cfg.services_dir)}
+    env = {
+        "ODATIS_VRE_CONFIG": str(cfg.path) if cfg.path else "",
+        "ODATIS_VRE_CATALOG": str(cfg.catalog_path),
+        "PATH": environ.get("PATH", ""),
+        "HOME": str(cfg.services_dir),
+    }
     # local mode as root: the explorer, the repository and the culler run as the service account; only the
     # gateway keeps root, which it needs to start each cluster as its user's account
     as_services = {"user": cfg.isolation["service_account"]} if managed and sysusers.multi_user() else {}
     out: list[dict[str, Any]] = []
     if svc["dask_gateway"].get("enabled", True):
-        s: dict[str, Any] = {"name": "dask-gateway", "url": modes.service_url(cfg, "dask-gateway"),
-                             "display": False}
+        s: dict[str, Any] = {"name": "dask-gateway", "url": modes.service_url(cfg, "dask-gateway"), "display": False}
         if managed:
-            s["command"] = _supervised([str(Path(sys.executable).parent / "dask-gateway-server"),
-                                        "-f", str(HUB_DIR / "dask_gateway_config.py"), *gateway_db_args(cfg)])
+            s["command"] = _supervised(
+                [
+                    str(Path(sys.executable).parent / "dask-gateway-server"),
+                    "-f",
+                    str(HUB_DIR / "dask_gateway_config.py"),
+                    *gateway_db_args(cfg),
+                ]
+            )
             s["environment"] = env | {"DASK_GATEWAY_ENCRYPT_KEYS": gateway_encrypt_key(cfg)}
         else:
             s["api_token"] = environ.get("DASK_GATEWAY_API_TOKEN", "")
         out.append(s)
     if not managed and svc["dask_gateway"].get("enabled", True):
         # Kubernetes mode: the gateway keeps no database; the hub records Dask usage from its pods
-        out.append({"name": "dask-usage", "display": False, "command": [
-            sys.executable, "-m", "odatis_vre.admin.kube_usage", "--state-dir", str(cfg.state_dir),
-            "--namespace", modes.kube_namespace(environ), "--instance", modes.K8S_GATEWAY_INSTANCE],
-            # the hub starts services with a few variables only: the API server's address must be passed on
-            "environment": {k: environ[k] for k in KUBE_ENV if environ.get(k)}})
+        out.append(
+            {
+                "name": "dask-usage",
+                "display": False,
+                "command": [
+                    sys.executable,
+                    "-m",
+                    "odatis_vre.admin.kube_usage",
+                    "--state-dir",
+                    str(cfg.state_dir),
+                    "--namespace",
+                    modes.kube_namespace(environ),
+                    "--instance",
+                    modes.K8S_GATEWAY_INSTANCE,
+                ],
+                # the hub starts services with a few variables only: the API server's address must be passed on
+                "environment": {k: environ[k] for k in KUBE_ENV if environ.get(k)},
+            }
+        )
     if svc["idle_culler"].get("enabled", True):
-        out.append({"name": "idle-culler", "command": _supervised(
-            [sys.executable, "-m", "jupyterhub_idle_culler", f"--timeout={svc['idle_culler'].get('timeout', 3600)}"]),
-            **as_services})
+        out.append(
+            {
+                "name": "idle-culler",
+                "command": _supervised(
+                    [
+                        sys.executable,
+                        "-m",
+                        "jupyterhub_idle_culler",
+                        f"--timeout={svc['idle_culler'].get('timeout', 3600)}",
+                    ]
+                ),
+                **as_services,
+            }
+        )
     for name in ("explorer", "repository"):
         if not svc[name].get("enabled", True):
             continue
-        s = {"name": name, "url": modes.service_url(cfg, name), "oauth_no_confirm": True,
-             "display": True, "info": {"title": {"explorer": "Data explorer", "repository": "Repository"}[name]}}
+        s = {
+            "name": name,
+            "url": modes.service_url(cfg, name),
+            "oauth_no_confirm": True,
+            "display": True,
+            "info": {"title": {"explorer": "Data explorer", "repository": "Repository"}[name]},
+        }
         if managed:
             port = modes.local_ports(cfg)[name]
             s["command"] = _supervised([sys.executable, "-m", "odatis_vre", name, "serve", "--port", str(port)])
@@ -109,8 +148,10 @@ def gateway_db_args(cfg: VREConfig) -> list[str]:
     """Keep the local gateway's cluster records in the state dir for a year: usage accounting reads them."""
     from ..admin.usage import gateway_db_path
 
-    return [f"--DBBackendBase.db_url=sqlite:///{gateway_db_path(cfg)}",
-            f"--DBBackendBase.db_record_max_age={400 * 86400}"]
+    return [
+        f"--DBBackendBase.db_url=sqlite:///{gateway_db_path(cfg)}",
+        f"--DBBackendBase.db_record_max_age={400 * 86400}",
+    ]
 
 
 def gateway_encrypt_key(cfg: VREConfig) -> str:
@@ -119,8 +160,9 @@ def gateway_encrypt_key(cfg: VREConfig) -> str:
 
     from .. import atomic
 
-    return atomic.secret(cfg.state_dir / "gateway_encrypt_key",
-                         lambda: base64.urlsafe_b64encode(os.urandom(32)).decode())
+    return atomic.secret(
+        cfg.state_dir / "gateway_encrypt_key", lambda: base64.urlsafe_b64encode(os.urandom(32)).decode()
+    )
 
 
 def workshop_roles(cfg: VREConfig) -> list[dict[str, Any]]:
@@ -132,13 +174,20 @@ def workshop_roles(cfg: VREConfig) -> list[dict[str, Any]]:
     out = []
     for name, ws in (cfg.data.get("workshops") or {}).items():
         group = ws.get("group") or f"workshop-{name}"
-        out.append({
-            "name": f"workshop-{name}-instructor",
-            "description": f"Instructors of the workshop {ws.get('title', name)}",
-            "groups": [ws.get("instructors_group") or f"workshop-{name}-instructors"],
-            "scopes": [f"access:servers!group={group}", f"servers!group={group}", f"read:users!group={group}",
-                       f"list:users!group={group}", f"read:groups!group={group}"],
-        })
+        out.append(
+            {
+                "name": f"workshop-{name}-instructor",
+                "description": f"Instructors of the workshop {ws.get('title', name)}",
+                "groups": [ws.get("instructors_group") or f"workshop-{name}-instructors"],
+                "scopes": [
+                    f"access:servers!group={group}",
+                    f"servers!group={group}",
+                    f"read:users!group={group}",
+                    f"list:users!group={group}",
+                    f"read:groups!group={group}",
+                ],
+            }
+        )
     return out
 
 
@@ -147,13 +196,33 @@ def roles(service_names: set[str]) -> list[dict[str, Any]]:
     candidates: list[dict[str, Any]] = [
         # shares!user: users may share their own servers (share codes; workshops' shared sessions)
         {"name": "user", "scopes": ["self", "access:services", "shares!user"]},
-        {"name": "idle-culler", "services": ["idle-culler"],
-         "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"]},
-        {"name": "odatis-services", "services": ["explorer", "repository", "dask-gateway"],
-         "scopes": ["read:users:name", "read:users:groups", "read:groups"]},
-        {"name": "odatis-cli", "services": ["odatis-cli"],
-         "scopes": ["admin:users", "admin:servers", "admin:groups", "list:users", "read:users", "read:servers",
-                    "list:services", "read:services", "tokens", "shares", "read:users:activity"]},
+        {
+            "name": "idle-culler",
+            "services": ["idle-culler"],
+            "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
+        },
+        {
+            "name": "odatis-services",
+            "services": ["explorer", "repository", "dask-gateway"],
+            "scopes": ["read:users:name", "read:users:groups", "read:groups"],
+        },
+        {
+            "name": "odatis-cli",
+            "services": ["odatis-cli"],
+            "scopes": [
+                "admin:users",
+                "admin:servers",
+                "admin:groups",
+                "list:users",
+                "read:users",
+                "read:servers",
+                "list:services",
+                "read:services",
+                "tokens",
+                "shares",
+                "read:users:activity",
+            ],
+        },
     ]
     out = []
     for role in candidates:

@@ -197,8 +197,10 @@ class Enforcer:
         if self.want == "cgroup" and not self.version:
             from ..config import ConfigError
 
-            raise ConfigError(f"hub.isolation.limits is 'cgroup' but no cgroup can be made here: {self.reason}. "
-                              "Set it to 'auto' (rlimits where cgroups are missing) or run the VRE as root.")
+            raise ConfigError(
+                f"hub.isolation.limits is 'cgroup' but no cgroup can be made here: {self.reason}. "
+                "Set it to 'auto' (rlimits where cgroups are missing) or run the VRE as root."
+            )
 
     @property
     def kind(self) -> str:
@@ -216,7 +218,9 @@ class Enforcer:
         except OSError as exc:
             self.reason = f"cannot read /proc/self/cgroup: {exc}"
             return
-        v1 = {c: mounts[c] / own[c].lstrip("/") / self.top for c in ("memory", "cpu", "pids") if c in mounts and c in own}
+        v1 = {
+            c: mounts[c] / own[c].lstrip("/") / self.top for c in ("memory", "cpu", "pids") if c in mounts and c in own
+        }
         if "memory" in v1 and "cpu" in v1:
             if self._try_make(v1):
                 self.version, self.bases = 1, v1
@@ -312,13 +316,19 @@ class Enforcer:
     def describe(self, multi_user: bool) -> str:
         """What enforces which limit, for ``odatis-vre up``."""
         if self.version == 1:
-            how = "cgroup v1 (memory.limit_in_bytes, cpu.cfs_quota_us" + (", pids.max" if "pids" in self.bases else "") + ")"
+            how = (
+                "cgroup v1 (memory.limit_in_bytes, cpu.cfs_quota_us"
+                + (", pids.max" if "pids" in self.bases else "")
+                + ")"
+            )
             return f"memory, CPU and processes of each server and Dask process: enforced by the kernel through {how}"
         if self.version == 2:
             return "memory, CPU and processes of each server and Dask process: enforced by the kernel through cgroup v2"
         nproc = " and processes per account (RLIMIT_NPROC)" if multi_user else ""
-        return (f"memory: per process (RLIMIT_DATA){nproc}; CPU: NOT enforced, user work runs at low priority "
-                f"(no cgroup here: {self.reason})")
+        return (
+            f"memory: per process (RLIMIT_DATA){nproc}; CPU: NOT enforced, user work runs at low priority "
+            f"(no cgroup here: {self.reason})"
+        )
 
 
 _ENFORCERS: dict[tuple[str, str], Enforcer] = {}
@@ -372,8 +382,13 @@ def rlimits(limits: Limits, *, per_account: bool) -> None:
         resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
 
 
-def become(account: Any | None, group: Group | dict[str, Any] | None = None, limits: Limits | None = None,
-           *, new_session: bool = False) -> None:
+def become(
+    account: Any | None,
+    group: Group | dict[str, Any] | None = None,
+    limits: Limits | None = None,
+    *,
+    new_session: bool = False,
+) -> None:
     """In a freshly forked process, before any user code: limits, priority, then the user's identity.
 
     ``account`` (:class:`odatis_vre.users.sysusers.Account`) is None in single-user mode (no change of

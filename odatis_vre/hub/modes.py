@@ -81,8 +81,10 @@ def proxy_command() -> list[str]:
         return [str(local)]
     from ..config import ConfigError
 
-    raise ConfigError("configurable-http-proxy is not installed: run `make install` "
-                      "(it installs it with npm into .tools/), or `npm install -g configurable-http-proxy`.")
+    raise ConfigError(
+        "configurable-http-proxy is not installed: run `make install` "
+        "(it installs it with npm into .tools/), or `npm install -g configurable-http-proxy`."
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -161,8 +163,8 @@ def singleuser_env(cfg: VREConfig, *, release: str = "odatis-vre", namespace: st
     if cfg.services["repository"].get("enabled", True):
         # published datasets join the catalogue (odatis_vre.catalog.open reads this include)
         common["ODATIS_VRE_CATALOG_INCLUDES"] = (
-            K8S_REPOSITORY_CATALOG if cfg.mode == "kubernetes"
-            else f"{cfg.hub_url}/services/repository/catalog.yaml")
+            K8S_REPOSITORY_CATALOG if cfg.mode == "kubernetes" else f"{cfg.hub_url}/services/repository/catalog.yaml"
+        )
     if cfg.mode == "kubernetes":
         # KubeSpawner expands {name} in environment values: keep dask's own placeholders literal
         common = {k: v.replace("{", "{{").replace("}", "}}") for k, v in common.items()}
@@ -186,19 +188,22 @@ def singleuser_env(cfg: VREConfig, *, release: str = "odatis-vre", namespace: st
         # the user (and whom they share their server with) opens them, and JupyterLab's Dask sidebar shows them
         # (it proxies other links itself, dropping their path: a gateway's dashboards live under a path)
         "DASK_GATEWAY__PUBLIC_ADDRESS": "{JUPYTERHUB_SERVICE_PREFIX}" + f"proxy/{ports['gateway_http']}"
-                                        f"{cfg.hub['base_url'].rstrip('/')}/services/dask-gateway/",
+        f"{cfg.hub['base_url'].rstrip('/')}/services/dask-gateway/",
     }
 
 
 def service_url(cfg: VREConfig, name: str) -> str:
     """Where the hub's proxy sends ``/services/<name>/`` in this mode."""
     if cfg.mode == "kubernetes":
-        return {"dask-gateway": "http://traefik-odatis-vre-dask-gateway",
-                "explorer": "http://odatis-vre-explorer:8000",
-                "repository": "http://odatis-vre-repository:8000"}[name]
+        return {
+            "dask-gateway": "http://traefik-odatis-vre-dask-gateway",
+            "explorer": "http://odatis-vre-explorer:8000",
+            "repository": "http://odatis-vre-repository:8000",
+        }[name]
     ports = local_ports(cfg)
-    port = {"dask-gateway": ports["gateway_http"], "explorer": ports["explorer"],
-            "repository": ports["repository"]}[name]
+    port = {"dask-gateway": ports["gateway_http"], "explorer": ports["explorer"], "repository": ports["repository"]}[
+        name
+    ]
     return f"http://127.0.0.1:{port}"
 
 

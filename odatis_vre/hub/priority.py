@@ -76,4 +76,3 @@ def shell() -> None:
     lower_priority()
     real = shutil.which("bash") or "/bin/sh"
     os.execv(real, [real, *sys.argv[1:]])
-

@@ -32,8 +32,7 @@ def _cfg() -> VREConfig:
 
 def visible_profiles(cfg: VREConfig, groups: list[str]) -> list[dict[str, Any]]:
     """Profiles offered to a user in ``groups``: not retired, and not restricted to other groups."""
-    return [p for p in cfg.profiles
-            if not p.get("retired") and (not p.get("groups") or set(p["groups"]) & set(groups))]
+    return [p for p in cfg.profiles if not p.get("retired") and (not p.get("groups") or set(p["groups"]) & set(groups))]
 
 
 class QuotaMixin:
@@ -74,8 +73,10 @@ class QuotaMixin:
             match = [p for p in offered if p["name"] == profile_name]
             if not match:
                 raise web.HTTPError(
-                    403, f"The profile {profile_name!r} is not offered to you (retired, restricted to other groups, "
-                    f"or unknown). Choose one of: {', '.join(p['name'] for p in offered)}.")
+                    403,
+                    f"The profile {profile_name!r} is not offered to you (retired, restricted to other groups, "
+                    f"or unknown). Choose one of: {', '.join(p['name'] for p in offered)}.",
+                )
             profile = match[0]
         else:
             profile = next((p for p in offered if p.get("default")), offered[0])
@@ -109,29 +110,35 @@ class QuotaMixin:
             disabled = " disabled" if over else ""
             rows.append(
                 f'<label class="list-group-item"><input type="radio" name="profile" value="{html.escape(p["name"])}"'
-                f'{checked}{disabled}> <strong>{html.escape(p["display_name"])}</strong>'
+                f"{checked}{disabled}> <strong>{html.escape(p['display_name'])}</strong>"
                 f' <span class="text-muted small">({cpu or "?"} CPU, {mem or "?"} memory)</span>'
-                f'<div class="small">{html.escape(p.get("description", ""))}</div>{over}</label>')
-        dask = (f"Dask: {q['dask_clusters'] or 'unlimited'} cluster(s) of up to {q['dask_workers'] or 'unlimited'} workers, "
-                f"{q['dask_cores'] or 'unlimited'} cores, {q['dask_worker_memory'] or 'unlimited'} per worker")
+                f'<div class="small">{html.escape(p.get("description", ""))}</div>{over}</label>'
+            )
+        dask = (
+            f"Dask: {q['dask_clusters'] or 'unlimited'} cluster(s) of up to {q['dask_workers'] or 'unlimited'} workers, "
+            f"{q['dask_cores'] or 'unlimited'} cores, {q['dask_worker_memory'] or 'unlimited'} per worker"
+        )
         return (
             '<div class="odatis-profiles"><div class="list-group">' + "".join(rows) + "</div>"
             f'<p class="odatis-quota small mt-2">Your quota ({html.escape(quota.source)}): servers left: '
             f"{servers_left}; up to {q['cpu'] or 'unlimited'} CPU and {q['memory'] or 'unlimited'} memory per server; "
-            f"storage {q['storage'] or 'unlimited'}. {html.escape(dask)}.</p></div>")
+            f"storage {q['storage'] or 'unlimited'}. {html.escape(dask)}.</p></div>"
+        )
 
     def vre_options_from_form(self, formdata: dict[str, list[str]]) -> dict[str, Any]:
         return {"profile": (formdata.get("profile") or [""])[0]}
 
-    async def vre_record(self, event: str, profile: str = "", cpu: float | None = None,
-                         mem: float | None = None) -> None:
+    async def vre_record(
+        self, event: str, profile: str = "", cpu: float | None = None, mem: float | None = None
+    ) -> None:
         """Usage accounting (:mod:`odatis_vre.admin.usage`); a bookkeeping failure never fails a spawn or a stop."""
         from ..admin import usage
 
         try:
             # a sqlite write with fsync: in a thread, so a burst of spawns does not stall the hub's loop
-            await asyncio.to_thread(usage.record_server_event, _cfg().state_dir, event, self.user.name, self.name,
-                                    profile, cpu, mem)
+            await asyncio.to_thread(
+                usage.record_server_event, _cfg().state_dir, event, self.user.name, self.name, profile, cpu, mem
+            )
         except Exception:
             self.log.exception("Could not record the %s of %s's server for usage accounting", event, self.user.name)
 
@@ -197,8 +204,9 @@ class VRELocalSpawner(QuotaMixin, LocalProcessSpawner):
         return env
 
     def _limits(self) -> isolation.Limits:
-        return isolation.Limits(memory=self.mem_limit or None, cpu=self.cpu_limit or None,
-                                processes=isolation.enforcer(_cfg()).processes)
+        return isolation.Limits(
+            memory=self.mem_limit or None, cpu=self.cpu_limit or None, processes=isolation.enforcer(_cfg()).processes
+        )
 
     def make_preexec_fn(self, name: str) -> Any:
         """For the exec fallback (Popen calls it in the child, after setsid, before exec)."""
@@ -273,12 +281,16 @@ class VRELocalSpawner(QuotaMixin, LocalProcessSpawner):
         if storage != quotas.UNLIMITED:
             used = await asyncio.to_thread(isolation.disk_usage, self.home_dir)
             if used > storage:
-                raise web.HTTPError(403, f"Your home uses {format_bytes(used)}, above your storage quota of "
-                                    f"{format_bytes(storage)}: ask an administrator to raise it (`odatis-vre admin "
-                                    "quotas set GROUP --storage SIZE`) or to free space in your home.")
+                raise web.HTTPError(
+                    403,
+                    f"Your home uses {format_bytes(used)}, above your storage quota of "
+                    f"{format_bytes(storage)}: ask an administrator to raise it (`odatis-vre admin "
+                    "quotas set GROUP --storage SIZE`) or to free space in your home.",
+                )
         self.environment = dict(self.environment) | {
             "ODATIS_VRE_PROFILE": profile["name"],
-            "ODATIS_VRE_STORAGE_QUOTA": format_bytes(storage) if storage != quotas.UNLIMITED else ""}
+            "ODATIS_VRE_STORAGE_QUOTA": format_bytes(storage) if storage != quotas.UNLIMITED else "",
+        }
         from ..admin.workshop import provide_material
 
         # workshop material lands in the home before the server starts (files the user changed are kept)
@@ -337,9 +349,11 @@ class VRELocalSpawner(QuotaMixin, LocalProcessSpawner):
             kills = group.oom_kills()
             if kills > self._oom_base:
                 limit = format_bytes(self.mem_limit) if self.mem_limit else "?"
-                self.vre_stop_reason = (f"Your server ran out of memory (limit {limit}): a process that needed more "
-                                        "was stopped by the system, and the server with it. Start it again with a "
-                                        "larger profile, or use less memory (a Dask cluster for large data).")
+                self.vre_stop_reason = (
+                    f"Your server ran out of memory (limit {limit}): a process that needed more "
+                    "was stopped by the system, and the server with it. Start it again with a "
+                    "larger profile, or use less memory (a Dask cluster for large data)."
+                )
                 self.log.warning("%s's server ran out of memory (limit %s): stopping it", self.user.name, limit)
                 await asyncio.to_thread(group.kill)
                 await self.poll_and_notify()
@@ -353,16 +367,27 @@ class VRELocalSpawner(QuotaMixin, LocalProcessSpawner):
             self.port = random_port()
         try:
             self.pid = await asyncio.to_thread(
-                zygote.spawn, state, self.get_args(), self.get_env(), self.home_dir,
-                account=account, cgroup=self.vre_cgroup, limits=self._limits())
+                zygote.spawn,
+                state,
+                self.get_args(),
+                self.get_env(),
+                self.home_dir,
+                account=account,
+                cgroup=self.vre_cgroup,
+                limits=self._limits(),
+            )
         except zygote.ZygoteUnavailable as exc:
             self.log.warning("Starting %s's server without the zygote: %s", self.user.name, exc)
             # ready for the next spawn; this one does not wait for it
             await asyncio.to_thread(zygote.ensure, state, hub_pid=os.getpid())
             return None
         self.proc = None  # not our child: poll() and stop() go by pid, as after a hub restart
-        self.log.info("Forked %s's server (pid %s, account %s) from the zygote", self.user.name, self.pid,
-                      account.name if account else sysusers.current().name)
+        self.log.info(
+            "Forked %s's server (pid %s, account %s) from the zygote",
+            self.user.name,
+            self.pid,
+            account.name if account else sysusers.current().name,
+        )
         return self.ip or "127.0.0.1", self.port
 
     async def _wait_listening(self, ip: str, port: int) -> None:
@@ -373,7 +398,8 @@ class VRELocalSpawner(QuotaMixin, LocalProcessSpawner):
                 code = self.proc.returncode if self.proc is not None else "unknown"
                 raise RuntimeError(
                     f"The notebook server of {self.user.name} exited with code {code} before "
-                    "listening; the hub's log has its output. Ask an administrator if it happens again.")
+                    "listening; the hub's log has its output. Ask an administrator if it happens again."
+                )
             try:
                 with socket.create_connection((ip, port), timeout=0.2):
                     return
@@ -395,8 +421,12 @@ def _kube_spawner_class() -> type:
                 self.storage_capacity = format_bytes(quota.storage) + "i"
             self.environment = dict(self.environment) | {"ODATIS_VRE_PROFILE": profile["name"]}
             out = await super().start()
-            await self.vre_record("start", profile["name"], (profile.get("cpu") or {}).get("limit"),
-                            parse_quantity((profile.get("memory") or {}).get("limit", 0)))
+            await self.vre_record(
+                "start",
+                profile["name"],
+                (profile.get("cpu") or {}).get("limit"),
+                parse_quantity((profile.get("memory") or {}).get("limit", 0)),
+            )
             return out
 
         async def stop(self, now: bool = False) -> None:
@@ -430,8 +460,12 @@ def kube_profile_list(cfg: VREConfig, groups: list[str] | None = None) -> list[d
             override["extra_resource_guarantees"] = {"nvidia.com/gpu": str(p["gpu"])}
             # GPU nodes are usually tainted so that only GPU pods land there
             override["tolerations"] = [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
-        entry = {"display_name": p["display_name"], "slug": p["name"], "description": p.get("description", ""),
-                 "kubespawner_override": override}
+        entry = {
+            "display_name": p["display_name"],
+            "slug": p["name"],
+            "description": p.get("description", ""),
+            "kubespawner_override": override,
+        }
         if p.get("default"):
             entry["default"] = True
         out.append(entry)

@@ -75,8 +75,10 @@ class Stack:
         self.config_path = Path(config_path or config.default_path()).resolve()
         self.cfg = config.load(self.config_path)
         if self.cfg.mode != "local":
-            raise StackError(f"{self.config_path} is in {self.cfg.mode!r} mode: `odatis-vre up` runs the local mode. "
-                             "Deploy Kubernetes mode with the Helm chart (docs/deploy-kubernetes.md).")
+            raise StackError(
+                f"{self.config_path} is in {self.cfg.mode!r} mode: `odatis-vre up` runs the local mode. "
+                "Deploy Kubernetes mode with the Helm chart (docs/deploy-kubernetes.md)."
+            )
         self.state = self.cfg.state_dir
         self.pid_file = self.state / "hub.pid"
         self.log_file = self.state / "logs" / "hub.log"
@@ -94,7 +96,9 @@ class Stack:
     def api(self, method: str, path: str, *, token: str | None = None, **kw: Any) -> requests.Response:
         """Call the hub's REST API (``path`` below ``/hub/api``) with the CLI's admin token."""
         headers = {"Authorization": f"token {token or self.token}"} | kw.pop("headers", {})
-        return requests.request(method, f"{self.url}/hub/api{path}", headers=headers, timeout=kw.pop("timeout", 30), **kw)
+        return requests.request(
+            method, f"{self.url}/hub/api{path}", headers=headers, timeout=kw.pop("timeout", 30), **kw
+        )
 
     def pid(self) -> int | None:
         try:
@@ -117,16 +121,23 @@ class Stack:
     def start(self, *, timeout: float = 90) -> StartInfo:
         """Start the hub (which starts the proxy and the services); return once all answer."""
         if self.pid():
-            raise StackError(f"The VRE of {self.config_path} already runs (pid {self.pid()}) at {self.url}: "
-                             "`odatis-vre status` shows it, `odatis-vre down` stops it.")
+            raise StackError(
+                f"The VRE of {self.config_path} already runs (pid {self.pid()}) at {self.url}: "
+                "`odatis-vre status` shows it, `odatis-vre down` stops it."
+            )
         self.prepare()
         # warms up while the hub starts; replaced, so an upgraded package is what servers run
         zygote.ensure(self.state, restart=True, log=self.log_file)
         log = atomic.open_log(self.log_file)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "jupyterhub", "-f", str(HUB_DIR / "jupyterhub_config.py")],
-            cwd=self.state, env=self.env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            preexec_fn=_private_umask)
+            cwd=self.state,
+            env=self.env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_private_umask,
+        )
         os.close(log)
         self.pid_file.write_text(str(self.proc.pid))
         try:
@@ -155,13 +166,22 @@ class Stack:
         self.cfg.homes_dir.mkdir(parents=True, exist_ok=True)
         if sysusers.multi_user():
             os.chmod(self.cfg.homes_dir, 0o711)
-            problems = sysusers.unreachable([Path(sys.executable), Path(__file__).parents[1], self.cfg.catalog_path,
-                                             HUB_DIR, self.cfg.homes_dir, self.cfg.services_dir.parent])
+            problems = sysusers.unreachable(
+                [
+                    Path(sys.executable),
+                    Path(__file__).parents[1],
+                    self.cfg.catalog_path,
+                    HUB_DIR,
+                    self.cfg.homes_dir,
+                    self.cfg.services_dir.parent,
+                ]
+            )
             if problems:
                 raise StackError(
                     "User accounts could not run the VRE's code or reach its files, because these folders are closed "
                     "to other users:\n  " + "\n  ".join(problems) + "\nMove the checkout to a folder others can "
-                    "traverse (e.g. /opt or /srv), or allow traversal (`chmod o+x` on each folder named), then retry.")
+                    "traverse (e.g. /opt or /srv), or allow traversal (`chmod o+x` on each folder named), then retry."
+                )
             sysusers.service_account(self.cfg)
         else:
             self.cfg.services_dir.mkdir(parents=True, exist_ok=True)
@@ -172,8 +192,10 @@ class Stack:
 
         multi = sysusers.multi_user()
         lines = [sysusers.describe(self.cfg), isolation.enforcer(self.cfg).describe(multi)]
-        lines.append(f"storage: each home is measured when its server starts (a server above the group's "
-                     f"quota is refused); not enforced while it runs (no filesystem quota on {self.cfg.homes_dir})")
+        lines.append(
+            f"storage: each home is measured when its server starts (a server above the group's "
+            f"quota is refused); not enforced while it runs (no filesystem quota on {self.cfg.homes_dir})"
+        )
         return lines
 
     def wait_ready(self, timeout: float = 90) -> None:
@@ -184,16 +206,18 @@ class Stack:
         for url in checks:
             while True:
                 if self.proc is not None and self.proc.poll() is not None:
-                    raise StackError(f"The hub exited with code {self.proc.returncode}; see {self.log_file}:\n"
-                                     + self.log_tail())
+                    raise StackError(
+                        f"The hub exited with code {self.proc.returncode}; see {self.log_file}:\n" + self.log_tail()
+                    )
                 try:
                     if requests.get(url, timeout=2).status_code == 200:
                         break
                 except requests.RequestException:
                     pass
                 if time.monotonic() > deadline:
-                    raise StackError(f"{url} did not answer within {timeout:.0f} s; see {self.log_file}:\n"
-                                     + self.log_tail())
+                    raise StackError(
+                        f"{url} did not answer within {timeout:.0f} s; see {self.log_file}:\n" + self.log_tail()
+                    )
                 time.sleep(0.1)
 
     def log_tail(self, lines: int = 30) -> str:
@@ -265,8 +289,13 @@ class Stack:
 
     def status(self) -> dict[str, Any]:
         pid = self.pid()
-        out: dict[str, Any] = {"config": str(self.config_path), "url": self.url, "running": bool(pid), "pid": pid,
-                               "log": str(self.log_file)}
+        out: dict[str, Any] = {
+            "config": str(self.config_path),
+            "url": self.url,
+            "running": bool(pid),
+            "pid": pid,
+            "log": str(self.log_file),
+        }
         if pid:
             try:
                 out["hub_version"] = self.api("GET", "/").json().get("version")

@@ -287,8 +287,16 @@ def alive(state_dir: Path) -> bool:
         return False
 
 
-def spawn(state_dir: Path, args: list[str], env: dict[str, str], cwd: str | None, *, account: Any = None,
-          cgroup: dict[str, Any] | None = None, limits: Any = None) -> int:
+def spawn(
+    state_dir: Path,
+    args: list[str],
+    env: dict[str, str],
+    cwd: str | None,
+    *,
+    account: Any = None,
+    cgroup: dict[str, Any] | None = None,
+    limits: Any = None,
+) -> int:
     """Start a single-user server as a fork of the zygote, as ``account``, in ``cgroup``; return its pid.
 
     ``account`` (:class:`odatis_vre.users.sysusers.Account`) None keeps the zygote's identity (single-user
@@ -322,8 +330,9 @@ def clean_environment(environ: dict[str, str] | None = None) -> dict[str, str]:
     return {k: v for k, v in environ.items() if k in KEEP_ENV}
 
 
-def ensure(state_dir: Path, *, wait: float = 0.0, restart: bool = False, log: Path | None = None,
-           hub_pid: int | None = None) -> bool:
+def ensure(
+    state_dir: Path, *, wait: float = 0.0, restart: bool = False, log: Path | None = None, hub_pid: int | None = None
+) -> bool:
     """Start the zygote of ``state_dir`` unless one answers; wait up to ``wait`` s until it does.
 
     ``restart=True`` replaces a running zygote (after an upgrade of the code it preloaded).
@@ -345,8 +354,15 @@ def ensure(state_dir: Path, *, wait: float = 0.0, restart: bool = False, log: Pa
             cmd = [sys.executable, "-m", "odatis_vre.hub.zygote", str(state_dir)]
             if hub_pid:
                 cmd += ["--hub-pid", str(hub_pid)]
-            subprocess.Popen(cmd, cwd=state_dir, env=clean_environment(),
-                             start_new_session=True, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+            subprocess.Popen(
+                cmd,
+                cwd=state_dir,
+                env=clean_environment(),
+                start_new_session=True,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
         if alive(state_dir):

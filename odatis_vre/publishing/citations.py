@@ -76,8 +76,18 @@ def citation(attributes: Mapping[str, Any], *, registered: bool | None = None) -
     return " ".join(parts)
 
 
-_BIBTEX_SPECIAL = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "&": r"\&", "%": r"\%", "$": r"\$",
-                   "#": r"\#", "_": r"\_", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+_BIBTEX_SPECIAL = {
+    "\\": r"\textbackslash{}",
+    "{": r"\{",
+    "}": r"\}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+}
 
 
 def _tex(s: Any) -> str:
@@ -120,19 +130,27 @@ def bibtex(attributes: Mapping[str, Any], *, registered: bool | None = None) -> 
             authors.append("{" + _tex(c.get("name")) + "}")  # braces: an institution is not "Family, Given"
     doi = str(attributes.get("doi") or "")
     reg = is_registered(doi) if registered is None else registered
-    fields = [("author", " and ".join(authors)),
-              ("title", "{" + _tex((attributes.get("titles") or [{}])[0].get("title", "")) + "}"),
-              ("year", attributes.get("publicationYear")), ("publisher", _tex(_publisher_name(attributes))),
-              ("version", attributes.get("version")), ("doi", doi or None),
-              ("url", (f"https://doi.org/{doi}" if reg else attributes.get("url")) if doi else attributes.get("url")),
-              ("note", (attributes.get("types") or {}).get("resourceTypeGeneral", "Dataset")
-               + ("" if reg or not doi else "; local test identifier, not registered"))]
+    fields = [
+        ("author", " and ".join(authors)),
+        ("title", "{" + _tex((attributes.get("titles") or [{}])[0].get("title", "")) + "}"),
+        ("year", attributes.get("publicationYear")),
+        ("publisher", _tex(_publisher_name(attributes))),
+        ("version", attributes.get("version")),
+        ("doi", doi or None),
+        ("url", (f"https://doi.org/{doi}" if reg else attributes.get("url")) if doi else attributes.get("url")),
+        (
+            "note",
+            (attributes.get("types") or {}).get("resourceTypeGeneral", "Dataset")
+            + ("" if reg or not doi else "; local test identifier, not registered"),
+        ),
+    ]
     body = ",\n".join(f"  {k} = {{{v}}}" for k, v in fields if v)
     return f"@misc{{{bibtex_key(attributes)},\n{body}\n}}"
 
 
-def schema_org(attributes: Mapping[str, Any], files: Iterable[Mapping[str, Any]] = (),
-               facts: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def schema_org(
+    attributes: Mapping[str, Any], files: Iterable[Mapping[str, Any]] = (), facts: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """A schema.org ``Dataset`` (JSON-LD) for the landing page's ``<script type="application/ld+json">``.
 
     ``files``: ``[{name, size, sha256?, url?, format?}]`` → ``distribution`` (``DataDownload``);
@@ -150,8 +168,10 @@ def schema_org(attributes: Mapping[str, Any], files: Iterable[Mapping[str, Any]]
     reg = is_registered(doi) if doi else False
 
     def person(c: Mapping[str, Any]) -> dict[str, Any]:
-        p: dict[str, Any] = {"@type": "Person" if c.get("nameType") == "Personal" else "Organization",
-                             "name": c.get("name")}
+        p: dict[str, Any] = {
+            "@type": "Person" if c.get("nameType") == "Personal" else "Organization",
+            "name": c.get("name"),
+        }
         if c.get("givenName"):
             p["givenName"] = c["givenName"]
         if c.get("familyName"):
@@ -178,8 +198,12 @@ def schema_org(attributes: Mapping[str, Any], files: Iterable[Mapping[str, Any]]
     }
     if doi:
         out["@id"] = f"https://doi.org/{doi}" if reg else attributes.get("url") or f"doi:{doi}"
-        out["identifier"] = {"@type": "PropertyValue", "propertyID": "DOI", "value": doi,
-                             **({"url": f"https://doi.org/{doi}"} if reg else {})}
+        out["identifier"] = {
+            "@type": "PropertyValue",
+            "propertyID": "DOI",
+            "value": doi,
+            **({"url": f"https://doi.org/{doi}"} if reg else {}),
+        }
     if attributes.get("url"):
         out["url"] = attributes["url"]
     for d in attributes.get("descriptions") or []:
@@ -192,19 +216,30 @@ def schema_org(attributes: Mapping[str, Any], files: Iterable[Mapping[str, Any]]
     rights = (attributes.get("rightsList") or [{}])[0]
     if rights.get("rightsUri"):
         out["license"] = rights["rightsUri"]
-    based = [f"https://doi.org/{r['relatedIdentifier']}" if r["relatedIdentifierType"] == "DOI" else r["relatedIdentifier"]
-             for r in attributes.get("relatedIdentifiers") or [] if r.get("relationType") == "IsDerivedFrom"]
+    based = [
+        f"https://doi.org/{r['relatedIdentifier']}" if r["relatedIdentifierType"] == "DOI" else r["relatedIdentifier"]
+        for r in attributes.get("relatedIdentifiers") or []
+        if r.get("relationType") == "IsDerivedFrom"
+    ]
     if based:
         out["isBasedOn"] = based
-    cites = [f"https://doi.org/{r['relatedIdentifier']}" if r["relatedIdentifierType"] == "DOI" else r["relatedIdentifier"]
-             for r in attributes.get("relatedIdentifiers") or [] if r.get("relationType") != "IsDerivedFrom"]
+    cites = [
+        f"https://doi.org/{r['relatedIdentifier']}" if r["relatedIdentifierType"] == "DOI" else r["relatedIdentifier"]
+        for r in attributes.get("relatedIdentifiers") or []
+        if r.get("relationType") != "IsDerivedFrom"
+    ]
     if cites:
         out["citation"] = cites
     funders = []
     for f in attributes.get("fundingReferences") or []:
-        grant: dict[str, Any] = {"@type": "MonetaryGrant",
-                                 "funder": {"@type": "Organization", "name": f["funderName"],
-                                            **({"@id": f["funderIdentifier"]} if f.get("funderIdentifier") else {})}}
+        grant: dict[str, Any] = {
+            "@type": "MonetaryGrant",
+            "funder": {
+                "@type": "Organization",
+                "name": f["funderName"],
+                **({"@id": f["funderIdentifier"]} if f.get("funderIdentifier") else {}),
+            },
+        }
         if f.get("awardNumber"):
             grant["identifier"] = f["awardNumber"]
         if f.get("awardTitle"):
@@ -215,9 +250,14 @@ def schema_org(attributes: Mapping[str, Any], files: Iterable[Mapping[str, Any]]
     for g in attributes.get("geoLocations") or []:
         box = g.get("geoLocationBox")
         if box:
-            out["spatialCoverage"] = {"@type": "Place", "geo": {
-                "@type": "GeoShape", "box": f"{box['southBoundLatitude']} {box['westBoundLongitude']} "
-                                            f"{box['northBoundLatitude']} {box['eastBoundLongitude']}"}}
+            out["spatialCoverage"] = {
+                "@type": "Place",
+                "geo": {
+                    "@type": "GeoShape",
+                    "box": f"{box['southBoundLatitude']} {box['westBoundLongitude']} "
+                    f"{box['northBoundLatitude']} {box['eastBoundLongitude']}",
+                },
+            }
     for d in attributes.get("dates") or []:
         if d.get("dateType") == "Collected":
             out["temporalCoverage"] = d["date"]
@@ -237,12 +277,18 @@ def schema_org(attributes: Mapping[str, Any], files: Iterable[Mapping[str, Any]]
     geo = (facts or {}).get("geospatial")
     if geo and geo.get("bounds"):
         out.setdefault("spatialCoverage", {"@type": "Place", "geo": {}})["additionalProperty"] = {
-            "@type": "PropertyValue", "propertyID": "http://www.opengis.net/def/crs/OGC/1.3/CRS84",
-            "name": "WKT", "value": geo["bounds"]}
+            "@type": "PropertyValue",
+            "propertyID": "http://www.opengis.net/def/crs/OGC/1.3/CRS84",
+            "name": "WKT",
+            "value": geo["bounds"],
+        }
     dist = []
     for f in files:
-        item: dict[str, Any] = {"@type": "DataDownload", "name": f.get("name"),
-                                "encodingFormat": _fmt(str(f.get("name", "")), f.get("format"))}
+        item: dict[str, Any] = {
+            "@type": "DataDownload",
+            "name": f.get("name"),
+            "encodingFormat": _fmt(str(f.get("name", "")), f.get("format")),
+        }
         if f.get("url"):
             item["contentUrl"] = f["url"]
         if f.get("size") is not None:

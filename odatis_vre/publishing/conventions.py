@@ -58,14 +58,58 @@ MAX_CHECK_BYTES = 256 * 1024**2
 _THIN = 9
 
 #: Attribute names we recognise in compliance-checker's messages (CF + ACDD vocabulary).
-_CF_ATTRS = ("_FillValue", "missing_value", "valid_min", "valid_max", "valid_range", "units", "standard_name",
-             "long_name", "axis", "calendar", "positive", "bounds", "cell_methods", "cell_measures", "coordinates",
-             "grid_mapping", "flag_values", "flag_meanings", "flag_masks", "scale_factor", "add_offset",
-             "featureType", "cf_role", "Conventions", "history", "institution", "source", "references", "comment",
-             "title", "compress", "formula_terms", "climatology", "ancillary_variables", "instance_dimension",
-             "sample_dimension", "coverage_content_type", "standard_name_vocabulary")
-_NETCDF_ENCODING = ("dtype", "units", "calendar", "_FillValue", "scale_factor", "add_offset", "missing_value",
-                    "zlib", "complevel", "shuffle")
+_CF_ATTRS = (
+    "_FillValue",
+    "missing_value",
+    "valid_min",
+    "valid_max",
+    "valid_range",
+    "units",
+    "standard_name",
+    "long_name",
+    "axis",
+    "calendar",
+    "positive",
+    "bounds",
+    "cell_methods",
+    "cell_measures",
+    "coordinates",
+    "grid_mapping",
+    "flag_values",
+    "flag_meanings",
+    "flag_masks",
+    "scale_factor",
+    "add_offset",
+    "featureType",
+    "cf_role",
+    "Conventions",
+    "history",
+    "institution",
+    "source",
+    "references",
+    "comment",
+    "title",
+    "compress",
+    "formula_terms",
+    "climatology",
+    "ancillary_variables",
+    "instance_dimension",
+    "sample_dimension",
+    "coverage_content_type",
+    "standard_name_vocabulary",
+)
+_NETCDF_ENCODING = (
+    "dtype",
+    "units",
+    "calendar",
+    "_FillValue",
+    "scale_factor",
+    "add_offset",
+    "missing_value",
+    "zlib",
+    "complevel",
+    "shuffle",
+)
 
 
 @dataclass(frozen=True)
@@ -93,29 +137,41 @@ class ConventionsError(ValueError):
     lists those first, and only the remaining attributes as things to fix in the data.
     """
 
-    def __init__(self, problems: list[Problem], warnings_: list[Problem] | None = None, what: str = "the dataset",
-                 scores: dict[str, Any] | None = None, preamble: str = "", fields: list[Any] | None = None):
+    def __init__(
+        self,
+        problems: list[Problem],
+        warnings_: list[Problem] | None = None,
+        what: str = "the dataset",
+        scores: dict[str, Any] | None = None,
+        preamble: str = "",
+        fields: list[Any] | None = None,
+    ):
         self.problems = problems
         self.warnings = warnings_ or []
         self.scores = scores or {}
         self.fields = list(fields or [])
         if not self.fields:
-            super().__init__(f"{what} does not follow CF/ACDD{preamble}; fix these attributes:\n"
-                             + "\n".join(f"  - {p.attribute}: {p.message}" for p in problems))
+            super().__init__(
+                f"{what} does not follow CF/ACDD{preamble}; fix these attributes:\n"
+                + "\n".join(f"  - {p.attribute}: {p.message}" for p in problems)
+            )
             return
         covered = {a for f in self.fields for a in f.attributes}
         rest = [p for p in problems if p.attribute not in covered]
         needed = [p for p in rest if not p.source.endswith(" score")]
         points = [p for p in rest if p.source.endswith(" score")]
-        lines = [f"{what} does not follow CF/ACDD well enough to be published{preamble}.",
-                 "Add to the metadata (meta.yaml, or the dict given to publish.deposit):"]
+        lines = [
+            f"{what} does not follow CF/ACDD well enough to be published{preamble}.",
+            "Add to the metadata (meta.yaml, or the dict given to publish.deposit):",
+        ]
         lines += [f"  - {f}" for f in self.fields]
         if needed:
             lines.append("and fix these attributes in the data:")
             lines += [f"  - {p.attribute}: {p.message}" for p in needed]
         if points:
-            lines.append("Other points compliance-checker did not give (in the data; not needed once the score is "
-                         "reached):")
+            lines.append(
+                "Other points compliance-checker did not give (in the data; not needed once the score is reached):"
+            )
             lines += [f"  - {p.attribute}: {p.message.split(' [')[0]}" for p in points]
         lines.append("Then call publish.deposit again (nothing was sent).")
         super().__init__("\n".join(lines))
@@ -176,8 +232,11 @@ def check_readable(path: str | os.PathLike[str]) -> str:
         try:
             netcdf_file(p, mmap=True).close()
         except ValueError:
-            raise UnreadableData(f"{p} is cut short: its header describes more data than its {size} bytes (an "
-                                 f"interrupted copy or download?); copy or write it again", p) from None
+            raise UnreadableData(
+                f"{p} is cut short: its header describes more data than its {size} bytes (an "
+                f"interrupted copy or download?); copy or write it again",
+                p,
+            ) from None
         return "netcdf3"
     return "netcdf4" if model.startswith("NETCDF4") else "netcdf3"
 
@@ -189,24 +248,34 @@ def _unreadable_netcdf(p: Path, exc: OSError) -> UnreadableData:
 
     if h5py.is_hdf5(p) or head.startswith(b"CDF"):
         kind = "NetCDF-4 (HDF5)" if not head.startswith(b"CDF") else "NetCDF-3"
-        return UnreadableData(f"{p} is a {kind} file that cannot be read ({exc.strerror or exc}): it is truncated or "
-                              f"damaged (an interrupted copy or download?); copy or write it again", p)
-    return UnreadableData(f"{p} is not a readable NetCDF file (it starts with {head!r}); give {_FORMATS} (xarray converts "
-                          f"other formats: ds.to_netcdf('data.nc'))", p)
+        return UnreadableData(
+            f"{p} is a {kind} file that cannot be read ({exc.strerror or exc}): it is truncated or "
+            f"damaged (an interrupted copy or download?); copy or write it again",
+            p,
+        )
+    return UnreadableData(
+        f"{p} is not a readable NetCDF file (it starts with {head!r}); give {_FORMATS} (xarray converts "
+        f"other formats: ds.to_netcdf('data.nc'))",
+        p,
+    )
 
 
 def _check_zarr(p: Path) -> str:
     markers = ("zarr.json", ".zgroup", ".zmetadata", ".zarray")
     if not any((p / m).exists() for m in markers):
-        raise UnreadableData(f"{p} is a folder but not a Zarr store (no zarr.json or .zgroup in it); give {_FORMATS}",
-                             p)
+        raise UnreadableData(
+            f"{p} is a folder but not a Zarr store (no zarr.json or .zgroup in it); give {_FORMATS}", p
+        )
     import zarr
 
     try:
         zarr.open_group(str(p), mode="r")
     except Exception as exc:  # noqa: BLE001 - zarr raises JSON, key and format errors alike for a damaged store
-        raise UnreadableData(f"{p} is a damaged Zarr store: its metadata cannot be read ({type(exc).__name__}: "
-                             f"{exc}); write the store again (ds.to_zarr(...))", p) from None
+        raise UnreadableData(
+            f"{p} is a damaged Zarr store: its metadata cannot be read ({type(exc).__name__}: "
+            f"{exc}); write the store again (ds.to_zarr(...))",
+            p,
+        ) from None
     return "zarr"
 
 
@@ -220,11 +289,15 @@ def _data_error(path: Any, ds: Any, exc: Exception) -> UnreadableData:
             bad = name
             break
     where = f"the data of variable {bad!r}" if bad is not None else "its data"
-    return UnreadableData(f"{path}: {where} cannot be read ({type(exc).__name__}: {exc}): a chunk is truncated or "
-                          f"damaged; write the dataset again", path)
+    return UnreadableData(
+        f"{path}: {where} cannot be read ({type(exc).__name__}: {exc}): a chunk is truncated or "
+        f"damaged; write the dataset again",
+        path,
+    )
 
 
 # ----------------------------------------------------------------------------- writing
+
 
 def netcdf_encoding(ds: Any) -> dict[str, dict[str, Any]]:
     """Per-variable encoding that keeps a dataset CF-clean when written to NetCDF.
@@ -272,6 +345,7 @@ def _thinned(ds: Any) -> Any:
 
 # ----------------------------------------------------------------------------- compliance-checker
 
+
 def _suite() -> Any:
     """A CheckSuite whose CF checkers use the packaged standard name table (never the network)."""
     import sys
@@ -289,8 +363,9 @@ def _suite() -> Any:
     suite.checkers = dict(suite.checkers)
     for name, cls in list(suite.checkers.items()):
         if name.startswith("cf") and hasattr(cls, "_find_cf_standard_name_table"):
-            suite.checkers[name] = type(f"Offline{cls.__name__}", (cls,),
-                                        {"_find_cf_standard_name_table": lambda self, ds: False})
+            suite.checkers[name] = type(
+                f"Offline{cls.__name__}", (cls,), {"_find_cf_standard_name_table": lambda self, ds: False}
+            )
     return suite
 
 
@@ -308,8 +383,16 @@ def _acdd_globals() -> set[str]:
     names = set()
     for a in list(chk.high_rec_atts) + list(chk.rec_atts) + list(chk.sug_atts):
         names.add(a[0] if isinstance(a, tuple) else a)
-    return {n for n in names if isinstance(n, str)} | {"history", "Conventions", "institution", "source", "comment",
-                                                      "references", "title", "featureType"}
+    return {n for n in names if isinstance(n, str)} | {
+        "history",
+        "Conventions",
+        "institution",
+        "source",
+        "comment",
+        "references",
+        "title",
+        "featureType",
+    }
 
 
 def _word(name: str, msg: str) -> bool:
@@ -326,8 +409,9 @@ def _locate(msg: str, group: str, variables: set[str], ds: Any, globals_: set[st
         return m.group(1).split("/")[0]
     if msg.startswith("Conventions"):
         return "Conventions"
-    quoted = [c for c in re.findall(r"['\"]([^'\"]+)['\"]", msg) + re.findall(r"\bvariable (\w+)", msg)
-              if c in variables]
+    quoted = [
+        c for c in re.findall(r"['\"]([^'\"]+)['\"]", msg) + re.findall(r"\bvariable (\w+)", msg) if c in variables
+    ]
     var = quoted[0] if quoted else None
     attr = next((a for a in _CF_ATTRS if _word(a, msg)), None)
     glob = next((a for a in sorted(globals_, key=len, reverse=True) if _word(a, msg)), None)
@@ -353,26 +437,31 @@ def _locate(msg: str, group: str, variables: set[str], ds: Any, globals_: set[st
 def _hint(attribute: str, msg: str) -> str:
     var, _, attr = attribute.rpartition(":")
     if "_FillValue" in attribute and "coordinate" in msg:
-        return (f"write it without one: encoding={{'{var}': {{'_FillValue': None}}}} "
-                f"(odatis_vre.publishing.conventions.to_netcdf does)")
+        return (
+            f"write it without one: encoding={{'{var}': {{'_FillValue': None}}}} "
+            f"(odatis_vre.publishing.conventions.to_netcdf does)"
+        )
     if "datatype is int64" in msg:
         return f"store `{attribute}` as int32 or float64 (encoding={{'{attribute}': {{'dtype': 'float64'}}}})"
     if "time_coverage" in attribute and "mismatch" in msg:
         return f"make `{attribute}` match the first/last time values (ISO 8601, e.g. 2023-01-01T12:00:00Z)"
-    if any(s in msg for s in ("not present", "missing the following", "should exist", "is required",
-                              "highly recommended")):
+    if any(
+        s in msg for s in ("not present", "missing the following", "should exist", "is required", "highly recommended")
+    ):
         if var and attr == "units":
-            return (f"set ds['{var}'].attrs['units'] (UDUNITS, e.g. 'degree_Celsius', 'm', '1' for a "
-                    f"dimensionless quantity)")
+            return (
+                f"set ds['{var}'].attrs['units'] (UDUNITS, e.g. 'degree_Celsius', 'm', '1' for a "
+                f"dimensionless quantity)"
+            )
         if var:
             return f"set ds['{var}'].attrs['{attr}']"
-        return f"set the global attribute `{attr}` (ds.attrs[\"{attr}\"] = ...)"
+        return f'set the global attribute `{attr}` (ds.attrs["{attr}"] = ...)'
     if attr == "units":
         return "use units UDUNITS understands (e.g. degree_north, degree_Celsius, m s-1, 1)"
     if attr == "standard_name":
         return "use a name from the CF Standard Name Table (https://cfconventions.org/standard-names.html)"
     if attr == "Conventions":
-        return "set Conventions = \"CF-1.8, ACDD-1.3\""
+        return 'set Conventions = "CF-1.8, ACDD-1.3"'
     return f"fix `{attribute}`"
 
 
@@ -383,13 +472,25 @@ def _score(suite: Any, checker: str, groups: Any, source: str, path: str) -> dic
     for level, key in (("high", "high_priorities"), ("medium", "medium_priorities"), ("low", "low_priorities")):
         for res in agg[key]:
             if res.value[0] < res.value[1]:
-                failed.append({"priority": level, "check": str(res.name), "points": list(res.value),
-                               "messages": [str(m) for m in res.msgs or []]})
+                failed.append(
+                    {
+                        "priority": level,
+                        "check": str(res.name),
+                        "points": list(res.value),
+                        "messages": [str(m) for m in res.msgs or []],
+                    }
+                )
     scored, possible = int(agg["scored_points"]), int(agg["possible_points"])
-    return {"checker": source, "scored": scored, "possible": possible,
-            "percent": round(100.0 * scored / possible, 1) if possible else 100.0,
-            "high": int(agg["high_count"]), "medium": int(agg["medium_count"]), "low": int(agg["low_count"]),
-            "failed": failed}
+    return {
+        "checker": source,
+        "scored": scored,
+        "possible": possible,
+        "percent": round(100.0 * scored / possible, 1) if possible else 100.0,
+        "high": int(agg["high_count"]),
+        "medium": int(agg["medium_count"]),
+        "low": int(agg["low_count"]),
+        "failed": failed,
+    }
 
 
 def _cc_run(path: str, ds: Any, thinned: bool) -> tuple[list[Problem], dict[str, Any]]:
@@ -436,12 +537,14 @@ def _cc_run(path: str, ds: Any, thinned: bool) -> tuple[list[Problem], dict[str,
                 text = str(msg).strip()
                 if acdd_var:
                     text = f"{g.name.rstrip(':')} {text}"
-                out.append(Problem(level, attribute, f"{text.rstrip('.')} ({source}); {_hint(attribute, text)}",
-                                   source))
+                out.append(
+                    Problem(level, attribute, f"{text.rstrip('.')} ({source}); {_hint(attribute, text)}", source)
+                )
     return out, scores
 
 
 # ----------------------------------------------------------------------------- cf-xarray rules
+
 
 def _xr_problems(ds: Any) -> list[Problem]:
     import cf_xarray  # noqa: F401  (registers the .cf accessor)
@@ -449,37 +552,80 @@ def _xr_problems(ds: Any) -> list[Problem]:
     out: list[Problem] = []
     src = "cf-xarray"
     if not str(ds.attrs.get("Conventions", "")).strip():
-        out.append(Problem("error", "Conventions", "missing; set the global attribute Conventions = \"CF-1.8, ACDD-1.3\"",
-                           src))
+        out.append(
+            Problem("error", "Conventions", 'missing; set the global attribute Conventions = "CF-1.8, ACDD-1.3"', src)
+        )
     for name, var in ds.data_vars.items():
         if var.ndim == 0 and var.dtype.kind in "OSU":
             continue
         a = var.attrs
         if not (a.get("standard_name") or a.get("long_name")):
-            out.append(Problem("error", f"{name}:long_name", f"{name} has neither standard_name nor long_name; set "
-                               f"ds['{name}'].attrs['standard_name'] (CF table) or attrs['long_name']", src))
-        if var.dtype.kind == "f" and "units" not in a and not (a.get("flag_values") is not None or a.get("flag_masks") is not None):
-            out.append(Problem("error", f"{name}:units", f"{name} has no units; set ds['{name}'].attrs['units'] "
-                               f"(UDUNITS, e.g. 'degree_Celsius', 'm', '1' for a dimensionless quantity)", src))
+            out.append(
+                Problem(
+                    "error",
+                    f"{name}:long_name",
+                    f"{name} has neither standard_name nor long_name; set "
+                    f"ds['{name}'].attrs['standard_name'] (CF table) or attrs['long_name']",
+                    src,
+                )
+            )
+        if (
+            var.dtype.kind == "f"
+            and "units" not in a
+            and not (a.get("flag_values") is not None or a.get("flag_masks") is not None)
+        ):
+            out.append(
+                Problem(
+                    "error",
+                    f"{name}:units",
+                    f"{name} has no units; set ds['{name}'].attrs['units'] "
+                    f"(UDUNITS, e.g. 'degree_Celsius', 'm', '1' for a dimensionless quantity)",
+                    src,
+                )
+            )
         elif "units" not in a and var.dtype.kind in "iu" and a.get("flag_values") is None:
-            out.append(Problem("warning", f"{name}:units", f"{name} (integers) has no units; set them unless it is "
-                               f"a count or an identifier", src))
+            out.append(
+                Problem(
+                    "warning",
+                    f"{name}:units",
+                    f"{name} (integers) has no units; set them unless it is a count or an identifier",
+                    src,
+                )
+            )
     if ds.data_vars:
         names = ds.cf.standard_names
         coords = ds.cf.coordinates
         for what, units in (("latitude", "degrees_north"), ("longitude", "degrees_east")):
             if what not in names and not coords.get(what):
-                out.append(Problem("error", what, f"no variable is recognised as {what} by cf-xarray; on your {what} "
-                                   f"variable set standard_name='{what}' and units='{units}'", src))
-        has_time_dtype = any(np.issubdtype(v.dtype, np.datetime64) or type(v.values.flat[0]).__module__ == "cftime"
-                             for v in ds.variables.values() if v.size and v.dtype.kind in "MO")
+                out.append(
+                    Problem(
+                        "error",
+                        what,
+                        f"no variable is recognised as {what} by cf-xarray; on your {what} "
+                        f"variable set standard_name='{what}' and units='{units}'",
+                        src,
+                    )
+                )
+        has_time_dtype = any(
+            np.issubdtype(v.dtype, np.datetime64) or type(v.values.flat[0]).__module__ == "cftime"
+            for v in ds.variables.values()
+            if v.size and v.dtype.kind in "MO"
+        )
         if has_time_dtype and "time" not in names and not coords.get("time"):
-            out.append(Problem("warning", "time", "a time variable exists but cf-xarray cannot identify it; set "
-                               "standard_name='time' (and axis='T' on a time coordinate)", src))
+            out.append(
+                Problem(
+                    "warning",
+                    "time",
+                    "a time variable exists but cf-xarray cannot identify it; set "
+                    "standard_name='time' (and axis='T' on a time coordinate)",
+                    src,
+                )
+            )
     return out
 
 
 # ----------------------------------------------------------------------------- API
+
 
 def _open(ds_or_path: Any) -> tuple[Any, str | None, bool]:
     """(xarray Dataset, NetCDF path to check or None, opened by us)."""
@@ -488,23 +634,31 @@ def _open(ds_or_path: Any) -> tuple[Any, str | None, bool]:
     if isinstance(ds_or_path, xr.Dataset):
         return ds_or_path, None, False
     if not isinstance(ds_or_path, (str, os.PathLike)):
-        raise TypeError(f"check(): give an xarray.Dataset or the path of a NetCDF file / Zarr store, "
-                        f"not {type(ds_or_path).__name__}")
+        raise TypeError(
+            f"check(): give an xarray.Dataset or the path of a NetCDF file / Zarr store, "
+            f"not {type(ds_or_path).__name__}"
+        )
     path = Path(ds_or_path)
     kind = check_readable(path)
     if kind == "zarr":
         try:
             return xr.open_zarr(path, decode_times=True), None, True
         except Exception as exc:  # noqa: BLE001 - any reader error means the same to the user
-            raise UnreadableData(f"{path} is not a readable Zarr dataset ({type(exc).__name__}: {exc}); write it "
-                                 f"again with xarray (ds.to_zarr(...))", path) from None
+            raise UnreadableData(
+                f"{path} is not a readable Zarr dataset ({type(exc).__name__}: {exc}); write it "
+                f"again with xarray (ds.to_zarr(...))",
+                path,
+            ) from None
     for decode in (True, False):
         try:
             return xr.open_dataset(path, decode_times=decode), str(path), True
         except Exception as exc:  # noqa: BLE001
             last = exc
-    raise UnreadableData(f"{path} cannot be opened as a dataset ({type(last).__name__}: {last}); give {_FORMATS} "
-                         f"that xarray opens (xr.open_dataset)", path)
+    raise UnreadableData(
+        f"{path} cannot be opened as a dataset ({type(last).__name__}: {last}); give {_FORMATS} "
+        f"that xarray opens (xr.open_dataset)",
+        path,
+    )
 
 
 @dataclass(frozen=True)
@@ -525,14 +679,23 @@ class Assessment:
         errors = [p for p in self.problems if p.level == "error"]
         acdd = self.scores.get("acdd") or {}
         if acdd and acdd["percent"] < ACDD_MIN_PERCENT:
-            short = (f"ACDD-1.3 score {acdd['scored']}/{acdd['possible']} ({acdd['percent']:g} %) is below "
-                     f"{ACDD_MIN_PERCENT:g} %")
+            short = (
+                f"ACDD-1.3 score {acdd['scored']}/{acdd['possible']} ({acdd['percent']:g} %) is below "
+                f"{ACDD_MIN_PERCENT:g} %"
+            )
             todo = [p for p in self.problems if p.source.startswith("ACDD") and p.level != "error"]
             # source marks them: below the score, not wrong in themselves (one point each to win back)
             errors += [Problem("error", p.attribute, f"{p.message} [{short}]", f"{p.source} score") for p in todo]
             if not todo:
-                errors.append(Problem("error", "ACDD", f"{short}; add the attributes compliance-checker lists "
-                                      f"(compliance-checker --test acdd:1.3 FILE)", "ACDD-1.3"))
+                errors.append(
+                    Problem(
+                        "error",
+                        "ACDD",
+                        f"{short}; add the attributes compliance-checker lists "
+                        f"(compliance-checker --test acdd:1.3 FILE)",
+                        "ACDD-1.3",
+                    )
+                )
         return errors
 
 
@@ -621,8 +784,14 @@ def require_assessed(a: Assessment, what: Any = None) -> list[Problem]:
         name = str(what) if isinstance(what, (str, os.PathLike)) else "the dataset"
         acdd = a.scores.get("acdd") or {}
         cf = a.scores.get("cf") or {}
-        pre = (f" (compliance-checker: CF {cf.get('scored')}/{cf.get('possible')}, {cf.get('high', 0)} high-priority "
-               f"issue(s); ACDD {acdd.get('scored')}/{acdd.get('possible')} = {acdd.get('percent')} %, "
-               f"{ACDD_MIN_PERCENT:g} % needed)") if acdd else ""
+        pre = (
+            (
+                f" (compliance-checker: CF {cf.get('scored')}/{cf.get('possible')}, {cf.get('high', 0)} high-priority "
+                f"issue(s); ACDD {acdd.get('scored')}/{acdd.get('possible')} = {acdd.get('percent')} %, "
+                f"{ACDD_MIN_PERCENT:g} % needed)"
+            )
+            if acdd
+            else ""
+        )
         raise ConventionsError(errors, warns, name, a.scores, pre)
     return warns

@@ -40,11 +40,20 @@ from .metadata import (
 )
 
 
-def datacite_attributes(md: Mapping[str, Any], *, doi: str | None, url: str | None = None, version: str | None = None,
-                        files: Iterable[Mapping[str, Any]] = (), provenance: Iterable[Mapping[str, Any]] = (),
-                        notebook: Mapping[str, Any] | None = None,
-                        previous_version: str | None = None, facts: Mapping[str, Any] | None = None,
-                        concept: str | None = None, versions: Sequence[str] = ()) -> dict[str, Any]:
+def datacite_attributes(
+    md: Mapping[str, Any],
+    *,
+    doi: str | None,
+    url: str | None = None,
+    version: str | None = None,
+    files: Iterable[Mapping[str, Any]] = (),
+    provenance: Iterable[Mapping[str, Any]] = (),
+    notebook: Mapping[str, Any] | None = None,
+    previous_version: str | None = None,
+    facts: Mapping[str, Any] | None = None,
+    concept: str | None = None,
+    versions: Sequence[str] = (),
+) -> dict[str, Any]:
     """DataCite REST API ``attributes`` (schema 4.5 JSON) for a deposit of ``md``.
 
     - ``doi``: the identifier (from a registrar's ``reserve``), or ``None`` before there is one
@@ -80,14 +89,20 @@ def datacite_attributes(md: Mapping[str, Any], *, doi: str | None, url: str | No
         if c.get("family_name"):
             item["familyName"] = c["family_name"]
         if c.get("orcid"):
-            item["nameIdentifiers"] = [{"nameIdentifier": f"https://orcid.org/{c['orcid']}",
-                                        "nameIdentifierScheme": "ORCID", "schemeUri": "https://orcid.org"}]
+            item["nameIdentifiers"] = [
+                {
+                    "nameIdentifier": f"https://orcid.org/{c['orcid']}",
+                    "nameIdentifierScheme": "ORCID",
+                    "schemeUri": "https://orcid.org",
+                }
+            ]
         affs = []
         for a in c.get("affiliation") or []:
             aff = {"name": a["name"]}
             if a.get("ror"):
-                aff.update(affiliationIdentifier=a["ror"], affiliationIdentifierScheme="ROR",
-                           schemeUri="https://ror.org")
+                aff.update(
+                    affiliationIdentifier=a["ror"], affiliationIdentifierScheme="ROR", schemeUri="https://ror.org"
+                )
             affs.append(aff)
         if affs:
             item["affiliation"] = affs
@@ -98,14 +113,21 @@ def datacite_attributes(md: Mapping[str, Any], *, doi: str | None, url: str | No
         ident, itype = (p["doi"], "DOI") if p.get("doi") else (p["url"], "URL")
         related.append({"relatedIdentifier": ident, "relatedIdentifierType": itype, "relationType": p["relation"]})
     if previous_version:
-        related.append({"relatedIdentifier": normalise_doi(previous_version), "relatedIdentifierType": "DOI",
-                        "relationType": "IsNewVersionOf"})
+        related.append(
+            {
+                "relatedIdentifier": normalise_doi(previous_version),
+                "relatedIdentifierType": "DOI",
+                "relationType": "IsNewVersionOf",
+            }
+        )
     if concept:
-        related.append({"relatedIdentifier": normalise_doi(concept), "relatedIdentifierType": "DOI",
-                        "relationType": "IsVersionOf"})
+        related.append(
+            {"relatedIdentifier": normalise_doi(concept), "relatedIdentifierType": "DOI", "relationType": "IsVersionOf"}
+        )
     for vdoi in versions:
-        related.append({"relatedIdentifier": normalise_doi(vdoi), "relatedIdentifierType": "DOI",
-                        "relationType": "HasVersion"})
+        related.append(
+            {"relatedIdentifier": normalise_doi(vdoi), "relatedIdentifierType": "DOI", "relationType": "HasVersion"}
+        )
     inputs: list[str] = []
     for rec in provenance:
         label = rec.get("title") or rec.get("name") or "?"
@@ -123,16 +145,27 @@ def datacite_attributes(md: Mapping[str, Any], *, doi: str | None, url: str | No
             related.append(entry)
 
     sw = f"odatis-vre {software_version()}"
-    items: list[dict[str, Any]] = [{"relationType": "IsCompiledBy", "relatedItemType": "Software",
-                                    "titles": [{"title": sw}], "edition": software_version()}]
+    items: list[dict[str, Any]] = [
+        {
+            "relationType": "IsCompiledBy",
+            "relatedItemType": "Software",
+            "titles": [{"title": sw}],
+            "edition": software_version(),
+        }
+    ]
     how = [f"Produced with {sw}."]
     if notebook:
         nb_title = str(notebook.get("path") or "notebook")
-        nb: dict[str, Any] = {"relationType": "IsCompiledBy", "relatedItemType": "ComputationalNotebook",
-                              "titles": [{"title": nb_title}]}
+        nb: dict[str, Any] = {
+            "relationType": "IsCompiledBy",
+            "relatedItemType": "ComputationalNotebook",
+            "titles": [{"title": nb_title}],
+        }
         if notebook.get("url"):
-            nb["relatedItemIdentifier"] = {"relatedItemIdentifier": str(notebook["url"]),
-                                           "relatedItemIdentifierType": "URL"}
+            nb["relatedItemIdentifier"] = {
+                "relatedItemIdentifier": str(notebook["url"]),
+                "relatedItemIdentifierType": "URL",
+            }
         items.append(nb)
         how.append(f"Notebook: {nb_title}" + (f" (sha256 {notebook['sha256']})." if notebook.get("sha256") else "."))
     if inputs:
@@ -146,13 +179,24 @@ def datacite_attributes(md: Mapping[str, Any], *, doi: str | None, url: str | No
         "titles": [{"title": md["title"]}],
         "publisher": {"name": md.get("publisher") or DEFAULT_PUBLISHER},
         "publicationYear": str(md["publication_year"]),
-        "types": {"resourceTypeGeneral": md.get("resource_type") or "Dataset",
-                  "resourceType": md.get("resource_type") or "Dataset"},
+        "types": {
+            "resourceTypeGeneral": md.get("resource_type") or "Dataset",
+            "resourceType": md.get("resource_type") or "Dataset",
+        },
         "subjects": [{"subject": k} for k in md.get("keywords") or []],
-        "rightsList": [{"rights": lic_name, "rightsUri": lic_url, "rightsIdentifier": lic.lower(),
-                        "rightsIdentifierScheme": "SPDX", "schemeUri": "https://spdx.org/licenses/"}],
-        "descriptions": [{"description": md["abstract"], "descriptionType": "Abstract"},
-                         {"description": " ".join(how), "descriptionType": "Methods"}],
+        "rightsList": [
+            {
+                "rights": lic_name,
+                "rightsUri": lic_url,
+                "rightsIdentifier": lic.lower(),
+                "rightsIdentifierScheme": "SPDX",
+                "schemeUri": "https://spdx.org/licenses/",
+            }
+        ],
+        "descriptions": [
+            {"description": md["abstract"], "descriptionType": "Abstract"},
+            {"description": " ".join(how), "descriptionType": "Methods"},
+        ],
         "version": str(version or md.get("version") or "1"),
         "relatedItems": items,
         "schemaVersion": SCHEMA_VERSION,
@@ -189,8 +233,9 @@ def datacite_attributes(md: Mapping[str, Any], *, doi: str | None, url: str | No
         if dims:
             sizes.append(" × ".join(f"{n} {d}" for d, n in dims.items()) + f" ({facts.get('values', 0)} values)")
         standard = sorted({v["standard_name"] for v in facts.get("variables") or [] if v.get("standard_name")})
-        attrs["subjects"] += [{"subject": n, "subjectScheme": "CF Standard Names", "schemeUri": CF_STANDARD_NAMES_URI}
-                              for n in standard]
+        attrs["subjects"] += [
+            {"subject": n, "subjectScheme": "CF Standard Names", "schemeUri": CF_STANDARD_NAMES_URI} for n in standard
+        ]
     if sizes:
         attrs["sizes"] = sizes
     if formats:
@@ -198,8 +243,16 @@ def datacite_attributes(md: Mapping[str, Any], *, doi: str | None, url: str | No
     box = [geo["lon_min"], geo["lat_min"], geo["lon_max"], geo["lat_max"]] if geo else md.get("bbox")
     if box:
         w, s, e, n = box
-        attrs["geoLocations"] = [{"geoLocationBox": {"westBoundLongitude": w, "eastBoundLongitude": e,
-                                                     "southBoundLatitude": s, "northBoundLatitude": n}}]
+        attrs["geoLocations"] = [
+            {
+                "geoLocationBox": {
+                    "westBoundLongitude": w,
+                    "eastBoundLongitude": e,
+                    "southBoundLatitude": s,
+                    "northBoundLatitude": n,
+                }
+            }
+        ]
     period = [time["start"], time["end"]] if time else md.get("time_range")
     if period:
         attrs["dates"] = [{"date": "/".join(period), "dateType": "Collected"}]

@@ -41,20 +41,52 @@ _TIME_NAMES = ("time", "TIME", "t")
 _VERTICAL_NAMES = ("depth", "DEPTH", "PRES", "pres", "pressure", "z", "lev", "level", "height", "altitude")
 _VERTICAL_STANDARD = ("depth", "height", "altitude", "sea_water_pressure", "air_pressure")
 #: Attributes computed here: a source's values are replaced, never kept.
-COMPUTED = ("time_coverage_start", "time_coverage_end", "time_coverage_duration", "time_coverage_resolution",
-            "geospatial_lat_min", "geospatial_lat_max", "geospatial_lon_min", "geospatial_lon_max",
-            "geospatial_lat_resolution", "geospatial_lon_resolution", "geospatial_lat_units", "geospatial_lon_units",
-            "geospatial_vertical_min", "geospatial_vertical_max", "geospatial_vertical_units",
-            "geospatial_vertical_positive", "geospatial_vertical_resolution", "geospatial_bounds",
-            "geospatial_bounds_crs", "geospatial_bounds_vertical_crs", "cdm_data_type")
+COMPUTED = (
+    "time_coverage_start",
+    "time_coverage_end",
+    "time_coverage_duration",
+    "time_coverage_resolution",
+    "geospatial_lat_min",
+    "geospatial_lat_max",
+    "geospatial_lon_min",
+    "geospatial_lon_max",
+    "geospatial_lat_resolution",
+    "geospatial_lon_resolution",
+    "geospatial_lat_units",
+    "geospatial_lon_units",
+    "geospatial_vertical_min",
+    "geospatial_vertical_max",
+    "geospatial_vertical_units",
+    "geospatial_vertical_positive",
+    "geospatial_vertical_resolution",
+    "geospatial_bounds",
+    "geospatial_bounds_crs",
+    "geospatial_bounds_vertical_crs",
+    "cdm_data_type",
+)
 
 #: Attributes of a source that describe who made and published *it*: dropped when a deposit is annotated
 #: with its depositor's metadata (platform, instrument, source, processing level and comments are kept:
 #: they still describe where the data come from).
 SOURCE_IDENTITY_PREFIXES = ("creator_", "contributor_", "publisher_", "date_")
-SOURCE_IDENTITY = ("institution", "naming_authority", "id", "uuid", "metadata_link", "references", "acknowledgement",
-                   "acknowledgment", "project", "program", "product_version", "license", "keywords",
-                   "keywords_vocabulary", "title", "summary")
+SOURCE_IDENTITY = (
+    "institution",
+    "naming_authority",
+    "id",
+    "uuid",
+    "metadata_link",
+    "references",
+    "acknowledgement",
+    "acknowledgment",
+    "project",
+    "program",
+    "product_version",
+    "license",
+    "keywords",
+    "keywords_vocabulary",
+    "title",
+    "summary",
+)
 
 
 def _find(ds: Any, names: Sequence[str], standard: Sequence[str], axis: str | None = None) -> str | None:
@@ -137,8 +169,14 @@ def _time_facts(ds: Any) -> dict[str, Any] | None:
         times = None
     else:
         return None
-    return {"variable": name, "start": _iso(start), "end": _iso(end), "duration": iso_duration(seconds),
-            "resolution": _resolution(times) if times is not None else None, "count": int(values.size)}
+    return {
+        "variable": name,
+        "start": _iso(start),
+        "end": _iso(end),
+        "duration": iso_duration(seconds),
+        "resolution": _resolution(times) if times is not None else None,
+        "count": int(values.size),
+    }
 
 
 #: Vertical CRS of depths below the sea surface (EPSG:5831, instantaneous water level depth).
@@ -155,8 +193,15 @@ def _vertical_facts(ds: Any) -> dict[str, Any] | None:
     name = _find(ds, _VERTICAL_NAMES, _VERTICAL_STANDARD, "Z")
     if name is None:
         if _surface_only(ds):  # the CF standard names say where: at the sea surface, depth 0
-            return {"variable": None, "min": 0.0, "max": 0.0, "units": "m", "positive": "down",
-                    "crs": SURFACE_VERTICAL_CRS, "surface": True}
+            return {
+                "variable": None,
+                "min": 0.0,
+                "max": 0.0,
+                "units": "m",
+                "positive": "down",
+                "crs": SURFACE_VERTICAL_CRS,
+                "surface": True,
+            }
         return None
     var = ds[name]
     values = np.asarray(var.values, dtype=float).ravel()
@@ -164,10 +209,16 @@ def _vertical_facts(ds: Any) -> dict[str, Any] | None:
     if values.size == 0:
         return None
     units = str(var.attrs.get("units", ""))
-    positive = str(var.attrs.get("positive", "")).lower() or ("down" if var.attrs.get("standard_name") == "depth"
-                                                              or name.lower().startswith(("depth", "pres")) else "up")
-    out: dict[str, Any] = {"variable": name, "min": round(float(values.min()), 6), "max": round(float(values.max()), 6),
-                           "units": units, "positive": positive}
+    positive = str(var.attrs.get("positive", "")).lower() or (
+        "down" if var.attrs.get("standard_name") == "depth" or name.lower().startswith(("depth", "pres")) else "up"
+    )
+    out: dict[str, Any] = {
+        "variable": name,
+        "min": round(float(values.min()), 6),
+        "max": round(float(values.max()), 6),
+        "units": units,
+        "positive": positive,
+    }
     if positive == "down" and units in ("m", "meter", "meters", "metre", "metres"):
         out["crs"] = SURFACE_VERTICAL_CRS
     res = _axis_resolution(np.asarray(var.values, dtype=float)) if var.ndim == 1 else None
@@ -188,17 +239,27 @@ def _geo_facts(ds: Any) -> dict[str, Any] | None:
     lo_wrapped = (lo + 180) % 360 - 180 if np.nanmax(lo) > 180 else lo
     s, n = round(float(np.nanmin(la)), 6), round(float(np.nanmax(la)), 6)
     w, e = round(float(np.nanmin(lo_wrapped)), 6), round(float(np.nanmax(lo_wrapped)), 6)
-    out: dict[str, Any] = {"lat_variable": lat, "lon_variable": lon, "lat_min": s, "lat_max": n, "lon_min": w,
-                           "lon_max": e, "lat_units": "degrees_north", "lon_units": "degrees_east",
-                           "bounds": bounds_wkt(w, s, e, n), "bounds_crs": BOUNDS_CRS}
+    out: dict[str, Any] = {
+        "lat_variable": lat,
+        "lon_variable": lon,
+        "lat_min": s,
+        "lat_max": n,
+        "lon_min": w,
+        "lon_max": e,
+        "lat_units": "degrees_north",
+        "lon_units": "degrees_east",
+        "bounds": bounds_wkt(w, s, e, n),
+        "bounds_crs": BOUNDS_CRS,
+    }
     for key, values in (("lat_resolution", la), ("lon_resolution", lo)):
         res = _axis_resolution(values)
         if res is not None:
             out[key] = res
     # gridded: a data variable spans both horizontal dimensions
     lat_dims, lon_dims = set(ds[lat].dims), set(ds[lon].dims)
-    out["gridded"] = any(lat_dims <= set(v.dims) and lon_dims <= set(v.dims) and lat_dims != lon_dims
-                         for v in ds.data_vars.values())
+    out["gridded"] = any(
+        lat_dims <= set(v.dims) and lon_dims <= set(v.dims) and lat_dims != lon_dims for v in ds.data_vars.values()
+    )
     return out
 
 
@@ -234,29 +295,47 @@ def describe(ds: Any) -> dict[str, Any]:
     variables = []
     total = 0
     for name, v in ds.data_vars.items():
-        variables.append({"name": str(name), "standard_name": v.attrs.get("standard_name"),
-                          "long_name": v.attrs.get("long_name"), "units": v.attrs.get("units"),
-                          "dtype": str(v.dtype), "dims": [str(d) for d in v.dims],
-                          "shape": [int(n) for n in v.shape]})
+        variables.append(
+            {
+                "name": str(name),
+                "standard_name": v.attrs.get("standard_name"),
+                "long_name": v.attrs.get("long_name"),
+                "units": v.attrs.get("units"),
+                "dtype": str(v.dtype),
+                "dims": [str(d) for d in v.dims],
+                "shape": [int(n) for n in v.shape],
+            }
+        )
         total += int(v.size)
-    return {"time": _time_facts(ds), "geospatial": _geo_facts(ds), "vertical": _vertical_facts(ds),
-            "variables": variables, "dims": {str(k): int(n) for k, n in ds.sizes.items()}, "values": total}
+    return {
+        "time": _time_facts(ds),
+        "geospatial": _geo_facts(ds),
+        "vertical": _vertical_facts(ds),
+        "variables": variables,
+        "dims": {str(k): int(n) for k, n in ds.sizes.items()},
+        "values": total,
+    }
 
 
 def summary(facts: Mapping[str, Any]) -> dict[str, Any]:
     """The short form the catalogue fragment and old records use: bbox, time_range (dates), variables, dims."""
     geo, time = facts.get("geospatial"), facts.get("time")
-    return {"bbox": [geo["lon_min"], geo["lat_min"], geo["lon_max"], geo["lat_max"]] if geo else None,
-            "time_range": [time["start"][:10], time["end"][:10]] if time else None,
-            "variables": [{k: v.get(k) for k in ("name", "standard_name", "units", "long_name")}
-                          for v in facts.get("variables") or []],
-            "dims": dict(facts.get("dims") or {})}
+    return {
+        "bbox": [geo["lon_min"], geo["lat_min"], geo["lon_max"], geo["lat_max"]] if geo else None,
+        "time_range": [time["start"][:10], time["end"][:10]] if time else None,
+        "variables": [
+            {k: v.get(k) for k in ("name", "standard_name", "units", "long_name")} for v in facts.get("variables") or []
+        ],
+        "dims": dict(facts.get("dims") or {}),
+    }
 
 
 # ----------------------------------------------------------------------------- ACDD attributes
 
-def history_lines(provenance: Iterable[Mapping[str, Any]] = (), steps: Iterable[Mapping[str, Any]] = (),
-                  *, now: str | None = None) -> list[str]:
+
+def history_lines(
+    provenance: Iterable[Mapping[str, Any]] = (), steps: Iterable[Mapping[str, Any]] = (), *, now: str | None = None
+) -> list[str]:
     """One ``history`` line per processing step of the session: catalogue loads (with their subset) and
     the steps recorded with :func:`odatis_vre.provenance.step`, oldest first, then the deposit itself.
 
@@ -276,8 +355,13 @@ def history_lines(provenance: Iterable[Mapping[str, Any]] = (), steps: Iterable[
         events.append((_stamp(st.get("at")), str(st.get("what"))))
     events.sort(key=lambda e: e[0])
     stamp = now or _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    events.append((stamp, f"odatis_vre.publish.deposit: coverage, bounds and ACDD attributes computed from the data "
-                          f"(odatis-vre {__version__})"))
+    events.append(
+        (
+            stamp,
+            f"odatis_vre.publish.deposit: coverage, bounds and ACDD attributes computed from the data "
+            f"(odatis-vre {__version__})",
+        )
+    )
     return [f"{t} {what}" for t, what in events]
 
 
@@ -310,9 +394,17 @@ def creator_type(creators: Sequence[Mapping[str, Any]]) -> str:
     return kinds.pop() if len(kinds) == 1 else "group"
 
 
-def acdd_attributes(facts: Mapping[str, Any], md: Mapping[str, Any] | None = None, *, doi: str | None = None,
-                    landing_url: str | None = None, history: Sequence[str] = (), created: str | None = None,
-                    publisher_url: str | None = None, publisher_email: str | None = None) -> dict[str, Any]:
+def acdd_attributes(
+    facts: Mapping[str, Any],
+    md: Mapping[str, Any] | None = None,
+    *,
+    doi: str | None = None,
+    landing_url: str | None = None,
+    history: Sequence[str] = (),
+    created: str | None = None,
+    publisher_url: str | None = None,
+    publisher_email: str | None = None,
+) -> dict[str, Any]:
     """ACDD-1.3 global attributes from computed ``facts`` and the user's checked metadata ``md``.
 
     Coverage and bounds come from the facts only; title, summary, keywords, licence, creators,
@@ -331,10 +423,16 @@ def acdd_attributes(facts: Mapping[str, Any], md: Mapping[str, Any] | None = Non
             out["time_coverage_resolution"] = t["resolution"]
     g = facts.get("geospatial")
     if g:
-        out.update(geospatial_lat_min=g["lat_min"], geospatial_lat_max=g["lat_max"], geospatial_lon_min=g["lon_min"],
-                   geospatial_lon_max=g["lon_max"], geospatial_lat_units=g["lat_units"],
-                   geospatial_lon_units=g["lon_units"], geospatial_bounds=g["bounds"],
-                   geospatial_bounds_crs=g["bounds_crs"])
+        out.update(
+            geospatial_lat_min=g["lat_min"],
+            geospatial_lat_max=g["lat_max"],
+            geospatial_lon_min=g["lon_min"],
+            geospatial_lon_max=g["lon_max"],
+            geospatial_lat_units=g["lat_units"],
+            geospatial_lon_units=g["lon_units"],
+            geospatial_bounds=g["bounds"],
+            geospatial_bounds_crs=g["bounds_crs"],
+        )
         for k in ("lat_resolution", "lon_resolution"):
             if g.get(k) is not None:
                 out[f"geospatial_{k}"] = f"{g[k]:g} degrees"
@@ -342,8 +440,11 @@ def acdd_attributes(facts: Mapping[str, Any], md: Mapping[str, Any] | None = Non
             out["cdm_data_type"] = "Grid"
     z = facts.get("vertical")
     if z:
-        out.update(geospatial_vertical_min=z["min"], geospatial_vertical_max=z["max"],
-                   geospatial_vertical_positive=z["positive"])
+        out.update(
+            geospatial_vertical_min=z["min"],
+            geospatial_vertical_max=z["max"],
+            geospatial_vertical_positive=z["positive"],
+        )
         if z.get("units"):
             out["geospatial_vertical_units"] = z["units"]
         if z.get("resolution") is not None:
@@ -370,9 +471,13 @@ def acdd_attributes(facts: Mapping[str, Any], md: Mapping[str, Any] | None = Non
 def _from_user(md: Mapping[str, Any], publisher_url: str | None) -> dict[str, Any]:
     from .licences import LICENCES
 
-    out: dict[str, Any] = {"title": md["title"], "summary": md["abstract"],
-                           "keywords": ", ".join(md.get("keywords") or []), "keywords_vocabulary": "free text",
-                           "product_version": str(md.get("version") or "1")}
+    out: dict[str, Any] = {
+        "title": md["title"],
+        "summary": md["abstract"],
+        "keywords": ", ".join(md.get("keywords") or []),
+        "keywords_vocabulary": "free text",
+        "product_version": str(md.get("version") or "1"),
+    }
     lic = md.get("licence")
     if lic in LICENCES:
         out["license"] = f"{lic} ({LICENCES[lic][1]})"
@@ -405,8 +510,11 @@ def _from_user(md: Mapping[str, Any], publisher_url: str | None) -> dict[str, An
         out["contributor_role"] = ", ".join(r for _, r in contributors)
     funding = md.get("funding") or []
     if funding:
-        out["acknowledgement"] = "Funded by " + "; ".join(
-            f["funder"] + (f" ({f['award']})" if f.get("award") else "") for f in funding) + "."
+        out["acknowledgement"] = (
+            "Funded by "
+            + "; ".join(f["funder"] + (f" ({f['award']})" if f.get("award") else "") for f in funding)
+            + "."
+        )
         awards = [f.get("award_title") or f.get("award") for f in funding if f.get("award_title") or f.get("award")]
         if awards:
             out["project"] = ", ".join(awards)
@@ -426,8 +534,10 @@ def _from_user(md: Mapping[str, Any], publisher_url: str | None) -> dict[str, An
 # ----------------------------------------------------------------------------- what to add to the metadata
 
 _CREATOR = 'creators: [{name: "Carberry, Josiah", ...}]'
-_PUBLISHER = ("the repository's publisher", "ask the VRE's administrator to set services.repository.publisher_email "
-              "and publisher_url in vre.yaml")
+_PUBLISHER = (
+    "the repository's publisher",
+    "ask the VRE's administrator to set services.repository.publisher_email and publisher_url in vre.yaml",
+)
 #: The metadata field :func:`annotate` writes each ACDD attribute from, with what to write (YAML).
 METADATA_FIELDS: dict[str, tuple[str, str]] = {
     "title": ("title", "title: Monthly mean SST, Bay of Biscay, summer 2023"),
@@ -441,12 +551,19 @@ METADATA_FIELDS: dict[str, tuple[str, str]] = {
     "contributor_role": ("creators", _CREATOR),
     "creator_email": ("creators[].email", "email: josiah.carberry@example.org under at least one creator"),
     "creator_url": ("creators[].orcid", "orcid: 0000-0002-1825-0097 under a creator"),
-    "creator_institution": ("creators[].affiliation",
-                            "affiliation: {name: Ifremer, ror: https://ror.org/044jxhp58} under a creator"),
-    "institution": ("creators[].affiliation", "affiliation: {name: Ifremer, ror: https://ror.org/044jxhp58} "
-                                              "under a creator"),
-    "acknowledgement": ("funding", "funding: [{funder: Agence Nationale de la Recherche, "
-                                   "funder_ror: https://ror.org/00rbzpz17, award: ANR-20-CE01-0001}]"),
+    "creator_institution": (
+        "creators[].affiliation",
+        "affiliation: {name: Ifremer, ror: https://ror.org/044jxhp58} under a creator",
+    ),
+    "institution": (
+        "creators[].affiliation",
+        "affiliation: {name: Ifremer, ror: https://ror.org/044jxhp58} under a creator",
+    ),
+    "acknowledgement": (
+        "funding",
+        "funding: [{funder: Agence Nationale de la Recherche, "
+        "funder_ror: https://ror.org/00rbzpz17, award: ANR-20-CE01-0001}]",
+    ),
     "project": ("funding[].award", "award: ANR-20-CE01-0001 (or award_title: ...) under a funder"),
     "platform": ("platform", "platform: {name: Models/Analyses, vocabulary: GCMD Platform Keywords}"),
     "platform_vocabulary": ("platform", "platform: {name: Models/Analyses, vocabulary: GCMD Platform Keywords}"),
@@ -496,9 +613,15 @@ def metadata_refusal(exc: Any) -> Any:
     if not hints:
         return exc
     acdd, cf = exc.scores.get("acdd") or {}, exc.scores.get("cf") or {}
-    pre = (f" (compliance-checker scores ACDD-1.3 {acdd.get('scored')}/{acdd.get('possible')} points = "
-           f"{acdd.get('percent')} %, at least {ACDD_MIN_PERCENT:g} % needed; CF {cf.get('scored')}/{cf.get('possible')}, "
-           f"{cf.get('high', 0)} high-priority issue(s))") if acdd else ""
+    pre = (
+        (
+            f" (compliance-checker scores ACDD-1.3 {acdd.get('scored')}/{acdd.get('possible')} points = "
+            f"{acdd.get('percent')} %, at least {ACDD_MIN_PERCENT:g} % needed; CF {cf.get('scored')}/{cf.get('possible')}, "
+            f"{cf.get('high', 0)} high-priority issue(s))"
+        )
+        if acdd
+        else ""
+    )
     return ConventionsError(exc.problems, exc.warnings, "the dataset", exc.scores, pre, fields=hints)
 
 
@@ -528,9 +651,18 @@ def clean_encodings(ds: Any) -> Any:
     return ds
 
 
-def annotate(ds: Any, md: Mapping[str, Any] | None = None, *, doi: str | None = None, landing_url: str | None = None,
-             provenance: Iterable[Mapping[str, Any]] = (), steps: Iterable[Mapping[str, Any]] = (),
-             created: str | None = None, publisher_url: str | None = None, publisher_email: str | None = None) -> Any:
+def annotate(
+    ds: Any,
+    md: Mapping[str, Any] | None = None,
+    *,
+    doi: str | None = None,
+    landing_url: str | None = None,
+    provenance: Iterable[Mapping[str, Any]] = (),
+    steps: Iterable[Mapping[str, Any]] = (),
+    created: str | None = None,
+    publisher_url: str | None = None,
+    publisher_email: str | None = None,
+) -> Any:
     """A copy of ``ds`` whose ACDD attributes tell the truth about it, with CF-clean encodings.
 
     Computed attributes (coverage, bounds, ``cdm_data_type``) always replace the source's; the user's
@@ -549,13 +681,22 @@ def annotate(ds: Any, md: Mapping[str, Any] | None = None, *, doi: str | None = 
     old = str(ds.attrs.get("history") or "").strip()
     history = list(reversed(lines)) + ([old] if old else [])
     attrs = {k: v for k, v in ds.attrs.items() if k not in COMPUTED}
-    new = acdd_attributes(facts, md, doi=doi, landing_url=landing_url, history=history, created=created,
-                          publisher_url=publisher_url, publisher_email=publisher_email)
+    new = acdd_attributes(
+        facts,
+        md,
+        doi=doi,
+        landing_url=landing_url,
+        history=history,
+        created=created,
+        publisher_url=publisher_url,
+        publisher_email=publisher_email,
+    )
     if md:
         # the deposit is the depositor's work: the source's authors, publisher, identifiers and programme do
         # not describe it (a source's creator_email left next to the depositor's creator_name would lie)
-        attrs = {k: v for k, v in attrs.items() if not k.startswith(SOURCE_IDENTITY_PREFIXES)
-                 and k not in SOURCE_IDENTITY}
+        attrs = {
+            k: v for k, v in attrs.items() if not k.startswith(SOURCE_IDENTITY_PREFIXES) and k not in SOURCE_IDENTITY
+        }
         # the user's words replace the source's; the source's vocabulary no longer applies to them
         for key in ("keywords", "platform", "instrument"):
             if key in new:
@@ -571,6 +712,18 @@ def annotate(ds: Any, md: Mapping[str, Any] | None = None, *, doi: str | None = 
     return out
 
 
-__all__ = ["describe", "summary", "acdd_attributes", "annotate", "clean_encodings",
-           "history_lines", "bounds_wkt", "iso_duration", "creator_type", "metadata_hints", "metadata_refusal",
-           "FieldHint", "METADATA_FIELDS"]
+__all__ = [
+    "describe",
+    "summary",
+    "acdd_attributes",
+    "annotate",
+    "clean_encodings",
+    "history_lines",
+    "bounds_wkt",
+    "iso_duration",
+    "creator_type",
+    "metadata_hints",
+    "metadata_refusal",
+    "FieldHint",
+    "METADATA_FIELDS",
+]

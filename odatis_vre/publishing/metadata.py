@@ -72,28 +72,113 @@ _UNREGISTERED_PREFIXES: set[str] = {"10.5072"}
 
 _LICENCE_BY_LOWER = {k.lower(): k for k in LICENCES}
 
-_RESOURCE_TYPES = ("Audiovisual", "Book", "BookChapter", "Collection", "ComputationalNotebook", "ConferencePaper",
-                   "ConferenceProceeding", "DataPaper", "Dataset", "Dissertation", "Event", "Image", "Instrument",
-                   "InteractiveResource", "Journal", "JournalArticle", "Model", "OutputManagementPlan", "PeerReview",
-                   "PhysicalObject", "Preprint", "Report", "Service", "Software", "Sound", "Standard",
-                   "StudyRegistration", "Text", "Workflow", "Other")
-_RELATIONS = ("IsCitedBy", "Cites", "IsCollectedBy", "Collects", "IsSupplementTo", "IsSupplementedBy",
-              "IsContinuedBy", "Continues", "IsDescribedBy", "Describes", "HasMetadata", "IsMetadataFor",
-              "HasVersion", "IsVersionOf", "IsNewVersionOf", "IsPartOf", "IsPreviousVersionOf", "IsPublishedIn",
-              "HasPart", "IsReferencedBy", "References", "IsDocumentedBy", "Documents", "IsCompiledBy", "Compiles",
-              "IsVariantFormOf", "IsOriginalFormOf", "IsIdenticalTo", "IsReviewedBy", "Reviews", "IsDerivedFrom",
-              "IsSourceOf", "IsRequiredBy", "Requires", "IsObsoletedBy", "Obsoletes")
-_FIELDS = ("title", "creators", "licence", "keywords", "abstract", "funding", "related_publications", "publisher",
-           "publication_year", "version", "resource_type", "bbox", "time_range", "language", "platform", "instrument",
-           "program")
+_RESOURCE_TYPES = (
+    "Audiovisual",
+    "Book",
+    "BookChapter",
+    "Collection",
+    "ComputationalNotebook",
+    "ConferencePaper",
+    "ConferenceProceeding",
+    "DataPaper",
+    "Dataset",
+    "Dissertation",
+    "Event",
+    "Image",
+    "Instrument",
+    "InteractiveResource",
+    "Journal",
+    "JournalArticle",
+    "Model",
+    "OutputManagementPlan",
+    "PeerReview",
+    "PhysicalObject",
+    "Preprint",
+    "Report",
+    "Service",
+    "Software",
+    "Sound",
+    "Standard",
+    "StudyRegistration",
+    "Text",
+    "Workflow",
+    "Other",
+)
+_RELATIONS = (
+    "IsCitedBy",
+    "Cites",
+    "IsCollectedBy",
+    "Collects",
+    "IsSupplementTo",
+    "IsSupplementedBy",
+    "IsContinuedBy",
+    "Continues",
+    "IsDescribedBy",
+    "Describes",
+    "HasMetadata",
+    "IsMetadataFor",
+    "HasVersion",
+    "IsVersionOf",
+    "IsNewVersionOf",
+    "IsPartOf",
+    "IsPreviousVersionOf",
+    "IsPublishedIn",
+    "HasPart",
+    "IsReferencedBy",
+    "References",
+    "IsDocumentedBy",
+    "Documents",
+    "IsCompiledBy",
+    "Compiles",
+    "IsVariantFormOf",
+    "IsOriginalFormOf",
+    "IsIdenticalTo",
+    "IsReviewedBy",
+    "Reviews",
+    "IsDerivedFrom",
+    "IsSourceOf",
+    "IsRequiredBy",
+    "Requires",
+    "IsObsoletedBy",
+    "Obsoletes",
+)
+_FIELDS = (
+    "title",
+    "creators",
+    "licence",
+    "keywords",
+    "abstract",
+    "funding",
+    "related_publications",
+    "publisher",
+    "publication_year",
+    "version",
+    "resource_type",
+    "bbox",
+    "time_range",
+    "language",
+    "platform",
+    "instrument",
+    "program",
+)
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _ALIASES = {"license": "licence", "description": "abstract", "summary": "abstract", "year": "publication_year"}
 
 #: File formats by extension (DataCite ``formats``, schema.org ``encodingFormat``).
-_FORMATS = {".nc": "application/x-netcdf", ".nc4": "application/x-netcdf", ".cdf": "application/x-netcdf",
-            ".zarr": "application/vnd.zarr", ".csv": "text/csv", ".json": "application/json",
-            ".parquet": "application/vnd.apache.parquet", ".tif": "image/tiff", ".tiff": "image/tiff",
-            ".txt": "text/plain", ".zip": "application/zip", ".ipynb": "application/x-ipynb+json"}
+_FORMATS = {
+    ".nc": "application/x-netcdf",
+    ".nc4": "application/x-netcdf",
+    ".cdf": "application/x-netcdf",
+    ".zarr": "application/vnd.zarr",
+    ".csv": "text/csv",
+    ".json": "application/json",
+    ".parquet": "application/vnd.apache.parquet",
+    ".tif": "image/tiff",
+    ".tiff": "image/tiff",
+    ".txt": "text/plain",
+    ".zip": "application/zip",
+    ".ipynb": "application/x-ipynb+json",
+}
 
 
 #: URL schemes worth a ``relatedIdentifier`` (resolvable outside this machine).
@@ -114,11 +199,13 @@ class MetadataError(ValueError):
         self.problems = list(problems)
         self.source = source
         n = len(self.problems)
-        super().__init__(f"{source}: {n} problem{'s' if n != 1 else ''} to fix:\n"
-                         + "\n".join(f"  - {p}" for p in self.problems))
+        super().__init__(
+            f"{source}: {n} problem{'s' if n != 1 else ''} to fix:\n" + "\n".join(f"  - {p}" for p in self.problems)
+        )
 
 
 # ----------------------------------------------------------------------------- identifiers
+
 
 def orcid_checksum_ok(orcid: str) -> bool:
     """True if the 16-character ORCID iD has a valid ISO 7064 11,2 check character (``idutils``).
@@ -159,8 +246,10 @@ def normalise_ror(value: str) -> str:
 
     s = str(value).strip()
     if not idutils.is_ror(s):
-        raise ValueError(f"{value!r} is not a ROR id; write it like https://ror.org/044jxhp58 "
-                         f"(search your institution on https://ror.org)")
+        raise ValueError(
+            f"{value!r} is not a ROR id; write it like https://ror.org/044jxhp58 "
+            f"(search your institution on https://ror.org)"
+        )
     return f"https://ror.org/{idutils.normalize_ror(s).lower()}"
 
 
@@ -200,6 +289,7 @@ def is_registered(doi: str) -> bool:
 
 # ----------------------------------------------------------------------------- user metadata
 
+
 def _read(path_or_dict: str | os.PathLike[str] | Mapping[str, Any]) -> tuple[dict[str, Any], str]:
     if isinstance(path_or_dict, Mapping):
         return dict(path_or_dict), "metadata"
@@ -207,8 +297,7 @@ def _read(path_or_dict: str | os.PathLike[str] | Mapping[str, Any]) -> tuple[dic
 
     path = Path(path_or_dict)
     if not path.is_file():
-        raise MetadataError([f"file not found: {path}; write the metadata as YAML (see docs/publishing.md)"],
-                            str(path))
+        raise MetadataError([f"file not found: {path}; write the metadata as YAML (see docs/publishing.md)"], str(path))
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
@@ -240,19 +329,23 @@ def _creator(i: int, raw: Any, problems: list[str]) -> dict[str, Any] | None:
     if isinstance(raw, str):
         raw = {"name": raw}
     if not isinstance(raw, Mapping):
-        problems.append(f"{where}: write a mapping like `{{name: \"Family, Given\", orcid: 0000-0002-1825-0097}}`")
+        problems.append(f'{where}: write a mapping like `{{name: "Family, Given", orcid: 0000-0002-1825-0097}}`')
         return None
     unknown = set(raw) - {"name", "given_name", "family_name", "orcid", "affiliation", "affiliations", "type", "email"}
     if unknown:
-        problems.append(f"{where}: unknown key(s) {sorted(unknown)}; allowed: name, given_name, family_name, "
-                        f"orcid, affiliation, type, email")
+        problems.append(
+            f"{where}: unknown key(s) {sorted(unknown)}; allowed: name, given_name, family_name, "
+            f"orcid, affiliation, type, email"
+        )
     given, family = _text(raw.get("given_name")) or None, _text(raw.get("family_name")) or None
     name = _text(raw.get("name"))
     if not name and family:
         name = f"{family}, {given}" if given else family
     if not name:
-        problems.append(f"{where}.name: missing; write `name: \"Family, Given\"` (or the institution's name "
-                        f"with `type: organization`)")
+        problems.append(
+            f'{where}.name: missing; write `name: "Family, Given"` (or the institution\'s name '
+            f"with `type: organization`)"
+        )
         return None
     ctype = str(raw.get("type") or "person").lower()
     if ctype not in ("person", "personal", "organization", "organisation", "organizational", "organisational"):
@@ -276,15 +369,19 @@ def _creator(i: int, raw: Any, problems: list[str]) -> dict[str, Any] | None:
         if EMAIL_RE.match(email):
             out["email"] = email
         else:
-            problems.append(f"{where}.email: {raw['email']!r} is not an e-mail address; write e.g. "
-                            f"`email: josiah.carberry@example.org`")
+            problems.append(
+                f"{where}.email: {raw['email']!r} is not an e-mail address; write e.g. "
+                f"`email: josiah.carberry@example.org`"
+            )
     affs_raw = raw.get("affiliation", raw.get("affiliations"))
     affs: list[dict[str, str]] = []
     for j, a in enumerate(affs_raw if isinstance(affs_raw, list) else ([affs_raw] if affs_raw else [])):
         if isinstance(a, str):
             a = {"name": a}
         if not isinstance(a, Mapping) or not _text(a.get("name")):
-            problems.append(f"{where}.affiliation[{j}]: write `affiliation: {{name: Ifremer, ror: https://ror.org/044jxhp58}}`")
+            problems.append(
+                f"{where}.affiliation[{j}]: write `affiliation: {{name: Ifremer, ror: https://ror.org/044jxhp58}}`"
+            )
             continue
         aff = {"name": _text(a["name"])}
         if a.get("ror"):
@@ -299,13 +396,16 @@ def _creator(i: int, raw: Any, problems: list[str]) -> dict[str, Any] | None:
 
 def _licence(raw: Any, problems: list[str]) -> str | None:
     if not raw:
-        problems.append("licence: missing; write an SPDX id such as `licence: CC-BY-4.0` (allowed: "
-                        + ", ".join(LICENCES) + ")")
+        problems.append(
+            "licence: missing; write an SPDX id such as `licence: CC-BY-4.0` (allowed: " + ", ".join(LICENCES) + ")"
+        )
         return None
     key = _LICENCE_BY_LOWER.get(str(raw).strip().lower())
     if key is None:
-        problems.append(f"licence: {raw!r} is not one of the accepted SPDX ids ({', '.join(LICENCES)}); "
-                        f"write e.g. `licence: CC-BY-4.0`")
+        problems.append(
+            f"licence: {raw!r} is not one of the accepted SPDX ids ({', '.join(LICENCES)}); "
+            f"write e.g. `licence: CC-BY-4.0`"
+        )
     return key
 
 
@@ -333,13 +433,17 @@ def _funding(raw: Any, problems: list[str]) -> list[dict[str, str]]:
         if isinstance(f, str):
             f = {"funder": f}
         if not isinstance(f, Mapping) or not _text(f.get("funder")):
-            problems.append(f"funding[{i}]: write `{{funder: Agence Nationale de la Recherche, "
-                            f"funder_ror: https://ror.org/00rbzpz17, award: ANR-20-CE01-0001}}`")
+            problems.append(
+                f"funding[{i}]: write `{{funder: Agence Nationale de la Recherche, "
+                f"funder_ror: https://ror.org/00rbzpz17, award: ANR-20-CE01-0001}}`"
+            )
             continue
         unknown = set(f) - {"funder", "funder_ror", "award", "award_title", "award_uri"}
         if unknown:
-            problems.append(f"funding[{i}]: unknown key(s) {sorted(unknown)}; allowed: funder, funder_ror, award, "
-                            f"award_title, award_uri")
+            problems.append(
+                f"funding[{i}]: unknown key(s) {sorted(unknown)}; allowed: funder, funder_ror, award, "
+                f"award_title, award_uri"
+            )
         item = {"funder": _text(f["funder"])}
         if f.get("funder_ror"):
             try:
@@ -368,14 +472,18 @@ def _related(raw: Any, problems: list[str]) -> list[dict[str, str]]:
         if isinstance(r, str):
             r = {"doi": r} if not r.startswith("http") or "doi.org/" in r else {"url": r}
         if not isinstance(r, Mapping) or not (r.get("doi") or r.get("url")):
-            problems.append(f"related_publications[{i}]: write `{{doi: 10.5194/os-19-1-2023, relation: IsSupplementTo}}` "
-                            f"or `{{url: https://...}}`")
+            problems.append(
+                f"related_publications[{i}]: write `{{doi: 10.5194/os-19-1-2023, relation: IsSupplementTo}}` "
+                f"or `{{url: https://...}}`"
+            )
             continue
         rel = str(r.get("relation") or DEFAULT_RELATION)
         rel_ok = {x.lower(): x for x in _RELATIONS}.get(rel.lower())
         if rel_ok is None:
-            problems.append(f"related_publications[{i}].relation: {rel!r} is not a DataCite relationType; use one of "
-                            f"IsSupplementTo, IsCitedBy, IsReferencedBy, IsDocumentedBy, IsDescribedBy, References")
+            problems.append(
+                f"related_publications[{i}].relation: {rel!r} is not a DataCite relationType; use one of "
+                f"IsSupplementTo, IsCitedBy, IsReferencedBy, IsDocumentedBy, IsDescribedBy, References"
+            )
             continue
         item = {"relation": rel_ok}
         if r.get("doi"):
@@ -416,13 +524,14 @@ def load_metadata(path_or_dict: str | os.PathLike[str] | Mapping[str, Any]) -> d
     md: dict[str, Any] = {}
     md["title"] = _text(data.get("title"))
     if not md["title"]:
-        problems.append("title: missing; write `title: \"What the dataset is, where, when\"`")
+        problems.append('title: missing; write `title: "What the dataset is, where, when"`')
     creators_raw = data.get("creators")
     if isinstance(creators_raw, (str, Mapping)):
         creators_raw = [creators_raw]
     if not creators_raw:
-        problems.append("creators: missing; write a list such as "
-                        "`creators: [{name: \"Family, Given\", orcid: 0000-0002-1825-0097}]`")
+        problems.append(
+            'creators: missing; write a list such as `creators: [{name: "Family, Given", orcid: 0000-0002-1825-0097}]`'
+        )
         creators_raw = []
     elif not isinstance(creators_raw, list):
         problems.append("creators: write a list of `{name, orcid?, affiliation?}`")
@@ -444,8 +553,9 @@ def load_metadata(path_or_dict: str | os.PathLike[str] | Mapping[str, Any]) -> d
     rtype = _text(data.get("resource_type")) or "Dataset"
     rt = {x.lower(): x for x in _RESOURCE_TYPES}.get(rtype.lower())
     if rt is None:
-        problems.append(f"resource_type: {rtype!r}; use a DataCite resourceTypeGeneral such as Dataset, Collection, "
-                        f"Model, Software")
+        problems.append(
+            f"resource_type: {rtype!r}; use a DataCite resourceTypeGeneral such as Dataset, Collection, Model, Software"
+        )
     md["resource_type"] = rt or rtype
     md["bbox"] = _bbox(data.get("bbox"), problems)
     md["time_range"] = _time_range(data.get("time_range"), problems)
@@ -520,8 +630,11 @@ def from_dataset(ds_or_path: Any) -> dict[str, Any]:
     from . import datafacts
 
     own = not isinstance(ds_or_path, xr.Dataset)
-    ds = xr.open_dataset(ds_or_path, engine="zarr" if str(ds_or_path).rstrip("/").endswith(".zarr") else None) \
-        if own else ds_or_path
+    ds = (
+        xr.open_dataset(ds_or_path, engine="zarr" if str(ds_or_path).rstrip("/").endswith(".zarr") else None)
+        if own
+        else ds_or_path
+    )
     try:
         a = ds.attrs
         out: dict[str, Any] = {}
@@ -532,8 +645,9 @@ def from_dataset(ds_or_path: Any) -> dict[str, Any]:
             out["keywords"] = [k.strip() for k in str(a["keywords"]).split(",") if k.strip()]
         for key in ("platform", "instrument"):
             if a.get(key):
-                out[key] = {"name": str(a[key])} | ({"vocabulary": str(a[f"{key}_vocabulary"])}
-                                                     if a.get(f"{key}_vocabulary") else {})
+                out[key] = {"name": str(a[key])} | (
+                    {"vocabulary": str(a[f"{key}_vocabulary"])} if a.get(f"{key}_vocabulary") else {}
+                )
         facts = datafacts.describe(ds)
         geo, time = facts["geospatial"], facts["time"]
         if geo:
@@ -547,6 +661,7 @@ def from_dataset(ds_or_path: Any) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------------------- helpers of the DataCite record
+
 
 def software_version() -> str:
     """The installed ``odatis-vre`` version."""
@@ -581,9 +696,15 @@ def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
 
 #: Names that live in :mod:`odatis_vre.publishing.datacite_record` and :mod:`odatis_vre.publishing.citations` and stay importable from
 #: here (``metadata.datacite_attributes``...), loaded on first use: those modules import this one.
-_MOVED = {"datacite_attributes": "datacite_record", "validate_datacite": "datacite_record",
-          "datacite_xml": "datacite_record", "citation": "citations", "bibtex": "citations",
-          "bibtex_key": "citations", "schema_org": "citations"}
+_MOVED = {
+    "datacite_attributes": "datacite_record",
+    "validate_datacite": "datacite_record",
+    "datacite_xml": "datacite_record",
+    "citation": "citations",
+    "bibtex": "citations",
+    "bibtex_key": "citations",
+    "schema_org": "citations",
+}
 
 
 def __getattr__(name: str) -> Any:

@@ -85,8 +85,10 @@ def username_problem(name: Any) -> str | None:
     plain = re.sub(r"[^a-z0-9._-]+", "-", plain).strip("-._")[:64] or "user"
     if len(name) > 64:
         return f"{name[:20]!r}... is too long for a user name ({len(name)} characters): use at most 64, e.g. {plain!r}"
-    return (f"{name!r} is not a valid user name: use plain lower-case ASCII letters, digits, '.', '_' or '-' "
-            f"(it becomes an account, a folder and a URL), e.g. {plain!r}")
+    return (
+        f"{name!r} is not a valid user name: use plain lower-case ASCII letters, digits, '.', '_' or '-' "
+        f"(it becomes an account, a folder and a URL), e.g. {plain!r}"
+    )
 
 
 def valid_username(name: str) -> bool:
@@ -105,7 +107,8 @@ class AccountStore:
         self._db.execute("PRAGMA journal_mode=WAL" if self.path != ":memory:" else "PRAGMA journal_mode=MEMORY")
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS accounts (username TEXT PRIMARY KEY, hash TEXT NOT NULL, "
-            "created REAL NOT NULL, expires REAL, disabled INTEGER NOT NULL DEFAULT 0)")
+            "created REAL NOT NULL, expires REAL, disabled INTEGER NOT NULL DEFAULT 0)"
+        )
         if self.path != ":memory:":
             os.chmod(self.path, 0o600)
 
@@ -123,7 +126,8 @@ class AccountStore:
         self._db.execute(
             "INSERT INTO accounts (username, hash, created, expires) VALUES (?, ?, ?, ?) "
             "ON CONFLICT(username) DO UPDATE SET hash=excluded.hash, expires=excluded.expires, disabled=0",
-            (username, h, time.time(), expires))
+            (username, h, time.time(), expires),
+        )
 
     def check(self, username: str, password: str) -> bool:
         """True when the password is right and the account neither disabled nor expired."""
@@ -143,8 +147,9 @@ class AccountStore:
         self._db.execute("UPDATE accounts SET disabled=1 WHERE username=?", (username,))
 
     def get(self, username: str) -> Account | None:
-        row = self._db.execute("SELECT username, created, expires, disabled FROM accounts WHERE username=?",
-                               (username,)).fetchone()
+        row = self._db.execute(
+            "SELECT username, created, expires, disabled FROM accounts WHERE username=?", (username,)
+        ).fetchone()
         return Account(row[0], row[1], row[2], bool(row[3])) if row else None
 
     def list(self) -> list[Account]:

@@ -41,9 +41,14 @@ class Quota:
     def from_config(cls, q: dict[str, Any], source: str) -> Quota:
         d = q.get("dask") or {}
         vals = {
-            "cpu": q.get("cpu"), "memory": q.get("memory"), "servers": q.get("servers"),
-            "storage": q.get("storage"), "dask_cores": d.get("cores"), "dask_workers": d.get("workers"),
-            "dask_worker_memory": d.get("worker_memory"), "dask_clusters": d.get("clusters"),
+            "cpu": q.get("cpu"),
+            "memory": q.get("memory"),
+            "servers": q.get("servers"),
+            "storage": q.get("storage"),
+            "dask_cores": d.get("cores"),
+            "dask_workers": d.get("workers"),
+            "dask_worker_memory": d.get("worker_memory"),
+            "dask_clusters": d.get("clusters"),
         }
         return cls(**{k: parse_quantity(v) for k, v in vals.items() if v is not None}, source=source)
 
@@ -101,7 +106,8 @@ def check_profile(quota: Quota, profile: dict[str, Any]) -> None:
             raise QuotaExceeded(
                 f"The profile '{profile['name']}' asks for {_fmt(what, asked)} {what.upper() if what == 'cpu' else what}, "
                 f"above the {what} limit of {_fmt(what, allowed)} set by your {quota.source}. "
-                "Choose a smaller profile, or ask an administrator to raise your group's quota.")
+                "Choose a smaller profile, or ask an administrator to raise your group's quota."
+            )
 
 
 def check_servers(quota: Quota, running: int) -> None:
@@ -109,27 +115,38 @@ def check_servers(quota: Quota, running: int) -> None:
     if running + 1 > quota.servers:
         raise QuotaExceeded(
             f"You already run {running} server(s); your {quota.source} allows {quota.servers:g} at once "
-            "(quota 'servers'). Stop a server from the hub's home page before starting another one.")
+            "(quota 'servers'). Stop a server from the hub's home page before starting another one."
+        )
 
 
-def check_cluster(quota: Quota, *, running_clusters: int = 0, workers: int | None = None,
-                  worker_cores: float | None = None, worker_memory: float | None = None) -> None:
+def check_cluster(
+    quota: Quota,
+    *,
+    running_clusters: int = 0,
+    workers: int | None = None,
+    worker_cores: float | None = None,
+    worker_memory: float | None = None,
+) -> None:
     """Refuse a Dask cluster request above the quota (clusters at once, workers, cores, memory)."""
     if running_clusters + 1 > quota.dask_clusters:
         raise QuotaExceeded(
             f"You already run {running_clusters} Dask cluster(s); your {quota.source} allows "
             f"{quota.dask_clusters:g} at once (quota 'dask.clusters'). Shut one down with cluster.shutdown() "
-            "or gateway.list_clusters() / gateway.stop_cluster(name).")
+            "or gateway.list_clusters() / gateway.stop_cluster(name)."
+        )
     if worker_memory is not None and worker_memory > quota.dask_worker_memory:
         raise QuotaExceeded(
             f"A worker memory of {format_bytes(worker_memory)} is above the limit of "
             f"{format_bytes(quota.dask_worker_memory)} per worker (quota 'dask.worker_memory', {quota.source}). "
-            "Ask for less memory per worker, or more workers.")
+            "Ask for less memory per worker, or more workers."
+        )
     if workers is not None and workers > quota.dask_workers:
         raise QuotaExceeded(
             f"{workers} workers is above the limit of {quota.dask_workers:g} workers per cluster "
-            f"(quota 'dask.workers', {quota.source}).")
+            f"(quota 'dask.workers', {quota.source})."
+        )
     if workers is not None and worker_cores is not None and workers * worker_cores > quota.dask_cores:
         raise QuotaExceeded(
             f"{workers} workers × {worker_cores:g} cores = {workers * worker_cores:g} cores, above the limit of "
-            f"{quota.dask_cores:g} cores per cluster (quota 'dask.cores', {quota.source}).")
+            f"{quota.dask_cores:g} cores per cluster (quota 'dask.cores', {quota.source})."
+        )

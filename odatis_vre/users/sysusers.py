@@ -105,10 +105,12 @@ def account_name(prefix: str, hub_name: str) -> str:
     name = prefix + slug(hub_name)
     if len(name) > MAX_NAME:
         digest = hashlib.sha1(hub_name.encode()).hexdigest()[:5]
-        name = f"{name[:MAX_NAME - 6].rstrip('-_')}-{digest}"
+        name = f"{name[: MAX_NAME - 6].rstrip('-_')}-{digest}"
     if not VALID_NAME.match(name):
-        raise SystemUserError(f"the hub user {hub_name!r} gives the system account name {name!r}, which useradd "
-                              "refuses: choose another hub.isolation.prefix (a lower-case letter first).")
+        raise SystemUserError(
+            f"the hub user {hub_name!r} gives the system account name {name!r}, which useradd "
+            "refuses: choose another hub.isolation.prefix (a lower-case letter first)."
+        )
     return name
 
 
@@ -141,8 +143,10 @@ def _run(cmd: list[str], what: str) -> None:
             return
         busy = "lock" in (r.stderr + r.stdout).lower() or r.returncode == 10
         if not busy or time.monotonic() > deadline:
-            raise SystemUserError(f"Could not {what}: `{' '.join(cmd)}` said: {(r.stderr or r.stdout).strip()} "
-                                  "(the hub must run as root with Debian's passwd package installed).")
+            raise SystemUserError(
+                f"Could not {what}: `{' '.join(cmd)}` said: {(r.stderr or r.stdout).strip()} "
+                "(the hub must run as root with Debian's passwd package installed)."
+            )
         time.sleep(0.1)
 
 
@@ -183,10 +187,24 @@ def _ensure(cfg: VREConfig, name: str, home: Path, marker: str, mode: int) -> Ac
             raise SystemUserError(
                 f"The system account {name!r} already exists and was not made by this deployment "
                 f"({entry.pw_gecos or 'no comment'}): odatis-vre will not take it over. Choose another "
-                "hub.isolation.prefix (or service_account) in vre.yaml.")
+                "hub.isolation.prefix (or service_account) in vre.yaml."
+            )
         if entry is None:
-            _run(["useradd", "--comment", marker, "--home-dir", str(home), "--no-create-home",
-                  "--shell", SHELL, "--user-group", name], f"create the system account {name}")
+            _run(
+                [
+                    "useradd",
+                    "--comment",
+                    marker,
+                    "--home-dir",
+                    str(home),
+                    "--no-create-home",
+                    "--shell",
+                    SHELL,
+                    "--user-group",
+                    name,
+                ],
+                f"create the system account {name}",
+            )
         elif entry.pw_shell == NO_LOGIN:
             # a locked account whose hub user is back (same name): same uid, same files
             _run(["usermod", "--expiredate", "", "--shell", SHELL, name], f"unlock the system account {name}")
@@ -247,7 +265,10 @@ def lock(cfg: VREConfig, hub_name: str) -> bool:
     if account is None:
         return False
     with _LOCK:
-        _run(["usermod", "--expiredate", "1", "--shell", NO_LOGIN, account.name], f"lock the system account {account.name}")
+        _run(
+            ["usermod", "--expiredate", "1", "--shell", NO_LOGIN, account.name],
+            f"lock the system account {account.name}",
+        )
     kill_processes(account.uid)
     return True
 
@@ -345,14 +366,22 @@ def group_name(gid: int) -> str:
 def describe(cfg: VREConfig) -> str:
     """One line for ``odatis-vre up``: who runs user code."""
     if multi_user():
-        return (f"multi-user mode: each user's servers, kernels, terminals and Dask clusters run as their own system "
-                f"account ({cfg.isolation['prefix']}<name>, home in {cfg.homes_dir}/<name>, mode 0700); the services "
-                f"run as {cfg.isolation['service_account']}; {cfg.state_dir} is readable by root only")
+        return (
+            f"multi-user mode: each user's servers, kernels, terminals and Dask clusters run as their own system "
+            f"account ({cfg.isolation['prefix']}<name>, home in {cfg.homes_dir}/<name>, mode 0700); the services "
+            f"run as {cfg.isolation['service_account']}; {cfg.state_dir} is readable by root only"
+        )
     me = current().name
-    return (f"single-user mode: every server runs as {me} (the VRE was not started as root); "
-            "to give each user an account of their own, start it as root (`sudo make up`)")
+    return (
+        f"single-user mode: every server runs as {me} (the VRE was not started as root); "
+        "to give each user an account of their own, start it as root (`sudo make up`)"
+    )
 
 
 def info(cfg: VREConfig) -> dict[str, Any]:
-    return {"multi_user": multi_user(), "prefix": cfg.isolation["prefix"], "homes": str(cfg.homes_dir),
-            "service_account": cfg.isolation["service_account"] if multi_user() else current().name}
+    return {
+        "multi_user": multi_user(),
+        "prefix": cfg.isolation["prefix"],
+        "homes": str(cfg.homes_dir),
+        "service_account": cfg.isolation["service_account"] if multi_user() else current().name,
+    }

@@ -18,10 +18,15 @@ def _env(tmp_path: Path) -> None:
     (tmp_path / "kubeconfig").write_text(
         "apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: 'http://127.0.0.1:9'}}]\n"
         "users: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\n"
-        "current-context: x\n")
+        "current-context: x\n"
+    )
     os.environ["KUBECONFIG"] = str(tmp_path / "kubeconfig")
-    for name in ("ODATIS_VRE_OAUTH_CLIENT_SECRET", "DASK_GATEWAY_API_TOKEN", "EXPLORER_API_TOKEN",
-                 "REPOSITORY_API_TOKEN"):
+    for name in (
+        "ODATIS_VRE_OAUTH_CLIENT_SECRET",
+        "DASK_GATEWAY_API_TOKEN",
+        "EXPLORER_API_TOKEN",
+        "REPOSITORY_API_TOKEN",
+    ):
         os.environ.setdefault(name, "from-the-secret")
 
 
@@ -51,7 +56,13 @@ def test_what_z2jh_and_the_gateway_chart_need() -> None:
     import pycurl  # noqa: F401  (z2jh's jupyterhub_config.py uses tornado's curl client)
     from tornado.curl_httpclient import CurlAsyncHTTPClient  # noqa: F401
 
-    for dist in ("jupyterhub", "jupyterhub-kubespawner", "oauthenticator", "dask-gateway-server",
-                 "jupyterhub-idle-culler", "kubernetes_asyncio"):
+    for dist in (
+        "jupyterhub",
+        "jupyterhub-kubespawner",
+        "oauthenticator",
+        "dask-gateway-server",
+        "jupyterhub-idle-culler",
+        "kubernetes_asyncio",
+    ):
         assert metadata.version(dist)
     assert os.getuid() == 1000 and Path.cwd() == Path("/srv/jupyterhub")

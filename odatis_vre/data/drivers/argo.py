@@ -11,8 +11,18 @@ from .base import TIMEOUT, AccessError
 
 ARGO_INDEX_COLUMNS = {
     "prof": ["file", "date", "latitude", "longitude", "ocean", "profiler_type", "institution", "date_update"],
-    "bio": ["file", "date", "latitude", "longitude", "ocean", "profiler_type", "institution", "parameters",
-            "parameter_data_mode", "date_update"],
+    "bio": [
+        "file",
+        "date",
+        "latitude",
+        "longitude",
+        "ocean",
+        "profiler_type",
+        "institution",
+        "parameters",
+        "parameter_data_mode",
+        "date_update",
+    ],
 }
 
 
@@ -36,10 +46,19 @@ class ArgoIndexSource(DataSource):
     version = "2.0"
     partition_access = True
 
-    def __init__(self, urlpath: str, west: float | None = None, south: float | None = None,
-                 east: float | None = None, north: float | None = None, start: str | None = None,
-                 end: str | None = None, blocksize: str | int | None = None, mirror: dict[str, str] | None = None,
-                 metadata: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        urlpath: str,
+        west: float | None = None,
+        south: float | None = None,
+        east: float | None = None,
+        north: float | None = None,
+        start: str | None = None,
+        end: str | None = None,
+        blocksize: str | int | None = None,
+        mirror: dict[str, str] | None = None,
+        metadata: dict[str, Any] | None = None,
+    ):
         self.mirror = mirror
         self.urlpath = urlpath
         self.box = dict(west=west, south=south, east=east, north=north)
@@ -59,11 +78,14 @@ class ArgoIndexSource(DataSource):
         b = self.box
         if all(v is None for v in b.values()) and not self.start and not self.end:
             return None
-        return [float(b["west"]) if b["west"] is not None else -180.0,
-                float(b["east"]) if b["east"] is not None else 180.0,
-                float(b["south"]) if b["south"] is not None else -90.0,
-                float(b["north"]) if b["north"] is not None else 90.0,
-                str(self.start or "1990-01-01"), str(self.end or "2100-01-01")]
+        return [
+            float(b["west"]) if b["west"] is not None else -180.0,
+            float(b["east"]) if b["east"] is not None else 180.0,
+            float(b["south"]) if b["south"] is not None else -90.0,
+            float(b["north"]) if b["north"] is not None else 90.0,
+            str(self.start or "1990-01-01"),
+            str(self.end or "2100-01-01"),
+        ]
 
     def _open(self) -> Any:
         import argopy
@@ -79,20 +101,41 @@ class ArgoIndexSource(DataSource):
                 idx = idx.query.lon_lat_tim(box)
             df = idx.to_dataframe()
         except GdacPathError:
-            raise AccessError(f"Argo index {url}[.gz]: not found; check the file name in the GDAC layout, the "
-                              f"network, or set $ODATIS_VRE_MIRROR to a local copy") from None
+            raise AccessError(
+                f"Argo index {url}[.gz]: not found; check the file name in the GDAC layout, the "
+                f"network, or set $ODATIS_VRE_MIRROR to a local copy"
+            ) from None
         except DataNotFound:
             df = None
         except Exception as exc:  # fsspec/aiohttp wrap connection errors in many types
-            raise AccessError(f"Argo index {url}: cannot read ({type(exc).__name__}: {exc}); check the network, "
-                              f"or set $ODATIS_VRE_MIRROR to a local copy") from None
+            raise AccessError(
+                f"Argo index {url}: cannot read ({type(exc).__name__}: {exc}); check the network, "
+                f"or set $ODATIS_VRE_MIRROR to a local copy"
+            ) from None
         if df is None or len(df) == 0:
             import pandas as pd
 
-            df = pd.DataFrame({c: pd.Series(dtype="datetime64[ns, UTC]" if c == "date" else "float64"
-                                            if c in ("latitude", "longitude") else "object")
-                               for c in ("file", "date", "latitude", "longitude", "ocean", "profiler_type",
-                                         "institution", "date_update")})
+            df = pd.DataFrame(
+                {
+                    c: pd.Series(
+                        dtype="datetime64[ns, UTC]"
+                        if c == "date"
+                        else "float64"
+                        if c in ("latitude", "longitude")
+                        else "object"
+                    )
+                    for c in (
+                        "file",
+                        "date",
+                        "latitude",
+                        "longitude",
+                        "ocean",
+                        "profiler_type",
+                        "institution",
+                        "date_update",
+                    )
+                }
+            )
         else:
             df = df.rename(columns={"profiler_code": "profiler_type"})
             # the GDAC's dates are UTC; argopy gives them naive
@@ -104,8 +147,13 @@ class ArgoIndexSource(DataSource):
     def _get_schema(self) -> Schema:
         if self._ddf is None:
             self._ddf = self._open()
-        return Schema(datashape=None, dtype={k: str(v) for k, v in self._ddf.dtypes.items()},
-                      shape=(None, len(self._ddf.columns)), npartitions=self._ddf.npartitions, extra_metadata={})
+        return Schema(
+            datashape=None,
+            dtype={k: str(v) for k, v in self._ddf.dtypes.items()},
+            shape=(None, len(self._ddf.columns)),
+            npartitions=self._ddf.npartitions,
+            extra_metadata={},
+        )
 
     def _get_partition(self, i: int) -> Any:
         self._load_metadata()

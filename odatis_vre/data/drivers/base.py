@@ -28,9 +28,10 @@ def _fetch(url: str, what: str) -> bytes:
         body = exc.read()[:300].decode("utf-8", "replace")
         raise AccessError(f"{what}: {url} answered HTTP {exc.code}: {body.strip()}") from None
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        raise AccessError(f"{what}: cannot reach {url} ({getattr(exc, 'reason', exc)}); check the network, "
-                          f"or set $ODATIS_VRE_MIRROR to a local copy") from None
-
+        raise AccessError(
+            f"{what}: cannot reach {url} ({getattr(exc, 'reason', exc)}); check the network, "
+            f"or set $ODATIS_VRE_MIRROR to a local copy"
+        ) from None
 
 
 # ----------------------------------------------------------------------------- downloads
@@ -68,8 +69,15 @@ def _cached(dest: Path, size: int | None, spec: str | None) -> bool:
     return spec is None or pooch.file_hash(str(dest), alg=spec.split(":")[0]) == spec.split(":")[1]
 
 
-def download(url: str, dest: str | os.PathLike[str], *, size: int | None = None, checksum: str | None = None,
-             progress: bool = True, what: str = "download") -> Path:
+def download(
+    url: str,
+    dest: str | os.PathLike[str],
+    *,
+    size: int | None = None,
+    checksum: str | None = None,
+    progress: bool = True,
+    what: str = "download",
+) -> Path:
     """Download ``url`` to ``dest`` once with :mod:`pooch`: atomic, length and checksum checked.
 
     A file already at ``dest`` with the expected size (and checksum, when given) is reused; one that
@@ -93,29 +101,45 @@ def download(url: str, dest: str | os.PathLike[str], *, size: int | None = None,
         return dest
     dest.unlink(missing_ok=True)  # a damaged or stale copy: pooch would otherwise keep a file without a hash
     dest.parent.mkdir(parents=True, exist_ok=True)
-    bar = tqdm(total=int(size) if size is not None else None, unit="B", unit_scale=True, unit_divisor=1024,
-               desc=dest.name, leave=False) if progress else False
+    bar = (
+        tqdm(
+            total=int(size) if size is not None else None,
+            unit="B",
+            unit_scale=True,
+            unit_divisor=1024,
+            desc=dest.name,
+            leave=False,
+        )
+        if progress
+        else False
+    )
     downloader = pooch.HTTPDownloader(progressbar=bar, timeout=TIMEOUT)
     try:
-        pooch.retrieve(url, known_hash=spec, fname=dest.name, path=dest.parent, downloader=downloader,
-                       progressbar=False)
+        pooch.retrieve(
+            url, known_hash=spec, fname=dest.name, path=dest.parent, downloader=downloader, progressbar=False
+        )
     except requests.HTTPError as exc:
         body = exc.response.text[:300] if exc.response is not None else ""
         code = exc.response.status_code if exc.response is not None else "?"
         raise AccessError(f"{what}: {url} answered HTTP {code}: {body.strip()}") from None
     except requests.exceptions.ChunkedEncodingError:
-        raise AccessError(f"{what}: the download of {url} was interrupted (the connection closed early); nothing was kept, "
-                          f"run the load again") from None
+        raise AccessError(
+            f"{what}: the download of {url} was interrupted (the connection closed early); nothing was kept, "
+            f"run the load again"
+        ) from None
     except ValueError as exc:  # pooch: the downloaded file's hash differs from known_hash
         if "hash" not in str(exc).lower():
             raise
-        raise AccessError(f"{what}: {url} does not match its {spec.split(':')[0] if spec else ''} checksum "
-                          f"(expected {spec.split(':')[1] if spec else '?'}); the file was discarded, "
-                          f"run the load again") from None
+        raise AccessError(
+            f"{what}: {url} does not match its {spec.split(':')[0] if spec else ''} checksum "
+            f"(expected {spec.split(':')[1] if spec else '?'}); the file was discarded, "
+            f"run the load again"
+        ) from None
     except (requests.ConnectionError, requests.Timeout, OSError) as exc:
         reason = getattr(exc, "strerror", None) or type(exc).__name__
-        raise AccessError(f"{what}: cannot reach {url} ({reason}); check the network, "
-                          f"or set $ODATIS_VRE_MIRROR to a local copy") from None
+        raise AccessError(
+            f"{what}: cannot reach {url} ({reason}); check the network, or set $ODATIS_VRE_MIRROR to a local copy"
+        ) from None
     finally:
         if bar is not False:
             bar.close()

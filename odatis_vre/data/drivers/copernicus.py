@@ -12,8 +12,10 @@ from intake.source.base import DataSource, Schema
 from .. import mirror as _mirror
 from .base import AccessError
 
-LOGIN_HINT = ("run `copernicusmarine login` once (free account at https://data.marine.copernicus.eu/register), "
-              "or set COPERNICUSMARINE_SERVICE_USERNAME and COPERNICUSMARINE_SERVICE_PASSWORD")
+LOGIN_HINT = (
+    "run `copernicusmarine login` once (free account at https://data.marine.copernicus.eu/register), "
+    "or set COPERNICUSMARINE_SERVICE_USERNAME and COPERNICUSMARINE_SERVICE_PASSWORD"
+)
 
 
 def copernicus_credentials(environ: dict[str, str] | None = None) -> bool:
@@ -49,11 +51,23 @@ class CopernicusMarineSource(DataSource):
     version = "1.0"
     partition_access = False
 
-    def __init__(self, dataset_id: str, product_id: str | None = None, variables: list[str] | None = None,
-                 west: float | None = None, south: float | None = None, east: float | None = None,
-                 north: float | None = None, start: str | None = None, end: str | None = None,
-                 min_depth: float | None = None, max_depth: float | None = None, chunks: Any = None,
-                 mirror: dict[str, str] | None = None, metadata: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        dataset_id: str,
+        product_id: str | None = None,
+        variables: list[str] | None = None,
+        west: float | None = None,
+        south: float | None = None,
+        east: float | None = None,
+        north: float | None = None,
+        start: str | None = None,
+        end: str | None = None,
+        min_depth: float | None = None,
+        max_depth: float | None = None,
+        chunks: Any = None,
+        mirror: dict[str, str] | None = None,
+        metadata: dict[str, Any] | None = None,
+    ):
         self.mirror = mirror
         self.dataset_id, self.product_id = dataset_id, product_id
         self.variables = list(variables or []) or None
@@ -76,27 +90,43 @@ class CopernicusMarineSource(DataSource):
             try:
                 ds = xr.open_zarr(local, chunks=self.chunks if self.chunks is not None else {})
             except Exception as exc:
-                raise AccessError(f"Copernicus Marine mirror {local}: cannot open Zarr ({type(exc).__name__}: {exc})") from None
+                raise AccessError(
+                    f"Copernicus Marine mirror {local}: cannot open Zarr ({type(exc).__name__}: {exc})"
+                ) from None
             return self._subset(ds)
         try:
             import copernicusmarine  # type: ignore[import-not-found]
         except ImportError:
-            raise AccessError(f"Copernicus Marine dataset {self.dataset_id}: the `copernicusmarine` toolbox is not "
-                              f"installed. Install it (`pip install copernicusmarine`), then {LOGIN_HINT}.") from None
+            raise AccessError(
+                f"Copernicus Marine dataset {self.dataset_id}: the `copernicusmarine` toolbox is not "
+                f"installed. Install it (`pip install copernicusmarine`), then {LOGIN_HINT}."
+            ) from None
         if not copernicus_credentials():
             # without them the toolbox would prompt for a password, which hangs a notebook or a service
             raise AccessError(f"Copernicus Marine dataset {self.dataset_id} needs a login: {LOGIN_HINT}.")
         b = self.box
-        kwargs = dict(dataset_id=self.dataset_id, variables=self.variables, minimum_longitude=b["west"],
-                      maximum_longitude=b["east"], minimum_latitude=b["south"], maximum_latitude=b["north"],
-                      start_datetime=self.start, end_datetime=self.end, minimum_depth=self.depth[0],
-                      maximum_depth=self.depth[1])
+        kwargs = dict(
+            dataset_id=self.dataset_id,
+            variables=self.variables,
+            minimum_longitude=b["west"],
+            maximum_longitude=b["east"],
+            minimum_latitude=b["south"],
+            maximum_latitude=b["north"],
+            start_datetime=self.start,
+            end_datetime=self.end,
+            minimum_depth=self.depth[0],
+            maximum_depth=self.depth[1],
+        )
         try:
             return copernicusmarine.open_dataset(**{k: v for k, v in kwargs.items() if v is not None})
         except Exception as exc:  # the toolbox raises its own types; credentials problems name themselves
             text = f"{type(exc).__name__}: {exc}"
-            if any(w in text.lower() for w in ("credential", "login", "password", "username", "unauthori", "401", "403")):
-                raise AccessError(f"Copernicus Marine dataset {self.dataset_id} needs a login: {LOGIN_HINT}. ({text})") from None
+            if any(
+                w in text.lower() for w in ("credential", "login", "password", "username", "unauthori", "401", "403")
+            ):
+                raise AccessError(
+                    f"Copernicus Marine dataset {self.dataset_id} needs a login: {LOGIN_HINT}. ({text})"
+                ) from None
             raise AccessError(f"Copernicus Marine dataset {self.dataset_id}: {text}") from None
 
     def _subset(self, ds: Any) -> Any:
@@ -112,8 +142,13 @@ class CopernicusMarineSource(DataSource):
     def _get_schema(self) -> Schema:
         if self._ds is None:
             self._ds = self._open()
-        return Schema(datashape=None, dtype=None, shape=None, npartitions=None,
-                      extra_metadata={"dims": dict(self._ds.sizes), "data_vars": list(self._ds.data_vars)})
+        return Schema(
+            datashape=None,
+            dtype=None,
+            shape=None,
+            npartitions=None,
+            extra_metadata={"dims": dict(self._ds.sizes), "data_vars": list(self._ds.data_vars)},
+        )
 
     def to_dask(self) -> Any:
         """The lazy :class:`xarray.Dataset`."""

@@ -50,12 +50,26 @@ class ErddapTabledapSource(DataSource):
     version = "1.1"
     partition_access = True
 
-    def __init__(self, server: str, dataset_id: str, columns: list[str] | None = None,
-                 constraints: dict[str, Any] | None = None, west: float | None = None, south: float | None = None,
-                 east: float | None = None, north: float | None = None, start: str | None = None,
-                 end: str | None = None, time_column: str = "time", lon_column: str = "longitude",
-                 lat_column: str = "latitude", distinct: bool = False, chunk: str | None = None,
-                 mirror: dict[str, str] | None = None, metadata: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        server: str,
+        dataset_id: str,
+        columns: list[str] | None = None,
+        constraints: dict[str, Any] | None = None,
+        west: float | None = None,
+        south: float | None = None,
+        east: float | None = None,
+        north: float | None = None,
+        start: str | None = None,
+        end: str | None = None,
+        time_column: str = "time",
+        lon_column: str = "longitude",
+        lat_column: str = "latitude",
+        distinct: bool = False,
+        chunk: str | None = None,
+        mirror: dict[str, str] | None = None,
+        metadata: dict[str, Any] | None = None,
+    ):
         self.mirror = mirror
         self.server = server.rstrip("/")
         self.dataset_id = dataset_id
@@ -82,9 +96,14 @@ class ErddapTabledapSource(DataSource):
         end = self.end if end is None else end
         b = self.box
         constraints: dict[str, Any] = {}
-        for col, op, val in ((self.lon_column, ">=", b["west"]), (self.lon_column, "<=", b["east"]),
-                             (self.lat_column, ">=", b["south"]), (self.lat_column, "<=", b["north"]),
-                             (self.time_column, ">=", start), (self.time_column, end_op, end)):
+        for col, op, val in (
+            (self.lon_column, ">=", b["west"]),
+            (self.lon_column, "<=", b["east"]),
+            (self.lat_column, ">=", b["south"]),
+            (self.lat_column, "<=", b["north"]),
+            (self.time_column, ">=", start),
+            (self.time_column, end_op, end),
+        ):
             if val not in (None, ""):
                 constraints[f"{col}{op}"] = val
         for col, val in self.constraints.items():
@@ -96,8 +115,9 @@ class ErddapTabledapSource(DataSource):
                 constraints[f"{col}{op}"] = _erddap_value(value)
         server = _mirror.rewrite(self.server, self.mirror)
         e = ERDDAP(server=server, protocol="tabledap", response="csv")
-        url = e.get_download_url(dataset_id=self.dataset_id, variables=self.columns, constraints=constraints,
-                                 distinct=self.distinct)
+        url = e.get_download_url(
+            dataset_id=self.dataset_id, variables=self.columns, constraints=constraints, distinct=self.distinct
+        )
         # erddapy leaves quotes and comparison signs raw; HTTP needs them percent-encoded
         return requote_uri(url).replace("<", "%3C").replace(">", "%3E")
 
@@ -115,8 +135,10 @@ class ErddapTabledapSource(DataSource):
         try:
             step = pd.tseries.frequencies.to_offset(self.chunk)
         except ValueError:
-            raise AccessError(f"ERDDAP dataset {self.dataset_id}: chunk={self.chunk!r} is not a pandas frequency "
-                              f"(use e.g. '7D', '1D', '12h')") from None
+            raise AccessError(
+                f"ERDDAP dataset {self.dataset_id}: chunk={self.chunk!r} is not a pandas frequency "
+                f"(use e.g. '7D', '1D', '12h')"
+            ) from None
         edges = [t0]
         while edges[-1] + step < t1:
             edges.append(edges[-1] + step)
@@ -152,12 +174,22 @@ class ErddapTabledapSource(DataSource):
                 break
         if meta is None:  # no rows anywhere: an empty frame with the asked-for columns
             return dd.from_pandas(fetched[len(wins) - 1], npartitions=1)
-        return dd.from_map(_ErddapWindow(self, meta, fetched), list(enumerate(wins)), meta=meta,
-                           enforce_metadata=False, label=f"erddap-{self.dataset_id}")
+        return dd.from_map(
+            _ErddapWindow(self, meta, fetched),
+            list(enumerate(wins)),
+            meta=meta,
+            enforce_metadata=False,
+            label=f"erddap-{self.dataset_id}",
+        )
 
     def _get_schema(self) -> Schema:
-        return Schema(datashape=None, dtype=None, shape=(None, len(self.columns)), npartitions=len(self.windows()),
-                      extra_metadata={"url": self.url()})
+        return Schema(
+            datashape=None,
+            dtype=None,
+            shape=(None, len(self.columns)),
+            npartitions=len(self.windows()),
+            extra_metadata={"url": self.url()},
+        )
 
     def to_dask(self) -> Any:
         """The lazy dask DataFrame (one partition per time window)."""

@@ -33,8 +33,18 @@ class NetCDFFilesSource(_NetCDFSource):  # type: ignore[misc,valid-type]
 
     name = "netcdf_files"
     pattern = None
-    _MF_ONLY = ("data_vars", "coords", "compat", "join", "parallel", "combine", "concat_dim", "combine_attrs",
-                "preprocess", "chunks")
+    _MF_ONLY = (
+        "data_vars",
+        "coords",
+        "compat",
+        "join",
+        "parallel",
+        "combine",
+        "concat_dim",
+        "combine_attrs",
+        "preprocess",
+        "chunks",
+    )
 
     def __init__(self, urlpath: Any, *args: Any, indexed: bool = False, **kwargs: Any):
         self.indexed = indexed
@@ -56,7 +66,6 @@ class NetCDFFilesSource(_NetCDFSource):  # type: ignore[misc,valid-type]
         self._ds = ds.chunk(self.chunks) if self.chunks else ds
 
 
-
 # ----------------------------------------------------------------------------- many NetCDF files, indexed
 
 _INDEX_FORMAT = 1
@@ -70,9 +79,12 @@ def _scan_file(path: str, dim: str) -> dict[str, Any]:
     with netCDF4.Dataset(path) as nc:
         nc.set_auto_maskandscale(False)
         var = nc.variables[dim]
-        return {"raw": np.asarray(var[:]).tolist(), "units": getattr(var, "units", None),
-                "calendar": getattr(var, "calendar", None),
-                "vars": {k: [list(v.dimensions), list(v.shape), str(v.dtype)] for k, v in nc.variables.items()}}
+        return {
+            "raw": np.asarray(var[:]).tolist(),
+            "units": getattr(var, "units", None),
+            "calendar": getattr(var, "calendar", None),
+            "vars": {k: [list(v.dimensions), list(v.shape), str(v.dtype)] for k, v in nc.variables.items()},
+        }
 
 
 class _FileVariable:
@@ -103,8 +115,14 @@ class _FileVariable:
         return np.asarray(var.values)
 
 
-def open_files_indexed(files: list[str], dim: str = "time", *, cache_dir: str | os.PathLike[str] | None = None,
-                       xarray_kwargs: dict[str, Any] | None = None, progress: bool = False) -> Any:
+def open_files_indexed(
+    files: list[str],
+    dim: str = "time",
+    *,
+    cache_dir: str | os.PathLike[str] | None = None,
+    xarray_kwargs: dict[str, Any] | None = None,
+    progress: bool = False,
+) -> Any:
     """Open many NetCDF files that differ only along ``dim`` as one lazy dataset, from a cached index.
 
     ``xr.open_mfdataset`` opens and decodes every file each time (730 daily files: 8-30 s). Here the
@@ -153,12 +171,21 @@ def open_files_indexed(files: list[str], dim: str = "time", *, cache_dir: str | 
             pass
     ref = index[0]
     for f, item in zip(files, index):
-        if item["vars"].keys() != ref["vars"].keys() or (item["units"], item["calendar"]) != (ref["units"], ref["calendar"]) \
-                or any(v[0] != ref["vars"][k][0] or v[2] != ref["vars"][k][2]
-                       or [n for d, n in zip(v[0], v[1]) if d != dim] != [n for d, n in zip(v[0], ref["vars"][k][1]) if d != dim]
-                       for k, v in item["vars"].items()):
-            raise ValueError(f"open_files_indexed: {f} differs from {files[0]} in more than its {dim!r} values; "
-                             f"open these files with xarray.open_mfdataset")
+        if (
+            item["vars"].keys() != ref["vars"].keys()
+            or (item["units"], item["calendar"]) != (ref["units"], ref["calendar"])
+            or any(
+                v[0] != ref["vars"][k][0]
+                or v[2] != ref["vars"][k][2]
+                or [n for d, n in zip(v[0], v[1]) if d != dim]
+                != [n for d, n in zip(v[0], ref["vars"][k][1]) if d != dim]
+                for k, v in item["vars"].items()
+            )
+        ):
+            raise ValueError(
+                f"open_files_indexed: {f} differs from {files[0]} in more than its {dim!r} values; "
+                f"open these files with xarray.open_mfdataset"
+            )
     # files in the order of their first `dim` value, as combine="by_coords" orders them
     order = sorted(range(len(files)), key=lambda i: (index[i]["raw"][0] if index[i]["raw"] else float("inf"), i))
     files = [files[i] for i in order]
@@ -166,8 +193,10 @@ def open_files_indexed(files: list[str], dim: str = "time", *, cache_dir: str | 
     template = xr.open_dataset(files[0], chunks={}, **kwargs)
     raw = np.concatenate([np.asarray(item["raw"], dtype=np.asarray(ref["raw"]).dtype) for item in index])
     tattrs = {k: v for k, v in (("units", ref["units"]), ("calendar", ref["calendar"])) if v is not None}
-    times = xr.decode_cf(xr.Dataset(coords={dim: (dim, raw, tattrs)}), **{k: v for k, v in kwargs.items()
-                                                                           if k in ("decode_times", "use_cftime")})[dim]
+    times = xr.decode_cf(
+        xr.Dataset(coords={dim: (dim, raw, tattrs)}),
+        **{k: v for k, v in kwargs.items() if k in ("decode_times", "use_cftime")},
+    )[dim]
     sizes = [len(item["raw"]) for item in index]
     variables = {}
     for name, var in template.variables.items():

@@ -39,16 +39,37 @@ class ObisOccurrenceSource(DataSource):
     partition_access = False
     eager = True
 
-    def __init__(self, api: str = OBIS_API, scientificname: str | None = None, taxonid: str | int | None = None,
-                 datasetid: str | None = None, west: float | None = None, south: float | None = None,
-                 east: float | None = None, north: float | None = None, start: str | None = None,
-                 end: str | None = None, startdepth: float | None = None, enddepth: float | None = None,
-                 fields: list[str] | None = None, page_size: int = 5000, max_records: int = 200_000,
-                 progress: bool = True, mirror: dict[str, str] | None = None, metadata: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        api: str = OBIS_API,
+        scientificname: str | None = None,
+        taxonid: str | int | None = None,
+        datasetid: str | None = None,
+        west: float | None = None,
+        south: float | None = None,
+        east: float | None = None,
+        north: float | None = None,
+        start: str | None = None,
+        end: str | None = None,
+        startdepth: float | None = None,
+        enddepth: float | None = None,
+        fields: list[str] | None = None,
+        page_size: int = 5000,
+        max_records: int = 200_000,
+        progress: bool = True,
+        mirror: dict[str, str] | None = None,
+        metadata: dict[str, Any] | None = None,
+    ):
         self.api = api.rstrip("/")
-        self.filters = {"scientificname": scientificname, "taxonid": taxonid, "datasetid": datasetid,
-                        "startdate": str(start)[:10] if start else None, "enddate": str(end)[:10] if end else None,
-                        "startdepth": startdepth, "enddepth": enddepth}
+        self.filters = {
+            "scientificname": scientificname,
+            "taxonid": taxonid,
+            "datasetid": datasetid,
+            "startdate": str(start)[:10] if start else None,
+            "enddate": str(end)[:10] if end else None,
+            "startdepth": startdepth,
+            "enddepth": enddepth,
+        }
         self.box = dict(west=west, south=south, east=east, north=north)
         self.fields = list(fields or [])
         self.page_size = max(1, min(int(page_size), 10_000))
@@ -86,8 +107,10 @@ class ObisOccurrenceSource(DataSource):
         except ValueError:
             page = None
         if not isinstance(page, dict) or not isinstance(page.get("results"), list):
-            raise AccessError(f"OBIS occurrences: {self.url(after=after)} did not return OBIS JSON "
-                              f"(an object with `results`); check the API address or the mirror")
+            raise AccessError(
+                f"OBIS occurrences: {self.url(after=after)} did not return OBIS JSON "
+                f"(an object with `results`); check the API address or the mirror"
+            )
         return page
 
     def _read(self) -> Any:
@@ -97,12 +120,15 @@ class ObisOccurrenceSource(DataSource):
         first = self._page(None)
         total = int(first.get("total") or 0)
         if total > self.max_records:
-            raise AccessError(f"OBIS occurrences: the query matches {total} records, more than max_records="
-                              f"{self.max_records}; narrow the taxon, box or period (or raise max_records)")
+            raise AccessError(
+                f"OBIS occurrences: the query matches {total} records, more than max_records="
+                f"{self.max_records}; narrow the taxon, box or period (or raise max_records)"
+            )
         rows = list(first["results"])
         page = first
-        with tqdm(total=total or None, initial=len(rows), unit="rec", desc="OBIS", disable=not self.progress,
-                  leave=False) as bar:
+        with tqdm(
+            total=total or None, initial=len(rows), unit="rec", desc="OBIS", disable=not self.progress, leave=False
+        ) as bar:
             while len(page["results"]) == self.page_size and (not total or len(rows) < total):
                 last = page["results"][-1].get("id")
                 if not last:
@@ -119,15 +145,21 @@ class ObisOccurrenceSource(DataSource):
         df["longitude"] = pd.to_numeric(df["decimalLongitude"], errors="coerce")
         df["latitude"] = pd.to_numeric(df["decimalLatitude"], errors="coerce")
         # eventDate may be an interval "2010-05-01/2010-05-03": its start dates the record
-        df["time"] = pd.to_datetime(df["eventDate"].astype("string").str.split("/").str[0], utc=True,
-                                    errors="coerce", format="ISO8601")
+        df["time"] = pd.to_datetime(
+            df["eventDate"].astype("string").str.split("/").str[0], utc=True, errors="coerce", format="ISO8601"
+        )
         return df
 
     def _get_schema(self) -> Schema:
         if self._df is None:
             self._df = self._read()
-        return Schema(datashape=None, dtype={k: str(v) for k, v in self._df.dtypes.items()}, shape=self._df.shape,
-                      npartitions=1, extra_metadata={"url": self.url()})
+        return Schema(
+            datashape=None,
+            dtype={k: str(v) for k, v in self._df.dtypes.items()},
+            shape=self._df.shape,
+            npartitions=1,
+            extra_metadata={"url": self.url()},
+        )
 
     def read(self) -> Any:
         """The occurrences as a pandas DataFrame."""

@@ -32,8 +32,10 @@ def seanoe_record_id(doi: str | int) -> str:
         m = re.search(pattern, text)
         if m:
             return m.group(1)
-    raise AccessError(f"{doi!r} is not a SEANOE identifier: give a DOI 10.17882/<number>, its https://doi.org/ URL, "
-                      f"or a landing page https://www.seanoe.org/data/<group>/<number>/")
+    raise AccessError(
+        f"{doi!r} is not a SEANOE identifier: give a DOI 10.17882/<number>, its https://doi.org/ URL, "
+        f"or a landing page https://www.seanoe.org/data/<group>/<number>/"
+    )
 
 
 class SeanoeSource(DataSource):
@@ -59,10 +61,21 @@ class SeanoeSource(DataSource):
     #: ``catalog.load`` reads the whole table: the file is downloaded whole anyway
     eager = True
 
-    def __init__(self, doi: str, file_pattern: str = "*", format: str = "auto", api: str = SEANOE_API,  # noqa: A002
-                 time_column: str | None = None, csv_kwargs: dict[str, Any] | None = None, chunks: Any = None,
-                 xarray_kwargs: dict[str, Any] | None = None, cache_dir: str | None = None, progress: bool = True,
-                 mirror: dict[str, str] | None = None, metadata: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        doi: str,
+        file_pattern: str = "*",
+        format: str = "auto",
+        api: str = SEANOE_API,  # noqa: A002
+        time_column: str | None = None,
+        csv_kwargs: dict[str, Any] | None = None,
+        chunks: Any = None,
+        xarray_kwargs: dict[str, Any] | None = None,
+        cache_dir: str | None = None,
+        progress: bool = True,
+        mirror: dict[str, str] | None = None,
+        metadata: dict[str, Any] | None = None,
+    ):
         self.doi = doi
         self.record_id = seanoe_record_id(doi)
         self.file_pattern = file_pattern or "*"
@@ -101,16 +114,20 @@ class SeanoeSource(DataSource):
             data = _fetch(url, what)
         except AccessError as exc:
             if "HTTP 404" in str(exc):
-                raise AccessError(f"{what}: SEANOE has no such record ({url} answered HTTP 404); check the DOI "
-                                  f"in the entry's args.doi") from None
+                raise AccessError(
+                    f"{what}: SEANOE has no such record ({url} answered HTTP 404); check the DOI "
+                    f"in the entry's args.doi"
+                ) from None
             raise
         try:
             rec = json.loads(data)
         except ValueError:
             rec = None
         if not isinstance(rec, dict) or not isinstance(rec.get("files"), list):
-            raise AccessError(f"{what}: {url} did not return a SEANOE record (JSON with a `files` list); check the "
-                              f"DOI, or the mirror's address")
+            raise AccessError(
+                f"{what}: {url} did not return a SEANOE record (JSON with a `files` list); check the "
+                f"DOI, or the mirror's address"
+            )
         return rec
 
     def choose_file(self, rec: dict[str, Any]) -> dict[str, Any]:
@@ -120,11 +137,17 @@ class SeanoeSource(DataSource):
         hits = [f for f in files if fnmatch.fnmatch(str(f["fileName"]).lower(), pattern)]
         open_hits = [f for f in hits if f.get("openAccess", True)]
         if not open_hits:
-            names = ", ".join(sorted(str(f["fileName"]) + ("" if f.get("openAccess", True) else " (restricted)")
-                                     for f in files)) or "none"
+            names = (
+                ", ".join(
+                    sorted(str(f["fileName"]) + ("" if f.get("openAccess", True) else " (restricted)") for f in files)
+                )
+                or "none"
+            )
             why = "is open access" if hits else "matches"
-            raise AccessError(f"SEANOE record {self.record_id}: no file {why} {self.file_pattern!r}; its files are: "
-                              f"{names}. Set the entry's args.file_pattern to one of them.")
+            raise AccessError(
+                f"SEANOE record {self.record_id}: no file {why} {self.file_pattern!r}; its files are: "
+                f"{names}. Set the entry's args.file_pattern to one of them."
+            )
         open_hits.sort(key=lambda f: str(f.get("lastUpdateDate") or ""), reverse=True)
         return open_hits[0]
 
@@ -138,9 +161,14 @@ class SeanoeSource(DataSource):
         self._file = f
         url = _mirror.rewrite(str(f["fileUrl"]), self.mirror)
         size = f.get("size")
-        return download(url, self.local_path(f), size=int(size) if str(size or "").isdigit() else None,
-                        checksum=f.get("checksum"), progress=self.progress,
-                        what=f"SEANOE record {self.record_id}, file {f['fileName']}")
+        return download(
+            url,
+            self.local_path(f),
+            size=int(size) if str(size or "").isdigit() else None,
+            checksum=f.get("checksum"),
+            progress=self.progress,
+            what=f"SEANOE record {self.record_id}, file {f['fileName']}",
+        )
 
     def _open(self) -> Any:
         import pandas as pd
@@ -151,18 +179,24 @@ class SeanoeSource(DataSource):
             import xarray as xr
 
             try:
-                return xr.open_dataset(path, chunks=self.chunks if self.chunks is not None else {}, **self.xarray_kwargs)
+                return xr.open_dataset(
+                    path, chunks=self.chunks if self.chunks is not None else {}, **self.xarray_kwargs
+                )
             except Exception as exc:
-                raise AccessError(f"SEANOE record {self.record_id}: {path.name} is not a readable NetCDF file "
-                                  f"({type(exc).__name__}: {exc}); set args.format or args.file_pattern") from None
+                raise AccessError(
+                    f"SEANOE record {self.record_id}: {path.name} is not a readable NetCDF file "
+                    f"({type(exc).__name__}: {exc}); set args.format or args.file_pattern"
+                ) from None
         kwargs = dict(self.csv_kwargs)
         if "sep" not in kwargs and "delimiter" not in kwargs:
             kwargs.update(sep=None, engine="python")  # SEANOE tables use ',', ';' or tabs: let pandas sniff
         try:
             df = pd.read_csv(path, **kwargs)
         except Exception as exc:
-            raise AccessError(f"SEANOE record {self.record_id}: cannot read {path.name} as a table "
-                              f"({type(exc).__name__}: {exc}); set args.csv_kwargs") from None
+            raise AccessError(
+                f"SEANOE record {self.record_id}: cannot read {path.name} as a table "
+                f"({type(exc).__name__}: {exc}); set args.csv_kwargs"
+            ) from None
         return _utc_column(df, self.time_column)
 
     def _get_schema(self) -> Schema:
@@ -171,10 +205,20 @@ class SeanoeSource(DataSource):
         f = self._file or {}
         extra = {"file": f.get("fileName"), "url": f.get("fileUrl")}
         if hasattr(self._obj, "data_vars"):
-            return Schema(datashape=None, dtype=None, shape=None, npartitions=None,
-                          extra_metadata={**extra, "dims": dict(self._obj.sizes)})
-        return Schema(datashape=None, dtype={k: str(v) for k, v in self._obj.dtypes.items()}, shape=self._obj.shape,
-                      npartitions=1, extra_metadata=extra)
+            return Schema(
+                datashape=None,
+                dtype=None,
+                shape=None,
+                npartitions=None,
+                extra_metadata={**extra, "dims": dict(self._obj.sizes)},
+            )
+        return Schema(
+            datashape=None,
+            dtype={k: str(v) for k, v in self._obj.dtypes.items()},
+            shape=self._obj.shape,
+            npartitions=1,
+            extra_metadata=extra,
+        )
 
     def read(self) -> Any:
         """The dataset (xarray, lazy) or the table (pandas)."""

@@ -33,7 +33,9 @@ def _open_nc(path: Path, label: str) -> Any:
     try:
         return netCDF4.Dataset(path)
     except OSError as exc:
-        raise TimeSeriesError(f"{label}: cannot read {path} ({exc}); repair or remove that file, then build again") from None
+        raise TimeSeriesError(
+            f"{label}: cannot read {path} ({exc}); repair or remove that file, then build again"
+        ) from None
 
 
 class _NetCDFFiles:
@@ -52,7 +54,9 @@ class _NetCDFFiles:
             tname, yname, xname = self.dims
             self.variables = _gridded_vars(first, self.dims)
             if not self.variables:
-                raise TimeSeriesError(f"{label}: {files[0].name} has no numeric variable on ({tname}, {yname}, {xname})")
+                raise TimeSeriesError(
+                    f"{label}: {files[0].name} has no numeric variable on ({tname}, {yname}, {xname})"
+                )
             self.lat = first[yname].values
             self.lon = first[xname].values
             self.attrs = dict(first.attrs)
@@ -70,16 +74,25 @@ class _NetCDFFiles:
         for f in files:
             with _open_nc(f, self.label) as nc:
                 if tname not in nc.variables:
-                    raise TimeSeriesError(f"{self.label}: {f} has no variable {tname!r}; every file must hold the same grid")
+                    raise TimeSeriesError(
+                        f"{self.label}: {f} has no variable {tname!r}; every file must hold the same grid"
+                    )
                 tv = nc.variables[tname]
                 vals = np.atleast_1d(tv[:])
-                dates = cftime.num2date(vals, tv.units, getattr(tv, "calendar", "standard"),
-                                        only_use_cftime_datetimes=False, only_use_python_datetimes=True)
+                dates = cftime.num2date(
+                    vals,
+                    tv.units,
+                    getattr(tv, "calendar", "standard"),
+                    only_use_cftime_datetimes=False,
+                    only_use_python_datetimes=True,
+                )
                 t = np.array([np.datetime64(d.replace(tzinfo=None), "ns") for d in np.atleast_1d(dates)])
                 shape = nc.variables[self.variables[0]].shape
                 if tuple(shape[1:]) != (self.lat.size, self.lon.size):
-                    raise TimeSeriesError(f"{self.label}: {f.name} has a {shape[1:]} grid, {files[0].name} has "
-                                          f"{(self.lat.size, self.lon.size)}; every file must hold the same grid")
+                    raise TimeSeriesError(
+                        f"{self.label}: {f.name} has a {shape[1:]} grid, {files[0].name} has "
+                        f"{(self.lat.size, self.lon.size)}; every file must hold the same grid"
+                    )
             found.append((t[0] if t.size else np.datetime64("NaT"), f, t))
         found.sort(key=lambda x: x[0])
         times = np.concatenate([x[2] for x in found])
@@ -95,7 +108,7 @@ class _NetCDFFiles:
             with _open_nc(f, self.label) as nc:
                 for v in self.variables:
                     block = nc.variables[v][:, rows, :]
-                    out[v][t0:t0 + n] = np.ma.filled(np.ma.asarray(block, dtype=self.dtypes[v]), np.nan)
+                    out[v][t0 : t0 + n] = np.ma.filled(np.ma.asarray(block, dtype=self.dtypes[v]), np.nan)
             t0 += n
             progress.update(1)
         return out
@@ -114,8 +127,9 @@ class _XarrayGrid:
             raise TimeSeriesError(f"{label}: no numeric variable on ({tname}, {yname}, {xname})")
         self.lat, self.lon, self.times = ds[yname].values, ds[xname].values, ds[tname].values
         if not np.issubdtype(self.times.dtype, np.datetime64):
-            raise TimeSeriesError(f"{label}: time coordinate {tname!r} is not decoded to dates "
-                                  f"(units/calendar attributes missing?)")
+            raise TimeSeriesError(
+                f"{label}: time coordinate {tname!r} is not decoded to dates (units/calendar attributes missing?)"
+            )
         self.attrs = dict(ds.attrs)
         self.var_attrs = {v: _clean_attrs(ds[v].attrs) for v in self.variables}
         self.coord_attrs = {n: dict(ds[n].attrs) for n in (yname, xname)}
@@ -131,7 +145,6 @@ class _XarrayGrid:
             out[v] = np.asarray(da.values, dtype=self.dtypes[v])
         progress.update(1)
         return out
-
 
 
 def _out_dtype(dtype: Any) -> np.dtype:
@@ -152,6 +165,7 @@ def _reader(src: Source) -> _NetCDFFiles | _XarrayGrid:
 
 # ----------------------------------------------------------------------------- building
 
+
 def _json_safe(attrs: dict[str, Any]) -> dict[str, Any]:
     out = {}
     for k, v in attrs.items():
@@ -171,8 +185,15 @@ def _writable(folder: Path) -> bool:
     return folder.is_dir() and os.access(folder, os.W_OK)
 
 
-def write_copy(src: Source, *, dest: str | os.PathLike[str] | None = None, tile: int = DEFAULT_TILE,
-               max_memory: int = DEFAULT_MAX_MEMORY, force: bool = False, progress: bool = True) -> Path:
+def write_copy(
+    src: Source,
+    *,
+    dest: str | os.PathLike[str] | None = None,
+    tile: int = DEFAULT_TILE,
+    max_memory: int = DEFAULT_MAX_MEMORY,
+    force: bool = False,
+    progress: bool = True,
+) -> Path:
     """Write the time-optimised copy of a gridded dataset; return its path.
 
     ``dest`` defaults to beside the data (``<store>.time.zarr``), or the user's cache when that
@@ -214,31 +235,50 @@ def write_copy(src: Source, *, dest: str | os.PathLike[str] | None = None, tile:
         tname, yname, xname = reader.dims
         arrays = {}
         for v in reader.variables:
-            arr = group.create_array(v, shape=(nt, ny, nx), chunks=(nt, min(tile, ny), min(tile, nx)),
-                                     dtype=reader.dtypes[v], order="F", compressors=None, filters=None,
-                                     fill_value=np.nan, chunk_key_encoding={"name": "v2", "separator": "."})
+            arr = group.create_array(
+                v,
+                shape=(nt, ny, nx),
+                chunks=(nt, min(tile, ny), min(tile, nx)),
+                dtype=reader.dtypes[v],
+                order="F",
+                compressors=None,
+                filters=None,
+                fill_value=np.nan,
+                chunk_key_encoding={"name": "v2", "separator": "."},
+            )
             arr.attrs.update(_json_safe({**reader.var_attrs[v], "_ARRAY_DIMENSIONS": [tname, yname, xname]}))
             arrays[v] = arr
         steps = len(bands) * len(reader.files)
-        with tqdm(total=steps, desc=f"time copy {src.label}", unit="file", disable=not progress,
-                  leave=False) as bar:
+        with tqdm(total=steps, desc=f"time copy {src.label}", unit="file", disable=not progress, leave=False) as bar:
             for rows in bands:
                 block = reader.read_band(rows, bar)
                 for v, data in block.items():
                     arrays[v][:, rows, :] = data
                 del block
-        meta = {"version": FORMAT_VERSION, "source": str(src.paths[0] if src.kind == "zarr" else src.pattern or src.paths[0]),
-                "label": src.label, "kind": src.kind, "fingerprint": fingerprint,
-                "dims": {"time": tname, "lat": yname, "lon": xname}, "variables": reader.variables,
-                "tile": [min(tile, ny), min(tile, nx)],
-                "built": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")}
+        meta = {
+            "version": FORMAT_VERSION,
+            "source": str(src.paths[0] if src.kind == "zarr" else src.pattern or src.paths[0]),
+            "label": src.label,
+            "kind": src.kind,
+            "fingerprint": fingerprint,
+            "dims": {"time": tname, "lat": yname, "lon": xname},
+            "variables": reader.variables,
+            "tile": [min(tile, ny), min(tile, nx)],
+            "built": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        }
         group.attrs.update({"odatis_time_copy": meta})
         zarr.consolidate_metadata(str(tmp), zarr_format=2)
         if isinstance(reader, _NetCDFFiles):
             # the copy doubles as the index of the daily files: which file holds which time step
-            (tmp / FILES_INDEX).write_text(json.dumps(
-                {"root": str(src.root), "files": [os.path.relpath(f, src.root) for f in reader.files],
-                 "counts": reader.counts}))
+            (tmp / FILES_INDEX).write_text(
+                json.dumps(
+                    {
+                        "root": str(src.root),
+                        "files": [os.path.relpath(f, src.root) for f in reader.files],
+                        "counts": reader.counts,
+                    }
+                )
+            )
         _swap_into_place(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -251,9 +291,11 @@ def _write_skeleton(path: Path, reader: _NetCDFFiles | _XarrayGrid) -> None:
     import xarray as xr
 
     tname, yname, xname = reader.dims
-    coords = {tname: (tname, reader.times, reader.time_attrs),
-              yname: (yname, reader.lat, reader.coord_attrs.get(yname, {})),
-              xname: (xname, reader.lon, reader.coord_attrs.get(xname, {}))}
+    coords = {
+        tname: (tname, reader.times, reader.time_attrs),
+        yname: (yname, reader.lat, reader.coord_attrs.get(yname, {})),
+        xname: (xname, reader.lon, reader.coord_attrs.get(xname, {})),
+    }
     skel = xr.Dataset(coords=coords, attrs=_json_safe(reader.attrs))
     enc = {tname: {"units": "seconds since 1970-01-01 00:00:00", "calendar": "proleptic_gregorian", "dtype": "int64"}}
     if np.any(reader.times.astype("datetime64[s]") != reader.times):

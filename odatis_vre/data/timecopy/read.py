@@ -53,7 +53,6 @@ def _stored_fingerprint(path: Path) -> str | None:
     return meta.get("fingerprint") if meta else None
 
 
-
 # ----------------------------------------------------------------------------- reading the copy
 
 #: Chunk files a :class:`TimeCopy` keeps open between clicks (a click then costs one ``pread``)
@@ -63,6 +62,7 @@ OPEN_CHUNK_FILES = 128
 #: dwarfs its scheduling, below the 64 MiB up to which gateway workers allocate from the heap
 #: (odatis_vre.hub.gateway.WORKER_MALLOC)
 BLOCK_BYTES = 48 * 1024**2
+
 
 @dataclass
 class TimeCopy:
@@ -105,25 +105,34 @@ class TimeCopy:
         stamp = _copy_stamp(key)
         meta = _stored_meta(path)
         if meta is None:
-            raise TimeSeriesError(f"{path}: not a time-optimised copy of this version; rebuild it with "
-                                  f"`odatis-vre timeseries build`")
+            raise TimeSeriesError(
+                f"{path}: not a time-optimised copy of this version; rebuild it with `odatis-vre timeseries build`"
+            )
         zm = json.loads((path / ".zmetadata").read_text())["metadata"]
         dims = meta["dims"]
         # the coordinates straight from zarr (xarray.open_zarr costs ~10x more); CF times decoded by xarray
         group = zarr.open_group(str(path), mode="r", zarr_format=2)
         tattrs = zm[f"{dims['time']}/.zattrs"]
-        time = xr.decode_cf(xr.Dataset({"t": ("t", group[dims["time"]][:], {
-            k: tattrs[k] for k in ("units", "calendar") if k in tattrs})}))["t"].values
+        time = xr.decode_cf(
+            xr.Dataset(
+                {"t": ("t", group[dims["time"]][:], {k: tattrs[k] for k in ("units", "calendar") if k in tattrs})}
+            )
+        )["t"].values
         lat, lon = group[dims["lat"]][:], group[dims["lon"]][:]
-        var_attrs = {v: {k: a for k, a in zm.get(f"{v}/.zattrs", {}).items() if k != "_ARRAY_DIMENSIONS"}
-                     for v in meta["variables"]}
+        var_attrs = {
+            v: {k: a for k, a in zm.get(f"{v}/.zattrs", {}).items() if k != "_ARRAY_DIMENSIONS"}
+            for v in meta["variables"]
+        }
         arrays = {}
         for v in meta["variables"]:
             za = zm[f"{v}/.zarray"]
             if za.get("compressor") is not None or za.get("order") != "F" or za["chunks"][0] != za["shape"][0]:
                 raise TimeSeriesError(f"{path}/{v}: unexpected layout; rebuild with `odatis-vre timeseries build`")
-            arrays[v] = {"chunks": tuple(za["chunks"]), "dtype": np.dtype(za["dtype"]),
-                         "sep": za.get("dimension_separator", ".")}
+            arrays[v] = {
+                "chunks": tuple(za["chunks"]),
+                "dtype": np.dtype(za["dtype"]),
+                "sep": za.get("dimension_separator", "."),
+            }
         tc = cls(path, time, lat, lon, dims, arrays, zm.get(".zattrs", {}), var_attrs, stamp=stamp)
         with _LOCK:
             _COPIES[key] = tc
@@ -156,8 +165,10 @@ class TimeCopy:
             y0, y1, x0, x1, hy, hx = self._bounds
             x = lon + 360.0 if (x1 > 180 and lon < 0) else lon
             if y0 - hy <= lat <= y1 + hy and x0 - hx <= x <= x1 + hx:
-                return (min(max(int(math.floor((lat - ry[0]) / ry[1] + 0.5)), 0), ry[2] - 1),
-                        min(max(int(math.floor((x - rx[0]) / rx[1] + 0.5)), 0), rx[2] - 1))
+                return (
+                    min(max(int(math.floor((lat - ry[0]) / ry[1] + 0.5)), 0), ry[2] - 1),
+                    min(max(int(math.floor((x - rx[0]) / rx[1] + 0.5)), 0), rx[2] - 1),
+                )
         return _nearest(self.lat, self.lon, lon, lat, self.label, self._bounds)
 
     def _chunk_file(self, var: str, ci: int, cj: int) -> str:
@@ -178,7 +189,9 @@ class TimeCopy:
             raise TimeSeriesError(f"variable {var!r} is not in {self.label} (it has {', '.join(self.arrays)})")
         return self.arrays[var]
 
-    def point(self, var: str, lon: float, lat: float, tslice: slice = slice(None)) -> tuple[np.ndarray, tuple[int, int]]:
+    def point(
+        self, var: str, lon: float, lat: float, tslice: slice = slice(None)
+    ) -> tuple[np.ndarray, tuple[int, int]]:
         """Values at the grid point nearest ``(lon, lat)`` (one read of one file) and its indices."""
         info = self._var(var)
         i, j = self.index(lon, lat)
@@ -236,16 +249,36 @@ class TimeCopy:
         cols = [(c, min(c + bx, nx)) for c in range(0, nx, bx)]
         # a blockwise layer (no input arrays, the block's position picks the tiles): dask fuses the read
         # with what follows block by block (a climatology is then one task per block, not two)
-        tiles = TileSource(name="timecopy-" + tokenize(str(self.path), self.stamp, var, by, bx),
-                           folder=os.path.join(self.path, var), sep=info["sep"], dtype=info["dtype"].str,
-                           chunks3=(nt, ty, tx), rows=tuple(rows), cols=tuple(cols))
-        arr = dsa.map_blocks(_read_block_at, folder=tiles.folder, sep=tiles.sep, dtype_str=tiles.dtype,
-                             chunks3=tiles.chunks3, rows=rows, cols=cols, name=tiles.name,
-                             chunks=((nt,), *tiles.block_chunks()),
-                             dtype=info["dtype"], meta=np.empty((0, 0, 0), dtype=info["dtype"]))
+        tiles = TileSource(
+            name="timecopy-" + tokenize(str(self.path), self.stamp, var, by, bx),
+            folder=os.path.join(self.path, var),
+            sep=info["sep"],
+            dtype=info["dtype"].str,
+            chunks3=(nt, ty, tx),
+            rows=tuple(rows),
+            cols=tuple(cols),
+        )
+        arr = dsa.map_blocks(
+            _read_block_at,
+            folder=tiles.folder,
+            sep=tiles.sep,
+            dtype_str=tiles.dtype,
+            chunks3=tiles.chunks3,
+            rows=rows,
+            cols=cols,
+            name=tiles.name,
+            chunks=((nt,), *tiles.block_chunks()),
+            dtype=info["dtype"],
+            meta=np.empty((0, 0, 0), dtype=info["dtype"]),
+        )
         d = self.dims
-        da = xr.DataArray(arr, dims=(d["time"], d["lat"], d["lon"]), name=var, attrs=dict(self.var_attrs.get(var, {})),
-                          coords={d["time"]: self.time, d["lat"]: self.lat, d["lon"]: self.lon})
+        da = xr.DataArray(
+            arr,
+            dims=(d["time"], d["lat"], d["lon"]),
+            name=var,
+            attrs=dict(self.var_attrs.get(var, {})),
+            coords={d["time"]: self.time, d["lat"]: self.lat, d["lon"]: self.lon},
+        )
         da.encoding[TILES_KEY] = tiles
         return da
 
@@ -253,9 +286,17 @@ class TimeCopy:
         """The ``(time, lat, lon)`` values of a block of grid points, read tile by tile."""
         info = self._var(var)
         t0, t1, _ = tslice.indices(info["chunks"][0])
-        return np.ascontiguousarray(_read_block(os.path.join(self.path, var), info["sep"], info["dtype"].str,
-                                                info["chunks"], (rows.start, rows.stop), (cols.start, cols.stop),
-                                                (t0, t1)))
+        return np.ascontiguousarray(
+            _read_block(
+                os.path.join(self.path, var),
+                info["sep"],
+                info["dtype"].str,
+                info["chunks"],
+                (rows.start, rows.stop),
+                (cols.start, cols.stop),
+                (t0, t1),
+            )
+        )
 
 
 #: data reduced by one task of :meth:`TileSource.map_series` (a tile at a time: its memory stays small)
@@ -306,9 +347,17 @@ class TileSource:
         cols = tuple((c, min(c + k * tx, nx)) for c in range(0, nx, k * tx))
         tasks = TileSource(self.name, self.folder, self.sep, self.dtype, self.chunks3, rows, cols)
         out = np.dtype(self.dtype) if np.issubdtype(np.dtype(self.dtype), np.floating) else np.dtype(np.float64)
-        return dsa.map_blocks(_map_series_at, tiles=tasks, reduce=func, size=size, kwargs=kwargs, dtype=out,
-                              name="map_series-" + tokenize(tasks, func, size, kwargs),
-                              chunks=((size,), *tasks.block_chunks()), meta=np.empty((0, 0, 0), dtype=out))
+        return dsa.map_blocks(
+            _map_series_at,
+            tiles=tasks,
+            reduce=func,
+            size=size,
+            kwargs=kwargs,
+            dtype=out,
+            name="map_series-" + tokenize(tasks, func, size, kwargs),
+            chunks=((size,), *tasks.block_chunks()),
+            meta=np.empty((0, 0, 0), dtype=out),
+        )
 
 
 def tile_source(da: Any) -> TileSource | None:
@@ -326,8 +375,9 @@ def tile_source(da: Any) -> TileSource | None:
     return None
 
 
-def _map_series_at(*, tiles: TileSource, reduce: Any, size: int, kwargs: dict[str, Any],
-                   block_id: tuple[int, int, int]) -> np.ndarray:
+def _map_series_at(
+    *, tiles: TileSource, reduce: Any, size: int, kwargs: dict[str, Any], block_id: tuple[int, int, int]
+) -> np.ndarray:
     nt, ty, tx = tiles.chunks3
     (r0, r1), (c0, c1) = tiles.rows[block_id[1]], tiles.cols[block_id[2]]
     dtype = np.dtype(tiles.dtype) if np.issubdtype(np.dtype(tiles.dtype), np.floating) else np.dtype(np.float64)
@@ -336,9 +386,11 @@ def _map_series_at(*, tiles: TileSource, reduce: Any, size: int, kwargs: dict[st
         for cj in range(c0 // tx, (c1 - 1) // tx + 1):
             a0, a1 = max(r0, ci * ty), min(r1, (ci + 1) * ty)
             b0, b1 = max(c0, cj * tx), min(c1, (cj + 1) * tx)
-            tile = _mapped_tile(os.path.join(tiles.folder, f"0{tiles.sep}{ci}{tiles.sep}{cj}"), tiles.dtype, tiles.chunks3)
+            tile = _mapped_tile(
+                os.path.join(tiles.folder, f"0{tiles.sep}{ci}{tiles.sep}{cj}"), tiles.dtype, tiles.chunks3
+            )
             if tile is None:
-                out[:, a0 - r0:a1 - r0, b0 - c0:b1 - c0] = np.nan
+                out[:, a0 - r0 : a1 - r0, b0 - c0 : b1 - c0] = np.nan
                 continue
             mapping = tile[1]
             # (time, ty, tx) in Fortran order is (points, time) in C order: point p = y + ty * x
@@ -346,7 +398,9 @@ def _map_series_at(*, tiles: TileSource, reduce: Any, size: int, kwargs: dict[st
             del tile
             _close_mapping(mapping)
             grid = np.asarray(result).T.reshape(size, ty, tx, order="F")
-            out[:, a0 - r0:a1 - r0, b0 - c0:b1 - c0] = grid[:, a0 - ci * ty:a1 - ci * ty, b0 - cj * tx:b1 - cj * tx]
+            out[:, a0 - r0 : a1 - r0, b0 - c0 : b1 - c0] = grid[
+                :, a0 - ci * ty : a1 - ci * ty, b0 - cj * tx : b1 - cj * tx
+            ]
     return out
 
 
@@ -377,8 +431,9 @@ def _grid_bounds(lat: np.ndarray, lon: np.ndarray) -> tuple[float, float, float,
     return float(lat.min()), float(lat.max()), float(lon.min()), float(lon.max()), dy / 2, dx / 2
 
 
-def _nearest(lat: np.ndarray, lon: np.ndarray, x: float, y: float, what: str,
-             bounds: tuple[float, ...] | None = None) -> tuple[int, int]:
+def _nearest(
+    lat: np.ndarray, lon: np.ndarray, x: float, y: float, what: str, bounds: tuple[float, ...] | None = None
+) -> tuple[int, int]:
     """Indices ``(i_lat, i_lon)`` of the grid point nearest ``(x=lon, y=lat)``.
 
     >>> _nearest(np.array([40., 41, 42]), np.array([-3., -2, -1]), -2.2, 41.9, "g")
@@ -391,8 +446,10 @@ def _nearest(lat: np.ndarray, lon: np.ndarray, x: float, y: float, what: str,
     if x1 > 180 and x < 0:
         x += 360.0  # a 0..360 grid asked with -180..180 longitudes
     if not (y0 - hy <= y <= y1 + hy and x0 - hx <= x <= x1 + hx):
-        raise TimeSeriesError(f"point (lon={x:g}, lat={y:g}) is outside {what}'s grid (lon {x0:g}..{x1:g}, "
-                              f"lat {y0:g}..{y1:g}); pick a point inside it")
+        raise TimeSeriesError(
+            f"point (lon={x:g}, lat={y:g}) is outside {what}'s grid (lon {x0:g}..{x1:g}, "
+            f"lat {y0:g}..{y1:g}); pick a point inside it"
+        )
     return int(np.abs(lat - y).argmin()), int(np.abs(lon - x).argmin())
 
 
@@ -402,15 +459,18 @@ def _box_indices(lat: np.ndarray, lon: np.ndarray, bbox: Sequence[float], what: 
     except (TypeError, ValueError):
         raise TimeSeriesError(f"bbox={bbox!r}: give four numbers (west, south, east, north)") from None
     if s > n or w > e:
-        raise TimeSeriesError(f"bbox={bbox!r}: order is (west, south, east, north) with west <= east, south <= north; "
-                              f"swap the corners")
+        raise TimeSeriesError(
+            f"bbox={bbox!r}: order is (west, south, east, north) with west <= east, south <= north; swap the corners"
+        )
     if lon.max() > 180 and w < 0:
         w, e = w + 360.0, e + 360.0
     rows = np.nonzero((lat >= s) & (lat <= n))[0]
     cols = np.nonzero((lon >= w) & (lon <= e))[0]
     if rows.size == 0 or cols.size == 0:
-        raise TimeSeriesError(f"bbox={bbox!r} holds no grid point of {what} (lon {lon.min():g}..{lon.max():g}, "
-                              f"lat {lat.min():g}..{lat.max():g}); draw a bigger box or one over the data")
+        raise TimeSeriesError(
+            f"bbox={bbox!r} holds no grid point of {what} (lon {lon.min():g}..{lon.max():g}, "
+            f"lat {lat.min():g}..{lat.max():g}); draw a bigger box or one over the data"
+        )
     return slice(int(rows.min()), int(rows.max()) + 1), slice(int(cols.min()), int(cols.max()) + 1)
 
 
@@ -424,11 +484,15 @@ def _time_slice(times: np.ndarray, period: Sequence[Any] | None) -> slice:
         t0 = np.datetime64(pd.Timestamp(start)) if start is not None else None
         t1 = pd.Timestamp(end) if end is not None else None
     except (TypeError, ValueError) as exc:
-        raise TimeSeriesError(f"time={period!r}: not (start, end) dates ({exc}); give ISO dates, e.g. "
-                              f"('2023-01-01', '2023-12-31'), None for an open end") from None
+        raise TimeSeriesError(
+            f"time={period!r}: not (start, end) dates ({exc}); give ISO dates, e.g. "
+            f"('2023-01-01', '2023-12-31'), None for an open end"
+        ) from None
     if t0 is not None and t1 is not None and np.datetime64(t1) < t0:
-        raise TimeSeriesError(f"time={tuple(period)!r}: the end is before the start; give (start, end) in that "
-                              f"order, e.g. ({str(end)!r}, {str(start)!r})")
+        raise TimeSeriesError(
+            f"time={tuple(period)!r}: the end is before the start; give (start, end) in that "
+            f"order, e.g. ({str(end)!r}, {str(start)!r})"
+        )
     if t1 is not None and len(str(end)) <= 10:
         t1 = t1 + pd.Timedelta(days=1) - pd.Timedelta(nanoseconds=1)  # a date means the whole day
     i0 = 0 if t0 is None else int(np.searchsorted(times, t0, side="left"))
@@ -436,8 +500,16 @@ def _time_slice(times: np.ndarray, period: Sequence[Any] | None) -> slice:
     return slice(i0, max(i0, i1))
 
 
-def _read_block_at(*, folder: str, sep: str, dtype_str: str, chunks3: tuple[int, int, int],
-                   rows: list[tuple[int, int]], cols: list[tuple[int, int]], block_id: tuple[int, int, int]) -> np.ndarray:
+def _read_block_at(
+    *,
+    folder: str,
+    sep: str,
+    dtype_str: str,
+    chunks3: tuple[int, int, int],
+    rows: list[tuple[int, int]],
+    cols: list[tuple[int, int]],
+    block_id: tuple[int, int, int],
+) -> np.ndarray:
     return _read_block(folder, sep, dtype_str, chunks3, rows[block_id[1]], cols[block_id[2]])
 
 
@@ -462,8 +534,15 @@ def _close_mapping(mapping: mmap.mmap) -> None:
         mapping.close()
 
 
-def _read_block(folder: str, sep: str, dtype: str, chunks: tuple[int, int, int], rows: tuple[int, int],
-                cols: tuple[int, int], times: tuple[int, int] | None = None) -> np.ndarray:
+def _read_block(
+    folder: str,
+    sep: str,
+    dtype: str,
+    chunks: tuple[int, int, int],
+    rows: tuple[int, int],
+    cols: tuple[int, int],
+    times: tuple[int, int] | None = None,
+) -> np.ndarray:
     """Values of ``rows`` × ``cols`` over ``times`` (default: the whole period), from the copy's chunk files
     (Fortran order: each point's series is contiguous, in the files and in the block returned; a missing
     file is an all-missing tile)."""
@@ -477,10 +556,12 @@ def _read_block(folder: str, sep: str, dtype: str, chunks: tuple[int, int, int],
             b0, b1 = max(c0, cj * tx), min(c1, (cj + 1) * tx)
             tile = _mapped_tile(os.path.join(folder, f"0{sep}{ci}{sep}{cj}"), dtype, chunks)
             if tile is None:
-                out[:, a0 - r0:a1 - r0, b0 - c0:b1 - c0] = np.nan
+                out[:, a0 - r0 : a1 - r0, b0 - c0 : b1 - c0] = np.nan
                 continue
             mapping = tile[1]
-            out[:, a0 - r0:a1 - r0, b0 - c0:b1 - c0] = tile[0][t0:t1, a0 - ci * ty:a1 - ci * ty, b0 - cj * tx:b1 - cj * tx]
+            out[:, a0 - r0 : a1 - r0, b0 - c0 : b1 - c0] = tile[0][
+                t0:t1, a0 - ci * ty : a1 - ci * ty, b0 - cj * tx : b1 - cj * tx
+            ]
             del tile
             _close_mapping(mapping)
     return out

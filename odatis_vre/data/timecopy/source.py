@@ -42,8 +42,8 @@ class SlowPathWarning(UserWarning):
     """No fresh time-optimised copy: the series is read from the map-optimised data (slow)."""
 
 
-
 # ----------------------------------------------------------------------------- sources
+
 
 @dataclass(frozen=True)
 class Source:
@@ -126,7 +126,7 @@ class Source:
                 st = os.stat(p)
             except FileNotFoundError:
                 continue
-            rel = p[len(root):] if p.startswith(root) else os.path.relpath(p, root)
+            rel = p[len(root) :] if p.startswith(root) else os.path.relpath(p, root)
             h.update(f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
             n += 1
         return f"{n}:{h.hexdigest()}"
@@ -158,22 +158,28 @@ class Source:
 def _local_path(url: str, catalog_dir: Path) -> str:
     url = url.replace("{{ CATALOG_DIR }}", str(catalog_dir)).replace("{{CATALOG_DIR}}", str(catalog_dir))
     if url.startswith("file://"):
-        url = url[len("file://"):]
+        url = url[len("file://") :]
     return url
 
 
 def _from_path(text: str, label: str) -> Source:
     """A :class:`Source` from a Zarr store, a NetCDF file, a glob, or a folder of NetCDF files."""
     if "://" in text:
-        raise TimeSeriesError(f"{label}: {text} is remote; time-optimised copies are made from local data only "
-                              f"(mirror it first, see docs/catalogue.md)")
+        raise TimeSeriesError(
+            f"{label}: {text} is remote; time-optimised copies are made from local data only "
+            f"(mirror it first, see docs/catalogue.md)"
+        )
     p = Path(text).expanduser()
     if any(ch in text for ch in "*?["):
-        return _from_pattern(str(p.absolute()), label, f"no file matches {text}; generate the data first "
-                                                       f"(`odatis-vre data samples` for the samples)")
+        return _from_pattern(
+            str(p.absolute()),
+            label,
+            f"no file matches {text}; generate the data first (`odatis-vre data samples` for the samples)",
+        )
     if not p.exists():
-        raise TimeSeriesError(f"{label}: {p} does not exist; check the path (or generate the samples with "
-                              f"`odatis-vre data samples`)")
+        raise TimeSeriesError(
+            f"{label}: {p} does not exist; check the path (or generate the samples with `odatis-vre data samples`)"
+        )
     if p.is_dir() and (p.suffix == ".zarr" or (p / ".zgroup").exists() or (p / "zarr.json").exists()):
         return Source("zarr", (p.resolve(),), label)
     if p.is_dir():
@@ -189,21 +195,25 @@ def _from_pattern(pattern: str, label: str, if_none: str) -> Source:
     return Source("netcdf", (Path(files[0]),), label, pattern=pattern, root_dir=root)
 
 
-
 def _dim_names(ds: Any, var: str | None = None) -> tuple[str, str, str]:
     def pick(names: Sequence[str], what: str) -> str:
         for n in names:
             if n in ds.dims:
                 return n
-        raise TimeSeriesError(f"no {what} dimension (looked for {', '.join(names)}; the data has "
-                              f"{', '.join(map(str, ds.dims))}); only (time, lat, lon) grids have time series here")
+        raise TimeSeriesError(
+            f"no {what} dimension (looked for {', '.join(names)}; the data has "
+            f"{', '.join(map(str, ds.dims))}); only (time, lat, lon) grids have time series here"
+        )
+
     return pick(_TIME, "time"), pick(_LAT, "latitude"), pick(_LON, "longitude")
 
 
 def _gridded_vars(ds: Any, dims: tuple[str, str, str]) -> list[str]:
-    return [str(v) for v, da in ds.data_vars.items() if set(da.dims) == set(dims) and da.ndim == 3
-            and np.issubdtype(da.dtype, np.number)]
-
+    return [
+        str(v)
+        for v, da in ds.data_vars.items()
+        if set(da.dims) == set(dims) and da.ndim == 3 and np.issubdtype(da.dtype, np.number)
+    ]
 
 
 def _clean_attrs(attrs: dict[str, Any]) -> dict[str, Any]:

@@ -58,14 +58,37 @@ from .datacite import DataCiteRegistrar
 from .local import LocalRegistrar
 from .zenodo import ZenodoRegistrar, rdm_metadata
 
-__all__ = ["DATACITE_TEST_URL", "DATACITE_URL", "NAMES", "ZENODO_SANDBOX_URL", "ZENODO_URL", "DataCiteRegistrar",
-           "LocalRegistrar", "Registrar", "RegistrarError", "ZenodoRegistrar", "get", "rdm_metadata", "suffix_for"]
+__all__ = [
+    "DATACITE_TEST_URL",
+    "DATACITE_URL",
+    "NAMES",
+    "ZENODO_SANDBOX_URL",
+    "ZENODO_URL",
+    "DataCiteRegistrar",
+    "LocalRegistrar",
+    "Registrar",
+    "RegistrarError",
+    "ZenodoRegistrar",
+    "get",
+    "rdm_metadata",
+    "suffix_for",
+]
 
 
 # ----------------------------------------------------------------------------- factory
 
-def get(name: str, *, prefix: str, environ: Mapping[str, str] = os.environ, base_url: str | None = None,
-        state_dir: Path | None = None, timeout: float = 30, retries: int = 2, backoff: float = 0.5) -> Registrar:
+
+def get(
+    name: str,
+    *,
+    prefix: str,
+    environ: Mapping[str, str] = os.environ,
+    base_url: str | None = None,
+    state_dir: Path | None = None,
+    timeout: float = 30,
+    retries: int = 2,
+    backoff: float = 0.5,
+) -> Registrar:
     """The registrar ``name`` (``local``, ``datacite`` or ``zenodo``).
 
     - ``local``: DOIs ``<prefix>/odatis.<suffix from key>``, not registered (citations say so).
@@ -93,16 +116,35 @@ def get(name: str, *, prefix: str, environ: Mapping[str, str] = os.environ, base
     def need(*names: str, why: str) -> list[str]:
         missing = [n for n in names if not environ.get(n)]
         if missing:
-            raise RegistrarError(f"registrar {name!r} needs the environment variable{'s' if len(missing) > 1 else ''} "
-                                 f"{', '.join(missing)} ({why})", retryable=False)
+            raise RegistrarError(
+                f"registrar {name!r} needs the environment variable{'s' if len(missing) > 1 else ''} "
+                f"{', '.join(missing)} ({why})",
+                retryable=False,
+            )
         return [environ[n] for n in names]
 
     if name == "datacite":
-        repo, pw = need("DATACITE_REPOSITORY_ID", "DATACITE_PASSWORD",
-                        why="the repository account of your DataCite member; a Kubernetes secret in production")
-        return DataCiteRegistrar(prefix, repository_id=repo, password=pw,
-                                 base_url=base_url or environ.get("DATACITE_API_URL") or DATACITE_URL,
-                                 timeout=timeout, retries=retries, backoff=backoff)
+        repo, pw = need(
+            "DATACITE_REPOSITORY_ID",
+            "DATACITE_PASSWORD",
+            why="the repository account of your DataCite member; a Kubernetes secret in production",
+        )
+        return DataCiteRegistrar(
+            prefix,
+            repository_id=repo,
+            password=pw,
+            base_url=base_url or environ.get("DATACITE_API_URL") or DATACITE_URL,
+            timeout=timeout,
+            retries=retries,
+            backoff=backoff,
+        )
     (token,) = need("ZENODO_TOKEN", why="a personal access token with scopes deposit:write and deposit:actions")
-    return ZenodoRegistrar(prefix, token=token, base_url=base_url or environ.get("ZENODO_API_URL") or ZENODO_URL,
-                           state_dir=state, timeout=timeout, retries=retries, backoff=backoff)
+    return ZenodoRegistrar(
+        prefix,
+        token=token,
+        base_url=base_url or environ.get("ZENODO_API_URL") or ZENODO_URL,
+        state_dir=state,
+        timeout=timeout,
+        retries=retries,
+        backoff=backoff,
+    )

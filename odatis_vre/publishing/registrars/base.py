@@ -79,8 +79,9 @@ def _check_key(key: str) -> str:
 
 def _check_prefix(prefix: str) -> str:
     if not isinstance(prefix, str) or not re.fullmatch(r"10\.\d{4,9}", prefix.strip()):
-        raise ValueError(f"DOI prefix {prefix!r}: write it like 10.5072 (DataCite's test prefix) or your "
-                         f"repository's prefix")
+        raise ValueError(
+            f"DOI prefix {prefix!r}: write it like 10.5072 (DataCite's test prefix) or your repository's prefix"
+        )
     return prefix.strip()
 
 
@@ -108,8 +109,11 @@ class _JSONState:
         try:
             return json.loads(self.path.read_text(encoding="utf-8"))
         except ValueError as exc:
-            raise RegistrarError(f"{self.path}: registrar state is not valid JSON ({exc}); restore it from a "
-                                 f"backup or remove it (DOIs are found again by key)", retryable=False) from None
+            raise RegistrarError(
+                f"{self.path}: registrar state is not valid JSON ({exc}); restore it from a "
+                f"backup or remove it (DOIs are found again by key)",
+                retryable=False,
+            ) from None
 
     def update(self, change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
         with self._lock:
@@ -122,14 +126,22 @@ class _JSONState:
             return data
 
 
-
 # ----------------------------------------------------------------------------- HTTP helpers
+
 
 class _HTTP:
     """requests with our error mapping and a few retries of what is safe to retry."""
 
-    def __init__(self, service: str, base_url: str, headers: dict[str, str], timeout: float, retries: int,
-                 backoff: float, credentials_hint: str):
+    def __init__(
+        self,
+        service: str,
+        base_url: str,
+        headers: dict[str, str],
+        timeout: float,
+        retries: int,
+        backoff: float,
+        credentials_hint: str,
+    ):
         import requests
 
         self.service, self.base_url = service, base_url.rstrip("/")
@@ -149,20 +161,31 @@ class _HTTP:
         try:
             r = self.session.request(method, url, timeout=self.timeout, **kw)
         except requests.Timeout:
-            raise RegistrarError(f"{self.service} did not answer {method} {url} within {self.timeout:g} s; "
-                                 f"retry later", retryable=True) from None
+            raise RegistrarError(
+                f"{self.service} did not answer {method} {url} within {self.timeout:g} s; retry later", retryable=True
+            ) from None
         except requests.ConnectionError as exc:
-            raise RegistrarError(f"{self.service}: connection failed or dropped during {method} {url} "
-                                 f"({type(exc).__name__}); retry later", retryable=True) from None
+            raise RegistrarError(
+                f"{self.service}: connection failed or dropped during {method} {url} "
+                f"({type(exc).__name__}); retry later",
+                retryable=True,
+            ) from None
         if r.status_code in tuple(ok):
             return r
         detail = _error_detail(r)
         if r.status_code in (401, 403):
-            raise RegistrarError(f"{self.service} refused {method} {url} ({r.status_code}: {detail}); "
-                                 f"{self.credentials_hint}", retryable=False, status=r.status_code)
+            raise RegistrarError(
+                f"{self.service} refused {method} {url} ({r.status_code}: {detail}); {self.credentials_hint}",
+                retryable=False,
+                status=r.status_code,
+            )
         retryable = r.status_code >= 500 or r.status_code in (408, 429)
-        raise RegistrarError(f"{self.service} answered {r.status_code} to {method} {url}: {detail}"
-                             + ("; retry later" if retryable else ""), retryable=retryable, status=r.status_code)
+        raise RegistrarError(
+            f"{self.service} answered {r.status_code} to {method} {url}: {detail}"
+            + ("; retry later" if retryable else ""),
+            retryable=retryable,
+            status=r.status_code,
+        )
 
     def with_retries(self, what: Callable[[], str]) -> str:
         """Run an idempotent sequence, retrying it on retryable errors with exponential backoff."""
@@ -172,7 +195,7 @@ class _HTTP:
             except RegistrarError as exc:
                 if not exc.retryable or attempt == self.retries:
                     raise
-                time.sleep(self.backoff * 2 ** attempt)
+                time.sleep(self.backoff * 2**attempt)
         raise AssertionError("unreachable")
 
 

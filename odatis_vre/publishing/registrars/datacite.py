@@ -23,6 +23,7 @@ from .base import (
 
 # ----------------------------------------------------------------------------- DataCite
 
+
 class DataCiteRegistrar:
     """DataCite REST API: a draft DOI at reserve, ``event: publish`` (findable) at publish.
 
@@ -33,16 +34,32 @@ class DataCiteRegistrar:
     name = "datacite"
     registered = True
 
-    def __init__(self, prefix: str, *, repository_id: str, password: str, base_url: str = DATACITE_URL,
-                 timeout: float = 30, retries: int = 2, backoff: float = 0.5):
+    def __init__(
+        self,
+        prefix: str,
+        *,
+        repository_id: str,
+        password: str,
+        base_url: str = DATACITE_URL,
+        timeout: float = 30,
+        retries: int = 2,
+        backoff: float = 0.5,
+    ):
         self.prefix = _check_prefix(prefix)
         auth = base64.b64encode(f"{repository_id}:{password}".encode()).decode()
-        self.http = _HTTP("DataCite", base_url, {"Authorization": f"Basic {auth}",
-                                                  "Content-Type": "application/vnd.api+json",
-                                                  "Accept": "application/vnd.api+json"},
-                          timeout, retries, backoff,
-                          "check DATACITE_REPOSITORY_ID / DATACITE_PASSWORD and that the repository owns prefix "
-                          f"{self.prefix}")
+        self.http = _HTTP(
+            "DataCite",
+            base_url,
+            {
+                "Authorization": f"Basic {auth}",
+                "Content-Type": "application/vnd.api+json",
+                "Accept": "application/vnd.api+json",
+            },
+            timeout,
+            retries,
+            backoff,
+            f"check DATACITE_REPOSITORY_ID / DATACITE_PASSWORD and that the repository owns prefix {self.prefix}",
+        )
 
     def doi_for(self, key: str) -> str:
         return f"{self.prefix}/{suffix_for(_check_key(key), self.prefix)}"
@@ -65,15 +82,18 @@ class DataCiteRegistrar:
                 # someone (our own lost first attempt) created it in between: fine if it is there now
                 if "taken" in _error_detail(r).lower() and self._get(doi) is not None:
                     return doi
-                raise RegistrarError(f"DataCite refused the draft DOI {doi}: {_error_detail(r)}", retryable=False,
-                                     status=422)
+                raise RegistrarError(
+                    f"DataCite refused the draft DOI {doi}: {_error_detail(r)}", retryable=False, status=422
+                )
             return doi
+
         return self.http.with_retries(once)
 
     def publish(self, key: str, doi: str, attributes: Mapping[str, Any], url: str, files: Sequence[Path] = ()) -> str:
         if doi.lower() != self.doi_for(key).lower():
-            raise RegistrarError(f"publish: DOI {doi} was not reserved for key {key!r} (expected {self.doi_for(key)})",
-                                 retryable=False)
+            raise RegistrarError(
+                f"publish: DOI {doi} was not reserved for key {key!r} (expected {self.doi_for(key)})", retryable=False
+            )
         attrs = _validated({**attributes, "doi": doi, "url": url})
 
         def once() -> str:
@@ -83,6 +103,7 @@ class DataCiteRegistrar:
             body = {"data": {"type": "dois", "attributes": {**attrs, "event": "publish"}}}
             self.http.call("PUT", f"/dois/{doi}", json=body, ok=(200, 201))
             return doi
+
         return self.http.with_retries(once)
 
     def concept_doi(self, key: str) -> str:
@@ -101,10 +122,12 @@ class DataCiteRegistrar:
                 if r.status_code != 422:
                     return doi
                 if "taken" not in _error_detail(r).lower():  # else: our own lost first attempt, update it below
-                    raise RegistrarError(f"DataCite refused the concept DOI {doi}: {_error_detail(r)}",
-                                         retryable=False, status=422)
+                    raise RegistrarError(
+                        f"DataCite refused the concept DOI {doi}: {_error_detail(r)}", retryable=False, status=422
+                    )
             self.http.call("PUT", f"/dois/{doi}", json=body, ok=(200, 201))
             return doi
+
         return self.http.with_retries(once)
 
     def status(self, doi: str) -> str | None:

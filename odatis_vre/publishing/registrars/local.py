@@ -22,6 +22,7 @@ from .base import (
 
 # ----------------------------------------------------------------------------- local
 
+
 class LocalRegistrar:
     """Identifiers under a test prefix, kept in ``state_dir/local-dois.json``: NOT registered anywhere.
 
@@ -47,19 +48,22 @@ class LocalRegistrar:
 
         def add(data: dict[str, Any]) -> None:
             data.setdefault(doi, {"key": key, "state": "draft", "reserved": time.time()})
+
         self.state.update(add)
         return doi
 
     def publish(self, key: str, doi: str, attributes: Mapping[str, Any], url: str, files: Sequence[Path] = ()) -> str:
         if doi.lower() != self.doi_for(key).lower():
-            raise RegistrarError(f"publish: DOI {doi} was not reserved for key {key!r} (expected "
-                                 f"{self.doi_for(key)})", retryable=False)
+            raise RegistrarError(
+                f"publish: DOI {doi} was not reserved for key {key!r} (expected {self.doi_for(key)})", retryable=False
+            )
         _validated({**attributes, "doi": doi, "url": url})
 
         def pub(data: dict[str, Any]) -> None:
             rec = data.setdefault(doi, {"key": key, "reserved": time.time()})
             if rec.get("state") != "published":
                 rec.update(state="published", url=url, published=time.time())
+
         self.state.update(pub)
         return doi
 
@@ -73,11 +77,13 @@ class LocalRegistrar:
     def publish_concept(self, key: str, attributes: Mapping[str, Any], url: str, version_key: str) -> str:
         doi = self.doi_for(key)
         attrs = _validated({**attributes, "doi": doi, "url": url})
-        versions = [r["relatedIdentifier"] for r in attrs.get("relatedIdentifiers") or []
-                    if r["relationType"] == "HasVersion"]
+        versions = [
+            r["relatedIdentifier"] for r in attrs.get("relatedIdentifiers") or [] if r["relationType"] == "HasVersion"
+        ]
 
         def pub(data: dict[str, Any]) -> None:
             rec = data.setdefault(doi, {"key": key, "reserved": time.time()})
             rec.update(state="published", url=url, versions=versions, updated=time.time())
+
         self.state.update(pub)
         return doi

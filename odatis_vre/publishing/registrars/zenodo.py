@@ -25,9 +25,18 @@ from .base import (
 # ----------------------------------------------------------------------------- Zenodo (InvenioRDM)
 
 #: InvenioRDM ``resource_type`` ids (Zenodo's vocabulary) by DataCite resourceTypeGeneral.
-_RDM_TYPES = {"Dataset": "dataset", "Software": "software", "ComputationalNotebook": "software", "Image": "image",
-              "Text": "publication", "JournalArticle": "publication-article", "Report": "publication-report",
-              "Audiovisual": "video", "Workflow": "workflow", "Model": "model"}
+_RDM_TYPES = {
+    "Dataset": "dataset",
+    "Software": "software",
+    "ComputationalNotebook": "software",
+    "Image": "image",
+    "Text": "publication",
+    "JournalArticle": "publication-article",
+    "Report": "publication-report",
+    "Audiovisual": "video",
+    "Workflow": "workflow",
+    "Model": "model",
+}
 #: Media type of InvenioRDM's own JSON serialisation (Zenodo's plain ``application/json`` is its legacy format).
 RDM_JSON = "application/vnd.inveniordm.v1+json"
 MiB = 1024 * 1024
@@ -45,12 +54,15 @@ def _rdm_creator(c: Mapping[str, Any]) -> dict[str, Any]:
     else:
         family, given = c.get("familyName"), c.get("givenName")
         if not family:
-            family, _, given = (c["name"].partition(", ") if ", " in c["name"] else (c["name"], "", None))
+            family, _, given = c["name"].partition(", ") if ", " in c["name"] else (c["name"], "", None)
         who = {"type": "personal", "family_name": family}
         if given:
             who["given_name"] = given
-    ids = [{"scheme": "orcid", "identifier": ni["nameIdentifier"].rsplit("/", 1)[-1]}
-           for ni in c.get("nameIdentifiers") or [] if ni.get("nameIdentifierScheme") == "ORCID"]
+    ids = [
+        {"scheme": "orcid", "identifier": ni["nameIdentifier"].rsplit("/", 1)[-1]}
+        for ni in c.get("nameIdentifiers") or []
+        if ni.get("nameIdentifierScheme") == "ORCID"
+    ]
     if ids:
         who["identifiers"] = ids
     out: dict[str, Any] = {"person_or_org": who}
@@ -98,15 +110,23 @@ def rdm_metadata(attributes: Mapping[str, Any], key: str) -> dict[str, Any]:
         "creators": [_rdm_creator(c) for c in attributes.get("creators") or []],
         "publication_date": today.isoformat() if year == str(today.year) else year,
         "description": "".join(f"<p>{html.escape(t)}</p>" for t in abstract),
-        "publisher": ((attributes.get("publisher") or {}).get("name") if isinstance(attributes.get("publisher"), dict)
-                      else attributes.get("publisher")) or "Zenodo",
+        "publisher": (
+            (attributes.get("publisher") or {}).get("name")
+            if isinstance(attributes.get("publisher"), dict)
+            else attributes.get("publisher")
+        )
+        or "Zenodo",
         "subjects": [{"subject": s["subject"]} for s in attributes.get("subjects") or []],
     }
-    extra = [{"description": f"<p>{html.escape(d['description'])}</p>", "type": {"id": d["descriptionType"].lower()}}
-             for d in descriptions if d.get("descriptionType") in ("Methods", "TechnicalInfo", "Other")]
+    extra = [
+        {"description": f"<p>{html.escape(d['description'])}</p>", "type": {"id": d["descriptionType"].lower()}}
+        for d in descriptions
+        if d.get("descriptionType") in ("Methods", "TechnicalInfo", "Other")
+    ]
     md["additional_descriptions"] = extra + [{"description": _marker(key), "type": {"id": "notes"}}]
-    rights = [{"id": r["rightsIdentifier"].lower()} for r in attributes.get("rightsList") or []
-              if r.get("rightsIdentifier")]
+    rights = [
+        {"id": r["rightsIdentifier"].lower()} for r in attributes.get("rightsList") or [] if r.get("rightsIdentifier")
+    ]
     if rights:
         md["rights"] = rights
     if attributes.get("version"):
@@ -128,8 +148,9 @@ def rdm_metadata(attributes: Mapping[str, Any], key: str) -> dict[str, Any]:
         if box:
             w, e = box["westBoundLongitude"], box["eastBoundLongitude"]
             s, n = box["southBoundLatitude"], box["northBoundLatitude"]
-            features.append({"geometry": {"type": "Polygon",
-                                          "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]]}})
+            features.append(
+                {"geometry": {"type": "Polygon", "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]]}}
+            )
     if features:
         md["locations"] = {"features": features}
     funding = []
@@ -200,12 +221,30 @@ class ZenodoRegistrar:
     name = "zenodo"
     registered = True
 
-    def __init__(self, prefix: str, *, token: str, base_url: str = ZENODO_URL, state_dir: Path | None = None,
-                 timeout: float = 30, retries: int = 2, backoff: float = 0.5, progress: bool = True,
-                 part_size: int = 64 * MiB, multipart_threshold: int = 128 * MiB):
+    def __init__(
+        self,
+        prefix: str,
+        *,
+        token: str,
+        base_url: str = ZENODO_URL,
+        state_dir: Path | None = None,
+        timeout: float = 30,
+        retries: int = 2,
+        backoff: float = 0.5,
+        progress: bool = True,
+        part_size: int = 64 * MiB,
+        multipart_threshold: int = 128 * MiB,
+    ):
         self.prefix = _check_prefix(prefix)
-        self.http = _HTTP("Zenodo", base_url, {"Authorization": f"Bearer {token}", "Accept": RDM_JSON},
-                          timeout, retries, backoff, "check ZENODO_TOKEN (scopes deposit:write and deposit:actions)")
+        self.http = _HTTP(
+            "Zenodo",
+            base_url,
+            {"Authorization": f"Bearer {token}", "Accept": RDM_JSON},
+            timeout,
+            retries,
+            backoff,
+            "check ZENODO_TOKEN (scopes deposit:write and deposit:actions)",
+        )
         self.state = _JSONState(Path(state_dir) / "zenodo-records.json" if state_dir else None)
         self.progress = progress
         if part_size < 1 or multipart_threshold < 1:
@@ -231,12 +270,20 @@ class ZenodoRegistrar:
         marker = _marker(key)
         page = 1
         while True:
-            r = self.http.call("GET", "/user/records", params={"q": f'"{marker}"', "size": 100, "page": page,
-                                                              "allversions": "true"})
+            r = self.http.call(
+                "GET", "/user/records", params={"q": f'"{marker}"', "size": 100, "page": page, "allversions": "true"}
+            )
             hits = (r.json().get("hits") or {}).get("hits") or []
-            found = [hit for hit in hits if marker in [
-                d.get("description") for d in (hit.get("metadata") or {}).get("additional_descriptions") or []
-                if (d.get("type") or {}).get("id") == "notes"]]
+            found = [
+                hit
+                for hit in hits
+                if marker
+                in [
+                    d.get("description")
+                    for d in (hit.get("metadata") or {}).get("additional_descriptions") or []
+                    if (d.get("type") or {}).get("id") == "notes"
+                ]
+            ]
             if found:
                 # a new version's draft holds a copy of its predecessor's note until its metadata are written:
                 # the key's own record is the earliest version that carries it
@@ -252,13 +299,17 @@ class ZenodoRegistrar:
         """A draft is saved even with errors (InvenioRDM lists them): refuse now, not at publication."""
         errors = rec.get("errors") or []
         if errors:
-            detail = "; ".join(f"{e.get('field')}: {' '.join(map(str, e.get('messages') or [e.get('message')]))}"
-                               for e in errors)
+            detail = "; ".join(
+                f"{e.get('field')}: {' '.join(map(str, e.get('messages') or [e.get('message')]))}" for e in errors
+            )
             raise RegistrarError(f"Zenodo refused the metadata of {what}: {detail}", retryable=False, status=400)
 
     def _body(self, attrs: Mapping[str, Any], key: str, pids: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        body: dict[str, Any] = {"metadata": rdm_metadata(attrs, key), "access": {"record": "public", "files": "public"},
-                                "files": {"enabled": True}}
+        body: dict[str, Any] = {
+            "metadata": rdm_metadata(attrs, key),
+            "access": {"record": "public", "files": "public"},
+            "files": {"enabled": True},
+        }
         if pids:
             body["pids"] = dict(pids)  # a draft PUT replaces the draft: without its pids the reserved DOI goes
         return body
@@ -274,13 +325,17 @@ class ZenodoRegistrar:
                 if previous_key:
                     prev = self._find(previous_key)
                     if prev is None or not prev.get("is_published"):
-                        raise RegistrarError(f"Zenodo: no published record for {previous_key!r}, of which {key!r} "
-                                             f"would be the next version; publish it first", retryable=False)
+                        raise RegistrarError(
+                            f"Zenodo: no published record for {previous_key!r}, of which {key!r} "
+                            f"would be the next version; publish it first",
+                            retryable=False,
+                        )
                     # returns the pending new-version draft when there is one: a lost answer makes no second
                     new = self.http.call("POST", f"/records/{prev['id']}/versions", ok=(201, 200)).json()
                     self.state.update(lambda d: d.__setitem__(key, str(new["id"])))
-                    r = self.http.call("PUT", f"/records/{new['id']}/draft",
-                                       json=self._body(attrs, key, new.get("pids")))
+                    r = self.http.call(
+                        "PUT", f"/records/{new['id']}/draft", json=self._body(attrs, key, new.get("pids"))
+                    )
                 else:
                     r = self.http.call("POST", "/records", json=self._body(attrs, key), ok=(201,))
                     self.state.update(lambda d: d.__setitem__(key, str(r.json()["id"])))
@@ -292,9 +347,13 @@ class ZenodoRegistrar:
             r = self.http.call("POST", f"/records/{rec['id']}/draft/pids/doi", ok=(201, 200, 400))
             doi = _doi_of(r.json()) if r.status_code != 400 else _doi_of(self._get(str(rec["id"])) or {})
             if not doi:
-                raise RegistrarError(f"Zenodo did not reserve a DOI for record {rec['id']}: {_error_detail(r)}",
-                                     retryable=r.status_code != 400, status=r.status_code)
+                raise RegistrarError(
+                    f"Zenodo did not reserve a DOI for record {rec['id']}: {_error_detail(r)}",
+                    retryable=r.status_code != 400,
+                    status=r.status_code,
+                )
             return doi
+
         return self.http.with_retries(once)
 
     # -- files
@@ -307,8 +366,11 @@ class ZenodoRegistrar:
         size = path.stat().st_size
         if size >= self.multipart_threshold:
             parts = max(1, -(-size // self.part_size))
-            entry = {"key": path.name, "size": size,
-                     "transfer": {"type": "M", "parts": parts, "part_size": self.part_size}}
+            entry = {
+                "key": path.name,
+                "size": size,
+                "transfer": {"type": "M", "parts": parts, "part_size": self.part_size},
+            }
             r = self.http.call("POST", f"/records/{rec_id}/draft/files", json=[entry], ok=(201, 200, 400))
             if r.status_code != 400:
                 return next(e for e in r.json()["entries"] if e["key"] == path.name)
@@ -335,18 +397,29 @@ class ZenodoRegistrar:
             md5, size = _md5_file(path), path.stat().st_size
             if have and have.get("status") != "completed":
                 # an earlier attempt's upload whose answer was lost: its bytes may all be there
-                r = self.http.call("POST", f"/records/{rec_id}/draft/files/{quote(path.name)}/commit",
-                                   ok=(200, 201, 400, 404, 409))
+                r = self.http.call(
+                    "POST", f"/records/{rec_id}/draft/files/{quote(path.name)}/commit", ok=(200, 201, 400, 404, 409)
+                )
                 have = r.json() if r.status_code in (200, 201) else have
-            if have and have.get("status") == "completed" and int(have.get("size") or -1) == size \
-                    and have.get("checksum") == f"md5:{md5}":
+            if (
+                have
+                and have.get("status") == "completed"
+                and int(have.get("size") or -1) == size
+                and have.get("checksum") == f"md5:{md5}"
+            ):
                 continue  # uploaded by an earlier attempt
             if have:  # an incomplete upload, or other bytes under this name: start again
                 self.http.call("DELETE", f"/records/{rec_id}/draft/files/{quote(path.name)}", ok=(204, 200, 404))
             entry = self._init_file(rec_id, path)
             links = entry.get("links") or {}
-            with tqdm(total=size, unit="B", unit_scale=True, desc=f"Zenodo ← {path.name}",
-                      disable=not self.progress, leave=False) as bar:
+            with tqdm(
+                total=size,
+                unit="B",
+                unit_scale=True,
+                desc=f"Zenodo ← {path.name}",
+                disable=not self.progress,
+                leave=False,
+            ) as bar:
                 if links.get("parts"):
                     part = int((entry.get("transfer") or {}).get("part_size") or self.part_size)
                     for p in sorted(links["parts"], key=lambda p: int(p["part"])):
@@ -358,8 +431,11 @@ class ZenodoRegistrar:
             commit = links.get("commit") or f"/records/{rec_id}/draft/files/{quote(path.name)}/commit"
             done = self.http.call("POST", commit, ok=(200, 201)).json()
             if done.get("checksum") != f"md5:{md5}" or int(done.get("size") or -1) != size:
-                raise RegistrarError(f"Zenodo stored {path.name} as {done.get('size')} bytes, checksum "
-                                     f"{done.get('checksum')}; we sent {size} bytes, md5:{md5}; retry", retryable=True)
+                raise RegistrarError(
+                    f"Zenodo stored {path.name} as {done.get('size')} bytes, checksum "
+                    f"{done.get('checksum')}; we sent {size} bytes, md5:{md5}; retry",
+                    retryable=True,
+                )
 
     # -- publication
     def publish(self, key: str, doi: str, attributes: Mapping[str, Any], url: str, files: Sequence[Path] = ()) -> str:
@@ -369,16 +445,18 @@ class ZenodoRegistrar:
             raise RegistrarError("publish: Zenodo needs at least one file", retryable=False)
         for path in map(Path, files):
             if not path.is_file():
-                raise RegistrarError(f"publish: {path} is not a file (Zenodo takes files; zip a Zarr store first)",
-                                     retryable=False)
+                raise RegistrarError(
+                    f"publish: {path} is not a file (Zenodo takes files; zip a Zarr store first)", retryable=False
+                )
 
         def once() -> str:
             rec = self._find(key)
             if rec is None:
                 raise RegistrarError(f"publish: no Zenodo record for key {key!r}; call reserve first", retryable=False)
             if (_doi_of(rec) or "").lower() != doi.lower():
-                raise RegistrarError(f"publish: key {key!r} has DOI {_doi_of(rec)} on Zenodo, not {doi}",
-                                     retryable=False)
+                raise RegistrarError(
+                    f"publish: key {key!r} has DOI {_doi_of(rec)} on Zenodo, not {doi}", retryable=False
+                )
             if rec.get("is_published") and not rec.get("is_draft"):
                 return doi  # published by an earlier attempt
             rec_id = str(rec["id"])
@@ -386,16 +464,21 @@ class ZenodoRegistrar:
             body = self._body(attrs, key, rec.get("pids"))
             # the repository's landing page holds the same files: say so on Zenodo's record
             body["metadata"].setdefault("related_identifiers", []).append(
-                {"identifier": url, "scheme": "url", "relation_type": {"id": "isidenticalto"}})
+                {"identifier": url, "scheme": "url", "relation_type": {"id": "isidenticalto"}}
+            )
             self._check_saved(self.http.call("PUT", f"/records/{rec_id}/draft", json=body).json(), key)
             r = self.http.call("POST", f"/records/{rec_id}/draft/actions/publish", ok=(202, 200, 400, 404))
             if r.status_code in (400, 404):
                 again = self._get(rec_id) or {}
                 if again.get("is_published") and not again.get("is_draft"):
                     return doi  # our earlier publish went through after all
-                raise RegistrarError(f"Zenodo refused to publish record {rec_id}: {_error_detail(r)}",
-                                     retryable=False, status=r.status_code)
+                raise RegistrarError(
+                    f"Zenodo refused to publish record {rec_id}: {_error_detail(r)}",
+                    retryable=False,
+                    status=r.status_code,
+                )
             return _doi_of(r.json()) or doi
+
         return self.http.with_retries(once)
 
     def concept_doi(self, key: str) -> None:
@@ -407,8 +490,9 @@ class ZenodoRegistrar:
         rec = self._find(version_key)
         concept = _doi_of((rec or {}).get("parent") or {})
         if not rec or not rec.get("is_published") or not concept:
-            raise RegistrarError(f"Zenodo record for {version_key!r} has no concept DOI yet (is it published?)",
-                                 retryable=True)
+            raise RegistrarError(
+                f"Zenodo record for {version_key!r} has no concept DOI yet (is it published?)", retryable=True
+            )
         return concept
 
     def status(self, key: str) -> str | None:

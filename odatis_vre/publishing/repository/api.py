@@ -25,8 +25,9 @@ class PublishedAPI(Base):
 class DepositsAPI(Base):
     async def get(self) -> None:
         user = self.need_reader()
-        self.send_json([pages.public_summary(v, self.repo) | {"state": v["state"]} for v in
-                        self.store.list_versions(owner=user)])
+        self.send_json(
+            [pages.public_summary(v, self.repo) | {"state": v["state"]} for v in self.store.list_versions(owner=user)]
+        )
 
     async def post(self) -> None:
         """Create a deposit: ``{"key", "metadata", "provenance"?, "notebook"?, "theme"?, "groups"?}``."""
@@ -34,8 +35,9 @@ class DepositsAPI(Base):
         body = self.body_json()
         _check_registrar(self.repo, body)
         md = _checked_metadata(body.get("metadata"))
-        v = self.store.create_deposit(user, md, key=body.get("key"), extra=_extra(body),
-                                      groups=_groups(body.get("groups")))
+        v = self.store.create_deposit(
+            user, md, key=body.get("key"), extra=_extra(body), groups=_groups(body.get("groups"))
+        )
         existing = v.pop("existing")
         v = await _reserve(self.repo, v)
         self.send_json(self.vjson(v), 200 if existing else 201)
@@ -134,24 +136,38 @@ class FileAPI(Base):
         cr = self.request.headers.get("Content-Range", "")
         m = _RANGE_RE.match(cr)
         if not m:
-            raise RepositoryError("send each chunk with a header `Content-Range: bytes FIRST-LAST/TOTAL` "
-                                  "(FIRST = the file's `received` offset)", status=400)
+            raise RepositoryError(
+                "send each chunk with a header `Content-Range: bytes FIRST-LAST/TOTAL` "
+                "(FIRST = the file's `received` offset)",
+                status=400,
+            )
         a, b, total = int(m.group(1)), int(m.group(2)), int(m.group(3))
         if total != f["size"]:
-            raise RepositoryError(f"file {name}: Content-Range total {total} differs from the announced size "
-                                  f"{f['size']}; announce the file again with its real size", status=400)
+            raise RepositoryError(
+                f"file {name}: Content-Range total {total} differs from the announced size "
+                f"{f['size']}; announce the file again with its real size",
+                status=400,
+            )
         if b < a or b >= total:
             raise RepositoryError(f"file {name}: Content-Range {cr!r} is not inside 0-{total - 1}", status=416)
         if a != f["received"]:
-            raise RepositoryError(f"file {name}: this chunk starts at {a} but {f['received']} bytes were received; "
-                                  f"resume from offset {f['received']}", status=409)
+            raise RepositoryError(
+                f"file {name}: this chunk starts at {a} but {f['received']} bytes were received; "
+                f"resume from offset {f['received']}",
+                status=409,
+            )
         length = self.request.headers.get("Content-Length")
         if length is not None and int(length) != b - a + 1:
-            raise RepositoryError(f"file {name}: the body has {length} bytes but Content-Range {cr!r} says "
-                                  f"{b - a + 1}; send exactly the bytes of the range", status=400)
+            raise RepositoryError(
+                f"file {name}: the body has {length} bytes but Content-Range {cr!r} says "
+                f"{b - a + 1}; send exactly the bytes of the range",
+                status=400,
+            )
         key = (ds_id, number, name)
         if key in self.repo.busy:
-            raise RepositoryError(f"file {name} is being uploaded by another request; wait for it to finish", status=409)
+            raise RepositoryError(
+                f"file {name} is being uploaded by another request; wait for it to finish", status=409
+            )
         self.key = key
         self.repo.busy.add(key)
         self.expect = b - a + 1
@@ -184,8 +200,11 @@ class FileAPI(Base):
         if self.written != self.expect:
             self.fh.truncate(self.start)
             self._drop_hasher()
-            raise RepositoryError(f"file {name}: received {self.written} bytes, the Content-Range announced "
-                                  f"{self.expect}; send the chunk again", status=400)
+            raise RepositoryError(
+                f"file {name}: received {self.written} bytes, the Content-Range announced "
+                f"{self.expect}; send the chunk again",
+                status=400,
+            )
         self.fh.close()
         self.fh = None
         end = self.start + self.written
@@ -299,8 +318,9 @@ async def publish_version(repo: Repository, v: dict[str, Any]) -> dict[str, Any]
     await repo.run(repo.registrar.publish, f"{ds_id}.v{n}", doi, attributes, repo.landing_url(ds_id, n), files)
     dois = [x["doi"] for x in store.versions(ds_id) if x["state"] == "published" and x.get("doi")] + [doi]
     concept_attrs = repo.concept_attributes(ds_id, v, dois)
-    concept = await repo.run(repo.registrar.publish_concept, concept_key, concept_attrs, repo.concept_url(ds_id),
-                             f"{ds_id}.v{n}")
+    concept = await repo.run(
+        repo.registrar.publish_concept, concept_key, concept_attrs, repo.concept_url(ds_id), f"{ds_id}.v{n}"
+    )
     attributes = repo.attributes(v, doi=doi, concept=concept)
     v = store.set_metadata(ds_id, n, v["owner"], v["metadata"], dict(v.get("extra") or {}) | {"concept_doi": concept})
     store.stage_attributes(ds_id, n, attributes)
@@ -319,15 +339,18 @@ def _public_scores(a: Any) -> dict[str, Any]:
     """What the API and the landing page show of compliance-checker's verdict."""
     from .. import conventions
 
-    out: dict[str, Any] = {"tool": a.scores.get("tool"), "publishable": a.publishable,
-                           "rule": f"CF: no high-priority issue; ACDD-1.3: at least {conventions.ACDD_MIN_PERCENT:g} % "
-                                   f"of its points"}
+    out: dict[str, Any] = {
+        "tool": a.scores.get("tool"),
+        "publishable": a.publishable,
+        "rule": f"CF: no high-priority issue; ACDD-1.3: at least {conventions.ACDD_MIN_PERCENT:g} % of its points",
+    }
     for family in ("cf", "acdd"):
         sc = a.scores.get(family)
         if sc:
             out[family] = {k: sc[k] for k in ("checker", "scored", "possible", "percent", "high", "medium", "low")}
-            out[family]["failed"] = [f"{f['priority']}: {f['check']}: {m}" for f in sc["failed"]
-                                     for m in (f["messages"] or [""])]
+            out[family]["failed"] = [
+                f"{f['priority']}: {f['check']}: {m}" for f in sc["failed"] for m in (f["messages"] or [""])
+            ]
     return out
 
 
@@ -349,20 +372,27 @@ def _assess(path: Path) -> tuple[Any, dict[str, Any]]:
 def _check_registrar(repo: Repository, body: dict[str, Any]) -> None:
     wanted = body.get("registrar")
     if wanted and wanted != repo.settings.registrar:
-        raise RepositoryError(f"registrar {wanted!r}: this repository registers DOIs with "
-                              f"{repo.settings.registrar!r} (services.repository.registrar in vre.yaml); "
-                              f"use {repo.settings.registrar!r} or ask the VRE admins", status=422)
+        raise RepositoryError(
+            f"registrar {wanted!r}: this repository registers DOIs with "
+            f"{repo.settings.registrar!r} (services.repository.registrar in vre.yaml); "
+            f"use {repo.settings.registrar!r} or ask the VRE admins",
+            status=422,
+        )
 
 
 def _checked_metadata(md: Any) -> dict[str, Any]:
     from .. import metadata
 
     if md is None:
-        raise RepositoryError("metadata: missing; send the dataset's metadata (title, creators, licence, ...) as "
-                              "`metadata` in the JSON body", status=422)
+        raise RepositoryError(
+            "metadata: missing; send the dataset's metadata (title, creators, licence, ...) as "
+            "`metadata` in the JSON body",
+            status=422,
+        )
     if not isinstance(md, dict):  # a string would be read as a file path on the service's side
-        raise RepositoryError(f"metadata: send a JSON object (title, creators, licence, ...), not a "
-                              f"{type(md).__name__}", status=422)
+        raise RepositoryError(
+            f"metadata: send a JSON object (title, creators, licence, ...), not a {type(md).__name__}", status=422
+        )
     return metadata.load_metadata(md)
 
 
@@ -378,8 +408,9 @@ def _extra(body: dict[str, Any]) -> dict[str, Any]:
     extra["notebook"] = nb
     theme = body.get("theme") or "physics"
     if theme not in ("physics", "biogeochemistry", "in_situ", "biology_imaging"):
-        raise RepositoryError(f"theme {theme!r} is not a catalogue theme: use physics, biogeochemistry, in_situ or "
-                              f"biology_imaging")
+        raise RepositoryError(
+            f"theme {theme!r} is not a catalogue theme: use physics, biogeochemistry, in_situ or biology_imaging"
+        )
     extra["theme"] = theme
     return extra
 
@@ -388,6 +419,5 @@ def _groups(groups: Any) -> list[str]:
     if groups is None:
         return []
     if not isinstance(groups, list) or not all(isinstance(g, str) and g for g in groups):
-        raise RepositoryError(f"groups: {groups!r} is not a list of hub group names; give a list, e.g. "
-                              f"[\"ocean-team\"]")
+        raise RepositoryError(f'groups: {groups!r} is not a list of hub group names; give a list, e.g. ["ocean-team"]')
     return groups

@@ -50,8 +50,10 @@ def default_url(environ: dict[str, str] | None = None) -> str:
     try:
         cfg = config.load(env.get(config.ENV_CONFIG) or None)
     except config.ConfigError as exc:
-        raise RepositoryError(f"cannot find the repository: set ${ENV_URL} (e.g. "
-                              f"http://127.0.0.1:8000/services/repository/) or pass repository_url= ({exc})") from None
+        raise RepositoryError(
+            f"cannot find the repository: set ${ENV_URL} (e.g. "
+            f"http://127.0.0.1:8000/services/repository/) or pass repository_url= ({exc})"
+        ) from None
     return f"{cfg.hub_url}/services/repository/"
 
 
@@ -60,8 +62,11 @@ def default_token(environ: dict[str, str] | None = None) -> str:
     env = dict(os.environ if environ is None else environ)
     token = env.get(ENV_TOKEN) or env.get("JUPYTERHUB_API_TOKEN")
     if not token:
-        raise RepositoryError("no hub API token: inside a VRE server $JUPYTERHUB_API_TOKEN is set; elsewhere create "
-                              f"one at <hub>/hub/token and pass token= or set ${ENV_TOKEN}", status=401)
+        raise RepositoryError(
+            "no hub API token: inside a VRE server $JUPYTERHUB_API_TOKEN is set; elsewhere create "
+            f"one at <hub>/hub/token and pass token= or set ${ENV_TOKEN}",
+            status=401,
+        )
     return token
 
 
@@ -72,8 +77,17 @@ def sha256_file(path: str | os.PathLike[str], progress: bool = False, desc: str 
     p = Path(path)
     h = hashlib.sha256()
     size = p.stat().st_size
-    with tqdm(total=size, unit="B", unit_scale=True, desc=f"{desc} {p.name}", disable=not progress or size < 2**24,
-              leave=False) as bar, open(p, "rb", buffering=0) as fh:
+    with (
+        tqdm(
+            total=size,
+            unit="B",
+            unit_scale=True,
+            desc=f"{desc} {p.name}",
+            disable=not progress or size < 2**24,
+            leave=False,
+        ) as bar,
+        open(p, "rb", buffering=0) as fh,
+    ):
         while True:
             block = fh.read(8 * 1024 * 1024)
             if not block:
@@ -86,8 +100,15 @@ def sha256_file(path: str | os.PathLike[str], progress: bool = False, desc: str 
 class Client:
     """Talk to the repository service at ``url`` with a hub API ``token``."""
 
-    def __init__(self, url: str | None = None, token: str | None = None, *, timeout: float = 300,
-                 retries: int = 8, backoff: float = 0.5):
+    def __init__(
+        self,
+        url: str | None = None,
+        token: str | None = None,
+        *,
+        timeout: float = 300,
+        retries: int = 8,
+        backoff: float = 0.5,
+    ):
         self.url = (url or default_url()).rstrip("/") + "/"
         self.token = token or default_token()
         self.timeout = timeout
@@ -100,8 +121,9 @@ class Client:
         return f"<repository Client {self.url}>"
 
     # -- plumbing
-    def _request(self, method: str, path: str, *, ok: Iterable[int] = (200, 201, 204), retry: bool = True,
-                 **kw: Any) -> requests.Response:
+    def _request(
+        self, method: str, path: str, *, ok: Iterable[int] = (200, 201, 204), retry: bool = True, **kw: Any
+    ) -> requests.Response:
         """One call, retried on connection errors and 502/503/504 (the service restarting, a registrar hiccup)."""
         kw.setdefault("timeout", (10, self.timeout))
         attempts = self.retries if retry else 1
@@ -123,8 +145,9 @@ class Client:
             raise err
         if isinstance(last, RepositoryError):
             raise last
-        raise RepositoryError(f"the repository at {self.url} did not answer after {attempts} attempts: {last}",
-                              status=503)
+        raise RepositoryError(
+            f"the repository at {self.url} did not answer after {attempts} attempts: {last}", status=503
+        )
 
     def _json(self, method: str, path: str, **kw: Any) -> Any:
         r = self._request(method, path, **kw)
@@ -137,33 +160,70 @@ class Client:
         return dict(self._json("GET", "health").get("publisher") or {})
 
     # -- deposits
-    def create(self, metadata: dict[str, Any], *, key: str, provenance: list[dict[str, Any]] | None = None,
-               notebook: dict[str, Any] | None = None, theme: str | None = None,
-               groups: list[str] | None = None, registrar: str | None = None) -> dict[str, Any]:
+    def create(
+        self,
+        metadata: dict[str, Any],
+        *,
+        key: str,
+        provenance: list[dict[str, Any]] | None = None,
+        notebook: dict[str, Any] | None = None,
+        theme: str | None = None,
+        groups: list[str] | None = None,
+        registrar: str | None = None,
+    ) -> dict[str, Any]:
         """A new deposit (draft v1) — or the one created before with the same ``key``.
 
         ``registrar``: refuse unless the repository registers DOIs with this one.
         """
-        return self._json("POST", "api/deposits", json={"metadata": metadata, "key": key, "provenance": provenance or [],
-                                                        "notebook": notebook, "theme": theme, "groups": groups,
-                                                        "registrar": registrar})
+        return self._json(
+            "POST",
+            "api/deposits",
+            json={
+                "metadata": metadata,
+                "key": key,
+                "provenance": provenance or [],
+                "notebook": notebook,
+                "theme": theme,
+                "groups": groups,
+                "registrar": registrar,
+            },
+        )
 
     @staticmethod
     def _id(ds_id: str) -> str:
         """A dataset id as the service writes them, before it goes into a URL (``../x`` would leave the API)."""
         if not isinstance(ds_id, str) or not re.fullmatch(r"[a-z0-9]{10}", ds_id):
-            raise RepositoryError(f"dataset id {ds_id!r}: not an id of this repository (10 lower-case letters and "
-                                  f"digits, e.g. 'k3x9abcd2e': see `odatis-vre repository list` or the landing page)",
-                                  status=404)
+            raise RepositoryError(
+                f"dataset id {ds_id!r}: not an id of this repository (10 lower-case letters and "
+                f"digits, e.g. 'k3x9abcd2e': see `odatis-vre repository list` or the landing page)",
+                status=404,
+            )
         return ds_id
 
-    def new_version(self, ds_id: str, metadata: dict[str, Any], *, key: str,
-                    provenance: list[dict[str, Any]] | None = None, notebook: dict[str, Any] | None = None,
-                    theme: str | None = None, registrar: str | None = None) -> dict[str, Any]:
+    def new_version(
+        self,
+        ds_id: str,
+        metadata: dict[str, Any],
+        *,
+        key: str,
+        provenance: list[dict[str, Any]] | None = None,
+        notebook: dict[str, Any] | None = None,
+        theme: str | None = None,
+        registrar: str | None = None,
+    ) -> dict[str, Any]:
         """Draft v<n+1> of a published dataset (idempotent per ``key``)."""
-        return self._json("POST", f"api/deposits/{self._id(ds_id)}/versions",
-                          json={"metadata": metadata, "key": key, "provenance": provenance or [],
-                                "notebook": notebook, "theme": theme, "registrar": registrar})
+        return self._json(
+            "POST",
+            f"api/deposits/{self._id(ds_id)}/versions",
+            json={
+                "metadata": metadata,
+                "key": key,
+                "provenance": provenance or [],
+                "notebook": notebook,
+                "theme": theme,
+                "registrar": registrar,
+            },
+        )
 
     def get(self, ds_id: str, version: int | None = None) -> dict[str, Any]:
         return self._json("GET", f"api/deposits/{self._id(ds_id)}" + (f"/v{version}" if version else ""))
@@ -182,18 +242,32 @@ class Client:
 
     def publish(self, ds_id: str, version: int) -> dict[str, Any]:
         """Publish a draft; retried while the registrar or the service is temporarily unavailable."""
-        return self._json("POST", f"api/deposits/{self._id(ds_id)}/v{version}/publish", timeout=(10, max(self.timeout, 600)))
+        return self._json(
+            "POST", f"api/deposits/{self._id(ds_id)}/v{version}/publish", timeout=(10, max(self.timeout, 600))
+        )
 
     # -- files
     def announce(self, ds_id: str, version: int, name: str, size: int, sha256: str) -> dict[str, Any]:
-        return self._json("POST", f"api/deposits/{self._id(ds_id)}/v{version}/files",
-                          json={"name": name, "size": size, "sha256": sha256})
+        return self._json(
+            "POST",
+            f"api/deposits/{self._id(ds_id)}/v{version}/files",
+            json={"name": name, "size": size, "sha256": sha256},
+        )
 
     def file_state(self, ds_id: str, version: int, name: str) -> dict[str, Any]:
         return self._json("GET", f"api/deposits/{self._id(ds_id)}/v{version}/files/{name}")
 
-    def upload(self, ds_id: str, version: int, path: str | os.PathLike[str], *, name: str | None = None,
-               sha256: str | None = None, chunk_size: int = DEFAULT_CHUNK, progress: bool = True) -> dict[str, Any]:
+    def upload(
+        self,
+        ds_id: str,
+        version: int,
+        path: str | os.PathLike[str],
+        *,
+        name: str | None = None,
+        sha256: str | None = None,
+        chunk_size: int = DEFAULT_CHUNK,
+        progress: bool = True,
+    ) -> dict[str, Any]:
         """Upload ``path`` in chunks, resuming from what the service already has; returns the file's state.
 
         The service checks the SHA-256 when the last byte arrives; a mismatch discards the upload
@@ -207,18 +281,34 @@ class Client:
         digest = sha256 or sha256_file(p, progress=progress)
         state = self.announce(ds_id, version, name, size, digest)
         failures = 0
-        with tqdm(total=size, initial=state["received"], unit="B", unit_scale=True, desc=f"upload {name}",
-                  disable=not progress, leave=False) as bar, open(p, "rb") as fh:
+        with (
+            tqdm(
+                total=size,
+                initial=state["received"],
+                unit="B",
+                unit_scale=True,
+                desc=f"upload {name}",
+                disable=not progress,
+                leave=False,
+            ) as bar,
+            open(p, "rb") as fh,
+        ):
             while not state["complete"]:
                 offset = state["received"]
                 fh.seek(offset)
                 data = fh.read(min(chunk_size, size - offset)) if size else b""
                 last = offset + len(data) - 1
-                headers = {"Content-Range": f"bytes {offset}-{last}/{size}" if size else "bytes */0",
-                           "Content-Type": "application/octet-stream"}
+                headers = {
+                    "Content-Range": f"bytes {offset}-{last}/{size}" if size else "bytes */0",
+                    "Content-Type": "application/octet-stream",
+                }
                 try:
-                    r = self.session.put(f"{self.url}api/deposits/{self._id(ds_id)}/v{version}/files/{name}", data=data,
-                                         headers=headers, timeout=(10, self.timeout))
+                    r = self.session.put(
+                        f"{self.url}api/deposits/{self._id(ds_id)}/v{version}/files/{name}",
+                        data=data,
+                        headers=headers,
+                        timeout=(10, self.timeout),
+                    )
                 except (requests.ConnectionError, requests.Timeout):
                     r = None
                 if r is not None and r.status_code == 200:
@@ -231,8 +321,14 @@ class Client:
                 # interrupted, or the service restarted: ask where it stands and go on from there
                 failures += 1
                 if failures > self.retries:
-                    raise _error(r) if r is not None else RepositoryError(
-                        f"upload of {name} interrupted {failures} times; run the same call again to resume", status=503)
+                    raise (
+                        _error(r)
+                        if r is not None
+                        else RepositoryError(
+                            f"upload of {name} interrupted {failures} times; run the same call again to resume",
+                            status=503,
+                        )
+                    )
                 time.sleep(min(self.backoff * 2 ** (failures - 1), 10))
                 state = self._resync(ds_id, version, name, size, digest)
                 bar.update(state["received"] - bar.n)
@@ -261,8 +357,16 @@ class Client:
         os.replace(tmp, p)
         return p
 
-    def download(self, ds_id: str, version: int, name: str, dest: str | os.PathLike[str], *,
-                 progress: bool = True, chunk_size: int = 8 * 1024 * 1024) -> Path:
+    def download(
+        self,
+        ds_id: str,
+        version: int,
+        name: str,
+        dest: str | os.PathLike[str],
+        *,
+        progress: bool = True,
+        chunk_size: int = 8 * 1024 * 1024,
+    ) -> Path:
         """Download a file (resuming a partial ``dest.part`` with HTTP Range); checks its SHA-256."""
         from tqdm.auto import tqdm
 
@@ -278,17 +382,28 @@ class Client:
             if r.status_code not in (200, 206):
                 raise _error(r)
             mode = "ab" if r.status_code == 206 else "wb"
-            with open(part, mode) as fh, tqdm(total=info["size"], initial=have if mode == "ab" else 0, unit="B",
-                                                unit_scale=True, desc=f"download {name}", disable=not progress,
-                                                leave=False) as bar:
+            with (
+                open(part, mode) as fh,
+                tqdm(
+                    total=info["size"],
+                    initial=have if mode == "ab" else 0,
+                    unit="B",
+                    unit_scale=True,
+                    desc=f"download {name}",
+                    disable=not progress,
+                    leave=False,
+                ) as bar,
+            ):
                 for block in r.iter_content(chunk_size):
                     fh.write(block)
                     bar.update(len(block))
         got = sha256_file(part)
         if got != info["sha256"]:
             part.unlink()
-            raise RepositoryError(f"{name}: downloaded SHA-256 {got} differs from the published {info['sha256']}; "
-                                  f"download it again", status=422)
+            raise RepositoryError(
+                f"{name}: downloaded SHA-256 {got} differs from the published {info['sha256']}; download it again",
+                status=422,
+            )
         os.replace(part, p)
         return p
 

@@ -75,7 +75,7 @@ def layout_chunks(shape: tuple[int, ...], itemsize: int, target: int = TARGET_CH
     """
     chunks = list(shape)
     for i in range(len(shape)):
-        slab = itemsize * _prod(shape[i + 1:])
+        slab = itemsize * _prod(shape[i + 1 :])
         if slab <= target:
             chunks[i] = max(1, min(shape[i], target // max(slab, 1)))
             break
@@ -234,10 +234,14 @@ class ChunkReader:
         # the file's bytes are the encoded values, missing ones already written as the fill value (a NaN
         # stored beside a numeric fill value stays NaN, where xpublish would write the fill value: both
         # read back as missing)
-        if (self.fd is not None and where is not None and where[1] == v.shape
-                and np.dtype(where[2]) == v.dtype.newbyteorder("<")
-                and list(chunk[1:]) == list(v.shape[1:])  # whole trailing planes: one contiguous range
-                and slices[0].stop - slices[0].start == chunk[0]):  # a full chunk (edges are padded below)
+        if (
+            self.fd is not None
+            and where is not None
+            and where[1] == v.shape
+            and np.dtype(where[2]) == v.dtype.newbyteorder("<")
+            and list(chunk[1:]) == list(v.shape[1:])  # whole trailing planes: one contiguous range
+            and slices[0].stop - slices[0].start == chunk[0]
+        ):  # a full chunk (edges are padded below)
             plane = v.dtype.itemsize * _prod(v.shape[1:])
             length = plane * chunk[0]
             data = os.pread(self.fd, length, where[0] + slices[0].start * plane)
@@ -265,8 +269,13 @@ def _find(ds: Any, names: tuple[str, ...]) -> str | None:
     for n in names:
         if n in ds.variables:
             return n
-    wanted = {"lat": "latitude", "latitude": "latitude", "lon": "longitude", "longitude": "longitude",
-              "time": "time"}.get(names[0])
+    wanted = {
+        "lat": "latitude",
+        "latitude": "latitude",
+        "lon": "longitude",
+        "longitude": "longitude",
+        "time": "time",
+    }.get(names[0])
     for n, v in ds.variables.items():  # CF: a coordinate known by its standard_name only
         if wanted and v.attrs.get("standard_name") == wanted:
             return str(n)
@@ -296,11 +305,21 @@ def summary(path: Path) -> dict[str, Any]:
         if tname is not None and np.issubdtype(ds[tname].dtype, np.datetime64) and ds[tname].size:
             t = pd.to_datetime(np.asarray(ds[tname].values).ravel())
             time_range = [t.min().strftime("%Y-%m-%d"), t.max().strftime("%Y-%m-%d")]
-        variables = [{"name": str(n), "standard_name": v.attrs.get("standard_name"),
-                      "units": str(v.attrs.get("units", "")), "long_name": str(v.attrs.get("long_name", ""))}
-                     for n, v in ds.data_vars.items()]
-        return {"bbox": bbox, "time_range": time_range, "variables": variables,
-                "dims": {str(k): int(v) for k, v in ds.sizes.items()}}
+        variables = [
+            {
+                "name": str(n),
+                "standard_name": v.attrs.get("standard_name"),
+                "units": str(v.attrs.get("units", "")),
+                "long_name": str(v.attrs.get("long_name", "")),
+            }
+            for n, v in ds.data_vars.items()
+        ]
+        return {
+            "bbox": bbox,
+            "time_range": time_range,
+            "variables": variables,
+            "dims": {str(k): int(v) for k, v in ds.sizes.items()},
+        }
     finally:
         ds.close()
 
@@ -325,13 +344,23 @@ def preview_png(path: Path, title: str = "") -> bytes:
         if var is not None:
             da = ds[var]
             da = da.isel({d: 0 for d in da.dims if d not in (lat, lon)}).transpose(lat, lon)
-            im = ax.pcolormesh(np.asarray(ds[lon].values), np.asarray(ds[lat].values), np.asarray(da.values),
-                               shading="auto", cmap="viridis")
+            im = ax.pcolormesh(
+                np.asarray(ds[lon].values),
+                np.asarray(ds[lat].values),
+                np.asarray(da.values),
+                shading="auto",
+                cmap="viridis",
+            )
             fig.colorbar(im, ax=ax, label=f"{var} ({da.attrs.get('units', '')})", shrink=0.8)
             box = (float(ds[lon].min()), float(ds[lat].min()), float(ds[lon].max()), float(ds[lat].max()))
         elif lat and lon:  # stations, profiles, tracks: their positions
             ax.scatter(np.asarray(ds[lon].values).ravel(), np.asarray(ds[lat].values).ravel(), s=6)
-            box = (float(ds[lon].min()) - 1, float(ds[lat].min()) - 1, float(ds[lon].max()) + 1, float(ds[lat].max()) + 1)
+            box = (
+                float(ds[lon].min()) - 1,
+                float(ds[lat].min()) - 1,
+                float(ds[lon].max()) + 1,
+                float(ds[lat].max()) + 1,
+            )
         else:
             ax.text(0.5, 0.5, "no latitude/longitude to map", ha="center", va="center")
             box = None
@@ -410,8 +439,10 @@ def xpublish_app(get_dataset: Callable[[str], Any], list_ids: Callable[[], list[
         def get_dataset(self, dataset_id: str) -> Any:
             return get_dataset(dataset_id)
 
-    rest = xpublish.Rest(plugins={"published": Published(), "zarr": ZarrPlugin(), "opendap": OpenDapPlugin()},
-                         cache_kws={"available_bytes": 256 * 1024 * 1024})
+    rest = xpublish.Rest(
+        plugins={"published": Published(), "zarr": ZarrPlugin(), "opendap": OpenDapPlugin()},
+        cache_kws={"available_bytes": 256 * 1024 * 1024},
+    )
     return rest.app
 
 
@@ -436,11 +467,18 @@ async def run_asgi(handler: web.RequestHandler, app: Any, path: str) -> None:
     req = handler.request
     query = fix_dap_strides(req.query) if "/opendap" in path else req.query
     scope = {
-        "type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"}, "http_version": "1.1",
-        "method": req.method, "scheme": "http", "path": path, "raw_path": path.encode(),
-        "query_string": query.encode("latin-1"), "root_path": "",
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "method": req.method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query.encode("latin-1"),
+        "root_path": "",
         "headers": [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in req.headers.get_all()],
-        "server": ("127.0.0.1", 80), "client": (req.remote_ip or "127.0.0.1", 0),
+        "server": ("127.0.0.1", 80),
+        "client": (req.remote_ip or "127.0.0.1", 0),
     }
     sent_body = False
     done = asyncio.Event()

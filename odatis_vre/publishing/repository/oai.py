@@ -40,24 +40,31 @@ FORMATS = {
     "oai_dc": (OAI_DC_NS, "http://www.openarchives.org/OAI/2.0/oai_dc.xsd"),
     "oai_datacite": (DATACITE_NS, "http://schema.datacite.org/meta/kernel-4.5/metadata.xsd"),
 }
-COMMUNITIES = {"physics": "Ocean physics", "biogeochemistry": "Marine biogeochemistry",
-               "in_situ": "In situ observations", "biology_imaging": "Marine biology and imaging"}
+COMMUNITIES = {
+    "physics": "Ocean physics",
+    "biogeochemistry": "Marine biogeochemistry",
+    "in_situ": "In situ observations",
+    "biology_imaging": "Marine biology and imaging",
+}
 PAGE = 100
-_ARGS = {"Identify": (set(), set()), "ListMetadataFormats": (set(), {"identifier"}),
-         "ListSets": (set(), {"resumptionToken"}),
-         "ListIdentifiers": ({"metadataPrefix"}, {"from", "until", "set", "resumptionToken"}),
-         "ListRecords": ({"metadataPrefix"}, {"from", "until", "set", "resumptionToken"}),
-         "GetRecord": ({"identifier", "metadataPrefix"}, set())}
+_ARGS = {
+    "Identify": (set(), set()),
+    "ListMetadataFormats": (set(), {"identifier"}),
+    "ListSets": (set(), {"resumptionToken"}),
+    "ListIdentifiers": ({"metadataPrefix"}, {"from", "until", "set", "resumptionToken"}),
+    "ListRecords": ({"metadataPrefix"}, {"from", "until", "set", "resumptionToken"}),
+    "GetRecord": ({"identifier", "metadataPrefix"}, set()),
+}
 
 
 @dataclass
 class Record:
     """One published version as the provider sees it."""
 
-    identifier: str          # <id>.v<n>
-    datestamp: str           # when it was published (UTC, seconds)
+    identifier: str  # <id>.v<n>
+    datestamp: str  # when it was published (UTC, seconds)
     theme: str
-    attributes: Mapping[str, Any]   # its DataCite attributes (schema 4.5 JSON)
+    attributes: Mapping[str, Any]  # its DataCite attributes (schema 4.5 JSON)
 
 
 @dataclass
@@ -112,8 +119,10 @@ def _bound(value: str, arg: str, end: bool) -> str:
 
 
 def _token(args: Mapping[str, str], offset: int) -> str:
-    raw = json.dumps({k: args[k] for k in ("verb", "metadataPrefix", "from", "until", "set") if k in args} |
-                     {"offset": offset}, sort_keys=True)
+    raw = json.dumps(
+        {k: args[k] for k in ("verb", "metadataPrefix", "from", "until", "set") if k in args} | {"offset": offset},
+        sort_keys=True,
+    )
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
@@ -124,8 +133,10 @@ def _untoken(token: str) -> dict[str, Any]:
             raise ValueError
         return data
     except ValueError:
-        raise OAIError("badResumptionToken", "the resumptionToken is not one this repository issued; start the list "
-                                             "again without it") from None
+        raise OAIError(
+            "badResumptionToken",
+            "the resumptionToken is not one this repository issued; start the list again without it",
+        ) from None
 
 
 def _checked(params: Mapping[str, Sequence[str] | str]) -> dict[str, str]:
@@ -137,8 +148,12 @@ def _checked(params: Mapping[str, Sequence[str] | str]) -> dict[str, str]:
         args[k] = values[0]
     verb = args.get("verb")
     if verb not in _ARGS:
-        raise OAIError("badVerb", f"verb {verb!r} is not an OAI-PMH verb; use one of {', '.join(_ARGS)}"
-                       if verb else "the verb argument is missing; add verb=Identify (or another OAI-PMH verb)")
+        raise OAIError(
+            "badVerb",
+            f"verb {verb!r} is not an OAI-PMH verb; use one of {', '.join(_ARGS)}"
+            if verb
+            else "the verb argument is missing; add verb=Identify (or another OAI-PMH verb)",
+        )
     required, optional = _ARGS[verb]
     given = set(args) - {"verb"}
     if "resumptionToken" in given and given != {"resumptionToken"}:
@@ -155,8 +170,7 @@ def respond(params: Mapping[str, Sequence[str] | str], provider: Provider, *, pa
     """The OAI-PMH XML answer to a request's arguments (query string or form body)."""
     root = etree.Element(_q(OAI_NS, "OAI-PMH"), nsmap={None: OAI_NS, "xsi": XSI})
     root.set(_q(XSI, "schemaLocation"), f"{OAI_NS} {OAI_SCHEMA}")
-    etree.SubElement(root, _q(OAI_NS, "responseDate")).text = \
-        _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    etree.SubElement(root, _q(OAI_NS, "responseDate")).text = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     request = etree.SubElement(root, _q(OAI_NS, "request"))
     request.text = provider.base_url
     try:
@@ -164,8 +178,14 @@ def respond(params: Mapping[str, Sequence[str] | str], provider: Provider, *, pa
         for k, v in args.items():
             request.set(k, v)
         verb = args["verb"]
-        {"Identify": _identify, "ListMetadataFormats": _formats, "ListSets": _sets,
-         "ListIdentifiers": _list, "ListRecords": _list, "GetRecord": _get}[verb](root, args, provider, page)
+        {
+            "Identify": _identify,
+            "ListMetadataFormats": _formats,
+            "ListSets": _sets,
+            "ListIdentifiers": _list,
+            "ListRecords": _list,
+            "GetRecord": _get,
+        }[verb](root, args, provider, page)
     except OAIError as exc:
         if exc.code in ("badVerb", "badArgument"):
             request.attrib.clear()  # the protocol: no attributes echoed for these errors
@@ -180,8 +200,11 @@ def _identify(root: Any, args: Mapping[str, str], p: Provider, page: int) -> Non
         etree.SubElement(el, _q(OAI_NS, tag)).text = text
     if p.email:
         etree.SubElement(el, _q(OAI_NS, "adminEmail")).text = p.email
-    for tag, text in (("earliestDatestamp", p.earliest), ("deletedRecord", "no"),
-                      ("granularity", "YYYY-MM-DDThh:mm:ssZ")):
+    for tag, text in (
+        ("earliestDatestamp", p.earliest),
+        ("deletedRecord", "no"),
+        ("granularity", "YYYY-MM-DDThh:mm:ssZ"),
+    ):
         etree.SubElement(el, _q(OAI_NS, tag)).text = text
 
 
@@ -212,12 +235,15 @@ def _set_specs(r: Record) -> list[str]:
 
 def _find(identifier: str, p: Provider) -> Record:
     prefix = f"oai:{p.host}:"
-    local = identifier[len(prefix):] if identifier.startswith(prefix) else None
+    local = identifier[len(prefix) :] if identifier.startswith(prefix) else None
     for r in p.records():
         if r.identifier == local:
             return r
-    raise OAIError("idDoesNotExist", f"{identifier!r} is not an item of this repository (identifiers look like "
-                                     f"{prefix}<id>.v<n>; ListIdentifiers lists them)")
+    raise OAIError(
+        "idDoesNotExist",
+        f"{identifier!r} is not an item of this repository (identifiers look like "
+        f"{prefix}<id>.v<n>; ListIdentifiers lists them)",
+    )
 
 
 def _header(parent: Any, r: Record, p: Provider) -> None:
@@ -237,8 +263,9 @@ def _record(parent: Any, r: Record, prefix: str, p: Provider) -> None:
 
 def _get(root: Any, args: Mapping[str, str], p: Provider, page: int) -> None:
     if args["metadataPrefix"] not in FORMATS:
-        raise OAIError("cannotDisseminateFormat", f"metadataPrefix {args['metadataPrefix']!r}: use "
-                                                  f"{' or '.join(FORMATS)}")
+        raise OAIError(
+            "cannotDisseminateFormat", f"metadataPrefix {args['metadataPrefix']!r}: use {' or '.join(FORMATS)}"
+        )
     r = _find(args["identifier"], p)
     _record(etree.SubElement(root, _q(OAI_NS, "GetRecord")), r, args["metadataPrefix"], p)
 
@@ -248,8 +275,9 @@ def _list(root: Any, args: Mapping[str, str], p: Provider, page: int) -> None:
     if "resumptionToken" in args:
         state = _untoken(args["resumptionToken"])
         if state.get("verb") != args["verb"]:
-            raise OAIError("badResumptionToken", f"this resumptionToken belongs to {state.get('verb')}, not "
-                                                 f"{args['verb']}")
+            raise OAIError(
+                "badResumptionToken", f"this resumptionToken belongs to {state.get('verb')}, not {args['verb']}"
+            )
         offset = state["offset"]
         args = {**{k: v for k, v in state.items() if k != "offset"}, "verb": args["verb"]}
     prefix = args["metadataPrefix"]
@@ -262,27 +290,34 @@ def _list(root: Any, args: Mapping[str, str], p: Provider, page: int) -> None:
     wanted = args.get("set")
     if wanted and wanted not in ["community"] + [f"community:{k}" for k in COMMUNITIES]:
         raise OAIError("badArgument", f"set {wanted!r} does not exist here; ListSets lists the sets")
-    hits = sorted((r for r in p.records()
-                   if (not lo or _utc(r.datestamp) >= lo) and (not hi or _utc(r.datestamp) <= hi)
-                   and (not wanted or wanted in _set_specs(r))), key=lambda r: (_utc(r.datestamp), r.identifier))
+    hits = sorted(
+        (
+            r
+            for r in p.records()
+            if (not lo or _utc(r.datestamp) >= lo)
+            and (not hi or _utc(r.datestamp) <= hi)
+            and (not wanted or wanted in _set_specs(r))
+        ),
+        key=lambda r: (_utc(r.datestamp), r.identifier),
+    )
     if not hits:
         raise OAIError("noRecordsMatch", "no published dataset matches these arguments")
     if offset > len(hits):
         raise OAIError("badResumptionToken", "the list changed since this resumptionToken was issued; start again")
     el = etree.SubElement(root, _q(OAI_NS, args["verb"]))
-    for r in hits[offset:offset + page]:
+    for r in hits[offset : offset + page]:
         if args["verb"] == "ListIdentifiers":
             _header(el, r, p)
         else:
             _record(el, r, prefix, p)
     if len(hits) > page:
-        tok = etree.SubElement(el, _q(OAI_NS, "resumptionToken"), completeListSize=str(len(hits)),
-                               cursor=str(offset))
+        tok = etree.SubElement(el, _q(OAI_NS, "resumptionToken"), completeListSize=str(len(hits)), cursor=str(offset))
         if offset + page < len(hits):
             tok.text = _token(args, offset + page)
 
 
 # ----------------------------------------------------------------------------- metadata formats
+
 
 def oai_datacite(attributes: Mapping[str, Any]) -> Any:
     """The DataCite kernel-4 ``<resource>`` of a record (the ``datacite`` package's 4.5 serializer)."""
@@ -325,8 +360,11 @@ def oai_dc(attributes: Mapping[str, Any]) -> Any:
     for g in attributes.get("geoLocations") or []:
         box = g.get("geoLocationBox")
         if box:
-            add("coverage", f"westlimit={box['westBoundLongitude']}; southlimit={box['southBoundLatitude']}; "
-                            f"eastlimit={box['eastBoundLongitude']}; northlimit={box['northBoundLatitude']}")
+            add(
+                "coverage",
+                f"westlimit={box['westBoundLongitude']}; southlimit={box['southBoundLatitude']}; "
+                f"eastlimit={box['eastBoundLongitude']}; northlimit={box['northBoundLatitude']}",
+            )
     for r in attributes.get("rightsList") or []:
         add("rights", r.get("rightsUri") or r.get("rights"))
     add("language", attributes.get("language"))

@@ -105,14 +105,24 @@ def make_app(settings: Settings, store: Store | None = None) -> web.Application:
         (p + r"oai", OAIPMH, kw),
         (p + r"stac/catalog\.json", StacCatalog, kw),
         (p + rf"datasets/{ID}/{VER}/", LandingPage, kw),
-        (p + rf"datasets/{ID}/{VER}/(datacite\.json|datacite\.xml|citation\.txt|citation\.bib|schema\.jsonld|stac\.json|preview\.png)",
-         LandingExport, kw),
+        (
+            p
+            + rf"datasets/{ID}/{VER}/(datacite\.json|datacite\.xml|citation\.txt|citation\.bib|schema\.jsonld|stac\.json|preview\.png)",
+            LandingExport,
+            kw,
+        ),
         (p + rf"datasets/{ID}/{VER}/files/([^/]+)", Download, kw),
         (p + rf"direct/{ID}/{VER}/([^/]+)", SignedDownload, kw),
         (p + rf"datasets/{ID}/{VER}/(zarr|opendap)(.*)", Dissemination, kw),
     ]
-    return web.Application(routes, cookie_secret=os.urandom(32), xsrf_cookies=False,
-                           default_handler_class=NotFoundHandler, default_handler_args=kw, repo=repo)
+    return web.Application(
+        routes,
+        cookie_secret=os.urandom(32),
+        xsrf_cookies=False,
+        default_handler_class=NotFoundHandler,
+        default_handler_args=kw,
+        repo=repo,
+    )
 
 
 class NotFoundHandler(Base):
@@ -132,8 +142,14 @@ def serve(port: int, settings: Settings, address: str = "127.0.0.1") -> None:
     # bodies are streamed into files (FileAPI sets its own bound per chunk); others stay small
     server = HTTPServer(app, max_body_size=16 * 1024 * 1024, max_buffer_size=64 * 1024 * 1024, xheaders=True)
     server.listen(port, address)
-    log.info("repository at %s%s (storage %s, registrar %s, prefix %s)", settings.public_url, settings.prefix,
-             settings.storage, settings.registrar, settings.doi_prefix)
+    log.info(
+        "repository at %s%s (storage %s, registrar %s, prefix %s)",
+        settings.public_url,
+        settings.prefix,
+        settings.storage,
+        settings.registrar,
+        settings.doi_prefix,
+    )
     loop = ioloop.IOLoop.current()
 
     def stop(*_: Any) -> None:

@@ -147,9 +147,14 @@ class Repository:
             from .. import registrars
 
             s = self.settings
-            self._registrar = registrars.get(s.registrar, prefix=s.doi_prefix, environ=os.environ,
-                                             base_url=s.registrar_url, state_dir=s.storage / "registrar",
-                                             timeout=s.registrar_timeout)
+            self._registrar = registrars.get(
+                s.registrar,
+                prefix=s.doi_prefix,
+                environ=os.environ,
+                base_url=s.registrar_url,
+                state_dir=s.storage / "registrar",
+                timeout=s.registrar_timeout,
+            )
         return self._registrar
 
     def _previous_doi(self, v: dict[str, Any]) -> str | None:
@@ -166,17 +171,24 @@ class Repository:
         concept DOI included)."""
         from .. import metadata
 
-        files = [{"name": f["name"], "size": f["size"], "sha256": f["sha256"],
-                  "format": pages.media_type(f["name"])} for f in v["files"]]
+        files = [
+            {"name": f["name"], "size": f["size"], "sha256": f["sha256"], "format": pages.media_type(f["name"])}
+            for f in v["files"]
+        ]
         extra = v.get("extra") or {}
         # before the registrar chose the DOI, the attributes are built around a placeholder, then without it
-        attrs = metadata.datacite_attributes(v["metadata"], doi=doi or f"{self.settings.doi_prefix}/pending",
-                                             url=self.landing_url(v["id"], v["version"]),
-                                             version=str(v["version"]), files=files,
-                                             provenance=extra.get("provenance") or [],
-                                             notebook=extra.get("notebook"),
-                                             previous_version=self._previous_doi(v), facts=extra.get("facts"),
-                                             concept=concept or extra.get("concept_doi"))
+        attrs = metadata.datacite_attributes(
+            v["metadata"],
+            doi=doi or f"{self.settings.doi_prefix}/pending",
+            url=self.landing_url(v["id"], v["version"]),
+            version=str(v["version"]),
+            files=files,
+            provenance=extra.get("provenance") or [],
+            notebook=extra.get("notebook"),
+            previous_version=self._previous_doi(v),
+            facts=extra.get("facts"),
+            concept=concept or extra.get("concept_doi"),
+        )
         if not doi:
             attrs.pop("doi", None)
         return attrs
@@ -186,9 +198,13 @@ class Repository:
         from .. import metadata
 
         md = dict(latest["metadata"])
-        attrs = metadata.datacite_attributes(md, doi=f"{self.settings.doi_prefix}/pending", url=self.concept_url(ds_id),
-                                             provenance=(latest.get("extra") or {}).get("provenance") or [],
-                                             versions=version_dois)
+        attrs = metadata.datacite_attributes(
+            md,
+            doi=f"{self.settings.doi_prefix}/pending",
+            url=self.concept_url(ds_id),
+            provenance=(latest.get("extra") or {}).get("provenance") or [],
+            versions=version_dois,
+        )
         attrs.pop("doi", None)
         attrs.pop("version", None)
         return attrs
@@ -223,8 +239,11 @@ class Repository:
         return self.chunk_readers.get(key).read(var, coords, meta[var])
 
     def published_ids(self) -> list[str]:
-        return [f"{v['id']}.v{v['version']}" for v in self.store.list_versions(state="published")
-                if dissemination.data_file(v["files"])]
+        return [
+            f"{v['id']}.v{v['version']}"
+            for v in self.store.list_versions(state="published")
+            if dissemination.data_file(v["files"])
+        ]
 
     @property
     def xpublish(self) -> Any:
@@ -308,17 +327,24 @@ class Base(HubOAuthenticated, web.RequestHandler):
     def need_writer(self) -> str:
         """The user of a write request; writes must carry a hub token, not only a cookie."""
         if not self.username:
-            raise RepositoryError("log in: send a JupyterHub API token (header `Authorization: token <token>`; inside "
-                                  "a VRE server it is $JUPYTERHUB_API_TOKEN)", status=401 if not self.user else 403)
+            raise RepositoryError(
+                "log in: send a JupyterHub API token (header `Authorization: token <token>`; inside "
+                "a VRE server it is $JUPYTERHUB_API_TOKEN)",
+                status=401 if not self.user else 403,
+            )
         if not getattr(self, "_token_authenticated", False):
-            raise RepositoryError("writes need a JupyterHub API token in the Authorization header, not a browser "
-                                  "cookie", status=403)
+            raise RepositoryError(
+                "writes need a JupyterHub API token in the Authorization header, not a browser cookie", status=403
+            )
         return self.username
 
     def need_reader(self) -> str:
         if not self.username:
-            raise RepositoryError("log in: send a JupyterHub API token (header `Authorization: token <token>`) or "
-                                  f"open {self.repo.settings.prefix}login in a browser", status=401)
+            raise RepositoryError(
+                "log in: send a JupyterHub API token (header `Authorization: token <token>`) or "
+                f"open {self.repo.settings.prefix}login in a browser",
+                status=401,
+            )
         return self.username
 
     async def groups(self) -> list[str]:
@@ -334,8 +360,10 @@ class Base(HubOAuthenticated, web.RequestHandler):
         if token:
             try:
                 resp = await httpclient.AsyncHTTPClient().fetch(
-                    f"{self.hub_auth.api_url}/users/{name}", headers={"Authorization": f"token {token}"},
-                    request_timeout=10)
+                    f"{self.hub_auth.api_url}/users/{name}",
+                    headers={"Authorization": f"token {token}"},
+                    request_timeout=10,
+                )
                 groups = list(json.loads(resp.body).get("groups") or groups)
             except Exception as exc:  # noqa: BLE001 — without the hub's answer, only the owner sees drafts
                 log.warning("could not read the groups of %s: %s", name, exc)
@@ -349,11 +377,15 @@ class Base(HubOAuthenticated, web.RequestHandler):
         try:
             data = json.loads(self.request.body or b"{}")
         except ValueError:
-            raise RepositoryError("the request body is not JSON: send a JSON object (Content-Type: application/json), "
-                                  "e.g. {\"key\": \"...\", \"metadata\": {\"title\": ...}}") from None
+            raise RepositoryError(
+                "the request body is not JSON: send a JSON object (Content-Type: application/json), "
+                'e.g. {"key": "...", "metadata": {"title": ...}}'
+            ) from None
         if not isinstance(data, dict):
-            raise RepositoryError(f"the request body must be a JSON object, not a {type(data).__name__}: send "
-                                  f"{{\"key\": ..., \"metadata\": ...}}")
+            raise RepositoryError(
+                f"the request body must be a JSON object, not a {type(data).__name__}: send "
+                f'{{"key": ..., "metadata": ...}}'
+            )
         return data
 
     def vjson(self, v: dict[str, Any]) -> dict[str, Any]:
@@ -361,10 +393,14 @@ class Base(HubOAuthenticated, web.RequestHandler):
         v = dict(v)
         v.pop("existing", None)
         extra = v.get("extra") or {}
-        return v | {"landing_url": self.repo.landing_url(v["id"], v["version"]),
-                    "registrar": self.repo.settings.registrar, "publisher": self.repo.publisher(),
-                    "scores": extra.get("scores"), "concept_doi": extra.get("concept_doi"),
-                    "concept_url": self.repo.concept_url(v["id"])}
+        return v | {
+            "landing_url": self.repo.landing_url(v["id"], v["version"]),
+            "registrar": self.repo.settings.registrar,
+            "publisher": self.repo.publisher(),
+            "scores": extra.get("scores"),
+            "concept_doi": extra.get("concept_doi"),
+            "concept_url": self.repo.concept_url(v["id"]),
+        }
 
     def send_json(self, data: Any, status: int = 200) -> None:
         self.set_status(status)
@@ -383,8 +419,11 @@ class Base(HubOAuthenticated, web.RequestHandler):
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc = kwargs.get("exc_info", (None, None, None))[1]
-        message = str(exc) if exc is not None and (isinstance(exc, RepositoryError) or _is_user_error(exc)) else \
-            (getattr(exc, "log_message", None) or self._reason)
+        message = (
+            str(exc)
+            if exc is not None and (isinstance(exc, RepositoryError) or _is_user_error(exc))
+            else (getattr(exc, "log_message", None) or self._reason)
+        )
         if isinstance(exc, RepositoryError):
             self.set_status(exc.status)
         elif exc is not None and _is_user_error(exc):
@@ -393,8 +432,11 @@ class Base(HubOAuthenticated, web.RequestHandler):
         if status == 404 and not isinstance(exc, RepositoryError):
             message = "not found"
         if self._is_api() or "json" in self.request.headers.get("Accept", ""):
-            extra = {"retryable": bool(getattr(exc, "retryable", False))} if exc is not None and \
-                type(exc).__name__ == "RegistrarError" else {}
+            extra = (
+                {"retryable": bool(getattr(exc, "retryable", False))}
+                if exc is not None and type(exc).__name__ == "RegistrarError"
+                else {}
+            )
             self.set_header("Content-Type", "application/json; charset=utf-8")
             self.finish(json.dumps({"error": message, "status": status} | extra))
         else:

@@ -76,11 +76,15 @@ class DownloadLink:
     def check(self, key: bytes, sig: str, now: float | None = None) -> None:
         """Raise :class:`LinkRefused` unless ``sig`` signs this link and it has not expired."""
         if not hmac.compare_digest(self.signature(key).encode(), sig.encode()):
-            raise LinkRefused("this download link is not valid (altered, or made for another file); open the "
-                              "file's link on the dataset's landing page again")
+            raise LinkRefused(
+                "this download link is not valid (altered, or made for another file); open the "
+                "file's link on the dataset's landing page again"
+            )
         if (time.time() if now is None else now) > self.expires:
-            raise LinkRefused(f"this download link expired at {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime(self.expires))}; "
-                              "open the file's link on the dataset's landing page again for a new one")
+            raise LinkRefused(
+                f"this download link expired at {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime(self.expires))}; "
+                "open the file's link on the dataset's landing page again for a new one"
+            )
 
 
 def parse_expires(text: str | None) -> int:
@@ -90,8 +94,10 @@ def parse_expires(text: str | None) -> int:
     1700000000
     """
     if not text or not text.isdigit() or len(text) > 12:
-        raise LinkRefused("this download link has no valid `expires` argument; open the file's link on the "
-                          "dataset's landing page again")
+        raise LinkRefused(
+            "this download link has no valid `expires` argument; open the file's link on the "
+            "dataset's landing page again"
+        )
     return int(text)
 
 

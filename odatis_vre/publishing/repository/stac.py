@@ -27,9 +27,19 @@ def _when(text: str) -> _dt.datetime:
     return _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-def item_for(item_id: str, facts: Mapping[str, Any], md: Mapping[str, Any], *, doi: str | None, landing_url: str,
-             files: Sequence[Mapping[str, Any]] = (), zarr_url: str | None = None, opendap_url: str | None = None,
-             published: str | None = None, licence_url: str | None = None) -> Any:
+def item_for(
+    item_id: str,
+    facts: Mapping[str, Any],
+    md: Mapping[str, Any],
+    *,
+    doi: str | None,
+    landing_url: str,
+    files: Sequence[Mapping[str, Any]] = (),
+    zarr_url: str | None = None,
+    opendap_url: str | None = None,
+    published: str | None = None,
+    licence_url: str | None = None,
+) -> Any:
     """A ``pystac.Item`` for a published version (``item_id``: ``<id>.v<n>``)."""
     import pystac
 
@@ -41,9 +51,12 @@ def item_for(item_id: str, facts: Mapping[str, Any], md: Mapping[str, Any], *, d
     else:
         geometry, bbox = None, None
     time = facts.get("time") or {}
-    props: dict[str, Any] = {"title": md.get("title"), "description": md.get("abstract") or md.get("title"),
-                             "license": md.get("licence") or "other",
-                             "keywords": list(md.get("keywords") or [])}
+    props: dict[str, Any] = {
+        "title": md.get("title"),
+        "description": md.get("abstract") or md.get("title"),
+        "license": md.get("licence") or "other",
+        "keywords": list(md.get("keywords") or []),
+    }
     if time:
         props.update(start_datetime=time["start"], end_datetime=time["end"])
         when = None
@@ -52,29 +65,54 @@ def item_for(item_id: str, facts: Mapping[str, Any], md: Mapping[str, Any], *, d
     if doi:
         props["sci:doi"] = doi
     variables = [v for v in facts.get("variables") or []]
-    item = pystac.Item(id=item_id, geometry=geometry, bbox=bbox, datetime=when,
-                       start_datetime=_when(time["start"]) if time else None,
-                       end_datetime=_when(time["end"]) if time else None, properties=props)
+    item = pystac.Item(
+        id=item_id,
+        geometry=geometry,
+        bbox=bbox,
+        datetime=when,
+        start_datetime=_when(time["start"]) if time else None,
+        end_datetime=_when(time["end"]) if time else None,
+        properties=props,
+    )
     # pystac rewrites the range in its own format: keep the exact text the facts give
     if time:
         item.properties.update(start_datetime=time["start"], end_datetime=time["end"])
     if variables:
-        item.properties["odatis:variables"] = [{k: v.get(k) for k in ("name", "standard_name", "units")}
-                                               for v in variables]
+        item.properties["odatis:variables"] = [
+            {k: v.get(k) for k in ("name", "standard_name", "units")} for v in variables
+        ]
     for f in files:
-        item.add_asset(f["name"], pystac.Asset(href=f["url"], media_type=f.get("format"), roles=["data"],
-                                               title=f["name"], extra_fields={"file:size": f.get("size"),
-                                                                              "file:checksum": "1220" + f["sha256"]}
-                                               if f.get("sha256") else {}))
+        item.add_asset(
+            f["name"],
+            pystac.Asset(
+                href=f["url"],
+                media_type=f.get("format"),
+                roles=["data"],
+                title=f["name"],
+                extra_fields={"file:size": f.get("size"), "file:checksum": "1220" + f["sha256"]}
+                if f.get("sha256")
+                else {},
+            ),
+        )
     if zarr_url:
-        item.add_asset("zarr", pystac.Asset(href=zarr_url, media_type=STAC_MEDIA["zarr"], roles=["data"],
-                                            title="Zarr v3 over HTTP"))
+        item.add_asset(
+            "zarr",
+            pystac.Asset(href=zarr_url, media_type=STAC_MEDIA["zarr"], roles=["data"], title="Zarr v3 over HTTP"),
+        )
     if opendap_url:
-        item.add_asset("opendap", pystac.Asset(href=opendap_url, media_type=STAC_MEDIA["opendap"], roles=["data"],
-                                               title="OPeNDAP (DAP2)"))
+        item.add_asset(
+            "opendap",
+            pystac.Asset(href=opendap_url, media_type=STAC_MEDIA["opendap"], roles=["data"], title="OPeNDAP (DAP2)"),
+        )
     item.add_link(pystac.Link("about", landing_url, media_type="text/html", title="Landing page"))
-    item.add_link(pystac.Link("describedby", landing_url + "datacite.json",
-                              media_type="application/vnd.datacite.datacite+json", title="DataCite metadata"))
+    item.add_link(
+        pystac.Link(
+            "describedby",
+            landing_url + "datacite.json",
+            media_type="application/vnd.datacite.datacite+json",
+            title="DataCite metadata",
+        )
+    )
     if doi:
         item.add_link(pystac.Link("cite-as", f"https://doi.org/{doi}", title="DOI"))
     if licence_url:
@@ -97,8 +135,11 @@ def catalog_dict(root_href: str, items: Sequence[tuple[str, str]], title: str) -
     cat.validate()
     out = cat.to_dict(include_self_link=False, transform_hrefs=False)
     # links written as data: pystac would otherwise resolve them, fetching from this very service
-    out["links"] = [{"rel": "self", "href": root_href, "type": "application/json"},
-                    {"rel": "root", "href": root_href, "type": "application/json"}]
-    out["links"] += [{"rel": "item", "href": href, "type": "application/geo+json", "title": item_id}
-                     for item_id, href in items]
+    out["links"] = [
+        {"rel": "self", "href": root_href, "type": "application/json"},
+        {"rel": "root", "href": root_href, "type": "application/json"},
+    ]
+    out["links"] += [
+        {"rel": "item", "href": href, "type": "application/geo+json", "title": item_id} for item_id, href in items
+    ]
     return out

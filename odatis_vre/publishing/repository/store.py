@@ -91,8 +91,10 @@ def check_name(name: str) -> str:
     odatis_vre.publishing.repository.store.RepositoryError: file name '../etc/passwd' is refused: use a plain file name of letters, digits, '.', '_', '-', '+' (no folder, no '..', not starting with '.' or '-'; at most 200 characters)
     """
     if not isinstance(name, str) or not _NAME_RE.match(name) or ".." in name:
-        raise RepositoryError(f"file name {name!r} is refused: use a plain file name of letters, digits, '.', '_', "
-                              f"'-', '+' (no folder, no '..', not starting with '.' or '-'; at most 200 characters)")
+        raise RepositoryError(
+            f"file name {name!r} is refused: use a plain file name of letters, digits, '.', '_', "
+            f"'-', '+' (no folder, no '..', not starting with '.' or '-'; at most 200 characters)"
+        )
     return name
 
 
@@ -102,8 +104,11 @@ def no_dataset(ds_id: str, number: int | None = None) -> NotFound:
     >>> str(no_dataset("abcdefghij", 2))
     "no dataset 'abcdefghij' version 2: check the id and version (GET api/deposits lists yours, api/published the published ones)"
     """
-    return NotFound(f"no dataset {ds_id!r}" + (f" version {number}" if number is not None else "")
-                    + ": check the id and version (GET api/deposits lists yours, api/published the published ones)")
+    return NotFound(
+        f"no dataset {ds_id!r}"
+        + (f" version {number}" if number is not None else "")
+        + ": check the id and version (GET api/deposits lists yours, api/published the published ones)"
+    )
 
 
 def check_id(ds_id: str) -> str:
@@ -141,14 +146,16 @@ def _fsync_dir(path: Path) -> None:
 
 _META = sa.MetaData()
 DATASETS = sa.Table(
-    "datasets", _META,
+    "datasets",
+    _META,
     sa.Column("id", sa.String(16), primary_key=True),
     sa.Column("owner", sa.String(255), nullable=False, index=True),
     sa.Column("groups", sa.JSON, nullable=False, default=list),
     sa.Column("created", sa.String(40), nullable=False),
 )
 VERSIONS = sa.Table(
-    "versions", _META,
+    "versions",
+    _META,
     sa.Column("dataset_id", sa.String(16), sa.ForeignKey("datasets.id"), primary_key=True),
     sa.Column("number", sa.Integer, primary_key=True),
     sa.Column("owner", sa.String(255), nullable=False),
@@ -164,7 +171,8 @@ VERSIONS = sa.Table(
     sa.UniqueConstraint("owner", "key", name="uq_owner_key"),
 )
 FILES = sa.Table(
-    "files", _META,
+    "files",
+    _META,
     sa.Column("dataset_id", sa.String(16), primary_key=True),
     sa.Column("number", sa.Integer, primary_key=True),
     sa.Column("name", sa.String(200), primary_key=True),
@@ -190,6 +198,7 @@ class Store:
         url = db_url or f"sqlite:///{self.root / 'repository.sqlite'}"
         self.engine = sa.create_engine(url, future=True)
         if self.engine.dialect.name == "sqlite":
+
             @sa.event.listens_for(self.engine, "connect")
             def _pragmas(dbapi_conn: Any, _rec: Any) -> None:
                 cur = dbapi_conn.cursor()
@@ -197,6 +206,7 @@ class Store:
                 cur.execute("PRAGMA synchronous=FULL")
                 cur.execute("PRAGMA busy_timeout=10000")
                 cur.close()
+
         _META.create_all(self.engine)
 
     # ------------------------------------------------------------------ paths
@@ -219,8 +229,11 @@ class Store:
     def _row_version(self, row: Any, conn: Any) -> dict[str, Any]:
         v = dict(row._mapping)
         ds = conn.execute(sa.select(DATASETS).where(DATASETS.c.id == v["dataset_id"])).one()._mapping
-        files = conn.execute(sa.select(FILES).where(FILES.c.dataset_id == v["dataset_id"],
-                                                    FILES.c.number == v["number"]).order_by(FILES.c.name)).all()
+        files = conn.execute(
+            sa.select(FILES)
+            .where(FILES.c.dataset_id == v["dataset_id"], FILES.c.number == v["number"])
+            .order_by(FILES.c.name)
+        ).all()
         v["id"] = v.pop("dataset_id")
         v["version"] = v.pop("number")
         v["groups"] = list(ds["groups"] or [])
@@ -241,8 +254,11 @@ class Store:
         check_id(ds_id)
         with self.engine.connect() as conn:
             q = sa.select(VERSIONS).where(VERSIONS.c.dataset_id == ds_id)
-            q = q.where(VERSIONS.c.number == int(number)) if number is not None else \
-                q.order_by(VERSIONS.c.number.desc()).limit(1)
+            q = (
+                q.where(VERSIONS.c.number == int(number))
+                if number is not None
+                else q.order_by(VERSIONS.c.number.desc()).limit(1)
+            )
             row = conn.execute(q).first()
             if row is None:
                 raise no_dataset(ds_id, number)
@@ -252,8 +268,9 @@ class Store:
         """Every version of a dataset, oldest first."""
         check_id(ds_id)
         with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(VERSIONS).where(VERSIONS.c.dataset_id == ds_id)
-                                .order_by(VERSIONS.c.number)).all()
+            rows = conn.execute(
+                sa.select(VERSIONS).where(VERSIONS.c.dataset_id == ds_id).order_by(VERSIONS.c.number)
+            ).all()
             return [self._row_version(r, conn) for r in rows]
 
     def list_versions(self, *, state: str | None = None, owner: str | None = None) -> list[dict[str, Any]]:
@@ -291,8 +308,15 @@ class Store:
         return v
 
     # ------------------------------------------------------------------ writing
-    def create_deposit(self, owner: str, metadata: dict[str, Any], *, key: str,
-                       extra: dict[str, Any] | None = None, groups: Iterable[str] = ()) -> dict[str, Any]:
+    def create_deposit(
+        self,
+        owner: str,
+        metadata: dict[str, Any],
+        *,
+        key: str,
+        extra: dict[str, Any] | None = None,
+        groups: Iterable[str] = (),
+    ) -> dict[str, Any]:
         """A new dataset with draft v1 — or the existing one created with the same ``key`` by ``owner``."""
         key = self._check_key(key)
         with self.engine.begin() as conn:
@@ -301,59 +325,92 @@ class Store:
                 return self._row_version(row, conn) | {"existing": True}
             ds_id = "".join(secrets.choice("abcdefghijkmnpqrstuvwxyz23456789") for _ in range(10))
             conn.execute(DATASETS.insert().values(id=ds_id, owner=owner, groups=sorted(set(groups)), created=now()))
-            conn.execute(VERSIONS.insert().values(dataset_id=ds_id, number=1, owner=owner, key=key, state="draft",
-                                                  metadata=metadata, extra=extra or {}, created=now()))
+            conn.execute(
+                VERSIONS.insert().values(
+                    dataset_id=ds_id,
+                    number=1,
+                    owner=owner,
+                    key=key,
+                    state="draft",
+                    metadata=metadata,
+                    extra=extra or {},
+                    created=now(),
+                )
+            )
         self.draft_dir(ds_id, 1).mkdir(parents=True, exist_ok=True)
         return self.version(ds_id, 1) | {"existing": False}
 
-    def new_version(self, ds_id: str, owner: str, metadata: dict[str, Any], *, key: str,
-                    extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    def new_version(
+        self, ds_id: str, owner: str, metadata: dict[str, Any], *, key: str, extra: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         """Draft v<n+1> of a published dataset (old versions are never touched); idempotent per ``key``."""
         key = self._check_key(key)
         with self.engine.begin() as conn:
             row = conn.execute(sa.select(VERSIONS).where(VERSIONS.c.owner == owner, VERSIONS.c.key == key)).first()
             if row is not None:
                 if row._mapping["dataset_id"] != ds_id:
-                    raise Conflict(f"key {key!r} was already used for dataset {row._mapping['dataset_id']}; "
-                                   f"use a new key for a new version")
+                    raise Conflict(
+                        f"key {key!r} was already used for dataset {row._mapping['dataset_id']}; "
+                        f"use a new key for a new version"
+                    )
                 return self._row_version(row, conn) | {"existing": True}
-            latest = conn.execute(sa.select(VERSIONS).where(VERSIONS.c.dataset_id == ds_id)
-                                  .order_by(VERSIONS.c.number.desc()).limit(1)).first()
+            latest = conn.execute(
+                sa.select(VERSIONS).where(VERSIONS.c.dataset_id == ds_id).order_by(VERSIONS.c.number.desc()).limit(1)
+            ).first()
             if latest is None or latest._mapping["owner"] != owner:
                 raise no_dataset(ds_id)
             if latest._mapping["state"] != "published":
-                raise Conflict(f"dataset {ds_id} already has a draft (v{latest._mapping['number']}): finish or "
-                               f"delete it before starting another version")
+                raise Conflict(
+                    f"dataset {ds_id} already has a draft (v{latest._mapping['number']}): finish or "
+                    f"delete it before starting another version"
+                )
             number = latest._mapping["number"] + 1
-            conn.execute(VERSIONS.insert().values(dataset_id=ds_id, number=number, owner=owner, key=key,
-                                                  state="draft", metadata=metadata, extra=extra or {}, created=now()))
+            conn.execute(
+                VERSIONS.insert().values(
+                    dataset_id=ds_id,
+                    number=number,
+                    owner=owner,
+                    key=key,
+                    state="draft",
+                    metadata=metadata,
+                    extra=extra or {},
+                    created=now(),
+                )
+            )
         self.draft_dir(ds_id, number).mkdir(parents=True, exist_ok=True)
         return self.version(ds_id, number) | {"existing": False}
 
     @staticmethod
     def _check_key(key: str) -> str:
         if not isinstance(key, str) or not (1 <= len(key) <= 200) or not key.isprintable():
-            raise RepositoryError("key: give a printable idempotency key of 1 to 200 characters "
-                                  "(the same key again returns the same deposit)")
+            raise RepositoryError(
+                "key: give a printable idempotency key of 1 to 200 characters "
+                "(the same key again returns the same deposit)"
+            )
         return key
 
     def _draft(self, ds_id: str, number: int, owner: str) -> dict[str, Any]:
         v = self.owned(ds_id, number, owner)
         if v["state"] != "draft":
-            raise Conflict(f"dataset {ds_id} v{number} is published and can no longer change; "
-                           f"start a new version to change it")
+            raise Conflict(
+                f"dataset {ds_id} v{number} is published and can no longer change; start a new version to change it"
+            )
         return v
 
-    def set_metadata(self, ds_id: str, number: int, owner: str, metadata: dict[str, Any],
-                     extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    def set_metadata(
+        self, ds_id: str, number: int, owner: str, metadata: dict[str, Any], extra: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         """Replace a draft's metadata (and provenance/notebook ``extra``)."""
         self._draft(ds_id, number, owner)
         values: dict[str, Any] = {"metadata": metadata}
         if extra is not None:
             values["extra"] = extra
         with self.engine.begin() as conn:
-            conn.execute(VERSIONS.update().where(VERSIONS.c.dataset_id == ds_id, VERSIONS.c.number == number,
-                                                 VERSIONS.c.state == "draft").values(**values))
+            conn.execute(
+                VERSIONS.update()
+                .where(VERSIONS.c.dataset_id == ds_id, VERSIONS.c.number == number, VERSIONS.c.state == "draft")
+                .values(**values)
+            )
         return self.version(ds_id, number)
 
     def share(self, ds_id: str, owner: str, groups: Iterable[str]) -> dict[str, Any]:
@@ -366,12 +423,14 @@ class Store:
     def set_doi(self, ds_id: str, number: int, doi: str) -> None:
         """Remember the DOI reserved for a draft (set once; a different DOI later is a bug)."""
         with self.engine.begin() as conn:
-            row = conn.execute(sa.select(VERSIONS.c.doi).where(VERSIONS.c.dataset_id == ds_id,
-                                                                VERSIONS.c.number == number)).one()
+            row = conn.execute(
+                sa.select(VERSIONS.c.doi).where(VERSIONS.c.dataset_id == ds_id, VERSIONS.c.number == number)
+            ).one()
             if row.doi and row.doi != doi:
                 raise Conflict(f"dataset {ds_id} v{number} already has DOI {row.doi}; the registrar answered {doi}")
-            conn.execute(VERSIONS.update().where(VERSIONS.c.dataset_id == ds_id, VERSIONS.c.number == number)
-                         .values(doi=doi))
+            conn.execute(
+                VERSIONS.update().where(VERSIONS.c.dataset_id == ds_id, VERSIONS.c.number == number).values(doi=doi)
+            )
 
     def start_file(self, ds_id: str, number: int, owner: str, name: str, size: int, sha256: str) -> dict[str, Any]:
         """Announce a file (name, size, SHA-256) of a draft; returns its state (``received`` = resume offset).
@@ -386,28 +445,39 @@ class Store:
         if self.max_upload is not None and size > self.max_upload:
             from ...config import format_bytes
 
-            raise TooLarge(f"file {name} is {size} bytes; this repository accepts at most "
-                           f"{format_bytes(self.max_upload)} ({self.max_upload} bytes) per file "
-                           f"(services.repository.max_upload): split the dataset into smaller files")
+            raise TooLarge(
+                f"file {name} is {size} bytes; this repository accepts at most "
+                f"{format_bytes(self.max_upload)} ({self.max_upload} bytes) per file "
+                f"(services.repository.max_upload): split the dataset into smaller files"
+            )
         free = shutil.disk_usage(self.root).free
         if size > free:
-            raise RepositoryError(f"file {name} is {size} bytes, more than the {free / 1024**3:.1f} GiB free on the "
-                                  f"repository's volume: split the dataset, or ask the VRE admins for space",
-                                  status=507)
+            raise RepositoryError(
+                f"file {name} is {size} bytes, more than the {free / 1024**3:.1f} GiB free on the "
+                f"repository's volume: split the dataset, or ask the VRE admins for space",
+                status=507,
+            )
         if not isinstance(sha256, str) or not re.fullmatch(r"[0-9a-f]{64}", sha256):
-            raise RepositoryError(f"file {name}: sha256 must be 64 lowercase hexadecimal digits (hashlib.sha256().hexdigest())")
+            raise RepositoryError(
+                f"file {name}: sha256 must be 64 lowercase hexadecimal digits (hashlib.sha256().hexdigest())"
+            )
         part = self.part_path(ds_id, number, name)
         with self.engine.begin() as conn:
-            row = conn.execute(sa.select(FILES).where(FILES.c.dataset_id == ds_id, FILES.c.number == number,
-                                                      FILES.c.name == name)).first()
+            row = conn.execute(
+                sa.select(FILES).where(FILES.c.dataset_id == ds_id, FILES.c.number == number, FILES.c.name == name)
+            ).first()
             if row is not None:
                 m = row._mapping
                 if m["size"] == size and m["sha256"] == sha256:
                     return self._file_state(ds_id, number, name)
-                conn.execute(FILES.delete().where(FILES.c.dataset_id == ds_id, FILES.c.number == number,
-                                                  FILES.c.name == name))
-            conn.execute(FILES.insert().values(dataset_id=ds_id, number=number, name=name, size=size,
-                                               sha256=sha256, complete=False, created=now()))
+                conn.execute(
+                    FILES.delete().where(FILES.c.dataset_id == ds_id, FILES.c.number == number, FILES.c.name == name)
+                )
+            conn.execute(
+                FILES.insert().values(
+                    dataset_id=ds_id, number=number, name=name, size=size, sha256=sha256, complete=False, created=now()
+                )
+            )
         part.unlink(missing_ok=True)
         (self.draft_dir(ds_id, number) / name).unlink(missing_ok=True)
         part.parent.mkdir(parents=True, exist_ok=True)
@@ -425,7 +495,9 @@ class Store:
         self.owned(ds_id, number, owner)
         return self._file_state(ds_id, number, check_name(name))
 
-    def complete_file(self, ds_id: str, number: int, owner: str, name: str, sha256: str | None = None) -> dict[str, Any]:
+    def complete_file(
+        self, ds_id: str, number: int, owner: str, name: str, sha256: str | None = None
+    ) -> dict[str, Any]:
         """Check a fully received file against its announced SHA-256 and move it in place.
 
         ``sha256`` is the digest computed while receiving (else the file is read again). On a
@@ -443,21 +515,27 @@ class Store:
         if digest != f["sha256"]:
             part.unlink(missing_ok=True)
             part.touch()
-            raise ChecksumMismatch(f"file {name}: SHA-256 of the received bytes is {digest}, but {f['sha256']} was "
-                                   f"announced; the upload was discarded: check the file and upload it again")
+            raise ChecksumMismatch(
+                f"file {name}: SHA-256 of the received bytes is {digest}, but {f['sha256']} was "
+                f"announced; the upload was discarded: check the file and upload it again"
+            )
         os.chmod(part, 0o444)
         os.replace(part, self.draft_dir(ds_id, number) / name)
         with self.engine.begin() as conn:
-            conn.execute(FILES.update().where(FILES.c.dataset_id == ds_id, FILES.c.number == number,
-                                              FILES.c.name == name).values(complete=True))
+            conn.execute(
+                FILES.update()
+                .where(FILES.c.dataset_id == ds_id, FILES.c.number == number, FILES.c.name == name)
+                .values(complete=True)
+            )
         return self._file_state(ds_id, number, name)
 
     def delete_file(self, ds_id: str, number: int, owner: str, name: str) -> None:
         self._draft(ds_id, number, owner)
         check_name(name)
         with self.engine.begin() as conn:
-            conn.execute(FILES.delete().where(FILES.c.dataset_id == ds_id, FILES.c.number == number,
-                                              FILES.c.name == name))
+            conn.execute(
+                FILES.delete().where(FILES.c.dataset_id == ds_id, FILES.c.number == number, FILES.c.name == name)
+            )
         self.part_path(ds_id, number, name).unlink(missing_ok=True)
         (self.draft_dir(ds_id, number) / name).unlink(missing_ok=True)
 
@@ -466,10 +544,17 @@ class Store:
         self._draft(ds_id, number, owner)
         with self.engine.begin() as conn:
             conn.execute(FILES.delete().where(FILES.c.dataset_id == ds_id, FILES.c.number == number))
-            conn.execute(VERSIONS.delete().where(VERSIONS.c.dataset_id == ds_id, VERSIONS.c.number == number,
-                                                 VERSIONS.c.state == "draft"))
-            if conn.execute(sa.select(sa.func.count()).select_from(VERSIONS)
-                            .where(VERSIONS.c.dataset_id == ds_id)).scalar() == 0:
+            conn.execute(
+                VERSIONS.delete().where(
+                    VERSIONS.c.dataset_id == ds_id, VERSIONS.c.number == number, VERSIONS.c.state == "draft"
+                )
+            )
+            if (
+                conn.execute(
+                    sa.select(sa.func.count()).select_from(VERSIONS).where(VERSIONS.c.dataset_id == ds_id)
+                ).scalar()
+                == 0
+            ):
                 conn.execute(DATASETS.delete().where(DATASETS.c.id == ds_id))
         shutil.rmtree(self.draft_dir(ds_id, number), ignore_errors=True)
 
@@ -482,11 +567,15 @@ class Store:
             raise RepositoryError(f"dataset {ds_id} v{number} has no file: upload at least one before publishing")
         todo = [f"{f['name']} ({f['received']} of {f['size']} bytes)" for f in v["files"] if not f["complete"]]
         if todo:
-            raise Conflict(f"dataset {ds_id} v{number}: incomplete upload(s): {', '.join(todo)}; resume them "
-                           f"(the client resumes from the received offset) or delete them")
+            raise Conflict(
+                f"dataset {ds_id} v{number}: incomplete upload(s): {', '.join(todo)}; resume them "
+                f"(the client resumes from the received offset) or delete them"
+            )
         return v
 
-    def finish_publish(self, ds_id: str, number: int, owner: str, *, doi: str, attributes: dict[str, Any]) -> dict[str, Any]:
+    def finish_publish(
+        self, ds_id: str, number: int, owner: str, *, doi: str, attributes: dict[str, Any]
+    ) -> dict[str, Any]:
         """Make a draft published: move its folder (atomic), make files read-only, then record the state.
 
         Call it only after the DOI registrar published the DOI. Idempotent: a retry after an
@@ -510,11 +599,16 @@ class Store:
             os.replace(src, dst)
             _fsync_dir(dst.parent)
         elif not dst.exists():
-            raise RepositoryError(f"dataset {ds_id} v{number}: neither {src} nor {dst} exists; "
-                                  f"run `odatis-vre repository fsck`", status=500)
+            raise RepositoryError(
+                f"dataset {ds_id} v{number}: neither {src} nor {dst} exists; run `odatis-vre repository fsck`",
+                status=500,
+            )
         with self.engine.begin() as conn:
-            conn.execute(VERSIONS.update().where(VERSIONS.c.dataset_id == ds_id, VERSIONS.c.number == number)
-                         .values(state="published", doi=doi, attributes=attributes, published=now()))
+            conn.execute(
+                VERSIONS.update()
+                .where(VERSIONS.c.dataset_id == ds_id, VERSIONS.c.number == number)
+                .values(state="published", doi=doi, attributes=attributes, published=now())
+            )
         return self.version(ds_id, number)
 
     def recover(self) -> list[str]:
@@ -529,17 +623,22 @@ class Store:
             if dst.exists() and not src.exists() and v.get("doi") and v.get("attributes"):
                 shutil.rmtree(dst / ".parts", ignore_errors=True)
                 with self.engine.begin() as conn:
-                    conn.execute(VERSIONS.update().where(VERSIONS.c.dataset_id == v["id"],
-                                                         VERSIONS.c.number == v["version"])
-                                 .values(state="published", published=now()))
+                    conn.execute(
+                        VERSIONS.update()
+                        .where(VERSIONS.c.dataset_id == v["id"], VERSIONS.c.number == v["version"])
+                        .values(state="published", published=now())
+                    )
                 done.append(f"{v['id']} v{v['version']}: publication finished after an interruption")
         return done
 
     def stage_attributes(self, ds_id: str, number: int, attributes: dict[str, Any]) -> None:
         """Keep the DataCite attributes sent to the registrar (needed by :meth:`recover`)."""
         with self.engine.begin() as conn:
-            conn.execute(VERSIONS.update().where(VERSIONS.c.dataset_id == ds_id, VERSIONS.c.number == number,
-                                                 VERSIONS.c.state == "draft").values(attributes=attributes))
+            conn.execute(
+                VERSIONS.update()
+                .where(VERSIONS.c.dataset_id == ds_id, VERSIONS.c.number == number, VERSIONS.c.state == "draft")
+                .values(attributes=attributes)
+            )
 
     # ------------------------------------------------------------------ fixity
     def fsck(self, progress: Any = None) -> list[str]:
@@ -565,19 +664,25 @@ class Store:
                     continue
                 st = p.stat()
                 if st.st_size != f["size"]:
-                    problems.append(f"{v['id']} v{v['version']}: file {f['name']} has {st.st_size} bytes, "
-                                    f"{f['size']} were published")
+                    problems.append(
+                        f"{v['id']} v{v['version']}: file {f['name']} has {st.st_size} bytes, "
+                        f"{f['size']} were published"
+                    )
                     continue
                 if st.st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
                     problems.append(f"{v['id']} v{v['version']}: file {f['name']} is writable (should be read-only)")
                 digest = sha256_file(p, progress)
                 if digest != f["sha256"]:
-                    problems.append(f"{v['id']} v{v['version']}: file {f['name']} SHA-256 {digest} differs from "
-                                    f"the published {f['sha256']}")
+                    problems.append(
+                        f"{v['id']} v{v['version']}: file {f['name']} SHA-256 {digest} differs from "
+                        f"the published {f['sha256']}"
+                    )
         for v in self.list_versions(state="draft"):
             if self.published_dir(v["id"], v["version"]).exists():
-                problems.append(f"{v['id']} v{v['version']}: draft with a published folder (interrupted publication; "
-                                f"retry the publication or restart the service)")
+                problems.append(
+                    f"{v['id']} v{v['version']}: draft with a published folder (interrupted publication; "
+                    f"retry the publication or restart the service)"
+                )
         return problems
 
     def published_bytes(self) -> int:

@@ -47,7 +47,9 @@ class ConceptPage(Base):
         self.set_header("Cache-Control", "public, max-age=60" if published else "private, no-store")
         if published:
             latest = published[-1]
-            self.add_header("Link", f'<{self.repo.landing_url(ds_id, latest["version"])}>; rel="item"; type="text/html"')
+            self.add_header(
+                "Link", f'<{self.repo.landing_url(ds_id, latest["version"])}>; rel="item"; type="text/html"'
+            )
         self.finish(pages.concept_page(ds_id, versions, self.repo))
 
 
@@ -93,8 +95,11 @@ async def preview(repo: Repository, v: dict[str, Any]) -> bytes:
     name = dissemination.data_file(v["files"])
     if name is None:
         raise NotFound("this version has no NetCDF or Zarr file to draw a map from")
-    base = repo.store.published_dir(v["id"], v["version"]) if v["state"] == "published" else \
-        repo.store.draft_dir(v["id"], v["version"])
+    base = (
+        repo.store.published_dir(v["id"], v["version"])
+        if v["state"] == "published"
+        else repo.store.draft_dir(v["id"], v["version"])
+    )
     cache = repo.store.root / "cache" / v["id"] / f"v{v['version']}" / "preview.png"
     if v["state"] == "published" and cache.exists():
         return cache.read_bytes()
@@ -124,8 +129,11 @@ class Download(Base, web.StaticFileHandler):
         info = next(f for f in v["files"] if f["name"] == name)
         if self._redirect(v, info):
             return
-        base = self.store.published_dir(ds_id, int(number)) if v["state"] == "published" else \
-            self.store.draft_dir(ds_id, int(number))
+        base = (
+            self.store.published_dir(ds_id, int(number))
+            if v["state"] == "published"
+            else self.store.draft_dir(ds_id, int(number))
+        )
         self.root = str(base)
         self.version_state = v["state"]
         self.file_sha256 = info["sha256"]
@@ -239,13 +247,24 @@ class OAIPMH(Base):
         from . import oai
 
         published = self.store.list_versions(state="published")
-        records = [oai.Record(f"{v['id']}.v{v['version']}", v.get("published") or v["created"],
-                              (v.get("extra") or {}).get("theme") or "physics", v.get("attributes") or {})
-                   for v in published if v.get("attributes")]
+        records = [
+            oai.Record(
+                f"{v['id']}.v{v['version']}",
+                v.get("published") or v["created"],
+                (v.get("extra") or {}).get("theme") or "physics",
+                v.get("attributes") or {},
+            )
+            for v in published
+            if v.get("attributes")
+        ]
         earliest = min((r.datestamp for r in records), default="2026-01-01T00:00:00+00:00")
-        return oai.Provider(base_url=self.repo.base_url + "oai", name=f"ODATIS repository ({self.repo.base_url})",
-                            email=self.repo.settings.publisher_email, earliest=oai._utc(earliest),
-                            records=lambda: records)
+        return oai.Provider(
+            base_url=self.repo.base_url + "oai",
+            name=f"ODATIS repository ({self.repo.base_url})",
+            email=self.repo.settings.publisher_email,
+            earliest=oai._utc(earliest),
+            records=lambda: records,
+        )
 
     async def get(self) -> None:
         from . import oai
@@ -276,8 +295,11 @@ class StacCatalog(Base):
         from . import stac
 
         base = self.repo.base_url
-        items = [(f"{v['id']}.v{v['version']}", self.repo.landing_url(v["id"], v["version"]) + "stac.json")
-                 for v in self.store.list_versions(state="published") if (v.get("extra") or {}).get("facts")]
+        items = [
+            (f"{v['id']}.v{v['version']}", self.repo.landing_url(v["id"], v["version"]) + "stac.json")
+            for v in self.store.list_versions(state="published")
+            if (v.get("extra") or {}).get("facts")
+        ]
         body = stac.catalog_dict(base + "stac/catalog.json", items, "ODATIS repository: published datasets")
         self.set_header("Content-Type", "application/json")
         self.set_header("Cache-Control", "public, max-age=60")
@@ -293,5 +315,10 @@ class CatalogFragment(Base):
 
 class Health(Base):
     async def get(self) -> None:
-        self.send_json({"ok": True, "published": len(self.store.list_versions(state="published")),
-                        "publisher": self.repo.publisher()})
+        self.send_json(
+            {
+                "ok": True,
+                "published": len(self.store.list_versions(state="published")),
+                "publisher": self.repo.publisher(),
+            }
+        )
