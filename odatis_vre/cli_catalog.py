@@ -8,11 +8,13 @@ Examples::
     odatis-vre catalog show argo_gdac_float
     odatis-vre catalog cite argo_gdac_float --bibtex
     odatis-vre catalog check [--online]
+    odatis-vre catalog harvest [--full]           # Sextant's records into catalog/harvested/sextant.yaml
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -74,11 +76,12 @@ def list_cmd(theme: str | None, as_json: bool, catalog_path: Path | None) -> Non
 @click.option("--time", "period", help="start/end as ISO dates, e.g. 2023-01-01/2023-12-31 (empty side = open)")
 @click.option("--variable", "-v", "variables", multiple=True, help="variable name or CF standard name (repeatable)")
 @click.option("--theme", type=click.Choice(["physics", "biogeochemistry", "in_situ", "biology_imaging"]), default=None)
+@click.option("--data-centre", "data_centre", help="part of the data centre's name, e.g. coriolis")
 @click.option("--limit", type=int, default=20, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 @CATALOG_OPTION
 def search_cmd(text: str | None, bbox: str | None, period: str | None, variables: tuple[str, ...], theme: str | None,
-               limit: int, as_json: bool, catalog_path: Path | None) -> None:
+               data_centre: str | None, limit: int, as_json: bool, catalog_path: Path | None) -> None:
     """Search by words, box, period, variables and theme; best matches first."""
     from . import catalog
 
@@ -91,7 +94,7 @@ def search_cmd(text: str | None, bbox: str | None, period: str | None, variables
         time = (a or None, b or None)
     try:
         hits = catalog.search(text, bbox=_floats(bbox, 4, "--bbox"), time=time, variables=list(variables) or None,
-                              theme=theme, catalog=cat, limit=limit)
+                              theme=theme, data_centre=data_centre, catalog=cat, limit=limit)
     except catalog.CatalogError as exc:
         raise click.ClickException(str(exc)) from None
     if as_json:
@@ -158,6 +161,71 @@ def check_cmd(file: Path | None, online: bool, timeout: float) -> None:
     click.echo(f"{cat.path}: {n - len(bad)}/{n} entries valid" + (", endpoints probed" if online else ""), err=True)
     if failed:
         sys.exit(1)
+
+
+@catalog_group.command("harvest", epilog="""\b
+Examples:
+  odatis-vre catalog harvest                      # Sextant, as set under `harvest:` in catalog/odatis.yaml
+  odatis-vre catalog harvest --full               # everything again (records deleted upstream disappear)
+  odatis-vre catalog harvest --max-records 200    # a trial: the first 200 records only
+  odatis-vre catalog harvest --endpoint https://sextant.ifremer.fr/geonetwork/srv/eng/csw \\
+      --filter 'Subject=ODATIS' --output /tmp/sextant.yaml --json
+
+A failed page leaves the previous catalogue in force; run the same command again to resume.""")
+@click.argument("source", required=False)
+@click.option("--endpoint", help="CSW 2.0.2 URL (default: the source's, from the catalogue's `harvest:` block).")
+@click.option("--filter", "filters", multiple=True, metavar="PROP=VALUE|PROP~PATTERN",
+              help="Constraint on a CSW queryable (repeatable, ANDed): AnyText~%ODATIS% (like, % = any text), "
+                   "Subject=ODATIS (equals). Replaces the source's filters.")
+@click.option("--output", type=click.Path(path_type=Path), help="Harvested catalogue to write (default: the source's).")
+@click.option("--full", is_flag=True, help="Harvest every record again instead of those modified since the last harvest.")
+@click.option("--restart", is_flag=True, help="Discard the pages of an interrupted harvest instead of resuming it.")
+@click.option("--page-size", type=click.IntRange(1, 1000), default=None, help="Records per GetRecords request [100].")
+@click.option("--max-records", type=click.IntRange(1), default=None, help="Stop after this many records (a trial).")
+@click.option("--min-interval", type=click.FloatRange(0), default=None,
+              help="Seconds between two requests, to spare the server [1.0].")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@CATALOG_OPTION
+def harvest_cmd(source: str | None, endpoint: str | None, filters: tuple[str, ...], output: Path | None, full: bool,
+                restart: bool, page_size: int | None, max_records: int | None, min_interval: float | None,
+                as_json: bool, quiet: bool, catalog_path: Path | None) -> None:
+    """Harvest ISO records from a CSW catalogue (Sextant) into a catalogue included by the curated one.
+
+    Records modified since the last harvest are fetched page by page (OWSLib, OGC CSW 2.0.2), mapped to
+    entries (title, abstract, keywords, contacts, licence, DOI, box, period, every link); entries whose
+    link is OPeNDAP, ERDDAP, Zarr, NetCDF over HTTP or SEANOE load with `catalog.load`, the others are
+    listed with their link and the reason. The report says how many records, loadable, skipped and why.
+    """
+    from . import harvest
+
+    try:
+        configured = harvest.configured_sources(catalog_path)
+    except harvest.HarvestError as exc:
+        raise click.ClickException(str(exc)) from None
+    if source is None:
+        source = next(iter(configured), "sextant")
+    spec = dict(configured.get(source) or {})
+    if not spec and not (endpoint and output):
+        known = ", ".join(configured) or "none"
+        raise click.ClickException(f"no harvest source {source!r} in the catalogue (configured: {known}); give "
+                                   f"--endpoint and --output, or add it under `harvest:` (docs/catalogue.md)")
+    parsed = []
+    for f in filters:
+        m = re.match(r"^([A-Za-z:]+)\s*([=~])\s*(.+)$", f)
+        if not m:
+            raise click.BadParameter(f"{f!r}: write PROPERTY=VALUE or PROPERTY~PATTERN, e.g. Subject=ODATIS or "
+                                     f"AnyText~%ODATIS%", param_hint="--filter")
+        parsed.append({"property": m.group(1), ("equals" if m.group(2) == "=" else "like"): m.group(3)})
+    try:
+        report = harvest.harvest(
+            endpoint or spec["endpoint"], output or spec["output"], filters=parsed or spec.get("filters"),
+            source=source, incremental=not full, restart=restart, page_size=page_size or int(spec.get("page_size", 100)),
+            max_records=max_records, min_interval=min_interval if min_interval is not None else float(spec.get("min_interval", 1.0)),
+            progress=not (quiet or as_json))
+    except harvest.HarvestError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(json.dumps(report.to_dict(), indent=2) if as_json else report.summary())
 
 
 @click.group("data")

@@ -259,9 +259,9 @@ def classify_link(link: dict[str, str], fmt: str = "") -> tuple[str, dict[str, A
         return "erddap-tabledap", {"driver": "odatis_vre.catalog_drivers.ErddapTabledapSource",
                                    "args": {"server": server, "dataset_id": dataset},
                                    "root": server, "pushdown": True}
+    if path.endswith(("catalog.html", "catalog.xml")) and "thredds" in low:
+        return None, "a THREDDS catalogue page (a list of datasets, not one dataset)"
     if "/dodsc/" in low or "/opendap/" in low or "OPENDAP" in proto or "DAP" == proto.split(":")[-1]:
-        if path.endswith(("catalog.html", "catalog.xml")):
-            return None, "a THREDDS catalogue page (a list of datasets, not one dataset)"
         base = re.sub(r"\.(html|dds|das|dods|info)$", "", url.split("?", 1)[0])
         return "opendap", {"driver": "opendap", "args": {"urlpath": base, "engine": "netcdf4", "chunks": {}}}
     if path.endswith(".zarr") or "ZARR" in proto:
@@ -357,7 +357,8 @@ def entry_from_record(md: Any, *, prefix: str = "sextant", source: str = "sextan
                    constraints[0] if constraints else None)
 
     md_out: dict[str, Any] = {"title": title}
-    theme = _theme(" ".join([title, abstract, " ".join(keywords)]))
+    # the title and keywords say what a dataset is; an abstract also names what it is compared with
+    theme = _theme(" ".join([title, " ".join(keywords)])) or _theme(abstract)
     if theme:
         md_out["theme"] = theme
     md_out["producer"] = producer or "not stated in the catalogue record"

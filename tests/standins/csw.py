@@ -233,6 +233,8 @@ def generate(n: int = 2200, seed: int = 16) -> list[Record]:
                         bbox=box, period=(f"{y0}-01-01", f"{y0 + rng.randint(0, 8)}-12-31"),
                         licence=rng.choice(LICENCES), doi=None, links=[], fmt="NetCDF")
         defaults.update(kw)
+        if "originator" not in kw and defaults["centre"]:
+            defaults["originator"] = defaults["centre"][1]  # the centre's institute made it, unless told
         return Record(**defaults)
 
     out = [
