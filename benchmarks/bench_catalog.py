@@ -9,6 +9,13 @@ boxes and periods varied deterministically), then times, side by side in one run
 
 Run: ``python benchmarks/bench_catalog.py [--entries 2000] [--runs 7]``; ``--daily [--runs 3]`` times
 opening the 730 daily files of ``sample_sst_daily`` instead (open_mfdataset vs the cached file index).
+
+``--harvested [--entries 20000] [--runs 9]``: the pole's whole catalogue at ten times Sextant's size.
+Records are harvested once from the CSW stand-in (``tests/standins/csw.py``, on 127.0.0.1) with
+``odatis_vre.harvest`` and repeated under new names up to ``--entries``; the curated catalogue
+includes the result. Side by side in one run: plain ``intake.open_catalog`` of the same entries +
+a loop search (baseline), ``catalog.search`` cold (a new process's first open: the harvest's index
+beside the file, no user cache) and warm (the catalogue open), and the explorer's picker.
 """
 
 from __future__ import annotations
@@ -170,8 +177,133 @@ def daily_files(runs: int) -> None:
         print(f"{name:<44} {med:>10.1f} {mn:>9.1f} {rows[0][1] / med:>11.1f}x")
 
 
+def _harvested_catalogue(n: int) -> Path:
+    """``benchmarks/data/harvested-<n>/``: the curated catalogue including ``n`` harvested entries."""
+    import shutil
+
+    from odatis_vre import harvest
+
+    folder = HERE / "data" / f"harvested-{n}"
+    main = folder / "odatis.yaml"
+    if main.exists() and (folder / "harvested" / "sextant.yaml").exists():
+        return main
+    seed = HERE / "data" / "harvested-seed" / "sextant.yaml"
+    if not seed.exists():
+        sys.path.insert(0, str(HERE.parent / "tests"))
+        from standins.csw import CswStandin, generate
+
+        csw = CswStandin(generate(2200)).start()
+        try:
+            harvest.harvest(csw.url, seed, filters=[{"property": "Subject", "equals": "ODATIS"}], min_interval=0)
+        finally:
+            csw.stop()
+    import json
+
+    base = json.loads(seed.read_text())["sources"]
+    sources: dict = {}
+    copy = 0
+    while len(sources) < n:
+        for name, entry in base.items():
+            if len(sources) >= n:
+                break
+            sources[f"{name}_{copy}" if copy else name] = entry
+        copy += 1
+    (folder / "harvested").mkdir(parents=True, exist_ok=True)
+    harvest.write_catalogue(folder / "harvested" / "sextant.yaml", sources)
+    shutil.copy(HERE.parent / "catalog" / "odatis.yaml", main)
+    return main
+
+
+def baseline_all(paths: list[Path]) -> int:
+    """Plain intake over several catalogue files (first file wins a name), the same matching rules as ours."""
+    import intake
+
+    w, s, e, n = QUERY["bbox"]
+    seen, out = set(), 0
+    for path in paths:
+        cat = intake.open_catalog(str(path))
+        for name in cat:
+            if name in seen:
+                continue
+            seen.add(name)
+            md = cat[name].metadata
+            blob = " ".join([name, str(md.get("title", "")), " ".join(map(str, md.get("keywords") or [])),
+                             " ".join(" ".join(str(v.get(k) or "") for k in ("name", "standard_name", "long_name"))
+                                      for v in md.get("variables") or []),
+                             cat[name].description or "", str(md.get("producer") or ""), str(md.get("data_centre") or ""),
+                             str(md.get("theme") or "")]).lower()
+            if QUERY["text"] not in blob or not md.get("bbox") or not md.get("time_range"):
+                continue
+            bw, bs, be, bn = md["bbox"]
+            if be < w or bw > e or bn < s or bs > n:
+                continue
+            t0, t1 = md["time_range"]
+            if (t1 or "9999") < QUERY["time"][0] or (t0 or "0000") > QUERY["time"][1]:
+                continue
+            out += 1
+    return out
+
+
+def harvested(n: int, runs: int, baseline_runs: int) -> None:
+    """Search over the curated catalogue + ``n`` harvested entries: plain intake vs odatis_vre, cold and warm."""
+    import subprocess
+
+    main = _harvested_catalogue(n)
+    hfile = main.parent / "harvested" / "sextant.yaml"
+    os.environ["ODATIS_VRE_CACHE_DIR"] = tempfile.mkdtemp(prefix="odatis-bench-cache-")
+    import intake  # noqa: F401  (imports outside the timings, as in a running kernel)
+
+    from odatis_vre import catalog, explorer
+
+    queries = {"text+box+period": QUERY, "theme+centre": dict(theme="in_situ", data_centre="coriolis"),
+               "two words": dict(text="sea temperature")}
+
+    def cold() -> int:
+        catalog._PARTS.clear()
+        os.environ["ODATIS_VRE_CACHE_DIR"] = tempfile.mkdtemp(prefix="odatis-bench-cold-")
+        return len(catalog.search(catalog=catalog.open(main), **QUERY))
+
+    cat = catalog.open(main)
+    rows = [(f"plain intake.open_catalog + loop ({n} entries)", *timeit(lambda: baseline_all([main, hfile]), baseline_runs))]
+    rows.append(("odatis_vre open+search, cold (index beside file)", *timeit(cold, runs)))
+    for label, q in queries.items():
+        rows.append((f"odatis_vre search warm: {label}", *timeit(lambda q=q: len(catalog.search(catalog=cat, **q)), runs)))
+    rows.append(("odatis_vre open+search warm (catalog.search())", *timeit(lambda: len(catalog.search(**QUERY, catalog=str(main))), runs)))
+    rows.append(("explorer picker, empty query (50 shown)", *timeit(lambda: len(explorer.mappable_entries("", catalog=cat)), runs)))
+    rows.append(("explorer picker, 'temperature'", *timeit(lambda: len(explorer.mappable_entries("temperature", catalog=cat)), runs)))
+    # a new process: interpreter, imports, first open and first search (what `odatis-vre catalog search` costs)
+    code = (f"import time; t=time.perf_counter(); from odatis_vre import catalog; "
+            f"h=catalog.search('temperature', bbox=(-10,40,0,52), catalog=catalog.open({str(main)!r})); "
+            f"print((time.perf_counter()-t)*1000, len(h))")
+    env = dict(os.environ, ODATIS_VRE_CACHE_DIR=tempfile.mkdtemp(prefix="odatis-bench-proc-"))
+    procs = []
+    for _ in range(max(3, runs // 3)):
+        res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+        procs.append(float(res.stdout.split()[0]))
+    print(f"\nSearch over the curated catalogue + {n} harvested entries ({hfile.stat().st_size / 1e6:.1f} MB); "
+          f"query: {QUERY}")
+    print(f"{'method':<52} {'median ms':>10} {'min ms':>9} {'hits':>6}")
+    for name, med, mn, hits in rows:
+        print(f"{name:<52} {med:>10.1f} {mn:>9.1f} {hits:>6}")
+    print(f"{'new process: imports + open + search':<52} {statistics.median(procs):>10.1f} {min(procs):>9.1f}")
+    assert rows[0][3] == rows[1][3], "plain intake and odatis_vre disagree on the hits"
+    warm = [r for r in rows if r[0].startswith(("odatis_vre search warm", "explorer"))]
+    print(f"targets: warm < 50 ms {'MET' if max(r[1] for r in warm) < 50 else 'MISSED'} (worst median "
+          f"{max(r[1] for r in warm):.1f} ms); cold < 1 s {'MET' if rows[1][1] < 1000 else 'MISSED'} "
+          f"({rows[1][1]:.0f} ms); speed-up vs plain intake: {rows[0][1] / rows[2][1]:.0f}x warm, "
+          f"{rows[0][1] / rows[1][1]:.0f}x cold")
+
+
 if __name__ == "__main__":
-    if "--daily" in sys.argv:
+    if "--harvested" in sys.argv:
+        ap = argparse.ArgumentParser()
+        ap.add_argument("--harvested", action="store_true")
+        ap.add_argument("--entries", type=int, default=20000)
+        ap.add_argument("--runs", type=int, default=9)
+        ap.add_argument("--baseline-runs", type=int, default=1)
+        a = ap.parse_args()
+        harvested(a.entries, a.runs, a.baseline_runs)
+    elif "--daily" in sys.argv:
         runs = int(sys.argv[sys.argv.index("--runs") + 1]) if "--runs" in sys.argv else 3
         daily_files(runs)
     else:
