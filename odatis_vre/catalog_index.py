@@ -168,10 +168,15 @@ class Columns:
     def rows_with(self, word: str, field: str) -> np.ndarray:
         """Rows whose ``field`` contains ``word`` (lower-case substring), sorted, unique."""
         text, starts = self.text[field], self.starts[field]
-        pos = [m.start() for m in re.finditer(re.escape(word), text)]
-        if not pos:
+        count = text.count(word)
+        if not count:
             return np.zeros(0, np.int64)
-        return np.unique(np.searchsorted(starts, np.asarray(pos), side="right") - 1)
+        if count <= len(starts):
+            pos = np.fromiter((m.start() for m in re.finditer(re.escape(word), text)), np.int64, count=count)
+            return np.unique(np.searchsorted(starts, pos, side="right") - 1)
+        # a very common word: one match per entry at most (the match runs to the entry's end)
+        pos = np.fromiter((m.start() for m in re.finditer(re.escape(word) + "[^" + SEP + "]*", text)), np.int64)
+        return np.searchsorted(starts, pos, side="right") - 1
 
     def mask_with(self, word: str, field: str) -> np.ndarray:
         m = np.zeros(len(self), bool)
