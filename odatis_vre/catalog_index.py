@@ -97,6 +97,8 @@ class Columns:
         self.login: np.ndarray = arrays["login"]
         self.link: np.ndarray = arrays["link"]
         self.offsets: np.ndarray = arrays.get("offsets", np.zeros((len(self.names), 2), np.int64))
+        self._code_cache: dict[str, np.ndarray] = {}
+        self._masks: dict[tuple[str, str], np.ndarray] = {}
 
     def __len__(self) -> int:
         return len(self.names)
@@ -165,22 +167,46 @@ class Columns:
             return None
 
     # -- queries
+    def _codes(self, field: str) -> np.ndarray:
+        """The joined text of ``field`` as an array of code points (made at the first search of the field)."""
+        arr = self._code_cache.get(field)
+        if arr is None:
+            arr = np.frombuffer(self.text[field].encode("utf-32-le"), np.uint32)
+            self._code_cache[field] = arr
+        return arr
+
     def rows_with(self, word: str, field: str) -> np.ndarray:
-        """Rows whose ``field`` contains ``word`` (lower-case substring), sorted, unique."""
-        text, starts = self.text[field], self.starts[field]
-        count = text.count(word)
-        if not count:
+        """Rows whose ``field`` contains ``word`` (lower-case substring), sorted, unique.
+
+        Vectorised: the positions of the word's first character, narrowed by each next character (a
+        regular-expression scan handing every match to Python cost ~1.6 µs per match: 25 ms for "sea").
+        """
+        arr = self._codes(field)
+        w = np.frombuffer(word.encode("utf-32-le"), np.uint32)
+        if not len(w) or len(w) > len(arr):
             return np.zeros(0, np.int64)
-        if count <= len(starts):
-            pos = np.fromiter((m.start() for m in re.finditer(re.escape(word), text)), np.int64, count=count)
-            return np.unique(np.searchsorted(starts, pos, side="right") - 1)
-        # a very common word: one match per entry at most (the match runs to the entry's end)
-        pos = np.fromiter((m.start() for m in re.finditer(re.escape(word) + "[^" + SEP + "]*", text)), np.int64)
-        return np.searchsorted(starts, pos, side="right") - 1
+        cand = np.flatnonzero(arr[: len(arr) - len(w) + 1] == w[0])
+        for k in range(1, len(w)):
+            if not len(cand):
+                break
+            cand = cand[arr[cand + k] == w[k]]
+        if not len(cand):
+            return np.zeros(0, np.int64)
+        rows = np.searchsorted(self.starts[field], cand, side="right") - 1  # sorted: drop repeats
+        return rows[np.r_[True, rows[1:] != rows[:-1]]]
 
     def mask_with(self, word: str, field: str) -> np.ndarray:
-        m = np.zeros(len(self), bool)
-        m[self.rows_with(word, field)] = True
+        """:meth:`rows_with` as a boolean mask; the last 256 (word, field) answers are remembered, so a
+        search that repeats words (the explorer's picker while one types) scans only the new ones."""
+        key = (word, field)
+        m = self._masks.pop(key, None)
+        if m is None:
+            m = np.zeros(len(self), bool)
+            m[self.rows_with(word, field)] = True
+            m.setflags(write=False)
+        self._masks[key] = m
+        if len(self._masks) > 256:
+            self._masks.pop(next(iter(self._masks)))
         return m
 
 
