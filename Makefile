@@ -3,6 +3,7 @@
 #   make test       install, then run the whole test suite (what CI runs)
 #   make test-fast  the suite without the slow end-to-end tests
 #   make bench      run the benchmarks (numbers go in docs/benchmarks.md)
+#   make test-repeat  the slow end-to-end files REPEAT times in a row with both cores busy (flake hunt)
 
 # The system's Python 3.11 (Debian's) when there is one: in the multi-user local mode every user account runs
 # the VRE's interpreter, which a Python installed under /root (pyenv) would keep out of their reach.
@@ -15,10 +16,10 @@ export PATH := $(TOOLS)/bin:$(TOOLS)/node_modules/.bin:$(CURDIR)/$(BIN):$(PATH)
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 PYTEST_ARGS ?=
 
-.PHONY: install tools postgresql-server reachable up down status test test-fast bench lock clean help
+.PHONY: install tools postgresql-server reachable up down status test test-fast test-repeat bench lock clean help
 
 help:
-	@sed -n '1,8p' Makefile
+	@sed -n '1,6p' Makefile
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import ensurepip' 2>/dev/null || { \
@@ -77,6 +78,15 @@ test: install reachable
 
 test-fast: install reachable
 	$(BIN)/python -m pytest -q -ra -m "not slow" $(PYTEST_ARGS)
+
+# A flake shows under load first: the slow files REPEAT times, stress-ng keeping every core busy beside them.
+REPEAT ?= 5
+test-repeat: install reachable /usr/bin/stress-ng
+	$(BIN)/python tests/repeat.py --runs $(REPEAT) $(PYTEST_ARGS)
+
+/usr/bin/stress-ng:
+	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q stress-ng
 
 bench: install /usr/sbin/nginx
 	$(BIN)/python benchmarks/run_all.py

@@ -27,6 +27,9 @@ import requests
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 import stock_hub  # noqa: E402
+
+#: the stock hub's Spawner.http_timeout (--stock-timeout)
+STOCK_HTTP_TIMEOUT = 120
 from vre_testing import TEST_CONFIG, free_port, write_config  # noqa: E402
 
 from odatis_vre import config, sysusers  # noqa: E402
@@ -83,7 +86,7 @@ class StockHub(Hub):
 
     def __init__(self, folder: Path):
         self.token = stock_hub.TOKEN
-        self.url, self.proc, self.log = stock_hub.start(folder, free_port)
+        self.url, self.proc, self.log = stock_hub.start(folder, free_port, http_timeout=STOCK_HTTP_TIMEOUT)
 
     def add_user(self, user: str) -> None:
         requests.post(f"{self.url}/hub/api/users/{user}", headers={"Authorization": f"token {self.token}"}).raise_for_status()
@@ -161,7 +164,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=10, help="logins measured per hub (median reported)")
     ap.add_argument("--burst", type=int, default=0, help="also start this many servers at once on each hub")
+    ap.add_argument("--stock-timeout", type=int, default=120,
+                    help="the stock hub's Spawner.http_timeout in s (default 120, as ours; 30 is JupyterHub's default)")
     args = ap.parse_args()
+    global STOCK_HTTP_TIMEOUT
+    STOCK_HTTP_TIMEOUT = args.stock_timeout
     rows = []
     for cls in (StockHub, OurHub):
         with tempfile.TemporaryDirectory() as tmp:

@@ -32,6 +32,9 @@ import requests
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 import stock_hub  # noqa: E402
+
+#: the stock hub's Spawner.http_timeout (--stock-timeout)
+STOCK_HTTP_TIMEOUT = 120
 from vre_testing import TEST_CONFIG, free_port, write_config  # noqa: E402
 
 from odatis_vre import admin, config, sysusers, workshop  # noqa: E402
@@ -97,7 +100,7 @@ class StockHub:
 
     def __init__(self, folder: Path, seats: int):
         self.token = stock_hub.TOKEN
-        self.url, self.proc, self.log = stock_hub.start(folder, free_port)
+        self.url, self.proc, self.log = stock_hub.start(folder, free_port, http_timeout=STOCK_HTTP_TIMEOUT)
         t0 = time.perf_counter()
         self.seats = [Seat(f"bench-{i:02d}", stock_hub.PASSWORD) for i in range(1, seats + 1)]
         h = {"Authorization": f"token {self.token}"}
@@ -197,7 +200,11 @@ def main() -> None:
     ap.add_argument("--timeout", type=float, default=300, help="seconds for a seat to be ready")
     ap.add_argument("--concurrency", type=int, default=0, help="participants at once (default: all seats)")
     ap.add_argument("--only", choices=["ours", "stock"], default=None, help="run one hub only")
+    ap.add_argument("--stock-timeout", type=int, default=120,
+                    help="the stock hub's Spawner.http_timeout in s (default 120, as ours; 30 is JupyterHub's default)")
     args = ap.parse_args()
+    global STOCK_HTTP_TIMEOUT
+    STOCK_HTTP_TIMEOUT = args.stock_timeout
     conc = args.concurrency or args.seats
     hubs = [c for c in (StockHub, OurHub) if args.only is None or (args.only == "ours") == (c is OurHub)]
     results: dict[str, list[Result]] = {}

@@ -48,7 +48,10 @@ def _msg(code: str, session: str) -> dict[str, Any]:
 
 
 async def _execute(ws_url: str, headers: dict[str, str], code: str, timeout: float) -> Output:
-    conn = await websocket_connect(HTTPRequest(ws_url, headers=headers, connect_timeout=30))
+    # the server answers the websocket upgrade once the kernel is ready: on a busy machine a new kernel
+    # (run below the hub's priority) can take longer than any fixed connect timeout, so the caller's budget applies
+    conn = await websocket_connect(HTTPRequest(ws_url, headers=headers, connect_timeout=timeout,
+                                               request_timeout=timeout))
     session = uuid.uuid4().hex
     req = _msg(code, session)
     await conn.write_message(json.dumps(req))
@@ -99,8 +102,8 @@ def run_code(server_url: str, token: str, code: str, *, kernel_id: str | None = 
              timeout: float = 300) -> Output:
     """Execute ``code`` in a kernel of the server at ``server_url`` (``.../user/<name>/``).
 
-    A kernel is started when ``kernel_id`` is not given. Raises :class:`RemoteError` if the
-    code raises, with the remote exception's name and value.
+    A kernel is started when ``kernel_id`` is not given (and left running, like a notebook's). Raises
+    :class:`RemoteError` if the code raises, with the remote exception's name and value.
     """
     kid = kernel_id or start_kernel(server_url, token)
     ws = server_url.rstrip("/").replace("http://", "ws://").replace("https://", "wss://")

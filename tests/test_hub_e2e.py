@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sqlite3
 
-import time
 
 import pytest
 import requests
@@ -107,8 +106,8 @@ def test_isolation_between_users(vre_stack: VRETestStack, users: dict) -> None:
         assert r.status_code == 403, r.text
         r = requests.delete(api + name, headers=as_user(b_token), timeout=30)
         assert r.status_code == 403, r.text
-        time.sleep(1)
-        assert name in [c.name for c in ga.list_clusters()]  # alice's cluster still runs
+        # the refusal was answered before anything was done: alice's cluster still runs
+        assert name in [c.name for c in ga.list_clusters()]
         assert requests.get(api + name, headers=as_user(a_token), timeout=30).status_code == 200
     finally:
         ga.stop_cluster(name)

@@ -76,7 +76,12 @@ def test_usage_command_on_a_real_hub_and_gateway(tmp_path_factory: pytest.TempPa
                 if sum(1 for d in usage.dask_usage(usage.gateway_db_path(stack.stack.cfg)) if d.cluster == name) >= 2:
                     break
                 time.sleep(0.3)
-            time.sleep(3)
+            # enough Dask time to show in the report (core-hours are written with 3 decimals: 3.6 s)
+            while time.monotonic() < deadline:
+                mine = [d for d in usage.dask_usage(usage.gateway_db_path(stack.stack.cfg)) if d.cluster == name]
+                if sum(d.core_hours(0, time.time()) for d in mine) >= 0.001:
+                    break
+                time.sleep(0.3)
         finally:
             gw.stop_cluster(name)
             gw.close()

@@ -72,6 +72,9 @@ def test_server_is_forked_from_the_zygote(vre_stack: VRETestStack) -> None:
         shells = [c for c in proc.children() if c.pid not in {k.pid for k in kernels}]
         time.sleep(0.1)
     assert len(shells) == 1 and os.getsid(shells[0].pid) == shells[0].pid
+    # odatis-vre-shell lowers its new session's autogroup, then execs bash: wait for it to have done so
+    while _autogroup_nice(shells[0].pid) != priority.SERVER_NICENESS and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert shells[0].nice() == priority.SERVER_NICENESS and _autogroup_nice(shells[0].pid) == priority.SERVER_NICENESS
     # stopping through the hub ends the forked process (reaped: no zombie left)
     vre_stack.stop_server("zoe")
