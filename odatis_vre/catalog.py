@@ -578,30 +578,83 @@ def search(text: str | None = None, bbox: Sequence[float] | None = None, time: S
     >>> hits[0]["name"]                                                    # doctest: +SKIP
     'sample_sst_zarr'
     """
-    import numpy as np
-
     from .catalog_index import THEMES as _T
 
     cat = _cat(catalog)
     found = _match(cat, text, bbox, time, variables, theme, data_centre)
-    cand = []
-    for part, rows, scores in found:
-        if limit and len(rows) > limit:
-            # only the best `limit` of each file can make the list (ties at the cut-off kept for the name order)
-            cut = np.partition(scores, len(scores) - limit)[len(scores) - limit]
-            keep = scores >= cut
-            rows, scores = rows[keep], scores[keep]
-        names = part.columns.names
-        cand += [(-float(s), names[i], part, int(i)) for i, s in zip(rows.tolist(), scores.tolist())]
-    cand.sort(key=lambda x: (x[0], x[1]))
-    if limit:
-        cand = cand[:limit]
+    parts, which, rows, scores = ranked(found, limit)
+    names = [p.columns.names for p in parts]
+    titles = [p.columns.titles for p in parts]
+    themes = [p.columns.theme_names() for p in parts]
+    return [{"name": names[k][i], "title": titles[k][i], "theme": themes[k][i], "score": s}
+            for k, i, s in zip(which, rows, scores)]
+
+
+_RANKS: dict[tuple[int, ...], tuple[tuple[Any, ...], list[Any]]] = {}
+
+
+def _name_ranks(parts: Sequence[Any]) -> list[Any]:
+    """For each file of a catalogue, each row's rank by name among all the files' names (memoised).
+
+    Each file's index keeps its own names' ranks; a file's rank among the others' is where its names
+    fall in their sorted names (:func:`numpy.searchsorted`), so no Python sort over all names is needed.
+    """
+    import numpy as np
+
+    if len(parts) == 1:
+        return [parts[0].columns.name_rank]
+    key = tuple(id(p) for p in parts)
+    hit = _RANKS.get(key)
+    if hit is not None and all(a is b for a, b in zip(hit[0], parts)):
+        return hit[1]
+    ordered = [p.columns.sorted_names() for p in parts]
     out = []
-    for neg, name, part, i in cand:
-        t = int(part.columns.theme[i])
-        out.append({"name": name, "title": part.columns.titles[i], "theme": _T[t] if t >= 0 else None,
-                    "score": -neg if neg else 0.0})
+    for a, part in enumerate(parts):
+        rank = part.columns.name_rank.astype(np.int64)
+        among = np.zeros(len(ordered[a]), np.int64)  # by sorted position in file a
+        for b, other in enumerate(ordered):
+            if b != a:  # a name in two files: the earlier file's copy ranks first
+                among += np.searchsorted(other, ordered[a], side="right" if b < a else "left")
+        out.append(rank + among[rank])
+    if len(_RANKS) > 8:
+        _RANKS.clear()
+    _RANKS[key] = (tuple(parts), out)
     return out
+
+
+def ranked(found: list[tuple[Any, Any, Any]], limit: int | None = None, *,
+           first: list[Any] | None = None) -> tuple[list[Any], list[int], list[int], list[float]]:
+    """:func:`_match`'s hits, best score first, then by name; at most ``limit``.
+
+    Returns ``(parts, which, rows, scores)``: hit ``h`` is row ``rows[h]`` of ``parts[which[h]]``. One
+    :func:`numpy.lexsort` over every file's hits (score, then the name's rank among all the files): no
+    Python sort over thousands of hits. ``first`` (one boolean array per file, e.g. "local data") puts
+    its rows before the others, whatever their score.
+
+    >>> cat = open()                                                         # doctest: +SKIP
+    >>> parts, which, rows, scores = ranked(_match(cat, "argo"), 2)          # doctest: +SKIP
+    >>> [parts[k].columns.names[i] for k, i in zip(which, rows)], scores    # doctest: +SKIP
+    (['argo_erddap_bgc', 'argo_erddap_index'], [7.5, 7.5])
+    """
+    import numpy as np
+
+    parts = [part for part, _, _ in found]
+    keep = [k for k, (_, rows, _) in enumerate(found) if len(rows)]
+    if not keep:
+        return parts, [], [], []
+    ranks = _name_ranks(parts)
+    which = np.concatenate([np.full(len(found[k][1]), k, np.int32) for k in keep])
+    rows = np.concatenate([found[k][1] for k in keep])
+    scores = np.concatenate([found[k][2] for k in keep])
+    rank = np.concatenate([ranks[k][found[k][1]] for k in keep])
+    if first is not None:
+        lead = ~np.concatenate([first[k][found[k][1]] for k in keep])
+        order = np.lexsort((rank, -scores, lead))
+    else:
+        order = np.lexsort((rank, -scores))
+    if limit:
+        order = order[:limit]
+    return parts, which[order].tolist(), rows[order].tolist(), (scores[order] + 0.0).tolist()
 
 
 def entries(theme: str | None = None, *, catalog: Catalog | str | os.PathLike[str] | None = None) -> list[dict[str, Any]]:

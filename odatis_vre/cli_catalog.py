@@ -167,6 +167,7 @@ def check_cmd(file: Path | None, online: bool, timeout: float) -> None:
 Examples:
   odatis-vre catalog harvest                      # Sextant, as set under `harvest:` in catalog/odatis.yaml
   odatis-vre catalog harvest --full               # everything again (records deleted upstream disappear)
+  odatis-vre catalog harvest --schema iso19115-3  # ask for ISO 19115-3 (mdb) records instead of ISO 19139
   odatis-vre catalog harvest --max-records 200    # a trial: the first 200 records only
   odatis-vre catalog harvest --endpoint https://sextant.ifremer.fr/geonetwork/srv/eng/csw \\
       --filter 'Subject=ODATIS' --output /tmp/sextant.yaml --json
@@ -178,7 +179,10 @@ A failed page leaves the previous catalogue in force; run the same command again
               help="Constraint on a CSW queryable (repeatable, ANDed): AnyText~%ODATIS% (like, % = any text), "
                    "Subject=ODATIS (equals). Replaces the source's filters.")
 @click.option("--output", type=click.Path(path_type=Path), help="Harvested catalogue to write (default: the source's).")
-@click.option("--full", is_flag=True, help="Harvest every record again instead of those modified since the last harvest.")
+@click.option("--full", is_flag=True, help="Harvest every record again instead of those modified since the last harvest "
+                                           "(drops the entries no longer upstream, which an incremental harvest counts).")
+@click.option("--schema", type=click.Choice(["iso19139", "iso19115-3"]), default=None,
+              help="ISO records to ask for (outputSchema gmd or mdb) [the source's, else iso19139].")
 @click.option("--restart", is_flag=True, help="Discard the pages of an interrupted harvest instead of resuming it.")
 @click.option("--page-size", type=click.IntRange(1, 1000), default=None, help="Records per GetRecords request [100].")
 @click.option("--max-records", type=click.IntRange(1), default=None, help="Stop after this many records (a trial).")
@@ -188,7 +192,7 @@ A failed page leaves the previous catalogue in force; run the same command again
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @CATALOG_OPTION
 def harvest_cmd(source: str | None, endpoint: str | None, filters: tuple[str, ...], output: Path | None, full: bool,
-                restart: bool, page_size: int | None, max_records: int | None, min_interval: float | None,
+                schema: str | None, restart: bool, page_size: int | None, max_records: int | None, min_interval: float | None,
                 as_json: bool, quiet: bool, catalog_path: Path | None) -> None:
     """Harvest ISO records from a CSW catalogue (Sextant) into a catalogue included by the curated one.
 
@@ -220,8 +224,9 @@ def harvest_cmd(source: str | None, endpoint: str | None, filters: tuple[str, ..
     try:
         report = harvest.harvest(
             endpoint or spec["endpoint"], output or spec["output"], filters=parsed or spec.get("filters"),
-            source=source, incremental=not full, restart=restart, page_size=page_size or int(spec.get("page_size", 100)),
-            max_records=max_records, min_interval=min_interval if min_interval is not None else float(spec.get("min_interval", 1.0)),
+            source=source, incremental=not full, restart=restart, schema=schema or str(spec.get("schema", "iso19139")),
+            page_size=page_size or int(spec.get("page_size", 100)), max_records=max_records,
+            min_interval=min_interval if min_interval is not None else float(spec.get("min_interval", 1.0)),
             progress=not (quiet or as_json))
     except harvest.HarvestError as exc:
         raise click.ClickException(str(exc)) from None

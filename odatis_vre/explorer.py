@@ -77,7 +77,7 @@ def mappable_entries(query: str = "", *, catalog: Any = None, limit: int = 50) -
     except catalog_mod.CatalogError as exc:
         raise ExplorerError(str(exc)) from None
     not_grids = [THEMES.index(t) for t in _NOT_GRIDS]
-    cand = []
+    kept, local = [], []
     for part, rows, scores in found:
         c = part.columns
         grid = getattr(c, "_grid", None)
@@ -87,17 +87,15 @@ def mappable_entries(query: str = "", *, catalog: Any = None, limit: int = 50) -
             grid &= ~np.isin(c.theme, not_grids) & ~c.link
             c._grid = grid
         keep = grid[rows]
-        for i, s in zip(rows[keep].tolist(), scores[keep].tolist()):
-            cand.append((not bool(c.sample[i]), -s, c.names[i], part, i))
-    # the best `limit` only: a full sort of 20 000 candidates is what made the picker slow
-    import heapq
-
-    best = heapq.nsmallest(limit, cand, key=lambda x: (x[0], x[1], x[2]))
+        kept.append((part, rows[keep], scores[keep]))
+        local.append(c.sample)
+    # local (offline) data first, then by score and name; only the best `limit` are ordered
+    parts, which, rows, scores = catalog_mod.ranked(kept, limit, first=local)
     out = []
-    for not_local, neg, name, part, i in best:
-        t = int(part.columns.theme[i])
-        out.append({"name": name, "title": part.columns.titles[i], "theme": THEMES[t] if t >= 0 else None,
-                    "score": -neg if neg else 0.0, "local": not not_local})
+    for k, i, score in zip(which, rows, scores):
+        c = parts[k].columns
+        out.append({"name": c.names[i], "title": c.titles[i], "theme": c.theme_names()[i], "score": score,
+                    "local": bool(c.sample[i])})
     return out
 
 

@@ -46,6 +46,10 @@ SEXTANT_CSW = "https://sextant.ifremer.fr/geonetwork/srv/eng/csw"
 USER_AGENT = f"odatis-vre/{_version} (catalogue harvester; +https://www.odatis-ocean.fr)"
 GMD = "http://www.isotc211.org/2005/gmd"
 MDB = "http://standards.iso.org/iso/19115/-3/mdb/2.0"
+CSW_NS = "http://www.opengis.net/cat/csw/2.0.2"
+#: The record schemas a harvest can ask for: CSW ``outputSchema`` and ``typeNames`` of each.
+SCHEMAS = {"iso19139": (GMD, "gmd:MD_Metadata"), "iso19115-3": (MDB, "mdb:MD_Metadata")}
+_GML32 = "http://www.opengis.net/gml/3.2"
 _ISO_TAGS = (f"{{{GMD}}}MD_Metadata", "{http://www.isotc211.org/2005/gmi}MI_Metadata", f"{{{MDB}}}MD_Metadata")
 _STATE_VERSION = 1
 
@@ -292,6 +296,25 @@ def classify_link(link: dict[str, str], fmt: str = "") -> tuple[str, dict[str, A
 _LOADABLE_ORDER = ("opendap", "erddap-griddap", "erddap-tabledap", "zarr-http", "https-netcdf", "seanoe")
 
 
+def _period(md: Any, ident: Any) -> tuple[str | None, str | None]:
+    """``(start, end)`` of a record's temporal extent, as ``YYYY-MM-DD`` (``None`` when absent).
+
+    ISO 19115-3 records use GML 3.2 (``http://www.opengis.net/gml/3.2``), which OWSLib's ``iso3``
+    reader does not look for (it expects the GML namespace of ISO 19139): those are read here.
+    """
+    start = _date(getattr(ident, "temporalextent_start", None))
+    end = _date(getattr(ident, "temporalextent_end", None))
+    root = getattr(md, "md", None)
+    if start is None and root is not None and getattr(root, "tag", "") == f"{{{MDB}}}MD_Metadata":
+        ns = {"mdb": MDB, "gml": _GML32}
+        period = root.find("mdb:identificationInfo/*/{http://standards.iso.org/iso/19115/-3/mri/1.0}extent//"
+                           "gml:TimePeriod", ns)
+        if period is not None:
+            start = _date(period.findtext("gml:beginPosition", None, ns))
+            end = _date(period.findtext("gml:endPosition", None, ns))
+    return start, end
+
+
 def _doi(*texts: Any) -> str | None:
     for t in texts:
         for piece in (t if isinstance(t, (list, tuple)) else [t]):
@@ -369,9 +392,9 @@ def entry_from_record(md: Any, *, prefix: str = "sextant", source: str = "sextan
     record_page = re.sub(r"/csw[^/]*$", "", endpoint.rstrip("/")) + f"/catalog.search#/metadata/{identifier}"
     landing = f"https://doi.org/{doi}" if doi else next((l["url"] for l in links if "LINK" in (l.get("protocol") or "").upper()), record_page)
     md_out["landing_page"] = landing
-    years = [d for d in (_date(x) for x in (getattr(ident, "date", None) or [])) if d]
-    start = _date(getattr(ident, "temporalextent_start", None))
-    end = _date(getattr(ident, "temporalextent_end", None))
+    # OWSLib gives CI_Date objects (publication, revision... dates of the resource)
+    years = [d for d in (_date(getattr(x, "date", x)) for x in (getattr(ident, "date", None) or [])) if d]
+    start, end = _period(md, ident)
     year = (years[0] if years else start or _date(modified) or "n.d.")[:4]
     md_out["citation"] = f"{md_out['producer']} ({year}). {title}. {md_out['data_centre']}. " + \
         (f"https://doi.org/{doi}" if doi else landing)
@@ -437,7 +460,7 @@ def entry_from_record(md: Any, *, prefix: str = "sextant", source: str = "sextan
 def parse_record(elem: Any) -> Any:
     """The OWSLib object of one ISO record element (ISO 19139 ``gmd``/``gmi`` or ISO 19115-3 ``mdb``)."""
     if elem.tag == f"{{{MDB}}}MD_Metadata":
-        from owslib.iso3 import MD_Metadata3
+        from owslib.iso3 import MD_Metadata as MD_Metadata3
 
         return MD_Metadata3(elem)
     from owslib.iso import MD_Metadata
@@ -449,11 +472,21 @@ def map_element(elem: Any, **kwargs: Any) -> Mapped:
     """:func:`entry_from_record` on a raw XML element; a record OWSLib cannot read is skipped with the reason."""
     ident = None
     try:
-        node = elem.find(f"{{{GMD}}}fileIdentifier/{{http://www.isotc211.org/2005/gco}}CharacterString")
-        ident = node.text.strip() if node is not None and node.text else None
+        ident = _identifier_of(elem)
         return entry_from_record(parse_record(elem), **kwargs)
     except Exception as exc:  # one malformed record must not stop the harvest: it is reported
         return Mapped(ident, None, skip=f"unreadable ISO record ({type(exc).__name__}: {str(exc)[:120]})")
+
+
+def _identifier_of(elem: Any) -> str | None:
+    """The record identifier of an ISO 19139 (``gmd:fileIdentifier``) or ISO 19115-3
+    (``mdb:metadataIdentifier``) element, read without OWSLib (to name a record OWSLib cannot read)."""
+    node = elem.find(f"{{{GMD}}}fileIdentifier/{{http://www.isotc211.org/2005/gco}}CharacterString")
+    if node is None:
+        node = elem.find(f"{{{MDB}}}metadataIdentifier/{{http://standards.iso.org/iso/19115/-3/mcc/1.0}}MD_Identifier/"
+                         "{http://standards.iso.org/iso/19115/-3/mcc/1.0}code/"
+                         "{http://standards.iso.org/iso/19115/-3/gco/1.0}CharacterString")
+    return node.text.strip() if node is not None and node.text and node.text.strip() else None
 
 
 # ----------------------------------------------------------------------------- the CSW client
@@ -501,6 +534,8 @@ def _client(endpoint: str, timeout: float) -> Any:
 
         def _parserecords(self, outputschema: str, esn: str) -> None:
             self.raw_records = [e for tag in _ISO_TAGS for e in self._exml.iter(tag)]
+            # brief Dublin Core records (the identifiers still upstream, see _upstream_identifiers)
+            self.identifiers = [(e.text or "").strip() for e in self._exml.iter("{http://purl.org/dc/elements/1.1/}identifier")]
 
     return _RawRecords(endpoint, version="2.0.2", timeout=timeout, skip_caps=True, headers={"User-Agent": USER_AGENT})
 
@@ -527,6 +562,9 @@ class HarvestReport:
     not_loadable: dict[str, int] = dataclasses.field(default_factory=dict)
     skipped: dict[str, int] = dataclasses.field(default_factory=dict)
     skipped_examples: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+    stale: int | None = None                   # entries no longer upstream (None: not checked)
+    stale_examples: list[str] = dataclasses.field(default_factory=list)
+    stale_error: str | None = None
     seconds: float = 0.0
 
     def summary(self) -> str:
@@ -547,14 +585,21 @@ class HarvestReport:
         for why, n in sorted(self.skipped.items(), key=lambda x: -x[1]):
             ex = ", ".join(self.skipped_examples.get(why, [])[:3])
             lines.append(f"  {n}: {why}" + (f" (e.g. {ex})" if ex else ""))
+        if self.stale:
+            lines.append(f"{self.stale} entries are no longer upstream (deleted, or out of the filter); they stay "
+                         f"until a --full harvest drops them (e.g. {', '.join(self.stale_examples[:3])})")
+        elif self.stale == 0:
+            lines.append("every entry is still upstream")
+        elif self.stale_error:
+            lines.append(f"could not check for records deleted upstream ({self.stale_error})")
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
 
-def _fingerprint(endpoint: str, filters: Any, since: str | None, page_size: int) -> str:
-    return hashlib.sha1(json.dumps([endpoint, filters, since, page_size], sort_keys=True).encode()).hexdigest()
+def _fingerprint(endpoint: str, filters: Any, since: str | None, page_size: int, schema: str) -> str:
+    return hashlib.sha1(json.dumps([endpoint, filters, since, page_size, schema], sort_keys=True).encode()).hexdigest()
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -586,7 +631,13 @@ def _read_previous(output: Path) -> dict[str, Any]:
         return {}
     from . import catalog
 
-    data = catalog._parse_yaml(output, output.read_text(encoding="utf-8"))
+    text = output.read_text(encoding="utf-8")
+    try:  # written by write_catalogue: JSON, parsed far faster by json than by a YAML parser
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict) or not isinstance(data.get("sources"), dict):
+        data = catalog._parse_yaml(output, text)
     return {str(k): v for k, v in data["sources"].items()}
 
 
@@ -594,6 +645,7 @@ def harvest(endpoint: str = SEXTANT_CSW, output: str | os.PathLike[str] = "catal
             filters: Sequence[dict[str, str]] | None = None, source: str = "sextant", prefix: str | None = None,
             incremental: bool = True, page_size: int = 100, max_records: int | None = None,
             min_interval: float = 1.0, timeout: float = 60.0, retries: int = 2, restart: bool = False,
+            schema: str = "iso19139", check_deleted: bool = True,
             progress: bool | Callable[[int, int], None] = True) -> HarvestReport:
     """Harvest ISO records from the CSW at ``endpoint`` into the intake catalogue ``output``.
 
@@ -604,6 +656,11 @@ def harvest(endpoint: str = SEXTANT_CSW, output: str | os.PathLike[str] = "catal
     * ``page_size`` records per ``GetRecords``; ``max_records`` stops early (a test or a trial).
     * ``min_interval`` seconds between two requests (politeness); each request names the VRE in its
       ``User-Agent``; a failed request is retried ``retries`` times (with the same interval).
+    * ``schema``: the records asked for, ``iso19139`` (``gmd:MD_Metadata``) or ``iso19115-3``
+      (``mdb:MD_Metadata``); both map to the same entries.
+    * ``check_deleted``: after an incremental harvest, list the identifiers still matching upstream
+      (brief Dublin Core records, 1 000 per request) and report the entries a ``--full`` harvest would
+      drop (records deleted upstream or no longer matching the filter). They stay until then.
 
     Pages arrive into ``<output>.partial/``; only when the last one is in is ``output`` replaced
     (written to a temporary file, then renamed). A failure leaves the previous catalogue in force,
@@ -620,6 +677,9 @@ def harvest(endpoint: str = SEXTANT_CSW, output: str | os.PathLike[str] = "catal
     prefix = prefix or re.sub(r"[^a-z0-9]+", "_", source.lower()).strip("_") or "harvested"
     if page_size < 1:
         raise HarvestError(f"page_size={page_size}: give at least 1 record per page")
+    if schema not in SCHEMAS:
+        raise HarvestError(f"schema={schema!r}: give one of {', '.join(SCHEMAS)} (the ISO records the CSW is asked for)")
+    output_schema, type_names = SCHEMAS[schema]
     output.parent.mkdir(parents=True, exist_ok=True)
     try:
         previous = _read_previous(output) if incremental else {}
@@ -635,7 +695,7 @@ def harvest(endpoint: str = SEXTANT_CSW, output: str | os.PathLike[str] = "catal
         if state.get("endpoint") != endpoint or state.get("filters") != list(filters or []):
             state, previous = {}, {}  # another source or filter: a full harvest
     since = state.get("newest_modified") if incremental else None
-    fp = _fingerprint(endpoint, list(filters or []), since, page_size)
+    fp = _fingerprint(endpoint, list(filters or []), since, page_size, schema)
     part = partial_dir(output)
     if restart and part.exists():
         shutil.rmtree(part)
@@ -668,7 +728,7 @@ def harvest(endpoint: str = SEXTANT_CSW, output: str | os.PathLike[str] = "catal
     last_request = [0.0]
     n_lines = int(json.loads(progress_file.read_text())["lines"])
 
-    def request(start: int, size: int) -> Any:
+    def request(start: int, size: int, **kwargs: Any) -> Any:
         for attempt in range(retries + 1):
             wait = min_interval - (time.monotonic() - last_request[0])
             if wait > 0:
@@ -677,8 +737,9 @@ def harvest(endpoint: str = SEXTANT_CSW, output: str | os.PathLike[str] = "catal
             report.requests += 1
             try:
                 with _socket_timeout(timeout):
-                    csw.getrecords2(constraints=cons, typenames="gmd:MD_Metadata", esn="full", outputschema=GMD,
-                                    startposition=start, maxrecords=size)
+                    csw.getrecords2(**{"constraints": cons, "typenames": type_names, "esn": "full",
+                                       "outputschema": output_schema, "startposition": start, "maxrecords": size,
+                                       **kwargs})
                 return csw
             except Exception as exc:  # network, HTTP error, broken XML, OWS exception report
                 error = exc
@@ -768,11 +829,38 @@ def harvest(endpoint: str = SEXTANT_CSW, output: str | os.PathLike[str] = "catal
     report.skipped, report.skipped_examples = dict(skipped), examples
     write_catalogue(output, sources, source=source, endpoint=endpoint, filters=filters)
     _write_atomic(state_path(output), json.dumps({
-        "version": _STATE_VERSION, "endpoint": endpoint, "filters": list(filters or []), "newest_modified": newest,
-        "entries": len(sources), "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}, indent=1))
+        "version": _STATE_VERSION, "endpoint": endpoint, "filters": list(filters or []), "schema": schema,
+        "newest_modified": newest, "entries": len(sources),
+        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}, indent=1))
     shutil.rmtree(part, ignore_errors=True)
+    if check_deleted and incremental and previous and max_records is None:
+        # the catalogue is written: a failure here only leaves the question open
+        try:
+            upstream = _upstream_identifiers(request, constraints(filters, None))
+        except HarvestError as exc:
+            report.stale_error = str(exc).split(" The previous catalogue")[0]
+        else:
+            gone = sorted(name for name, e in sources.items()
+                          if str(((e.get("metadata") or {}).get("harvest") or {}).get("identifier")) not in upstream)
+            report.stale, report.stale_examples = len(gone), gone[:5]
     report.seconds = time.monotonic() - started
     return report
+
+
+def _upstream_identifiers(request: Callable[..., Any], cons: list[Any], page: int = 1000) -> set[str]:
+    """The identifiers of every record matching ``cons`` upstream, as brief Dublin Core records (cheap:
+    an identifier and a title each, ``page`` per request, through the harvest's polite ``request``)."""
+    ids: set[str] = set()
+    position = 1
+    while True:
+        csw = request(position, page, constraints=cons, typenames="csw:Record", esn="brief", outputschema=CSW_NS)
+        ids.update(i for i in csw.identifiers if i)
+        matched = int(csw.results.get("matches") or 0)
+        returned = int(csw.results.get("returned") or len(csw.identifiers))
+        nxt = int(csw.results.get("nextrecord") or 0)
+        position = nxt if nxt > position else position + returned
+        if returned == 0 or position > matched:
+            return ids
 
 
 def write_catalogue(output: str | os.PathLike[str], sources: dict[str, Any], *, source: str = "sextant",

@@ -65,7 +65,7 @@ def test_open_uses_its_index_cache() -> None:
     catalog.open(CAT)
     warm = time.perf_counter() - t
     assert warm < 1.0
-    cache_files = list(Path(os.environ["ODATIS_VRE_CACHE_DIR"]).glob("catalog-*.index.npz"))
+    cache_files = list(Path(os.environ["ODATIS_VRE_CACHE_DIR"]).glob("catalog-*.index.bin"))
     assert cache_files
 
 

@@ -124,6 +124,81 @@ def test_plain_intake_opens_the_harvested_catalogue(harvested: tuple[Path, harve
         cat["sextant_odatis_wms_only"].read()
 
 
+def test_iso19115_3_records_map_to_the_same_entries(harvested: tuple[Path, harvest.HarvestReport], csw: CswStandin,
+                                                   tmp_path: Path) -> None:
+    """The stand-in serves every record as ISO 19115-3 too (outputSchema mdb, GML 3.2, as GeoNetwork 4):
+    OWSLib's iso3 reader plus our mapping give the entries the ISO 19139 harvest gave."""
+    out, report = harvested
+    n = len(csw.get_requests())
+    mdb = harvest.harvest(csw.url, tmp_path / "mdb.yaml", filters=ODATIS, min_interval=0, progress=False,
+                          schema="iso19115-3")
+    bodies = [r for r in csw.get_requests()[n:]]
+    assert bodies and all(r["output_schema"] == harvest.MDB for r in bodies)
+    assert (mdb.entries, mdb.loadable, mdb.skipped, mdb.protocols) == \
+        (report.entries, report.loadable, report.skipped, report.protocols)
+    gmd_entries = json.loads(out.read_text())["sources"]
+    mdb_entries = json.loads((tmp_path / "mdb.yaml").read_text())["sources"]
+    assert mdb_entries == gmd_entries  # every field: title, abstract, contacts, licence, DOI, box, period, links
+    whots = mdb_entries["sextant_odatis_whots_opendap"]["metadata"]
+    assert whots["time_range"] == ["2004-08-01", "2018-09-30"] and whots["bbox"] == [-158.1, 22.6, -157.8, 22.8]
+    assert mdb_entries["sextant_odatis_argo_tabledap"]["metadata"]["doi"] == "10.17882/42182"
+    with pytest.raises(harvest.HarvestError, match="schema='iso19115'.*iso19139, iso19115-3"):
+        harvest.harvest(csw.url, tmp_path / "x.yaml", schema="iso19115", progress=False)
+    assert not (tmp_path / "x.yaml").exists()
+
+
+def test_search_index_answers_like_a_scan_of_the_text(harvested: tuple[Path, harvest.HarvestReport]) -> None:
+    """The vocabulary + postings lookup finds exactly the rows a plain substring scan of each field finds,
+    for whole words, word pieces, one letter, accents and phrases with a space."""
+    from odatis_vre.catalog_index import TEXT_FIELDS
+
+    out, _ = harvested
+    cols = catalog.open(out, use_cache=False).parts[0].columns
+    for word in ["whots", "temper", "e", "a", "sea", "coriol", "10.17882/42182", "sextant_odatis_", "biscay,",
+                 "méditerranée", "zzzz", "ocean colour", "data centre"]:
+        for field in TEXT_FIELDS:
+            expected = cols._scan(word, field)
+            assert cols.rows_with(word, field).tolist() == expected.tolist(), (word, field)
+    assert len(cols.rows_with("e", "d")) > 1000 and len(cols.rows_with("ocean colour", "dc")) > 10
+    built = catalog_index_build({"x": {"description": "Température de surface, Méditerranée",
+                                       "metadata": {"title": "Sea température", "data_centre": "Météo-France"}}})
+    assert built.rows_with("méditerr", "d").tolist() == [0] and built.rows_with("météo-fr", "dc").tolist() == [0]
+    assert built.rows_with("mediterr", "d").tolist() == []
+
+
+def catalog_index_build(sources: dict) -> object:
+    from odatis_vre.catalog_index import Columns
+
+    return Columns.build(sources)
+
+
+def test_index_beside_the_catalogue_travels_with_it(harvested: tuple[Path, harvest.HarvestReport],
+                                                    tmp_path: Path) -> None:
+    """An image copies the catalogue and its index elsewhere (new path, new modification time): the index
+    is still used, since it is checked against the file's bytes; a changed file is parsed instead."""
+    import os
+    import shutil
+
+    out, report = harvested
+    moved = tmp_path / "image" / "sextant.yaml"
+    moved.parent.mkdir()
+    for suffix in ("", ".index.bin", ".index.json"):
+        shutil.copy(str(out) + suffix, str(moved) + suffix)  # copy, not copy2: new times
+    os.utime(moved, ns=(1, 1))
+    cat = catalog.open(moved, use_cache=False)
+    part = cat.parts[0]
+    assert part.entries_file == moved.resolve() and not part._cache, "opened through the index, nothing parsed"
+    assert len(cat) == report.entries and catalog.search("whots", catalog=cat)[0]["name"] == "sextant_odatis_whots_opendap"
+    # the same size, other bytes: the index is not trusted
+    data = bytearray(moved.read_bytes())
+    i = data.index(b"OceanSITES WHOTS mooring, hourly gridded series")
+    data[i: i + 10] = b"OCEANSITES"
+    moved.write_bytes(bytes(data))
+    cat = catalog.open(moved, use_cache=False)
+    assert cat.parts[0]._cache, "parsed again"
+    assert catalog.search("OCEANSITES whots", catalog=cat)[0]["name"] == "sextant_odatis_whots_opendap"
+
+
 def test_harvested_catalogue_is_included_searchable_and_explains_what_does_not_load(
         harvested: tuple[Path, harvest.HarvestReport], tmp_path: Path) -> None:
     out, report = harvested
@@ -160,12 +235,25 @@ def test_incremental_harvest_asks_only_for_modified_records(csw: CswStandin, tmp
         csw.touch("odatis-sdc-griddap", "2016-01-01T00:00:00", title="SeaDataCloud temperature and salinity climatology V2")
         csw.touch("odatis-wms-only", "2016-01-01T00:00:00")
     assert second.since == newest and second.matched == 3  # the two edits, and the record at `newest` itself
-    assert len(csw.get_requests()) - before == 1
+    # one page of modified records, then the identifiers still upstream (brief records, 1 000 a page)
+    mine = csw.get_requests()[before:]
+    assert len(mine) == 1 + -(-first.matched // 1000)
     assert second.entries == first.entries and second.new_or_updated == 3
+    assert second.stale == 0 and "every entry is still upstream" in second.summary()
     cat = catalog.open(out)
     assert cat.entry("sextant_odatis_sdc_griddap")["metadata"]["title"] == "SeaDataCloud climatology V2 (edited)"
-    full = harvest.harvest(csw.url, out, filters=ODATIS, min_interval=0, progress=False, incremental=False)
-    assert full.since is None and full.matched == first.matched
+    # a record that leaves the filter upstream (or is deleted) stays until --full, and the report says so
+    csw.touch("odatis-wms-only", "2030-02-01T00:00:00", keywords=["EMODnet"])
+    try:
+        third = harvest.harvest(csw.url, out, filters=ODATIS, min_interval=0, progress=False)
+        assert third.stale == 1 and third.stale_examples == ["sextant_odatis_wms_only"]
+        assert "1 entries are no longer upstream" in third.summary() and "--full" in third.summary()
+        assert "sextant_odatis_wms_only" in catalog.open(out)
+        full = harvest.harvest(csw.url, out, filters=ODATIS, min_interval=0, progress=False, incremental=False)
+        assert full.since is None and full.matched == first.matched - 1 and full.stale is None
+        assert "sextant_odatis_wms_only" not in catalog.open(out)
+    finally:
+        csw.touch("odatis-wms-only", "2016-01-01T00:00:00", keywords=["ODATIS", "benthic habitats", "Bay of Biscay"])
 
 
 def test_interrupted_harvest_keeps_the_previous_catalogue_and_resumes(csw: CswStandin, tmp_path: Path) -> None:
@@ -267,5 +355,19 @@ def test_harvested_entries_load_from_the_loopback_mirrors(harvested: tuple[Path,
         assert "TEMP" in floats.data_vars and floats.sizes["N_PROF"] > 0
         cyto = catalog.load("sextant_odatis_seanoe_110112", catalog=cat, mirror=m)
         assert len(cyto) > 0 and "abundance" in cyto.columns
+        # a harvested Zarr store, read over HTTP from the loopback server (its copy of a Copernicus store)
+        zarr_entry = cat.entry("sextant_odatis_zarr")
+        assert zarr_entry["driver"] == "zarr" and zarr_entry["metadata"]["access"]["protocol"] == "zarr-http"
+        store = "copernicus/METOFFICE-GLO-SST-L4-NRT-OBS-SST-V2"
+        m_zarr = {**m, zarr_entry["args"]["urlpath"]: f"{server.url}/{store}"}
+        sst = catalog.load("sextant_odatis_zarr", catalog=cat, mirror=m_zarr, bbox=(-6, 44, -1, 48),
+                           time=("2023-01-02", "2023-01-05"))
+        assert any(r.startswith(f"GET /{store}/.zmetadata") for r in server.requests)
+        import xarray as xr
+
+        local = xr.open_zarr(root / store).sel(latitude=slice(44, 48), longitude=slice(-6, -1),
+                                               time=slice("2023-01-02", "2023-01-05T23:59:59"))
+        assert sst.analysed_sst.sizes == local.analysed_sst.sizes and sst.analysed_sst.size > 0
+        np.testing.assert_array_equal(sst.analysed_sst.values, local.analysed_sst.values)
     finally:
         server.stop()

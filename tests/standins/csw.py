@@ -1,11 +1,13 @@
-"""A stand-in for Sextant's catalogue service: an OGC CSW 2.0.2 server of ISO 19139 records, on loopback.
+"""A stand-in for Sextant's catalogue service: an OGC CSW 2.0.2 server of ISO records, on loopback.
 
 Follows OGC 07-006r1 (CSW 2.0.2, HTTP binding) and its ISO Application Profile (OGC 07-045):
 
 - ``GET ?service=CSW&request=GetCapabilities`` → ``csw:Capabilities`` (operations, queryables, filter capabilities);
 - ``POST`` a ``csw:GetRecords`` document (what OWSLib sends) or ``GET ...&request=GetRecords`` (KVP):
   ``resultType`` ``hits``/``results``, ``startPosition`` (1-based), ``maxRecords``, ``outputSchema``
-  ``http://www.isotc211.org/2005/gmd`` (ISO 19139 ``gmd:MD_Metadata``) or the CSW default
+  ``http://www.isotc211.org/2005/gmd`` (ISO 19139 ``gmd:MD_Metadata``),
+  ``http://standards.iso.org/iso/19115/-3/mdb/2.0`` (ISO 19115-3 ``mdb:MD_Metadata``, as GeoNetwork 4
+  serves the records it holds in that standard: ``mdb``/``cit`` 2.0 namespaces, GML 3.2) or the CSW default
   (``csw:SummaryRecord``/``csw:Record`` in Dublin Core), ``ElementSetName`` ``brief``/``summary``/``full``,
   an OGC Filter 1.1 ``Constraint`` (``And``, ``Or``, ``Not``, ``PropertyIsEqualTo``, ``PropertyIsNotEqualTo``,
   ``PropertyIsLike``, ``PropertyIs{Greater,Less}Than[OrEqualTo]`` on the queryables ``AnyText``, ``Subject``,
@@ -27,7 +29,7 @@ not the pole's (no ``ODATIS`` keyword: the harvest filter leaves them out).
 
 Test hooks: :meth:`CswStandin.touch` changes a record's ``dateStamp`` (an edit in GeoNetwork),
 :meth:`CswStandin.fail_at` makes the ``GetRecords`` page starting at a position fail (HTTP 500 or a
-page of broken XML), ``requests`` logs every request (time, User-Agent, start position).
+page of broken XML), ``requests`` logs every request (time, User-Agent, start position, output schema).
 """
 
 from __future__ import annotations
@@ -54,6 +56,15 @@ NS = {"csw": "http://www.opengis.net/cat/csw/2.0.2", "ogc": "http://www.opengis.
       "dct": "http://purl.org/dc/terms/", "xlink": "http://www.w3.org/1999/xlink"}
 GMD = NS["gmd"]
 CSW = NS["csw"]
+#: ISO 19115-3 (``mdb:MD_Metadata``, the 2.0 namespaces GeoNetwork 4 writes; GML 3.2 as the XML schemas import)
+MDB = "http://standards.iso.org/iso/19115/-3/mdb/2.0"
+NS3 = {"mdb": MDB, "cit": "http://standards.iso.org/iso/19115/-3/cit/2.0",
+       "mcc": "http://standards.iso.org/iso/19115/-3/mcc/1.0", "mri": "http://standards.iso.org/iso/19115/-3/mri/1.0",
+       "mco": "http://standards.iso.org/iso/19115/-3/mco/1.0", "mrd": "http://standards.iso.org/iso/19115/-3/mrd/1.0",
+       "gex": "http://standards.iso.org/iso/19115/-3/gex/1.0", "lan": "http://standards.iso.org/iso/19115/-3/lan/1.0",
+       "gco": "http://standards.iso.org/iso/19115/-3/gco/1.0", "gcx": "http://standards.iso.org/iso/19115/-3/gcx/1.0",
+       "gml": "http://www.opengis.net/gml/3.2", "xlink": "http://www.w3.org/1999/xlink"}
+CODELISTS3 = "https://schemas.isotc211.org/19115/resources/Codelist/cat/codelists.xml"
 
 # a few served datasets of tests/catalog_servers.py (their real addresses, reached through the mirror)
 WHOTS = ("https://tds0.ifremer.fr/thredds/dodsC/CORIOLIS-OCEANSITES-GDAC-OBS/DATA_GRIDDED/WHOTS/"
@@ -189,6 +200,97 @@ class Record:
                 out.append("</gmd:MD_DigitalTransferOptions></gmd:transferOptions>")
             out.append("</gmd:MD_Distribution></gmd:distributionInfo>")
         out.append("</gmd:MD_Metadata>")
+        return "".join(out)
+
+    def iso3(self) -> str:
+        """The same record as ISO 19115-3 (``mdb:MD_Metadata``), as GeoNetwork 4 serves it for
+        ``outputSchema=http://standards.iso.org/iso/19115/-3/mdb/2.0``."""
+        def cs(v: Any) -> str:
+            return f"<gco:CharacterString>{escape(str(v))}</gco:CharacterString>"
+
+        def code(kind: str, value: str, prefix: str = "cit") -> str:
+            return f'<{prefix}:{kind} codeList="{CODELISTS3}#{kind}" codeListValue="{value}"/>'
+
+        def party(org: str, role: str, email: str | None = None) -> str:
+            mail = (f"<cit:contactInfo><cit:CI_Contact><cit:address><cit:CI_Address><cit:electronicMailAddress>{cs(email)}"
+                    "</cit:electronicMailAddress></cit:CI_Address></cit:address></cit:CI_Contact></cit:contactInfo>"
+                    if email else "")
+            return (f"<cit:CI_Responsibility><cit:role>{code('CI_RoleCode', role)}</cit:role><cit:party><cit:CI_Organisation>"
+                    f"<cit:name>{cs(org)}</cit:name>{mail}</cit:CI_Organisation></cit:party></cit:CI_Responsibility>")
+
+        out = ["<mdb:MD_Metadata " + " ".join(f'xmlns:{k}="{v}"' for k, v in NS3.items()) + ">"]
+        if self.identifier is not None:
+            out.append(f"<mdb:metadataIdentifier><mcc:MD_Identifier><mcc:code>{cs(self.identifier)}</mcc:code>"
+                       f"<mcc:codeSpace>{cs('urn:uuid')}</mcc:codeSpace></mcc:MD_Identifier></mdb:metadataIdentifier>")
+        out.append(f"<mdb:defaultLocale><lan:PT_Locale><lan:language>{code('LanguageCode', 'eng', 'lan')}</lan:language>"
+                   f"<lan:characterEncoding>{code('MD_CharacterSetCode', 'utf8', 'lan')}</lan:characterEncoding>"
+                   "</lan:PT_Locale></mdb:defaultLocale>")
+        out.append(f"<mdb:metadataScope><mdb:MD_MetadataScope><mdb:resourceScope>{code('MD_ScopeCode', self.kind, 'mcc')}"
+                   "</mdb:resourceScope></mdb:MD_MetadataScope></mdb:metadataScope>")
+        if self.centre:
+            out.append(f"<mdb:contact>{party(self.centre[1], 'pointOfContact', 'sextant@ifremer.fr')}</mdb:contact>")
+        out.append(f"<mdb:dateInfo><cit:CI_Date><cit:date><gco:DateTime>{self.modified}</gco:DateTime></cit:date>"
+                   f"<cit:dateType>{code('CI_DateTypeCode', 'revision')}</cit:dateType></cit:CI_Date></mdb:dateInfo>")
+        out.append(f"<mdb:metadataStandard><cit:CI_Citation><cit:title>{cs('ISO 19115-3')}</cit:title></cit:CI_Citation>"
+                   "</mdb:metadataStandard>")
+        if self.broken != "no-identification":
+            out.append("<mdb:identificationInfo><mri:MD_DataIdentification><mri:citation><cit:CI_Citation>")
+            if self.title is not None:
+                out.append(f"<cit:title>{cs(self.title)}</cit:title>")
+            year = (self.period[0] if self.period and self.period[0] else self.modified)[:4]
+            out.append(f"<cit:date><cit:CI_Date><cit:date><gco:Date>{year}-06-01</gco:Date></cit:date>"
+                       f"<cit:dateType>{code('CI_DateTypeCode', 'publication')}</cit:dateType></cit:CI_Date></cit:date>")
+            if self.doi:
+                out.append(f'<cit:identifier><mcc:MD_Identifier><mcc:code><gcx:Anchor xlink:href="https://doi.org/{self.doi}">'
+                           f"{escape(self.doi)}</gcx:Anchor></mcc:code></mcc:MD_Identifier></cit:identifier>")
+            out.append("</cit:CI_Citation></mri:citation>")
+            if self.abstract is not None:
+                out.append(f"<mri:abstract>{cs(self.abstract)}</mri:abstract>")
+            if self.originator:
+                out.append(f"<mri:pointOfContact>{party(self.originator, 'originator')}</mri:pointOfContact>")
+            if self.centre:
+                out.append(f"<mri:pointOfContact>{party(self.centre[0], 'distributor', 'data@example.org')}"
+                           "</mri:pointOfContact>")
+            out.append("<mri:topicCategory><mri:MD_TopicCategoryCode>oceans</mri:MD_TopicCategoryCode></mri:topicCategory>")
+            if self.bbox or self.period:
+                out.append("<mri:extent><gex:EX_Extent>")
+                if self.bbox:
+                    w, s, e, n = self.bbox
+                    out.append("<gex:geographicElement><gex:EX_GeographicBoundingBox>"
+                               f"<gex:westBoundLongitude><gco:Decimal>{w}</gco:Decimal></gex:westBoundLongitude>"
+                               f"<gex:eastBoundLongitude><gco:Decimal>{e}</gco:Decimal></gex:eastBoundLongitude>"
+                               f"<gex:southBoundLatitude><gco:Decimal>{s}</gco:Decimal></gex:southBoundLatitude>"
+                               f"<gex:northBoundLatitude><gco:Decimal>{n}</gco:Decimal></gex:northBoundLatitude>"
+                               "</gex:EX_GeographicBoundingBox></gex:geographicElement>")
+                if self.period:
+                    a, b = self.period
+                    end = f"<gml:endPosition>{b}</gml:endPosition>" if b else '<gml:endPosition indeterminatePosition="now"/>'
+                    out.append('<gex:temporalElement><gex:EX_TemporalExtent><gex:extent><gml:TimePeriod gml:id="t1">'
+                               f"<gml:beginPosition>{a}</gml:beginPosition>{end}</gml:TimePeriod></gex:extent>"
+                               "</gex:EX_TemporalExtent></gex:temporalElement>")
+                out.append("</gex:EX_Extent></mri:extent>")
+            if self.keywords:
+                out.append("<mri:descriptiveKeywords><mri:MD_Keywords>" + "".join(
+                    f"<mri:keyword>{cs(k)}</mri:keyword>" for k in self.keywords) + "</mri:MD_Keywords></mri:descriptiveKeywords>")
+            if self.licence:
+                out.append("<mri:resourceConstraints><mco:MD_LegalConstraints><mco:useLimitation>"
+                           f"{cs(self.licence)}</mco:useLimitation></mco:MD_LegalConstraints></mri:resourceConstraints>")
+            out.append("</mri:MD_DataIdentification></mdb:identificationInfo>")
+        if self.links or self.fmt:
+            out.append("<mdb:distributionInfo><mrd:MD_Distribution>")
+            if self.fmt:
+                out.append("<mrd:distributionFormat><mrd:MD_Format><mrd:formatSpecificationCitation><cit:CI_Citation>"
+                           f"<cit:title>{cs(self.fmt)}</cit:title></cit:CI_Citation></mrd:formatSpecificationCitation>"
+                           "</mrd:MD_Format></mrd:distributionFormat>")
+            if self.links:
+                out.append("<mrd:transferOptions><mrd:MD_DigitalTransferOptions>")
+                for url, proto, name in self.links:
+                    out.append(f"<mrd:onLine><cit:CI_OnlineResource><cit:linkage>{cs(url)}</cit:linkage>"
+                               f"<cit:protocol>{cs(proto)}</cit:protocol><cit:name>{cs(name)}</cit:name>"
+                               "</cit:CI_OnlineResource></mrd:onLine>")
+                out.append("</mrd:MD_DigitalTransferOptions></mrd:transferOptions>")
+            out.append("</mrd:MD_Distribution></mdb:distributionInfo>")
+        out.append("</mdb:MD_Metadata>")
         return "".join(out)
 
     def dublin_core(self, esn: str) -> str:
@@ -420,7 +522,7 @@ class CswStandin:
         self.records = list(records if records is not None else generate())
         self.requests: list[dict[str, Any]] = []
         self._fail: dict[int, str] = {}
-        self._iso: dict[int, str] = {}
+        self._iso: dict[tuple[int, str], str] = {}
         self.port = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -435,7 +537,8 @@ class CswStandin:
         for i, r in enumerate(self.records):
             if r.identifier == identifier:
                 self.records[i] = dataclasses.replace(r, modified=modified, **changes)
-                self._iso.pop(i, None)
+                self._iso.pop((i, GMD), None)
+                self._iso.pop((i, MDB), None)
                 return
         raise KeyError(identifier)
 
@@ -469,10 +572,11 @@ class CswStandin:
                 "</ogc:Scalar_Capabilities></ogc:Filter_Capabilities></csw:Capabilities>")
 
     def _render(self, i: int, schema: str, esn: str) -> str:
-        if schema == GMD:
-            if i not in self._iso:
-                self._iso[i] = self.records[i].iso()
-            return self._iso[i]
+        if schema in (GMD, MDB):
+            key = (i, schema)
+            if key not in self._iso:
+                self._iso[key] = self.records[i].iso() if schema == GMD else self.records[i].iso3()
+            return self._iso[key]
         return self.records[i].dublin_core(esn)
 
     def _select(self, flt: Any, sort: list[tuple[str, bool]]) -> list[int]:
@@ -483,9 +587,9 @@ class CswStandin:
 
     def get_records(self, *, result_type: str, start: int, max_records: int, schema: str, esn: str, type_names: str,
                     flt: Any, sort: list[tuple[str, bool]]) -> web.Response:
-        if schema not in (GMD, CSW):
-            return _exception("InvalidParameterValue", f"outputSchema {schema} is not supported (use {GMD} or {CSW})",
-                              "outputSchema")
+        if schema not in (GMD, MDB, CSW):
+            return _exception("InvalidParameterValue", f"outputSchema {schema} is not supported (use {GMD}, {MDB} "
+                              f"or {CSW})", "outputSchema")
         if not any(t.split(":")[-1] in ("MD_Metadata", "Record") for t in type_names.split()):
             return _exception("InvalidParameterValue", f"typeNames {type_names!r}: use gmd:MD_Metadata or csw:Record",
                               "typeNames")
@@ -558,6 +662,7 @@ class CswStandin:
             name = etree.QName(doc).localname
             entry["request"] = name
             entry["start"] = int(doc.get("startPosition", "1") or 1)
+            entry["output_schema"] = doc.get("outputSchema", CSW)
             if name == "GetRecords":
                 return self._get_records_xml(doc)
             if name == "GetCapabilities":
@@ -592,6 +697,7 @@ class CswStandin:
             except ValueError:
                 return _exception("InvalidParameterValue", "startPosition and maxRecords are integers", "startPosition")
             entry["start"] = start
+            entry["output_schema"] = kvp.get("outputschema", CSW)
             return self.get_records(result_type=kvp.get("resulttype", "hits"), start=start, max_records=max_records,
                                     schema=kvp.get("outputschema", CSW), esn=kvp.get("elementsetname", "summary"),
                                     type_names=kvp.get("typenames", "csw:Record"), flt=flt, sort=[])
