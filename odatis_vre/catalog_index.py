@@ -508,15 +508,26 @@ def json_lines_offsets(data: bytes) -> tuple[dict[str, Any], np.ndarray] | None:
 
 
 class Part:
-    """One catalogue file: names, search columns, top-level document, and entries read on demand."""
+    """One catalogue file: names, search columns, top-level document, and entries read on demand.
+
+    The entries' file is opened when the part is made and read through that descriptor: a harvest that
+    replaces the catalogue (a new file renamed over the old one) cannot make an opened part read the new
+    file at the old file's offsets.
+    """
 
     def __init__(self, path: Path, key: str, meta: dict[str, Any], includes: Any, columns: Columns,
                  entries_file: Path | None, eager: dict[str, Any] | None = None):
+        import weakref
+
         self.path, self.key, self.meta, self.includes = path, key, meta, includes
         self.columns = columns
         self.entries_file = entries_file
         self.pos = {n: i for i, n in enumerate(columns.names)}
         self._cache: dict[str, Any] = dict(eager or {})
+        self._fd: int | None = None
+        if entries_file is not None and len(self._cache) < len(columns):
+            self._fd = os.open(entries_file, os.O_RDONLY)
+            weakref.finalize(self, os.close, self._fd)
 
     def __len__(self) -> int:
         return len(self.columns)
@@ -527,15 +538,13 @@ class Part:
             return self._cache[name]
         i = self.pos[name]
         start, length = (int(x) for x in self.columns.offsets[i])
-        with open(self.entries_file, "rb") as fh:  # type: ignore[arg-type]
-            fh.seek(start)
-            value = json.loads(fh.read(length))
+        value = json.loads(os.pread(self._fd, length, start))  # type: ignore[arg-type]  # pread: thread-safe
         self._cache[name] = value
         return value
 
     def items(self) -> Iterable[tuple[str, Any]]:
-        if self.entries_file is not None and len(self._cache) < len(self.columns):
-            data = Path(self.entries_file).read_bytes()
+        if self._fd is not None and len(self._cache) < len(self.columns):
+            data = os.pread(self._fd, os.fstat(self._fd).st_size, 0)
             for name, (start, length) in zip(self.columns.names, self.columns.offsets.tolist()):
                 if name not in self._cache:
                     self._cache[name] = json.loads(data[start: start + length])

@@ -199,6 +199,24 @@ def test_index_beside_the_catalogue_travels_with_it(harvested: tuple[Path, harve
     assert catalog.search("OCEANSITES whots", catalog=cat)[0]["name"] == "sextant_odatis_whots_opendap"
 
 
+def test_an_opened_catalogue_survives_the_next_harvest(harvested: tuple[Path, harvest.HarvestReport],
+                                                       tmp_path: Path) -> None:
+    """A user's open catalogue reads its entries on demand; the next harvest renames a new file (other
+    entries, other offsets) over it: the opened catalogue still reads its own entries, a new open the new."""
+    out, _ = harvested
+    sources = json.loads(out.read_text())["sources"]
+    path = tmp_path / "sextant.yaml"
+    harvest.write_catalogue(path, sources)
+    cat = catalog.open(path, use_cache=False)
+    assert not cat.parts[0]._cache, "opened through the index: entries not read yet"
+    kept = dict(list(sources.items())[1::2])
+    harvest.write_catalogue(path, kept)
+    for name in ("sextant_odatis_whots_opendap", "sextant_odatis_sdc_griddap", list(sources)[0]):
+        assert cat.entry(name) == sources[name]
+    again = catalog.open(path, use_cache=False)
+    assert len(again) == len(kept) and list(sources)[0] not in again
+
+
 def test_harvested_catalogue_is_included_searchable_and_explains_what_does_not_load(
         harvested: tuple[Path, harvest.HarvestReport], tmp_path: Path) -> None:
     out, report = harvested
