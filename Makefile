@@ -16,7 +16,7 @@ export PATH := $(TOOLS)/bin:$(TOOLS)/node_modules/.bin:$(CURDIR)/$(BIN):$(PATH)
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 PYTEST_ARGS ?=
 
-.PHONY: install tools postgresql-server reachable up down status test test-fast test-repeat bench lock clean help
+.PHONY: install tools postgresql-server reachable up down status test test-fast test-repeat bench lock clean help errors-page
 
 help:
 	@sed -n '1,6p' Makefile
@@ -28,15 +28,32 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip wheel
 
-# The local mode installs the same locked versions as the `ocean` image.
-$(VENV)/.installed: $(BIN)/python pyproject.toml images/ocean/requirements.lock
-	$(BIN)/pip install -q -r images/ocean/requirements.lock
+# The local mode installs the same locked versions as the `ocean` image (the user environment), and the
+# tests' own packages beside them (tests/requirements.lock: pytest, playwright, kubernetes-validate, kmock).
+$(VENV)/.installed: $(BIN)/python pyproject.toml images/ocean/requirements.lock tests/requirements.lock
+	$(BIN)/pip install -q -r images/ocean/requirements.lock -r tests/requirements.lock
 	$(BIN)/pip install -q --no-deps -e .
 	touch $@
 
-install: $(VENV)/.installed tools
+install: $(VENV)/.installed $(VENV)/etc/ipython/ipython_kernel_config.py $(VENV)/share/jupyter/lab/settings/overrides.json \
+	$(VENV)/etc/jupyter/jupyter_server_config.py tools
 
-tools: $(TOOLS)/node_modules/.bin/configurable-http-proxy $(TOOLS)/bin/helm /usr/bin/chromium postgresql-server
+# every kernel of the local mode reads it (IPython's per-environment configuration folder)
+$(VENV)/etc/ipython/ipython_kernel_config.py: images/ocean/ipython_kernel_config.py $(BIN)/python
+	mkdir -p $(dir $@)
+	cp $< $@
+
+# every user server reads it: jupyter-resource-usage shows CPU too (memory and CPU limits: MEM_LIMIT, CPU_LIMIT)
+$(VENV)/etc/jupyter/jupyter_server_config.py: images/ocean/jupyter_server_config.py $(VENV)/.installed
+	mkdir -p $(dir $@)
+	cp $< $@
+
+# JupyterLab's defaults for every user: no update check, no news fetched from outside the VRE
+$(VENV)/share/jupyter/lab/settings/overrides.json: images/ocean/jupyterlab-overrides.json $(VENV)/.installed
+	mkdir -p $(dir $@)
+	cp $< $@
+
+tools: $(TOOLS)/node_modules/.bin/configurable-http-proxy $(TOOLS)/bin/helm /usr/bin/chromium postgresql-server /usr/bin/zsh
 
 $(TOOLS)/node_modules/.bin/configurable-http-proxy:
 	mkdir -p $(TOOLS)
@@ -49,6 +66,11 @@ $(TOOLS)/bin/helm: $(BIN)/python
 /usr/bin/chromium:
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium chromium-driver
+
+# zsh: `odatis-vre completion zsh` is tested in a real zsh (bash is always there)
+/usr/bin/zsh:
+	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q zsh
 
 # PostgreSQL's server: the repository's metadata database option is tested against a real one
 postgresql-server:
@@ -73,7 +95,8 @@ down:
 status:
 	$(BIN)/odatis-vre status
 
-test: install reachable
+# the whole suite builds the images (tests/test_images.py): podman and debootstrap come first
+test: install reachable podman
 	$(BIN)/python -m pytest -q -ra $(PYTEST_ARGS)
 
 test-fast: install reachable
@@ -96,22 +119,33 @@ bench: install /usr/sbin/nginx
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q nginx-light
 
-# Regenerate the lock from what is installed in .venv (after `pip install -e .[test]` of new versions).
+# docs/errors.md from the bad-input corpus (tests/bad_inputs.yaml); a test fails when the page is stale
+errors-page: $(VENV)/.installed
+	$(BIN)/python tests/bad_inputs.py
+
+# Regenerate the locks from what is installed in .venv (after `pip install -e .[test]` of new versions):
+# images/ocean/requirements.lock (the user environment: pyproject.toml dependencies and what they need)
+# and tests/requirements.lock (what only the [test] extra needs), then the base/hub sub-locks.
 lock: $(BIN)/python
-	{ echo "# Exact versions of the 'ocean' image; the local mode installs the same (make install)."; \
-	  echo "# Regenerate with: make lock"; $(BIN)/pip freeze --exclude-editable | grep -v '^odatis'; } > images/ocean/requirements.lock
+	$(BIN)/python images/sublock.py --freeze
+	$(BIN)/python images/sublock.py
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .vre catalog/data
 
-# Curated images (images/README.md): refresh the base/hub sub-locks from the ocean lock, then build
-# base, ocean, ml and hub with docker or podman (fails with a message when neither is installed).
-.PHONY: images helm-check
-images: $(VENV)/.installed
-	$(BIN)/python images/sublock.py
-	images/build.sh $(IMAGE_TAG)
+# Curated images (images/README.md): podman and debootstrap installed and configured (apt, one drop-in
+# file in /etc/containers/containers.conf.d), the base/hub sub-locks refreshed from the ocean lock, then
+# base, ocean, hub and ml built with podman from a debootstrap base (cached in /var/cache/odatis-vre).
+#   IMAGE_TAG=2026.11.24 make images     IMAGES="base ocean hub" make images
+.PHONY: images podman helm-check
+podman:
+	images/podman-setup.sh
 
-# helm lint --strict + helm template of the chart, offline with the stand-in subcharts
+images: $(VENV)/.installed podman
+	$(BIN)/python images/sublock.py
+	PYTHON=$(CURDIR)/$(BIN)/python images/build.sh $(IMAGE_TAG)
+
+# helm lint --strict + helm template of the chart, offline with the pinned upstream charts of ../shared/charts
 # (helm/check.sh --upstream uses the real charts where their repositories are reachable).
 helm-check: $(TOOLS)/bin/helm
 	helm/check.sh

@@ -1,7 +1,8 @@
 #!/bin/sh
 # helm lint --strict and helm template of the odatis-vre chart (make helm-check).
-#   helm/check.sh            offline: the stand-in subcharts of tests/charts/ (no chart registry needed)
-#   helm/check.sh --upstream the real jupyterhub and dask-gateway charts (`helm dependency build`, needs
+#   helm/check.sh            offline: the pinned upstream charts from ../shared/charts/*.tgz (CHARTS=DIR to
+#                            take them elsewhere), copied into charts/ as `helm dependency build` would
+#   helm/check.sh --upstream the same charts fetched by `helm dependency build` (needs
 #                            https://hub.jupyter.org/helm-chart/ and https://helm.dask.org/)
 # Both render with helm/odatis-vre/examples/vre.yaml and secrets.existingSecret=odatis-vre-secrets;
 # the manifests go to $OUT (default: a temporary file) and their kinds are counted.
@@ -16,8 +17,13 @@ cp -r "$HERE/odatis-vre" "$WORK/odatis-vre"
 if [ "${1:-}" = "--upstream" ]; then
   "$HELM" dependency build "$WORK/odatis-vre"
 else
+  CHARTS=${CHARTS:-$(dirname "$REPO")/shared/charts}
   rm -rf "$WORK/odatis-vre/charts"; mkdir -p "$WORK/odatis-vre/charts"
-  cp -r "$REPO/tests/charts/jupyterhub" "$REPO/tests/charts/dask-gateway" "$WORK/odatis-vre/charts/"
+  # the pins of Chart.yaml's dependencies, as NAME-VERSION
+  for dep in $(awk '/- name:/ {n=$3} /version:/ {if (n) {gsub(/"/, "", $2); print n "-" $2; n=""}}' "$HERE/odatis-vre/Chart.yaml"); do
+    [ -f "$CHARTS/$dep.tgz" ] || { echo "$CHARTS/$dep.tgz is missing: put the pinned charts there, or use --upstream" >&2; exit 1; }
+    cp "$CHARTS/$dep.tgz" "$WORK/odatis-vre/charts/"
+  done
 fi
 ARGS="-n odatis --set-file vreConfig=$HERE/odatis-vre/examples/vre.yaml --set secrets.existingSecret=odatis-vre-secrets"
 # shellcheck disable=SC2086

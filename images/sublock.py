@@ -1,11 +1,23 @@
-"""Locks of the images built on the `ocean` lock: ``python images/sublock.py [--check] [IMAGE ...]``.
+"""The locks: ``python images/sublock.py [--check] [IMAGE ...]`` and ``python images/sublock.py --freeze``.
 
-``images/ocean/requirements.lock`` holds the exact versions of the environment the local mode runs
-(``make lock``). The ``base`` and ``hub`` images hold a subset of it: the packages named in their
+Two locks are written from the developer's venv by ``--freeze`` (``make lock``), from the
+project's own dependency lists in ``pyproject.toml``:
+
+- ``images/ocean/requirements.lock``: the user environment, i.e. the runtime dependencies and
+  everything they need (the ocean image, the local mode, Dask workers, the services). Adding a package
+  to it is one line ``name==version`` (plus a line per new dependency), and the same name in
+  ``pyproject.toml``;
+- ``tests/requirements.lock``: what only the tests need (the ``[test]`` extra and its own
+  dependencies: pytest, playwright, kubernetes-validate, kmock...), installed in the venv in addition,
+  never in an image.
+
+The ``base`` and ``hub`` images hold a subset of the ocean lock: the packages named in their
 ``requirements.in`` and everything those need, at the ocean lock's versions, so that a notebook
-server, a Dask worker, the hub and the gateway agree on every shared library. The dependency
-closure is read from the metadata of the packages installed in this environment (the venv that
-``make install`` builds from the ocean lock).
+server, a Dask worker, the hub and the gateway agree on every shared library. A package an image
+needs that the user environment must not carry (the hub's ``pycurl``) is pinned exactly in that
+image's ``requirements.in`` and must need nothing outside the ocean lock. The dependency closure is
+read from the metadata of the packages installed in this environment (the venv that ``make install``
+builds from the locks).
 
 Example
 -------
@@ -30,8 +42,12 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
 OCEAN_LOCK = HERE / "ocean" / "requirements.lock"
+TEST_LOCK = REPO / "tests" / "requirements.lock"
 SUBSET_IMAGES = ("base", "hub")
+#: what every venv has from its own creation (left out of the locks, as ``pip freeze`` does)
+VENV_TOOLS = {"pip", "setuptools", "wheel"}
 
 
 class LockError(Exception):
@@ -69,6 +85,9 @@ def closure(top: list[str] | list[Requirement], pins: dict[str, str]) -> dict[st
     for req in top:
         r = req if isinstance(req, Requirement) else Requirement(req)
         todo.append((canonicalize_name(r.name), frozenset(r.extras)))
+    # an exact pin of a top-level requirement that the lock does not hold (an image's own package)
+    own = {canonicalize_name(r.name): next(iter(r.specifier)).version for r in top
+           if isinstance(r, Requirement) and len(r.specifier) == 1 and next(iter(r.specifier)).operator == "=="}
     seen: set[tuple[str, frozenset[str]]] = set()
     out: dict[str, str] = {}
     while todo:
@@ -76,6 +95,9 @@ def closure(top: list[str] | list[Requirement], pins: dict[str, str]) -> dict[st
         if (name, extras) in seen:
             continue
         seen.add((name, extras))
+        if name not in pins and name in own:
+            out[name] = own[name]
+            continue
         if name not in pins:
             raise LockError(f"{name} is needed but not in {OCEAN_LOCK.name}: add it to pyproject.toml, "
                             "install it in .venv and run `make lock`")
@@ -105,6 +127,53 @@ def render(image: str, pins: dict[str, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def installed_pins() -> dict[str, str]:
+    """``{canonical name: version}`` of every distribution installed here, but the project itself."""
+    return {canonicalize_name(d.metadata["Name"]): d.version for d in metadata.distributions()
+            if canonicalize_name(d.metadata["Name"]) != "odatis-vre"}
+
+
+def project_requirements() -> tuple[list[Requirement], list[Requirement]]:
+    """The runtime dependencies and the ``[test]`` extra of ``pyproject.toml``."""
+    import tomllib
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    return ([Requirement(r) for r in project["dependencies"]],
+            [Requirement(r) for r in project["optional-dependencies"]["test"]])
+
+
+def split(pins: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """(user lock, test-only lock) of the installed versions ``pins``.
+
+    The user lock is the closure of the runtime dependencies; the test lock is what the ``[test]``
+    extra needs beyond it.
+    """
+    runtime, test = project_requirements()
+    user = closure(runtime, pins)
+    tests = {n: v for n, v in closure(test, pins).items() if n not in user}
+    return user, tests
+
+
+def freeze() -> list[str]:
+    """Write the user lock and the test lock from this venv (``make lock``); return what was left out."""
+    pins = installed_pins()
+    user, tests = split(pins)
+    names = {canonicalize_name(d.metadata["Name"]): d.metadata["Name"] for d in metadata.distributions()}
+    header = {OCEAN_LOCK: ["# Exact versions of the user environment: the 'ocean' image, the local mode, Dask workers and",
+                           "# the services (no test-only package). One line per package; regenerate with: make lock"],
+              TEST_LOCK: ["# Exact versions of what only the tests need (pyproject.toml [test] and what it needs beyond",
+                          "# images/ocean/requirements.lock); make install adds it to .venv, no image holds it.",
+                          "# Regenerate with: make lock"]}
+    for path, locked in ((OCEAN_LOCK, user), (TEST_LOCK, tests)):
+        # pip freeze's order and spelling (display names, case-folded): a new package is one new line
+        shown = sorted((names.get(n, n), v) for n, v in locked.items() if n not in VENV_TOOLS)
+        lines = header[path] + [f"{name}=={v}" for name, v in sorted(shown, key=lambda nv: nv[0].lower())]
+        write_atomic(path, "\n".join(lines) + "\n")
+        print(f"{path}: {len(lines) - len(header[path])} packages")
+    unused = sorted(set(pins) - set(user) - set(tests) - VENV_TOOLS)
+    return unused
+
+
 def write_atomic(path: Path, text: str) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -120,7 +189,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("images", nargs="*", default=list(SUBSET_IMAGES), help="base and/or hub (default: both)")
     parser.add_argument("--check", action="store_true", help="exit 1 if a lock is out of date, write nothing")
+    parser.add_argument("--freeze", action="store_true",
+                        help="write images/ocean/requirements.lock and tests/requirements.lock from this venv")
     args = parser.parse_args(argv)
+    if args.freeze:
+        unused = freeze()
+        if unused:
+            print("installed but needed by nothing in pyproject.toml (left out of both locks): " + ", ".join(unused))
+        return 0
     pins = read_lock(OCEAN_LOCK)
     stale = []
     for image in args.images:

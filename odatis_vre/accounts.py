@@ -15,12 +15,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 import secrets
 import sqlite3
 import string
 import time
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ITERATIONS = 200_000
 MIN_PASSWORD = 8
@@ -59,8 +62,36 @@ def generate_password(length: int = 14) -> str:
     return "".join(secrets.choice(alphabet) for _ in range(length))
 
 
+_USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+
+
+def username_problem(name: Any) -> str | None:
+    """What is wrong with ``name`` as a user name (``None`` if nothing), with a name to use instead.
+
+    User names become system accounts, folder names and URLs (``/user/<name>/``), and the hub
+    lower-cases names at login: plain lower-case ASCII letters, digits, ``.``, ``_`` and ``-``,
+    starting with a letter or digit, at most 64 characters.
+
+    >>> username_problem("ann.lee") is None
+    True
+    >>> username_problem("Élodie")
+    "'Élodie' is not a valid user name: use plain lower-case ASCII letters, digits, '.', '_' or '-' (it becomes an account, a folder and a URL), e.g. 'elodie'"
+    """
+    if isinstance(name, str) and _USERNAME_RE.match(name):
+        return None
+    if not isinstance(name, str) or not name:
+        return "a user name is required: plain lower-case letters, digits, '.', '_' or '-', e.g. 'ann.lee'"
+    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    plain = re.sub(r"[^a-z0-9._-]+", "-", plain).strip("-._")[:64] or "user"
+    if len(name) > 64:
+        return f"{name[:20]!r}... is too long for a user name ({len(name)} characters): use at most 64, e.g. {plain!r}"
+    return (f"{name!r} is not a valid user name: use plain lower-case ASCII letters, digits, '.', '_' or '-' "
+            f"(it becomes an account, a folder and a URL), e.g. {plain!r}")
+
+
 def valid_username(name: str) -> bool:
-    return bool(name) and len(name) <= 64 and all(c.isalnum() or c in "-_." for c in name) and name[0].isalnum()
+    """True when ``name`` can be a user name (:func:`username_problem` says why not)."""
+    return username_problem(name) is None
 
 
 class AccountStore:
@@ -83,9 +114,9 @@ class AccountStore:
 
     def set_password(self, username: str, password: str, *, expires: float | None = None) -> None:
         """Create the account or change its password."""
-        if not valid_username(username):
-            raise AccountError(f"{username!r} is not a valid user name: use letters, digits, '-', '_' or '.' "
-                               "(64 characters at most, starting with a letter or digit)")
+        problem = username_problem(username)
+        if problem:
+            raise AccountError(problem)
         if len(password) < MIN_PASSWORD:
             raise AccountError(f"the password for {username!r} is too short: use at least {MIN_PASSWORD} characters")
         h = _hash(password, secrets.token_bytes(16))

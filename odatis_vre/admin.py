@@ -28,7 +28,7 @@ import requests
 
 from . import config as config_mod
 from . import quotas
-from .accounts import generate_password, valid_username
+from .accounts import generate_password, username_problem, valid_username
 from .config import VREConfig
 
 ENV_TOKEN = "ODATIS_VRE_TOKEN"
@@ -430,8 +430,7 @@ def add_user(hub: HubClient, path: str | os.PathLike[str], name: str, *, groups:
     In OAuth mode the identity provider owns passwords: the user is only created in the hub.
     """
     if not valid_username(name):
-        raise AdminError(f"{name!r} is not a valid user name: letters, digits, '-', '_' or '.', starting with a "
-                         "letter or digit, 64 characters at most.")
+        raise AdminError(username_problem(name) + ".")
     cfg = config_mod.load(path)
     missing = [g for g in groups if g not in cfg.groups]
     if missing:

@@ -13,7 +13,8 @@ a Dask Gateway cluster or Kubernetes.
 :func:`regional_mean`          area-weighted (cos latitude) mean over a box
 :func:`resample`               change the time step (monthly means, yearly maxima...)
 :func:`interp_profiles`        Argo-like profiles onto standard depths
-:func:`pressure_to_depth`      sea pressure (dbar) to depth (m), UNESCO 1983
+:func:`pressure_to_depth`      sea pressure (dbar) to depth (m), TEOS-10 (``gsw``)
+:func:`potential_density`      potential density anomaly σ0 (kg m-3) of profiles, TEOS-10 (``gsw``)
 =============================  ================================================================
 
 Example
@@ -32,6 +33,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+import gsw
 import numpy as np
 import xarray as xr
 
@@ -180,31 +182,92 @@ def _sum_and_count(block: np.ndarray) -> np.ndarray:
     return np.stack([np.where(valid, x, 0.0).sum(0), valid.sum(0, dtype=np.float64)])[None]
 
 
-def _group_means_block(block: np.ndarray, codes: np.ndarray, ngroups: int) -> np.ndarray:
-    """NaN-skipping means of the block's rows (first axis) for each group code, in one pass.
+#: longest run of consecutive steps summed in float32 (a month of days: ~1e-6 relative error); longer
+#: runs (seasons) are summed in float64
+_FLOAT32_RUN = 32
 
-    Consecutive rows of one group (the days of one month) are summed as a slice: a plain
-    ``sum(axis=0)`` over a run is ~100× faster than ``np.add.reduceat`` or boolean indexing here.
+
+def _group_means_block(block: np.ndarray, codes: np.ndarray, ngroups: int) -> np.ndarray:
+    """NaN-skipping means of the block's rows (first axis) for each group code, in one pass over the data.
+
+    The block is seen as one series per point (``(points, time)``: a plain view when time varies fastest,
+    as in a time-optimised copy's blocks), reduced by :func:`_group_means_series`.
+
+    >>> x = np.array([[1.0, np.nan], [3.0, 4.0], [5.0, 6.0]], dtype=np.float32)   # 3 steps, 2 points
+    >>> _group_means_block(x, np.array([0, 0, 1]), 2).tolist()
+    [[2.0, 4.0], [5.0, 6.0]]
     """
-    valid = np.isfinite(block)
-    filled = np.where(valid, block, 0)
-    sums = np.zeros((ngroups,) + block.shape[1:], dtype=np.float64)
-    counts = np.zeros((ngroups,) + block.shape[1:], dtype=np.int64)
-    cuts = np.r_[0, np.flatnonzero(np.diff(codes)) + 1, codes.size]
-    for start, stop in zip(cuts[:-1], cuts[1:]):
-        g = codes[start]
-        sums[g] += filled[start:stop].sum(axis=0)     # ≤ a month of values: float32 partial sums are exact enough
-        counts[g] += np.count_nonzero(valid[start:stop], axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        means = np.where(counts > 0, sums / np.where(counts > 0, counts, 1), np.nan)
+    nt = block.shape[0]
+    if nt == 0:
+        return np.full((ngroups,) + block.shape[1:], np.nan, dtype=_float_type(block.dtype))
+    order = "F" if block.flags.f_contiguous and not block.flags.c_contiguous else "C"
+    means = _group_means_series(block.reshape(nt, -1, order=order).T, codes, ngroups)
     # the means go back to the client: in the data's float type, they weigh half as much
-    return means.astype(block.dtype if np.issubdtype(block.dtype, np.floating) else np.float64)
+    out = means.T.astype(_float_type(block.dtype))
+    return np.ascontiguousarray(out.reshape((ngroups,) + block.shape[1:], order=order))
+
+
+def _group_means_series(series: np.ndarray, codes: np.ndarray, ngroups: int) -> np.ndarray:
+    """``(points, ngroups)`` float64 means of ``series`` (``(points, time)``) over the steps of each group code.
+
+    Each run of consecutive steps of one group (the days of one month) is summed for every point at
+    once (``np.add.reduceat``), in float32 while runs are short; only the points whose sums show a
+    missing value are summed again, skipping them and counting the valid values (points with no
+    value at all, land, are not read again). The runs of each group are then added in float64. No
+    temporary as large as the data is made.
+
+    >>> s = np.array([[1.0, 3.0, 5.0], [np.nan, 4.0, 6.0]], dtype=np.float32)   # 2 points, 3 steps
+    >>> _group_means_series(s, np.array([0, 0, 1]), 2).tolist()
+    [[2.0, 5.0], [4.0, 6.0]]
+    """
+    if not np.issubdtype(series.dtype, np.floating):
+        series = series.astype(np.float64)
+    nt = series.shape[1]
+    starts = np.r_[0, np.flatnonzero(np.diff(codes)) + 1]
+    lengths = np.diff(np.r_[starts, nt])
+    acc = series.dtype if lengths.max() <= _FLOAT32_RUN else np.float64
+    sums = np.add.reduceat(series, starts, axis=1, dtype=acc)
+    counts = np.broadcast_to(lengths, sums.shape)
+    gaps = ~np.isfinite(sums).all(axis=1)
+    if gaps.any():  # points with missing values (land, clouds): sum and count their valid values only
+        counts = counts.copy()
+        rows = np.flatnonzero(gaps)
+        valid = np.isfinite(series[rows])
+        some = valid.any(axis=1)
+        sums[rows[~some]], counts[rows[~some]] = 0, 0  # never a value (land): nothing more to read
+        rows, valid = rows[some], valid[some]
+        if rows.size:
+            sums[rows] = np.add.reduceat(np.where(valid, series[rows], 0), starts, axis=1, dtype=acc)
+            counts[rows] = np.add.reduceat(valid, starts, axis=1, dtype=np.int64)
+    run_groups = codes[starts]
+    total = np.zeros((sums.shape[0], ngroups))
+    n = np.zeros((sums.shape[0], ngroups))
+    for g in np.unique(run_groups):
+        mine = run_groups == g
+        total[:, g] = sums[:, mine].sum(axis=1, dtype=np.float64)
+        n[:, g] = counts[:, mine].sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, total / np.where(n > 0, n, 1), np.nan)
+
+
+def _float_type(dtype: np.dtype) -> np.dtype:
+    return np.dtype(dtype) if np.issubdtype(dtype, np.floating) else np.dtype(np.float64)
 
 
 def _grouped_mean_blockwise(da: xr.DataArray, dim: str, keys: np.ndarray, name: str) -> xr.DataArray:
-    """Group means when ``dim`` is one chunk (a time-optimised layout): one task per chunk, no exchange."""
-    da = da.transpose(dim, ...)
+    """Group means when ``dim`` is one chunk (a time-optimised layout): one task per chunk, no exchange.
+
+    An array straight from a time-optimised copy (:func:`odatis_vre.timeseries.open_dataarray`) is
+    reduced tile by tile from its mapped chunk files: its blocks are never assembled in memory.
+    """
+    from . import timeseries
+
     labels, codes = np.unique(keys, return_inverse=True)
+    tiles = timeseries.tile_source(da) if da.dims[0] == dim else None
+    if tiles is not None:
+        means = tiles.map_series(_group_means_series, labels.size, codes=codes, ngroups=labels.size)
+        return _group_result(da, dim, name, labels, means)
+    da = da.transpose(dim, ...)
     data = da.data
     means = data.map_blocks(_group_means_block, codes=codes, ngroups=labels.size,
                             dtype=data.dtype if np.issubdtype(data.dtype, np.floating) else np.float64,
@@ -420,15 +483,51 @@ def resample(da: xr.DataArray, freq: str, how: str = "mean", dim: str = "time") 
 
 # ----------------------------------------------------------------------------- profiles
 
-def pressure_to_depth(pres: Any, lat: Any) -> Any:
-    """Depth (m, positive down) from sea pressure (dbar) and latitude (°): UNESCO 1983 (Fofonoff & Millard).
+def _depth_np(pres: Any, lat: Any) -> Any:
+    return -gsw.z_from_p(np.asarray(pres, dtype="float64"), np.asarray(lat, dtype="float64"))
 
-    >>> round(float(pressure_to_depth(10000.0, 30.0)), 3)    # the published check value
-    9712.653
+
+def pressure_to_depth(pres: Any, lat: Any) -> Any:
+    """Depth (m, positive down) from sea pressure (dbar) and latitude (°), TEOS-10 (``gsw.z_from_p``).
+
+    Numbers, numpy arrays or (lazy) xarray objects; xarray in gives xarray out, still lazy.
+
+    >>> round(float(pressure_to_depth(10000.0, 30.0)), 1)    # UNESCO 1983 gave 9712.653 m
+    9713.7
     """
-    x = np.sin(np.deg2rad(lat)) ** 2
-    gravity = 9.780318 * (1.0 + (5.2788e-3 + 2.36e-5 * x) * x) + 1.092e-6 * pres
-    return ((((-1.82e-15 * pres + 2.279e-10) * pres - 2.2512e-5) * pres + 9.72659) * pres) / gravity
+    if isinstance(pres, xr.DataArray) or isinstance(lat, xr.DataArray):
+        return xr.apply_ufunc(_depth_np, pres, lat, dask="parallelized", output_dtypes=[np.float64])
+    out = _depth_np(pres, lat)
+    return float(out) if np.ndim(out) == 0 else out
+
+
+def _sigma0_np(sp: Any, t: Any, p: Any, lon: Any, lat: Any) -> Any:
+    sa = gsw.SA_from_SP(sp, p, lon, lat)
+    return gsw.sigma0(sa, gsw.CT_from_t(sa, t, p))
+
+
+def potential_density(ds: xr.Dataset, temp: str = "TEMP", psal: str = "PSAL", pres: str = "PRES",
+                      lon: str = "LONGITUDE", lat: str = "LATITUDE") -> xr.DataArray:
+    """Potential density anomaly σ0 (kg m-3, referenced to 0 dbar) of Argo-like profiles, TEOS-10 (``gsw``).
+
+    In-situ temperature and practical salinity become Conservative Temperature and Absolute Salinity
+    (``gsw.SA_from_SP``, ``gsw.CT_from_t``) at each profile's position, then ``gsw.sigma0``. Lazy.
+
+    >>> from odatis_vre import samples
+    >>> ds = samples.argo_dataset(n_floats=1, n_cycles=1, n_levels=10)
+    >>> s0 = potential_density(ds)
+    >>> bool((s0.isel(N_LEVELS=-1) > s0.isel(N_LEVELS=0)).all()), s0.attrs["units"]   # denser at depth
+    (True, 'kg m-3')
+    """
+    missing = [v for v in (temp, psal, pres, lon, lat) if v not in ds.variables]
+    if missing:
+        raise AnalysisError(f"potential_density(): the dataset has no {', '.join(missing)}; pass the names of its "
+                            f"temperature, salinity, pressure, longitude and latitude (temp=, psal=, pres=, lon=, lat=)")
+    args = [ds[v].astype("float64") for v in (psal, temp, pres, lon, lat)]
+    out = xr.apply_ufunc(_sigma0_np, *args, dask="parallelized", output_dtypes=[np.float64])
+    out.attrs = {"standard_name": "sea_water_sigma_theta", "long_name": "potential density anomaly (σ0, TEOS-10)",
+                 "units": "kg m-3"}
+    return out.rename("SIGMA0")
 
 
 def _interp_block(z: np.ndarray, values: np.ndarray, levels: np.ndarray) -> np.ndarray:
@@ -498,5 +597,5 @@ def interp_profiles(ds: xr.Dataset, depths: Sequence[float] = STANDARD_DEPTHS, v
     out = out.assign_coords(depth=("depth", levels, {"standard_name": "depth", "units": "m", "positive": "down",
                                                      "axis": "Z", "long_name": "standard depth"}))
     out.attrs["processing"] = (f"profiles interpolated linearly onto {levels.size} standard depths "
-                               "(pressure to depth: UNESCO 1983) by odatis_vre.analysis.interp_profiles")
+                               "(pressure to depth: TEOS-10, gsw.z_from_p) by odatis_vre.analysis.interp_profiles")
     return out

@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -23,7 +24,7 @@ from jupyterhub.utils import maybe_future
 from tornado import web
 from traitlets import Unicode
 
-from .accounts import AccountError, AccountStore, store_for
+from .accounts import AccountError, AccountStore, store_for, username_problem
 
 
 #: Threads' niceness for password hashing: above the hub's event loop thread, which shares the process
@@ -53,15 +54,55 @@ class AccountAPIHandler(APIHandler):
     def store(self) -> AccountStore:
         return self.authenticator.store
 
+    def _body(self) -> dict[str, Any]:
+        """The JSON object of the request, or a 400 saying what to send."""
+        example = 'e.g. {"password": "a-long-password", "groups": ["researchers"]}'
+        try:
+            data = json.loads(self.request.body or b"{}")
+        except ValueError:
+            raise web.HTTPError(400, f"The body is not JSON: send a JSON object, {example}.") from None
+        if not isinstance(data, dict):
+            raise web.HTTPError(400, f"The body must be a JSON object, not {type(data).__name__}: {example}.")
+        unknown = sorted(set(data) - {"password", "groups", "expires"})
+        if unknown:
+            raise web.HTTPError(400, f"Unknown field(s) {', '.join(map(repr, unknown))}: send only password, groups "
+                                f"and expires, {example}.")
+        return data
+
+    @staticmethod
+    def _expires(value: Any) -> float | None:
+        """``expires``: a UNIX time or an ISO 8601 date(-time), in the future; None for no expiry."""
+        if value is None or value == "":
+            return None
+        from .admin import AdminError, parse_date
+
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            raise web.HTTPError(400, f"'expires' {value!r}: give a date (\"2026-12-31\") or a UNIX time in seconds.")
+        try:
+            ts = float(value) if not isinstance(value, str) else parse_date(value)
+        except (AdminError, ValueError):
+            raise web.HTTPError(400, f"'expires' {value!r} is not a date: give YYYY-MM-DD[THH:MM] or a UNIX time "
+                                     f"in seconds.") from None
+        if ts <= time.time():
+            raise web.HTTPError(400, f"'expires' {value!r} is in the past: give a future date, or leave it out for "
+                                     f"an account that does not expire.")
+        return ts
+
     @needs_scope("admin:users")
     async def put(self, user_name: str) -> None:
-        data = self.get_json_body() or {}
+        problem = username_problem(user_name)
+        if problem:
+            raise web.HTTPError(400, problem + ".")
+        data = self._body()
         password = data.get("password")
         if not isinstance(password, str):
             raise web.HTTPError(400, "Send a JSON body with a 'password' string (8 characters at least).")
-        expires = data.get("expires")
+        expires = self._expires(data.get("expires"))
+        names = data.get("groups") or []
+        if not isinstance(names, list) or not all(isinstance(g, str) and g for g in names):
+            raise web.HTTPError(400, f"'groups' must be a list of group names, e.g. [\"researchers\"], not {names!r}.")
         groups = []
-        for gname in data.get("groups") or []:
+        for gname in names:
             group = orm.Group.find(self.db, gname)
             if group is None:
                 raise web.HTTPError(400, f"No group named {gname!r}: create it first (`odatis-vre admin groups add`).")
@@ -69,7 +110,7 @@ class AccountAPIHandler(APIHandler):
         auth = self.authenticator
         try:
             # hashing takes ~0.1 s: off the event loop, so creating a room of seats does not stall the hub
-            await _hashing(auth._set_password_in_thread, user_name, password, float(expires) if expires else None)
+            await _hashing(auth._set_password_in_thread, user_name, password, expires)
         except AccountError as exc:
             raise web.HTTPError(400, str(exc)) from None
         user = self.find_user(user_name)

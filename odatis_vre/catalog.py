@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import math
 import os
 import re
 import time
@@ -477,28 +478,125 @@ def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float,
     return 1.0 if area <= 0 else max((e - w) * (n - s) / area, 1e-6)
 
 
-def _as_bbox(bbox: Sequence[float] | None) -> tuple[float, float, float, float] | None:
+def _as_bbox(bbox: Sequence[float] | None, shown: str | None = None) -> tuple[float, float, float, float] | None:
+    """``(west, south, east, north)`` as floats, or :class:`CatalogError` saying what is wrong with the box.
+
+    ``shown``: how the user wrote the box (``"W,S,E,N"`` on the command line), for the messages.
+    """
     if bbox is None:
         return None
+    example = "e.g. (-10, 43, -2, 48) for the Bay of Biscay" if shown is None else "e.g. -10,43,-2,48"
+    order = "(west, south, east, north)" if shown is None else "west,south,east,north"
+    what = f"bbox={bbox!r}" if shown is None else f"box {shown!r}"
+    if isinstance(bbox, (str, bytes)):
+        raise CatalogError(f"{what}: give four numbers {order}, not a string; {example}")
     try:
-        w, s, e, n = (float(x) for x in bbox)
+        values = [float(x) for x in bbox]
     except (TypeError, ValueError):
-        raise CatalogError(f"bbox={bbox!r}: give four numbers (west, south, east, north)") from None
-    if s > n or not (-90 <= s <= 90 and -90 <= n <= 90):
-        raise CatalogError(f"bbox={bbox!r}: order is (west, south, east, north) with -90 <= south <= north <= 90")
+        raise CatalogError(f"{what}: give four numbers {order}; {example}") from None
+    if len(values) != 4:
+        raise CatalogError(f"{what}: give four numbers {order}, not {len(values)}; "
+                           f"{example}")
+    w, s, e, n = values
+    if not all(math.isfinite(v) for v in values):
+        raise CatalogError(f"{what}: every corner must be a finite number of degrees; {example}")
+    if not (-90 <= s <= 90 and -90 <= n <= 90):
+        raise CatalogError(f"{what}: latitudes (south, north) must lie within -90..90 degrees; {example}")
+    if s > n:
+        raise CatalogError(f"{what}: south ({s:g}) is north of north ({n:g}); the order is (west, south, "
+                           f"east, north): swap them, {example}")
+    if not (-180 <= w <= 360 and -180 <= e <= 360):
+        raise CatalogError(f"{what}: longitudes (west, east) must lie within -180..180 (or 0..360) degrees; "
+                           f"{example}")
+    if w > e:
+        raise CatalogError(f"{what}: west ({w:g}) is east of east ({e:g}); the order is (west, south, east, "
+                           f"north). A box across the 180th meridian is two boxes: search ({w:g}, {s:g}, 180, {n:g}) "
+                           f"and (-180, {s:g}, {e:g}, {n:g})".replace(", ", "," if shown else ", "))
     return (w, s, e, n)
 
 
-def _as_time(time: Sequence[Any] | None) -> tuple[str, str] | None:
+def _as_date(value: Any, which: str, what: str, example: str) -> Any:
+    """A pandas Timestamp (UTC, no time zone) from an ISO string, date or datetime; None for an open end."""
+    import pandas as pd
+
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        ts = pd.Timestamp(value.strip() if isinstance(value, str) else value)
+    except (ValueError, TypeError, OverflowError):
+        ts = None
+    if ts is None or ts is pd.NaT:
+        raise CatalogError(f"{what}: the {which} {value!r} is not a date; write dates as ISO 8601 (YYYY-MM-DD, or "
+                           f"YYYY-MM-DDTHH:MM), {example}")
+    return ts.tz_convert("UTC").tz_localize(None) if ts.tzinfo is not None else ts
+
+
+def _as_time(time: Sequence[Any] | None, shown: str | None = None) -> tuple[str, str] | None:
+    """``(start, end)`` as ISO dates (open ends as far past/future), or :class:`CatalogError` naming the problem.
+
+    ``shown``: how the user wrote the period (``"START/END"`` on the command line), for the messages.
+    """
     if time is None:
         return None
-    if isinstance(time, str) or len(time) != 2:
-        raise CatalogError(f"time={time!r}: give (start, end) as ISO dates, e.g. ('2023-01-01', '2023-12-31'); "
-                           f"None for an open end")
-    a, b = time
-    a = str(a)[:10] if a is not None else "0000-01-01"
-    b = str(b)[:10] if b is not None else _FAR_FUTURE
+    what = f"time={time!r}" if shown is None else f"period {shown!r}"
+    example = ("e.g. ('2023-01-01', '2023-12-31'), None for an open end" if shown is None else
+               "e.g. 2023-01-01/2023-12-31, a side left empty for an open end")
+    if isinstance(time, (str, bytes)) or not isinstance(time, Sequence) or len(time) != 2:
+        hint = " (a string: split it, e.g. '2023-01-01/2023-12-31'.split('/'))" if isinstance(time, str) else ""
+        raise CatalogError(f"{what}: give (start, end) as ISO dates, {example}{hint}")
+    a, b = _as_date(time[0], "start", what, example), _as_date(time[1], "end", what, example)
+    if a is not None and b is not None and b < a:
+        swapped = f"({str(time[1])!r}, {str(time[0])!r})" if shown is None else f"{time[1]}/{time[0]}"
+        raise CatalogError(f"{what}: the end ({b.date()}) is before the start ({a.date()}); give the start first, "
+                           f"e.g. {swapped}")
+    return (a.strftime("%Y-%m-%d") if a is not None else "0000-01-01",
+            b.strftime("%Y-%m-%d") if b is not None else _FAR_FUTURE)
+
+
+def parse_period(text: str) -> tuple[str | None, str | None]:
+    """``"START/END"`` (either side may be empty) as a checked ``(start, end)`` for ``time=``.
+
+    >>> parse_period("2023-01-01/2023-12-31")
+    ('2023-01-01', '2023-12-31')
+    >>> parse_period("2023-06-01/")
+    ('2023-06-01', None)
+    >>> parse_period("2020-01-01/2010-01-01")
+    Traceback (most recent call last):
+    ...
+    odatis_vre.catalog.CatalogError: period '2020-01-01/2010-01-01': the end (2010-01-01) is before the start (2020-01-01); give the start first, e.g. 2010-01-01/2020-01-01
+    """
+    if "/" not in text:
+        raise CatalogError(f"period {text!r}: give START/END, e.g. 2023-01-01/2023-12-31 (leave a side empty for an "
+                           f"open end: 2023-01-01/)")
+    a, b = (x.strip() or None for x in text.split("/", 1))
+    _as_time((a, b), shown=text)
     return (a, b)
+
+
+def parse_bbox(text: str) -> tuple[float, float, float, float]:
+    """``"W,S,E,N"`` as a checked box for ``bbox=``.
+
+    >>> parse_bbox("-10,43,-2,48")
+    (-10.0, 43.0, -2.0, 48.0)
+    """
+    parts = [p.strip() for p in text.split(",")]
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        bad = next(p for p in parts if not _is_number(p))
+        raise CatalogError(f"box {text!r}: {bad!r} is not a number; give west,south,east,north in degrees, "
+                           f"e.g. -10,43,-2,48") from None
+    box = _as_bbox(values, shown=text)
+    assert box is not None
+    return box
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _match(cat: Catalog, text: str | None = None, bbox: Sequence[float] | None = None, time: Sequence[Any] | None = None,
@@ -955,7 +1053,8 @@ def load(name: str, *, catalog: Catalog | str | os.PathLike[str] | None = None, 
         obj = subset_xarray(obj, None if pushed_box else box, None if pushed_time else time, variables)
     else:
         obj = _subset_frame(obj, None if pushed_box else box, None if pushed_time else time, variables)
-    provenance.record(name, title=md.get("title"), doi=md.get("doi"), url=md.get("landing_page") or url)
+    provenance.record(name, title=md.get("title"), doi=md.get("doi"), url=md.get("landing_page") or url,
+                      args={"bbox": bbox, "time": time, "variables": variables})
     return obj
 
 
@@ -966,6 +1065,14 @@ def _access_error(name: str, md: dict[str, Any], url: str | None, exc: Exception
     text = f"{type(exc).__name__}: {exc}" if not isinstance(exc, AccessError) else str(exc)
     if access.get("protocol") == "copernicusmarine":
         return CatalogError(f"entry {name!r}: field access (copernicusmarine, login needed): {text}")
+    local = url if url and "://" not in url and "*" not in url else None
+    if local and Path(local).exists():  # a file that is there but cannot be read: say what is wrong with it
+        from . import conventions
+
+        try:
+            conventions.check_readable(local)
+        except conventions.UnreadableData as err:
+            return CatalogError(f"entry {name!r}: field args.urlpath: {err}")
     if md.get("sample"):
         return CatalogError(f"entry {name!r}: field args.urlpath: cannot open {url} ({text}). Sample data are "
                             f"generated by `odatis-vre data samples` (into the catalogue's data/ folder).")

@@ -25,7 +25,6 @@ from __future__ import annotations
 import fnmatch
 import glob
 import hashlib
-import http.client
 import io
 import json
 import os
@@ -57,6 +56,20 @@ def _fetch(url: str, what: str) -> bytes:
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
         raise AccessError(f"{what}: cannot reach {url} ({getattr(exc, 'reason', exc)}); check the network, "
                           f"or set $ODATIS_VRE_MIRROR to a local copy") from None
+
+
+_ERDDAP_OP = re.compile(r"^(>=|<=|!=|=~|=|<|>)(.*)$")
+
+
+def _erddap_value(text: str) -> Any:
+    """A constraint's value for erddapy: a number, or the string without ERDDAP's quotes (erddapy adds them)."""
+    text = text.strip()
+    if text.startswith('"') and text.endswith('"') and len(text) >= 2:
+        return text[1:-1]
+    try:
+        return float(text)
+    except ValueError:
+        return text
 
 
 class ErddapTabledapSource(DataSource):
@@ -103,22 +116,36 @@ class ErddapTabledapSource(DataSource):
         super().__init__(metadata=metadata)
 
     def url(self, start: str | None = None, end: str | None = None, end_op: str = "<=") -> str:
-        """The tabledap query URL (after the local mirror is applied); ``start/end`` default to the source's."""
+        """The tabledap query URL, built by :mod:`erddapy` (after the local mirror is applied).
+
+        ``start/end`` default to the source's. ``constraints`` values are ``"value"`` (equality) or start
+        with an ERDDAP operator (``">=10"``, ``"=~\"69.*\""``), as in ERDDAP's own query syntax.
+        """
+        from erddapy import ERDDAP
+        from requests.utils import requote_uri
+
         start = self.start if start is None else start
         end = self.end if end is None else end
-        parts = [",".join(self.columns)]
         b = self.box
+        constraints: dict[str, Any] = {}
         for col, op, val in ((self.lon_column, ">=", b["west"]), (self.lon_column, "<=", b["east"]),
                              (self.lat_column, ">=", b["south"]), (self.lat_column, "<=", b["north"]),
                              (self.time_column, ">=", start), (self.time_column, end_op, end)):
             if val not in (None, ""):
-                parts.append(f"{col}{op}{val}")
+                constraints[f"{col}{op}"] = val
         for col, val in self.constraints.items():
-            parts.append(f'{col}="{val}"' if isinstance(val, str) and not val[:1] in "<>=!~" else f"{col}{val}")
-        if self.distinct:
-            parts.append("distinct()")
-        query = "&".join(urllib.parse.quote(p, safe=",()=") for p in parts)
-        return _mirror.rewrite(f"{self.server}/tabledap/{self.dataset_id}.csv", self.mirror) + "?" + query
+            m = _ERDDAP_OP.match(val) if isinstance(val, str) else None
+            if m is None:
+                constraints[f"{col}="] = val
+            else:
+                op, value = m.groups()
+                constraints[f"{col}{op}"] = _erddap_value(value)
+        server = _mirror.rewrite(self.server, self.mirror)
+        e = ERDDAP(server=server, protocol="tabledap", response="csv")
+        url = e.get_download_url(dataset_id=self.dataset_id, variables=self.columns, constraints=constraints,
+                                 distinct=self.distinct)
+        # erddapy leaves quotes and comparison signs raw; HTTP needs them percent-encoded
+        return requote_uri(url).replace("<", "%3C").replace(">", "%3E")
 
     def windows(self) -> list[tuple[str | None, str | None, str]]:
         """``[(start, end, end_operator), ...]``: one request each (the last window includes its end)."""
@@ -218,64 +245,89 @@ ARGO_INDEX_COLUMNS = {
 
 
 class ArgoIndexSource(DataSource):
-    """An Argo GDAC index file as a lazy dask DataFrame, one row per profile file.
+    """An Argo GDAC index file, read and searched by :class:`argopy.ArgoIndex`, as a dask DataFrame.
 
-    Comment lines (``#``) are skipped; ``date`` is parsed (UTC); ``west/south/east/north`` and
-    ``start/end`` filter lazily. Plain ``.txt`` files are read in blocks (HTTP range requests);
-    ``.txt.gz`` in one piece.
+    One row per profile file, with argopy's columns (``file``, ``date`` as UTC, ``latitude``,
+    ``longitude``, ``ocean``, ``profiler_type`` (argopy's ``profiler_code``), ``institution``,
+    ``date_update``, plus ``wmo``, ``cyc``, ``dac``, ``institution_name``, ``profiler`` and, for BGC
+    indexes, ``parameters``/``parameter_data_mode``). ``west/south/east/north`` and ``start/end`` go to
+    argopy's search (``query.lon_lat_tim``). The GDAC host is the folder of ``urlpath`` (after the
+    local mirror is applied); argopy reads the plain or the ``.gz`` file, whichever is there.
 
     >>> src = ArgoIndexSource("https://data-argo.ifremer.fr/ar_index_global_prof.txt.gz")
-    >>> src.container
-    'dataframe'
+    >>> src.container, src.host_and_file()
+    ('dataframe', ('https://data-argo.ifremer.fr', 'ar_index_global_prof.txt'))
     """
 
     container = "dataframe"
     name = "argo_index"
-    version = "1.0"
+    version = "2.0"
     partition_access = True
 
     def __init__(self, urlpath: str, west: float | None = None, south: float | None = None,
                  east: float | None = None, north: float | None = None, start: str | None = None,
-                 end: str | None = None, blocksize: str | int | None = "64MB", mirror: dict[str, str] | None = None,
+                 end: str | None = None, blocksize: str | int | None = None, mirror: dict[str, str] | None = None,
                  metadata: dict[str, Any] | None = None):
         self.mirror = mirror
         self.urlpath = urlpath
         self.box = dict(west=west, south=south, east=east, north=north)
         self.start, self.end = start, end
-        self.blocksize = blocksize
+        self.blocksize = blocksize  # kept for catalogues that set it; argopy reads the index whole
         self._ddf = None
         super().__init__(metadata=metadata)
 
-    def _open(self) -> Any:
-        import dask.dataframe as dd
-        import pandas as pd
-
+    def host_and_file(self) -> tuple[str, str]:
+        """``(GDAC host, index file name without .gz)`` of ``urlpath`` after the mirror is applied."""
         url = _mirror.rewrite(self.urlpath, self.mirror)
-        gz = url.endswith(".gz")
+        host, _, name = url.rpartition("/")
+        return host, name.removesuffix(".gz")
+
+    def _search(self) -> list[Any] | None:
+        """argopy's ``[lon_min, lon_max, lat_min, lat_max, date_min, date_max]``, or None for the whole index."""
+        b = self.box
+        if all(v is None for v in b.values()) and not self.start and not self.end:
+            return None
+        return [float(b["west"]) if b["west"] is not None else -180.0,
+                float(b["east"]) if b["east"] is not None else 180.0,
+                float(b["south"]) if b["south"] is not None else -90.0,
+                float(b["north"]) if b["north"] is not None else 90.0,
+                str(self.start or "1990-01-01"), str(self.end or "2100-01-01")]
+
+    def _open(self) -> Any:
+        import argopy
+        import dask.dataframe as dd
+        from argopy.errors import DataNotFound, GdacPathError
+
+        host, name = self.host_and_file()
+        url = f"{host}/{name}"
         try:
-            ddf = dd.read_csv(url, comment="#", compression="gzip" if gz else None,
-                              blocksize=None if gz else self.blocksize, dtype={"file": str, "ocean": str,
-                              "institution": str, "profiler_type": "float64", "date": str, "date_update": str})
-        except FileNotFoundError:
-            raise AccessError(f"Argo index {url}: not found (HTTP 404); check the file name in the GDAC layout") from None
-        except Exception as exc:  # aiohttp/fsspec wrap connection errors in many types
+            idx = argopy.ArgoIndex(host=host, index_file=name, cache=False, timeout=TIMEOUT)
+            box = self._search()
+            if box is not None:
+                idx = idx.query.lon_lat_tim(box)
+            df = idx.to_dataframe()
+        except GdacPathError:
+            raise AccessError(f"Argo index {url}[.gz]: not found; check the file name in the GDAC layout, the "
+                              f"network, or set $ODATIS_VRE_MIRROR to a local copy") from None
+        except DataNotFound:
+            df = None
+        except Exception as exc:  # fsspec/aiohttp wrap connection errors in many types
             raise AccessError(f"Argo index {url}: cannot read ({type(exc).__name__}: {exc}); check the network, "
                               f"or set $ODATIS_VRE_MIRROR to a local copy") from None
-        ddf["date"] = dd.to_datetime(ddf["date"], format="%Y%m%d%H%M%S", errors="coerce", utc=True)
-        b = self.box
-        if b["west"] is not None:
-            ddf = ddf[ddf.longitude >= float(b["west"])]
-        if b["east"] is not None:
-            ddf = ddf[ddf.longitude <= float(b["east"])]
-        if b["south"] is not None:
-            ddf = ddf[ddf.latitude >= float(b["south"])]
-        if b["north"] is not None:
-            ddf = ddf[ddf.latitude <= float(b["north"])]
-        if self.start:
-            ddf = ddf[ddf.date >= pd.Timestamp(self.start, tz="UTC")]
-        if self.end:
-            ddf = ddf[ddf.date <= pd.Timestamp(self.end, tz="UTC")]
-        return ddf
+        if df is None or len(df) == 0:
+            import pandas as pd
+
+            df = pd.DataFrame({c: pd.Series(dtype="datetime64[ns, UTC]" if c == "date" else "float64"
+                                            if c in ("latitude", "longitude") else "object")
+                               for c in ("file", "date", "latitude", "longitude", "ocean", "profiler_type",
+                                         "institution", "date_update")})
+        else:
+            df = df.rename(columns={"profiler_code": "profiler_type"})
+            # the GDAC's dates are UTC; argopy gives them naive
+            for col in ("date", "date_update"):
+                if col in df.columns:
+                    df[col] = df[col].dt.tz_localize("UTC")
+        return dd.from_pandas(df.reset_index(drop=True), npartitions=1)
 
     def _get_schema(self) -> Schema:
         if self._ddf is None:
@@ -465,17 +517,20 @@ class NetCDFFilesSource(_NetCDFSource):  # type: ignore[misc,valid-type]
 _DIGESTS = {32: "md5", 40: "sha1", 64: "sha256", 128: "sha512"}
 
 
-def _checksum_spec(checksum: str | None) -> tuple[str, str] | None:
-    """``(algorithm, hex digest)`` from ``"sha256:ab12..."`` or a bare hex digest (algorithm from its length)."""
+def _checksum_spec(checksum: str | None) -> str | None:
+    """pooch's ``known_hash`` (``"sha256:ab12..."``) from that form or a bare hex digest (algorithm from its length).
+
+    >>> _checksum_spec("AB" * 32)[:10], _checksum_spec("not a checksum")
+    ('sha256:abab', None)
+    """
     if not checksum:
         return None
-    text = str(checksum).strip().lower()
-    algo, _, digest = text.rpartition(":")
+    algo, _, digest = str(checksum).strip().lower().rpartition(":")
     digest = digest.strip()
     algo = algo.strip() or _DIGESTS.get(len(digest), "")
     if algo not in hashlib.algorithms_available or not re.fullmatch(r"[0-9a-f]+", digest):
         return None  # a checksum we cannot interpret is not a reason to refuse the file
-    return algo, digest
+    return f"{algo}:{digest}"
 
 
 def cache_root() -> Path:
@@ -485,74 +540,71 @@ def cache_root() -> Path:
     return base / "downloads"
 
 
+def _cached(dest: Path, size: int | None, spec: str | None) -> bool:
+    """Whether ``dest`` already holds the expected file (size, then checksum when one is known)."""
+    import pooch
+
+    if not dest.is_file() or (size is not None and dest.stat().st_size != int(size)):
+        return False
+    return spec is None or pooch.file_hash(str(dest), alg=spec.split(":")[0]) == spec.split(":")[1]
+
+
 def download(url: str, dest: str | os.PathLike[str], *, size: int | None = None, checksum: str | None = None,
              progress: bool = True, what: str = "download") -> Path:
-    """Download ``url`` to ``dest`` once: atomic (temporary file + :func:`os.replace`), length and checksum checked.
+    """Download ``url`` to ``dest`` once with :mod:`pooch`: atomic, length and checksum checked.
 
-    A file already at ``dest`` with the expected size (and checksum, when given) is reused. On any
-    failure nothing is left at ``dest`` (nor a partial temporary file) and :class:`AccessError`
-    says what happened. ``checksum`` is ``"sha256:<hex>"`` or a bare hex digest.
+    A file already at ``dest`` with the expected size (and checksum, when given) is reused; one that
+    does not match is downloaded again. pooch writes into a temporary file beside ``dest`` and moves it
+    into place only once its hash matched, so on any failure nothing is left at ``dest`` (nor a partial
+    file) and :class:`AccessError` says what happened. ``checksum`` is ``"sha256:<hex>"`` or a bare hex
+    digest. The progress bar is tqdm's (a widget in a notebook).
 
     >>> download("http://127.0.0.1:9/x.nc", "/tmp/odatis-doc-x.nc", progress=False)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
     odatis_vre.catalog_drivers.AccessError: download: cannot reach http://127.0.0.1:9/x.nc (...); ...
     """
+    import pooch
+    import requests
     from tqdm.auto import tqdm
 
     dest = Path(dest)
     spec = _checksum_spec(checksum)
-    if dest.exists() and (size is None or dest.stat().st_size == int(size)):
-        if spec is None or _digest_file(dest, spec[0]) == spec[1]:
-            return dest
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.part")
-    got = 0
-    try:
-        with urllib.request.urlopen(url, timeout=TIMEOUT) as resp:  # noqa: S310 (http/https from the catalogue)
-            length = resp.headers.get("Content-Length")
-            expected = int(length) if length and length.isdigit() else (int(size) if size is not None else None)
-            hasher = hashlib.new(spec[0]) if spec else None
-            with tmp.open("wb") as fh, tqdm(total=expected, unit="B", unit_scale=True, unit_divisor=1024,
-                                            desc=dest.name, disable=not progress, leave=False) as bar:
-                while True:
-                    block = resp.read(1 << 20)
-                    if not block:
-                        break
-                    fh.write(block)
-                    got += len(block)
-                    if hasher:
-                        hasher.update(block)
-                    bar.update(len(block))
-        if expected is not None and got != expected:
-            raise AccessError(f"{what}: the download of {url} was interrupted ({got} of {expected} bytes); "
-                              f"nothing was kept, run the load again")
-        if size is not None and got != int(size):
-            raise AccessError(f"{what}: {url} has {got} bytes but its record says {size}; nothing was kept")
-        if spec and hasher and hasher.hexdigest() != spec[1]:
-            raise AccessError(f"{what}: {url} does not match its {spec[0]} checksum (got {hasher.hexdigest()}, "
-                              f"expected {spec[1]}); the file was discarded, run the load again")
-        os.replace(tmp, dest)
+    if _cached(dest, size, spec):
         return dest
-    except urllib.error.HTTPError as exc:
-        body = exc.read()[:300].decode("utf-8", "replace")
-        raise AccessError(f"{what}: {url} answered HTTP {exc.code}: {body.strip()}") from None
-    except http.client.IncompleteRead as exc:
-        raise AccessError(f"{what}: the download of {url} was interrupted ({got + len(exc.partial)} bytes "
-                          f"received); nothing was kept, run the load again") from None
-    except (urllib.error.URLError, TimeoutError, OSError, http.client.HTTPException) as exc:
-        raise AccessError(f"{what}: cannot reach {url} ({getattr(exc, 'reason', exc)}); check the network, "
+    dest.unlink(missing_ok=True)  # a damaged or stale copy: pooch would otherwise keep a file without a hash
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    bar = tqdm(total=int(size) if size is not None else None, unit="B", unit_scale=True, unit_divisor=1024,
+               desc=dest.name, leave=False) if progress else False
+    downloader = pooch.HTTPDownloader(progressbar=bar, timeout=TIMEOUT)
+    try:
+        pooch.retrieve(url, known_hash=spec, fname=dest.name, path=dest.parent, downloader=downloader,
+                       progressbar=False)
+    except requests.HTTPError as exc:
+        body = exc.response.text[:300] if exc.response is not None else ""
+        code = exc.response.status_code if exc.response is not None else "?"
+        raise AccessError(f"{what}: {url} answered HTTP {code}: {body.strip()}") from None
+    except requests.exceptions.ChunkedEncodingError:
+        raise AccessError(f"{what}: the download of {url} was interrupted (the connection closed early); nothing was kept, "
+                          f"run the load again") from None
+    except ValueError as exc:  # pooch: the downloaded file's hash differs from known_hash
+        if "hash" not in str(exc).lower():
+            raise
+        raise AccessError(f"{what}: {url} does not match its {spec.split(':')[0] if spec else ''} checksum "
+                          f"(expected {spec.split(':')[1] if spec else '?'}); the file was discarded, "
+                          f"run the load again") from None
+    except (requests.ConnectionError, requests.Timeout, OSError) as exc:
+        reason = getattr(exc, "strerror", None) or type(exc).__name__
+        raise AccessError(f"{what}: cannot reach {url} ({reason}); check the network, "
                           f"or set $ODATIS_VRE_MIRROR to a local copy") from None
     finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _digest_file(path: Path, algo: str) -> str:
-    h = hashlib.new(algo)
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+        if bar is not False:
+            bar.close()
+    if size is not None and dest.stat().st_size != int(size):
+        got = dest.stat().st_size
+        dest.unlink(missing_ok=True)
+        raise AccessError(f"{what}: {url} has {got} bytes but its record says {size}; nothing was kept")
+    return dest
 
 
 def _utc_column(df: Any, column: str | None) -> Any:

@@ -11,7 +11,7 @@ import click
 
 from . import admin
 from . import config as config_mod
-from .cli_stack import CONFIG_OPTION
+from .cli_common import CONFIG_OPTION, add_alias, emit, examples, hub_options, output_option
 
 
 def _config_path(config_path: Path | None) -> Path:
@@ -26,15 +26,8 @@ def _hub(config_path: Path | None, hub_url: str | None, token: str | None) -> ad
     return admin.HubClient.from_config(_load(config_path), hub_url, token)
 
 
-def hub_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    """--hub-url and --token, for commands that talk to the running hub."""
-    f = click.option("--token", envvar=admin.ENV_TOKEN, default=None, show_envvar=True,
-                     help="An admin's API token (default: the local CLI token in <state_dir>/cli_token).")(f)
-    return click.option("--hub-url", default=None, help="The hub's public URL (default: from the configuration).")(f)
-
-
 def friendly(f: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn the package's errors into a one-message exit (no traceback)."""
+    """Turn the package's errors into a one-message exit (no traceback), also when a command runs alone."""
 
     @functools.wraps(f)
     def wrapper(*args: Any, **kw: Any) -> Any:
@@ -46,20 +39,18 @@ def friendly(f: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def _echo_rows(rows: list[dict[str, Any]], as_json: bool) -> None:
-    if as_json:
-        click.echo(json.dumps(rows, indent=1))
-    elif not rows:
-        click.echo("(none)")
-    else:
-        for line in admin.iter_table(rows):
-            click.echo(line)
+def _echo_rows(rows: list[dict[str, Any]], output: str | bool) -> None:
+    """``rows`` as ``output`` (table, json, yaml; ``True`` is json, for older callers)."""
+    emit(rows, "json" if output is True else "table" if output is False else output)
 
 
-JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+#: -o table|json|yaml (and the older --json): the command receives ``output``
+JSON_OPTION = output_option
 
 
 @click.group("admin")
+@examples("odatis-vre admin users add ann --group researchers", "odatis-vre admin quotas list -o yaml",
+          "odatis-vre admin images list", "odatis-vre admin usage --by group")
 def admin_group() -> None:
     """Administer the VRE: images (profiles), quotas, users, groups, usage.
 
@@ -71,6 +62,7 @@ def admin_group() -> None:
 # -- images --------------------------------------------------------------------------------
 
 @admin_group.group("images")
+@examples("odatis-vre admin images list", "odatis-vre admin images retire ocean-2026")
 def images() -> None:
     """Images (profiles) offered on the spawn page."""
 
@@ -78,10 +70,11 @@ def images() -> None:
 @images.command("list")
 @CONFIG_OPTION
 @JSON_OPTION
+@examples("odatis-vre admin images list", "odatis-vre admin images list -o yaml")
 @friendly
-def images_list(config_path: Path | None, as_json: bool) -> None:
+def images_list(config_path: Path | None, output: str) -> None:
     """List every profile, retired ones included."""
-    _echo_rows(admin.list_images(_load(config_path)), as_json)
+    _echo_rows(admin.list_images(_load(config_path)), output)
 
 
 @images.command("add")
@@ -98,6 +91,9 @@ def images_list(config_path: Path | None, as_json: bool) -> None:
 @click.option("--group", "groups", multiple=True, help="Offer only to this group (repeatable; default: everyone).")
 @click.option("--default", is_flag=True, help="Pre-select this profile on the spawn page.")
 @CONFIG_OPTION
+@examples("odatis-vre admin images add ocean-2027 --image ghcr.io/odatis/vre-ocean:2027.01 --cpu 2 --memory 4G",
+          "odatis-vre admin images add big --image ghcr.io/odatis/vre-ocean:2027.01 --cpu 8 --memory 32G "
+          "--group researchers")
 @friendly
 def images_add(name: str, image: str, display_name: str | None, description: str, environment: str | None,
                cpu: float | None, memory: str | None, cpu_guarantee: float | None, memory_guarantee: str | None,
@@ -112,6 +108,7 @@ def images_add(name: str, image: str, display_name: str | None, description: str
 @images.command("retire")
 @click.argument("name")
 @CONFIG_OPTION
+@examples("odatis-vre admin images retire ocean-2026")
 @friendly
 def images_retire(name: str, config_path: Path | None) -> None:
     """Stop offering profile NAME to new servers; running servers keep it."""
@@ -123,20 +120,23 @@ def images_retire(name: str, config_path: Path | None) -> None:
 # -- quotas --------------------------------------------------------------------------------
 
 @admin_group.group("quotas")
+@examples("odatis-vre admin quotas list", "odatis-vre admin quotas set researchers --cpu 4 --memory 16G")
 def quotas_group() -> None:
     """Per-group limits for notebook servers and Dask clusters."""
 
 
-@quotas_group.command("show")
+@quotas_group.command("list")
 @click.argument("group", required=False)
 @click.option("--user", default=None, help="Show the quota that applies to this user instead.")
 @CONFIG_OPTION
 @hub_options
 @JSON_OPTION
+@examples("odatis-vre admin quotas list", "odatis-vre admin quotas list researchers -o json",
+          "odatis-vre admin quotas list --user ann")
 @friendly
 def quotas_show(group: str | None, user: str | None, config_path: Path | None, hub_url: str | None,
-                token: str | None, as_json: bool) -> None:
-    """Show each group's quota (or GROUP's, or --user's effective quota). Empty = unlimited."""
+                token: str | None, output: str) -> None:
+    """List each group's quota (or GROUP's, or --user's effective quota). Empty = unlimited."""
     cfg = _load(config_path)
     if user:
         try:
@@ -144,14 +144,17 @@ def quotas_show(group: str | None, user: str | None, config_path: Path | None, h
             q = admin.effective_quota(cfg, user, hub)
         except admin.AdminError:
             q = admin.effective_quota(cfg, user)  # no hub: groups listed in vre.yaml only
-        _echo_rows([{"user": user} | q], as_json)
+        _echo_rows([{"user": user} | q], output)
         return
     table = admin.show_quotas(cfg)
     if group:
         if group not in table:
             raise click.ClickException(f"No group named {group!r} (groups: {', '.join(table)}).")
         table = {group: table[group]}
-    _echo_rows([{"group": g} | q for g, q in table.items()], as_json)
+    _echo_rows([{"group": g} | q for g, q in table.items()], output)
+
+
+add_alias(quotas_group, "show", quotas_show)
 
 
 def _quota_option(name: str, help_text: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -170,6 +173,9 @@ def _quota_option(name: str, help_text: str) -> Callable[[Callable[..., Any]], C
 @_quota_option("dask-worker-memory", "Memory of one Dask worker, e.g. 4G.")
 @_quota_option("dask-clusters", "Dask clusters a user may run at once.")
 @CONFIG_OPTION
+@examples("odatis-vre admin quotas set researchers --cpu 4 --memory 16G --servers 2 --storage 50G",
+          "odatis-vre admin quotas set researchers --dask-workers 8 --dask-worker-memory 8G",
+          "odatis-vre admin quotas set researchers --dask-clusters unlimited")
 @friendly
 def quotas_set(group: str, config_path: Path | None, **values: Any) -> None:
     """Change GROUP's quota; the next server and the next Dask cluster follow it (no restart)."""
@@ -180,6 +186,7 @@ def quotas_set(group: str, config_path: Path | None, **values: Any) -> None:
 # -- users ---------------------------------------------------------------------------------
 
 @admin_group.group("users")
+@examples("odatis-vre admin users list -o json", "odatis-vre admin users add ann --group researchers")
 def users() -> None:
     """Accounts and group membership (in the running hub and vre.yaml)."""
 
@@ -192,6 +199,8 @@ def users() -> None:
 @click.option("--expires", default=None, help="Account expiry date, YYYY-MM-DD[THH:MM] (local accounts).")
 @CONFIG_OPTION
 @hub_options
+@examples("odatis-vre admin users add ann --group researchers", "odatis-vre admin users add bob --expires 2026-12-31",
+          "odatis-vre admin users add carl --password-file - < password.txt")
 @friendly
 def users_add(name: str, groups: tuple[str, ...], password_file: Any, expires: str | None,
               config_path: Path | None, hub_url: str | None, token: str | None) -> None:
@@ -209,6 +218,7 @@ def users_add(name: str, groups: tuple[str, ...], password_file: Any, expires: s
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @CONFIG_OPTION
 @hub_options
+@examples("odatis-vre admin users remove ann", "odatis-vre admin users remove bob --yes")
 @friendly
 def users_remove(name: str, yes: bool, config_path: Path | None, hub_url: str | None, token: str | None) -> None:
     """Stop NAME's servers and delete the user (login, hub record, group memberships). Files stay on disk."""
@@ -223,26 +233,43 @@ def users_remove(name: str, yes: bool, config_path: Path | None, hub_url: str | 
 @CONFIG_OPTION
 @hub_options
 @JSON_OPTION
+@examples("odatis-vre admin users list", "odatis-vre admin users list --group researchers -o yaml")
 @friendly
 def users_list(group: str | None, config_path: Path | None, hub_url: str | None, token: str | None,
-               as_json: bool) -> None:
+               output: str) -> None:
     """List users: groups, admin, running servers, last activity, account expiry."""
-    _echo_rows(admin.list_users(_hub(config_path, hub_url, token), _load(config_path), group), as_json)
+    _echo_rows(admin.list_users(_hub(config_path, hub_url, token), _load(config_path), group), output)
 
 
 # -- groups --------------------------------------------------------------------------------
 
 @admin_group.group("groups", invoke_without_command=True)
+@examples("odatis-vre admin groups list", "odatis-vre admin groups add trainees --quota-from default")
 @CONFIG_OPTION
 @hub_options
 @JSON_OPTION
 @click.pass_context
 @friendly
 def groups(ctx: click.Context, config_path: Path | None, hub_url: str | None, token: str | None,
-           as_json: bool) -> None:
-    """List groups and their members (subcommands: add, remove)."""
+           output: str) -> None:
+    """Groups and their members: list, add, remove (`admin groups` alone lists them, as before)."""
     if ctx.invoked_subcommand is not None:
         return
+    _list_groups(config_path, hub_url, token, output)
+
+
+@groups.command("list")
+@CONFIG_OPTION
+@hub_options
+@JSON_OPTION
+@examples("odatis-vre admin groups list", "odatis-vre admin groups list -o json")
+@friendly
+def groups_list(config_path: Path | None, hub_url: str | None, token: str | None, output: str) -> None:
+    """List groups, their members and descriptions (from the hub and vre.yaml)."""
+    _list_groups(config_path, hub_url, token, output)
+
+
+def _list_groups(config_path: Path | None, hub_url: str | None, token: str | None, output: str) -> None:
     cfg = _load(config_path)
     try:
         hub: admin.HubClient | None = _hub(config_path, hub_url, token)
@@ -250,9 +277,7 @@ def groups(ctx: click.Context, config_path: Path | None, hub_url: str | None, to
     except admin.AdminError as exc:
         click.echo(f"(hub not reached: {exc}; showing vre.yaml only)", err=True)
         rows = admin.list_groups(cfg, None)
-    for r in rows:
-        r["members"] = ",".join(r["members"]) if not as_json else r["members"]
-    _echo_rows(rows, as_json)
+    _echo_rows(rows, output)
 
 
 @groups.command("add")
@@ -261,6 +286,7 @@ def groups(ctx: click.Context, config_path: Path | None, hub_url: str | None, to
 @click.option("--quota-from", default=None, help="Start from a copy of this group's quota.")
 @CONFIG_OPTION
 @hub_options
+@examples("odatis-vre admin groups add trainees --description 'Summer school' --quota-from default")
 @friendly
 def groups_add(name: str, description: str, quota_from: str | None, config_path: Path | None,
                hub_url: str | None, token: str | None) -> None:
@@ -278,6 +304,7 @@ def groups_add(name: str, description: str, quota_from: str | None, config_path:
 @click.argument("name")
 @CONFIG_OPTION
 @hub_options
+@examples("odatis-vre admin groups remove trainees")
 @friendly
 def groups_remove(name: str, config_path: Path | None, hub_url: str | None, token: str | None) -> None:
     """Delete group NAME from vre.yaml and the hub (members keep their other groups)."""
@@ -304,10 +331,12 @@ def groups_remove(name: str, config_path: Path | None, hub_url: str | None, toke
 @CONFIG_OPTION
 @hub_options
 @JSON_OPTION
+@examples("odatis-vre admin usage", "odatis-vre admin usage --since 2026-01-01 --until 2026-03-31 --by group -o yaml",
+          "odatis-vre admin usage --csv usage.csv --plot usage.png")
 @friendly
 def usage_cmd(since: str | None, until: str | None, by: str, csv_path: Path | None, plot_path: Path | None,
               gateway_db: str | None, config_path: Path | None, hub_url: str | None, token: str | None,
-              as_json: bool) -> None:
+              output: str) -> None:
     """Server hours, CPU-hours, memory-hours (GiB) and Dask core-hours per user and group."""
     import time
 
@@ -316,6 +345,9 @@ def usage_cmd(since: str | None, until: str | None, by: str, csv_path: Path | No
     cfg = _load(config_path)
     t1 = admin.parse_date(until) if until else time.time()
     t0 = admin.parse_date(since, end_of_day=False) if since else t1 - 30 * 86400
+    if t0 >= t1:
+        raise click.BadParameter(f"{since or '(30 days before --until)'} is not before --until {until or '(now)'}: "
+                                 f"give a period that starts before it ends", param_hint="--since")
     try:
         hub: admin.HubClient | None = _hub(config_path, hub_url, token)
         hub.get("/")  # type: ignore[union-attr]
@@ -323,7 +355,7 @@ def usage_cmd(since: str | None, until: str | None, by: str, csv_path: Path | No
         hub = None
     report = usage.report(cfg, t0, t1, hub=hub, gateway_db=gateway_db)
     rows = report.rows(by)
-    _echo_rows([usage.display_row(r) for r in rows], as_json)
+    _echo_rows([usage.display_row(r) for r in rows], output)
     if csv_path:
         usage.write_csv(rows, csv_path)
         click.echo(f"CSV: {csv_path}")

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import click
 
+from .cli_common import emit, examples, output_option
+
 CATALOG_OPTION = click.option("--catalog", "catalog_path", type=click.Path(path_type=Path), default=None,
                               help="Catalogue file (default: $ODATIS_VRE_CATALOG, else catalog/odatis.yaml).")
 
@@ -33,35 +35,63 @@ def _open(path: Path | None):  # noqa: ANN202
         raise click.ClickException(str(exc)) from None
 
 
-def _floats(text: str | None, n: int, what: str) -> tuple[float, ...] | None:
+def _bbox(ctx: click.Context, param: click.Parameter, text: str | None) -> tuple[float, ...] | None:
+    """--bbox W,S,E,N, checked by the catalogue's own rules (a wrong box exits 2 naming the option)."""
+    from . import catalog
+
     if not text:
         return None
     try:
-        values = tuple(float(x) for x in text.split(","))
-    except ValueError:
-        raise click.BadParameter(f"{what}: give {n} comma-separated numbers, e.g. -10,43,-2,48") from None
-    if len(values) != n:
-        raise click.BadParameter(f"{what}: give {n} comma-separated numbers (west,south,east,north)")
-    return values
+        return catalog.parse_bbox(text)
+    except catalog.CatalogError as exc:
+        raise click.BadParameter(str(exc), ctx, param) from None
+
+
+def _period(ctx: click.Context, param: click.Parameter, text: str | None) -> tuple[str | None, str | None] | None:
+    """--time START/END, checked (real dates, end not before start)."""
+    from . import catalog
+
+    if not text:
+        return None
+    try:
+        return catalog.parse_period(text)
+    except catalog.CatalogError as exc:
+        raise click.BadParameter(str(exc), ctx, param) from None
+
+
+def _folder(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    """A folder to write into: created when missing, refused when it is a file."""
+    if value is not None and value.exists() and not value.is_dir():
+        raise click.BadParameter(f"{value} is a file: give a folder (it is created if missing)", ctx, param)
+    return value
+
+
+#: --bbox and --time, for every command that cuts data or searches the catalogue
+BBOX_OPTION = click.option("--bbox", callback=_bbox, help="west,south,east,north in degrees, e.g. -10,43,-2,48")
+TIME_OPTION = click.option("--time", "period", callback=_period,
+                           help="start/end as ISO dates, e.g. 2023-01-01/2023-12-31 (empty side = open)")
 
 
 @click.group("catalog")
+@examples("odatis-vre catalog list --theme physics", "odatis-vre catalog search chlorophyll --bbox -10,43,-2,48",
+          "odatis-vre catalog show argo_gdac_float", "odatis-vre catalog cite argo_gdac_float --bibtex")
 def catalog_group() -> None:
     """Find, describe, cite and check the datasets of the pole's catalogue."""
 
 
 @catalog_group.command("list")
 @click.option("--theme", type=click.Choice(["physics", "biogeochemistry", "in_situ", "biology_imaging"]), default=None)
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@output_option
 @CATALOG_OPTION
-def list_cmd(theme: str | None, as_json: bool, catalog_path: Path | None) -> None:
+@examples("odatis-vre catalog list", "odatis-vre catalog list --theme in_situ -o yaml")
+def list_cmd(theme: str | None, output: str, catalog_path: Path | None) -> None:
     """List the entries (name, theme, title); [sample] = offline, [login] = needs an account."""
     from . import catalog
 
     cat = _open(catalog_path)
     rows = catalog.entries(theme, catalog=cat)
-    if as_json:
-        click.echo(json.dumps(rows, indent=2))
+    if output != "table":
+        emit(rows, output)
         return
     width = max((len(r["name"]) for r in rows), default=10)
     for r in rows:
@@ -72,33 +102,32 @@ def list_cmd(theme: str | None, as_json: bool, catalog_path: Path | None) -> Non
 
 @catalog_group.command("search")
 @click.argument("text", required=False)
-@click.option("--bbox", help="west,south,east,north in degrees, e.g. -10,43,-2,48")
-@click.option("--time", "period", help="start/end as ISO dates, e.g. 2023-01-01/2023-12-31 (empty side = open)")
+@BBOX_OPTION
+@TIME_OPTION
 @click.option("--variable", "-v", "variables", multiple=True, help="variable name or CF standard name (repeatable)")
 @click.option("--theme", type=click.Choice(["physics", "biogeochemistry", "in_situ", "biology_imaging"]), default=None)
 @click.option("--data-centre", "data_centre", help="part of the data centre's name, e.g. coriolis")
-@click.option("--limit", type=int, default=20, show_default=True)
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--limit", type=click.IntRange(min=0), default=20, show_default=True,
+              help="At most this many results (0: all).")
+@output_option
 @CATALOG_OPTION
-def search_cmd(text: str | None, bbox: str | None, period: str | None, variables: tuple[str, ...], theme: str | None,
-               data_centre: str | None, limit: int, as_json: bool, catalog_path: Path | None) -> None:
-    """Search by words, box, period, variables and theme; best matches first."""
+@examples("odatis-vre catalog search chlorophyll --bbox -10,43,-2,48 --time 2023-01-01/2023-12-31",
+          "odatis-vre catalog search --variable sea_water_temperature --theme in_situ -o json",
+          "odatis-vre catalog search temperature --data-centre coriolis")
+def search_cmd(text: str | None, bbox: tuple[float, ...] | None, period: tuple[str | None, str | None] | None,
+               variables: tuple[str, ...], theme: str | None, data_centre: str | None, limit: int, output: str,
+               catalog_path: Path | None) -> None:
+    """Search by words, box, period, variables and theme; best matches first (exit 1 when nothing matches)."""
     from . import catalog
 
     cat = _open(catalog_path)
-    time = None
-    if period:
-        if "/" not in period:
-            raise click.BadParameter("--time: give start/end, e.g. 2023-01-01/2023-12-31")
-        a, b = period.split("/", 1)
-        time = (a or None, b or None)
     try:
-        hits = catalog.search(text, bbox=_floats(bbox, 4, "--bbox"), time=time, variables=list(variables) or None,
+        hits = catalog.search(text, bbox=bbox, time=period, variables=list(variables) or None,
                               theme=theme, data_centre=data_centre, catalog=cat, limit=limit)
     except catalog.CatalogError as exc:
         raise click.ClickException(str(exc)) from None
-    if as_json:
-        click.echo(json.dumps(hits, indent=2))
+    if output != "table":
+        emit(hits, output)
         return
     if not hits:
         click.echo("no entry matches; try fewer words or a larger box (`odatis-vre catalog list` shows all)", err=True)
@@ -110,6 +139,7 @@ def search_cmd(text: str | None, bbox: str | None, period: str | None, variables
 @catalog_group.command("show")
 @click.argument("name")
 @CATALOG_OPTION
+@examples("odatis-vre catalog show argo_gdac_float", "odatis-vre catalog show sample_sst_zarr --catalog my.yaml")
 def show_cmd(name: str, catalog_path: Path | None) -> None:
     """Show everything about entry NAME (metadata, access, parameters, problems)."""
     import yaml
@@ -128,6 +158,7 @@ def show_cmd(name: str, catalog_path: Path | None) -> None:
 @click.argument("name")
 @click.option("--bibtex", is_flag=True, help="BibTeX instead of the citation text.")
 @CATALOG_OPTION
+@examples("odatis-vre catalog cite argo_gdac_float", "odatis-vre catalog cite argo_gdac_float --bibtex >> refs.bib")
 def cite_cmd(name: str, bibtex: bool, catalog_path: Path | None) -> None:
     """Print how to cite entry NAME."""
     from . import catalog
@@ -142,7 +173,9 @@ def cite_cmd(name: str, bibtex: bool, catalog_path: Path | None) -> None:
 @catalog_group.command("check")
 @click.argument("file", type=click.Path(path_type=Path), required=False)
 @click.option("--online", is_flag=True, help="Also probe every endpoint (honours $ODATIS_VRE_MIRROR).")
-@click.option("--timeout", type=float, default=10.0, show_default=True, help="Seconds per probe.")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=10.0, show_default=True,
+              help="Seconds per probe.")
+@examples("odatis-vre catalog check", "odatis-vre catalog check my-catalogue.yaml --online --timeout 20")
 def check_cmd(file: Path | None, online: bool, timeout: float) -> None:
     """Validate every entry of FILE against the schema (exit 1 naming each wrong field)."""
     from . import catalog
@@ -234,14 +267,17 @@ def harvest_cmd(source: str | None, endpoint: str | None, filters: tuple[str, ..
 
 
 @click.group("data")
+@examples("odatis-vre data samples", "odatis-vre data local-copy /srv/mirror")
 def data_group() -> None:
     """Offline sample datasets and local copies of the remote services."""
 
 
 @data_group.command("samples")
-@click.option("--dest", type=click.Path(path_type=Path), default=None, help="Folder (default: catalog/data).")
+@click.option("--dest", type=click.Path(path_type=Path), callback=_folder, default=None,
+              help="Folder (default: catalog/data).")
 @click.option("--force", is_flag=True, help="Regenerate even if present.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@examples("odatis-vre data samples", "odatis-vre data samples --dest /data/odatis-samples --force -q")
 def samples_cmd(dest: Path | None, force: bool, quiet: bool) -> None:
     """Generate the deterministic sample datasets the sample_* entries read."""
     from . import samples
@@ -252,8 +288,9 @@ def samples_cmd(dest: Path | None, force: bool, quiet: bool) -> None:
 
 
 @data_group.command("local-copy")
-@click.argument("dest", type=click.Path(path_type=Path))
-@click.option("--force", is_flag=True)
+@click.argument("dest", type=click.Path(path_type=Path), callback=_folder)
+@click.option("--force", is_flag=True, help="Rewrite the copy even if present.")
+@examples("odatis-vre data local-copy /srv/mirror", "ODATIS_VRE_MIRROR=... odatis-vre catalog check --online")
 def local_copy_cmd(dest: Path, force: bool) -> None:
     """Write provider-shaped copies (GDAC, ERDDAP, THREDDS, Copernicus Zarr) of the samples into DEST."""
     from . import mirror

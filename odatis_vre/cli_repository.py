@@ -11,21 +11,20 @@ Examples::
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import click
 
-from .cli_stack import CONFIG_OPTION
+from .cli_common import CONFIG_OPTION, emit, examples, globals_of, output_option
 
 
-def _settings(config_path: Path | None):  # noqa: ANN202
+def _settings(config_path: Path | None, port: int | None = None):  # noqa: ANN202
     from . import config
     from .repository.server import Settings
 
     try:
-        return Settings.from_config(config.load(config_path))
+        return Settings.from_config(config.load(config_path), port=port)
     except config.ConfigError as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -47,31 +46,41 @@ def _store(config_path: Path | None):  # noqa: ANN202
 @click.option("--new-version-of", metavar="ID", default=None, help="Make this the next version of a published dataset.")
 @click.option("--theme", type=click.Choice(["physics", "biogeochemistry", "in_situ", "biology_imaging"]), default=None,
               help="Catalogue theme of the dataset (default physics).")
-@click.option("--repository-url", default=None, help="Default: the VRE's repository ($ODATIS_VRE_REPOSITORY_URL).")
+@click.option("--repository-url", default=None,
+              help="Default: $ODATIS_VRE_REPOSITORY_URL, else <hub>/services/repository/ of --hub-url or --config.")
 @click.option("--token", envvar="ODATIS_VRE_REPOSITORY_TOKEN", default=None,
-              help="Hub API token (default: $JUPYTERHUB_API_TOKEN inside a VRE server).")
-@click.option("--json", "as_json", is_flag=True, help="Print the deposit as JSON (no progress bars).")
+              help="Hub API token (default: $ODATIS_VRE_REPOSITORY_TOKEN, odatis-vre --token, else "
+                   "$JUPYTERHUB_API_TOKEN inside a VRE server).")
+@click.option("--annotate", is_flag=True,
+              help="Write the file's ACDD attributes from the metadata, coverage and bounds computed from its data "
+                   "(default: deposit the file as it is).")
+@output_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
+@examples("odatis-vre publish sst_anomaly.nc --metadata meta.yaml",
+          "odatis-vre publish sst.zarr --metadata meta.yaml --draft",
+          "odatis-vre publish sst_v2.nc -m meta.yaml --new-version-of k3x9abcdef -o json")
 def publish_cmd(path: Path, metadata_path: Path, registrar: str | None, draft: bool, new_version_of: str | None,
-                theme: str | None, repository_url: str | None, token: str | None, as_json: bool, quiet: bool) -> None:
+                theme: str | None, repository_url: str | None, token: str | None, annotate: bool, output: str,
+                quiet: bool) -> None:
     """Deposit PATH (NetCDF file or Zarr folder) in the VRE repository and publish it with a DOI.
 
-    Checks the metadata and the CF/ACDD conventions first (nothing is sent if they fail), uploads
-    in resumable chunks, then registers the DOI. Run the same command again after an
+    Checks the file, the metadata and the CF/ACDD conventions first (nothing is sent if they fail),
+    uploads in resumable chunks, then registers the DOI. Run the same command again after an
     interruption: it resumes and never makes a second DOI.
     """
-    from . import conventions, metadata, publish
-    from .repository.store import RepositoryError
+    from . import publish
 
-    try:
-        d = publish.deposit(path, metadata_path, registrar=registrar, repository_url=repository_url, token=token,
-                            publish=not draft, new_version_of=new_version_of, theme=theme,
-                            progress=not (quiet or as_json))
-    except (metadata.MetadataError, conventions.ConventionsError, RepositoryError, ValueError,
-            FileNotFoundError) as exc:
-        raise click.ClickException(str(exc)) from None
-    if as_json:
-        click.echo(json.dumps(d.__dict__, indent=1, default=str))
+    g = globals_of()
+    if token is None and g.token_from_command_line:
+        token = g.token
+    if repository_url is None and not _env_repository_url():
+        hub = g.hub_url or (_hub_url_of(g.config) if g.config else None)
+        repository_url = f"{hub.rstrip('/')}/services/repository/" if hub else None
+    d = publish.deposit(path, metadata_path, registrar=registrar, repository_url=repository_url, token=token,
+                        publish=not draft, new_version_of=new_version_of, theme=theme,
+                        progress=not (quiet or output != "table"), annotate=annotate)
+    if output != "table":
+        emit(d.__dict__, output)
         return
     click.echo(f"{d.state}: {d.id} v{d.version}  DOI {d.doi}")
     click.echo(f"landing page: {d.landing_url}")
@@ -79,16 +88,33 @@ def publish_cmd(path: Path, metadata_path: Path, registrar: str | None, draft: b
         click.echo(f"cite as: {d.citation}")
 
 
+def _env_repository_url() -> str | None:
+    import os
+
+    from .repository.client import ENV_URL
+
+    return os.environ.get(ENV_URL) or None
+
+
+def _hub_url_of(config_path: Path) -> str:
+    from . import config
+
+    return config.load(config_path).hub_url
+
+
 @click.group("repository")
+@examples("odatis-vre repository list --state published", "odatis-vre repository fsck")
 def repository_group() -> None:
     """The repository service: deposits with DOIs, landing pages, Zarr/OPeNDAP (run by the hub)."""
 
 
 @repository_group.command("serve")
-@click.option("--port", type=int, required=True, help="Port to listen on (the hub's proxy forwards to it).")
+@click.option("--port", type=click.IntRange(1, 65535), required=True,
+              help="Port to listen on (the hub's proxy forwards to it).")
 @click.option("--address", default=None,
               help="Address to listen on (default: 127.0.0.1 in local mode, all interfaces in a Kubernetes pod).")
 @CONFIG_OPTION
+@examples("odatis-vre repository serve --port 8123", "odatis-vre repository serve --port 8123 --address 0.0.0.0")
 def serve_cmd(port: int, address: str | None, config_path: Path | None) -> None:
     """Run the service (the hub starts it with its service environment: JUPYTERHUB_API_TOKEN, ...)."""
     from . import config
@@ -100,24 +126,26 @@ def serve_cmd(port: int, address: str | None, config_path: Path | None) -> None:
         except config.ConfigError as exc:
             raise click.ClickException(str(exc)) from None
         address = "0.0.0.0" if mode == "kubernetes" else "127.0.0.1"  # noqa: S104 — the pod's Service reaches it
-    server.serve(port, _settings(config_path), address)
+    server.serve(port, _settings(config_path, port), address)
 
 
 @repository_group.command("fsck")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@output_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @CONFIG_OPTION
-def fsck_cmd(as_json: bool, quiet: bool, config_path: Path | None) -> None:
+@examples("odatis-vre repository fsck", "odatis-vre repository fsck -o json -q")
+def fsck_cmd(output: str, quiet: bool, config_path: Path | None) -> None:
     """Re-verify every published file (size, SHA-256, read-only); exit 1 if any problem."""
     from tqdm import tqdm
 
     store = _store(config_path)
     versions = store.list_versions(state="published")
     n_files = sum(len(v["files"]) for v in versions)
-    with tqdm(total=store.published_bytes(), unit="B", unit_scale=True, desc="fsck", disable=quiet or as_json) as bar:
+    with tqdm(total=store.published_bytes(), unit="B", unit_scale=True, desc="fsck",
+              disable=quiet or output != "table") as bar:
         problems = store.fsck(progress=bar)
-    if as_json:
-        click.echo(json.dumps({"versions": len(versions), "files": n_files, "problems": problems}, indent=1))
+    if output != "table":
+        emit({"versions": len(versions), "files": n_files, "problems": problems}, output)
     else:
         click.echo(f"{len(versions)} published versions, {n_files} files checked: "
                    + ("all checksums match" if not problems else f"{len(problems)} problem(s)"))
@@ -129,16 +157,16 @@ def fsck_cmd(as_json: bool, quiet: bool, config_path: Path | None) -> None:
 @repository_group.command("list")
 @click.option("--state", type=click.Choice(["draft", "published"]), default=None)
 @click.option("--owner", default=None)
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@output_option
 @CONFIG_OPTION
-def list_cmd(state: str | None, owner: str | None, as_json: bool, config_path: Path | None) -> None:
+@examples("odatis-vre repository list --state published", "odatis-vre repository list --owner ann -o yaml")
+def list_cmd(state: str | None, owner: str | None, output: str, config_path: Path | None) -> None:
     """List deposits (id, version, state, DOI, owner, title) from the repository's database."""
     store = _store(config_path)
     rows = store.list_versions(state=state, owner=owner)
-    if as_json:
-        click.echo(json.dumps([{k: v[k] for k in ("id", "version", "state", "doi", "owner", "created", "published")}
-                               | {"title": v["metadata"].get("title"), "files": v["files"]} for v in rows],
-                              indent=1, default=str))
+    if output != "table":
+        emit([{k: v[k] for k in ("id", "version", "state", "doi", "owner", "created", "published")}
+              | {"title": v["metadata"].get("title"), "files": v["files"]} for v in rows], output)
         return
     for v in rows:
         click.echo(f"{v['id']}  v{v['version']:<3} {v['state']:<9} {str(v['doi'] or '-'):<32} {v['owner']:<12} "

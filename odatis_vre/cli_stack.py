@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import signal
 import time
 from pathlib import Path
@@ -10,11 +9,10 @@ from pathlib import Path
 import click
 
 from . import config
+from .cli_common import CONFIG_OPTION, emit, examples, output_option
 from .stack import Stack, StackError
 
-CONFIG_OPTION = click.option(
-    "--config", "-c", "config_path", type=click.Path(path_type=Path), default=None,
-    help="Platform configuration (default: $ODATIS_VRE_CONFIG, else ./vre.yaml).")
+__all__ = ["CONFIG_OPTION", "COMMANDS"]  # CONFIG_OPTION: imported from here by older cli_* modules
 
 
 def _stack(config_path: Path | None) -> Stack:
@@ -52,6 +50,8 @@ def _make_time_copies(stack: Stack) -> None:
 @click.option("--port", type=int, default=None, help="Public port (default: hub.port of the configuration).")
 @click.option("--detach", is_flag=True, help="Start in the background and return (stop with `odatis-vre down`).")
 @click.option("--no-samples", is_flag=True, help="Do not generate the offline sample data.")
+@examples("odatis-vre up                      # in the foreground; Ctrl-C stops everything",
+          "odatis-vre up --detach --port 8001", "odatis-vre -c prod.yaml up --no-samples")
 def up(config_path: Path | None, port: int | None, detach: bool, no_samples: bool) -> None:
     """Start the local VRE: hub, proxy, Dask Gateway, explorer, repository. Ctrl-C stops everything."""
     stack = _stack(config_path)
@@ -114,6 +114,7 @@ def up(config_path: Path | None, port: int | None, detach: bool, no_samples: boo
 
 @click.command("down")
 @CONFIG_OPTION
+@examples("odatis-vre down", "odatis-vre down -c prod.yaml")
 def down(config_path: Path | None) -> None:
     """Stop the local VRE and every user server."""
     stack = _stack(config_path)
@@ -126,12 +127,16 @@ def down(config_path: Path | None) -> None:
 
 @click.command("status")
 @CONFIG_OPTION
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def status(config_path: Path | None, as_json: bool) -> None:
-    """Show whether the local VRE runs, its URL, its services and the running servers."""
+@output_option
+@examples("odatis-vre status", "odatis-vre status -o json")
+def status(config_path: Path | None, output: str) -> None:
+    """Show whether the local VRE runs, its URL, its services and the running servers.
+
+    The table view exits with 3 when the VRE does not run; -o json/yaml always exit 0 (read `running`).
+    """
     info = _stack(config_path).status()
-    if as_json:
-        click.echo(json.dumps(info, indent=1))
+    if output != "table":
+        emit(info, output)
         return
     if not info["running"]:
         click.echo(f"odatis-vre is not running ({info['config']}). Start it with `make up`.")

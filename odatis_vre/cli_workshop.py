@@ -7,19 +7,15 @@ from pathlib import Path
 import click
 
 from . import workshop
-from .cli_admin import JSON_OPTION, _config_path, _echo_rows, _hub, _load, friendly, hub_options
-from .cli_stack import CONFIG_OPTION
+from .cli_admin import JSON_OPTION, _config_path, _echo_rows, _hub, _load, friendly
+from .cli_common import CONFIG_OPTION, examples, hub_options
 
 
 @click.group("workshop")
+@examples("odatis-vre workshop create ocean101 --seats 30 --material notebooks/ --until 2026-12-04",
+          "odatis-vre workshop share ocean101 ocean101-03 --with ocean101-07", "odatis-vre workshop end ocean101")
 def workshop_group() -> None:
-    """Training workshops: temporary accounts with the course material, shared sessions, instructors.
-
-    \b
-    odatis-vre workshop create ocean101 --seats 30 --material notebooks/ --until 2026-12-04
-    odatis-vre workshop share ocean101 ocean101-03 --with ocean101-07
-    odatis-vre workshop end ocean101
-    """
+    """Training workshops: temporary accounts with the course material, shared sessions, instructors."""
 
 
 @workshop_group.command("create")
@@ -35,6 +31,9 @@ def workshop_group() -> None:
 @click.option("--title", default="", help="The workshop's title on the sheet.")
 @CONFIG_OPTION
 @hub_options
+@examples("odatis-vre workshop create ocean101 --seats 30 --material notebooks/ --until 2026-12-04",
+          "odatis-vre workshop create argo --seats 12 --material https://example.org/course.git --until 2026-06-30 "
+          "--instructor ann")
 @friendly
 def create_cmd(name: str, seats: int, material: str, until: str, instructors: tuple[str, ...], quota_from: str,
                title: str, config_path: Path | None, hub_url: str | None, token: str | None) -> None:
@@ -51,10 +50,11 @@ def create_cmd(name: str, seats: int, material: str, until: str, instructors: tu
 @workshop_group.command("list")
 @CONFIG_OPTION
 @JSON_OPTION
+@examples("odatis-vre workshop list", "odatis-vre workshop list -o json")
 @friendly
-def list_cmd(config_path: Path | None, as_json: bool) -> None:
+def list_cmd(config_path: Path | None, output: str) -> None:
     """List the running workshops."""
-    _echo_rows(workshop.list_workshops(_load(config_path)), as_json)
+    _echo_rows(workshop.list_workshops(_load(config_path)), output)
 
 
 @workshop_group.command("share")
@@ -62,9 +62,12 @@ def list_cmd(config_path: Path | None, as_json: bool) -> None:
 @click.argument("owner")
 @click.option("--with", "with_user", default=None, help="Give this workshop member access to OWNER's server.")
 @click.option("--code", is_flag=True, help="Print a share link instead (whoever opens it, logged in, gets access).")
-@click.option("--expires-in", type=int, default=86400, show_default=True, help="Validity of a --code link, seconds.")
+@click.option("--expires-in", type=click.IntRange(min=60), default=86400, show_default=True,
+              help="Validity of a --code link, seconds.")
 @CONFIG_OPTION
 @hub_options
+@examples("odatis-vre workshop share ocean101 ocean101-03 --with ocean101-07",
+          "odatis-vre workshop share ocean101 ocean101-03 --code --expires-in 3600")
 @friendly
 def share_cmd(name: str, owner: str, with_user: str | None, code: bool, expires_in: int, config_path: Path | None,
               hub_url: str | None, token: str | None) -> None:
@@ -85,6 +88,7 @@ def share_cmd(name: str, owner: str, with_user: str | None, code: bool, expires_
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @CONFIG_OPTION
 @hub_options
+@examples("odatis-vre workshop end ocean101", "odatis-vre workshop end ocean101 --keep-homes --yes")
 @friendly
 def end_cmd(name: str, keep_homes: bool, yes: bool, config_path: Path | None, hub_url: str | None,
             token: str | None) -> None:
@@ -99,3 +103,56 @@ def end_cmd(name: str, keep_homes: bool, yes: bool, config_path: Path | None, hu
 
 
 COMMANDS = [workshop_group]
+
+
+@workshop_group.command("link")
+@click.argument("repo")
+@click.option("--branch", default="main", show_default=True, help="The branch to pull.")
+@click.option("--folder", default=None, help="Folder of each home that receives the course (default: the repository's name).")
+@click.option("--open", "open_path", default="", help="A notebook to open in that folder, e.g. 01-intro.ipynb.")
+@click.option("--hub-url", default=None, help="The hub's public address (default: the hub of the configuration).")
+@CONFIG_OPTION
+@examples("odatis-vre workshop link https://gitlab.example.org/ocean101/course.git --open 01-intro.ipynb",
+          "odatis-vre workshop link file:///srv/courses/argo.git --branch 2026 --folder argo-course")
+@friendly
+def link_cmd(repo: str, branch: str, folder: str | None, open_path: str, hub_url: str | None,
+             config_path: Path | None) -> None:
+    """Print an nbgitpuller link for REPO (a git URL): participants click it to get the course in their home.
+
+    Works in both modes (the user images carry nbgitpuller and git); put it on the workshop's page or sheet.
+    """
+    url = hub_url or _load(config_path).hub_url
+    click.echo(workshop.nbgitpuller_link(url, repo, branch=branch, folder=folder, open_path=open_path))
+
+
+@workshop_group.command("archive-job")
+@click.argument("name")
+@click.option("--user", "users", multiple=True, required=True, help="A participant whose home volume to archive (repeat).")
+@click.option("--image", required=True, help="The ocean image (the default profile's image of vre.yaml).")
+@click.option("--namespace", default="odatis", show_default=True)
+@click.option("--archives-claim", default="odatis-vre-archives", show_default=True,
+              help="The volume that receives the archive (the chart makes odatis-vre-archives).")
+@examples("odatis-vre workshop archive-job ocean101 --user ocean101-01 --user ocean101-02 "
+          "--image registry.example.org/odatis-vre/ocean:2026.12 | kubectl apply -f -")
+@friendly
+def archive_job_cmd(name: str, users: tuple[str, ...], image: str, namespace: str, archives_claim: str) -> None:
+    """Print the Job (YAML) that archives NAME's home volumes in Kubernetes mode: `... | kubectl apply -f -`."""
+    import yaml
+
+    click.echo(yaml.safe_dump(workshop.archive_job(name, list(users), image, namespace=namespace,
+                                                   archives_claim=archives_claim), sort_keys=False), nl=False)
+
+
+@workshop_group.command("archive-homes")
+@click.argument("name")
+@click.option("--homes", type=click.Path(exists=True, file_okay=False, path_type=Path), required=True,
+              help="Folder holding one folder per user (the Job mounts each volume there).")
+@click.option("--user", "users", multiple=True, required=True, help="A participant (repeat).")
+@click.option("--dest", type=click.Path(file_okay=False, path_type=Path), required=True, help="Where the archive goes.")
+@examples("odatis-vre workshop archive-homes ocean101 --homes /homes --user ocean101-01 --user ocean101-02 "
+          "--dest /archives")
+@friendly
+def archive_homes_cmd(name: str, homes: Path, users: tuple[str, ...], dest: Path) -> None:
+    """Archive HOMES/<user> of every --user into DEST/workshop-NAME-<time>.tar.gz (what the archive Job runs)."""
+    archive, files, never = workshop.archive_homes(None, name, list(users), dest, progress=False, homes=homes)
+    click.echo(f"{archive}: {files} files" + (f"; nothing to keep for {', '.join(never)}" if never else ""))

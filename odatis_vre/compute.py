@@ -56,10 +56,15 @@ def cluster(workers: int = 0, *, worker_cores: int | None = None, worker_memory:
         return cl
     gw = gateway()
     options = gw.cluster_options()
-    if worker_cores is not None:
-        options.worker_cores = worker_cores
-    if worker_memory is not None:
-        options.worker_memory = worker_memory
+    try:
+        if worker_cores is not None:
+            options.worker_cores = worker_cores
+        if worker_memory is not None:
+            options.worker_memory = worker_memory
+        if "workers" in options:  # checked against the quota by the gateway, before the cluster starts
+            options.workers = max(workers, adapt[1] if adapt else 0)
+    except (TypeError, ValueError) as exc:  # the options' own bounds (e.g. at least 1 core)
+        raise ComputeError(f"cluster options: {exc}; see compute.cluster's parameters") from None
     try:
         cl = gw.new_cluster(options)
     except ValueError as exc:  # the gateway's refusal carries the quota message

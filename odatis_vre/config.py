@@ -47,7 +47,7 @@ DEFAULTS: dict[str, Any] = {
     "groups": {},
     "catalog": {"path": "catalog/odatis.yaml"},
     "services": {
-        "dask_gateway": {"enabled": True},
+        "dask_gateway": {"enabled": True, "idle_timeout": 1800},
         "idle_culler": {"enabled": True, "timeout": 3600},
         "explorer": {"enabled": True},
         "repository": {"enabled": True, "registrar": "local", "doi_prefix": "10.5072"},
@@ -262,16 +262,31 @@ def read_raw(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The file's content as written (no defaults), for tools that edit it."""
     p = Path(path)
     try:
-        text = p.read_text()
+        text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{p}: no such configuration file (create one from the repository's vre.yaml)") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{p} is a folder: give the configuration file itself, e.g. {p / 'vre.yaml'}") from None
+    except PermissionError:
+        raise ConfigError(f"{p}: permission denied; run the command as a user who may read it (or as root)") from None
+    except UnicodeDecodeError as exc:
+        line = text_line(p, exc.start)
+        raise ConfigError(f"{p}: not UTF-8 text (byte {exc.object[exc.start:exc.start + 1]!r} at line {line}); "
+                          f"save the file as UTF-8") from None
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError(f"{p}: not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+        raise ConfigError(f"{p}: not valid YAML{where}: {getattr(exc, 'problem', exc)}; fix the file there "
+                          f"(`odatis-vre config check {p}` re-checks it)") from None
     return raw if raw is not None else {}
+
+
+def text_line(path: Path, offset: int) -> int:
+    """The line number (from 1) of byte ``offset`` of a file."""
+    with open(path, "rb") as fh:
+        return fh.read(offset).count(b"\n") + 1
 
 
 _CACHE: dict[Path, tuple[float, VREConfig]] = {}

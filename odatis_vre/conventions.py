@@ -3,7 +3,9 @@
 :func:`check` runs IOOS ``compliance-checker`` (the CF checker for the version the file declares,
 default CF-1.8, and ACDD-1.3) and a few rules through ``cf-xarray``; each :class:`Problem` names the
 attribute to fix (``title`` for a global attribute, ``analysed_sst:units`` for a variable's) and
-says what to set. :func:`require` raises :class:`ConventionsError` when any problem is an error.
+says what to set. :func:`score` gives compliance-checker's own points. :func:`require` raises
+:class:`ConventionsError` when a problem is an error or ACDD-1.3 scores below
+:data:`ACDD_MIN_PERCENT` (95 %) of its points, listing every attribute still to add.
 
 What is an error (blocks publication):
 
@@ -27,11 +29,12 @@ Example
 >>> [p for p in conventions.check(ds) if p.level == "error"]
 []
 >>> del ds.attrs["title"]
->>> conventions.require(ds)
+>>> conventions.require(ds)  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-odatis_vre.conventions.ConventionsError: the dataset does not follow CF/ACDD; fix these attributes:
+odatis_vre.conventions.ConventionsError: the dataset does not follow CF/ACDD (compliance-checker: CF ...); fix these attributes:
   - title: title not present (ACDD-1.3); set the global attribute `title` (ds.attrs["title"] = ...)
+...
 """
 
 from __future__ import annotations
@@ -70,7 +73,7 @@ class Problem:
     (``title``: global, ``CHL:units``: of a variable, ``time``: the variable itself); ``message``
     says what is wrong and what to set; ``source``: the tool that found it."""
 
-    level: Literal["error", "warning"]
+    level: Literal["error", "warning", "suggestion"]
     attribute: str
     message: str
     source: str = ""
@@ -80,13 +83,144 @@ class Problem:
 
 
 class ConventionsError(ValueError):
-    """The dataset breaks CF/ACDD; ``problems`` lists the errors (and ``warnings`` the rest)."""
+    """The dataset breaks CF/ACDD; ``problems`` lists the errors (and ``warnings`` the rest); ``scores``
+    holds compliance-checker's CF and ACDD points when they were computed.
 
-    def __init__(self, problems: list[Problem], warnings_: list[Problem] | None = None, what: str = "the dataset"):
+    ``fields``: when the attributes are written from the user's metadata (``publish.deposit`` of a
+    Dataset), the metadata fields to add instead (objects with ``field``, ``attributes`` and a ``str``
+    that shows what to write; see :func:`odatis_vre.datafacts.metadata_refusal`): the message then
+    lists those first, and only the remaining attributes as things to fix in the data.
+    """
+
+    def __init__(self, problems: list[Problem], warnings_: list[Problem] | None = None, what: str = "the dataset",
+                 scores: dict[str, Any] | None = None, preamble: str = "", fields: list[Any] | None = None):
         self.problems = problems
         self.warnings = warnings_ or []
-        super().__init__(f"{what} does not follow CF/ACDD; fix these attributes:\n"
-                         + "\n".join(f"  - {p.attribute}: {p.message}" for p in problems))
+        self.scores = scores or {}
+        self.fields = list(fields or [])
+        if not self.fields:
+            super().__init__(f"{what} does not follow CF/ACDD{preamble}; fix these attributes:\n"
+                             + "\n".join(f"  - {p.attribute}: {p.message}" for p in problems))
+            return
+        covered = {a for f in self.fields for a in f.attributes}
+        rest = [p for p in problems if p.attribute not in covered]
+        needed = [p for p in rest if not p.source.endswith(" score")]
+        points = [p for p in rest if p.source.endswith(" score")]
+        lines = [f"{what} does not follow CF/ACDD well enough to be published{preamble}.",
+                 "Add to the metadata (meta.yaml, or the dict given to publish.deposit):"]
+        lines += [f"  - {f}" for f in self.fields]
+        if needed:
+            lines.append("and fix these attributes in the data:")
+            lines += [f"  - {p.attribute}: {p.message}" for p in needed]
+        if points:
+            lines.append("Other points compliance-checker did not give (in the data; not needed once the score is "
+                         "reached):")
+            lines += [f"  - {p.attribute}: {p.message.split(' [')[0]}" for p in points]
+        lines.append("Then call publish.deposit again (nothing was sent).")
+        super().__init__("\n".join(lines))
+
+
+class UnreadableData(ConventionsError):
+    """The data cannot be read at all (missing, empty, truncated, damaged, or not NetCDF/Zarr).
+
+    A :class:`ConventionsError` (the data cannot follow the conventions either) whose message says
+    what is wrong with the file and how to get a good one.
+    """
+
+    def __init__(self, message: str, path: str | os.PathLike[str] | None = None):
+        ValueError.__init__(self, message)
+        self.problems = [Problem("error", "format", message, "odatis-vre")]
+        self.warnings = []
+        self.path = None if path is None else str(path)
+
+
+_FORMATS = "a NetCDF-4 or NetCDF-3 file, or a Zarr store (folder)"
+
+
+def check_readable(path: str | os.PathLike[str]) -> str:
+    """Make sure ``path`` can be read as data; return its kind (``netcdf4``, ``netcdf3`` or ``zarr``).
+
+    Raises :class:`FileNotFoundError` for a missing path, else :class:`UnreadableData` naming the
+    file, what is wrong (empty, cut short, damaged, not NetCDF) and what to do. Cheap: reads
+    headers, not the data.
+
+    >>> check_readable("/nonexistent/sst.nc")
+    Traceback (most recent call last):
+    ...
+    FileNotFoundError: /nonexistent/sst.nc: no such file or folder; give the path of a NetCDF-4 or NetCDF-3 file, or a Zarr store (folder)
+    """
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"{p}: no such file or folder; give the path of {_FORMATS}")
+    if p.is_dir():
+        return _check_zarr(p)
+    size = p.stat().st_size
+    if size == 0:
+        raise UnreadableData(f"{p} is empty (0 bytes): it was not written completely; write or copy it again", p)
+    import netCDF4
+
+    try:
+        nc = netCDF4.Dataset(p)
+    except OSError as exc:
+        raise _unreadable_netcdf(p, exc) from None
+    try:
+        model = str(nc.data_model)
+    finally:
+        nc.close()
+    if model.startswith("NETCDF3") and model != "NETCDF3_64BIT_DATA":
+        # netCDF-C reads past the end of a cut classic file as fill values; scipy's reader maps the
+        # file and refuses one shorter than its header says
+        from scipy.io import netcdf_file
+
+        try:
+            netcdf_file(p, mmap=True).close()
+        except ValueError:
+            raise UnreadableData(f"{p} is cut short: its header describes more data than its {size} bytes (an "
+                                 f"interrupted copy or download?); copy or write it again", p) from None
+        return "netcdf3"
+    return "netcdf4" if model.startswith("NETCDF4") else "netcdf3"
+
+
+def _unreadable_netcdf(p: Path, exc: OSError) -> UnreadableData:
+    with open(p, "rb") as fh:
+        head = fh.read(8)
+    import h5py
+
+    if h5py.is_hdf5(p) or head.startswith(b"CDF"):
+        kind = "NetCDF-4 (HDF5)" if not head.startswith(b"CDF") else "NetCDF-3"
+        return UnreadableData(f"{p} is a {kind} file that cannot be read ({exc.strerror or exc}): it is truncated or "
+                              f"damaged (an interrupted copy or download?); copy or write it again", p)
+    return UnreadableData(f"{p} is not a readable NetCDF file (it starts with {head!r}); give {_FORMATS} (xarray converts "
+                          f"other formats: ds.to_netcdf('data.nc'))", p)
+
+
+def _check_zarr(p: Path) -> str:
+    markers = ("zarr.json", ".zgroup", ".zmetadata", ".zarray")
+    if not any((p / m).exists() for m in markers):
+        raise UnreadableData(f"{p} is a folder but not a Zarr store (no zarr.json or .zgroup in it); give {_FORMATS}",
+                             p)
+    import zarr
+
+    try:
+        zarr.open_group(str(p), mode="r")
+    except Exception as exc:  # noqa: BLE001 - zarr raises JSON, key and format errors alike for a damaged store
+        raise UnreadableData(f"{p} is a damaged Zarr store: its metadata cannot be read ({type(exc).__name__}: "
+                             f"{exc}); write the store again (ds.to_zarr(...))", p) from None
+    return "zarr"
+
+
+def _data_error(path: Any, ds: Any, exc: Exception) -> UnreadableData:
+    """The variable whose data cannot be read (a truncated or damaged chunk), as an :class:`UnreadableData`."""
+    bad = None
+    for name, var in ds.variables.items():
+        try:
+            var.values  # noqa: B018 - reading is the check
+        except Exception:  # noqa: BLE001
+            bad = name
+            break
+    where = f"the data of variable {bad!r}" if bad is not None else "its data"
+    return UnreadableData(f"{path}: {where} cannot be read ({type(exc).__name__}: {exc}): a chunk is truncated or "
+                          f"damaged; write the dataset again", path)
 
 
 # ----------------------------------------------------------------------------- writing
@@ -241,7 +375,26 @@ def _hint(attribute: str, msg: str) -> str:
     return f"fix `{attribute}`"
 
 
-def _cc_problems(path: str, ds: Any, thinned: bool) -> list[Problem]:
+def _score(suite: Any, checker: str, groups: Any, source: str, path: str) -> dict[str, Any]:
+    """compliance-checker's own point count of one checker (what its JSON report calls scored/possible)."""
+    agg = suite.build_structure(checker, groups, path, limit=1)
+    failed = []
+    for level, key in (("high", "high_priorities"), ("medium", "medium_priorities"), ("low", "low_priorities")):
+        for res in agg[key]:
+            if res.value[0] < res.value[1]:
+                failed.append({"priority": level, "check": str(res.name), "points": list(res.value),
+                               "messages": [str(m) for m in res.msgs or []]})
+    scored, possible = int(agg["scored_points"]), int(agg["possible_points"])
+    return {"checker": source, "scored": scored, "possible": possible,
+            "percent": round(100.0 * scored / possible, 1) if possible else 100.0,
+            "high": int(agg["high_count"]), "medium": int(agg["medium_count"]), "low": int(agg["low_count"]),
+            "failed": failed}
+
+
+def _cc_run(path: str, ds: Any, thinned: bool) -> tuple[list[Problem], dict[str, Any]]:
+    """(problems, scores) of compliance-checker's CF and ACDD checkers on a NetCDF file."""
+    from compliance_checker import __version__ as cc_version
+
     suite = _suite()
     nc = suite.load_dataset(path)
     try:
@@ -255,19 +408,28 @@ def _cc_problems(path: str, ds: Any, thinned: bool) -> list[Problem]:
     variables = set(map(str, ds.variables))
     globals_ = _acdd_globals()
     out: list[Problem] = []
+    scores: dict[str, Any] = {"tool": f"compliance-checker {cc_version}"}
     for checker, (groups, errors) in results.items():
         source = checker.replace("cf:", "CF-").replace("acdd:", "ACDD-")
+        family = "cf" if checker.startswith("cf") else "acdd"
+        scores[family] = _score(suite, checker, groups, source, path)
         for method, (exc, _tb) in errors.items():
             out.append(Problem("warning", method, f"{source} check {method} could not run: {exc}", source))
         for g in groups:
             value = g.value
             failed = (value[0] < value[1]) if isinstance(value, tuple) else (value is not None and not value)
-            if not failed or g.weight < 2:
+            if not failed:
                 continue
             if thinned and g.name in ("time_coverage_extents_match",):
                 continue
             acdd_var = checker.startswith("acdd") and g.name.startswith("variable ")
-            level: Literal["error", "warning"] = "error" if g.weight >= 3 and not acdd_var else "warning"
+            level: Literal["error", "warning", "suggestion"]
+            if g.weight >= 3 and not acdd_var:
+                level = "error"
+            elif g.weight >= 2:
+                level = "warning"
+            else:
+                level = "suggestion"
             for msg in g.msgs or [g.name]:
                 attribute = _locate(str(msg), str(g.name), variables, ds, globals_)
                 text = str(msg).strip()
@@ -275,7 +437,7 @@ def _cc_problems(path: str, ds: Any, thinned: bool) -> list[Problem]:
                     text = f"{g.name.rstrip(':')} {text}"
                 out.append(Problem(level, attribute, f"{text.rstrip('.')} ({source}); {_hint(attribute, text)}",
                                    source))
-    return out
+    return out, scores
 
 
 # ----------------------------------------------------------------------------- cf-xarray rules
@@ -328,25 +490,57 @@ def _open(ds_or_path: Any) -> tuple[Any, str | None, bool]:
         raise TypeError(f"check(): give an xarray.Dataset or the path of a NetCDF file / Zarr store, "
                         f"not {type(ds_or_path).__name__}")
     path = Path(ds_or_path)
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no such file or Zarr store")
-    if path.is_dir() or path.suffix == ".zarr":
+    kind = check_readable(path)
+    if kind == "zarr":
         try:
             return xr.open_zarr(path, decode_times=True), None, True
         except Exception as exc:  # noqa: BLE001 - any reader error means the same to the user
-            raise ConventionsError([Problem("error", "format", f"{path} is not a readable Zarr store ({exc}); "
-                                            f"publish NetCDF files or Zarr stores")], what=str(path)) from None
+            raise UnreadableData(f"{path} is not a readable Zarr dataset ({type(exc).__name__}: {exc}); write it "
+                                 f"again with xarray (ds.to_zarr(...))", path) from None
     for decode in (True, False):
         try:
             return xr.open_dataset(path, decode_times=decode), str(path), True
         except Exception as exc:  # noqa: BLE001
             last = exc
-    raise ConventionsError([Problem("error", "format", f"{path} is not a readable NetCDF file ({last}); "
-                                    f"publish NetCDF-4 (or NetCDF-3) files or Zarr stores")], what=str(path))
+    raise UnreadableData(f"{path} cannot be opened as a dataset ({type(last).__name__}: {last}); give {_FORMATS} "
+                         f"that xarray opens (xr.open_dataset)", path)
 
 
-def check(ds_or_path: Any) -> list[Problem]:
-    """CF + ACDD problems of a dataset (``xarray.Dataset``, NetCDF path or Zarr store), errors first.
+@dataclass(frozen=True)
+class Assessment:
+    """Everything a check found: ``problems`` (errors, warnings and low-priority suggestions) and
+    compliance-checker's ``scores`` (``{"cf": {...}, "acdd": {...}, "tool": ...}``, see :func:`score`)."""
+
+    problems: list[Problem]
+    scores: dict[str, Any]
+
+    @property
+    def publishable(self) -> bool:
+        """CF without a high-priority issue, ACDD at least :data:`ACDD_MIN_PERCENT` % of its points, no error."""
+        return not self.refusal()
+
+    def refusal(self) -> list[Problem]:
+        """What stops publication, each naming the attribute to add or fix (``[]`` when publishable)."""
+        errors = [p for p in self.problems if p.level == "error"]
+        acdd = self.scores.get("acdd") or {}
+        if acdd and acdd["percent"] < ACDD_MIN_PERCENT:
+            short = (f"ACDD-1.3 score {acdd['scored']}/{acdd['possible']} ({acdd['percent']:g} %) is below "
+                     f"{ACDD_MIN_PERCENT:g} %")
+            todo = [p for p in self.problems if p.source.startswith("ACDD") and p.level != "error"]
+            # source marks them: below the score, not wrong in themselves (one point each to win back)
+            errors += [Problem("error", p.attribute, f"{p.message} [{short}]", f"{p.source} score") for p in todo]
+            if not todo:
+                errors.append(Problem("error", "ACDD", f"{short}; add the attributes compliance-checker lists "
+                                      f"(compliance-checker --test acdd:1.3 FILE)", "ACDD-1.3"))
+        return errors
+
+
+#: Publication needs at least this share of compliance-checker's ACDD-1.3 points (and no high-priority CF issue).
+ACDD_MIN_PERCENT = 95.0
+
+
+def assess(ds_or_path: Any) -> Assessment:
+    """CF + ACDD problems and scores of a dataset (``xarray.Dataset``, NetCDF path or Zarr store).
 
     A Dataset or Zarr store is checked through a temporary NetCDF-4 copy written as
     :func:`to_netcdf` would (a thinned copy above ``MAX_CHECK_BYTES``). Never uses the network.
@@ -360,8 +554,14 @@ def check(ds_or_path: Any) -> list[Problem]:
             if ds.nbytes > MAX_CHECK_BYTES:
                 small, thinned = _thinned(ds), True
             tmpdir = tempfile.TemporaryDirectory(prefix="odatis-cf-")
-            nc_path = str(to_netcdf(small, Path(tmpdir.name) / "check.nc"))
-        problems = _cc_problems(nc_path, ds, thinned) + _xr_problems(ds)
+            try:
+                nc_path = str(to_netcdf(small, Path(tmpdir.name) / "check.nc"))
+            except Exception as exc:  # noqa: BLE001 - a store whose chunks cannot be read: say which variable
+                if not opened:
+                    raise
+                raise _data_error(ds_or_path, small, exc) from None
+        cc, scores = _cc_run(nc_path, ds, thinned)
+        problems = cc + _xr_problems(ds)
     finally:
         if opened:
             ds.close()
@@ -371,20 +571,57 @@ def check(ds_or_path: Any) -> list[Problem]:
     errors_on = {p.attribute for p in problems if p.level == "error"}
     seen: set[tuple[str, str]] = set()
     out = []
-    for p in sorted(problems, key=lambda p: (p.level != "error", p.attribute, p.source, p.message)):
-        if (p.level == "warning" and p.attribute in errors_on) or (p.level, p.attribute) in seen:
+    rank = {"error": 0, "warning": 1, "suggestion": 2}
+    for p in sorted(problems, key=lambda p: (rank[p.level], p.attribute, p.source, p.message)):
+        if (p.level != "error" and p.attribute in errors_on) or (p.level, p.attribute) in seen:
             continue
         seen.add((p.level, p.attribute))
         out.append(p)
-    return out
+    return Assessment(out, scores)
+
+
+def check(ds_or_path: Any) -> list[Problem]:
+    """CF + ACDD problems of a dataset, errors first (low-priority suggestions left out; see :func:`assess`).
+
+    >>> from odatis_vre import samples
+    >>> [p.level for p in check(samples.sst_dataset(days=2)) if p.level == "error"]
+    []
+    """
+    return [p for p in assess(ds_or_path).problems if p.level != "suggestion"]
+
+
+def score(ds_or_path: Any) -> dict[str, Any]:
+    """compliance-checker's CF and ACDD points: ``{"cf": {scored, possible, percent, high, medium, low,
+    failed: [...]}, "acdd": {...}, "tool": "compliance-checker 6.1.0", "publishable": bool}``.
+
+    >>> from odatis_vre import datafacts, samples
+    >>> s = score(datafacts.annotate(samples.sst_dataset(days=2)))
+    >>> s["cf"]["high"], s["acdd"]["possible"] > 0
+    (0, True)
+    """
+    a = assess(ds_or_path)
+    return {**a.scores, "publishable": a.publishable}
 
 
 def require(ds_or_path: Any) -> list[Problem]:
-    """Raise :class:`ConventionsError` if :func:`check` finds an error; else return the warnings."""
-    problems = check(ds_or_path)
-    errors = [p for p in problems if p.level == "error"]
-    warns = [p for p in problems if p.level != "error"]
+    """Raise :class:`ConventionsError` unless the dataset may be published; else return the warnings.
+
+    Publication needs no CF/cf-xarray error (no high-priority CF issue) and ACDD-1.3 at
+    :data:`ACDD_MIN_PERCENT` % of its points or more; the error lists every attribute to add.
+    """
+    return require_assessed(assess(ds_or_path), ds_or_path)
+
+
+def require_assessed(a: Assessment, what: Any = None) -> list[Problem]:
+    """:func:`require` on an :class:`Assessment` already made (the repository keeps its scores)."""
+    errors = a.refusal()
+    warns = [p for p in a.problems if p.level == "warning"]
     if errors:
-        what = str(ds_or_path) if isinstance(ds_or_path, (str, os.PathLike)) else "the dataset"
-        raise ConventionsError(errors, warns, what)
+        name = str(what) if isinstance(what, (str, os.PathLike)) else "the dataset"
+        acdd = a.scores.get("acdd") or {}
+        cf = a.scores.get("cf") or {}
+        pre = (f" (compliance-checker: CF {cf.get('scored')}/{cf.get('possible')}, {cf.get('high', 0)} high-priority "
+               f"issue(s); ACDD {acdd.get('scored')}/{acdd.get('possible')} = {acdd.get('percent')} %, "
+               f"{ACDD_MIN_PERCENT:g} % needed)") if acdd else ""
+        raise ConventionsError(errors, warns, name, a.scores, pre)
     return warns

@@ -99,6 +99,34 @@ def mappable_entries(query: str = "", *, catalog: Any = None, limit: int = 50) -
     return out
 
 
+def check_mappable(name: str, *, catalog: Any = None) -> None:
+    """Raise :class:`ExplorerError` unless entry ``name`` exists and can be drawn as a map (a grid).
+
+    What the page says when opened with ``?dataset=NAME``.
+
+    >>> check_mappable("argo_gdac_float")                              # doctest: +SKIP
+    Traceback (most recent call last):
+    ...
+    odatis_vre.explorer.ExplorerError: dataset 'argo_gdac_float' is not a grid ...
+    """
+    from . import catalog as catalog_mod
+
+    cat = catalog_mod._cat(catalog)
+    try:
+        raw = cat.entry(name)
+    except catalog_mod.CatalogError:
+        close = catalog_mod._close_names(name, [e["name"] for e in mappable_entries(catalog=cat, limit=1000)])
+        raise ExplorerError(f"dataset {name!r} (in the page's address, ?dataset=) is not in the catalogue"
+                            + (f"; did you mean {', '.join(close)}?" if close else ".")
+                            + " Pick a dataset from the list, or search the catalogue.") from None
+    md = raw.get("metadata") if isinstance(raw.get("metadata"), dict) else {}
+    driver = str(raw.get("driver") or "")
+    if md.get("theme") in _NOT_GRIDS or not any(d.lower() in driver.lower() for d in _GRID_DRIVERS):
+        raise ExplorerError(f"dataset {name!r} (in the page's address, ?dataset=) is not a grid ({md.get('theme')}, "
+                            f"driver {driver or '?'}): the explorer maps gridded (time, lat, lon) datasets. Open it in "
+                            f"a notebook instead: catalog.load({name!r}); or pick a dataset from the list.")
+
+
 @dataclass
 class Series:
     """A time series drawn or downloaded by the explorer."""
@@ -314,7 +342,7 @@ class DatasetView:
                 t, v, read_from = s[self.dims[0]].values, s.values, s.attrs["read_from"]
                 glon, glat = float(s[self.dims[2]]), float(s[self.dims[1]])
         except timeseries.TimeSeriesError as exc:
-            raise ExplorerError(str(exc)) from None
+            raise ExplorerError(f"{self.name}: {exc}") from None
         return Series("point", var, t, v, read_from, {"lon": glon, "lat": glat}, self.var_attrs[var], hint)
 
     def box(self, var: str, bbox: Sequence[float]) -> Series:
@@ -326,7 +354,7 @@ class DatasetView:
                 warnings.simplefilter("ignore", timeseries.SlowPathWarning)
                 s = timeseries.box_series(self.name if fresh else self.ds, var, bbox, catalog=self.catalog)
         except timeseries.TimeSeriesError as exc:
-            raise ExplorerError(str(exc)) from None
+            raise ExplorerError(f"{self.name}: {exc}") from None
         w, so, e, n = (float(x) for x in bbox)
         return Series("box", var, s[self.dims[0]].values, s.values, s.attrs["read_from"],
                       {"west": w, "south": so, "east": e, "north": n}, self.var_attrs[var], hint)
@@ -415,6 +443,11 @@ class ExplorerApp:
                             self.download, width=300)
         self.layout = pn.Row(sidebar, pn.Column(pn.pane.Bokeh(self.map), pn.pane.Bokeh(self.ts)))
         self._refresh_results("", prefer=dataset)
+        if dataset:
+            try:
+                check_mappable(dataset, catalog=self.catalog)
+            except ExplorerError as exc:  # the list's first dataset is shown, and the page says why not this one
+                self._say(str(exc), "warning")
 
     # -- helpers
     def _say(self, text: str, kind: str = "info") -> None:
@@ -560,8 +593,9 @@ class ExplorerApp:
         except ExplorerError as exc:
             self._say(str(exc), "warning")
             return
-        self.box_source.data = {k: [] for k in self.box_source.data}
-        self._show(s)
+        with self._one_patch():
+            self.box_source.data = {k: [] for k in self.box_source.data}
+            self._show(s)
 
     def _on_box(self, event: Any) -> None:
         g = event.geometry or {}
@@ -574,8 +608,19 @@ class ExplorerApp:
         except ExplorerError as exc:
             self._say(str(exc), "warning")
             return
-        self.box_source.data = {"left": [w], "right": [e], "bottom": [s_], "top": [n]}
-        self._show(s)
+        with self._one_patch():
+            self.box_source.data = {"left": [w], "right": [e], "bottom": [s_], "top": [n]}
+            self._show(s)
+
+    def _one_patch(self) -> Any:
+        """Hold the page's document so that a selection's changes (series, ranges, titles, texts) reach the
+        browser as one message, applied and laid out once (BokehJS lays out again after each message)."""
+        import contextlib
+
+        import panel as pn
+
+        doc = self.map.document
+        return pn.io.hold(doc) if doc is not None else contextlib.nullcontext()
 
     # -- download
     def _update_filename(self) -> None:

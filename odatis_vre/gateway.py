@@ -61,7 +61,10 @@ def cluster_options(user: Any) -> Options:
         q = _quota(user)
         mem = float(options.worker_memory) * GiB
         try:
-            quotas.check_cluster(q, worker_memory=mem, workers=1, worker_cores=options.worker_cores)
+            # the workers asked for at creation (odatis_vre.compute.cluster(workers=N)) are checked here,
+            # before anything starts: scaling above the quota later is only capped, with a warning
+            quotas.check_cluster(q, worker_memory=mem, workers=max(1, int(options.workers)),
+                                 worker_cores=options.worker_cores)
         except quotas.QuotaExceeded as exc:
             raise PublicException(str(exc)) from None
         return {
@@ -76,6 +79,7 @@ def cluster_options(user: Any) -> Options:
         Integer("worker_cores", default=1, min=1, label="Cores per worker"),
         Float("worker_memory", default=default_mem, min=0.25,
               label=f"Memory per worker (GiB, at most {format_bytes(q.dask_worker_memory)})"),
+        Integer("workers", default=0, min=0, label="Workers to start with"),
         handler=handler,
     )
 
@@ -199,14 +203,30 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(name)
 
 
+def idle_timeout(cfg: VREConfig) -> float:
+    """Seconds of inactivity before the gateway stops a cluster (``services.dask_gateway.idle_timeout``).
+
+    >>> idle_timeout(config_mod.from_dict({"profiles": [{"name": "p", "display_name": "P", "image": "i"}]}))
+    1800.0
+    """
+    return float(cfg.services["dask_gateway"].get("idle_timeout", 1800))
+
+
 def apply(c: Any, cfg: VREConfig) -> None:
     """Configure a dask-gateway-server traitlets config ``c`` from the platform configuration."""
     c.DaskGateway.authenticator_class = "dask_gateway_server.auth.JupyterHubAuthenticator"
     c.ClusterConfig.environment = worker_environment()
+    # an idle cluster is shut down (its workers hold quota and nodes); set on the backend's own class so
+    # that it wins over the Helm chart's KubeClusterConfig settings, which the chart applies first
+    idle = idle_timeout(cfg)
     prefix = cfg.hub["base_url"].rstrip("/") + "/services/dask-gateway"
     if cfg.mode == "kubernetes":
         c.DaskGateway.backend_class = "odatis_vre.gateway.VREKubeBackend"
         c.KubeBackend.cluster_options = cluster_options
+        c.KubeClusterConfig.idle_timeout = idle
+        # distributed 2026 has no dask-scheduler / dask-worker commands (dask-gateway's defaults): the `dask` CLI
+        c.KubeClusterConfig.scheduler_cmd = ["dask", "scheduler"]
+        c.KubeClusterConfig.worker_cmd = ["dask", "worker"]
         return
     ports = local_ports(cfg)
     bindir = Path(sys.executable).parent
@@ -220,4 +240,4 @@ def apply(c: Any, cfg: VREConfig) -> None:
     # state directory, which user accounts cannot enter)
     c.LocalClusterConfig.scheduler_cmd = [str(bindir / "dask"), "scheduler"]
     c.LocalClusterConfig.worker_cmd = [str(bindir / "dask"), "worker"]
-    c.LocalClusterConfig.idle_timeout = 3600
+    c.LocalClusterConfig.idle_timeout = idle

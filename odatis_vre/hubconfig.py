@@ -30,6 +30,9 @@ SERVER_TOKEN_SCOPES = [
 ]
 
 
+#: How a process in the hub's pod finds the Kubernetes API (in-cluster variables, or a kubeconfig)
+KUBE_ENV = ("KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT", "KUBECONFIG")
+
 #: Environment variables the repository service needs for its DOI registrar (odatis_vre.registrars).
 REGISTRAR_ENV = ("DATACITE_REPOSITORY_ID", "DATACITE_PASSWORD", "ZENODO_TOKEN")
 
@@ -66,6 +69,13 @@ def services(cfg: VREConfig, environ: dict[str, str]) -> list[dict[str, Any]]:
         else:
             s["api_token"] = environ.get("DASK_GATEWAY_API_TOKEN", "")
         out.append(s)
+    if not managed and svc["dask_gateway"].get("enabled", True):
+        # Kubernetes mode: the gateway keeps no database; the hub records Dask usage from its pods
+        out.append({"name": "dask-usage", "display": False, "command": [
+            sys.executable, "-m", "odatis_vre.kube_usage", "--state-dir", str(cfg.state_dir),
+            "--namespace", modes.kube_namespace(environ), "--instance", modes.K8S_GATEWAY_INSTANCE],
+            # the hub starts services with a few variables only: the API server's address must be passed on
+            "environment": {k: environ[k] for k in KUBE_ENV if environ.get(k)}})
     if svc["idle_culler"].get("enabled", True):
         out.append({"name": "idle-culler", "command": _supervised(
             [sys.executable, "-m", "jupyterhub_idle_culler", f"--timeout={svc['idle_culler'].get('timeout', 3600)}"]),

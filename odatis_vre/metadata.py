@@ -1,13 +1,15 @@
-"""Dataset metadata for publication: DataCite 4.5, citation, BibTeX, schema.org.
+"""Dataset metadata for publication: what the researcher writes, checked; identifiers; facts suggested.
 
-A researcher writes a short YAML file (or dict); :func:`load_metadata` checks and normalises it,
-:func:`datacite_attributes` turns it into DataCite REST API ``attributes`` (schema 4.5 JSON) with
-the provenance of the dataset, :func:`validate_datacite` checks them with the schema shipped in the
-``datacite`` package before anything is sent to a registrar, and :func:`citation`, :func:`bibtex`,
-:func:`datacite_xml`, :func:`schema_org` render them for the landing page.
+A researcher writes a short YAML file (or dict); :func:`load_metadata` checks and normalises it (every
+problem at once, each naming the field and what to write; identifiers with ``idutils``);
+:func:`from_dataset` suggests fields from a dataset. The DataCite record built from it lives in
+:mod:`odatis_vre.datacite_record` (:func:`datacite_attributes`, :func:`validate_datacite`,
+:func:`datacite_xml`), its renderings in :mod:`odatis_vre.citations` (:func:`citation`, :func:`bibtex`,
+:func:`schema_org`); those names stay importable from here too.
 
 Example
 -------
+>>> from odatis_vre.metadata import citation, datacite_attributes, validate_datacite
 >>> md = load_metadata({
 ...     "title": "SST anomalies, Bay of Biscay, 2023",
 ...     "creators": [{"name": "Carberry, Josiah", "orcid": "0000-0002-1825-0097",
@@ -36,19 +38,22 @@ The user metadata fields (YAML keys) are:
 ``resource_type``          default ``Dataset`` (a DataCite resourceTypeGeneral)
 ``bbox``, ``time_range``   optional ``[W, S, E, N]`` and ``[start, end]`` (see :func:`from_dataset`)
 ``language``               optional, e.g. ``en``
+``platform``, ``instrument``  optional: a name, or ``{name, vocabulary}`` (e.g. GCMD Platforms); written as ACDD
+                           ``platform``/``instrument`` (and ``*_vocabulary``) in the deposited NetCDF
+``program``                optional: the programme the dataset belongs to (ACDD ``program``)
 =========================  ===============================================================================
+
+A creator may also give ``email`` (ACDD ``creator_email`` in the deposited file).
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import hashlib
-import json
 import os
 import re
-import unicodedata
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 SCHEMA_VERSION = "http://datacite.org/schema/kernel-4"
 DOI_RE = re.compile(r"^10\.\d{4,9}/\S+$")
@@ -56,6 +61,7 @@ ORCID_RE = re.compile(r"^(\d{4})-?(\d{4})-?(\d{4})-?(\d{3}[\dX])$")
 ROR_RE = re.compile(r"^0[0-9a-hjkmnp-tv-z]{6}\d{2}$")
 DEFAULT_PUBLISHER = "ODATIS"
 DEFAULT_RELATION = "IsSupplementTo"
+CF_STANDARD_NAMES_URI = "https://cfconventions.org/Data/cf-standard-names/current/build/cf-standard-name-table.html"
 
 #: Prefixes whose DOIs are not registered anywhere resolvable (DataCite's test prefix, plus the
 #: prefixes of local registrars created in this process): citations say so.
@@ -100,7 +106,9 @@ _RELATIONS = ("IsCitedBy", "Cites", "IsCollectedBy", "Collects", "IsSupplementTo
               "IsVariantFormOf", "IsOriginalFormOf", "IsIdenticalTo", "IsReviewedBy", "Reviews", "IsDerivedFrom",
               "IsSourceOf", "IsRequiredBy", "Requires", "IsObsoletedBy", "Obsoletes")
 _FIELDS = ("title", "creators", "licence", "keywords", "abstract", "funding", "related_publications", "publisher",
-           "publication_year", "version", "resource_type", "bbox", "time_range", "language")
+           "publication_year", "version", "resource_type", "bbox", "time_range", "language", "platform", "instrument",
+           "program")
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _ALIASES = {"license": "licence", "description": "abstract", "summary": "abstract", "year": "publication_year"}
 
 #: File formats by extension (DataCite ``formats``, schema.org ``encodingFormat``).
@@ -135,19 +143,14 @@ class MetadataError(ValueError):
 # ----------------------------------------------------------------------------- identifiers
 
 def orcid_checksum_ok(orcid: str) -> bool:
-    """True if the 16-character ORCID iD has a valid ISO 7064 11,2 check character.
+    """True if the 16-character ORCID iD has a valid ISO 7064 11,2 check character (``idutils``).
 
     >>> orcid_checksum_ok("0000-0002-1825-0097"), orcid_checksum_ok("0000-0002-1825-0098")
     (True, False)
     """
-    digits = orcid.replace("-", "")
-    if len(digits) != 16 or not digits[:15].isdigit():
-        return False
-    total = 0
-    for ch in digits[:15]:
-        total = (total + int(ch)) * 2
-    result = (12 - total % 11) % 11
-    return digits[15] == ("X" if result == 10 else str(result))
+    import idutils
+
+    return bool(idutils.is_orcid(orcid))
 
 
 def normalise_orcid(value: str) -> str:
@@ -156,40 +159,47 @@ def normalise_orcid(value: str) -> str:
     >>> normalise_orcid("https://orcid.org/0000000218250097")
     '0000-0002-1825-0097'
     """
+    import idutils
+
     s = str(value).strip()
-    s = re.sub(r"^(https?://)?(www\.)?orcid\.org/", "", s, flags=re.I)
-    m = ORCID_RE.match(s.upper())
-    if not m:
-        raise ValueError(f"{value!r} is not an ORCID iD; write 16 digits like 0000-0002-1825-0097")
-    orcid = "-".join(m.groups())
-    if not orcid_checksum_ok(orcid):
+    s = s[:-1] + s[-1:].upper()  # the check character X may be written x
+    if idutils.is_orcid(s):
+        return idutils.normalize_orcid(s)
+    bare = re.sub(r"^(https?://)?(www\.)?orcid\.org/", "", s, flags=re.I)
+    if ORCID_RE.match(bare.upper()):  # the shape of an iD, but idutils refuses its check character
         raise ValueError(f"{value!r} has a wrong check digit (last character); copy the iD from your ORCID record")
-    return orcid
+    raise ValueError(f"{value!r} is not an ORCID iD; write 16 digits like 0000-0002-1825-0097")
 
 
 def normalise_ror(value: str) -> str:
-    """``https://ror.org/0xxxxxxNN`` from a ROR id or URL; ValueError if not one.
+    """``https://ror.org/0xxxxxxNN`` from a ROR id or URL; ValueError if not one (``idutils``).
 
     >>> normalise_ror("044jxhp58")
     'https://ror.org/044jxhp58'
     """
-    s = re.sub(r"^(https?://)?(www\.)?ror\.org/", "", str(value).strip(), flags=re.I).lower()
-    if not ROR_RE.match(s):
+    import idutils
+
+    s = str(value).strip()
+    if not idutils.is_ror(s):
         raise ValueError(f"{value!r} is not a ROR id; write it like https://ror.org/044jxhp58 "
                          f"(search your institution on https://ror.org)")
-    return f"https://ror.org/{s}"
+    return f"https://ror.org/{idutils.normalize_ror(s).lower()}"
 
 
 def normalise_doi(value: str) -> str:
-    """``10.xxxx/suffix`` from a DOI, ``doi:`` or ``https://doi.org/`` form; ValueError if not a DOI.
+    """``10.xxxx/suffix`` from a DOI, ``doi:`` or ``https://doi.org/`` form; ValueError if not a DOI (``idutils``,
+    and a registrant code of 4 to 9 digits as DataCite requires).
 
     >>> normalise_doi("https://doi.org/10.17882/42182")
     '10.17882/42182'
     """
-    s = re.sub(r"^(doi:|(https?://)?(dx\.)?doi\.org/)", "", str(value).strip(), flags=re.I)
-    if not DOI_RE.match(s):
+    import idutils
+
+    s = str(value).strip()
+    doi = idutils.normalize_doi(s) if idutils.is_doi(s) else None
+    if not doi or not DOI_RE.match(doi):
         raise ValueError(f"{value!r} is not a DOI; write it like 10.17882/42182")
-    return s
+    return doi
 
 
 def _is_http_url(value: str) -> bool:
@@ -254,10 +264,10 @@ def _creator(i: int, raw: Any, problems: list[str]) -> dict[str, Any] | None:
     if not isinstance(raw, Mapping):
         problems.append(f"{where}: write a mapping like `{{name: \"Family, Given\", orcid: 0000-0002-1825-0097}}`")
         return None
-    unknown = set(raw) - {"name", "given_name", "family_name", "orcid", "affiliation", "affiliations", "type"}
+    unknown = set(raw) - {"name", "given_name", "family_name", "orcid", "affiliation", "affiliations", "type", "email"}
     if unknown:
         problems.append(f"{where}: unknown key(s) {sorted(unknown)}; allowed: name, given_name, family_name, "
-                        f"orcid, affiliation, type")
+                        f"orcid, affiliation, type, email")
     given, family = _text(raw.get("given_name")) or None, _text(raw.get("family_name")) or None
     name = _text(raw.get("name"))
     if not name and family:
@@ -283,6 +293,13 @@ def _creator(i: int, raw: Any, problems: list[str]) -> dict[str, Any] | None:
             out["orcid"] = normalise_orcid(raw["orcid"])
         except ValueError as exc:
             problems.append(f"{where}.orcid: {exc}")
+    if raw.get("email"):
+        email = _text(raw["email"])
+        if EMAIL_RE.match(email):
+            out["email"] = email
+        else:
+            problems.append(f"{where}.email: {raw['email']!r} is not an e-mail address; write e.g. "
+                            f"`email: josiah.carberry@example.org`")
     affs_raw = raw.get("affiliation", raw.get("affiliations"))
     affs: list[dict[str, str]] = []
     for j, a in enumerate(affs_raw if isinstance(affs_raw, list) else ([affs_raw] if affs_raw else [])):
@@ -455,9 +472,27 @@ def load_metadata(path_or_dict: str | os.PathLike[str] | Mapping[str, Any]) -> d
     md["bbox"] = _bbox(data.get("bbox"), problems)
     md["time_range"] = _time_range(data.get("time_range"), problems)
     md["language"] = _text(data.get("language")) or None
+    for key in ("platform", "instrument"):
+        md[key] = _vocab_term(key, data.get(key), problems)
+    md["program"] = _text(data.get("program")) or None
     if problems:
         raise MetadataError(problems, source)
     return md
+
+
+def _vocab_term(key: str, raw: Any, problems: list[str]) -> dict[str, str] | None:
+    """``platform``/``instrument``: a name, or ``{name, vocabulary}``."""
+    if raw in (None, "", {}):
+        return None
+    if isinstance(raw, str):
+        return {"name": _text(raw)}
+    if isinstance(raw, Mapping) and _text(raw.get("name")) and set(raw) <= {"name", "vocabulary"}:
+        out = {"name": _text(raw["name"])}
+        if raw.get("vocabulary"):
+            out["vocabulary"] = _text(raw["vocabulary"])
+        return out
+    problems.append(f"{key}: write a name (`{key}: Metop-B`) or `{key}: {{name: ..., vocabulary: GCMD ...}}`")
+    return None
 
 
 def _bbox(raw: Any, problems: list[str]) -> list[float] | None:
@@ -492,7 +527,9 @@ def _time_range(raw: Any, problems: list[str]) -> list[str] | None:
 
 
 def from_dataset(ds_or_path: Any) -> dict[str, Any]:
-    """Metadata suggested by a dataset's ACDD attributes (title, abstract, keywords, licence, bbox, time).
+    """Metadata suggested by a dataset: title, abstract, keywords, licence, platform and instrument from its
+    ACDD attributes; box and period **computed from its coordinates** (:mod:`odatis_vre.datafacts`), never
+    copied from ``geospatial_*``/``time_coverage_*`` attributes, which may describe the source it was cut from.
 
     Merge it under what the user wrote: ``load_metadata({**from_dataset(ds), **user})``.
 
@@ -501,6 +538,8 @@ def from_dataset(ds_or_path: Any) -> dict[str, Any]:
     ['abstract', 'bbox', 'keywords', 'licence', 'time_range', 'title']
     """
     import xarray as xr
+
+    from . import datafacts
 
     own = not isinstance(ds_or_path, xr.Dataset)
     ds = xr.open_dataset(ds_or_path, engine="zarr" if str(ds_or_path).rstrip("/").endswith(".zarr") else None) \
@@ -513,18 +552,23 @@ def from_dataset(ds_or_path: Any) -> dict[str, Any]:
                 out[dst] = str(a[src])
         if a.get("keywords"):
             out["keywords"] = [k.strip() for k in str(a["keywords"]).split(",") if k.strip()]
-        keys = ("geospatial_lon_min", "geospatial_lat_min", "geospatial_lon_max", "geospatial_lat_max")
-        if all(k in a for k in keys):
-            out["bbox"] = [float(a[k]) for k in keys]
-        if a.get("time_coverage_start") and a.get("time_coverage_end"):
-            out["time_range"] = [str(a["time_coverage_start"]), str(a["time_coverage_end"])]
+        for key in ("platform", "instrument"):
+            if a.get(key):
+                out[key] = {"name": str(a[key])} | ({"vocabulary": str(a[f"{key}_vocabulary"])}
+                                                     if a.get(f"{key}_vocabulary") else {})
+        facts = datafacts.describe(ds)
+        geo, time = facts["geospatial"], facts["time"]
+        if geo:
+            out["bbox"] = [geo["lon_min"], geo["lat_min"], geo["lon_max"], geo["lat_max"]]
+        if time:
+            out["time_range"] = [time["start"], time["end"]]
         return out
     finally:
         if own:
             ds.close()
 
 
-# ----------------------------------------------------------------------------- DataCite
+# ----------------------------------------------------------------------------- helpers of the DataCite record
 
 def software_version() -> str:
     """The installed ``odatis-vre`` version."""
@@ -548,425 +592,6 @@ def _human_size(n: int) -> str:
     raise AssertionError
 
 
-def datacite_attributes(md: Mapping[str, Any], *, doi: str | None, url: str | None = None, version: str | None = None,
-                        files: Iterable[Mapping[str, Any]] = (), provenance: Iterable[Mapping[str, Any]] = (),
-                        notebook: Mapping[str, Any] | None = None,
-                        previous_version: str | None = None) -> dict[str, Any]:
-    """DataCite REST API ``attributes`` (schema 4.5 JSON) for a deposit of ``md``.
-
-    - ``doi``: the identifier (from a registrar's ``reserve``), or ``None`` before there is one
-      (the attributes given to ``reserve``); ``url``: the landing page.
-    - ``version``: the deposit's version (default ``md["version"]``).
-    - ``files``: ``[{name, size (bytes), sha256?, format?}]`` → ``sizes`` and ``formats``.
-    - ``provenance``: records of :func:`odatis_vre.provenance.opened` (``{name, title, doi, url}``):
-      each becomes a ``relatedIdentifier`` ``IsDerivedFrom`` (its DOI, else its http(s)/ftp/s3
-      URL; a local ``file://`` path is not published), and all are named in a ``Methods`` description.
-    - ``notebook``: ``{path, sha256, url?}`` of the notebook that produced the data → a
-      ``relatedItem`` (``ComputationalNotebook``, ``IsCompiledBy``) and a line in the description;
-      the software ``odatis-vre <version>`` is a ``relatedItem`` (``Software``, ``IsCompiledBy``).
-    - ``previous_version``: the DOI of the version this one replaces → ``IsNewVersionOf``.
-
-    >>> md = load_metadata({"title": "T", "creators": ["Doe, Jane"], "licence": "CC0-1.0",
-    ...                     "keywords": ["k"], "abstract": "A.", "publication_year": 2026})
-    >>> a = datacite_attributes(md, doi="10.5072/odatis.x", provenance=[{"name": "argo", "doi": "10.17882/42182"}])
-    >>> [(r["relationType"], r["relatedIdentifier"]) for r in a["relatedIdentifiers"]]
-    [('IsDerivedFrom', '10.17882/42182')]
-    """
-    doi = normalise_doi(doi) if doi else None
-    creators = []
-    for c in md["creators"]:
-        item: dict[str, Any] = {"name": c["name"], "nameType": c.get("type", "Personal")}
-        if c.get("given_name"):
-            item["givenName"] = c["given_name"]
-        if c.get("family_name"):
-            item["familyName"] = c["family_name"]
-        if c.get("orcid"):
-            item["nameIdentifiers"] = [{"nameIdentifier": f"https://orcid.org/{c['orcid']}",
-                                        "nameIdentifierScheme": "ORCID", "schemeUri": "https://orcid.org"}]
-        affs = []
-        for a in c.get("affiliation") or []:
-            aff = {"name": a["name"]}
-            if a.get("ror"):
-                aff.update(affiliationIdentifier=a["ror"], affiliationIdentifierScheme="ROR",
-                           schemeUri="https://ror.org")
-            affs.append(aff)
-        if affs:
-            item["affiliation"] = affs
-        creators.append(item)
-
-    related: list[dict[str, Any]] = []
-    for p in md.get("related_publications") or []:
-        ident, itype = (p["doi"], "DOI") if p.get("doi") else (p["url"], "URL")
-        related.append({"relatedIdentifier": ident, "relatedIdentifierType": itype, "relationType": p["relation"]})
-    if previous_version:
-        related.append({"relatedIdentifier": normalise_doi(previous_version), "relatedIdentifierType": "DOI",
-                        "relationType": "IsNewVersionOf"})
-    inputs: list[str] = []
-    for rec in provenance:
-        label = rec.get("title") or rec.get("name") or "?"
-        if rec.get("doi"):
-            ident, itype = normalise_doi(rec["doi"]), "DOI"
-        elif rec.get("url") and str(rec["url"]).split(":", 1)[0].lower() in _PUBLIC_SCHEMES:
-            ident, itype = str(rec["url"]), "URL"
-        else:
-            # a local path (file://...) means nothing outside this machine: name the entry only
-            inputs.append(f"{label} (catalogue entry {rec.get('name')}, no public identifier)")
-            continue
-        inputs.append(f"{label} ({'https://doi.org/' + ident if itype == 'DOI' else ident})")
-        entry = {"relatedIdentifier": ident, "relatedIdentifierType": itype, "relationType": "IsDerivedFrom"}
-        if entry not in related:
-            related.append(entry)
-
-    sw = f"odatis-vre {software_version()}"
-    items: list[dict[str, Any]] = [{"relationType": "IsCompiledBy", "relatedItemType": "Software",
-                                    "titles": [{"title": sw}], "edition": software_version()}]
-    how = [f"Produced with {sw}."]
-    if notebook:
-        nb_title = str(notebook.get("path") or "notebook")
-        nb: dict[str, Any] = {"relationType": "IsCompiledBy", "relatedItemType": "ComputationalNotebook",
-                              "titles": [{"title": nb_title}]}
-        if notebook.get("url"):
-            nb["relatedItemIdentifier"] = {"relatedItemIdentifier": str(notebook["url"]),
-                                           "relatedItemIdentifierType": "URL"}
-        items.append(nb)
-        how.append(f"Notebook: {nb_title}" + (f" (sha256 {notebook['sha256']})." if notebook.get("sha256") else "."))
-    if inputs:
-        how.append("Derived from: " + "; ".join(inputs) + ".")
-
-    lic = md["licence"]
-    lic_name, lic_url = LICENCES[lic]
-    attrs: dict[str, Any] = {
-        **({"doi": doi} if doi else {}),
-        "creators": creators,
-        "titles": [{"title": md["title"]}],
-        "publisher": {"name": md.get("publisher") or DEFAULT_PUBLISHER},
-        "publicationYear": str(md["publication_year"]),
-        "types": {"resourceTypeGeneral": md.get("resource_type") or "Dataset",
-                  "resourceType": md.get("resource_type") or "Dataset"},
-        "subjects": [{"subject": k} for k in md.get("keywords") or []],
-        "rightsList": [{"rights": lic_name, "rightsUri": lic_url, "rightsIdentifier": lic.lower(),
-                        "rightsIdentifierScheme": "SPDX", "schemeUri": "https://spdx.org/licenses/"}],
-        "descriptions": [{"description": md["abstract"], "descriptionType": "Abstract"},
-                         {"description": " ".join(how), "descriptionType": "Methods"}],
-        "version": str(version or md.get("version") or "1"),
-        "relatedItems": items,
-        "schemaVersion": SCHEMA_VERSION,
-    }
-    if url:
-        attrs["url"] = url
-    if related:
-        attrs["relatedIdentifiers"] = related
-    funding = []
-    for f in md.get("funding") or []:
-        ref: dict[str, Any] = {"funderName": f["funder"]}
-        if f.get("funder_ror"):
-            ref.update(funderIdentifier=f["funder_ror"], funderIdentifierType="ROR")
-        if f.get("award"):
-            ref["awardNumber"] = f["award"]
-        if f.get("award_title"):
-            ref["awardTitle"] = f["award_title"]
-        if f.get("award_uri"):
-            ref["awardUri"] = f["award_uri"]
-        funding.append(ref)
-    if funding:
-        attrs["fundingReferences"] = funding
-    files = list(files)
-    if files:
-        total = sum(int(f.get("size") or 0) for f in files)
-        attrs["sizes"] = [f"{len(files)} file{'s' if len(files) != 1 else ''}", _human_size(total)]
-        attrs["formats"] = sorted({_fmt(str(f.get("name", "")), f.get("format")) for f in files})
-    if md.get("bbox"):
-        w, s, e, n = md["bbox"]
-        attrs["geoLocations"] = [{"geoLocationBox": {"westBoundLongitude": w, "eastBoundLongitude": e,
-                                                     "southBoundLatitude": s, "northBoundLatitude": n}}]
-    if md.get("time_range"):
-        attrs["dates"] = [{"date": "/".join(md["time_range"]), "dateType": "Collected"}]
-    if md.get("language"):
-        attrs["language"] = md["language"]
-    return attrs
-
-
-def _validator() -> Any:
-    """The ``datacite`` package's schema 4.5 validator, with URI formats checked too."""
-    import importlib.resources as resources
-
-    from jsonschema import FormatChecker
-    from jsonschema.validators import validator_for
-
-    global _VALIDATOR
-    if _VALIDATOR is None:
-        path = resources.files("datacite") / "schemas/datacite-v4.5.json"
-        schema = json.loads(path.read_text(encoding="utf-8"))
-        cls = validator_for(schema)
-        _VALIDATOR = cls(schema, format_checker=FormatChecker(formats=["uri"]))
-    return _VALIDATOR
-
-
-_VALIDATOR: Any = None
-
-
-def validate_datacite(attributes: Mapping[str, Any]) -> None:
-    """Check DataCite ``attributes`` against schema 4.5 (``datacite`` package); MetadataError lists problems.
-
-    The package's own check (``datacite.schema45.validate``) runs first; our validator over the
-    same schema file then names each problem by its JSON path.
-
-    >>> validate_datacite({"titles": [{"title": "x"}]})
-    Traceback (most recent call last):
-    ...
-    odatis_vre.metadata.MetadataError: DataCite metadata: 5 problems to fix:
-      - (top level): 'creators' is a required property
-      - (top level): 'publicationYear' is a required property
-      - (top level): 'publisher' is a required property
-      - (top level): 'schemaVersion' is a required property
-      - (top level): 'types' is a required property
-    """
-    from datacite import schema45
-
-    data = dict(attributes)
-    problems: list[str] = []
-    for err in sorted(_validator().iter_errors(data), key=lambda e: (list(map(str, e.absolute_path)), e.message)):
-        where = "/".join(str(p) for p in err.absolute_path) or "(top level)"
-        problems.append(f"{where}: {err.message}")
-    if not problems and not schema45.validate(data):
-        problems.append("(top level): rejected by datacite.schema45.validate")
-    doi = data.get("doi")
-    if doi is not None and not DOI_RE.match(str(doi)):
-        problems.append(f"doi: {doi!r} is not a DOI (10.prefix/suffix)")
-    if data.get("url") is not None and not _is_http_url(str(data["url"])):
-        problems.append(f"url: {data['url']!r} must be the http(s) URL of the landing page")
-    if problems:
-        raise MetadataError(problems, "DataCite metadata")
-
-
-def datacite_xml(attributes: Mapping[str, Any]) -> str:
-    """The DataCite 4.5 XML of ``attributes`` (what ``/dois/{doi}`` returns as ``xml``).
-
-    >>> md = load_metadata({"title": "T", "creators": ["Doe, Jane"], "licence": "CC0-1.0",
-    ...                     "keywords": ["k"], "abstract": "A.", "publication_year": 2026})
-    >>> "<identifier identifierType=\\"DOI\\">10.5072/odatis.x</identifier>" in datacite_xml(
-    ...     datacite_attributes(md, doi="10.5072/odatis.x"))
-    True
-    """
-    from datacite import schema45
-
-    data = {k: v for k, v in attributes.items() if k not in ("event", "url", "prefix", "suffix", "state")}
-    return schema45.tostring(data)
-
-
-# ----------------------------------------------------------------------------- rendering
-
-def _initials(given: str) -> str:
-    """``J.`` for Jane, ``J.-P.`` for Jean-Pierre, ``M. A.`` for Mary Ann."""
-    words = given.split()
-    return " ".join("-".join(p[0] + "." for p in w.split("-") if p) for w in words)
-
-
-def _creator_short(c: Mapping[str, Any]) -> str:
-    if c.get("nameType") == "Personal" and c.get("familyName"):
-        return f"{c['familyName']}, {_initials(c['givenName'])}" if c.get("givenName") else c["familyName"]
-    return str(c.get("name"))
-
-
-def _publisher_name(attributes: Mapping[str, Any]) -> str:
-    p = attributes.get("publisher")
-    return str(p.get("name") if isinstance(p, Mapping) else p or "")
-
-
-def _identifier_text(doi: str, registered: bool) -> str:
-    if registered:
-        return f"https://doi.org/{doi}"
-    return f"doi:{doi} (local test identifier, NOT REGISTERED: it does not resolve)"
-
-
-def citation(attributes: Mapping[str, Any], *, registered: bool | None = None) -> str:
-    """DataCite's recommended citation: ``Creator (PublicationYear): Title. Version. Publisher. (resourceTypeGeneral). Identifier``.
-
-    ``registered=None`` decides from the DOI prefix (see :func:`is_registered`); an unregistered
-    identifier is shown as ``doi:...`` with a "NOT REGISTERED" note instead of a doi.org link.
-
-    >>> a = {"creators": [{"name": "Doe, Jane", "nameType": "Personal", "givenName": "Jane", "familyName": "Doe"},
-    ...                   {"name": "Ifremer", "nameType": "Organizational"}],
-    ...      "publicationYear": "2026", "titles": [{"title": "SST"}], "version": "2",
-    ...      "publisher": {"name": "ODATIS"}, "types": {"resourceTypeGeneral": "Dataset"}, "doi": "10.17882/1"}
-    >>> citation(a)
-    'Doe, J.; Ifremer (2026): SST. Version 2. ODATIS. (Dataset). https://doi.org/10.17882/1'
-    """
-    creators = "; ".join(_creator_short(c) for c in attributes.get("creators") or [])
-    title = str((attributes.get("titles") or [{}])[0].get("title", "")).rstrip(".")
-    parts = [f"{creators} ({attributes.get('publicationYear')}): {title}."]
-    if attributes.get("version"):
-        parts.append(f"Version {attributes['version']}.")
-    parts.append(f"{_publisher_name(attributes)}.")
-    rtg = (attributes.get("types") or {}).get("resourceTypeGeneral")
-    if rtg:
-        parts.append(f"({rtg}).")
-    doi = attributes.get("doi")
-    if doi:
-        parts.append(_identifier_text(str(doi), is_registered(doi) if registered is None else registered))
-    return " ".join(parts)
-
-
-_BIBTEX_SPECIAL = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "&": r"\&", "%": r"\%", "$": r"\$",
-                   "#": r"\#", "_": r"\_", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
-
-
-def _tex(s: Any) -> str:
-    return "".join(_BIBTEX_SPECIAL.get(ch, ch) for ch in str(s))
-
-
-def bibtex_key(attributes: Mapping[str, Any]) -> str:
-    """``family<year>_<doi suffix>`` in ASCII letters/digits, e.g. ``doe2026_odatis_x``."""
-    first = (attributes.get("creators") or [{}])[0]
-    base = first.get("familyName") or first.get("name") or "anon"
-    base = unicodedata.normalize("NFKD", str(base)).encode("ascii", "ignore").decode()
-    suffix = str(attributes.get("doi") or "").split("/", 1)[-1]
-    key = f"{base}{attributes.get('publicationYear', '')}_{suffix}".lower()
-    return re.sub(r"[^a-z0-9_]+", "_", key).strip("_")
-
-
-def bibtex(attributes: Mapping[str, Any], *, registered: bool | None = None) -> str:
-    """A BibTeX ``@misc`` entry (what DataCite's content negotiation gives for datasets).
-
-    >>> a = {"creators": [{"name": "Doe, Jane", "nameType": "Personal", "givenName": "Jane", "familyName": "Doe"}],
-    ...      "publicationYear": "2026", "titles": [{"title": "SST_2023 & more"}], "version": "1",
-    ...      "publisher": {"name": "ODATIS"}, "types": {"resourceTypeGeneral": "Dataset"}, "doi": "10.17882/1"}
-    >>> print(bibtex(a))
-    @misc{doe2026_1,
-      author = {Doe, Jane},
-      title = {{SST\\_2023 \\& more}},
-      year = {2026},
-      publisher = {ODATIS},
-      version = {1},
-      doi = {10.17882/1},
-      url = {https://doi.org/10.17882/1},
-      note = {Dataset}
-    }
-    """
-    authors = []
-    for c in attributes.get("creators") or []:
-        if c.get("nameType") == "Personal" and c.get("familyName"):
-            authors.append(_tex(f"{c['familyName']}, {c['givenName']}" if c.get("givenName") else c["familyName"]))
-        else:
-            authors.append("{" + _tex(c.get("name")) + "}")  # braces: an institution is not "Family, Given"
-    doi = str(attributes.get("doi") or "")
-    reg = is_registered(doi) if registered is None else registered
-    fields = [("author", " and ".join(authors)),
-              ("title", "{" + _tex((attributes.get("titles") or [{}])[0].get("title", "")) + "}"),
-              ("year", attributes.get("publicationYear")), ("publisher", _tex(_publisher_name(attributes))),
-              ("version", attributes.get("version")), ("doi", doi or None),
-              ("url", (f"https://doi.org/{doi}" if reg else attributes.get("url")) if doi else attributes.get("url")),
-              ("note", (attributes.get("types") or {}).get("resourceTypeGeneral", "Dataset")
-               + ("" if reg or not doi else "; local test identifier, not registered"))]
-    body = ",\n".join(f"  {k} = {{{v}}}" for k, v in fields if v)
-    return f"@misc{{{bibtex_key(attributes)},\n{body}\n}}"
-
-
-def schema_org(attributes: Mapping[str, Any], files: Iterable[Mapping[str, Any]] = ()) -> dict[str, Any]:
-    """A schema.org ``Dataset`` (JSON-LD) for the landing page's ``<script type="application/ld+json">``.
-
-    ``files``: ``[{name, size, sha256?, url?, format?}]`` → ``distribution`` (``DataDownload``).
-
-    >>> a = {"creators": [{"name": "Doe, Jane", "nameType": "Personal", "givenName": "Jane", "familyName": "Doe"}],
-    ...      "publicationYear": "2026", "titles": [{"title": "SST"}], "publisher": {"name": "ODATIS"},
-    ...      "types": {"resourceTypeGeneral": "Dataset"}, "doi": "10.17882/1"}
-    >>> d = schema_org(a, [{"name": "sst.nc", "size": 10, "url": "https://x.org/sst.nc"}])
-    >>> d["@type"], d["@id"], d["distribution"][0]["encodingFormat"]
-    ('Dataset', 'https://doi.org/10.17882/1', 'application/x-netcdf')
-    """
-    doi = str(attributes.get("doi") or "")
-    reg = is_registered(doi) if doi else False
-
-    def person(c: Mapping[str, Any]) -> dict[str, Any]:
-        p: dict[str, Any] = {"@type": "Person" if c.get("nameType") == "Personal" else "Organization",
-                             "name": c.get("name")}
-        if c.get("givenName"):
-            p["givenName"] = c["givenName"]
-        if c.get("familyName"):
-            p["familyName"] = c["familyName"]
-        for ni in c.get("nameIdentifiers") or []:
-            p["@id"] = ni["nameIdentifier"]
-        affs = []
-        for a in c.get("affiliation") or []:
-            org = {"@type": "Organization", "name": a["name"]}
-            if a.get("affiliationIdentifier"):
-                org["@id"] = a["affiliationIdentifier"]
-            affs.append(org)
-        if affs:
-            p["affiliation"] = affs if len(affs) > 1 else affs[0]
-        return p
-
-    out: dict[str, Any] = {
-        "@context": "https://schema.org",
-        "@type": "Dataset",
-        "name": (attributes.get("titles") or [{}])[0].get("title"),
-        "creator": [person(c) for c in attributes.get("creators") or []],
-        "publisher": {"@type": "Organization", "name": _publisher_name(attributes)},
-        "datePublished": str(attributes.get("publicationYear")),
-    }
-    if doi:
-        out["@id"] = f"https://doi.org/{doi}" if reg else attributes.get("url") or f"doi:{doi}"
-        out["identifier"] = {"@type": "PropertyValue", "propertyID": "DOI", "value": doi,
-                             **({"url": f"https://doi.org/{doi}"} if reg else {})}
-    if attributes.get("url"):
-        out["url"] = attributes["url"]
-    for d in attributes.get("descriptions") or []:
-        if d.get("descriptionType") == "Abstract":
-            out["description"] = d["description"]
-    if attributes.get("version"):
-        out["version"] = attributes["version"]
-    if attributes.get("subjects"):
-        out["keywords"] = [s["subject"] for s in attributes["subjects"]]
-    rights = (attributes.get("rightsList") or [{}])[0]
-    if rights.get("rightsUri"):
-        out["license"] = rights["rightsUri"]
-    based = [f"https://doi.org/{r['relatedIdentifier']}" if r["relatedIdentifierType"] == "DOI" else r["relatedIdentifier"]
-             for r in attributes.get("relatedIdentifiers") or [] if r.get("relationType") == "IsDerivedFrom"]
-    if based:
-        out["isBasedOn"] = based
-    cites = [f"https://doi.org/{r['relatedIdentifier']}" if r["relatedIdentifierType"] == "DOI" else r["relatedIdentifier"]
-             for r in attributes.get("relatedIdentifiers") or [] if r.get("relationType") != "IsDerivedFrom"]
-    if cites:
-        out["citation"] = cites
-    funders = []
-    for f in attributes.get("fundingReferences") or []:
-        grant: dict[str, Any] = {"@type": "MonetaryGrant",
-                                 "funder": {"@type": "Organization", "name": f["funderName"],
-                                            **({"@id": f["funderIdentifier"]} if f.get("funderIdentifier") else {})}}
-        if f.get("awardNumber"):
-            grant["identifier"] = f["awardNumber"]
-        if f.get("awardTitle"):
-            grant["name"] = f["awardTitle"]
-        funders.append(grant)
-    if funders:
-        out["funding"] = funders
-    for g in attributes.get("geoLocations") or []:
-        box = g.get("geoLocationBox")
-        if box:
-            out["spatialCoverage"] = {"@type": "Place", "geo": {
-                "@type": "GeoShape", "box": f"{box['southBoundLatitude']} {box['westBoundLongitude']} "
-                                            f"{box['northBoundLatitude']} {box['eastBoundLongitude']}"}}
-    for d in attributes.get("dates") or []:
-        if d.get("dateType") == "Collected":
-            out["temporalCoverage"] = d["date"]
-    dist = []
-    for f in files:
-        item: dict[str, Any] = {"@type": "DataDownload", "name": f.get("name"),
-                                "encodingFormat": _fmt(str(f.get("name", "")), f.get("format"))}
-        if f.get("url"):
-            item["contentUrl"] = f["url"]
-        if f.get("size") is not None:
-            item["contentSize"] = f"{int(f['size'])} B"
-        if f.get("sha256"):
-            item["sha256"] = f["sha256"]
-        dist.append(item)
-    if dist:
-        out["distribution"] = dist
-    if not reg and doi:
-        out["disambiguatingDescription"] = "Local test identifier, not registered: the DOI does not resolve."
-    return out
-
-
 def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
     """Hex SHA-256 of a file, read in 1 MiB chunks (notebooks, data files)."""
     h = hashlib.sha256()
@@ -974,3 +599,23 @@ def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
         while block := fh.read(chunk):
             h.update(block)
     return h.hexdigest()
+
+
+#: Names that live in :mod:`odatis_vre.datacite_record` and :mod:`odatis_vre.citations` and stay importable from
+#: here (``metadata.datacite_attributes``...), loaded on first use: those modules import this one.
+_MOVED = {"datacite_attributes": "datacite_record", "validate_datacite": "datacite_record",
+          "datacite_xml": "datacite_record", "citation": "citations", "bibtex": "citations",
+          "bibtex_key": "citations", "schema_org": "citations"}
+
+
+def __getattr__(name: str) -> Any:
+    """``metadata.datacite_attributes`` and the other names of :data:`_MOVED`, from their own modules."""
+    if name in _MOVED:
+        import importlib
+
+        return getattr(importlib.import_module(f"{__package__}.{_MOVED[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_MOVED))

@@ -97,6 +97,7 @@ GDAC_HEADER = """# Title : Profile directory file of the Argo Global Data Assemb
 # Format version : 2.0
 # Date of update : 20261124000000
 # FTP root number 1 : ftp://ftp.ifremer.fr/ifremer/argo/dac
+# FTP root number 2 : ftp://usgodae.org/pub/outgoing/argo/dac
 # GDAC node : CORIOLIS (odatis-vre local copy: synthetic data)
 """
 

@@ -22,7 +22,14 @@ from .config import VREConfig
 #: Where the Kubernetes pods find things (mounted by the Helm chart).
 K8S_CATALOG = "/srv/odatis/catalog/odatis.yaml"
 K8S_GATEWAY_URL = "http://proxy-public/services/dask-gateway"
-K8S_GATEWAY_PROXY = "gateway://traefik-{release}-dask-gateway.{namespace}:80"
+#: the Dask Gateway's Traefik (scheduler connections and dashboards, one port), from user pods
+K8S_GATEWAY_HOST = "traefik-{release}-dask-gateway.{namespace}"
+K8S_GATEWAY_PORT = 80
+K8S_GATEWAY_PROXY = f"gateway://{K8S_GATEWAY_HOST}:{K8S_GATEWAY_PORT}"
+#: where Traefik routes the gateway (the dask-gateway chart's ``gateway.prefix`` in helm/odatis-vre/values.yaml)
+K8S_GATEWAY_PREFIX = "/services/dask-gateway"
+#: the dask-gateway chart's instance label (its fullnameOverride in the chart's values)
+K8S_GATEWAY_INSTANCE = "odatis-vre-dask-gateway"
 #: the repository's catalogue of published datasets, reached inside the cluster through the hub's proxy
 K8S_REPOSITORY_CATALOG = "http://proxy-public/services/repository/catalog.yaml"
 
@@ -113,11 +120,14 @@ def hub_settings(cfg: VREConfig) -> dict[str, dict[str, Any]]:
         },
         "ConfigurableHTTPProxy": {
             "api_url": f"http://127.0.0.1:{ports['proxy_api']}",
-            "pid_file": str(state / "proxy.pid"),
+            "pid_file": str(state / PROXY_PID),
             "command": proxy_command(),
         },
     }
 
+
+#: The local proxy's pid file in the state directory (`odatis-vre down` stops a proxy its dead hub left)
+PROXY_PID = "proxy.pid"
 
 #: Where a pod finds its namespace when ``POD_NAMESPACE`` is not set (every pod with a service account)
 SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
@@ -144,6 +154,14 @@ def singleuser_env(cfg: VREConfig, *, release: str = "odatis-vre", namespace: st
         "ODATIS_VRE_MODE": cfg.mode,
         "DASK_GATEWAY__AUTH__TYPE": "jupyterhub",
         "DASK_DISTRIBUTED__DASHBOARD__LINK": "{JUPYTERHUB_SERVICE_PREFIX}proxy/{port}/status",
+        # JupyterLab's Dask sidebar (dask-labextension) makes Dask Gateway clusters, whose dashboards it
+        # shows through the user's server (DASK_GATEWAY__PUBLIC_ADDRESS below, in each mode)
+        "DASK_LABEXTENSION__FACTORY__MODULE": "dask_gateway",
+        "DASK_LABEXTENSION__FACTORY__CLASS": "GatewayCluster",
+        # Panel, HoloViews and Bokeh in notebooks load BokehJS from a CDN by default: from the notebook itself
+        # instead, so plots and widgets work where servers have no way out (and no request leaves the VRE)
+        "PANEL_INLINE": "true",
+        "BOKEH_RESOURCES": "inline",
     }
     if cfg.services["repository"].get("enabled", True):
         # published datasets join the catalogue (odatis_vre.catalog.open reads this include)
@@ -158,7 +176,11 @@ def singleuser_env(cfg: VREConfig, *, release: str = "odatis-vre", namespace: st
             "ODATIS_VRE_CONFIG": "/etc/odatis-vre/vre.yaml",
             "DASK_GATEWAY__ADDRESS": K8S_GATEWAY_URL,
             "DASK_GATEWAY__PROXY_ADDRESS": K8S_GATEWAY_PROXY.format(release=release, namespace=namespace),
-            "DASK_GATEWAY__PUBLIC_ADDRESS": "/services/dask-gateway/",
+            # dashboards through the user's own server, as in the local mode: jupyter-server-proxy to the
+            # gateway's Traefik (its host is in the server's proxy allow-list: odatis_vre.server_setup), behind
+            # the user's login; JupyterLab's Dask sidebar cannot show the hub's /services/dask-gateway/ route
+            # (it proxies links outside the server itself, dropping their path)
+            "DASK_GATEWAY__PUBLIC_ADDRESS": "{{JUPYTERHUB_SERVICE_PREFIX}}" + k8s_dashboard_route(release, namespace),
         }
     ports = local_ports(cfg)
     return common | {
@@ -169,8 +191,24 @@ def singleuser_env(cfg: VREConfig, *, release: str = "odatis-vre", namespace: st
         "ODATIS_VRE_CONFIG": str(cfg.path) if cfg.path else "",
         "DASK_GATEWAY__ADDRESS": f"{cfg.hub_url}/services/dask-gateway",
         "DASK_GATEWAY__PROXY_ADDRESS": f"gateway://127.0.0.1:{ports['gateway_tcp']}",
-        "DASK_GATEWAY__PUBLIC_ADDRESS": f"{cfg.hub['base_url'].rstrip('/')}/services/dask-gateway/",
+        # dashboards through the user's own server (jupyter-server-proxy to the gateway's loopback port): only
+        # the user (and whom they share their server with) opens them, and JupyterLab's Dask sidebar shows them
+        # (it proxies other links itself, dropping their path: a gateway's dashboards live under a path)
+        "DASK_GATEWAY__PUBLIC_ADDRESS": "{JUPYTERHUB_SERVICE_PREFIX}" + f"proxy/{ports['gateway_http']}"
+                                        f"{cfg.hub['base_url'].rstrip('/')}/services/dask-gateway/",
     }
+
+
+def k8s_dashboard_route(release: str = "odatis-vre", namespace: str = "odatis") -> str:
+    """The gateway's dashboards below a user server's prefix in Kubernetes: jupyter-server-proxy's route to Traefik.
+
+    Example
+    -------
+    >>> k8s_dashboard_route("odatis-vre", "ocean")
+    'proxy/traefik-odatis-vre-dask-gateway.ocean:80/services/dask-gateway/'
+    """
+    host = K8S_GATEWAY_HOST.format(release=release, namespace=namespace)
+    return f"proxy/{host}:{K8S_GATEWAY_PORT}{K8S_GATEWAY_PREFIX}/"
 
 
 def service_url(cfg: VREConfig, name: str) -> str:

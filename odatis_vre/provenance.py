@@ -28,16 +28,22 @@ ENV_FILE = "ODATIS_VRE_PROVENANCE_FILE"
 
 _LOCK = threading.Lock()
 _RECORDS: list[dict[str, Any]] = []
+_STEPS: list[dict[str, Any]] = []
 
 
-def record(name: str, *, title: str | None = None, doi: str | None = None, url: str | None = None) -> dict[str, Any]:
-    """Note that catalogue entry ``name`` was opened now; return the record.
+def record(name: str, *, title: str | None = None, doi: str | None = None, url: str | None = None,
+           args: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Note that catalogue entry ``name`` was opened now (with the subset ``args``: bbox, time, variables);
+    return the record.
 
     The same entry opened twice is recorded once in :func:`opened` (first time kept), but
     every opening is appended to ``$ODATIS_VRE_PROVENANCE_FILE``.
     """
     rec = {"name": str(name), "title": title, "doi": doi, "url": url,
            "opened_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
+    if args:
+        # JSON-safe (dates and numpy numbers as text): the record goes to a JSONL file and over HTTP
+        rec["args"] = json.loads(json.dumps({k: v for k, v in args.items() if v is not None}, default=str))
     with _LOCK:
         if not any(r["name"] == rec["name"] and r["doi"] == rec["doi"] and r["url"] == rec["url"] for r in _RECORDS):
             _RECORDS.append(rec)
@@ -50,6 +56,28 @@ def record(name: str, *, title: str | None = None, doi: str | None = None, url: 
     return dict(rec)
 
 
+def step(what: str) -> dict[str, Any]:
+    """Note a processing step of this session (one line of the deposited file's ``history``).
+
+    >>> clear(); rec = step("monthly means: ds.resample(time='1MS').mean()")
+    >>> [s["what"] for s in steps()]
+    ["monthly means: ds.resample(time='1MS').mean()"]
+    >>> clear()
+    """
+    if not str(what).strip():
+        raise ValueError("provenance.step: describe the step, e.g. step(\"monthly means: ds.resample(time='1MS').mean()\")")
+    rec = {"what": " ".join(str(what).split()), "at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
+    with _LOCK:
+        _STEPS.append(rec)
+    return dict(rec)
+
+
+def steps() -> list[dict[str, Any]]:
+    """Processing steps noted with :func:`step` in this process, oldest first (copies)."""
+    with _LOCK:
+        return [dict(r) for r in _STEPS]
+
+
 def opened() -> list[dict[str, Any]]:
     """Entries opened in this process, in order: ``[{name, title, doi, url, opened_at}, ...]`` (copies)."""
     with _LOCK:
@@ -57,9 +85,10 @@ def opened() -> list[dict[str, Any]]:
 
 
 def clear() -> None:
-    """Forget what this process opened (the JSONL file, if any, is left alone)."""
+    """Forget what this process opened and the steps it noted (the JSONL file, if any, is left alone)."""
     with _LOCK:
         _RECORDS.clear()
+        _STEPS.clear()
 
 
 def read_file(path: str | os.PathLike[str] | None = None) -> list[dict[str, Any]]:

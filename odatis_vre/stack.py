@@ -22,7 +22,7 @@ from typing import Any
 
 import requests
 
-from . import atomic, auth, config, sysusers, zygote
+from . import atomic, auth, config, modes, sysusers, zygote
 from .config import VREConfig
 from .hubconfig import HUB_DIR
 
@@ -210,6 +210,7 @@ class Stack:
         pid = self.pid()
         if pid is None:
             self.pid_file.unlink(missing_ok=True)
+            self._stop_orphan_proxy(timeout)
             zygote.stop(self.state)
             return
         if stop_servers:
@@ -231,7 +232,24 @@ class Stack:
         if self.proc is not None:
             self.proc.wait()
         self.pid_file.unlink(missing_ok=True)
+        self._stop_orphan_proxy(timeout)
         zygote.stop(self.state)
+
+    def _stop_orphan_proxy(self, timeout: float) -> None:
+        """The hub's proxy, if it outlived the hub (it runs in a session of its own: a hub that died at start-up,
+        or was killed, leaves it holding the VRE's port)."""
+        import psutil
+
+        try:
+            proc = psutil.Process(int((self.state / modes.PROXY_PID).read_text()))
+            if "configurable-http-proxy" not in " ".join(proc.cmdline()):
+                return  # the pid was reused by something else
+            proc.terminate()
+            proc.wait(timeout)
+        except psutil.TimeoutExpired:
+            proc.kill()
+        except (FileNotFoundError, ValueError, psutil.Error):
+            pass
 
     def kill_hub(self) -> None:
         """SIGKILL the hub alone (servers keep running): used to test recovery."""

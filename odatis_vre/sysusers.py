@@ -290,10 +290,23 @@ def purge(cfg: VREConfig) -> list[str]:
 
 
 def stale_accounts(under: Path) -> list[pwd.struct_passwd]:
-    """Accounts of deployments below ``under`` whose home is gone (test runs that were killed)."""
-    root = str(Path(under).resolve()) + os.sep
-    return [e for e in pwd.getpwall()
-            if e.pw_gecos.startswith(MARK + " ") and e.pw_dir.startswith(root) and not Path(e.pw_dir).exists()]
+    """Accounts of deployments below ``under`` whose folder there is gone (test runs that were killed).
+
+    The folder is the first level below ``under`` (a test run's), not the home itself: an account is
+    made a moment before its home, and a run starting in that moment must not take it for stale.
+    """
+    root = Path(under).resolve()
+    stale = []
+    for e in pwd.getpwall():
+        if not e.pw_gecos.startswith(MARK + " "):
+            continue
+        try:
+            top = Path(e.pw_dir).relative_to(root).parts[0]
+        except (ValueError, IndexError):
+            continue
+        if not (root / top).exists():
+            stale.append(e)
+    return stale
 
 
 # ---------------------------------------------------------------------------------------

@@ -36,6 +36,7 @@ import glob as _glob
 import hashlib
 import json
 import math
+import mmap
 import os
 import shutil
 import threading
@@ -751,7 +752,7 @@ class TimeCopy:
             if y0 - hy <= lat <= y1 + hy and x0 - hx <= x <= x1 + hx:
                 return (min(max(int(math.floor((lat - ry[0]) / ry[1] + 0.5)), 0), ry[2] - 1),
                         min(max(int(math.floor((x - rx[0]) / rx[1] + 0.5)), 0), rx[2] - 1))
-        return _nearest(self.lat, self.lon, lon, lat, self.path.name, self._bounds)
+        return _nearest(self.lat, self.lon, lon, lat, self.label, self._bounds)
 
     def _chunk_file(self, var: str, ci: int, cj: int) -> str:
         # a click's path: plain strings (pathlib and os.path.join cost as much as the read itself)
@@ -761,10 +762,14 @@ class TimeCopy:
         sep = self.arrays[var]["sep"]
         return f"{folder}{ci}{sep}{cj}"
 
+    @property
+    def label(self) -> str:
+        """The data's name as the user gave it (the catalogue entry), for messages; not the copy's folder."""
+        return (self.attrs.get("odatis_time_copy") or {}).get("label") or self.path.name
+
     def _var(self, var: str) -> dict[str, Any]:
         if var not in self.arrays:
-            raise TimeSeriesError(f"variable {var!r} is not in the copy {self.path.name} "
-                                  f"(it has {', '.join(self.arrays)})")
+            raise TimeSeriesError(f"variable {var!r} is not in {self.label} (it has {', '.join(self.arrays)})")
         return self.arrays[var]
 
     def point(self, var: str, lon: float, lat: float, tslice: slice = slice(None)) -> tuple[np.ndarray, tuple[int, int]]:
@@ -805,9 +810,11 @@ class TimeCopy:
         """The whole variable as a lazy, dask-backed ``DataArray`` (time, lat, lon) read straight from the copy.
 
         Each dask block is ``tiles`` × ``tiles`` of the copy's chunks over the whole period (by default
-        as many as fit in :data:`BLOCK_BYTES`), read with ``np.fromfile`` (no zarr codec pipeline, no CF decoding: the copy holds plain values with NaN
-        as fill). Whole-period blocks let :func:`odatis_vre.analysis.climatology` and friends work
-        block by block with no exchange between workers.
+        as many as fit in :data:`BLOCK_BYTES`), copied from the mapped chunk files (no zarr codec pipeline,
+        no CF decoding: the copy holds plain values with NaN as fill). Whole-period blocks let
+        :func:`odatis_vre.analysis.climatology` and friends work block by block with no exchange between
+        workers; a climatology of this very array reduces the chunk files without assembling blocks
+        (:func:`tile_source`, :meth:`TileSource.map_series`).
         """
         import dask.array as dsa
         import xarray as xr
@@ -823,14 +830,18 @@ class TimeCopy:
         cols = [(c, min(c + bx, nx)) for c in range(0, nx, bx)]
         # a blockwise layer (no input arrays, the block's position picks the tiles): dask fuses the read
         # with what follows block by block (a climatology is then one task per block, not two)
-        arr = dsa.map_blocks(_read_block_at, folder=os.path.join(self.path, var), sep=info["sep"],
-                             dtype_str=info["dtype"].str, chunks3=(nt, ty, tx), rows=rows, cols=cols,
-                             name="timecopy-" + tokenize(str(self.path), self.stamp, var, by, bx),
-                             chunks=((nt,), tuple(r1 - r0 for r0, r1 in rows), tuple(c1 - c0 for c0, c1 in cols)),
+        tiles = TileSource(name="timecopy-" + tokenize(str(self.path), self.stamp, var, by, bx),
+                           folder=os.path.join(self.path, var), sep=info["sep"], dtype=info["dtype"].str,
+                           chunks3=(nt, ty, tx), rows=tuple(rows), cols=tuple(cols))
+        arr = dsa.map_blocks(_read_block_at, folder=tiles.folder, sep=tiles.sep, dtype_str=tiles.dtype,
+                             chunks3=tiles.chunks3, rows=rows, cols=cols, name=tiles.name,
+                             chunks=((nt,), *tiles.block_chunks()),
                              dtype=info["dtype"], meta=np.empty((0, 0, 0), dtype=info["dtype"]))
         d = self.dims
-        return xr.DataArray(arr, dims=(d["time"], d["lat"], d["lon"]), name=var, attrs=dict(self.var_attrs.get(var, {})),
-                            coords={d["time"]: self.time, d["lat"]: self.lat, d["lon"]: self.lon})
+        da = xr.DataArray(arr, dims=(d["time"], d["lat"], d["lon"]), name=var, attrs=dict(self.var_attrs.get(var, {})),
+                          coords={d["time"]: self.time, d["lat"]: self.lat, d["lon"]: self.lon})
+        da.encoding[TILES_KEY] = tiles
+        return da
 
     def block(self, var: str, rows: slice, cols: slice, tslice: slice = slice(None)) -> np.ndarray:
         """The ``(time, lat, lon)`` values of a block of grid points, read tile by tile."""
@@ -839,6 +850,98 @@ class TimeCopy:
         return np.ascontiguousarray(_read_block(os.path.join(self.path, var), info["sep"], info["dtype"].str,
                                                 info["chunks"], (rows.start, rows.stop), (cols.start, cols.stop),
                                                 (t0, t1)))
+
+
+#: data reduced by one task of :meth:`TileSource.map_series` (a tile at a time: its memory stays small)
+MAP_TASK_BYTES = 160 * 1024**2
+
+#: where :meth:`TimeCopy.dataarray` records how its blocks are read (``DataArray.encoding``)
+TILES_KEY = "odatis_vre_tiles"
+
+
+@dataclass(frozen=True)
+class TileSource:
+    """How the blocks of a :meth:`TimeCopy.dataarray` are read: ``rows`` × ``cols`` of the copy's chunk files.
+
+    Whole-period reductions (:func:`odatis_vre.analysis.climatology`) use :meth:`map_series` to reduce
+    each chunk file where it lies (mapped, not copied) instead of assembling blocks first.
+    """
+
+    name: str
+    folder: str
+    sep: str
+    dtype: str
+    chunks3: tuple[int, int, int]
+    rows: tuple[tuple[int, int], ...]
+    cols: tuple[tuple[int, int], ...]
+
+    def block_chunks(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """The dask chunks of the lat and lon axes."""
+        return tuple(r1 - r0 for r0, r1 in self.rows), tuple(c1 - c0 for c0, c1 in self.cols)
+
+    def map_series(self, func: Any, size: int, task_bytes: int | None = None, **kwargs: Any) -> Any:
+        """A dask array ``(size, lat, lon)``: ``func(series, **kwargs)`` of every chunk file's ``(points, time)``
+        series (a view of the mapped file) returns a new ``(points, size)`` array; all-missing tiles (no file)
+        are NaN. The result has the data's float type.
+
+        A task reduces the tiles of about ``task_bytes`` of data (default :data:`MAP_TASK_BYTES`), one at a
+        time: its memory is one tile's result, whatever its size, so tasks can be few. Few tasks matter on
+        the gateway, whose scheduler and workers run below the hub's priority: every task costs messages
+        that wait for the CPU on a busy machine (docs/benchmarks.md, P2).
+        """
+        import dask.array as dsa
+        from dask.base import tokenize
+
+        nt, ty, tx = self.chunks3
+        ny, nx = self.rows[-1][1], self.cols[-1][1]
+        per_tile = nt * ty * tx * np.dtype(self.dtype).itemsize
+        k = max(1, math.isqrt((task_bytes or MAP_TASK_BYTES) // per_tile))
+        rows = tuple((r, min(r + k * ty, ny)) for r in range(0, ny, k * ty))
+        cols = tuple((c, min(c + k * tx, nx)) for c in range(0, nx, k * tx))
+        tasks = TileSource(self.name, self.folder, self.sep, self.dtype, self.chunks3, rows, cols)
+        out = np.dtype(self.dtype) if np.issubdtype(np.dtype(self.dtype), np.floating) else np.dtype(np.float64)
+        return dsa.map_blocks(_map_series_at, tiles=tasks, reduce=func, size=size, kwargs=kwargs, dtype=out,
+                              name="map_series-" + tokenize(tasks, func, size, kwargs),
+                              chunks=((size,), *tasks.block_chunks()), meta=np.empty((0, 0, 0), dtype=out))
+
+
+def tile_source(da: Any) -> TileSource | None:
+    """The :class:`TileSource` of a DataArray made by :meth:`TimeCopy.dataarray`, if it is still that very array
+    (same dask array: not subset, not computed on); else None.
+
+    >>> import xarray as xr
+    >>> tile_source(xr.DataArray(np.zeros(3))) is None
+    True
+    """
+    tiles = getattr(da, "encoding", {}).get(TILES_KEY)
+    data = getattr(da, "data", None)
+    if isinstance(tiles, TileSource) and getattr(data, "name", None) == tiles.name:
+        return tiles
+    return None
+
+
+def _map_series_at(*, tiles: TileSource, reduce: Any, size: int, kwargs: dict[str, Any],
+                   block_id: tuple[int, int, int]) -> np.ndarray:
+    nt, ty, tx = tiles.chunks3
+    (r0, r1), (c0, c1) = tiles.rows[block_id[1]], tiles.cols[block_id[2]]
+    dtype = np.dtype(tiles.dtype) if np.issubdtype(np.dtype(tiles.dtype), np.floating) else np.dtype(np.float64)
+    out = np.empty((size, r1 - r0, c1 - c0), dtype=dtype)
+    for ci in range(r0 // ty, (r1 - 1) // ty + 1):
+        for cj in range(c0 // tx, (c1 - 1) // tx + 1):
+            a0, a1 = max(r0, ci * ty), min(r1, (ci + 1) * ty)
+            b0, b1 = max(c0, cj * tx), min(c1, (cj + 1) * tx)
+            tile = _mapped_tile(os.path.join(tiles.folder, f"0{tiles.sep}{ci}{tiles.sep}{cj}"), tiles.dtype, tiles.chunks3)
+            if tile is None:
+                out[:, a0 - r0:a1 - r0, b0 - c0:b1 - c0] = np.nan
+                continue
+            mapping = tile[1]
+            # (time, ty, tx) in Fortran order is (points, time) in C order: point p = y + ty * x
+            result = reduce(tile[0].reshape(nt, ty * tx, order="F").T, **kwargs)
+            del tile
+            _close_mapping(mapping)
+            grid = np.asarray(result).T.reshape(size, ty, tx, order="F")
+            out[:, a0 - r0:a1 - r0, b0 - c0:b1 - c0] = grid[:, a0 - ci * ty:a1 - ci * ty, b0 - cj * tx:b1 - cj * tx]
+    return out
 
 
 def _regular_axis(values: np.ndarray) -> tuple[float, float, int] | None:
@@ -883,7 +986,7 @@ def _nearest(lat: np.ndarray, lon: np.ndarray, x: float, y: float, what: str,
         x += 360.0  # a 0..360 grid asked with -180..180 longitudes
     if not (y0 - hy <= y <= y1 + hy and x0 - hx <= x <= x1 + hx):
         raise TimeSeriesError(f"point (lon={x:g}, lat={y:g}) is outside {what}'s grid (lon {x0:g}..{x1:g}, "
-                              f"lat {y0:g}..{y1:g})")
+                              f"lat {y0:g}..{y1:g}); pick a point inside it")
     return int(np.abs(lat - y).argmin()), int(np.abs(lon - x).argmin())
 
 
@@ -893,7 +996,8 @@ def _box_indices(lat: np.ndarray, lon: np.ndarray, bbox: Sequence[float], what: 
     except (TypeError, ValueError):
         raise TimeSeriesError(f"bbox={bbox!r}: give four numbers (west, south, east, north)") from None
     if s > n or w > e:
-        raise TimeSeriesError(f"bbox={bbox!r}: order is (west, south, east, north) with west <= east, south <= north")
+        raise TimeSeriesError(f"bbox={bbox!r}: order is (west, south, east, north) with west <= east, south <= north; "
+                              f"swap the corners")
     if lon.max() > 180 and w < 0:
         w, e = w + 360.0, e + 360.0
     rows = np.nonzero((lat >= s) & (lat <= n))[0]
@@ -914,7 +1018,11 @@ def _time_slice(times: np.ndarray, period: Sequence[Any] | None) -> slice:
         t0 = np.datetime64(pd.Timestamp(start)) if start is not None else None
         t1 = pd.Timestamp(end) if end is not None else None
     except (TypeError, ValueError) as exc:
-        raise TimeSeriesError(f"time={period!r}: give (start, end) dates, e.g. ('2023-01-01', '2023-12-31'): {exc}") from None
+        raise TimeSeriesError(f"time={period!r}: not (start, end) dates ({exc}); give ISO dates, e.g. "
+                              f"('2023-01-01', '2023-12-31'), None for an open end") from None
+    if t0 is not None and t1 is not None and np.datetime64(t1) < t0:
+        raise TimeSeriesError(f"time={tuple(period)!r}: the end is before the start; give (start, end) in that "
+                              f"order, e.g. ({str(end)!r}, {str(start)!r})")
     if t1 is not None and len(str(end)) <= 10:
         t1 = t1 + pd.Timedelta(days=1) - pd.Timedelta(nanoseconds=1)  # a date means the whole day
     i0 = 0 if t0 is None else int(np.searchsorted(times, t0, side="left"))
@@ -927,31 +1035,48 @@ def _read_block_at(*, folder: str, sep: str, dtype_str: str, chunks3: tuple[int,
     return _read_block(folder, sep, dtype_str, chunks3, rows[block_id[1]], cols[block_id[2]])
 
 
+def _mapped_tile(path: str, dtype: str, chunks: tuple[int, int, int]) -> tuple[np.ndarray, mmap.mmap] | None:
+    """A chunk file mapped read-only as its ``(time, lat, lon)`` array (Fortran order), or None if it is absent.
+
+    Mapping reads the page cache in place: the block is then filled with one copy, where ``np.fromfile``
+    made two (file → a new array → the block). The caller closes the mapping once the array is copied.
+    """
+    try:
+        with open(path, "rb") as fh:
+            mapping = mmap.mmap(fh.fileno(), 0, prot=mmap.PROT_READ)
+    except FileNotFoundError:
+        return None  # Zarr writes no chunk that holds only the fill value: an all-missing tile (land)
+    return np.frombuffer(mapping, dtype=dtype).reshape(chunks, order="F"), mapping
+
+
+def _close_mapping(mapping: mmap.mmap) -> None:
+    """Unmap a chunk file now, unless a view of it still lives (a Dask worker's profiler samples frames and
+    may hold one for a moment): then it is unmapped when that view goes."""
+    with contextlib.suppress(BufferError):
+        mapping.close()
+
+
 def _read_block(folder: str, sep: str, dtype: str, chunks: tuple[int, int, int], rows: tuple[int, int],
                 cols: tuple[int, int], times: tuple[int, int] | None = None) -> np.ndarray:
     """Values of ``rows`` × ``cols`` over ``times`` (default: the whole period), from the copy's chunk files
-    (Fortran order: a chunk is a plain view of its file's bytes; a missing file is an all-missing tile)."""
+    (Fortran order: each point's series is contiguous, in the files and in the block returned; a missing
+    file is an all-missing tile)."""
     nt, ty, tx = chunks
     (r0, r1), (c0, c1) = rows, cols
     t0, t1 = times if times is not None else (0, nt)
-    if r1 - r0 == ty and c1 - c0 == tx and r0 % ty == 0 and c0 % tx == 0:  # exactly one chunk: no copy
-        try:
-            return np.fromfile(os.path.join(folder, f"0{sep}{r0 // ty}{sep}{c0 // tx}"), dtype=dtype).reshape(
-                (nt, ty, tx), order="F")[t0:t1]
-        except FileNotFoundError:
-            return np.full((t1 - t0, ty, tx), np.nan, dtype=dtype)
     out = np.empty((t1 - t0, r1 - r0, c1 - c0), dtype=dtype, order="F")
     for ci in range(r0 // ty, (r1 - 1) // ty + 1):
         for cj in range(c0 // tx, (c1 - 1) // tx + 1):
             a0, a1 = max(r0, ci * ty), min(r1, (ci + 1) * ty)
             b0, b1 = max(c0, cj * tx), min(c1, (cj + 1) * tx)
-            try:
-                tile = np.fromfile(os.path.join(folder, f"0{sep}{ci}{sep}{cj}"), dtype=dtype).reshape(
-                    (nt, ty, tx), order="F")
-            except FileNotFoundError:
+            tile = _mapped_tile(os.path.join(folder, f"0{sep}{ci}{sep}{cj}"), dtype, chunks)
+            if tile is None:
                 out[:, a0 - r0:a1 - r0, b0 - c0:b1 - c0] = np.nan
                 continue
-            out[:, a0 - r0:a1 - r0, b0 - c0:b1 - c0] = tile[t0:t1, a0 - ci * ty:a1 - ci * ty, b0 - cj * tx:b1 - cj * tx]
+            mapping = tile[1]
+            out[:, a0 - r0:a1 - r0, b0 - c0:b1 - c0] = tile[0][t0:t1, a0 - ci * ty:a1 - ci * ty, b0 - cj * tx:b1 - cj * tx]
+            del tile
+            _close_mapping(mapping)
     return out
 
 
@@ -1000,7 +1125,7 @@ def _open_original(name_or_ds: Any, catalog: Any) -> tuple[Any, str]:
     import xarray as xr
 
     if isinstance(name_or_ds, xr.Dataset):
-        return name_or_ds, "the dataset given"
+        return name_or_ds, "the dataset"
     src = resolve(name_or_ds, catalog=catalog)
     if src.kind == "zarr":
         return xr.open_zarr(src.paths[0], consolidated=None), src.label

@@ -2,8 +2,9 @@
 
 JupyterHub keeps no spawn history, so the spawners record each server's start and stop in
 ``<state_dir>/usage.sqlite`` (:func:`record_server_event`). Dask clusters come from the
-Dask Gateway's own database (its ``clusters`` and ``workers`` tables; the local mode keeps
-it in ``<state_dir>/dask-gateway.sqlite``).
+Dask Gateway's own database in the local mode (its ``clusters`` and ``workers`` tables, in
+``<state_dir>/dask-gateway.sqlite``) and, in Kubernetes mode, from the scheduler and worker pods
+the hub's recorder saw (:mod:`odatis_vre.kube_usage`).
 
 What is counted, for the time inside ``[since, until]``:
 
@@ -281,8 +282,11 @@ def report(cfg: VREConfig, since: float, until: float, *, hub: Any = None, gatew
     """The usage report of a deployment: hub records + gateway records, groups from the hub and vre.yaml."""
     from . import quotas
 
+    from .kube_usage import read_dask_usage
+
     sessions = server_sessions(read_server_events(cfg.state_dir), now)
-    dask = dask_usage(gateway_db or gateway_db_path(cfg), now)
+    # the local gateway's database, or in Kubernetes mode the pods the hub's recorder saw (odatis_vre.kube_usage)
+    dask = dask_usage(gateway_db or gateway_db_path(cfg), now) + read_dask_usage(cfg.state_dir, now)
     users = {s.user for s in sessions} | {d.user for d in dask}
     hub_groups: dict[str, list[str]] = {}
     if hub is not None:

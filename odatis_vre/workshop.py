@@ -47,7 +47,7 @@ from tqdm import tqdm
 
 from . import atomic, admin, sysusers
 from . import config as config_mod
-from .accounts import generate_password, valid_username
+from .accounts import generate_password, username_problem, valid_username
 from .admin import AdminError, HubClient
 from .config import VREConfig
 
@@ -206,6 +206,33 @@ def _seat_names(name: str, seats: int) -> list[str]:
     return [f"{name}-{i:0{width}d}" for i in range(1, seats + 1)]
 
 
+def nbgitpuller_link(hub_url: str, repo: str, *, branch: str = "main", folder: str | None = None,
+                     open_path: str = "") -> str:
+    """A link that pulls the course from git into each user's home and opens it (nbgitpuller), in both modes.
+
+    Opened by a logged-in user, the hub starts their server (``user-redirect``), and the server's nbgitpuller
+    extension clones ``repo`` into ``folder`` of the home, or on a later click merges the new commits without
+    overwriting the user's changes; then JupyterLab opens ``folder/open_path``. The server fetches the
+    repository itself: it must be reachable from user servers (pods or the local machine).
+
+    >>> nbgitpuller_link("https://vre.example.org", "https://git.example.org/ocean101.git", folder="ocean101")
+    'https://vre.example.org/hub/user-redirect/git-pull?repo=https%3A%2F%2Fgit.example.org%2Focean101.git&branch=main&targetpath=ocean101&urlpath=lab%2Ftree%2Focean101%2F'
+    """
+    from urllib.parse import urlencode
+
+    if not GIT_RE.match(repo or "") or Path(repo).expanduser().is_dir():
+        raise WorkshopError(f"{repo!r} is not a git URL (https://…, file://…, ssh://…, or ending in .git): nbgitpuller "
+                            "links pull from a repository that user servers can reach.")
+    if not re.match(r"^https?://", hub_url or ""):
+        raise WorkshopError(f"{hub_url!r} is not the hub's address: give its public URL, e.g. https://vre.example.org.")
+    folder = folder or Path(repo.rstrip("/")).name.removesuffix(".git") or "material"
+    if "/" in folder or folder in (".", ".."):
+        raise WorkshopError(f"--folder {folder!r}: give one folder name (the course lands in ~/{folder}).")
+    query = urlencode({"repo": repo, "branch": branch, "targetpath": folder,
+                       "urlpath": f"lab/tree/{folder}/{open_path.lstrip('/')}"})
+    return f"{hub_url.rstrip('/')}/hub/user-redirect/git-pull?{query}"
+
+
 def login_link(cfg_url: str, folder: str) -> str:
     """The link on the sheet: log in, then open the workshop folder in JupyterLab (starting the server)."""
     return f"{cfg_url}/hub/login?next=/hub/user-redirect/lab/tree/{folder}"
@@ -229,7 +256,8 @@ def create(hub: HubClient, path: str | os.PathLike[str], name: str, *, seats: in
         raise WorkshopError(f"A workshop named {name!r} already exists: end it first (`odatis-vre workshop end {name}`) "
                             "or choose another name.")
     if not 1 <= seats <= MAX_SEATS:
-        raise WorkshopError(f"--seats {seats}: give between 1 and {MAX_SEATS} seats.")
+        raise WorkshopError(f"--seats {seats}: a workshop has 1 to {MAX_SEATS} participant seats; give a number in "
+                            f"that range (instructors come on top).")
     until_ts = float(until) if isinstance(until, (int, float)) else admin.parse_date(until)
     if until_ts <= time.time():
         raise WorkshopError(f"--until {until}: the date is in the past; give the workshop's last day (YYYY-MM-DD).")
@@ -243,7 +271,7 @@ def create(hub: HubClient, path: str | os.PathLike[str], name: str, *, seats: in
     instructors = list(instructors) or [f"{name}-instructor"]
     for u in instructors:
         if not valid_username(u):
-            raise WorkshopError(f"--instructor {u!r} is not a valid user name.")
+            raise WorkshopError(f"--instructor: {username_problem(u)}")
     taken = [u for u in participants if hub.exists(f"/users/{u}")]
     if taken:
         raise WorkshopError(f"User(s) {', '.join(taken[:5])} already exist in the hub: choose another workshop name.")
@@ -429,11 +457,13 @@ def _runtime_file(rel: Path) -> bool:
     return any(text == s or text.startswith(s + "/") for s in ARCHIVE_SKIP)
 
 
-def archive_homes(cfg: VREConfig, name: str, users: list[str], dest_dir: Path, progress: bool = True) -> tuple[Path, int, list[str]]:
+def archive_homes(cfg: VREConfig | None, name: str, users: list[str], dest_dir: Path, progress: bool = True,
+                  homes: Path | None = None) -> tuple[Path, int, list[str]]:
     """Write ``<name>/<user>/…`` for every existing home + ``MANIFEST.json`` into one tar.gz; verify it.
 
-    Returns (archive, number of files, users with nothing to keep). The archive appears under its
-    final name only once complete and checked.
+    Homes are the local mode's (``cfg``), or ``homes/<user>`` (Kubernetes: the Job of :func:`archive_job`
+    mounts each user's volume there). Returns (archive, number of files, users with nothing to keep). The
+    archive appears under its final name only once complete and checked.
     """
     stamp = time.strftime("%Y%m%dT%H%M%S")
     final = dest_dir / f"workshop-{name}-{stamp}.tar.gz"
@@ -443,7 +473,7 @@ def archive_homes(cfg: VREConfig, name: str, users: list[str], dest_dir: Path, p
     with atomic.replacing(final, mode=0o600) as tmp:
         with tarfile.open(tmp, "w:gz") as tar:
             for u in tqdm(users, desc=f"workshop {name}: archive", unit="home", disable=not progress):
-                home = home_of(cfg, u)
+                home = homes / u if homes is not None else home_of(cfg, u)  # type: ignore[arg-type]
                 # Accounts get their (empty) home when created, so "never started" means
                 # "nothing to keep", not "no home folder".
                 kept = [p for p in sorted(home.rglob("*")) if p.is_file() and not p.is_symlink()
@@ -468,6 +498,56 @@ def archive_homes(cfg: VREConfig, name: str, users: list[str], dest_dir: Path, p
         if missing:
             raise WorkshopError(f"The archive misses {len(missing)} file(s), e.g. {missing[0]}; nothing was deleted.")
     return final, count, manifest["never_started"]
+
+
+#: where the archive Job mounts the users' volumes and the archives' volume
+JOB_HOMES, JOB_ARCHIVES = "/homes", "/archives"
+
+
+def archive_job(name: str, users: list[str], image: str, *, namespace: str = "odatis",
+                claim_template: str = "claim-{user}", archives_claim: str = "odatis-vre-archives") -> dict[str, Any]:
+    """The Kubernetes Job that archives ``users``' home volumes of workshop ``name`` (Kubernetes mode).
+
+    Each user's volume (KubeSpawner's ``claim-<user>``) is mounted read-only at ``/homes/<user>``, the chart's
+    ``odatis-vre-archives`` volume at ``/archives``; the Job runs ``odatis-vre workshop archive-homes`` from the
+    ocean image, which writes the same archive as the local mode's ``workshop end`` (files, MANIFEST.json with
+    SHA-256, checked before it gets its final name). Apply it with ``kubectl apply -f``; stop the users'
+    servers first (a volume is ReadWriteOnce).
+
+    >>> job = archive_job("ocean101", ["ocean101-01"], "ghcr.io/odatis/vre-ocean:2026.11.24")
+    >>> job["spec"]["template"]["spec"]["volumes"][0]["persistentVolumeClaim"]
+    {'claimName': 'claim-ocean101-01', 'readOnly': True}
+    """
+    if not NAME_RE.match(name or ""):
+        raise WorkshopError(f"{name!r} is not a workshop name (lower-case letters, digits and '-').")
+    if not users:
+        raise WorkshopError("Give at least one user whose home volume to archive (--user).")
+    bad = [u for u in users if not valid_username(u)]
+    if bad:
+        raise WorkshopError(f"{', '.join(bad)}: not a user name.")
+    volumes = [{"name": f"home-{i}", "persistentVolumeClaim": {"claimName": claim_template.format(user=u),
+                                                               "readOnly": True}} for i, u in enumerate(users)]
+    mounts = [{"name": f"home-{i}", "mountPath": f"{JOB_HOMES}/{u}", "readOnly": True} for i, u in enumerate(users)]
+    volumes.append({"name": "archives", "persistentVolumeClaim": {"claimName": archives_claim}})
+    mounts.append({"name": "archives", "mountPath": JOB_ARCHIVES})
+    labels = {"app.kubernetes.io/part-of": "odatis-vre", "app.kubernetes.io/component": "workshop-archive",
+              "odatis.fr/workshop": name}
+    return {
+        "apiVersion": "batch/v1", "kind": "Job",
+        "metadata": {"name": f"workshop-archive-{name}", "namespace": namespace, "labels": labels},
+        "spec": {"backoffLimit": 2, "ttlSecondsAfterFinished": 86400, "template": {
+            "metadata": {"labels": labels},
+            "spec": {
+                "restartPolicy": "Never", "automountServiceAccountToken": False,
+                "securityContext": {"runAsUser": 1000, "runAsGroup": 100, "fsGroup": 100, "runAsNonRoot": True},
+                "containers": [{
+                    "name": "archive", "image": image,
+                    "command": ["odatis-vre", "workshop", "archive-homes", name, "--homes", JOB_HOMES,
+                                "--dest", JOB_ARCHIVES, *[a for u in users for a in ("--user", u)]],
+                    "resources": {"requests": {"cpu": "250m", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}},
+                    "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
+                    "volumeMounts": mounts}],
+                "volumes": volumes}}}}
 
 
 def end(hub: HubClient, path: str | os.PathLike[str], name: str, *, keep_homes: bool = False,

@@ -129,6 +129,8 @@ def _child(listener: socket.socket, conn: socket.socket) -> None:
         setproctitle.setproctitle(" ".join(sys.argv) + f" (user {request['env'].get('JUPYTERHUB_USER', '?')})")
         os.environ.clear()
         os.environ.update({str(k): str(v) for k, v in request["env"].items()})
+        sys.argv += _user_home_args()
+        _reread_dask_config()
         from jupyterhub.singleuser import main
 
         code = main() or 0
@@ -143,6 +145,33 @@ def _child(listener: socket.socket, conn: socket.socket) -> None:
             sys.stdout.flush()
             sys.stderr.flush()
         os._exit(code)
+
+
+def _user_home_args() -> list[str]:
+    """Options that give back to the user's server what preloaded modules took from the zygote's home at import.
+
+    JupyterLab's ``LabApp`` computes its user-settings and workspaces folders as class defaults when it is
+    imported (``Unicode(get_workspaces_dir())``): in a forked server they would be root's
+    (``/root/.jupyter/lab``, refused to the user's account). Called once the user's environment is in place,
+    JupyterLab's own functions give the user's folders, passed as options like any configuration.
+    """
+    try:
+        from jupyterlab.commands import get_user_settings_dir, get_workspaces_dir
+    except ImportError:
+        return []
+    return [f"--LabApp.user_settings_dir={get_user_settings_dir()}", f"--LabApp.workspaces_dir={get_workspaces_dir()}"]
+
+
+def _reread_dask_config() -> None:
+    """Read Dask's configuration again, from the user's environment and home.
+
+    Dask collects its configuration (``DASK_*`` variables, ``~/.config/dask``) when it is first imported, which
+    the zygote does as root for dask-labextension: without this, a forked server's Dask sidebar would make
+    local clusters instead of Dask Gateway ones and ignore the gateway's address.
+    """
+    config = sys.modules.get("dask.config")
+    if config is not None:
+        config.refresh()
 
 
 def _hub_alive(state_dir: Path, hub_pid: int | None) -> bool:

@@ -66,8 +66,12 @@ def erddap_table(frame: pd.DataFrame, query: str, time_cols: tuple[str, ...] = (
         series = df[col]
         if col in time_cols:
             series = pd.to_datetime(series, utc=True)
-            value: Any = pd.Timestamp(val.strip('"'))
-            value = value.tz_localize("UTC") if value.tzinfo is None else value
+            text = val.strip('"')
+            try:  # ERDDAP takes a time as ISO 8601 or as seconds since 1970-01-01T00:00:00Z (erddapy sends those)
+                value: Any = pd.Timestamp(float(text), unit="s", tz="UTC")
+            except ValueError:
+                value = pd.Timestamp(text)
+                value = value.tz_localize("UTC") if value.tzinfo is None else value
         elif val.startswith('"'):
             value = val.strip('"')
             series = series.astype(str)

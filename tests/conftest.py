@@ -79,3 +79,26 @@ def postgres_url() -> str:
     yield url
     pg.stop()
 
+
+
+#: where the test session's images are tagged (images/build.sh REGISTRY), and their tag
+TEST_REGISTRY, TEST_TAG = "localhost/odatis-vre-test", "test"
+
+
+@pytest.fixture(scope="session")
+def built_images(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The base, ocean and hub images built by images/build.sh (what `make images` runs), once per session.
+
+    podman's layer cache and the caches under /var/cache/odatis-vre make a rebuild of unchanged sources quick;
+    the build log is kept in the session's temporary folder and its end is shown when the build fails.
+    """
+    import subprocess
+    import sys
+
+    log = tmp_path_factory.mktemp("images") / "build.log"
+    env = os.environ | {"IMAGES": "base ocean hub", "REGISTRY": TEST_REGISTRY, "PYTHON": sys.executable}
+    with open(log, "w") as fh:
+        out = subprocess.run(["sh", str(REPO / "images" / "build.sh"), TEST_TAG], env=env, stdout=fh,
+                             stderr=subprocess.STDOUT, timeout=3600)
+    assert out.returncode == 0, f"images/build.sh failed ({log}):\n" + log.read_text()[-4000:]
+    return {name: f"{TEST_REGISTRY}/vre-{name}:{TEST_TAG}" for name in ("base", "ocean", "hub")}

@@ -281,11 +281,35 @@ def test_bad_input_messages(daily: xr.DataArray) -> None:
 
 # ----------------------------------------------------------------------------- profiles
 
-def test_pressure_to_depth_check_value() -> None:
-    # UNESCO Technical Papers in Marine Science 44 (1983): 10000 dbar at 30° → 9712.653 m
-    assert round(float(analysis.pressure_to_depth(10000.0, 30.0)), 3) == 9712.653
+def test_pressure_to_depth_is_teos10_and_agrees_with_unesco() -> None:
+    # UNESCO Technical Papers in Marine Science 44 (1983): 10000 dbar at 30° → 9712.653 m; TEOS-10's
+    # gsw.z_from_p (a better gravity and specific volume) stays within 2 m of it over the whole ocean depth
+    z = analysis.pressure_to_depth(10000.0, 30.0)
+    assert isinstance(z, float) and abs(z - 9712.653) < 2.0 and z != pytest.approx(9712.653, abs=1e-3)
     assert analysis.pressure_to_depth(0.0, 45.0) == 0.0
     assert analysis.pressure_to_depth(1000.0, 60.0) < analysis.pressure_to_depth(1000.0, 0.0)
+    # xarray in, lazy xarray out, same numbers
+    pres = xr.DataArray(np.array([[10.0, 500.0, 2000.0]]), dims=("N_PROF", "N_LEVELS")).chunk()
+    lat = xr.DataArray(np.array([45.0]), dims="N_PROF").chunk()
+    lazy = analysis.pressure_to_depth(pres, lat)
+    assert analysis.is_lazy(lazy)
+    np.testing.assert_allclose(lazy.values[0], [analysis.pressure_to_depth(p, 45.0) for p in (10.0, 500.0, 2000.0)])
+
+
+def test_potential_density_of_profiles() -> None:
+    ds = samples.argo_dataset(n_floats=2, n_cycles=2, n_levels=40).chunk({"N_PROF": 2})
+    s0 = analysis.potential_density(ds)
+    assert analysis.is_lazy(s0) and s0.dims == ("N_PROF", "N_LEVELS") and s0.attrs["units"] == "kg m-3"
+    got = s0.compute()
+    # North Atlantic waters: σ0 between 25 and 28.5 kg m-3, lighter at the surface than at 2000 dbar
+    assert float(got.min()) > 25 and float(got.max()) < 28.5
+    assert (got.isel(N_LEVELS=-1) > got.isel(N_LEVELS=0)).all()
+    # a seawater reference (TEOS-10 standard: SP 35, 10 °C at the surface, 0° E 0° N) → σ0 ≈ 26.95 kg m-3
+    ref = xr.Dataset({"TEMP": ("N", [10.0]), "PSAL": ("N", [35.0]), "PRES": ("N", [0.0]),
+                      "LONGITUDE": ("N", [0.0]), "LATITUDE": ("N", [0.0])})
+    assert float(analysis.potential_density(ref)[0]) == pytest.approx(26.95, abs=0.05)
+    with pytest.raises(analysis.AnalysisError, match="no PSAL; pass the names"):
+        analysis.potential_density(ds.drop_vars("PSAL"))
 
 
 def test_interp_profiles_matches_numpy() -> None:

@@ -107,6 +107,19 @@ def test_argo_float_file_has_the_sample_values(server: DataServer, sample_data: 
     np.testing.assert_array_equal(ds.JULD.values.astype("datetime64[s]"), ref.JULD.values.astype("datetime64[s]"))
 
 
+def _erddap_times(query: set[str], op: str) -> list[pd.Timestamp]:
+    """The values of a query's ``time<op>...`` constraints (ISO 8601 or seconds since 1970, both ERDDAP's)."""
+    out = []
+    for part in query:
+        if part.startswith(f"time{op}") and not part[len(f"time{op}"):].startswith("="):
+            text = part[len(f"time{op}"):].strip('"')
+            try:
+                out.append(pd.Timestamp(float(text), unit="s", tz="UTC"))
+            except ValueError:
+                out.append(pd.Timestamp(text).tz_convert("UTC"))
+    return out
+
+
 def test_erddap_constraints_are_sent_to_the_server(server: DataServer) -> None:
     df = catalog.load("argo_erddap_profiles", mirror=server.mirror(), bbox=(-12, 42, -6, 47),
                       time=("2023-02-01", "2023-02-28")).compute()
@@ -116,10 +129,10 @@ def test_erddap_constraints_are_sent_to_the_server(server: DataServer) -> None:
     queries = [set(urllib.parse.unquote(r.split("?", 1)[1]).split("&"))
                for r in server.requests if "ArgoFloats.csv" in r][-3:]
     assert all({"latitude>=42.0", "latitude<=47.0", "longitude>=-12.0"} <= q for q in queries)
-    # the period's last day is included whole
-    assert any("time<2023-03-01T00:00:00Z" in q for q in queries)
-    firsts = [urllib.parse.unquote(r) for r in server.requests if "ArgoFloats.csv" in r][-3:]
-    assert any("time>=2023-02-01T00:00:00Z&" in q for q in firsts)  # the first 10-day window starts with the period
+    # the period's last day is included whole (erddapy sends times as seconds since 1970, as ERDDAP allows)
+    assert any(pd.Timestamp("2023-03-01", tz="UTC") in _erddap_times(q, "<") for q in queries)
+    # the first 10-day window starts with the period
+    assert any(pd.Timestamp("2023-02-01", tz="UTC") in _erddap_times(q, ">=") for q in queries)
     assert df.time.dt.tz is not None and len(df) > 0
     # an empty answer (ERDDAP: HTTP 404 "no matching results") is an empty table, not an error
     empty = catalog.load("argo_erddap_profiles", mirror=server.mirror(), time=("1990-01-01", "1990-01-02"))

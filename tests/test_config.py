@@ -42,6 +42,12 @@ MALFORMED = [
     ({"profiles": [PROFILE], "auth": {"type": "oauth", "oauth": {"client_id": "x"}}}, ["auth.oauth", "authorize_url"]),
     ({"profiles": [PROFILE], "services": {"repository": {"registrar": "crossref"}}},
      ["services.repository.registrar", "'datacite'"]),
+    ({"profiles": [PROFILE], "services": {"repository": {"direct_downloads": {"url": "127.0.0.1:9000"}}}},
+     ["services.repository.direct_downloads.url", "https?://"]),
+    ({"profiles": [PROFILE], "services": {"repository": {"direct_downloads": {"ttl": 1}}}},
+     ["services.repository.direct_downloads.ttl", "minimum"]),
+    ({"profiles": [PROFILE], "services": {"repository": {"direct_downloads": {"min_size": "big"}}}},
+     ["services.repository.direct_downloads.min_size", "K, M, G or T"]),
 ]
 
 
@@ -162,10 +168,11 @@ def test_modes_differ_only_where_declared(tmp_path: Path) -> None:
     assert loc.Spawner.server_token_scopes == kub.Spawner.server_token_scopes
     assert loc.Spawner.default_url == kub.Spawner.default_url == "/lab"
     # local services are started by the hub, Kubernetes ones are Deployments reached by URL
-    # (the idle culler runs inside the hub's pod in both modes, as in zero-to-jupyterhub)
+    # (the idle culler runs inside the hub's pod in both modes, as in zero-to-jupyterhub; in Kubernetes so does
+    # the recorder of Dask usage, which the local gateway's database makes unneeded there)
     assert all("command" in s for s in loc.JupyterHub.services if s["name"] != "odatis-cli")
-    assert [s["name"] for s in kub.JupyterHub.services if "command" in s] == ["idle-culler"]
-    assert {s["name"] for s in loc.JupyterHub.services} == {s["name"] for s in kub.JupyterHub.services}
+    assert [s["name"] for s in kub.JupyterHub.services if "command" in s] == ["dask-usage", "idle-culler"]
+    assert {s["name"] for s in loc.JupyterHub.services} == {s["name"] for s in kub.JupyterHub.services} - {"dask-usage"}
     # the user environment points at the right gateway and catalogue in each mode
     assert loc.Spawner.environment["DASK_GATEWAY__ADDRESS"].startswith("http://127.0.0.1:18999/")
     assert kub.Spawner.environment["ODATIS_VRE_CATALOG"] == modes.K8S_CATALOG

@@ -29,7 +29,14 @@ def test_sample_datasets_pass(make: Callable[[], xr.Dataset]) -> None:
     problems = conventions.check(ds)
     assert _errors(problems) == {}
     assert all(isinstance(p, Problem) and p.level == "warning" and p.attribute and p.message for p in problems)
-    assert conventions.require(ds) == problems       # the warnings come back, nothing raised
+    # a source is not a deposit: CF-clean, and only ACDD's score (attributes a deposit writes from its
+    # depositor's metadata: creator_email, platform, program...) keeps it from being published as it is
+    a = conventions.assess(ds)
+    assert a.scores["cf"]["high"] == 0 and a.scores["acdd"]["percent"] < conventions.ACDD_MIN_PERCENT
+    refusal = a.refusal()
+    assert refusal and all(p.source == "ACDD-1.3 score" for p in refusal), refusal
+    with pytest.raises(conventions.ConventionsError, match="ACDD-1.3 score"):
+        conventions.require(ds)
 
 
 @pytest.mark.parametrize("name", ["sst_daily/20230101-ODATIS-L4_GHRSST-SSTfnd-SAMPLE.nc", "argo_profiles.nc",
@@ -102,7 +109,8 @@ def test_broken_copies_name_the_attribute(breaker, expected: dict[str, str]) -> 
         conventions.require(ds)
     for attribute in expected:
         assert f"  - {attribute}: " in str(exc.value)
-    assert {p.attribute for p in exc.value.problems} == set(errors)
+    # the errors, then (a source sample, not a deposit) what its ACDD score lacks
+    assert {p.attribute for p in exc.value.problems if p.source != "ACDD-1.3 score"} == set(errors)
 
 
 def test_coordinate_fillvalue_in_a_file_is_an_error(tmp_path: Path) -> None:

@@ -126,6 +126,8 @@ def test_scheduler_and_worker_pods_for_every_group(gw: tuple[Config, config.VREC
             assert spec["cluster_max_workers"] == min(q.dask_workers, by_cores)
             assert spec["cluster_max_workers"] * spec["worker_cores"] <= q.dask_cores
             assert spec["cluster_max_workers"] >= 1
+            # idle clusters are shut down after vre.yaml's services.dask_gateway.idle_timeout (1800 s here)
+            assert spec["idle_timeout"] == cfg.services["dask_gateway"]["idle_timeout"] == 1800
             for pod in (scheduler, worker):
                 pod_for_schema = pod | {"metadata": pod["metadata"] | {"name": pod["metadata"].get("name", "w")}}
                 kubernetes_validate.validate(pod_for_schema, K8S_VERSION, strict=True)
@@ -148,6 +150,10 @@ def test_scheduler_and_worker_pods_for_every_group(gw: tuple[Config, config.VREC
             assert worker["spec"]["nodeSelector"] == {"odatis.fr/pool": "dask"}
             assert worker["spec"]["tolerations"][0]["key"] == "odatis.fr/pool"
             assert scheduler["metadata"]["annotations"]["prometheus.io/port"] == "8787"
+            # the commands of the images' distributed (dask-scheduler / dask-worker are gone since 2025)
+            for pod, cmd in ((scheduler, ["dask", "scheduler"]), (worker, ["dask", "worker"])):
+                c0 = pod["spec"]["containers"][0]
+                assert [*(c0.get("command") or []), *(c0.get("args") or [])][:2] == cmd, c0
             # the allocator settings of gateway.worker_environment reach the worker's nanny
             env = {e["name"]: e.get("value") for e in worker["spec"]["containers"][0]["env"]}
             assert env["DASK_DISTRIBUTED__NANNY__PRE_SPAWN_ENVIRON"] == repr(gateway.WORKER_MALLOC)

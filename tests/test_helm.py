@@ -1,7 +1,8 @@
-"""The Helm chart without a cluster: real `helm lint` / `helm template` of helm/odatis-vre (with the
-stand-in subcharts of tests/charts/), manifests validated against the Kubernetes OpenAPI schema
-(kubernetes-validate, offline), user pods built by KubeSpawner from the real hub configuration and
-the chart's values, and the NetworkPolicies evaluated on the pods they must allow or refuse."""
+"""The Helm chart without a cluster: real `helm lint` / `helm template` of helm/odatis-vre with the real
+upstream charts (../shared/charts/*.tgz, copied into charts/ as `helm dependency build` would), manifests
+validated against the Kubernetes OpenAPI schema (kubernetes-validate, offline), values checked by the
+upstream charts' own schemas, user pods built by KubeSpawner from the real hub configuration and the
+chart's values, and the NetworkPolicies evaluated on the pods they must allow or refuse."""
 
 from __future__ import annotations
 
@@ -27,7 +28,8 @@ from vre_testing import KUBECONFIG
 
 REPO = Path(__file__).resolve().parents[1]
 CHART = REPO / "helm" / "odatis-vre"
-STANDINS = REPO / "tests" / "charts"
+#: the pinned upstream charts, as `helm dependency build` fetches them (no chart registry is reachable here)
+UPSTREAM = REPO.parent / "shared" / "charts"
 HELM = REPO / ".tools" / "bin" / "helm"
 EXAMPLE_VRE = CHART / "examples" / "vre.yaml"
 K8S_VERSION = "1.32"
@@ -45,14 +47,48 @@ def helm(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str
     return subprocess.run([str(HELM), *args], capture_output=True, text=True, cwd=cwd, timeout=120)
 
 
+def upstream_archives() -> dict[str, Path]:
+    """``{dependency name: its .tgz}`` for every pinned dependency of Chart.yaml, from ../shared/charts."""
+    deps = yaml.safe_load((CHART / "Chart.yaml").read_text())["dependencies"]
+    out = {}
+    for dep in deps:
+        tgz = UPSTREAM / f"{dep['name']}-{dep['version']}.tgz"
+        assert tgz.is_file(), (f"{tgz} is missing: the upstream charts live in ../shared/charts beside the checkout "
+                               "(see its README); `helm dependency build` fetches the same archives where a chart "
+                               "registry is reachable")
+        out[dep["name"]] = tgz
+    return out
+
+
 @pytest.fixture(scope="session")
 def chart(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of the chart whose charts/ holds the stand-in subcharts (no registry is reachable)."""
+    """A copy of the chart whose charts/ holds the pinned upstream archives, as `helm dependency build` leaves it."""
     dest = tmp_path_factory.mktemp("chart") / "odatis-vre"
     shutil.copytree(CHART, dest, ignore=shutil.ignore_patterns("charts", "Chart.lock"))
-    for sub in ("jupyterhub", "dask-gateway"):
-        shutil.copytree(STANDINS / sub, dest / "charts" / sub)
+    (dest / "charts").mkdir()
+    for tgz in upstream_archives().values():
+        shutil.copy2(tgz, dest / "charts" / tgz.name)
     return dest
+
+
+def render_by_source(chart: Path, *args: str, vre: Path | None = EXAMPLE_VRE) -> list[tuple[str, dict[str, Any]]]:
+    """`helm template` → ``(template path, manifest)`` pairs (``odatis-vre/charts/jupyterhub/templates/...``)."""
+    extra = ["--set-file", f"vreConfig={vre}"] if vre else []
+    out = helm("template", RELEASE, str(chart), "-n", NAMESPACE, *extra, *args)
+    if out.returncode != 0:
+        raise AssertionError(out.stderr)
+    pairs = []
+    for part in out.stdout.split("\n---\n"):
+        source = next((line.split(": ", 1)[1] for line in part.splitlines() if line.startswith("# Source: ")), "")
+        doc = yaml.safe_load(part)
+        if doc:
+            pairs.append((source, doc))
+    return pairs
+
+
+def ours(source: str) -> bool:
+    """Whether a template belongs to our chart, not to an upstream subchart."""
+    return source.startswith("odatis-vre/templates/")
 
 
 def render(chart: Path, *args: str, vre: Path | None = EXAMPLE_VRE, namespace: str = NAMESPACE) -> list[dict[str, Any]]:
@@ -104,11 +140,13 @@ def test_chart_pins_its_dependencies(chart: Path) -> None:
     # the gateway chart generates the configuration that dask-gateway-server (in the hub image) reads
     lock = (REPO / "images" / "hub" / "requirements.lock").read_text()
     assert f"dask-gateway-server=={deps['dask-gateway']['version']}" in lock
-    # the stand-ins used by these tests carry the same names and versions
-    for name, dep in deps.items():
-        standin = yaml.safe_load((STANDINS / name / "Chart.yaml").read_text())
-        assert (standin["name"], standin["version"]) == (name, dep["version"])
-        assert not (STANDINS / name / "templates").exists(), "stand-ins must render nothing of their own"
+    # the archives these tests render with are those charts, at those versions
+    import tarfile
+
+    for name, tgz in upstream_archives().items():
+        with tarfile.open(tgz) as tar:
+            meta = yaml.safe_load(tar.extractfile(f"{name}/Chart.yaml").read())  # type: ignore[union-attr]
+        assert (meta["name"], meta["version"]) == (name, deps[name]["version"])
 
 
 def test_values_validate_against_our_schema() -> None:
@@ -125,6 +163,26 @@ def test_helm_refuses_values_outside_the_schema(chart: Path) -> None:
     assert "networkPolicy" in msg and "enabled" in msg
     msg = render_error(chart, *SECRETS, "--set", "dataVolume.colour=blue")
     assert "colour" in msg
+    # keys under jupyterhub: are checked by zero-to-jupyterhub's own schema (values.schema.json of the chart)
+    msg = render_error(chart, *SECRETS, "--set", "jupyterhub.hub.colour=blue")
+    assert "jupyterhub" in msg and "colour" in msg
+    msg = render_error(chart, *SECRETS, "--set", "jupyterhub.singleuser.storage.capacty=5Gi")
+    assert "capacty" in msg
+
+
+def test_our_dask_gateway_values_meet_its_schema() -> None:
+    """The dask-gateway chart ships its schema as values.schema.yaml only (helm reads values.schema.json), so
+    helm does not check it: the test does, with the chart's defaults merged with our values, as helm merges them."""
+    import tarfile
+
+    with tarfile.open(upstream_archives()["dask-gateway"]) as tar:
+        schema = yaml.safe_load(tar.extractfile("dask-gateway/values.schema.yaml").read())  # type: ignore[union-attr]
+        defaults = yaml.safe_load(tar.extractfile("dask-gateway/values.yaml").read())  # type: ignore[union-attr]
+    validator = jsonschema.Draft7Validator(schema)
+    merged = config.deep_merge(defaults, chart_values()["dask-gateway"])
+    assert not list(validator.iter_errors(merged)), [e.message for e in validator.iter_errors(merged)]
+    wrong = config.deep_merge(merged, {"gateway": {"colour": "blue"}})
+    assert any("colour" in e.message for e in validator.iter_errors(wrong))
 
 
 def test_helm_lint_strict_passes(chart: Path) -> None:
@@ -133,24 +191,62 @@ def test_helm_lint_strict_passes(chart: Path) -> None:
     assert "0 chart(s) failed" in out.stdout
 
 
+#: kinds whose schema is not in Kubernetes' OpenAPI document: Traefik's (the dask-gateway chart's proxy) and the
+#: Prometheus Operator's; their fields are checked below
+CRD_KINDS = {"traefik.io": ("IngressRoute", "IngressRouteTCP", "Middleware"),
+             "monitoring.coreos.com": ("ServiceMonitor", "PodMonitor")}
+
+
+def traefik_schemas() -> dict[str, dict[str, Any]]:
+    """``{kind: openAPIV3Schema}`` of the Traefik CRDs shipped in the dask-gateway chart (crds/traefik.yaml)."""
+    import tarfile
+
+    with tarfile.open(upstream_archives()["dask-gateway"]) as tar:
+        crds = list(yaml.safe_load_all(tar.extractfile("dask-gateway/crds/traefik.yaml").read()))  # type: ignore[union-attr]
+    out = {}
+    for crd in crds:
+        if crd and crd.get("kind") == "CustomResourceDefinition":
+            version = next(v for v in crd["spec"]["versions"] if v.get("served"))
+            out[crd["spec"]["names"]["kind"]] = version["schema"]["openAPIV3Schema"]
+    return out
+
+
 def test_every_template_renders_valid_manifests(chart: Path) -> None:
-    docs = render(chart, "--set", "metrics.serviceMonitor.enabled=true", "--set", "secrets.values.oauthClientSecret=o",
-                  "--set", "secrets.values.daskGatewayApiToken=d", "--set", "secrets.values.explorerApiToken=e",
-                  "--set", "secrets.values.repositoryApiToken=r")
-    sources = set()
-    for doc in docs:
-        if doc["apiVersion"].startswith("monitoring.coreos.com/"):
-            # Prometheus Operator CRDs: not in the Kubernetes schema; check the fields Prometheus needs
-            assert doc["kind"] in ("ServiceMonitor", "PodMonitor")
-            assert doc["spec"]["selector"]["matchLabels"]
-            endpoints = doc["spec"].get("endpoints") or doc["spec"].get("podMetricsEndpoints")
-            assert all(e["path"].endswith("/metrics") and e["port"] for e in endpoints)
+    pairs = render_by_source(chart, "--set", "metrics.serviceMonitor.enabled=true",
+                             "--set", "secrets.values.oauthClientSecret=o", "--set", "secrets.values.daskGatewayApiToken=d",
+                             "--set", "secrets.values.explorerApiToken=e", "--set", "secrets.values.repositoryApiToken=r")
+    sources, upstream = set(), set()
+    for source, doc in pairs:
+        group = doc["apiVersion"].split("/")[0]
+        if group in CRD_KINDS:
+            assert doc["kind"] in CRD_KINDS[group], doc["kind"]
+            if group == "monitoring.coreos.com":
+                # check the fields Prometheus needs
+                assert doc["spec"]["selector"]["matchLabels"]
+                endpoints = doc["spec"].get("endpoints") or doc["spec"].get("podMetricsEndpoints")
+                assert all(e["path"].endswith("/metrics") and e["port"] for e in endpoints)
+            else:
+                # Traefik's resources against the CRDs the dask-gateway chart installs
+                jsonschema.validate(doc, traefik_schemas()[doc["kind"]])
         else:
             kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
-        assert doc["metadata"]["labels"]["app.kubernetes.io/part-of"] == "odatis-vre"
-        sources.add(doc["kind"])
+        if ours(source):
+            assert doc["metadata"]["labels"]["app.kubernetes.io/part-of"] == "odatis-vre"
+            sources.add(doc["kind"])
+        else:
+            upstream.add(source.split("/")[2])
     assert {"ConfigMap", "Secret", "Deployment", "Service", "PersistentVolumeClaim", "Job", "NetworkPolicy",
             "ResourceQuota", "LimitRange", "ServiceMonitor", "PodMonitor"} <= sources
+    # the upstream charts render with our values: hub, proxy, user scheduler, gateway API, controller, traefik
+    assert upstream == {"jupyterhub", "dask-gateway"}
+    deployments = {d["metadata"]["name"]: d for _, d in pairs if d["kind"] == "Deployment"}
+    # every image is one of ours or an upstream release (never the placeholder tags of the chart's sources)
+    images = {c["image"] for d in deployments.values() for c in d["spec"]["template"]["spec"]["containers"]}
+    assert not [i for i in images if "set-by-chartpress" in i], images
+    hub_image = deployments["hub"]["spec"]["template"]["spec"]["containers"][0]["image"]
+    assert deployments["controller-odatis-vre-dask-gateway"]["spec"]["template"]["spec"]["containers"][0]["image"] == hub_image
+    assert {"hub", "proxy", "user-scheduler", "api-odatis-vre-dask-gateway", "controller-odatis-vre-dask-gateway",
+            "traefik-odatis-vre-dask-gateway", "odatis-vre-explorer", "odatis-vre-repository"} <= set(deployments)
     # every template file of ours produces something with everything enabled (checks.yaml aside)
     for tpl in sorted((chart / "templates").glob("*.yaml")):
         if tpl.name == "checks.yaml":
@@ -197,7 +293,8 @@ def test_secret_values_become_a_secret_and_existing_secret_is_used_as_is(chart: 
     secret = by_kind(docs, "Secret")["odatis-vre-secrets"]
     assert secret["stringData"] == {"oauth-client-secret": "o", "dask-gateway-api-token": "d",
                                     "explorer-api-token": "e", "repository-api-token": "r"}
-    assert "Secret" not in {d["kind"] for d in render(chart, *SECRETS)}
+    # with existingSecret, no Secret of ours (z2jh's own "hub" Secret stays)
+    assert "odatis-vre-secrets" not in by_kind(render(chart, *SECRETS), "Secret")
     # a Secret of another name must be referenced by the hub and the gateway too
     msg = render_error(chart, "--set", "secrets.existingSecret=vre-prod")
     assert "vre-prod" in msg and "jupyterhub.hub.extraEnv" in msg
@@ -207,7 +304,7 @@ def test_services_disabled_need_no_token(chart: Path, tmp_path: Path) -> None:
     vre = write_vre(tmp_path, {"services": {"explorer": {"enabled": False}, "repository": {"enabled": False}}})
     docs = render(chart, "--set", "secrets.values.oauthClientSecret=o", "--set", "secrets.values.daskGatewayApiToken=d",
                   vre=vre)
-    assert not by_kind(docs, "Deployment")
+    assert not [n for n in by_kind(docs, "Deployment") if n.startswith("odatis-vre-")]
     assert set(by_kind(docs, "Secret")["odatis-vre-secrets"]["stringData"]) == {"oauth-client-secret",
                                                                                 "dask-gateway-api-token"}
 
@@ -225,6 +322,7 @@ def test_wrong_values_are_refused_with_what_to_fix(chart: Path) -> None:
     assert "Dask workers must run the notebooks' image" in render_error(
         chart, *SECRETS, "--set", "dask-gateway.gateway.backend.image.tag=other")
     assert "must be the hub image" in render_error(chart, *SECRETS, "--set", "dask-gateway.gateway.image.tag=other")
+    assert "controller.image" in render_error(chart, *SECRETS, "--set", "dask-gateway.controller.image.tag=other")
     assert "hub.base_url" in render_error(chart, *SECRETS, "--set", "jupyterhub.hub.baseUrl=/vre/")
     assert "singleuser.networkPolicy.enabled must be false" in render_error(
         chart, *SECRETS, "--set", "jupyterhub.singleuser.networkPolicy.enabled=true")
@@ -515,6 +613,8 @@ class Endpoint:
     labels: dict[str, str] | None = None
     namespace: str = NAMESPACE
     namespace_labels: dict[str, str] = field(default_factory=dict)
+    #: the pod's named container ports (a policy may name a port instead of its number)
+    ports: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.namespace_labels = self.namespace_labels or {"kubernetes.io/metadata.name": self.namespace}
@@ -549,8 +649,13 @@ def peer_matches(peer: dict[str, Any], other: Endpoint, policy_ns: str) -> bool:
     return selects(peer.get("podSelector") or {}, other.labels)
 
 
-def port_matches(ports: list[dict[str, Any]] | None, port: int, protocol: str) -> bool:
-    return not ports or any(p.get("port") in (None, port) and p.get("protocol", "TCP") == protocol for p in ports)
+def port_matches(ports: list[dict[str, Any]] | None, port: int, protocol: str, named: dict[str, int]) -> bool:
+    """Whether ``port`` is among a rule's ``ports``; a named port is the destination pod's port of that name."""
+    def number(p: dict[str, Any]) -> int | None:
+        value = p.get("port")
+        return named.get(value) if isinstance(value, str) else value
+
+    return not ports or any(number(p) in (None, port) and p.get("protocol", "TCP") == protocol for p in ports)
 
 
 def direction_allowed(policies: list[dict[str, Any]], pod: Endpoint, other: Endpoint, port: int, protocol: str,
@@ -566,7 +671,7 @@ def direction_allowed(policies: list[dict[str, Any]], pod: Endpoint, other: Endp
         for rule in policy["spec"].get(direction) or []:
             peers = rule.get(peers_key)
             if (not peers or any(peer_matches(peer, other, pod.namespace) for peer in peers)) and \
-                    port_matches(rule.get("ports"), port, protocol):
+                    port_matches(rule.get("ports"), port, protocol, (other if direction == "egress" else pod).ports):
                 return True
     return False
 
@@ -578,21 +683,39 @@ def allowed(policies: list[dict[str, Any]], src: Endpoint, dst: Endpoint, port: 
 
 
 #: The upstream charts' pod labels (z2jh hub/proxy, dask-gateway traefik/api) and addresses outside pods.
-HUB = Endpoint("10.1.0.2", {"app": "jupyterhub", "component": "hub", "release": RELEASE,
-                            "hub.jupyter.org/network-access-singleuser": "true"})
-PROXY = Endpoint("10.1.0.3", {"app": "jupyterhub", "component": "proxy", "release": RELEASE,
-                              "hub.jupyter.org/network-access-singleuser": "true"})
-TRAEFIK = Endpoint("10.1.0.4", {"app.kubernetes.io/name": "dask-gateway", "app.kubernetes.io/component": "traefik",
-                                "gateway.dask.org/instance": "odatis-vre-dask-gateway"})
-GATEWAY_API = Endpoint("10.1.0.5", {"app.kubernetes.io/name": "dask-gateway", "app.kubernetes.io/component": "gateway",
-                                    "gateway.dask.org/instance": "odatis-vre-dask-gateway",
-                                    "hub.jupyter.org/network-access-hub": "true"})
+HUB = Endpoint("10.1.0.2", {"component": "hub", "app.kubernetes.io/component": "hub", "app": "jupyterhub",
+                            "release": RELEASE, "app.kubernetes.io/name": "jupyterhub", "app.kubernetes.io/instance": RELEASE,
+                            "hub.jupyter.org/network-access-proxy-api": "true",
+                            "hub.jupyter.org/network-access-proxy-http": "true",
+                            "hub.jupyter.org/network-access-singleuser": "true"}, ports={"http": 8081})
+PROXY = Endpoint("10.1.0.3", {"component": "proxy", "app.kubernetes.io/component": "proxy", "app": "jupyterhub",
+                              "release": RELEASE, "app.kubernetes.io/name": "jupyterhub", "app.kubernetes.io/instance": RELEASE,
+                              "hub.jupyter.org/network-access-hub": "true",
+                              "hub.jupyter.org/network-access-singleuser": "true"}, ports={"http": 8000, "api": 8001})
+_GW = {"app.kubernetes.io/name": "dask-gateway", "helm.sh/chart": "dask-gateway-2026.3.0",
+       "app.kubernetes.io/instance": RELEASE, "app.kubernetes.io/version": "2026.3.0", "app.kubernetes.io/managed-by": "Helm",
+       "gateway.dask.org/instance": "odatis-vre-dask-gateway"}
+TRAEFIK = Endpoint("10.1.0.4", _GW | {"app.kubernetes.io/component": "traefik"}, ports={"traefik": 9000, "web": 8000})
+GATEWAY_API = Endpoint("10.1.0.5", _GW | {"app.kubernetes.io/component": "gateway",
+                                          "hub.jupyter.org/network-access-hub": "true"}, ports={"api": 8000})
 KUBE_DNS = Endpoint("10.1.9.10", {"k8s-app": "kube-dns"}, namespace="kube-system")
 PROMETHEUS = Endpoint("10.1.8.8", {"app.kubernetes.io/name": "prometheus"}, namespace="monitoring")
 KUBE_API = Endpoint("10.96.0.1")
 KUBE_API_NODE = Endpoint("172.20.0.10")
 METADATA = Endpoint("169.254.169.254")
 INTERNET = Endpoint("193.51.0.10")  # a public data endpoint
+
+
+def test_upstream_pods_are_the_ones_the_policies_are_checked_on(chart: Path) -> None:
+    """The hub, proxy, gateway API and traefik endpoints above carry the labels and named ports of the pods
+    the real upstream charts render (the policies below are evaluated on them)."""
+    deployments = by_kind(render(chart, *SECRETS), "Deployment")
+    for name, endpoint in (("hub", HUB), ("proxy", PROXY), ("api-odatis-vre-dask-gateway", GATEWAY_API),
+                           ("traefik-odatis-vre-dask-gateway", TRAEFIK)):
+        template = deployments[name]["spec"]["template"]
+        assert template["metadata"]["labels"] == endpoint.labels, name
+        named = {p["name"]: p["containerPort"] for c in template["spec"]["containers"] for p in c.get("ports", [])}
+        assert named == endpoint.ports, name
 
 
 def test_network_policies_isolate_user_pods(chart: Path, kube_env: config.VREConfig) -> None:
@@ -698,8 +821,8 @@ def test_dockerfiles_install_their_locks() -> None:
     assert chart_values()["dataVolume"]["mountPath"] == "/srv/odatis/catalog/data"
 
 
-def test_make_images_says_when_no_container_engine_is_installed(tmp_path: Path) -> None:
-    # a PATH with the shell tools only: neither docker nor podman
+def test_image_build_says_when_podman_is_missing(tmp_path: Path) -> None:
+    # a PATH with the shell tools only: no podman
     bindir = tmp_path / "bin"
     bindir.mkdir()
     for tool in ("sh", "date", "dirname", "mktemp", "rm", "cp", "mkdir", "find"):
@@ -709,7 +832,7 @@ def test_make_images_says_when_no_container_engine_is_installed(tmp_path: Path) 
     out = subprocess.run(["/bin/sh", str(REPO / "images" / "build.sh"), "t"], capture_output=True, text=True,
                          env={"PATH": str(bindir)}, timeout=60)
     assert out.returncode == 1
-    assert "neither docker" in out.stderr and "podman" in out.stderr
+    assert "podman is not installed" in out.stderr and "make images" in out.stderr
 
 
 def test_repository_extra_env_carries_registrar_credentials_to_the_service(chart: Path) -> None:

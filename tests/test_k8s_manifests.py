@@ -64,6 +64,13 @@ def test_pod_manifest_matches_profile_and_validates(kube_cfg: config.VREConfig, 
     assert env["ODATIS_VRE_CATALOG"] == "/srv/odatis/catalog/odatis.yaml"
     assert env["DASK_GATEWAY__ADDRESS"].endswith("/services/dask-gateway")
     assert env["DASK_DISTRIBUTED__DASHBOARD__LINK"] == "{JUPYTERHUB_SERVICE_PREFIX}proxy/{port}/status"
+    # what JupyterLab's extensions read: the limits for jupyter-resource-usage, the gateway for the Dask sidebar,
+    # plots that carry BokehJS (no CDN)
+    assert config.parse_quantity(env["MEM_LIMIT"]) == config.parse_quantity(spec["memory"]["limit"])
+    assert float(env["CPU_LIMIT"]) == float(spec["cpu"]["limit"])
+    assert (env["DASK_LABEXTENSION__FACTORY__MODULE"], env["DASK_LABEXTENSION__FACTORY__CLASS"]) == \
+        ("dask_gateway", "GatewayCluster")
+    assert env["PANEL_INLINE"] == "true" and env["BOKEH_RESOURCES"] == "inline"
 
 
 def test_profile_list_hides_retired_profiles(kube_cfg: config.VREConfig) -> None:

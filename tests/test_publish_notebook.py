@@ -6,6 +6,7 @@ notebook's path ($JPY_SESSION_NAME, as Jupyter sets it).
 
 from __future__ import annotations
 
+import ast
 import json
 import sys
 from pathlib import Path
@@ -15,6 +16,7 @@ import pytest
 import requests
 from nbclient import NotebookClient
 
+from odatis_vre import catalog
 from vre_testing import REPO, VRETestStack, start_stack
 
 NOTEBOOK = REPO / "notebooks" / "05-publish-with-doi.ipynb"
@@ -67,6 +69,16 @@ def test_publish_notebook_runs(repo_stack: VRETestStack, sample_data: Path, tmp_
     # refusals name the fields and attributes to fix
     assert "creators: missing" in text
     assert "units" in text or "standard_name" in text
+    # below 95 % of the ACDD points: the metadata fields to add, named as the user writes them
+    assert "Add to the metadata" in text and "at least 95 % needed" in text
+    fields = ast.literal_eval(text.split("fields to add: ")[1].splitlines()[0])
+    assert {"creators[].email", "instrument", "platform", "program"} <= set(fields), fields
+    # (this VRE sets no services.repository.publisher_email: the refusal says the administrator sets it)
+    assert set(fields) - {"creators[].email", "instrument", "platform", "program"} <= {"the repository's publisher"}
+    # the published file: compliance-checker's scores, as the service computed them on the file itself
+    scores = text.split("compliance-checker: ")[1].splitlines()[0]
+    assert scores.endswith("high-priority CF issues: 0"), scores
+    assert float(scores.split("(")[1].split(" %")[0]) >= 95, scores
     # the deposit: a DOI under the test prefix, marked as not registered, a landing page
     doi = text.split("DOI:")[1].split()[0]
     landing = text.split("landing page:")[1].split()[0]
@@ -74,6 +86,12 @@ def test_publish_notebook_runs(repo_stack: VRETestStack, sample_data: Path, tmp_
     assert landing.startswith(repo + "datasets/")
     assert "identical values: yes" in text and "same DOI: True" in text
     assert "found in the VRE catalogue: True" in text
+    # a map and a series of the published dataset, drawn from what came back from the repository
+    pngs = [o for o in outputs if "image/png" in o.get("data", {})]
+    assert len(pngs) >= 2 and all(len(o["data"]["image/png"]) > 10_000 for o in pngs)
+    july = catalog.load("sample_sst_zarr", bbox=(-6, 44, -1, 48), time=("2023-07-01", "2023-07-31")).analysed_sst
+    shown = float(text.split("July mean of the published map:")[1].split()[0])
+    assert shown == pytest.approx(float(july.mean()), abs=0.011)
     # provenance: the catalogue entry opened, the notebook with its hash, the software
     attrs = requests.get(landing + "datacite.json", timeout=30).json()
     methods = " ".join(d["description"] for d in attrs["descriptions"] if d["descriptionType"] == "Methods")

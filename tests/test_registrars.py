@@ -217,71 +217,177 @@ def test_datacite_standin_checks_like_datacite(dc, md: dict) -> None:
     assert requests.delete(f"{url}/dois/{draft}", auth=auth, timeout=5).status_code == 204
 
 
-# ----------------------------------------------------------------------------- Zenodo
+# ----------------------------------------------------------------------------- Zenodo (InvenioRDM records API)
+
+def _records(h) -> list[dict]:
+    """Every record of the Zenodo stand-in, as ``record_of`` shows it."""
+    with h.lock:
+        ids = list(h.records)
+    return [h.record_of(rid) for rid in ids]
+
+
+def _notes(rec: dict) -> list[str]:
+    body = rec["draft"] or rec["record"]
+    return [d["description"] for d in body["metadata"].get("additional_descriptions") or []
+            if d["type"]["id"] == "notes"]
+
+
+def _requests(h, method: str, pattern: str, statuses: tuple) -> list[tuple]:
+    import re
+
+    with h.lock:
+        return [r for r in h.requests if r[0] == method and re.search(pattern, r[1]) and r[2] in statuses]
+
 
 def test_zenodo_deposit_publish(zen, tmp_path: Path, md: dict, draft_attrs: dict, data_files: list[Path]) -> None:
     url, h = zen
     reg = _zen(url, tmp_path / "state")
     doi = reg.reserve("sst-anomaly/v1", draft_attrs)
-    (dep,) = h.state.values()
-    assert doi == dep["metadata"]["prereserve_doi"]["doi"] and not dep["submitted"]
-    assert dep["metadata"]["notes"].startswith("odatis-vre deposit key: sst-anomaly/v1")
-    assert reg.reserve("sst-anomaly/v1", draft_attrs) == doi and len(h.state) == 1
+    (rec,) = _records(h)
+    # a draft record (POST /api/records) whose DOI Zenodo reserved (POST .../draft/pids/doi)
+    assert rec["record"] is None and doi == rec["draft"]["pids"]["doi"]["identifier"] == f"10.5072/zenodo.{rec['id']}"
+    assert _notes(rec) == ["odatis-vre deposit key: sst-anomaly/v1"] and rec["draft"]["errors"] == []
+    assert reg.reserve("sst-anomaly/v1", draft_attrs) == doi and len(_records(h)) == 1
+    assert reg.status("sst-anomaly/v1") == "draft"
     final = metadata.datacite_attributes(md, doi=doi, url=LANDING)
     assert reg.publish("sst-anomaly/v1", doi, final, LANDING, data_files) == doi
-    assert dep["submitted"] and dep["state"] == "done" and dep["doi"] == doi
-    assert {k: f["sha256"] for k, f in dep["_files"].items()} == \
-        {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in data_files}
-    zmd = dep["metadata"]
-    assert zmd["upload_type"] == "dataset" and zmd["license"] == "cc-by-4.0"
-    assert zmd["creators"] == [{"name": "Carberry, Josiah", "affiliation": "Ifremer", "orcid": "0000-0002-1825-0097"}]
-    assert {"identifier": "10.5194/os-19-1-2023", "relation": "isSupplementTo"} in zmd["related_identifiers"]
-    assert {"identifier": LANDING, "relation": "isIdenticalTo"} in zmd["related_identifiers"]
-    assert "ANR (ANR-20-X)" in zmd["notes"]
-    publishes = h.count("POST", "/api/deposit/depositions/")
+    (rec,) = _records(h)
+    assert rec["draft"] is None and rec["record"]["pids"]["doi"]["identifier"] == doi
+    assert {k: (f["status"], f["sha256"]) for k, f in rec["files"].items()} == \
+        {p.name: ("completed", hashlib.sha256(p.read_bytes()).hexdigest()) for p in data_files}
+    m = rec["record"]["metadata"]
+    assert m["resource_type"] == {"id": "dataset"} and m["rights"] == [{"id": "cc-by-4.0"}] and m["title"] == md["title"]
+    assert m["creators"] == [{"person_or_org": {"type": "personal", "family_name": "Carberry", "given_name": "Josiah",
+                                                "identifiers": [{"scheme": "orcid", "identifier": "0000-0002-1825-0097"}]},
+                              "affiliations": [{"name": "Ifremer"}]}]
+    assert {"identifier": "10.5194/os-19-1-2023", "scheme": "doi", "relation_type": {"id": "issupplementto"}} \
+        in m["related_identifiers"]
+    assert {"identifier": LANDING, "scheme": "url", "relation_type": {"id": "isidenticalto"}} in m["related_identifiers"]
+    assert m["funding"] == [{"funder": {"name": "ANR"}, "award": {"title": {"en": "ANR-20-X"}, "number": "ANR-20-X"}}]
+    publishes = len(_requests(h, "POST", r"/actions/publish$", (202,)))
     assert reg.publish("sst-anomaly/v1", doi, final, LANDING, data_files) == doi     # no-op
-    assert h.count("POST", "/api/deposit/depositions/") == publishes
+    assert len(_requests(h, "POST", r"/actions/publish$", (202, 400, 404))) == publishes == 1
     assert reg.status("sst-anomaly/v1") == "published"
+    # Zenodo's concept DOI: the parent record's, registered at the first version
+    assert reg.concept_doi("sst-anomaly.concept") is None
+    assert reg.publish_concept("sst-anomaly.concept", {}, LANDING, "sst-anomaly/v1") == \
+        rec["parent"]["doi"] == f"10.5072/zenodo.{rec['parent']['id']}"
 
 
 def test_zenodo_lost_create_answer_and_lost_state(zen, tmp_path: Path, draft_attrs: dict) -> None:
     url, h = zen
-    h.fail_next("commit-then-drop", "/deposit/depositions", method="POST")
+    h.fail_next("commit-then-drop", "/records", method="POST")
     with pytest.raises(RegistrarError) as exc:
         _zen(url, tmp_path / "s1").reserve("sst-anomaly/v1", draft_attrs)
-    assert exc.value.retryable and len(h.state) == 1
-    # a new process with no state file finds the deposition by the key in its notes
+    assert exc.value.retryable and len(_records(h)) == 1
+    # a new process with no state file finds the record by the key in its note, and reserves its DOI once
     doi = _zen(url, tmp_path / "s2").reserve("sst-anomaly/v1", draft_attrs)
-    assert len(h.state) == 1 and doi == next(iter(h.state.values()))["metadata"]["prereserve_doi"]["doi"]
-    assert json.loads((tmp_path / "s2" / "zenodo-depositions.json").read_text()) == {"sst-anomaly/v1": next(iter(h.state))}
-    assert _zen(url, None).reserve("sst-anomaly/v2", draft_attrs) != doi and len(h.state) == 2
+    (rec,) = _records(h)
+    assert doi == rec["draft"]["pids"]["doi"]["identifier"]
+    assert json.loads((tmp_path / "s2" / "zenodo-records.json").read_text()) == {"sst-anomaly/v1": rec["id"]}
+    # the DOI reservation's answer lost: the retry reads the reserved DOI, reserves no other
+    h.fail_next("commit-then-drop", "/records/", method="POST")
+    reg = _zen(url, None, retries=1, backoff=0)
+    doi2 = reg.reserve("sst-anomaly/v2", draft_attrs)
+    assert doi2 != doi and len(_records(h)) == 2
+    assert len(_requests(h, "POST", r"/draft/pids/doi$", (201, "dropped"))) == 2
 
 
 @pytest.mark.parametrize("fault, where", [
-    (500, ("/deposit/depositions/", "POST")),                 # the publish action fails
-    ("timeout", ("/deposit/depositions/", "POST")),
-    ("commit-then-drop", ("/deposit/depositions/", "POST")),  # published, but the answer is lost
-    ("commit-then-drop", ("/files/", "PUT")),                 # a file arrived, the answer is lost
-    ("timeout", ("/files/", "PUT")),
-    (502, ("/deposit/depositions/", "PUT")),                  # metadata update fails
+    (500, ("/actions/publish", "POST")),                      # the publish action fails
+    ("timeout", ("/actions/publish", "POST")),
+    ("commit-then-drop", ("/actions/publish", "POST")),       # published, but the answer is lost
+    ("commit-then-drop", ("/content", "PUT")),                # a file's bytes arrived, the answer is lost
+    ("timeout", ("/content", "PUT")),                         # a file's bytes did not arrive
+    ("commit-then-drop", ("/commit", "POST")),                # a file committed, the answer is lost
+    (502, ("/draft", "PUT")),                                 # the metadata update fails
 ])
 def test_zenodo_publish_retry_is_exactly_once(zen, tmp_path: Path, md: dict, draft_attrs: dict,
                                               data_files: list[Path], fault, where) -> None:
     url, h = zen
-    reg = _zen(url, tmp_path / "state", timeout=0.5)
+    reg = _zen(url, tmp_path / "state", timeout=2)  # gives up on a silent Zenodo well before it drops (6 s)
     doi = reg.reserve("sst-anomaly/v1", draft_attrs)
+    (rec,) = _records(h)
     final = metadata.datacite_attributes(md, doi=doi, url=LANDING)
-    h.fail_next(fault, where[0], method=where[1], delay=2)
+    base = f"/records/{rec['id']}/draft"
+    target = {"/actions/publish": f"{base}/actions/publish", "/draft": f"{base}$",
+              "/content": f"{base}/files/{data_files[0].name}/content",
+              "/commit": f"{base}/files/{data_files[0].name}/commit"}[where[0]]
+    h.fail_next(fault, target, method=where[1], delay=6)
     with pytest.raises(RegistrarError) as exc:
         reg.publish("sst-anomaly/v1", doi, final, LANDING, data_files)
     assert exc.value.retryable
-    assert reg.publish("sst-anomaly/v1", doi, final, LANDING, data_files) == doi
-    (dep,) = h.state.values()
-    assert dep["submitted"] and dep["doi"] == doi and sorted(dep["_files"]) == sorted(p.name for p in data_files)
-    published = [r for r in h.requests if r[0] == "POST" and r[1].endswith("/actions/publish") and r[2] in (202, "dropped")]
-    assert len(published) == 1
-    uploads = [r for r in h.requests if r[0] == "PUT" and r[1].startswith("/api/files/") and r[2] in (201, "dropped")]
-    assert len(uploads) == len(data_files)      # nothing uploaded twice
+    # the caller's retry (a later call, another process: the same state file), with the registrar's own retries
+    again = _zen(url, tmp_path / "state", timeout=30, retries=2, backoff=0)
+    assert again.publish("sst-anomaly/v1", doi, final, LANDING, data_files) == doi
+    (rec,) = _records(h)
+    assert rec["draft"] is None and rec["record"]["pids"]["doi"]["identifier"] == doi
+    assert {k: f["sha256"] for k, f in rec["files"].items()} == \
+        {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in data_files}
+    assert len(_requests(h, "POST", r"/actions/publish$", (202, "dropped"))) == 1     # published once
+    for p in data_files:  # each file's bytes stored once: a retry commits what arrived instead of sending it again
+        stored = _requests(h, "PUT", rf"/files/{p.name}/content$", (200, "dropped"))
+        assert len(stored) == 1, stored
+
+
+def test_zenodo_new_version_is_a_version_of_the_same_record(zen, tmp_path: Path, md: dict, draft_attrs: dict,
+                                                           data_files: list[Path]) -> None:
+    url, h = zen
+    reg = _zen(url, tmp_path / "state")
+    doi1 = reg.reserve("ds/v1", draft_attrs)
+    reg.publish("ds/v1", doi1, metadata.datacite_attributes(md, doi=doi1, url=LANDING), LANDING, data_files)
+    v2_attrs = metadata.datacite_attributes(md, doi=None, previous_version=doi1, version="2")
+    with pytest.raises(RegistrarError, match="no published record for 'ds/v0'"):
+        reg.reserve("ds/v1b", v2_attrs, previous_key="ds/v0")
+    # POST /api/records/{v1}/versions; its answer lost once: the retry gets the same new-version draft
+    h.fail_next("commit-then-drop", "/records/", method="POST")
+    with pytest.raises(RegistrarError):
+        _zen(url, tmp_path / "state", retries=0).reserve("ds/v2", v2_attrs, previous_key="ds/v1")
+    doi2 = reg.reserve("ds/v2", v2_attrs, previous_key="ds/v1")
+    recs = {r["id"]: r for r in _records(h)}
+    assert len(recs) == 2 and len(_requests(h, "POST", r"/versions$", (201, "dropped"))) == 2
+    v1, v2 = sorted(recs.values(), key=lambda r: r["index"])
+    assert v2["parent"]["id"] == v1["parent"]["id"] and v2["index"] == 2 and doi2 != doi1
+    assert _notes(v2) == ["odatis-vre deposit key: ds/v2"]  # its own key, not v1's copied note
+    landing2 = LANDING.replace("/v1", "/v2")
+    final2 = metadata.datacite_attributes(md, doi=doi2, url=landing2, previous_version=doi1, version="2")
+    assert reg.publish("ds/v2", doi2, final2, landing2, data_files[:1]) == doi2
+    v1, v2 = (h.record_of(r["id"]) for r in (v1, v2))
+    assert v1["parent"]["versions"] == [v1["id"], v2["id"]]
+    assert list(v2["files"]) == [data_files[0].name] and sorted(v1["files"]) == sorted(p.name for p in data_files)
+    concept = reg.publish_concept("ds.concept", {}, LANDING, "ds/v2")
+    assert concept == reg.publish_concept("ds.concept", {}, LANDING, "ds/v1") == v1["parent"]["doi"]
+    assert concept not in (doi1, doi2)
+
+
+@pytest.mark.parametrize("multipart", [True, False])
+def test_zenodo_large_file_goes_in_parts(tmp_path: Path, md: dict, draft_attrs: dict, multipart: bool) -> None:
+    url, h = zenodo_standin.start(multipart=multipart)
+    try:
+        reg = registrars.ZenodoRegistrar("10.5072", token="zenodo-test-token", base_url=url, state_dir=tmp_path,
+                                         timeout=5, retries=1, backoff=0, progress=False, part_size=64 * 1024,
+                                         multipart_threshold=100 * 1024)
+        big = tmp_path / "big.nc"
+        big.write_bytes(bytes(range(256)) * 700)  # 179 200 bytes: 3 parts of at most 64 KiB
+        doi = reg.reserve("big/v1", draft_attrs)
+        (rec,) = _records(h)
+        # the second part fails in both of the registrar's attempts; the caller's retry starts the file again
+        h.fail_next(500, f"/records/{rec['id']}/draft/files/big.nc/content/2", method="PUT", times=2)
+        final = metadata.datacite_attributes(md, doi=doi, url=LANDING)
+        if multipart:
+            with pytest.raises(RegistrarError, match="Zenodo answered 500"):
+                reg.publish("big/v1", doi, final, LANDING, [big])
+        assert reg.publish("big/v1", doi, final, LANDING, [big]) == doi
+        (rec,) = _records(h)
+        assert rec["files"]["big.nc"]["sha256"] == hashlib.sha256(big.read_bytes()).hexdigest()
+        parts = _requests(h, "PUT", r"/files/big\.nc/content/\d$", (200,))
+        whole = _requests(h, "PUT", r"/files/big\.nc/content$", (200,))
+        if multipart:  # each attempt started the file again (part 2 never arrived): three times part 1
+            assert sorted(p[1][-1] for p in parts) == ["1", "1", "1", "2", "3"] and not whole
+        else:  # an instance without multipart uploads: one PUT of the whole file
+            assert not parts and len(whole) == 1
+    finally:
+        h.stop()
 
 
 def test_zenodo_errors(zen, tmp_path: Path, md: dict, draft_attrs: dict, data_files: list[Path]) -> None:
@@ -291,14 +397,25 @@ def test_zenodo_errors(zen, tmp_path: Path, md: dict, draft_attrs: dict, data_fi
     bad = registrars.get("zenodo", prefix="10.5072", environ={"ZENODO_TOKEN": "nope"}, base_url=url, retries=0)
     with pytest.raises(RegistrarError, match="401.*check ZENODO_TOKEN") as exc:
         bad.reserve("k/v1", draft_attrs)
-    assert not exc.value.retryable and h.state == {}
+    assert not exc.value.retryable and _records(h) == []
     reg = _zen(url, tmp_path)
     final = metadata.datacite_attributes(md, doi="10.5072/zenodo.1", url=LANDING)
-    with pytest.raises(RegistrarError, match="no Zenodo deposition for key"):
+    with pytest.raises(RegistrarError, match="no Zenodo record for key"):
         reg.publish("never-reserved/v1", "10.5072/zenodo.1", final, LANDING, data_files)
     doi = reg.reserve("k/v1", draft_attrs)
     with pytest.raises(RegistrarError, match="needs at least one file"):
         reg.publish("k/v1", doi, final, LANDING, [])
     with pytest.raises(RegistrarError, match="is not a file"):
         reg.publish("k/v1", doi, metadata.datacite_attributes(md, doi=doi, url=LANDING), LANDING, [tmp_path])
-    assert not next(iter(h.state.values()))["submitted"]
+    with pytest.raises(RegistrarError, match="has DOI .* on Zenodo, not 10.5072/zenodo.1"):
+        reg.publish("k/v1", "10.5072/zenodo.1", final, LANDING, data_files)
+    with pytest.raises(RegistrarError, match="no concept DOI yet") as exc:
+        reg.publish_concept("k.concept", {}, LANDING, "k/v1")
+    assert exc.value.retryable
+    (rec,) = _records(h)
+    assert rec["record"] is None and rec["draft_files"] == {}
+    # what Zenodo lists as errors in a saved draft is refused at once, naming the field
+    refused = dict(draft_attrs, types={"resourceTypeGeneral": "Dataset"}, dates=[{"date": "2023-13-45",
+                                                                                  "dateType": "Collected"}])
+    with pytest.raises(RegistrarError, match=r"Zenodo refused the metadata of k/v2: metadata\.dates\.0"):
+        reg.reserve("k/v2", refused)

@@ -22,7 +22,7 @@ import requests
 import yaml
 
 from odatis_vre.repository.store import ChecksumMismatch, Conflict, NotFound, RepositoryError, Store, TooLarge
-from vre_testing import VRETestStack, start_stack
+from vre_testing import REPO, VRETestStack, start_stack
 
 #: (config path, storage path) of every repository stack of the session: tests/test_zz_fixity.py re-checks them
 STACKS: list[Path] = []
@@ -31,14 +31,30 @@ MAX_UPLOAD = 8 * 1024 * 1024
 PASSWORD = "a-long-password-1"
 META = {
     "title": "Sea surface temperature sample, Bay of Biscay (repository test)",
-    "creators": [{"name": "Carberry, Josiah", "orcid": "0000-0002-1825-0097",
+    "creators": [{"name": "Carberry, Josiah", "orcid": "0000-0002-1825-0097", "email": "josiah.carberry@example.org",
                   "affiliation": {"name": "Ifremer", "ror": "https://ror.org/044jxhp58"}}],
     "licence": "CC-BY-4.0",
     "keywords": ["sea surface temperature", "Bay of Biscay"],
     "abstract": "Three days of a synthetic SST field, deposited by the test suite.",
     "funding": [{"funder": "Agence Nationale de la Recherche", "funder_ror": "https://ror.org/00rbzpz17",
                  "award": "ANR-00-TEST-0000"}],
+    "related_publications": [{"doi": "10.5194/os-19-1-2023", "relation": "IsSupplementTo"}],
+    "platform": {"name": "Models/Analyses", "vocabulary": "GCMD Platform Keywords"},
+    "program": "ODATIS",
 }
+#: The repository's contact (services.repository.publisher_email): ACDD publisher_email of deposited files.
+PUBLISHER_EMAIL = "repository@odatis.example.org"
+
+
+def docs_example_metadata(doc: str = "publishing.md") -> dict[str, Any]:
+    """The ``meta.yaml`` example of a page of docs/ (publishing.md §1; repository.md "Publishing"), as a user copies
+    it: what the docs promise must work."""
+    import yaml
+
+    text = (REPO / "docs" / doc).read_text(encoding="utf-8")
+    heading = {"publishing.md": "## 1. The metadata file", "repository.md": "## Publishing"}[doc]
+    block = text.split(heading, 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    return yaml.safe_load(block)
 
 
 def sha(data: bytes) -> str:
@@ -46,13 +62,17 @@ def sha(data: bytes) -> str:
 
 
 def make_nc(path: Path, *, cf: bool = True, days: int = 3) -> Path:
-    from odatis_vre import conventions, samples
+    """A sample SST file; ``cf``: with the ACDD attributes a deposit computes (datafacts.annotate with META)."""
+    from odatis_vre import conventions, datafacts, metadata, samples
 
     ds = samples.sst_dataset(days=days)
     if not cf:  # no conventions at all: no attributes, no units, no standard names
         ds.drop_attrs().to_netcdf(path)
         return path
-    return conventions.to_netcdf(ds, path)
+    md = metadata.load_metadata(META)
+    return conventions.to_netcdf(datafacts.annotate(ds, md, doi="10.5072/test", landing_url="https://example.org/x/",
+                                                    created="2026-01-01T00:00:00Z", publisher_email=PUBLISHER_EMAIL),
+                                 path)
 
 
 # ----------------------------------------------------------------------------- store alone
@@ -171,6 +191,44 @@ def test_chunks_read_as_byte_ranges_of_a_contiguous_file(tmp_path: Path, monkeyp
     reader.close()
 
 
+def test_signed_links_only_where_clients_reach_the_service(tmp_path: Path) -> None:
+    """Local mode with the hub on loopback: the service's own port; elsewhere only an explicit url; off on request."""
+    from odatis_vre import config
+    from odatis_vre.repository import signed
+    from odatis_vre.repository.server import Settings, direct_url
+    from vre_testing import write_config
+
+    def cfg(hub: dict[str, Any], dd: dict[str, Any] | None = None) -> Any:
+        folder = tmp_path / f"c{len(list(tmp_path.iterdir()))}"
+        folder.mkdir()
+        repo = {"direct_downloads": dd} if dd is not None else {}
+        return config.load(write_config(folder, {"hub": hub, "services": {"repository": repo}}))
+
+    assert direct_url(cfg({"ip": "127.0.0.1"}), 8123) == "http://127.0.0.1:8123"
+    assert direct_url(cfg({"ip": "0.0.0.0"}), 8123) is None  # users on other machines cannot reach loopback
+    assert direct_url(cfg({"ip": "0.0.0.0"}, {"url": "https://files.example.org"}), 8123) == "https://files.example.org"
+    assert direct_url(cfg({"ip": "127.0.0.1"}, {"enabled": False}), 8123) is None
+    assert direct_url(cfg({"ip": "127.0.0.1"}), None) is None  # the port is known to the running service only
+    s = Settings.from_config(cfg({"ip": "127.0.0.1"}, {"min_size": "2G", "ttl": 60}), port=8123)
+    assert (s.direct_url, s.direct_min_size, s.direct_ttl) == ("http://127.0.0.1:8123", 2 * 1024**3, 60)
+    # a link is bound to every field it names and to its time
+    key = signed.signing_key(tmp_path / "storage")
+    assert signed.signing_key(tmp_path / "storage") == key  # kept: links survive a restart
+    assert (tmp_path / "storage" / signed.KEY_FILE).stat().st_mode & 0o077 == 0
+    link = signed.DownloadLink.new("abcdefghij", 1, "a.nc", "0" * 64, ttl=60, now=1000.0)
+    link.check(key, link.signature(key), now=1059.0)
+    for other in (signed.DownloadLink("abcdefghik", 1, "a.nc", "0" * 64, link.expires),
+                  signed.DownloadLink("abcdefghij", 2, "a.nc", "0" * 64, link.expires),
+                  signed.DownloadLink("abcdefghij", 1, "b.nc", "0" * 64, link.expires),
+                  signed.DownloadLink("abcdefghij", 1, "a.nc", "1" * 64, link.expires)):
+        with pytest.raises(signed.LinkRefused, match="not valid"):
+            other.check(key, link.signature(key), now=1001.0)
+    with pytest.raises(signed.LinkRefused, match="expired"):
+        link.check(key, link.signature(key), now=1061.0)
+    with pytest.raises(signed.LinkRefused, match="expires"):
+        signed.parse_expires("tomorrow")
+
+
 # ----------------------------------------------------------------------------- the service behind a hub
 
 
@@ -244,7 +302,8 @@ def start_repository_stack(folder: Path, repository: dict[str, Any], registrar_e
     try:
         stack = start_stack(folder, {"services": {
             "dask_gateway": {"enabled": False}, "idle_culler": {"enabled": False}, "explorer": {"enabled": False},
-            "repository": {"enabled": True, "doi_prefix": "10.5072", "max_upload": "8M"} | repository}})
+            "repository": {"enabled": True, "doi_prefix": "10.5072", "max_upload": "8M",
+                           "publisher_email": PUBLISHER_EMAIL} | repository}})
     finally:
         for k, v in saved.items():
             if v is None:
@@ -261,7 +320,9 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Env:
 
     url, handle = datacite.start()
     folder = tmp_path_factory.mktemp("repo-vre")
-    stack = start_repository_stack(folder, {"registrar": "datacite", "datacite_url": url, "registrar_timeout": 2},
+    # every published test file (a few kB) is "large": downloads go through the signed links
+    stack = start_repository_stack(folder, {"registrar": "datacite", "datacite_url": url, "registrar_timeout": 2,
+                                            "direct_downloads": {"min_size": "1K", "ttl": 60}},
                                    {"DATACITE_REPOSITORY_ID": "ODATIS.VRE", "DATACITE_PASSWORD": "datacite-test-password"})
     e = Env(stack, handle, folder)
     r = stack.api("POST", "/groups/ocean-team")
@@ -339,7 +400,8 @@ def test_deposit_upload_publish_landing_download(env: Env, tmp_path: Path) -> No
     assert json.loads(env.get(f"datasets/{v['id']}/v1/schema.jsonld").text)["@type"] == "Dataset"
     png = env.get(f"datasets/{v['id']}/v1/preview.png")
     assert png.status_code == 200 and png.content[:8] == b"\x89PNG\r\n\x1a\n" and len(png.content) > 5000
-    assert env.get(f"datasets/{v['id']}/").url.endswith(f"datasets/{v['id']}/v1/")
+    concept = env.get(f"datasets/{v['id']}/")  # the dataset over all its versions: lists v1, links its page
+    assert concept.status_code == 200 and f"datasets/{v['id']}/v1/" in concept.text and v["doi"] in concept.text
 
     # downloads: whole, ranged, and through the client (checksum verified)
     url = f"datasets/{v['id']}/v1/files/{nc.name}"
@@ -351,6 +413,79 @@ def test_deposit_upload_publish_landing_download(env: Env, tmp_path: Path) -> No
     assert c.download(v["id"], 1, nc.name, tmp_path / "back.nc", progress=False).read_bytes() == data
     listed = {x["id"] for x in env.get("api/published").json()}
     assert v["id"] in listed
+
+
+@pytest.mark.slow
+def test_large_published_files_leave_the_proxy_through_signed_links(env: Env, tmp_path: Path) -> None:
+    from urllib.parse import parse_qs, urlparse
+
+    from odatis_vre.repository import signed
+    from odatis_vre.repository.server import Settings
+
+    port = json.loads((env.folder / ".vre" / "ports.json").read_text())["repository"]
+    settings = Settings.from_config(env.stack.cfg, port=port)
+    key = signed.signing_key(settings.storage)
+    direct = f"http://127.0.0.1:{port}/services/repository/"
+    nc = make_nc(tmp_path / "big.nc", days=4)
+    data = nc.read_bytes()
+    v = _new_deposit(env)
+    c = env.client("alice")
+    c.upload(v["id"], 1, nc, progress=False)
+    # a draft is served through the hub to its owner, never redirected (links are for published files)
+    draft = env.get(f"datasets/{v['id']}/v1/files/big.nc", "alice", allow_redirects=False)
+    assert draft.status_code == 200 and draft.content == data
+    c.publish(v["id"], 1)
+
+    # through the hub: a redirect to a link on the service's own port, never cached
+    r = env.get(f"datasets/{v['id']}/v1/files/big.nc", allow_redirects=False)
+    assert r.status_code == 307 and r.headers["Cache-Control"] == "no-store"
+    link = r.headers["Location"]
+    assert link.startswith(f"{direct}direct/{v['id']}/v1/big.nc?expires=")
+    q = {k: x[0] for k, x in parse_qs(urlparse(link).query).items()}
+    assert 0 < int(q["expires"]) - time.time() <= 60
+    got = requests.get(link, timeout=60)
+    assert got.status_code == 200 and got.content == data and "immutable" in got.headers["Cache-Control"]
+    part = requests.get(link, headers={"Range": "bytes=10-109"}, timeout=60)
+    assert part.status_code == 206 and part.content == data[10:110]
+    # clients follow it (the token is not sent on to the other port), and the checksum is verified
+    assert c.download(v["id"], 1, "big.nc", tmp_path / "back.nc", progress=False).read_bytes() == data
+    # on the service's own port there is nothing to redirect
+    assert requests.get(f"{direct}datasets/{v['id']}/v1/files/big.nc", allow_redirects=False,
+                        timeout=60).status_code == 200
+
+    def refused(url: str, status: int, words: str) -> None:
+        resp = requests.get(url, headers={"Accept": "application/json"}, timeout=60)
+        assert resp.status_code == status and words in resp.json()["error"], (url, resp.status_code, resp.text)
+
+    base = f"{direct}direct/{v['id']}/v1/big.nc"
+    bad_sig = q["sig"][:-1] + ("0" if q["sig"][-1] != "0" else "1")
+    refused(f"{base}?expires={q['expires']}&sig={bad_sig}", 403, "not valid")
+    refused(f"{base}?expires={int(q['expires']) + 3600}&sig={q['sig']}", 403, "not valid")  # a longer life
+    refused(f"{base}?sig={q['sig']}", 403, "expires")
+    refused(f"{base}?expires=soon&sig={q['sig']}", 403, "expires")
+    refused(f"{base}?expires={q['expires']}", 403, "not valid")
+    # the link names one file of one version: another published file with the same signature is refused
+    other = _new_deposit(env)
+    c.upload(other["id"], 1, nc, progress=False)
+    c.publish(other["id"], 1)
+    refused(f"{direct}direct/{other['id']}/v1/big.nc?expires={q['expires']}&sig={q['sig']}", 403, "not valid")
+    # expired: signed with the service's own key, an hour ago
+    sha256 = sha(data)
+    old = signed.DownloadLink(v["id"], 1, "big.nc", sha256, int(time.time()) - 3600)
+    refused(f"{base}?{old.query(key)}", 403, "expired")
+    # a draft is never served by a link, even one signed with the service's key; nor an unknown file
+    d = _new_deposit(env)
+    c.upload(d["id"], 1, nc, progress=False)
+    forged = signed.DownloadLink(d["id"], 1, "big.nc", sha256, int(time.time()) + 600)
+    for url in (f"{direct}direct/{d['id']}/v1/big.nc?{forged.query(key)}",
+                f"{env.repo}direct/{d['id']}/v1/big.nc?{forged.query(key)}"):
+        refused(url, 404, "no published file")
+    refused(f"{base.replace('big.nc', 'other.nc')}?{old.query(key)}", 404, "no published file")
+    # bob still cannot reach alice's draft through the hub, redirected or not
+    assert env.get(f"datasets/{d['id']}/v1/files/big.nc", "bob", allow_redirects=False).status_code == 404
+    # the hub's route to the same link works too (the signature is the permission, not the route)
+    assert requests.get(f"{env.repo}direct/{v['id']}/v1/big.nc?expires={q['expires']}&sig={q['sig']}",
+                        timeout=60).content == data
 
 
 @pytest.mark.slow
@@ -402,7 +537,8 @@ def test_bad_file_names_sizes_and_checksums_are_refused(env: Env, tmp_path: Path
     for name in ("evil.nc", "..evil", ".hidden", "b.nc"):
         assert not list(env.folder.parent.rglob(name)), name
     assert {p.name for p in storage.iterdir()} <= {"drafts", "published", "cache", "registrar", "repository.sqlite",
-                                                   "repository.sqlite-wal", "repository.sqlite-shm"}
+                                                   "repository.sqlite-wal", "repository.sqlite-shm",
+                                                   "download-signing-key"}
 
     # oversized: refused when announced, saying the limit and what to do
     r = env.post(files, "alice", json={"name": "big.nc", "size": MAX_UPLOAD + 1, "sha256": sha(b"")})
@@ -517,7 +653,8 @@ def test_registrar_failure_leaves_a_draft_and_retry_publishes_once(env: Env, tmp
     before = set(env.datacite.state)
     pub = env.client("alice").publish(v["id"], 1)
     assert pub["state"] == "published" and pub["doi"] == v["doi"]
-    assert set(env.datacite.state) == before  # no second DOI
+    # no second version DOI (the dataset's concept DOI, registered with its first publication, is the only new one)
+    assert set(env.datacite.state) - before <= {pub["concept_doi"]}
     assert env.datacite.state[v["doi"]]["state"] == "findable"
     assert sum(1 for d in env.datacite.state.values()
                if d["attributes"].get("url") == pub["landing_url"]) == 1
@@ -563,7 +700,8 @@ def test_new_versions_never_change_old_ones(env: Env, tmp_path: Path) -> None:
     after = (env.get(f"datasets/{v1['id']}/v1/files/a.nc").content, env.get(f"datasets/{v1['id']}/v1/datacite.json").json())
     assert after == before
     assert env.get(f"datasets/{v1['id']}/v2/files/a.nc").content == b.read_bytes() != before[0]
-    assert env.get(f"datasets/{v1['id']}/").url.endswith("/v2/")
+    concept = env.get(f"datasets/{v1['id']}/")
+    assert '/v2/>; rel="item"' in concept.headers["Link"] and p1["doi"] in concept.text and v2["doi"] in concept.text
     # v2's DataCite record (registered and served) names v1's DOI as the version it replaces
     link = {"relatedIdentifier": p1["doi"], "relatedIdentifierType": "DOI", "relationType": "IsNewVersionOf"}
     assert link in env.datacite.state[v2["doi"]]["attributes"]["relatedIdentifiers"]
@@ -654,6 +792,25 @@ def test_cli_publish_checks_the_registrar_and_is_idempotent(env: Env, tmp_path: 
     out = CliRunner().invoke(main, base, env=env_vars)
     assert out.exit_code == 1 and "creators: missing" in out.output
     assert len(env.get("api/deposits", "bob").json()) == mine
+    # a file with its source's attributes only: refused as it is (naming them), published with --annotate
+    import xarray as xr
+
+    from odatis_vre import conventions, samples
+
+    raw = conventions.to_netcdf(samples.sst_dataset(days=2), tmp_path / "cli_raw.nc")
+    meta.write_text(yaml.safe_dump(META | {"title": "SST annotated from the command line"}))
+    base = ["publish", str(raw), "--metadata", str(meta), "--repository-url", env.repo, "--json"]
+    out = CliRunner().invoke(main, base, env=env_vars)
+    assert out.exit_code == 1 and "creator_email" in out.output and "--annotate" in out.output, out.output
+    assert len(env.get("api/deposits", "bob").json()) == mine
+    out = CliRunner().invoke(main, base + ["--annotate"], env=env_vars)
+    assert out.exit_code == 0, out.output
+    annotated = json.loads(out.output)
+    assert annotated["state"] == "published" and annotated["scores"]["acdd"]["percent"] >= 95
+    got = env.get(f"datasets/{annotated['id']}/v1/files/{annotated['files'][0]['name']}").content
+    (tmp_path / "got.nc").write_bytes(got)
+    with xr.open_dataset(tmp_path / "got.nc") as ds:
+        assert ds.attrs["creator_email"] == META["creators"][0]["email"] and ds.attrs["id"] == annotated["doi"]
 
 
 @pytest.mark.slow

@@ -1,13 +1,14 @@
-"""The repository service with the ``zenodo`` registrar, behind a real hub, against the Zenodo stand-in (issue 5).
+"""The repository service with the ``zenodo`` registrar, behind a real hub, against the Zenodo stand-in (issues 5, 15).
 
 Same stack as tests/test_repository.py, but ``services.repository.registrar: zenodo`` with
-``zenodo_url`` pointing at ``tests/standins/zenodo.py``; the hub hands ``ZENODO_TOKEN`` to the
-service only (odatis_vre.hubconfig.REGISTRAR_ENV).
+``zenodo_url`` pointing at ``tests/standins/zenodo.py`` — Zenodo's InvenioRDM records API (``/api/records``,
+drafts, ``/versions``); the hub hands ``ZENODO_TOKEN`` to the service only (odatis_vre.hubconfig.REGISTRAR_ENV).
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -43,26 +44,32 @@ def _deposit(env: Env, **extra: Any) -> dict[str, Any]:
     return r.json()
 
 
-def _deps(env: Env, ds_id: str, n: int) -> list[dict[str, Any]]:
-    """The stand-in's depositions for version ``n`` of ``ds_id`` (the service's key is ``<id>.v<n>``), as
-    ``GET /deposit/depositions/<id>`` shows them (``files``: filename, filesize, md5 checksum)."""
+def _recs(env: Env, ds_id: str, n: int) -> list[dict[str, Any]]:
+    """The stand-in's records for version ``n`` of ``ds_id`` (the service's key is ``<id>.v<n>``, written in a
+    note), as ``record_of`` shows them: ``draft``/``record`` bodies, ``draft_files``/``files``, ``parent``."""
     marker = f"odatis-vre deposit key: {ds_id}.v{n}"
     z = env.zenodo  # type: ignore[attr-defined]
     with z.lock:
-        return [z._view(d) for d in z.state.values()
-                if d["metadata"].get("notes") == marker or d["metadata"].get("notes", "").startswith(marker + ".")]
+        ids = list(z.records)
+    out = []
+    for rid in ids:
+        rec = z.record_of(rid)
+        body = rec["draft"] or rec["record"]
+        if marker in [d["description"] for d in body["metadata"].get("additional_descriptions") or []]:
+            out.append(rec)
+    return out
 
 
-def _dep(env: Env, ds_id: str, n: int) -> dict[str, Any]:
-    deps = _deps(env, ds_id, n)
-    assert len(deps) == 1, f"{len(deps)} Zenodo depositions for {ds_id}.v{n}"
-    return deps[0]
+def _rec(env: Env, ds_id: str, n: int) -> dict[str, Any]:
+    recs = _recs(env, ds_id, n)
+    assert len(recs) == 1, f"{len(recs)} Zenodo records for {ds_id}.v{n}"
+    return recs[0]
 
 
-def _log(env: Env, method: str, suffix: str, statuses: tuple[Any, ...]) -> list[tuple[str, str, Any]]:
+def _log(env: Env, method: str, pattern: str, statuses: tuple[Any, ...]) -> list[tuple[str, str, Any]]:
     with env.zenodo.lock:  # type: ignore[attr-defined]
         return [r for r in env.zenodo.requests  # type: ignore[attr-defined]
-                if r[0] == method and r[1].endswith(suffix) and r[2] in statuses]
+                if r[0] == method and re.search(pattern, r[1]) and r[2] in statuses]
 
 
 def md5(path: Path) -> str:
@@ -73,10 +80,10 @@ def md5(path: Path) -> str:
 def test_deposit_reserves_then_publishes_on_zenodo(env: Env, tmp_path: Path) -> None:
     v = _deposit(env)
     assert v["registrar"] == "zenodo" and v["state"] == "draft"
-    draft = _dep(env, v["id"], 1)
-    # the DOI is the one Zenodo pre-reserved for the (still unpublished) deposition
-    assert v["doi"] == draft["metadata"]["prereserve_doi"]["doi"] == f"10.5072/zenodo.{draft['record_id']}"
-    assert (draft["state"], draft["submitted"], draft["files"]) == ("unsubmitted", False, [])
+    draft = _rec(env, v["id"], 1)
+    # the DOI is the one Zenodo reserved for the (still unpublished) draft record
+    assert v["doi"] == draft["draft"]["pids"]["doi"]["identifier"] == f"10.5072/zenodo.{draft['id']}"
+    assert draft["record"] is None and draft["draft_files"] == {}
     nc = make_nc(tmp_path / "sst_zenodo.nc")
     readme = tmp_path / "README.txt"
     readme.write_text("Synthetic SST, deposited by the test suite.\n")
@@ -86,66 +93,83 @@ def test_deposit_reserves_then_publishes_on_zenodo(env: Env, tmp_path: Path) -> 
     pub = c.publish(v["id"], 1)
     assert (pub["state"], pub["doi"]) == ("published", v["doi"])
 
-    dep = _dep(env, v["id"], 1)
-    assert dep["id"] == draft["id"] and (dep["state"], dep["submitted"], dep["doi"]) == ("done", True, v["doi"])
-    assert {f["filename"]: (f["filesize"], f["checksum"]) for f in dep["files"]} == {
+    rec = _rec(env, v["id"], 1)
+    assert rec["id"] == draft["id"] and rec["draft"] is None
+    assert rec["record"]["pids"]["doi"]["identifier"] == v["doi"]
+    assert {k: (f["size"], f["md5"]) for k, f in rec["files"].items()} == {
         p.name: (p.stat().st_size, md5(p)) for p in (nc, readme)}
-    zmd = dep["metadata"]
-    assert zmd["title"] == META["title"] and zmd["license"] == META["licence"].lower()
-    assert zmd["upload_type"] == "dataset" and zmd["access_right"] == "open" and zmd["version"] == "1"
-    assert zmd["creators"] == [{"name": "Carberry, Josiah", "affiliation": "Ifremer", "orcid": "0000-0002-1825-0097"}]
-    assert {"identifier": pub["landing_url"], "relation": "isIdenticalTo"} in zmd["related_identifiers"]
+    m = rec["record"]["metadata"]
+    assert m["title"] == META["title"] and m["rights"] == [{"id": META["licence"].lower()}]
+    assert m["resource_type"] == {"id": "dataset"} and m["version"] == "1"
+    assert rec["record"]["access"] == {"record": "public", "files": "public"}
+    assert m["creators"] == [{"person_or_org": {"type": "personal", "family_name": "Carberry", "given_name": "Josiah",
+                                                "identifiers": [{"scheme": "orcid", "identifier": "0000-0002-1825-0097"}]},
+                              "affiliations": [{"name": "Ifremer"}]}]
+    assert {"identifier": pub["landing_url"], "scheme": "url", "relation_type": {"id": "isidenticalto"}} \
+        in m["related_identifiers"]
+    # facts computed from the data reach Zenodo too: the period collected and the box
+    assert m["dates"][0]["type"] == {"id": "collected"} and m["locations"]["features"][0]["geometry"]["type"] == "Polygon"
+    # the concept DOI is Zenodo's (the parent record's), and the service's record says so
+    assert pub["concept_doi"] == rec["parent"]["doi"] == f"10.5072/zenodo.{rec['parent']['id']}"
     # publishing again is a no-op: one publish action on Zenodo, same DOI
     assert c.publish(v["id"], 1)["doi"] == v["doi"]
-    assert len(_log(env, "POST", f"/{dep['id']}/actions/publish", (202,))) == 1
-    # the service's landing page and DataCite export carry Zenodo's DOI; the files are served as sent
+    assert len(_log(env, "POST", rf"/records/{rec['id']}/draft/actions/publish$", (202, 400, 404))) == 1
+    # the service's landing page and DataCite export carry Zenodo's DOIs; the files are served as sent
     page = env.get(f"datasets/{v['id']}/v1/")
     assert page.status_code == 200 and v["doi"] in page.text
-    assert env.get(f"datasets/{v['id']}/v1/datacite.json").json()["doi"] == v["doi"]
+    exported = env.get(f"datasets/{v['id']}/v1/datacite.json").json()
+    assert exported["doi"] == v["doi"]
+    assert {"relatedIdentifier": pub["concept_doi"], "relatedIdentifierType": "DOI", "relationType": "IsVersionOf"} \
+        in exported["relatedIdentifiers"]
     assert env.get(f"datasets/{v['id']}/v1/files/{nc.name}").content == nc.read_bytes()
 
 
 @pytest.mark.slow
-def test_new_version_is_a_new_deposition_and_leaves_v1_alone(env: Env, tmp_path: Path) -> None:
+def test_new_version_is_a_zenodo_version_and_leaves_v1_alone(env: Env, tmp_path: Path) -> None:
     c = env.client("alice")
     v1 = _deposit(env)
     a = make_nc(tmp_path / "a.nc", days=2)
     md5_a = md5(a)  # a.nc is rewritten for v2 below
     c.upload(v1["id"], 1, a, progress=False)
     p1 = c.publish(v1["id"], 1)
-    dep1 = _dep(env, v1["id"], 1)
+    rec1 = _rec(env, v1["id"], 1)
     before = (env.get(f"datasets/{v1['id']}/v1/files/a.nc").content,
-              env.get(f"datasets/{v1['id']}/v1/datacite.json").json())
+              env.get(f"datasets/{v1['id']}/v1/datacite.json").json(), rec1["record"])
     r = env.post(f"api/deposits/{v1['id']}/versions", "alice",
                  json={"metadata": META | {"title": META["title"] + " v2"}, "key": f"v2-{v1['id']}"})
     assert r.status_code == 201, r.text
     v2 = r.json()
-    # the service makes a separate deposition with its own reserved DOI (not Zenodo's newversion action)
-    draft2 = _dep(env, v1["id"], 2)
-    assert v2["version"] == 2 and v2["doi"] != p1["doi"] and draft2["id"] != dep1["id"]
-    assert v2["doi"] == draft2["metadata"]["prereserve_doi"]["doi"] and not draft2["submitted"]
-    assert not _log(env, "POST", "/actions/newversion", (200, 201, 202))
+    # Zenodo's own versioning: POST /api/records/{v1}/versions, a new draft in the same parent, its own DOI
+    rec2 = _rec(env, v1["id"], 2)
+    assert len(_log(env, "POST", rf"/records/{rec1['id']}/versions$", (201,))) == 1
+    assert rec2["parent"]["id"] == rec1["parent"]["id"] and rec2["index"] == 2 and rec2["id"] != rec1["id"]
+    assert v2["version"] == 2 and v2["doi"] == rec2["draft"]["pids"]["doi"]["identifier"] != p1["doi"]
     b = make_nc(tmp_path / "a.nc", days=4)  # same file name, other content
     assert c.upload(v1["id"], 2, b, progress=False)["complete"]
     p2 = c.publish(v1["id"], 2)
     assert (p2["state"], p2["doi"]) == ("published", v2["doi"])
-    dep2 = _dep(env, v1["id"], 2)
-    assert dep2["submitted"] and dep2["doi"] == v2["doi"] and dep2["metadata"]["version"] == "2"
-    assert dep2["metadata"]["title"] == META["title"] + " v2"
-    # not Zenodo's versioning, but the records are linked: v2 says it is a new version of v1's DOI
-    assert {"identifier": p1["doi"], "relation": "isNewVersionOf"} in dep2["metadata"]["related_identifiers"]
-    assert [(f["filename"], f["checksum"]) for f in dep2["files"]] == [("a.nc", md5(b))] != [("a.nc", md5_a)]
-    # v1: the same deposition, DOI, files and metadata on Zenodo; the same bytes and record in the service
-    assert _dep(env, v1["id"], 1) == dep1 and dep1["doi"] == p1["doi"]
-    assert [(f["filename"], f["checksum"]) for f in dep1["files"]] == [("a.nc", md5_a)]
+    rec2 = _rec(env, v1["id"], 2)
+    m2 = rec2["record"]["metadata"]
+    assert m2["version"] == "2" and m2["title"] == META["title"] + " v2"
+    assert {"identifier": p1["doi"], "scheme": "doi", "relation_type": {"id": "isnewversionof"}} \
+        in m2["related_identifiers"]
+    assert [(k, f["md5"]) for k, f in rec2["files"].items()] == [("a.nc", md5(b))] != [("a.nc", md5_a)]
+    # one concept DOI over both versions: Zenodo's parent, listing v1 and v2
+    assert p1["concept_doi"] == p2["concept_doi"] == rec2["parent"]["doi"]
+    assert rec2["parent"]["versions"] == [rec1["id"], rec2["id"]]
+    page = env.get(f"datasets/{v1['id']}/")
+    assert page.status_code == 200 and p2["concept_doi"] in page.text and p1["doi"] in page.text and p2["doi"] in page.text
+    # v1: the same record, DOI, files and metadata on Zenodo; the same bytes and record in the service
+    rec1 = _rec(env, v1["id"], 1)
+    assert [(k, f["md5"]) for k, f in rec1["files"].items()] == [("a.nc", md5_a)]
     after = (env.get(f"datasets/{v1['id']}/v1/files/a.nc").content,
-             env.get(f"datasets/{v1['id']}/v1/datacite.json").json())
+             env.get(f"datasets/{v1['id']}/v1/datacite.json").json(), rec1["record"])
     assert after == before and after[1]["doi"] == p1["doi"]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("fault, where", [
-    (500, "bucket"),                      # the file upload to the bucket fails
+    (500, "content"),                     # the file's bytes never reach Zenodo
     (500, "publish"),                     # the files are there, the publish action fails
     ("commit-then-drop", "publish"),      # Zenodo publishes, the answer is lost
 ])
@@ -154,9 +178,10 @@ def test_zenodo_failure_during_publish_then_retry_publishes_once(env: Env, tmp_p
     nc = make_nc(tmp_path / "interrupted.nc")
     v = _deposit(env)
     env.client("alice").upload(v["id"], 1, nc, progress=False)
-    dep_id = _dep(env, v["id"], 1)["id"]
-    bucket = f"/files/{_dep(env, v['id'], 1)['links']['bucket'].rsplit('/', 1)[-1]}/"
-    path, method = (bucket, "PUT") if where == "bucket" else (f"/deposit/depositions/{dep_id}/actions/publish", "POST")
+    rid = _rec(env, v["id"], 1)["id"]
+    base = f"/records/{rid}/draft"
+    path, method = (f"{base}/files/{nc.name}/content", "PUT") if where == "content" else \
+        (f"{base}/actions/publish", "POST")
     # more failures than the registrar's own retries (3 attempts): the failure reaches the service's caller
     env.zenodo.fail_next(fault, path, method=method, times=5 if fault == 500 else 1)  # type: ignore[attr-defined]
     r = env.post(f"api/deposits/{v['id']}/v1/publish", "alice")
@@ -169,32 +194,33 @@ def test_zenodo_failure_during_publish_then_retry_publishes_once(env: Env, tmp_p
         got = env.get(f"api/deposits/{v['id']}/v1", "alice").json()
         assert (got["state"], got["doi"]) == ("draft", v["doi"])
         assert env.get(f"datasets/{v['id']}/v1/").status_code == 404
-        dep = _dep(env, v["id"], 1)
-        assert not dep["submitted"] and dep["state"] == "unsubmitted"
-        assert [f["filename"] for f in dep["files"]] == ([] if where == "bucket" else [nc.name])
+        rec = _rec(env, v["id"], 1)
+        assert rec["record"] is None  # nothing half-published on Zenodo either
+        assert {k: f["status"] for k, f in rec["draft_files"].items()} == \
+            {nc.name: "pending" if where == "content" else "completed"}
         pub = env.client("alice").publish(v["id"], 1)  # the retry
-    else:  # the registrar's own retry sees the deposition published and stops there
+    else:  # the registrar's own retry sees the record published and stops there
         assert r.status_code == 200, r.text
         pub = r.json()
     assert (pub["state"], pub["doi"]) == ("published", v["doi"])
-    dep = _dep(env, v["id"], 1)  # still exactly one deposition for this version
-    assert (dep["id"], dep["submitted"], dep["state"], dep["doi"]) == (dep_id, True, "done", v["doi"])
-    assert [(f["filename"], f["checksum"]) for f in dep["files"]] == [(nc.name, md5(nc))]
-    assert len(_log(env, "POST", f"/{dep_id}/actions/publish", (202, "dropped"))) == 1  # published once
-    assert len(_log(env, "PUT", f"{bucket}{nc.name}", (201,))) == 1  # uploaded once
+    rec = _rec(env, v["id"], 1)  # still exactly one record for this version
+    assert (rec["id"], rec["draft"], rec["record"]["pids"]["doi"]["identifier"]) == (rid, None, v["doi"])
+    assert [(k, f["md5"]) for k, f in rec["files"].items()] == [(nc.name, md5(nc))]
+    assert len(_log(env, "POST", rf"{base}/actions/publish$", (202, "dropped"))) == 1  # published once
+    assert len(_log(env, "PUT", rf"{base}/files/{re.escape(nc.name)}/content$", (200,))) == 1  # stored once
     assert sum(1 for x in env.get("api/published").json() if x["doi"] == v["doi"]) == 1
 
 
 @pytest.mark.slow
 def test_no_publication_without_auth_or_by_another_user(env: Env, tmp_path: Path) -> None:
-    n = len(env.zenodo.state)  # type: ignore[attr-defined]
+    n = len(env.zenodo.records)  # type: ignore[attr-defined]
     r = env.post("api/deposits", json={"metadata": META, "key": "anonymous"})
-    assert r.status_code == 401 and len(env.zenodo.state) == n  # type: ignore[attr-defined]
+    assert r.status_code == 401 and len(env.zenodo.records) == n  # type: ignore[attr-defined]
     v = _deposit(env)
     env.client("alice").upload(v["id"], 1, make_nc(tmp_path / "mine.nc"), progress=False)
     assert env.post(f"api/deposits/{v['id']}/v1/publish").status_code == 401
     assert env.post(f"api/deposits/{v['id']}/v1/publish", "bob").status_code == 404
-    dep = _dep(env, v["id"], 1)
-    assert not dep["submitted"] and dep["files"] == [] and not _log(env, "POST", f"/{dep['id']}/actions/publish",
-                                                                    (200, 202, 400, "dropped"))
+    rec = _rec(env, v["id"], 1)
+    assert rec["record"] is None and rec["draft_files"] == {}
+    assert not _log(env, "POST", rf"/records/{rec['id']}/draft/actions/publish$", (200, 202, 400, 404, "dropped"))
     assert env.get(f"api/deposits/{v['id']}/v1", "alice").json()["state"] == "draft"

@@ -155,9 +155,27 @@ def test_whole_copy_as_a_lazy_dataarray(data: Path, fresh_state: None) -> None:
         np.testing.assert_array_equal(da.time.values, ref.time.values)
         np.testing.assert_array_equal(da.lat.values, ref.lat.values)
         np.testing.assert_array_equal(da.values, ref.values)  # NaN where the source has NaN (land tiles too)
-    clim = analysis.climatology(da).compute()
-    np.testing.assert_allclose(clim.values, ref.groupby("time.month").mean().values, rtol=1e-6)
-    with pytest.raises(timeseries.TimeSeriesError, match="not in the copy"):
+        # a climatology reduces the copy tile by tile (mapped files, no block assembled); the same numbers
+        assert timeseries.tile_source(da) is not None
+        clim = analysis.climatology(da)
+        assert any("map_series" in str(k) for k in dict(clim.data.__dask_graph__()))
+        np.testing.assert_allclose(clim.compute().values, ref.groupby("time.month").mean().values, rtol=1e-6)
+    # tasks of any size (here one tile each, edge tiles cut by the grid) give the same maps
+    labels, codes = np.unique(da.time.dt.month.values, return_inverse=True)
+    small = timeseries.tile_source(da).map_series(analysis._group_means_series, labels.size, task_bytes=1,
+                                                  codes=codes, ngroups=labels.size)
+    assert small.npartitions == 7 * 8
+    np.testing.assert_allclose(small.compute(), ref.groupby("time.month").mean().values, rtol=1e-6)
+    # once subset, the array is no longer the copy's blocks: the general path, the same numbers
+    part = da.isel(lat=slice(3, 20))
+    assert timeseries.tile_source(part) is None
+    clim = analysis.climatology(part)
+    assert not any("map_series" in str(k) for k in dict(clim.data.__dask_graph__()))
+    np.testing.assert_allclose(clim.compute().values, ref.isel(lat=slice(3, 20)).groupby("time.month").mean().values,
+                               rtol=1e-6)
+    seasons = analysis.climatology(da, freq="season").compute()   # runs of 3 months: float64 sums
+    np.testing.assert_allclose(seasons.values, ref.groupby("time.season").mean().values, rtol=1e-6)
+    with pytest.raises(timeseries.TimeSeriesError, match="is not in sample_sst_zarr"):
         timeseries.open_dataarray("sample_sst_zarr", "salinity", catalog=cat)
 
 

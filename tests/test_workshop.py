@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import subprocess
 import tarfile
 from datetime import date, timedelta
@@ -172,3 +173,65 @@ def test_workshop_lifecycle(stack: VRETestStack, material: Path) -> None:
     cfg = yaml.safe_load(stack.config_path.read_text())
     assert "workshops" not in cfg and f"workshop-{NAME}" not in cfg["groups"]
     assert not (state / "workshops" / NAME).exists()
+
+
+def test_nbgitpuller_link_pulls_the_course_into_the_home(stack: VRETestStack, material: Path,
+                                                        tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The link of `workshop link` (both modes): the hub redirects to the user's server, whose nbgitpuller clones
+    the repository into the home, then keeps the user's edits when new commits arrive."""
+    from urllib.parse import parse_qs, urlparse
+
+    import requests
+
+    from vre_testing import readable
+
+    repo = tmp_path_factory.mktemp("course") / "ocean-course"
+    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
+    (repo / "01-intro.ipynb").write_text((material / "01-intro.ipynb").read_text())
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.org", "-c", "safe.directory=*"]
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "course"], check=True)
+    readable(repo.parent)
+    link = CliRunner().invoke(main, ["workshop", "link", f"file://{repo}", "--config", str(stack.config_path)])
+    assert link.exit_code == 0, link.output
+    url = link.output.strip()
+    assert url.startswith(f"{stack.url}/hub/user-redirect/git-pull?")
+    query = {k: v[0] for k, v in parse_qs(urlparse(url).query).items()}
+    assert query["targetpath"] == "ocean-course" and query["urlpath"] == "lab/tree/ocean-course/"
+
+    stack.create_user("puller", "a-long-password-1")
+    s = stack.login("puller", "a-long-password-1")
+    # a local repository stands for the course's remote one: git refuses a repository another account owns
+    account = stack.account("puller")
+    for p in [repo, *repo.rglob("*")]:
+        os.lchown(p, account.uid, account.gid)
+    stack.start_server("puller")
+    # the link, followed as a browser would: the hub sends the user to their server's git-pull page
+    r = s.get(url, timeout=60)
+    assert r.status_code == 200 and "/user/puller/git-pull" in r.url, r.url
+    # the page pulls through the extension's API (an event stream that ends with the result)
+    token = stack.user_token("puller")
+    api = f"{stack.url}/user/puller/git-pull/api"
+    params = {k: query[k] for k in ("repo", "branch", "targetpath")}
+    r = requests.get(api, params=params, headers={"Authorization": f"token {token}"}, timeout=120)
+    assert r.status_code == 200 and '"phase": "finished"' in r.text, r.text[-2000:]
+    home = stack.account("puller").home
+    pulled = home / "ocean-course" / "01-intro.ipynb"
+    assert pulled.read_text() == (material / "01-intro.ipynb").read_text()
+    assert pulled.stat().st_uid == stack.account("puller").uid  # the user's own files
+    # the participant edits the notebook; the instructor adds a file; a second click merges
+    pulled.write_text(pulled.read_text().replace('"cells": []', '"cells": [], "edited": 1'))
+    (repo / "02-next.ipynb").write_text((material / "01-intro.ipynb").read_text())
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "more"], check=True)
+    r = requests.get(api, params=params, headers={"Authorization": f"token {token}"}, timeout=120)
+    assert r.status_code == 200 and '"phase": "finished"' in r.text, r.text[-2000:]
+    assert (home / "ocean-course" / "02-next.ipynb").exists() and '"edited": 1' in pulled.read_text()
+
+
+def test_nbgitpuller_link_refuses_what_is_not_a_repository(stack: VRETestStack, material: Path) -> None:
+    out = CliRunner().invoke(main, ["workshop", "link", str(material), "--config", str(stack.config_path)])
+    assert out.exit_code != 0 and "is not a git URL" in out.output
+    out = CliRunner().invoke(main, ["workshop", "link", "https://git.example.org/c.git", "--folder", "a/b",
+                                    "--config", str(stack.config_path)])
+    assert out.exit_code != 0 and "give one folder name" in out.output

@@ -56,6 +56,13 @@ def test_server_is_forked_from_the_zygote(vre_stack: VRETestStack) -> None:
     token = vre_stack.user_token("zoe")
     r = requests.get(f"{vre_stack.url}/user/zoe/api/status", headers={"Authorization": f"token {token}"}, timeout=30)
     assert r.status_code == 200, (r.status_code, elapsed)
+    # JupyterLab's workspaces and settings are the user's (the zygote imported JupyterLab in root's home)
+    account = vre_stack.account("zoe")
+    r = requests.put(f"{vre_stack.server_url('zoe')}lab/api/workspaces/zygote-test", headers={"Authorization": f"token {token}"},
+                     json={"data": {}, "metadata": {"id": "zygote-test"}}, timeout=30)
+    assert r.status_code == 204, r.text
+    saved = list((Path(account.home) / ".jupyter" / "lab" / "workspaces").glob("zygote-test*"))
+    assert len(saved) == 1 and saved[0].stat().st_uid == account.uid
     # its kernels too: jupyter_client starts each in a new session (a new autogroup at nice 0), which
     # the local mode's kernel provisioner lowers like the server
     remote.start_kernel(vre_stack.server_url("zoe"), token)

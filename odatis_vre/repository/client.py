@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import time
 from pathlib import Path
 from typing import Any, Iterable
@@ -128,6 +129,12 @@ class Client:
         r = self._request(method, path, **kw)
         return r.json() if r.content else None
 
+    # -- the service
+    def publisher(self) -> dict[str, Any]:
+        """Who publishes (``{"url", "email"}``, written as ACDD ``publisher_*`` in deposited files), from the
+        service's public health answer."""
+        return dict(self._json("GET", "health").get("publisher") or {})
+
     # -- deposits
     def create(self, metadata: dict[str, Any], *, key: str, provenance: list[dict[str, Any]] | None = None,
                notebook: dict[str, Any] | None = None, theme: str | None = None,
@@ -140,16 +147,25 @@ class Client:
                                                         "notebook": notebook, "theme": theme, "groups": groups,
                                                         "registrar": registrar})
 
+    @staticmethod
+    def _id(ds_id: str) -> str:
+        """A dataset id as the service writes them, before it goes into a URL (``../x`` would leave the API)."""
+        if not isinstance(ds_id, str) or not re.fullmatch(r"[a-z0-9]{10}", ds_id):
+            raise RepositoryError(f"dataset id {ds_id!r}: not an id of this repository (10 lower-case letters and "
+                                  f"digits, e.g. 'k3x9abcd2e': see `odatis-vre repository list` or the landing page)",
+                                  status=404)
+        return ds_id
+
     def new_version(self, ds_id: str, metadata: dict[str, Any], *, key: str,
                     provenance: list[dict[str, Any]] | None = None, notebook: dict[str, Any] | None = None,
                     theme: str | None = None, registrar: str | None = None) -> dict[str, Any]:
         """Draft v<n+1> of a published dataset (idempotent per ``key``)."""
-        return self._json("POST", f"api/deposits/{ds_id}/versions",
+        return self._json("POST", f"api/deposits/{self._id(ds_id)}/versions",
                           json={"metadata": metadata, "key": key, "provenance": provenance or [],
                                 "notebook": notebook, "theme": theme, "registrar": registrar})
 
     def get(self, ds_id: str, version: int | None = None) -> dict[str, Any]:
-        return self._json("GET", f"api/deposits/{ds_id}" + (f"/v{version}" if version else ""))
+        return self._json("GET", f"api/deposits/{self._id(ds_id)}" + (f"/v{version}" if version else ""))
 
     def mine(self) -> list[dict[str, Any]]:
         return self._json("GET", "api/deposits")
@@ -158,22 +174,22 @@ class Client:
         return self._json("GET", "api/published")
 
     def share(self, ds_id: str, groups: list[str]) -> dict[str, Any]:
-        return self._json("PUT", f"api/deposits/{ds_id}/share", json={"groups": groups})
+        return self._json("PUT", f"api/deposits/{self._id(ds_id)}/share", json={"groups": groups})
 
     def delete_draft(self, ds_id: str, version: int) -> None:
-        self._request("DELETE", f"api/deposits/{ds_id}/v{version}")
+        self._request("DELETE", f"api/deposits/{self._id(ds_id)}/v{version}")
 
     def publish(self, ds_id: str, version: int) -> dict[str, Any]:
         """Publish a draft; retried while the registrar or the service is temporarily unavailable."""
-        return self._json("POST", f"api/deposits/{ds_id}/v{version}/publish", timeout=(10, max(self.timeout, 600)))
+        return self._json("POST", f"api/deposits/{self._id(ds_id)}/v{version}/publish", timeout=(10, max(self.timeout, 600)))
 
     # -- files
     def announce(self, ds_id: str, version: int, name: str, size: int, sha256: str) -> dict[str, Any]:
-        return self._json("POST", f"api/deposits/{ds_id}/v{version}/files",
+        return self._json("POST", f"api/deposits/{self._id(ds_id)}/v{version}/files",
                           json={"name": name, "size": size, "sha256": sha256})
 
     def file_state(self, ds_id: str, version: int, name: str) -> dict[str, Any]:
-        return self._json("GET", f"api/deposits/{ds_id}/v{version}/files/{name}")
+        return self._json("GET", f"api/deposits/{self._id(ds_id)}/v{version}/files/{name}")
 
     def upload(self, ds_id: str, version: int, path: str | os.PathLike[str], *, name: str | None = None,
                sha256: str | None = None, chunk_size: int = DEFAULT_CHUNK, progress: bool = True) -> dict[str, Any]:
@@ -200,7 +216,7 @@ class Client:
                 headers = {"Content-Range": f"bytes {offset}-{last}/{size}" if size else "bytes */0",
                            "Content-Type": "application/octet-stream"}
                 try:
-                    r = self.session.put(f"{self.url}api/deposits/{ds_id}/v{version}/files/{name}", data=data,
+                    r = self.session.put(f"{self.url}api/deposits/{self._id(ds_id)}/v{version}/files/{name}", data=data,
                                          headers=headers, timeout=(10, self.timeout))
                 except (requests.ConnectionError, requests.Timeout):
                     r = None
@@ -256,7 +272,7 @@ class Client:
         part = p.with_name(p.name + ".part")
         have = part.stat().st_size if part.exists() else 0
         headers = {"Range": f"bytes={have}-"} if have else {}
-        url = f"{self.url}datasets/{ds_id}/v{version}/files/{name}"
+        url = f"{self.url}datasets/{self._id(ds_id)}/v{version}/files/{name}"
         with self.session.get(url, headers=headers, stream=True, timeout=(10, self.timeout)) as r:
             if r.status_code not in (200, 206):
                 raise _error(r)
@@ -281,8 +297,12 @@ def _error(r: requests.Response) -> RepositoryError:
         body = r.json()
         message = body.get("error") or r.text
         retryable = bool(body.get("retryable"))
-    except ValueError:
-        message, retryable = (r.text or r.reason or "")[:500], False
+    except ValueError:  # not the service's JSON: a proxy's or server's page; its status says enough
+        html_page = "html" in r.headers.get("Content-Type", "") or r.text.lstrip().startswith("<")
+        message = (r.reason or "error") if html_page else (r.text or r.reason or "")[:500]
+        retryable = False
+        if r.status_code == 404:
+            message += " (no repository service at this address: check --repository-url / $ODATIS_VRE_REPOSITORY_URL)"
     err = RepositoryError(f"{r.request.method} {r.url}: {r.status_code}: {message}", status=r.status_code)
     err.retryable = retryable or r.status_code in (503, 504)  # type: ignore[attr-defined]
     return err

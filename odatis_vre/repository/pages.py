@@ -126,7 +126,7 @@ def landing_page(v: dict[str, Any], versions: list[dict[str, Any]], repo: Any) -
     doi = v.get("doi")
     registered = _registered(repo, doi)
     files = [f | {"url": u["files"] + f["name"], "format": media_type(f["name"])} for f in v["files"] if f["complete"]]
-    jsonld = metadata.schema_org(attributes, files) if doi else {}
+    jsonld = metadata.schema_org(attributes, files, (v.get("extra") or {}).get("facts")) if doi else {}
     state = v["state"]
     title = md.get("title", "")
     doi_html = ""
@@ -159,6 +159,10 @@ def landing_page(v: dict[str, Any], versions: list[dict[str, Any]], repo: Any) -
                                                        if p.get("doi") else (f" — {_e(p.get('url'))}" if p.get('url') else ""))
         + "</li>" for p in prov)
     nb = (v.get("extra") or {}).get("notebook")
+    extra = v.get("extra") or {}
+    concept = extra.get("concept_doi")
+    concept_html = (f"<p>All versions: <a href='{_e(repo.concept_url(v['id']))}'>concept record</a>"
+                    + (f" · concept DOI <code>{_e(concept)}</code>" if concept else "") + "</p>")
     access = ""
     if state == "published" and any(f["name"].lower().endswith((".nc", ".nc4", ".netcdf", ".cdf", ".zarr.zip")) for f in files):
         access = (f"<h2>Access</h2><ul><li>Zarr (v3) over HTTP: <code>{_e(u['zarr'])}</code></li>"
@@ -168,25 +172,143 @@ def landing_page(v: dict[str, Any], versions: list[dict[str, Any]], repo: Any) -
                   f"<pre>import xarray as xr\nds = xr.open_zarr({_e(json.dumps(u['zarr']))})</pre>")
     body = (
         f"<h1>{_e(title)}</h1><p><span class='badge {state}'>{state}</span> version {v['version']} · {doi_html}</p>"
-        f"<p>Versions: {vlinks}</p>"
+        f"<p>Versions: {vlinks}</p>{concept_html}"
         f"<h2>Cite as</h2><p id=citation>{_e(cite)}</p>"
         + (f"<details><summary>BibTeX</summary><pre id=bibtex>{_e(bib)}</pre></details>" if bib else "")
         + f"<p>Metadata: <a href='datacite.json'>DataCite JSON</a> · <a href='datacite.xml'>DataCite XML</a> · "
           f"<a href='citation.bib'>BibTeX</a> · <a href='citation.txt'>citation</a> · "
-          f"<a href='schema.jsonld'>schema.org JSON-LD</a></p>"
+          f"<a href='schema.jsonld'>schema.org JSON-LD</a>"
+          + (" · <a href='stac.json'>STAC Item</a>" if state == "published" and extra.get("facts") else "")
+          + "</p>"
         f"<h2>Description</h2><p>{_e(md.get('abstract'))}</p>"
         f"<p><b>Creators:</b> {creators}</p><p><b>Licence:</b> {_e(md.get('licence'))} · <b>Keywords:</b> "
         f"{_e(', '.join(md.get('keywords') or []))}</p>"
-        + (f"<p><b>Coverage:</b> box {_e(summary.get('bbox'))}, period {_e(summary.get('time_range'))}</p>" if summary else "")
+        + (facts_html(extra.get("facts")) if extra.get("facts") else
+           (f"<p><b>Coverage:</b> box {_e(summary.get('bbox'))}, period {_e(summary.get('time_range'))}</p>"
+            if summary else ""))
+        + scores_html(extra.get("scores"))
         + (f"<h2>Provenance</h2><ul>{prov_html}</ul>" if prov_html else "")
         + (f"<p><b>Notebook:</b> {_e(nb.get('path'))} <span class=sha>sha256 {_e(nb.get('sha256'))}</span></p>" if nb else "")
         + f"<h2>Preview</h2><img src='preview.png' alt='map of {_e(title)}' width=480>"
         f"<h2>Files</h2><table><tr><th>file</th><th>size</th><th>SHA-256</th></tr>{frows}</table>{access}"
     )
     head = f"<script type='application/ld+json'>{_json_script(jsonld)}</script>" if jsonld else ""
+    head += citation_meta(attributes, files) if doi else ""
     if state != "published":
         head += "<meta name=robots content=noindex>"
     return _page(title, body, prefix, head)
+
+
+def facts_html(facts: dict[str, Any]) -> str:
+    """What the data hold (computed at publication): coverage, bounds, variables."""
+    rows = []
+    t, g, z = facts.get("time"), facts.get("geospatial"), facts.get("vertical")
+    if t:
+        rows.append(("Time coverage", f"{t['start']} → {t['end']} (duration {t['duration']}"
+                                      + (f", step {t['resolution']}" if t.get("resolution") else "") + ")"))
+    if g:
+        rows.append(("Box (W, S, E, N)", f"{g['lon_min']}, {g['lat_min']}, {g['lon_max']}, {g['lat_max']}"))
+        rows.append(("Bounds", f"{g['bounds']} ({g['bounds_crs']})"))
+    if z:
+        rows.append(("Vertical", f"{z['min']} to {z['max']} {z.get('units') or ''} (positive {z.get('positive')})"))
+    dims = facts.get("dims") or {}
+    if dims:
+        rows.append(("Dimensions", ", ".join(f"{k}: {n}" for k, n in dims.items())))
+    table = "".join(f"<tr><th>{_e(k)}</th><td>{_e(val)}</td></tr>" for k, val in rows)
+    variables = "".join(f"<tr><td><code>{_e(x['name'])}</code></td><td>{_e(x.get('standard_name'))}</td>"
+                        f"<td>{_e(x.get('units'))}</td><td>{_e(x.get('long_name'))}</td></tr>"
+                        for x in facts.get("variables") or [])
+    return (f"<h2>What the data hold</h2><table id=facts>{table}</table>"
+            f"<table id=variables><tr><th>variable</th><th>CF standard name</th><th>units</th><th>long name</th></tr>"
+            f"{variables}</table>")
+
+
+def scores_html(scores: dict[str, Any] | None) -> str:
+    """compliance-checker's CF and ACDD scores of the data file, and what is still missing."""
+    if not scores:
+        return ""
+    parts = []
+    for family, label in (("cf", "CF"), ("acdd", "ACDD")):
+        sc = scores.get(family)
+        if sc:
+            parts.append(f"<li id=score-{family}>{_e(sc['checker'])}: {sc['scored']}/{sc['possible']} points "
+                         f"({sc['percent']:g} %), {sc['high']} high-priority issue(s)</li>")
+    failed = [m for family in ("cf", "acdd") for m in (scores.get(family) or {}).get("failed", [])]
+    more = ("<details><summary>Not met</summary><ul>" + "".join(f"<li>{_e(m)}</li>" for m in failed)
+            + "</ul></details>") if failed else ""
+    return (f"<h2>Conventions</h2><p>Checked with {_e(scores.get('tool'))} ({_e(scores.get('rule'))}).</p>"
+            f"<ul>{''.join(parts)}</ul>{more}")
+
+
+def citation_meta(attributes: dict[str, Any], files: list[dict[str, Any]]) -> str:
+    """Highwire Press ``citation_*`` meta tags (Google Scholar, Zotero, reference managers)."""
+    tags: list[tuple[str, Any]] = [("citation_title", (attributes.get("titles") or [{}])[0].get("title"))]
+    tags += [("citation_author", c.get("name")) for c in attributes.get("creators") or []]
+    tags += [("citation_publication_date", attributes.get("publicationYear")),
+             ("citation_publisher", (attributes.get("publisher") or {}).get("name")),
+             ("citation_doi", attributes.get("doi")),
+             ("citation_version", attributes.get("version")),
+             ("citation_abstract_html_url", attributes.get("url"))]
+    tags += [("citation_keywords", "; ".join(s["subject"] for s in attributes.get("subjects") or []))]
+    return "".join(f"<meta name='{k}' content='{_e(val)}'>" for k, val in tags if val)
+
+
+def signposting(v: dict[str, Any], attributes: dict[str, Any], repo: Any) -> list[str]:
+    """FAIR Signposting ``Link`` header values of a landing page: cite-as, describedby, item, license, type,
+    author, collection (https://signposting.org/FAIR/)."""
+    from .. import metadata
+
+    u = urls(v, repo)
+    doi = v.get("doi")
+    links = [f'<{f"https://doi.org/{doi}" if doi and _registered(repo, doi) else u["landing"]}>; rel="cite-as"']
+    for name, ctype in (("datacite.xml", "application/vnd.datacite.datacite+xml"),
+                        ("datacite.json", "application/vnd.datacite.datacite+json"),
+                        ("schema.jsonld", "application/ld+json")):
+        links.append(f'<{u["landing"]}{name}>; rel="describedby"; type="{ctype}"')
+    if v["state"] == "published" and (v.get("extra") or {}).get("facts"):
+        links.append(f'<{u["landing"]}stac.json>; rel="describedby"; type="application/geo+json"')
+    for f in v["files"]:
+        if f["complete"]:
+            links.append(f'<{u["files"]}{f["name"]}>; rel="item"; type="{media_type(f["name"])}"')
+    lic = metadata.LICENCES.get(v["metadata"].get("licence") or "")
+    if lic:
+        links.append(f'<{lic[1]}>; rel="license"')
+    links += ['<https://schema.org/Dataset>; rel="type"', '<https://schema.org/AboutPage>; rel="type"']
+    for c in attributes.get("creators") or []:
+        for ni in c.get("nameIdentifiers") or []:
+            links.append(f'<{ni["nameIdentifier"]}>; rel="author"')
+    links.append(f'<{repo.concept_url(v["id"])}>; rel="collection"; type="text/html"')
+    return links
+
+
+def concept_page(ds_id: str, versions: list[dict[str, Any]], repo: Any) -> str:
+    """The landing page of a dataset over all its versions: its concept DOI and every version."""
+    from .. import metadata
+
+    prefix = repo.settings.prefix
+    latest = versions[-1]
+    published = [x for x in versions if x["state"] == "published"]
+    concept = next(((x.get("extra") or {}).get("concept_doi") for x in reversed(published)
+                    if (x.get("extra") or {}).get("concept_doi")), None)
+    rows = "".join(
+        f"<tr><td><a href='{_e(prefix)}datasets/{x['id']}/v{x['version']}/'>v{x['version']}</a></td>"
+        f"<td>{_e(x['metadata'].get('title'))}</td><td class=doi>{_e(x.get('doi'))}</td>"
+        f"<td>{_e((x.get('published') or '')[:10]) or x['state']}</td></tr>" for x in reversed(versions))
+    cite = ""
+    if concept and published:
+        attrs = dict(published[-1].get("attributes") or {}) | {"doi": concept}
+        attrs.pop("version", None)
+        cite = metadata.citation(attrs, registered=_registered(repo, concept))
+    doi_html = (f"<p>Concept DOI (all versions; cite a version's DOI for exact data): <code id=concept-doi>"
+                f"{_e(concept)}</code></p><p id=citation>{_e(cite)}</p>") if concept else \
+        "<p>No version is published yet.</p>"
+    body = (f"<h1>{_e(latest['metadata'].get('title'))}</h1>{doi_html}"
+            f"<h2>Versions</h2><table id=versions><tr><th>version</th><th>title</th><th>DOI</th><th>published</th></tr>"
+            f"{rows}</table>")
+    head = ""
+    if concept:
+        head = f"<meta name='citation_doi' content='{_e(concept)}'>"
+    return _page(str(latest["metadata"].get("title", "")), body, prefix, head)
 
 
 def export(what: str, v: dict[str, Any], attributes: dict[str, Any], repo: Any) -> tuple[str, str]:
@@ -205,8 +327,35 @@ def export(what: str, v: dict[str, Any], attributes: dict[str, Any], repo: Any) 
     if what == "schema.jsonld":
         u = urls(v, repo)
         files = [f | {"url": u["files"] + f["name"], "format": media_type(f["name"])} for f in v["files"]]
-        return "application/ld+json", json.dumps(metadata.schema_org(attributes, files), indent=1, ensure_ascii=False)
+        return "application/ld+json", json.dumps(metadata.schema_org(attributes, files, (v.get("extra") or {}).get("facts")),
+                                                 indent=1, ensure_ascii=False)
+    if what == "stac.json":
+        return "application/geo+json", json.dumps(stac_item(v, attributes, repo), indent=1, ensure_ascii=False)
     raise ValueError(what)
+
+
+def stac_item(v: dict[str, Any], attributes: dict[str, Any], repo: Any) -> dict[str, Any]:
+    """The STAC Item of a published version (validated by pystac against the STAC 1.1 schemas)."""
+    from .. import metadata
+    from . import stac
+    from .dissemination import data_file
+    from .store import NotFound
+
+    facts = (v.get("extra") or {}).get("facts")
+    if v["state"] != "published" or not facts:
+        raise NotFound("a STAC Item exists for published versions with a data file only")
+    u = urls(v, repo)
+    files = [f | {"url": u["files"] + f["name"], "format": media_type(f["name"])} for f in v["files"]]
+    served = data_file(v["files"]) is not None
+    lic = metadata.LICENCES.get(v["metadata"].get("licence") or "")
+    item = stac.item_for(f"{v['id']}.v{v['version']}", facts, v["metadata"], doi=v.get("doi"),
+                         landing_url=u["landing"], files=files, zarr_url=u["zarr"] if served else None,
+                         opendap_url=u["opendap"] if served else None, published=v.get("published"),
+                         licence_url=lic[1] if lic else None)
+    out = stac.item_dict(item, u["landing"] + "stac.json")
+    # added after validation: pystac would follow a root link, i.e. ask this very service while it answers
+    out["links"].append({"rel": "root", "href": repo.base_url + "stac/catalog.json", "type": "application/json"})
+    return out
 
 
 def catalog_entry(v: dict[str, Any], repo: Any) -> tuple[str, dict[str, Any]] | None:

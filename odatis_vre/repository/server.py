@@ -15,7 +15,9 @@ page cannot forge them). Every URL lives under ``$JUPYTERHUB_SERVICE_PREFIX``
 ``GET|PUT|DELETE api/deposits/<id>/v<n>/files/<f>``    resume offset / a chunk (Content-Range) / drop
 ``POST api/deposits/<id>/v<n>/publish``                register the DOI, publish (idempotent)
 ``GET  datasets/<id>/v<n>/``                           landing page (citation, BibTeX, JSON-LD...)
-``GET  datasets/<id>/v<n>/files/<f>``                  download (HTTP Range)
+``GET  datasets/<id>/v<n>/files/<f>``                  download (HTTP Range); a large published file:
+                                                       a redirect to a signed link (``direct/...``)
+``GET  direct/<id>/v<n>/<f>?expires=..&sig=..``        a signed, expiring link to a published file
 ``GET  datasets/<id>/v<n>/zarr/...``, ``.../opendap``  Zarr v3 and OPeNDAP (xpublish)
 ``GET  catalog.yaml``                                  intake catalogue of every published version
 =====================================================  ==========================================
@@ -27,6 +29,7 @@ else a draft does not exist (404), whether asked through the API or the landing 
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
 import logging
@@ -36,10 +39,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
+from urllib.parse import urlparse
 
 from tornado import httpclient, ioloop, web
 
-from . import dissemination, pages
+from . import dissemination, pages, signed
 from .store import NotFound, RepositoryError, Store, check_name
 
 log = logging.getLogger("odatis_vre.repository")
@@ -64,9 +68,18 @@ class Settings:
     public_url: str
     prefix: str
     oauth_redirect_uri: str | None = None
+    #: the service's own address (``http://host:port``) for signed download links; None: no redirects
+    direct_url: str | None = None
+    #: published files of at least this many bytes are redirected to a signed link
+    direct_min_size: int = 32 * 1024**2
+    #: seconds a signed link stays valid
+    direct_ttl: int = 600
+    publisher_email: str | None = None
+    publisher_url: str | None = None
 
     @classmethod
-    def from_config(cls, cfg: Any, environ: dict[str, str] | None = None) -> "Settings":
+    def from_config(cls, cfg: Any, environ: dict[str, str] | None = None, port: int | None = None) -> "Settings":
+        """The settings of ``vre.yaml``; ``port``: where this service listens (its own address for signed links)."""
         from ..config import parse_quantity
 
         env = dict(os.environ if environ is None else environ)
@@ -85,7 +98,33 @@ class Settings:
             # local mode: the hub registers this absolute callback (odatis_vre.hubconfig); the
             # spawner's environment gives a relative one, which the hub would refuse as a mismatch
             oauth_redirect_uri=f"{cfg.hub_url}/services/repository/oauth_callback" if cfg.mode == "local" else None,
+            direct_url=direct_url(cfg, port),
+            direct_min_size=int(parse_quantity((svc.get("direct_downloads") or {}).get("min_size", "32M"))),
+            direct_ttl=int((svc.get("direct_downloads") or {}).get("ttl", 600)),
+            publisher_email=svc.get("publisher_email") or None,
+            publisher_url=svc.get("publisher_url") or None,
         )
+
+
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def direct_url(cfg: Any, port: int | None = None) -> str | None:
+    """Where clients reach the service without the hub's proxy, for large downloads; None when they cannot.
+
+    ``services.repository.direct_downloads.url`` when set; else, in the local mode with the hub on a
+    loopback address (its users are on this machine), the service's own loopback ``port`` (the port it
+    was started on). A hub open to other machines (or Kubernetes) needs the URL set explicitly, where
+    the operator exposes the service's port.
+    """
+    dd = cfg.services["repository"].get("direct_downloads") or {}
+    if dd.get("enabled") is False:
+        return None
+    if dd.get("url"):
+        return str(dd["url"]).rstrip("/")
+    if port and cfg.mode == "local" and str(cfg.hub.get("ip", "")) in _LOOPBACK:
+        return f"http://127.0.0.1:{port}"
+    return None
 
 
 class Repository:
@@ -103,12 +142,30 @@ class Repository:
         self.chunk_readers = dissemination.DatasetCache(lambda key: self._open_published(key, reader=True))
         self._xpublish: Any = None
         self.zarr_meta: dict[str, dict[str, Any]] = {}
+        self.link_key = signed.signing_key(self.store.root) if settings.direct_url else b""
         for line in self.store.recover():
             log.warning(line)
 
     # -- URLs
     def landing_url(self, ds_id: str, number: int) -> str:
         return f"{self.settings.public_url}{self.settings.prefix}datasets/{ds_id}/v{number}/"
+
+    def signed_link(self, ds_id: str, number: int, name: str, sha256: str) -> str:
+        """A signed, expiring link to a published file on the service's own address (see :mod:`.signed`)."""
+        link = signed.DownloadLink.new(ds_id, number, name, sha256, self.settings.direct_ttl)
+        return f"{self.settings.direct_url}{self.settings.prefix}direct/{ds_id}/v{number}/{name}?{link.query(self.link_key)}"
+
+    def concept_url(self, ds_id: str) -> str:
+        """The landing page of a dataset over all its versions (its concept DOI points there)."""
+        return f"{self.settings.public_url}{self.settings.prefix}datasets/{ds_id}/"
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.settings.public_url}{self.settings.prefix}"
+
+    def publisher(self) -> dict[str, Any]:
+        """Who publishes: written as ACDD publisher_* in deposited files (the client asks the service)."""
+        return {"url": self.settings.publisher_url or self.base_url, "email": self.settings.publisher_email}
 
     # -- registrar
     @property
@@ -131,8 +188,9 @@ class Repository:
         except NotFound:
             return None
 
-    def attributes(self, v: dict[str, Any], doi: str) -> dict[str, Any]:
-        """DataCite attributes of a version (files, provenance, notebook included)."""
+    def attributes(self, v: dict[str, Any], doi: str, concept: str | None = None) -> dict[str, Any]:
+        """DataCite attributes of a version (files, provenance, notebook, facts computed from its data,
+        concept DOI included)."""
         from .. import metadata
 
         files = [{"name": f["name"], "size": f["size"], "sha256": f["sha256"],
@@ -144,9 +202,22 @@ class Repository:
                                              version=str(v["version"]), files=files,
                                              provenance=extra.get("provenance") or [],
                                              notebook=extra.get("notebook"),
-                                             previous_version=self._previous_doi(v))
+                                             previous_version=self._previous_doi(v), facts=extra.get("facts"),
+                                             concept=concept or extra.get("concept_doi"))
         if not doi:
             attrs.pop("doi", None)
+        return attrs
+
+    def concept_attributes(self, ds_id: str, latest: dict[str, Any], version_dois: list[str]) -> dict[str, Any]:
+        """DataCite attributes of the concept record: the latest version's description, ``HasVersion`` each."""
+        from .. import metadata
+
+        md = dict(latest["metadata"])
+        attrs = metadata.datacite_attributes(md, doi=f"{self.settings.doi_prefix}/pending", url=self.concept_url(ds_id),
+                                             provenance=(latest.get("extra") or {}).get("provenance") or [],
+                                             versions=version_dois)
+        attrs.pop("doi", None)
+        attrs.pop("version", None)
         return attrs
 
     # -- xpublish
@@ -301,17 +372,22 @@ class Base(HubOAuthenticated, web.RequestHandler):
         try:
             data = json.loads(self.request.body or b"{}")
         except ValueError:
-            raise RepositoryError("the request body must be JSON") from None
+            raise RepositoryError("the request body is not JSON: send a JSON object (Content-Type: application/json), "
+                                  "e.g. {\"key\": \"...\", \"metadata\": {\"title\": ...}}") from None
         if not isinstance(data, dict):
-            raise RepositoryError("the request body must be a JSON object")
+            raise RepositoryError(f"the request body must be a JSON object, not a {type(data).__name__}: send "
+                                  f"{{\"key\": ..., \"metadata\": ...}}")
         return data
 
     def vjson(self, v: dict[str, Any]) -> dict[str, Any]:
         """A version as the API shows it: with its landing page and the repository's registrar."""
         v = dict(v)
         v.pop("existing", None)
+        extra = v.get("extra") or {}
         return v | {"landing_url": self.repo.landing_url(v["id"], v["version"]),
-                    "registrar": self.repo.settings.registrar}
+                    "registrar": self.repo.settings.registrar, "publisher": self.repo.publisher(),
+                    "scores": extra.get("scores"), "concept_doi": extra.get("concept_doi"),
+                    "concept_url": self.repo.concept_url(v["id"])}
 
     def send_json(self, data: Any, status: int = 200) -> None:
         self.set_status(status)
@@ -359,7 +435,8 @@ class Base(HubOAuthenticated, web.RequestHandler):
 
 
 def _is_user_error(exc: BaseException) -> bool:
-    return type(exc).__name__ in ("MetadataError", "ConventionsError", "RegistrarError")
+    # by name along the class's ancestry (UnreadableData is a ConventionsError): the modules load lazily
+    return any(c.__name__ in ("MetadataError", "ConventionsError", "RegistrarError") for c in type(exc).__mro__)
 
 
 def _user_error_status(exc: BaseException) -> int:
@@ -615,14 +692,22 @@ async def _reserve(repo: Repository, v: dict[str, Any]) -> dict[str, Any]:
         return v
     key = f"{v['id']}.v{v['version']}"
     attributes = repo.attributes(v, doi="")
-    doi = await repo.run(repo.registrar.reserve, key, attributes)
+    # v<n> follows the published v<n-1>: Zenodo makes its record a new version of that one's
+    previous = f"{v['id']}.v{int(v['version']) - 1}" if repo._previous_doi(v) else None
+    doi = await repo.run(functools.partial(repo.registrar.reserve, key, attributes, previous_key=previous))
     repo.store.set_doi(v["id"], v["version"], doi)
     return repo.store.version(v["id"], v["version"])
 
 
 async def publish_version(repo: Repository, v: dict[str, Any]) -> dict[str, Any]:
-    """The publication steps; any failure before the last two leaves the draft as it was."""
-    from .. import metadata
+    """The publication steps; any failure before the last two leaves the draft as it was.
+
+    The data file is assessed first (compliance-checker CF and ACDD scores, facts computed from its
+    coordinates), both kept with the version; a file that is not publishable is refused with the
+    list of what to add. Then: version DOI → DataCite metadata → registrar → concept DOI (its
+    ``HasVersion`` list updated) → files moved → published.
+    """
+    from .. import conventions, datafacts, metadata
 
     store = repo.store
     ds_id, n = v["id"], v["version"]
@@ -630,31 +715,66 @@ async def publish_version(repo: Repository, v: dict[str, Any]) -> dict[str, Any]
     name = dissemination.data_file(v["files"])
     extra = dict(v.get("extra") or {})
     if name is not None:
-        await repo.run(_require_conventions, folder / name)
-        extra["summary"] = await repo.run(dissemination.summary, folder / name)
+        assessment, facts = await repo.run(_assess, folder / name)
+        extra.update(scores=_public_scores(assessment), facts=facts, summary=datafacts.summary(facts))
         v = store.set_metadata(ds_id, n, v["owner"], v["metadata"], extra)
+        conventions.require_assessed(assessment, name)
     v = await _reserve(repo, v)
     doi = v["doi"]
-    attributes = repo.attributes(v, doi=doi)
+    concept_key = f"{ds_id}.concept"
+    concept = _known_concept(repo, ds_id) or repo.registrar.concept_doi(concept_key)
+    attributes = repo.attributes(v, doi=doi, concept=concept)
     metadata.validate_datacite(attributes)
     store.stage_attributes(ds_id, n, attributes)
     files = [folder / f["name"] for f in v["files"]]
     await repo.run(repo.registrar.publish, f"{ds_id}.v{n}", doi, attributes, repo.landing_url(ds_id, n), files)
+    dois = [x["doi"] for x in store.versions(ds_id) if x["state"] == "published" and x.get("doi")] + [doi]
+    concept_attrs = repo.concept_attributes(ds_id, v, dois)
+    concept = await repo.run(repo.registrar.publish_concept, concept_key, concept_attrs, repo.concept_url(ds_id),
+                             f"{ds_id}.v{n}")
+    attributes = repo.attributes(v, doi=doi, concept=concept)
+    v = store.set_metadata(ds_id, n, v["owner"], v["metadata"], dict(v.get("extra") or {}) | {"concept_doi": concept})
+    store.stage_attributes(ds_id, n, attributes)
     return store.finish_publish(ds_id, n, v["owner"], doi=doi, attributes=attributes)
 
 
-def _require_conventions(path: Path) -> None:
-    """CF + ACDD errors of a data file refuse the publication (ConventionsError names each attribute)."""
+def _known_concept(repo: Repository, ds_id: str) -> str | None:
+    """The concept DOI an earlier published version of the dataset already has."""
+    for x in reversed(repo.store.versions(ds_id)):
+        if x["state"] == "published" and (x.get("extra") or {}).get("concept_doi"):
+            return x["extra"]["concept_doi"]
+    return None
+
+
+def _public_scores(a: Any) -> dict[str, Any]:
+    """What the API and the landing page show of compliance-checker's verdict."""
     from .. import conventions
 
-    if path.name.lower().endswith(".zarr.zip"):
-        ds = dissemination.open_dataset(path)
-        try:
-            conventions.require(ds)
-        finally:
-            ds.close()
-    else:
-        conventions.require(str(path))
+    out: dict[str, Any] = {"tool": a.scores.get("tool"), "publishable": a.publishable,
+                           "rule": f"CF: no high-priority issue; ACDD-1.3: at least {conventions.ACDD_MIN_PERCENT:g} % "
+                                   f"of its points"}
+    for family in ("cf", "acdd"):
+        sc = a.scores.get(family)
+        if sc:
+            out[family] = {k: sc[k] for k in ("checker", "scored", "possible", "percent", "high", "medium", "low")}
+            out[family]["failed"] = [f"{f['priority']}: {f['check']}: {m}" for f in sc["failed"]
+                                     for m in (f["messages"] or [""])]
+    return out
+
+
+def _assess(path: Path) -> tuple[Any, dict[str, Any]]:
+    """compliance-checker's assessment and the facts of a data file (NetCDF, or a zipped Zarr store)."""
+    from .. import conventions, datafacts
+
+    if not path.name.lower().endswith(".zarr.zip"):
+        conventions.check_readable(path)  # a damaged file is the user's to fix (422 naming it), not a crash
+    ds = dissemination.open_dataset(path)
+    try:
+        facts = datafacts.describe(ds)
+        target = ds if path.name.lower().endswith(".zarr.zip") else str(path)
+        return conventions.assess(target), facts
+    finally:
+        ds.close()
 
 
 def _check_registrar(repo: Repository, body: dict[str, Any]) -> None:
@@ -671,6 +791,9 @@ def _checked_metadata(md: Any) -> dict[str, Any]:
     if md is None:
         raise RepositoryError("metadata: missing; send the dataset's metadata (title, creators, licence, ...) as "
                               "`metadata` in the JSON body", status=422)
+    if not isinstance(md, dict):  # a string would be read as a file path on the service's side
+        raise RepositoryError(f"metadata: send a JSON object (title, creators, licence, ...), not a "
+                              f"{type(md).__name__}", status=422)
     return metadata.load_metadata(md)
 
 
@@ -686,7 +809,8 @@ def _extra(body: dict[str, Any]) -> dict[str, Any]:
     extra["notebook"] = nb
     theme = body.get("theme") or "physics"
     if theme not in ("physics", "biogeochemistry", "in_situ", "biology_imaging"):
-        raise RepositoryError(f"theme {theme!r}: use physics, biogeochemistry, in_situ or biology_imaging")
+        raise RepositoryError(f"theme {theme!r} is not a catalogue theme: use physics, biogeochemistry, in_situ or "
+                              f"biology_imaging")
     extra["theme"] = theme
     return extra
 
@@ -695,7 +819,8 @@ def _groups(groups: Any) -> list[str]:
     if groups is None:
         return []
     if not isinstance(groups, list) or not all(isinstance(g, str) and g for g in groups):
-        raise RepositoryError("groups: give a list of hub group names")
+        raise RepositoryError(f"groups: {groups!r} is not a list of hub group names; give a list, e.g. "
+                              f"[\"ocean-team\"]")
     return groups
 
 
@@ -718,21 +843,39 @@ class LoginPage(Base):
         self.redirect(nxt)
 
 
-class DatasetRedirect(Base):
+class ConceptPage(Base):
+    """``datasets/<id>/``: the dataset over all its versions (where its concept DOI resolves), every version
+    the visitor may see listed."""
+
     async def get(self, ds_id: str) -> None:
-        v = await self.readable(ds_id, None)
-        if v["state"] != "published":  # the latest public version, if a newer draft exists
-            pub = [x for x in self.store.versions(ds_id) if x["state"] == "published"]
-            v = pub[-1] if pub and not self.store.can_read(v, self.username, await self.groups()) else v
-        self.redirect(f"{self.repo.settings.prefix}datasets/{ds_id}/v{v['version']}/")
+        groups = await self.groups() if self.username else []
+        versions = [x for x in self.store.versions(ds_id) if self.store.can_read(x, self.username, groups)]
+        if not versions:  # the same answer for a dataset that does not exist and for someone else's drafts
+            raise NotFound(f"no dataset {ds_id!r}")
+        published = [x for x in versions if x["state"] == "published"]
+        self.set_header("Cache-Control", "public, max-age=60" if published else "private, no-store")
+        if published:
+            latest = published[-1]
+            self.add_header("Link", f'<{self.repo.landing_url(ds_id, latest["version"])}>; rel="item"; type="text/html"')
+        self.finish(pages.concept_page(ds_id, versions, self.repo))
 
 
 class LandingPage(Base):
-    async def get(self, ds_id: str, number: str) -> None:
+    async def get(self, ds_id: str, number: str, include_body: bool = True) -> None:
         v = await self.readable(ds_id, int(number))
         versions = [x for x in self.store.versions(ds_id) if self.store.can_read(x, self.username, await self.groups())]
         self._cache(v)
-        self.finish(pages.landing_page(v, versions, self.repo))
+        attributes = v.get("attributes") or self.repo.attributes(v, doi=v.get("doi") or "")
+        # FAIR Signposting: machines find the identifier, metadata, files and licence in the headers
+        self.set_header("Link", ", ".join(pages.signposting(v, attributes, self.repo)))
+        if include_body:
+            self.finish(pages.landing_page(v, versions, self.repo))
+        else:
+            self.set_header("Content-Type", "text/html; charset=UTF-8")
+            self.finish()
+
+    async def head(self, ds_id: str, number: str) -> None:
+        await self.get(ds_id, number, include_body=False)
 
     def _cache(self, v: dict[str, Any]) -> None:
         self.set_header("Cache-Control", "public, max-age=300" if v["state"] == "published" else "private, no-store")
@@ -787,12 +930,27 @@ class Download(Base, web.StaticFileHandler):
         name = check_name(name)
         if name not in {f["name"] for f in v["files"] if f["complete"]}:
             raise NotFound(f"dataset {ds_id} v{number} has no file {name!r}")
+        info = next(f for f in v["files"] if f["name"] == name)
+        if self._redirect(v, info):
+            return
         base = self.store.published_dir(ds_id, int(number)) if v["state"] == "published" else \
             self.store.draft_dir(ds_id, int(number))
         self.root = str(base)
         self.version_state = v["state"]
-        self.file_sha256 = next(f["sha256"] for f in v["files"] if f["name"] == name)
+        self.file_sha256 = info["sha256"]
         await web.StaticFileHandler.get(self, name, include_body)
+
+    def _redirect(self, v: dict[str, Any], info: dict[str, Any]) -> bool:
+        """Send a large published file's client to a signed link on the service's own port (not through the
+        hub's proxy, which would cap its speed); True when redirected."""
+        s = self.repo.settings
+        if not s.direct_url or v["state"] != "published" or int(info.get("size") or 0) < s.direct_min_size:
+            return False
+        if self.request.host == urlparse(s.direct_url).netloc:
+            return False  # already on the direct address: serve it here
+        self.set_header("Cache-Control", "no-store")  # the link expires: never cache the redirect
+        self.redirect(self.repo.signed_link(v["id"], int(v["version"]), info["name"], info["sha256"]), status=307)
+        return True
 
     def compute_etag(self) -> str | None:
         # the verified SHA-256 is the content's identity; tornado would read the whole file to hash it
@@ -826,6 +984,37 @@ class Download(Base, web.StaticFileHandler):
                     return
 
 
+class SignedDownload(Download):
+    """A published file through a signed, expiring link (no hub login: the signature is the permission)."""
+
+    async def prepare(self) -> None:
+        self.user = None  # the link alone decides; no call to the hub
+
+    async def get(self, ds_id: str, number: str, name: str, include_body: bool = True) -> None:  # type: ignore[override]
+        if not self.repo.settings.direct_url:
+            raise NotFound("signed download links are off in this repository (services.repository.direct_downloads)")
+        expires = signed.parse_expires(self.get_query_argument("expires", None))
+        sig = self.get_query_argument("sig", "")
+        name = check_name(name)
+        try:
+            v = self.store.version(ds_id, int(number))
+        except NotFound:
+            v = None
+        info = next((f for f in (v or {}).get("files", ()) if f["name"] == name and f["complete"]), None)
+        if v is None or v["state"] != "published" or info is None:
+            # a draft is never served by a link: to a link, it does not exist
+            raise NotFound(f"dataset {ds_id} v{number} has no published file {name!r}")
+        signed.DownloadLink(ds_id, int(number), name, info["sha256"], expires).check(self.repo.link_key, sig)
+        self.root = str(self.store.published_dir(ds_id, int(number)))
+        self.version_state = "published"
+        self.file_sha256 = info["sha256"]
+        await web.StaticFileHandler.get(self, name, include_body)
+
+    def set_extra_headers(self, path: str) -> None:
+        # the link expires; the bytes behind it never change
+        self.set_header("Cache-Control", f"private, max-age={self.repo.settings.direct_ttl}, immutable")
+
+
 class Dissemination(Base):
     """Zarr v3 and OPeNDAP of published versions, by xpublish (run in-process through ASGI)."""
 
@@ -852,6 +1041,58 @@ class Dissemination(Base):
         await self.get(*args)
 
 
+class OAIPMH(Base):
+    """The OAI-PMH endpoint (``oai``): published versions for harvesters, public like their landing pages."""
+
+    def _provider(self) -> Any:
+        from . import oai
+
+        published = self.store.list_versions(state="published")
+        records = [oai.Record(f"{v['id']}.v{v['version']}", v.get("published") or v["created"],
+                              (v.get("extra") or {}).get("theme") or "physics", v.get("attributes") or {})
+                   for v in published if v.get("attributes")]
+        earliest = min((r.datestamp for r in records), default="2026-01-01T00:00:00+00:00")
+        return oai.Provider(base_url=self.repo.base_url + "oai", name=f"ODATIS repository ({self.repo.base_url})",
+                            email=self.repo.settings.publisher_email, earliest=oai._utc(earliest),
+                            records=lambda: records)
+
+    async def get(self) -> None:
+        from . import oai
+
+        params = {k: [x.decode() for x in v] for k, v in self.request.query_arguments.items()}
+        self._answer(oai.respond(params, self._provider()))
+
+    async def post(self) -> None:
+        from urllib.parse import parse_qs
+
+        from . import oai
+
+        if not self.request.headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"):
+            raise RepositoryError("OAI-PMH POST requests are application/x-www-form-urlencoded (verb=...)", status=400)
+        params = parse_qs(self.request.body.decode("utf-8", "replace"), keep_blank_values=True)
+        self._answer(oai.respond(params, self._provider()))
+
+    def _answer(self, body: bytes) -> None:
+        self.set_header("Content-Type", "text/xml; charset=UTF-8")
+        self.set_header("Cache-Control", "no-store")
+        self.finish(body)
+
+
+class StacCatalog(Base):
+    """``stac/catalog.json``: a STAC Catalog whose items are the published versions' STAC Items."""
+
+    async def get(self) -> None:
+        from . import stac
+
+        base = self.repo.base_url
+        items = [(f"{v['id']}.v{v['version']}", self.repo.landing_url(v["id"], v["version"]) + "stac.json")
+                 for v in self.store.list_versions(state="published") if (v.get("extra") or {}).get("facts")]
+        body = stac.catalog_dict(base + "stac/catalog.json", items, "ODATIS repository: published datasets")
+        self.set_header("Content-Type", "application/json")
+        self.set_header("Cache-Control", "public, max-age=60")
+        self.finish(json.dumps(body, indent=1))
+
+
 class CatalogFragment(Base):
     async def get(self) -> None:
         self.set_header("Content-Type", "application/yaml; charset=utf-8")
@@ -861,7 +1102,8 @@ class CatalogFragment(Base):
 
 class Health(Base):
     async def get(self) -> None:
-        self.send_json({"ok": True, "published": len(self.store.list_versions(state="published"))})
+        self.send_json({"ok": True, "published": len(self.store.list_versions(state="published")),
+                        "publisher": self.repo.publisher()})
 
 
 def make_app(settings: Settings, store: Store | None = None) -> web.Application:
@@ -888,11 +1130,14 @@ def make_app(settings: Settings, store: Store | None = None) -> web.Application:
         (p + rf"api/deposits/{ID}/{VER}/files", FilesAPI, kw),
         (p + rf"api/deposits/{ID}/{VER}/files/([^/]+)", FileAPI, kw),
         (p + rf"api/deposits/{ID}/{VER}/publish", PublishAPI, kw),
-        (p + rf"datasets/{ID}/?", DatasetRedirect, kw),
+        (p + rf"datasets/{ID}/?", ConceptPage, kw),
+        (p + r"oai", OAIPMH, kw),
+        (p + r"stac/catalog\.json", StacCatalog, kw),
         (p + rf"datasets/{ID}/{VER}/", LandingPage, kw),
-        (p + rf"datasets/{ID}/{VER}/(datacite\.json|datacite\.xml|citation\.txt|citation\.bib|schema\.jsonld|preview\.png)",
+        (p + rf"datasets/{ID}/{VER}/(datacite\.json|datacite\.xml|citation\.txt|citation\.bib|schema\.jsonld|stac\.json|preview\.png)",
          LandingExport, kw),
         (p + rf"datasets/{ID}/{VER}/files/([^/]+)", Download, kw),
+        (p + rf"direct/{ID}/{VER}/([^/]+)", SignedDownload, kw),
         (p + rf"datasets/{ID}/{VER}/(zarr|opendap)(.*)", Dissemination, kw),
     ]
     return web.Application(routes, cookie_secret=os.urandom(32), xsrf_cookies=False,

@@ -95,9 +95,19 @@ def check_name(name: str) -> str:
     return name
 
 
+def no_dataset(ds_id: str, number: int | None = None) -> NotFound:
+    """The one answer for a dataset that does not exist *or* that this user may not see (a draft of someone else's).
+
+    >>> str(no_dataset("abcdefghij", 2))
+    "no dataset 'abcdefghij' version 2: check the id and version (GET api/deposits lists yours, api/published the published ones)"
+    """
+    return NotFound(f"no dataset {ds_id!r}" + (f" version {number}" if number is not None else "")
+                    + ": check the id and version (GET api/deposits lists yours, api/published the published ones)")
+
+
 def check_id(ds_id: str) -> str:
     if not isinstance(ds_id, str) or not _ID_RE.match(ds_id):
-        raise NotFound(f"no dataset {ds_id!r}")
+        raise no_dataset(ds_id)
     return ds_id
 
 
@@ -234,7 +244,7 @@ class Store:
                 q.order_by(VERSIONS.c.number.desc()).limit(1)
             row = conn.execute(q).first()
             if row is None:
-                raise NotFound(f"no dataset {ds_id!r}" + (f" version {number}" if number is not None else ""))
+                raise no_dataset(ds_id, number)
             return self._row_version(row, conn)
 
     def versions(self, ds_id: str) -> list[dict[str, Any]]:
@@ -269,14 +279,14 @@ class Store:
         """The version if ``user`` may see it; otherwise :class:`NotFound` (a draft's existence is not revealed)."""
         v = self.version(ds_id, number)
         if not self.can_read(v, user, groups):
-            raise NotFound(f"no dataset {ds_id!r}" + (f" version {number}" if number is not None else ""))
+            raise no_dataset(ds_id, number)
         return v
 
     def owned(self, ds_id: str, number: int | None, user: str) -> dict[str, Any]:
         """The version if ``user`` owns it (writes are the owner's only); else :class:`NotFound`."""
         v = self.version(ds_id, number)
         if v["owner"] != user:
-            raise NotFound(f"no dataset {ds_id!r}" + (f" version {number}" if number is not None else ""))
+            raise no_dataset(ds_id, number)
         return v
 
     # ------------------------------------------------------------------ writing
@@ -309,7 +319,7 @@ class Store:
             latest = conn.execute(sa.select(VERSIONS).where(VERSIONS.c.dataset_id == ds_id)
                                   .order_by(VERSIONS.c.number.desc()).limit(1)).first()
             if latest is None or latest._mapping["owner"] != owner:
-                raise NotFound(f"no dataset {ds_id!r}")
+                raise no_dataset(ds_id)
             if latest._mapping["state"] != "published":
                 raise Conflict(f"dataset {ds_id} already has a draft (v{latest._mapping['number']}): finish or "
                                f"delete it before starting another version")
@@ -370,7 +380,7 @@ class Store:
         """
         self._draft(ds_id, number, owner)
         check_name(name)
-        if not isinstance(size, int) or size < 0:
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
             raise RepositoryError(f"file {name}: size must be a whole number of bytes, not {size!r}")
         if self.max_upload is not None and size > self.max_upload:
             from ..config import format_bytes
@@ -378,6 +388,11 @@ class Store:
             raise TooLarge(f"file {name} is {size} bytes; this repository accepts at most "
                            f"{format_bytes(self.max_upload)} ({self.max_upload} bytes) per file "
                            f"(services.repository.max_upload): split the dataset into smaller files")
+        free = shutil.disk_usage(self.root).free
+        if size > free:
+            raise RepositoryError(f"file {name} is {size} bytes, more than the {free / 1024**3:.1f} GiB free on the "
+                                  f"repository's volume: split the dataset, or ask the VRE admins for space",
+                                  status=507)
         if not isinstance(sha256, str) or not re.fullmatch(r"[0-9a-f]{64}", sha256):
             raise RepositoryError(f"file {name}: sha256 must be 64 lowercase hexadecimal digits (hashlib.sha256().hexdigest())")
         part = self.part_path(ds_id, number, name)

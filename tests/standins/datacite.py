@@ -20,6 +20,7 @@ Fault injection for retry tests (shared with :mod:`standins.zenodo`)::
     handle.fail_next(500, "/dois")                # next matching request answers 500, untouched
     handle.fail_next("timeout", "/dois", delay=3)  # waits, then closes the connection without acting
     handle.fail_next("commit-then-drop", "/dois")  # acts, then closes the connection without answering
+    handle.fail_next(500, "/dois$", method="POST")  # a trailing $: that path only, not the paths below it
     handle.state   # {doi: {"state": "draft"|"registered"|"findable", "attributes": {...}}}
     handle.stop()
 """
@@ -50,6 +51,8 @@ class Fault:
     def matches(self, method: str, path: str, api_root: str) -> bool:
         if self.method and self.method.upper() != method:
             return False
+        if self.path_prefix.endswith("$"):  # this path exactly, not the paths below it
+            return path in (self.path_prefix[:-1], api_root + self.path_prefix[:-1])
         return path.startswith(self.path_prefix) or path.startswith(api_root + self.path_prefix)
 
 

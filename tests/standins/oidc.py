@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlencode, urlparse
 
 
 class OIDCProvider:
-    def __init__(self, client_id: str, client_secret: str):
+    def __init__(self, client_id: str, client_secret: str, host: str = "127.0.0.1"):
         self.client_id, self.client_secret = client_id, client_secret
         self.next_user: dict[str, Any] = {}
         self.codes: dict[str, dict[str, Any]] = {}
@@ -74,8 +74,8 @@ class OIDCProvider:
                 provider.tokens[token] = claims
                 self._json(200, {"access_token": token, "token_type": "Bearer", "expires_in": 3600})
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.server = ThreadingHTTPServer((host, 0), Handler)
+        self.url = f"http://{host}:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
