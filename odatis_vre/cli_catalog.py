@@ -13,7 +13,6 @@ Examples::
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 from pathlib import Path
@@ -196,22 +195,13 @@ def check_cmd(file: Path | None, online: bool, timeout: float) -> None:
         sys.exit(1)
 
 
-@catalog_group.command("harvest", epilog="""\b
-Examples:
-  odatis-vre catalog harvest                      # Sextant, as set under `harvest:` in catalog/odatis.yaml
-  odatis-vre catalog harvest --full               # everything again (records deleted upstream disappear)
-  odatis-vre catalog harvest --schema iso19115-3  # ask for ISO 19115-3 (mdb) records instead of ISO 19139
-  odatis-vre catalog harvest --max-records 200    # a trial: the first 200 records only
-  odatis-vre catalog harvest --endpoint https://sextant.ifremer.fr/geonetwork/srv/eng/csw \\
-      --filter 'Subject=ODATIS' --output /tmp/sextant.yaml --json
-
-A failed page leaves the previous catalogue in force; run the same command again to resume.""")
+@catalog_group.command("harvest", epilog="A failed page leaves the previous catalogue in force; run the same command again to resume.")
 @click.argument("source", required=False)
 @click.option("--endpoint", help="CSW 2.0.2 URL (default: the source's, from the catalogue's `harvest:` block).")
 @click.option("--filter", "filters", multiple=True, metavar="PROP=VALUE|PROP~PATTERN",
               help="Constraint on a CSW queryable (repeatable, ANDed): AnyText~%ODATIS% (like, % = any text), "
                    "Subject=ODATIS (equals). Replaces the source's filters.")
-@click.option("--output", type=click.Path(path_type=Path), help="Harvested catalogue to write (default: the source's).")
+@click.option("--dest", type=click.Path(path_type=Path), help="Harvested catalogue to write (default: the source's).")
 @click.option("--full", is_flag=True, help="Harvest every record again instead of those modified since the last harvest "
                                            "(drops the entries no longer upstream, which an incremental harvest counts).")
 @click.option("--schema", type=click.Choice(["iso19139", "iso19115-3"]), default=None,
@@ -221,15 +211,23 @@ A failed page leaves the previous catalogue in force; run the same command again
 @click.option("--max-records", type=click.IntRange(1), default=None, help="Stop after this many records (a trial).")
 @click.option("--min-interval", type=click.FloatRange(0), default=None,
               help="Seconds between two requests, to spare the server [1.0].")
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@output_option
 @CATALOG_OPTION
-def harvest_cmd(source: str | None, endpoint: str | None, filters: tuple[str, ...], output: Path | None, full: bool,
+@examples("odatis-vre catalog harvest",
+          "odatis-vre catalog harvest --full",
+          "odatis-vre catalog harvest --schema iso19115-3",
+          "odatis-vre catalog harvest --max-records 200 -o json",
+          "odatis-vre catalog harvest --endpoint https://sextant.ifremer.fr/geonetwork/srv/eng/csw "
+          "--filter Subject=ODATIS --dest /tmp/sextant.yaml")
+def harvest_cmd(source: str | None, endpoint: str | None, filters: tuple[str, ...], dest: Path | None, full: bool,
                 schema: str | None, restart: bool, page_size: int | None, max_records: int | None, min_interval: float | None,
-                as_json: bool, quiet: bool, catalog_path: Path | None) -> None:
+                quiet: bool, output: str, catalog_path: Path | None) -> None:
     """Harvest ISO records from a CSW catalogue (Sextant) into a catalogue included by the curated one.
 
-    Records modified since the last harvest are fetched page by page (OWSLib, OGC CSW 2.0.2), mapped to
+    Without options: the Sextant source set under `harvest:` in catalog/odatis.yaml, records modified since
+    the last harvest; --full fetches everything again (records deleted upstream disappear), --max-records
+    makes a trial. Records modified since the last harvest are fetched page by page (OWSLib, OGC CSW 2.0.2), mapped to
     entries (title, abstract, keywords, contacts, licence, DOI, box, period, every link); entries whose
     link is OPeNDAP, ERDDAP, Zarr, NetCDF over HTTP or SEANOE load with `catalog.load`, the others are
     listed with their link and the reason. The report says how many records, loadable, skipped and why.
@@ -243,10 +241,10 @@ def harvest_cmd(source: str | None, endpoint: str | None, filters: tuple[str, ..
     if source is None:
         source = next(iter(configured), "sextant")
     spec = dict(configured.get(source) or {})
-    if not spec and not (endpoint and output):
+    if not spec and not (endpoint and dest):
         known = ", ".join(configured) or "none"
         raise click.ClickException(f"no harvest source {source!r} in the catalogue (configured: {known}); give "
-                                   f"--endpoint and --output, or add it under `harvest:` (docs/catalogue.md)")
+                                   f"--endpoint and --dest, or add it under `harvest:` (docs/catalogue.md)")
     parsed = []
     for f in filters:
         m = re.match(r"^([A-Za-z:]+)\s*([=~])\s*(.+)$", f)
@@ -256,14 +254,17 @@ def harvest_cmd(source: str | None, endpoint: str | None, filters: tuple[str, ..
         parsed.append({"property": m.group(1), ("equals" if m.group(2) == "=" else "like"): m.group(3)})
     try:
         report = harvest.harvest(
-            endpoint or spec["endpoint"], output or spec["output"], filters=parsed or spec.get("filters"),
+            endpoint or spec["endpoint"], dest or spec["output"], filters=parsed or spec.get("filters"),
             source=source, incremental=not full, restart=restart, schema=schema or str(spec.get("schema", "iso19139")),
             page_size=page_size or int(spec.get("page_size", 100)), max_records=max_records,
             min_interval=min_interval if min_interval is not None else float(spec.get("min_interval", 1.0)),
-            progress=not (quiet or as_json))
+            progress=not (quiet or output != "table"))
     except harvest.HarvestError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(json.dumps(report.to_dict(), indent=2) if as_json else report.summary())
+    if output != "table":
+        emit(report.to_dict(), output)
+    else:
+        click.echo(report.summary())
 
 
 @click.group("data")

@@ -326,7 +326,7 @@ def test_bad_input_is_refused_clearly_and_writes_nothing(tmp_path: Path) -> None
     assert r.exit_code == 2 and "write PROPERTY=VALUE or PROPERTY~PATTERN" in r.output
     r = runner.invoke(main, ["catalog", "harvest", "nosuchsource"])
     assert r.exit_code == 1 and "no harvest source 'nosuchsource'" in r.output and "sextant" in r.output
-    r = runner.invoke(main, ["catalog", "harvest", "--endpoint", f"http://127.0.0.1:{port}/csw", "--output", str(out),
+    r = runner.invoke(main, ["catalog", "harvest", "--endpoint", f"http://127.0.0.1:{port}/csw", "--dest", str(out),
                              "--min-interval", "0", "-q"])
     assert r.exit_code == 1 and "failed after" in r.output and not out.exists()
 
@@ -334,8 +334,8 @@ def test_bad_input_is_refused_clearly_and_writes_nothing(tmp_path: Path) -> None
 def test_cli_harvest_report_and_search(csw: CswStandin, tmp_path: Path) -> None:
     out = tmp_path / "sextant.yaml"
     runner = CliRunner()
-    r = runner.invoke(main, ["catalog", "harvest", "--endpoint", csw.url, "--filter", "Subject=ODATIS", "--output",
-                             str(out), "--min-interval", "0", "--max-records", "300", "--json"])
+    r = runner.invoke(main, ["catalog", "harvest", "--endpoint", csw.url, "--filter", "Subject=ODATIS", "--dest",
+                             str(out), "--min-interval", "0", "--max-records", "300", "-o", "json"])
     assert r.exit_code == 0, r.output
     rep = json.loads(r.output)
     assert rep["matched"] == 300 and rep["entries"] + sum(rep["skipped"].values()) == 300
