@@ -21,22 +21,20 @@ Errors are :class:`CatalogError`; the message names the entry and the field and 
 from __future__ import annotations
 
 import copy
-import hashlib
 import inspect
 import math
 import os
-import pickle
 import re
 import time
 import warnings
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any, Iterable, Iterator, Sequence
 
 from . import provenance
 
 ENV_CATALOG = "ODATIS_VRE_CATALOG"
 ENV_CACHE = "ODATIS_VRE_CACHE_DIR"
-_INDEX_VERSION = 3
 REQUIRED = ("title", "theme", "producer", "data_centre", "licence", "citation", "bbox", "time_range",
             "variables", "access")
 THEMES = ("physics", "biogeochemistry", "in_situ", "biology_imaging")
@@ -82,43 +80,47 @@ def _parse_yaml(path: Path, text: str) -> dict[str, Any]:
 
 
 def _index_entry(name: str, raw: Any) -> dict[str, Any]:
-    """What search needs about an entry, precomputed (tolerant: bad fields just match nothing)."""
-    if not isinstance(raw, dict):
-        return {"name": name, "ok": False}
-    md = raw.get("metadata") if isinstance(raw.get("metadata"), dict) else {}
-    variables = md.get("variables") if isinstance(md.get("variables"), list) else []
-    vnames = []
-    for v in variables:
-        if isinstance(v, dict):
-            vnames += [str(v.get("name") or ""), str(v.get("standard_name") or ""), str(v.get("long_name") or "")]
-    kw = md.get("keywords") if isinstance(md.get("keywords"), list) else []
-    title = str(md.get("title") or "")
-    bbox = md.get("bbox")
-    try:
-        w, s, e, n = (float(x) for x in bbox)  # type: ignore[union-attr]
-        bbox_t = (w, s, e, n) if -180 <= w <= 180 and -180 <= e <= 180 and -90 <= s <= n <= 90 else None
-    except (TypeError, ValueError):
-        bbox_t = None
-    tr = md.get("time_range")
-    t0 = t1 = None
-    if isinstance(tr, (list, tuple)) and len(tr) == 2:
-        t0 = str(tr[0])[:10] if tr[0] else "0000-01-01"
-        t1 = str(tr[1])[:10] if tr[1] else _FAR_FUTURE
-    access = md.get("access") if isinstance(md.get("access"), dict) else {}
-    return {
-        "name": name, "ok": True, "title": title, "theme": md.get("theme"),
-        "n": name.lower(), "t": title.lower(),
-        "k": " ".join(map(str, kw)).lower(), "v": " ".join(vnames).lower(),
-        "vset": {x.lower() for x in vnames if x},
-        "d": " ".join([str(raw.get("description") or ""), str(md.get("producer") or ""),
-                       str(md.get("data_centre") or ""), str(md.get("theme") or "")]).lower(),
-        "bbox": bbox_t, "t0": t0, "t1": t1, "sample": bool(md.get("sample")),
-        "login": bool(access.get("login")), "doi": md.get("doi"),
-    }
+    """What search needs about an entry (one row of :class:`odatis_vre.catalog_index.Columns`)."""
+    from .catalog_index import entry_fields
+
+    return entry_fields(name, raw)
+
+
+class _Entries(Mapping):
+    """The entries of a catalogue and its includes, as written (read lazily, first file wins on a name)."""
+
+    def __init__(self, parts: list[Any], visible: list[Any]):
+        self._parts, self._visible = parts, visible
+        self._n = sum(int(v.sum()) for v in visible)
+
+    def _locate(self, name: str) -> Any:
+        for part, vis in zip(self._parts, self._visible):
+            i = part.pos.get(name)
+            if i is not None and vis[i]:
+                return part
+        return None
+
+    def __getitem__(self, name: str) -> Any:
+        part = self._locate(name) if isinstance(name, str) else None
+        if part is None:
+            raise KeyError(name)
+        return part.get(name)
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self._locate(name) is not None
+
+    def __iter__(self) -> Iterator[str]:
+        for part, vis in zip(self._parts, self._visible):
+            for name, v in zip(part.columns.names, vis.tolist()):
+                if v:
+                    yield name
+
+    def __len__(self) -> int:
+        return self._n
 
 
 class Catalog:
-    """An opened catalogue: the entries as written (``raw``) and a search index.
+    """An opened catalogue: its entries as written (``raw``, read on demand) and their search columns.
 
     ``Catalog`` is read-only; :func:`open` builds it. ``intake()`` gives the plain intake catalogue.
 
@@ -127,11 +129,14 @@ class Catalog:
     (True, True)
     """
 
-    def __init__(self, path: Path, meta: dict[str, Any], raw: dict[str, Any], index: list[dict[str, Any]]):
+    def __init__(self, path: Path, meta: dict[str, Any], parts: list[Any], visible: list[Any] | None = None):
+        import numpy as np
+
         self.path = path
         self.metadata = meta
-        self.raw = raw
-        self.index = index
+        self.parts = parts
+        self.visible = visible if visible is not None else [np.ones(len(p), bool) for p in parts]
+        self.raw: Mapping[str, Any] = _Entries(self.parts, self.visible)
         self.includes: list[str] = []
         self._intake = None
 
@@ -150,6 +155,11 @@ class Catalog:
     @property
     def directory(self) -> Path:
         return self.path.parent
+
+    @property
+    def index(self) -> list[dict[str, Any]]:
+        """One dict per entry with what search uses (built on demand; search itself reads the columns)."""
+        return [_index_entry(n, self.raw[n]) for n in self.raw]
 
     def entry(self, name: str) -> dict[str, Any]:
         """The entry as written in the YAML (a copy); :class:`CatalogError` if absent."""
@@ -178,14 +188,18 @@ def _close_names(name: str, names: Iterable[str]) -> list[str]:
 def open(path: str | os.PathLike[str] | None = None, *, use_cache: bool = True) -> Catalog:  # noqa: A001
     """Open the catalogue at ``path`` (default: ``$ODATIS_VRE_CATALOG``, else ``catalog/odatis.yaml``).
 
-    Catalogues listed under a top-level ``includes:`` key, or in ``$ODATIS_VRE_CATALOG_INCLUDES``
-    (space-separated URLs or paths), add their entries: in a user's server this brings the
-    datasets published in the VRE's repository, with their DOIs.
+    Catalogues listed under a top-level ``includes:`` key (a path relative to the file, or
+    ``{path: ..., optional: true}`` for one that may not exist yet, such as the harvested catalogue
+    before the first harvest), or in ``$ODATIS_VRE_CATALOG_INCLUDES`` (space-separated URLs or
+    paths), add their entries: the harvested records of Sextant, and in a user's server the datasets
+    published in the VRE's repository, with their DOIs. Entries of the main file win a name clash.
 
-    The YAML is parsed with libyaml and its search index is cached (keyed by path, size and
-    modification time) in ``~/.cache/odatis-vre`` (or ``$ODATIS_VRE_CACHE_DIR``), so opening a
-    large catalogue again costs a few milliseconds. Invalid entries do not stop the catalogue
-    from opening: :func:`check` lists them; :func:`load` refuses them with a clear message.
+    Each file is opened through its search index (:mod:`odatis_vre.catalog_index`): the index written
+    beside it by the harvest, else the user's cache (``~/.cache/odatis-vre`` or ``$ODATIS_VRE_CACHE_DIR``,
+    keyed by path, size and modification time), else the file is parsed once; entries are read on demand.
+    Within a process, a file already opened and unchanged is not read again. ``use_cache=False`` ignores
+    the user's cache and the process's memory (the index beside a file is still used). Invalid entries do
+    not stop the catalogue from opening: :func:`check` lists them; :func:`load` refuses them clearly.
 
     >>> cat = open()                    # doctest: +SKIP
     >>> "sample_sst_zarr" in cat        # doctest: +SKIP
@@ -193,38 +207,51 @@ def open(path: str | os.PathLike[str] | None = None, *, use_cache: bool = True) 
     """
     p = Path(path) if path else default_path()
     p = p.expanduser().resolve()
-    try:
-        st = p.stat()
-    except FileNotFoundError:
+    if not p.is_file():
         raise CatalogError(f"{p}: no such catalogue file (set ${ENV_CATALOG}, or pass the path of an intake YAML "
                            f"file)") from None
-    key = f"{_INDEX_VERSION}:{p}:{st.st_size}:{st.st_mtime_ns}"
-    cache = _cache_dir() / f"catalog-{hashlib.sha1(str(p).encode()).hexdigest()[:16]}.pickle"
+    main = _part(p, use_cache)
+    cat = Catalog(p, main.meta, [main])
+    return _with_includes(cat, _includes(main.includes), use_cache=use_cache)
+
+
+_PARTS: dict[Path, Any] = {}
+
+
+def _part(path: Path, use_cache: bool, *, include: bool = False) -> Any:
+    """One catalogue file opened through its index (memoised per process while the file is unchanged)."""
+    from .catalog_index import file_key, load_part
+
+    key = file_key(path)
+    hit = _PARTS.get(path)
+    if use_cache and hit is not None and hit.key == key:
+        return hit
+
+    def parse(p: Path, text: str) -> dict[str, Any]:
+        if text.lstrip().startswith("{"):
+            import json
+
+            try:  # JSON is YAML too; json parses a large harvested catalogue far faster than libyaml
+                data = json.loads(text)
+                if isinstance(data, dict) and isinstance(data.get("sources"), dict):
+                    return data
+            except ValueError:
+                pass
+        if include:
+            import yaml
+
+            data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
+            if not isinstance(data, dict) or not isinstance(data.get("sources"), dict):
+                raise CatalogError(f"included catalogue {p.name}: no 'sources' mapping in it")
+            return data
+        return _parse_yaml(p, text)
+
+    part = load_part(path, _cache_dir() if use_cache else None, parse)
     if use_cache:
-        try:
-            with cache.open("rb") as fh:
-                stored = pickle.load(fh)  # noqa: S301 (our own cache file in the user's cache dir)
-            if stored.get("key") == key:
-                return _with_includes(Catalog(p, stored["meta"], stored["raw"], stored["index"]),
-                                      _includes(stored.get("includes")))
-        except (OSError, pickle.PickleError, EOFError, AttributeError, KeyError, TypeError):
-            pass
-    data = _parse_yaml(p, p.read_text(encoding="utf-8"))
-    raw = data["sources"]
-    meta = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
-    index = [_index_entry(str(name), entry) for name, entry in raw.items()]
-    raw = {str(k): v for k, v in raw.items()}
-    if use_cache:
-        try:
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cache.with_suffix(f".{os.getpid()}.tmp")
-            with tmp.open("wb") as fh:
-                pickle.dump({"key": key, "meta": meta, "raw": raw, "index": index, "includes": data.get("includes")},
-                            fh, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, cache)
-        except OSError:
-            pass
-    return _with_includes(Catalog(p, meta, raw, index), _includes(data.get("includes")))
+        if len(_PARTS) > 8:
+            _PARTS.clear()
+        _PARTS[path] = part
+    return part
 
 
 ENV_INCLUDES = "ODATIS_VRE_CATALOG_INCLUDES"
@@ -257,29 +284,61 @@ def _read_include(ref: str, base: Path, timeout: float = 5.0) -> dict[str, Any]:
     return sources
 
 
-def _with_includes(cat: Catalog, includes: Sequence[str]) -> Catalog:
-    """Add the entries of included catalogues (e.g. the repository's published datasets).
+def _include_ref(item: Any) -> tuple[str, bool]:
+    """``(path or URL, optional)`` of one ``includes:`` item (a string, or ``{path: ..., optional: ...}``)."""
+    if isinstance(item, dict):
+        return str(item.get("path") or item.get("url") or ""), bool(item.get("optional"))
+    return str(item), False
 
-    Entries of the main file win on a name clash; an include that cannot be read is skipped
-    with a warning naming it, so the rest of the catalogue still opens.
+
+def _with_includes(cat: Catalog, includes: Sequence[Any], *, use_cache: bool = True) -> Catalog:
+    """Add the entries of included catalogues (the harvested records, the repository's published datasets).
+
+    Entries of the main file win on a name clash; an include that cannot be read is skipped with a
+    warning naming it (an ``optional`` one that does not exist, silently), so the rest still opens.
     """
     if not includes:
         return cat
-    raw, index = dict(cat.raw), list(cat.index)
-    for ref in includes:
+    import numpy as np
+
+    from .catalog_index import Columns, Part
+
+    parts, visible = list(cat.parts), list(cat.visible)
+    seen = set(cat.parts[0].columns.names)
+    refs = []
+    for item in includes:
+        ref, optional = _include_ref(item)
+        if not ref:
+            continue
+        refs.append(ref)
         try:
-            sources = _read_include(ref, cat.directory)
+            if ref.startswith(("http://", "https://")):
+                sources = _read_include(ref, cat.directory)
+                known = _INCLUDE_PARTS.get(ref)
+                if known is None or known[0] is not sources:
+                    known = (sources, Part(Path(ref), ref, {}, None, Columns.build(sources), None, eager=sources))
+                    _INCLUDE_PARTS[ref] = known
+                part = known[1]
+            else:
+                local = (cat.directory / ref).expanduser().resolve()
+                if optional and not local.is_file():
+                    continue  # e.g. the harvested catalogue before the first harvest
+                part = _part(local, use_cache, include=True)
         except Exception as exc:
             warnings.warn(f"catalogue {cat.path}: the included catalogue {ref} could not be read ({exc}); "
                           "its datasets are left out until it answers", stacklevel=3)
             continue
-        for name, entry in sources.items():
-            if name not in raw:
-                raw[name] = entry
-                index.append(_index_entry(name, entry))
-    out = Catalog(cat.path, cat.metadata, raw, index)
-    out.includes = list(includes)
+        names = part.columns.names
+        vis = np.fromiter((n not in seen for n in names), bool, count=len(names))
+        seen.update(names)
+        parts.append(part)
+        visible.append(vis)
+    out = Catalog(cat.path, cat.metadata, parts, visible)
+    out.includes = refs
     return out
+
+
+_INCLUDE_PARTS: dict[str, Any] = {}
 
 
 def refresh() -> None:
@@ -288,12 +347,19 @@ def refresh() -> None:
     :func:`odatis_vre.publish.deposit` calls it: a dataset just published is found at once.
     """
     _INCLUDE_CACHE.clear()
+    _INCLUDE_PARTS.clear()
 
 
-def _includes(data_includes: Any) -> list[str]:
-    refs = [str(x) for x in data_includes] if isinstance(data_includes, list) else []
+def _includes(data_includes: Any) -> list[Any]:
+    refs: list[Any] = list(data_includes) if isinstance(data_includes, list) else []
     refs += [x for x in os.environ.get(ENV_INCLUDES, "").split() if x]
-    return list(dict.fromkeys(refs))
+    out, seen = [], set()
+    for r in refs:
+        key = _include_ref(r)[0]
+        if key not in seen:
+            seen.add(key)
+            out.append(r)
+    return out
 
 
 def _cat(catalog: Catalog | str | os.PathLike[str] | None) -> Catalog:
@@ -533,25 +599,14 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def search(text: str | None = None, bbox: Sequence[float] | None = None, time: Sequence[Any] | None = None,
-           variables: Sequence[str] | str | None = None, theme: str | None = None, *,
-           catalog: Catalog | str | os.PathLike[str] | None = None, limit: int | None = None) -> list[dict[str, Any]]:
-    """Entries matching every criterion given, best first.
+def _match(cat: Catalog, text: str | None = None, bbox: Sequence[float] | None = None, time: Sequence[Any] | None = None,
+           variables: Sequence[str] | str | None = None, theme: str | None = None,
+           data_centre: str | None = None) -> list[tuple[Any, Any, Any]]:
+    """``[(part, rows, scores), ...]``: the entries of each file matching every criterion, with their scores."""
+    import numpy as np
 
-    * ``text``: every word must appear in the name, title, keywords, variables, description,
-      producer or data centre; matches in the name and title rank higher.
-    * ``bbox=(W, S, E, N)``: the entry's box must intersect it; more coverage ranks higher.
-    * ``time=(start, end)``: the entry's period must overlap it (``None`` = open end).
-    * ``variables``: each must match a variable name or CF standard name (substring, case-insensitive).
-    * ``theme``: one of ``physics``, ``biogeochemistry``, ``in_situ``, ``biology_imaging``.
+    from .catalog_index import THEMES as _T
 
-    Returns ``[{"name", "title", "theme", "score"}, ...]``.
-
-    >>> hits = search("sea surface temperature", bbox=(-10, 43, -2, 48))   # doctest: +SKIP
-    >>> hits[0]["name"]                                                    # doctest: +SKIP
-    'sample_sst_zarr'
-    """
-    cat = _cat(catalog)
     words = [w for w in re.split(r"[\s,;]+", text.lower()) if w] if text else []
     box = _as_bbox(bbox)
     period = _as_time(time)
@@ -560,54 +615,165 @@ def search(text: str | None = None, bbox: Sequence[float] | None = None, time: S
     wanted = [v.lower() for v in variables or []]
     if theme is not None and theme not in THEMES:
         raise CatalogError(f"theme={theme!r}: not a theme of the catalogue (themes: {', '.join(THEMES)})")
-    hits = []
-    for e in cat.index:
-        if not e["ok"]:
+    out = []
+    for part, vis in zip(cat.parts, cat.visible):
+        c = part.columns
+        if not len(c):
             continue
-        if theme is not None and e["theme"] != theme:
-            continue
-        score = 0.0
-        if words:
-            n_, t_, k_, v_, d_ = e["n"], e["t"], e["k"], e["v"], e["d"]
-            ok = True
-            for w in words:
-                s = (3.0 if w in n_ else 0.0) + (2.0 if w in t_ else 0.0) + (1.5 if w in k_ else 0.0) \
-                    + (1.5 if w in v_ else 0.0) + (1.0 if w in d_ else 0.0)
-                if s == 0.0:
-                    ok = False
-                    break
-                score += s
-            if not ok:
-                continue
-        if wanted:
-            vs = e["vset"]
-            if not all(any(w in x for x in vs) for w in wanted):
-                continue
-            score += len(wanted)
+        mask = c.ok & vis
+        if theme is not None:
+            mask &= c.theme == _T.index(theme)
+        if data_centre:
+            mask &= c.mask_with(data_centre.lower().strip(), "dc")
+        score = np.zeros(len(c))
+        for w in words:
+            s = (3.0 * c.mask_with(w, "n") + 2.0 * c.mask_with(w, "t") + 1.5 * c.mask_with(w, "k")
+                 + 1.5 * c.mask_with(w, "v") + 1.0 * c.mask_with(w, "d"))
+            mask &= s > 0
+            score += s
+        for w in wanted:
+            mask &= c.mask_with(w, "v")
+        score += len(wanted)
         if box is not None:
-            eb = e["bbox"]
-            if eb is None:
-                continue
-            cover = _overlap(box, eb)
-            if cover <= 0.0:
-                continue
+            eb = c.bbox
+            with np.errstate(invalid="ignore"):
+                west, south = np.maximum(box[0], eb[:, 0]), np.maximum(box[1], eb[:, 1])
+                east, north = np.minimum(box[2], eb[:, 2]), np.minimum(box[3], eb[:, 3])
+                inter = (east >= west) & (north >= south)  # NaN (no box) compares False
+                area = (box[2] - box[0]) * (box[3] - box[1])
+                cover = np.ones(len(c)) if area <= 0 else np.maximum((east - west) * (north - south) / area, 1e-6)
+                size = np.maximum((eb[:, 2] - eb[:, 0]) * (eb[:, 3] - eb[:, 1]), 1e-6)
+            mask &= inter
             # regional datasets that fit the query box rank above global ones
-            size = max((eb[2] - eb[0]) * (eb[3] - eb[1]), 1e-6)
-            score += 2.0 * cover + 1.0 / (1.0 + size / 1000.0)
+            score += np.where(inter, 2.0 * cover + 1.0 / (1.0 + size / 1000.0), 0.0)
         if period is not None:
-            if e["t0"] is None or e["t1"] < period[0] or e["t0"] > period[1]:
-                continue
+            p0, p1 = period[0].encode(), period[1].encode()
+            mask &= (c.t0 != b"") & ~(c.t1 < p0) & ~(c.t0 > p1)
             score += 0.5
-        hits.append({"name": e["name"], "title": e["title"], "theme": e["theme"], "score": round(score, 4)})
-    hits.sort(key=lambda h: (-h["score"], h["name"]))
-    return hits[:limit] if limit else hits
+        rows = np.nonzero(mask)[0]
+        out.append((part, rows, np.round(score[rows], 4)))
+    return out
+
+
+def search(text: str | None = None, bbox: Sequence[float] | None = None, time: Sequence[Any] | None = None,
+           variables: Sequence[str] | str | None = None, theme: str | None = None, *,
+           data_centre: str | None = None, catalog: Catalog | str | os.PathLike[str] | None = None,
+           limit: int | None = None) -> list[dict[str, Any]]:
+    """Entries matching every criterion given, best first.
+
+    * ``text``: every word must appear in the name, title, keywords, variables, description,
+      producer or data centre; matches in the name and title rank higher.
+    * ``bbox=(W, S, E, N)``: the entry's box must intersect it; more coverage ranks higher.
+    * ``time=(start, end)``: the entry's period must overlap it (``None`` = open end).
+    * ``variables``: each must match a variable name or CF standard name (substring, case-insensitive).
+    * ``theme``: one of ``physics``, ``biogeochemistry``, ``in_situ``, ``biology_imaging``.
+    * ``data_centre``: part of the data centre's name (case-insensitive), e.g. ``"coriolis"``.
+
+    Returns ``[{"name", "title", "theme", "score"}, ...]``. Searching 20 000 entries takes a few
+    milliseconds (the index is columns of arrays; see :mod:`odatis_vre.catalog_index`).
+
+    >>> hits = search("sea surface temperature", bbox=(-10, 43, -2, 48))   # doctest: +SKIP
+    >>> hits[0]["name"]                                                    # doctest: +SKIP
+    'sample_sst_zarr'
+    """
+    from .catalog_index import THEMES as _T
+
+    cat = _cat(catalog)
+    found = _match(cat, text, bbox, time, variables, theme, data_centre)
+    parts, which, rows, scores = ranked(found, limit)
+    names = [p.columns.names for p in parts]
+    titles = [p.columns.titles for p in parts]
+    themes = [p.columns.theme_names() for p in parts]
+    return [{"name": names[k][i], "title": titles[k][i], "theme": themes[k][i], "score": s}
+            for k, i, s in zip(which, rows, scores)]
+
+
+_RANKS: dict[tuple[int, ...], tuple[tuple[Any, ...], list[Any]]] = {}
+
+
+def _name_ranks(parts: Sequence[Any]) -> list[Any]:
+    """For each file of a catalogue, each row's rank by name among all the files' names (memoised).
+
+    Each file's index keeps its own names' ranks; a file's rank among the others' is where its names
+    fall in their sorted names (:func:`numpy.searchsorted`), so no Python sort over all names is needed.
+    """
+    import numpy as np
+
+    if len(parts) == 1:
+        return [parts[0].columns.name_rank]
+    key = tuple(id(p) for p in parts)
+    hit = _RANKS.get(key)
+    if hit is not None and all(a is b for a, b in zip(hit[0], parts)):
+        return hit[1]
+    ordered = [p.columns.sorted_names() for p in parts]
+    out = []
+    for a, part in enumerate(parts):
+        rank = part.columns.name_rank.astype(np.int64)
+        among = np.zeros(len(ordered[a]), np.int64)  # by sorted position in file a
+        for b, other in enumerate(ordered):
+            if b != a:  # a name in two files: the earlier file's copy ranks first
+                among += np.searchsorted(other, ordered[a], side="right" if b < a else "left")
+        out.append(rank + among[rank])
+    if len(_RANKS) > 8:
+        _RANKS.clear()
+    _RANKS[key] = (tuple(parts), out)
+    return out
+
+
+def ranked(found: list[tuple[Any, Any, Any]], limit: int | None = None, *,
+           first: list[Any] | None = None) -> tuple[list[Any], list[int], list[int], list[float]]:
+    """:func:`_match`'s hits, best score first, then by name; at most ``limit``.
+
+    Returns ``(parts, which, rows, scores)``: hit ``h`` is row ``rows[h]`` of ``parts[which[h]]``. One
+    :func:`numpy.lexsort` over every file's hits (score, then the name's rank among all the files): no
+    Python sort over thousands of hits. ``first`` (one boolean array per file, e.g. "local data") puts
+    its rows before the others, whatever their score.
+
+    >>> cat = open()                                                         # doctest: +SKIP
+    >>> parts, which, rows, scores = ranked(_match(cat, "argo"), 2)          # doctest: +SKIP
+    >>> [parts[k].columns.names[i] for k, i in zip(which, rows)], scores    # doctest: +SKIP
+    (['argo_erddap_bgc', 'argo_erddap_index'], [7.5, 7.5])
+    """
+    import numpy as np
+
+    parts = [part for part, _, _ in found]
+    keep = [k for k, (_, rows, _) in enumerate(found) if len(rows)]
+    if not keep:
+        return parts, [], [], []
+    ranks = _name_ranks(parts)
+    which = np.concatenate([np.full(len(found[k][1]), k, np.int32) for k in keep])
+    rows = np.concatenate([found[k][1] for k in keep])
+    scores = np.concatenate([found[k][2] for k in keep])
+    rank = np.concatenate([ranks[k][found[k][1]] for k in keep])
+    if first is not None:
+        lead = ~np.concatenate([first[k][found[k][1]] for k in keep])
+        order = np.lexsort((rank, -scores, lead))
+    else:
+        order = np.lexsort((rank, -scores))
+    if limit:
+        order = order[:limit]
+    return parts, which[order].tolist(), rows[order].tolist(), (scores[order] + 0.0).tolist()
 
 
 def entries(theme: str | None = None, *, catalog: Catalog | str | os.PathLike[str] | None = None) -> list[dict[str, Any]]:
-    """Every entry (optionally of one theme): ``[{"name", "title", "theme", "sample", "login"}, ...]``."""
+    """Every entry (optionally of one theme): ``[{"name", "title", "theme", "sample", "login", "loadable"}, ...]``.
+
+    ``loadable`` is ``False`` for harvested records the VRE cannot open (their ``metadata.access.reason`` says why).
+    """
+    from .catalog_index import THEMES as _T
+
     cat = _cat(catalog)
-    return [{"name": e["name"], "title": e.get("title", ""), "theme": e.get("theme"), "sample": e.get("sample", False),
-             "login": e.get("login", False)} for e in cat.index if theme is None or e.get("theme") == theme]
+    out = []
+    for part, vis in zip(cat.parts, cat.visible):
+        c = part.columns
+        for i, name in enumerate(c.names):
+            if not vis[i]:
+                continue
+            t = _T[int(c.theme[i])] if int(c.theme[i]) >= 0 else None
+            if theme is None or t == theme:
+                out.append({"name": name, "title": c.titles[i], "theme": t, "sample": bool(c.sample[i]),
+                            "login": bool(c.login[i]), "loadable": not bool(c.link[i])})
+    return out
 
 
 # ----------------------------------------------------------------------------- describe & cite
@@ -839,6 +1005,12 @@ def load(name: str, *, catalog: Catalog | str | os.PathLike[str] | None = None, 
 
     cat = _cat(catalog)
     raw = cat.entry(name)
+    access = (raw.get("metadata") or {}).get("access") if isinstance(raw, dict) else None
+    if isinstance(access, dict) and access.get("protocol") == "link":
+        from .harvest import LinkOnlySource
+
+        raise CatalogError(f"entry {name!r}: " + LinkOnlySource(access.get("url"), str(access.get("reason") or
+                           "no data service")).message())
     problems = validate_entry(name, raw)
     if problems:
         raise CatalogError(f"entry {name!r} in {cat.path} is invalid:\n  - " + "\n  - ".join(problems)
@@ -941,8 +1113,10 @@ def probe_url(name: str, raw: dict[str, Any], *, timeout: float = 10.0, mirror: 
         url = local.rstrip("/") + "/.zmetadata"
     elif proto == "erddap-tabledap":
         url = f"{args.get('server')}/tabledap/{args.get('dataset_id')}.das"
-    elif proto == "opendap":
+    elif proto in ("opendap", "erddap-griddap"):
         url = str(args.get("urlpath")) + ".das"
+    elif proto == "link":
+        return (False, f"not loadable from the VRE: {access.get('reason')} ({access.get('url') or 'no link'})")
     elif proto == "seanoe":
         from .catalog_drivers import SEANOE_API, AccessError, seanoe_record_id
 
