@@ -21,26 +21,25 @@ Errors are :class:`CatalogError`; the message names the entry and the field and 
 from __future__ import annotations
 
 import copy
-import hashlib
 import inspect
 import os
-import pickle
 import re
 import time
 import warnings
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from . import provenance
 from .data import probe as _probe
+from .data import search as _search
 from .data.cache import ENV_CACHE as ENV_CACHE
 from .data.cache import cache_dir as _cache_dir
+from .data.entries import ENV_CATALOG as ENV_CATALOG
+from .data.entries import default_path as default_path
+from .data.entries import parse_catalogue as _parse_yaml
 from .data.entries import schema as schema
 from .data.entries import validate_entry as validate_entry
-from .data.query import (
-    FAR_FUTURE as _FAR_FUTURE,
-)
 from .data.query import (
     CatalogError,
     subset_xarray,
@@ -60,9 +59,8 @@ from .data.query import (
 from .data.query import (
     subset_frame as _subset_frame,
 )
+from .data.search import ranked as ranked
 
-ENV_CATALOG = "ODATIS_VRE_CATALOG"
-_INDEX_VERSION = 3
 REQUIRED = (
     "title",
     "theme",
@@ -81,34 +79,6 @@ THEMES = ("physics", "biogeochemistry", "in_situ", "biology_imaging")
 # ----------------------------------------------------------------------------- opening
 
 
-def default_path() -> Path:
-    """``$ODATIS_VRE_CATALOG``, else the repository's ``catalog/odatis.yaml``."""
-    env = os.environ.get(ENV_CATALOG)
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[1] / "catalog" / "odatis.yaml"
-
-
-def _parse_yaml(path: Path, text: str) -> dict[str, Any]:
-    import yaml
-
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: ~10x faster on big catalogues
-    try:
-        data = yaml.load(text, Loader=loader)  # noqa: S506 (a safe loader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise CatalogError(
-            f"{path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}. Fix the file; "
-            f"`odatis-vre catalog check {path}` re-checks it."
-        ) from None
-    if not isinstance(data, dict) or not isinstance(data.get("sources"), dict):
-        raise CatalogError(
-            f"{path}: a catalogue needs a top-level `sources:` mapping (classic intake format); see docs/catalogue.md"
-        )
-    return data
-
-
 def _mapping(value: Any) -> dict[str, Any]:
     """``value`` if it is a mapping (a YAML section), else an empty one: a wrong section just matches nothing.
 
@@ -124,58 +94,47 @@ def _items(value: Any) -> list[Any]:
 
 
 def _index_entry(name: str, raw: Any) -> dict[str, Any]:
-    """What search needs about an entry, precomputed (tolerant: bad fields just match nothing)."""
-    if not isinstance(raw, dict):
-        return {"name": name, "ok": False}
-    md = _mapping(raw.get("metadata"))
-    variables = _items(md.get("variables"))
-    vnames = []
-    for v in variables:
-        if isinstance(v, dict):
-            vnames += [str(v.get("name") or ""), str(v.get("standard_name") or ""), str(v.get("long_name") or "")]
-    kw = _items(md.get("keywords"))
-    title = str(md.get("title") or "")
-    bbox = md.get("bbox")
-    try:
-        w, s, e, n = (float(x) for x in bbox)  # type: ignore[union-attr]
-        bbox_t = (w, s, e, n) if -180 <= w <= 180 and -180 <= e <= 180 and -90 <= s <= n <= 90 else None
-    except (TypeError, ValueError):
-        bbox_t = None
-    tr = md.get("time_range")
-    t0 = t1 = None
-    if isinstance(tr, (list, tuple)) and len(tr) == 2:
-        t0 = str(tr[0])[:10] if tr[0] else "0000-01-01"
-        t1 = str(tr[1])[:10] if tr[1] else _FAR_FUTURE
-    access = _mapping(md.get("access"))
-    return {
-        "name": name,
-        "ok": True,
-        "title": title,
-        "theme": md.get("theme"),
-        "n": name.lower(),
-        "t": title.lower(),
-        "k": " ".join(map(str, kw)).lower(),
-        "v": " ".join(vnames).lower(),
-        "vset": {x.lower() for x in vnames if x},
-        "d": " ".join(
-            [
-                str(raw.get("description") or ""),
-                str(md.get("producer") or ""),
-                str(md.get("data_centre") or ""),
-                str(md.get("theme") or ""),
-            ]
-        ).lower(),
-        "bbox": bbox_t,
-        "t0": t0,
-        "t1": t1,
-        "sample": bool(md.get("sample")),
-        "login": bool(access.get("login")),
-        "doi": md.get("doi"),
-    }
+    """What search needs about an entry (one row of :class:`odatis_vre.data.catalog_index.Columns`)."""
+    from .data.catalog_index import entry_fields
+
+    return entry_fields(name, raw)
+
+
+class _Entries(Mapping):
+    """The entries of a catalogue and its includes, as written (read lazily, first file wins on a name)."""
+
+    def __init__(self, parts: list[Any], visible: list[Any]):
+        self._parts, self._visible = parts, visible
+        self._n = sum(int(v.sum()) for v in visible)
+
+    def _locate(self, name: str) -> Any:
+        for part, vis in zip(self._parts, self._visible):
+            i = part.pos.get(name)
+            if i is not None and vis[i]:
+                return part
+        return None
+
+    def __getitem__(self, name: str) -> Any:
+        part = self._locate(name) if isinstance(name, str) else None
+        if part is None:
+            raise KeyError(name)
+        return part.get(name)
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self._locate(name) is not None
+
+    def __iter__(self) -> Iterator[str]:
+        for part, vis in zip(self._parts, self._visible):
+            for name, v in zip(part.columns.names, vis.tolist()):
+                if v:
+                    yield name
+
+    def __len__(self) -> int:
+        return self._n
 
 
 class Catalog:
-    """An opened catalogue: the entries as written (``raw``) and a search index.
+    """An opened catalogue: its entries as written (``raw``, read on demand) and their search columns.
 
     ``Catalog`` is read-only; :func:`open` builds it. ``intake()`` gives the plain intake catalogue.
 
@@ -184,11 +143,14 @@ class Catalog:
     (True, True)
     """
 
-    def __init__(self, path: Path, meta: dict[str, Any], raw: dict[str, Any], index: list[dict[str, Any]]):
+    def __init__(self, path: Path, meta: dict[str, Any], parts: list[Any], visible: list[Any] | None = None):
+        import numpy as np
+
         self.path = path
         self.metadata = meta
-        self.raw = raw
-        self.index = index
+        self.parts = parts
+        self.visible = visible if visible is not None else [np.ones(len(p), bool) for p in parts]
+        self.raw: Mapping[str, Any] = _Entries(self.parts, self.visible)
         self.includes: list[str] = []
         self._intake = None
 
@@ -207,6 +169,11 @@ class Catalog:
     @property
     def directory(self) -> Path:
         return self.path.parent
+
+    @property
+    def index(self) -> list[dict[str, Any]]:
+        """One dict per entry with what search uses (built on demand; search itself reads the columns)."""
+        return [_index_entry(n, self.raw[n]) for n in self.raw]
 
     def entry(self, name: str) -> dict[str, Any]:
         """The entry as written in the YAML (a copy); :class:`CatalogError` if absent."""
@@ -237,14 +204,18 @@ def _close_names(name: str, names: Iterable[str]) -> list[str]:
 def open(path: str | os.PathLike[str] | None = None, *, use_cache: bool = True) -> Catalog:  # noqa: A001
     """Open the catalogue at ``path`` (default: ``$ODATIS_VRE_CATALOG``, else ``catalog/odatis.yaml``).
 
-    Catalogues listed under a top-level ``includes:`` key, or in ``$ODATIS_VRE_CATALOG_INCLUDES``
-    (space-separated URLs or paths), add their entries: in a user's server this brings the
-    datasets published in the VRE's repository, with their DOIs.
+    Catalogues listed under a top-level ``includes:`` key (a path relative to the file, or
+    ``{path: ..., optional: true}`` for one that may not exist yet, such as the harvested catalogue
+    before the first harvest), or in ``$ODATIS_VRE_CATALOG_INCLUDES`` (space-separated URLs or
+    paths), add their entries: the harvested records of Sextant, and in a user's server the datasets
+    published in the VRE's repository, with their DOIs. Entries of the main file win a name clash.
 
-    The YAML is parsed with libyaml and its search index is cached (keyed by path, size and
-    modification time) in ``~/.cache/odatis-vre`` (or ``$ODATIS_VRE_CACHE_DIR``), so opening a
-    large catalogue again costs a few milliseconds. Invalid entries do not stop the catalogue
-    from opening: :func:`check` lists them; :func:`load` refuses them with a clear message.
+    Each file is opened through its search index (:mod:`odatis_vre.data.catalog_index`): the index written
+    beside it by the harvest, else the user's cache (``~/.cache/odatis-vre`` or ``$ODATIS_VRE_CACHE_DIR``,
+    keyed by path, size and modification time), else the file is parsed once; entries are read on demand.
+    Within a process, a file already opened and unchanged is not read again. ``use_cache=False`` ignores
+    the user's cache and the process's memory (the index beside a file is still used). Invalid entries do
+    not stop the catalogue from opening: :func:`check` lists them; :func:`load` refuses them clearly.
 
     >>> cat = open()                    # doctest: +SKIP
     >>> "sample_sst_zarr" in cat        # doctest: +SKIP
@@ -252,43 +223,52 @@ def open(path: str | os.PathLike[str] | None = None, *, use_cache: bool = True) 
     """
     p = Path(path) if path else default_path()
     p = p.expanduser().resolve()
-    try:
-        st = p.stat()
-    except FileNotFoundError:
+    if not p.is_file():
         raise CatalogError(
             f"{p}: no such catalogue file (set ${ENV_CATALOG}, or pass the path of an intake YAML file)"
         ) from None
-    key = f"{_INDEX_VERSION}:{p}:{st.st_size}:{st.st_mtime_ns}"
-    cache = _cache_dir() / f"catalog-{hashlib.sha1(str(p).encode()).hexdigest()[:16]}.pickle"
+    main = _part(p, use_cache)
+    cat = Catalog(p, main.meta, [main])
+    return _with_includes(cat, _includes(main.includes), use_cache=use_cache)
+
+
+_PARTS: dict[Path, Any] = {}
+
+
+def _part(path: Path, use_cache: bool, *, include: bool = False) -> Any:
+    """One catalogue file opened through its index (memoised per process while the file is unchanged)."""
+    from .data.catalog_index import file_key, load_part
+
+    key = file_key(path)
+    hit = _PARTS.get(path)
+    if use_cache and hit is not None and hit.key == key:
+        return hit
+
+    def parse(p: Path, text: str) -> dict[str, Any]:
+        if text.lstrip().startswith("{"):
+            import json
+
+            try:  # JSON is YAML too; json parses a large harvested catalogue far faster than libyaml
+                data = json.loads(text)
+                if isinstance(data, dict) and isinstance(data.get("sources"), dict):
+                    return data
+            except ValueError:
+                pass
+        if include:
+            import yaml
+
+            data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
+            if not isinstance(data, dict) or not isinstance(data.get("sources"), dict):
+                raise CatalogError(f"included catalogue {p.name}: no 'sources' mapping in it")
+            return data
+        return _parse_yaml(p, text)
+
+    part = load_part(path, _cache_dir() if use_cache else None, parse)
     if use_cache:
-        try:
-            with cache.open("rb") as fh:
-                stored = pickle.load(fh)  # noqa: S301 (our own cache file in the user's cache dir)
-            if stored.get("key") == key:
-                return _with_includes(
-                    Catalog(p, stored["meta"], stored["raw"], stored["index"]), _includes(stored.get("includes"))
-                )
-        except (OSError, pickle.PickleError, EOFError, AttributeError, KeyError, TypeError):
-            pass
-    data = _parse_yaml(p, p.read_text(encoding="utf-8"))
-    raw = data["sources"]
-    meta = _mapping(data.get("metadata"))
-    index = [_index_entry(str(name), entry) for name, entry in raw.items()]
-    raw = {str(k): v for k, v in raw.items()}
-    if use_cache:
-        try:
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cache.with_suffix(f".{os.getpid()}.tmp")
-            with tmp.open("wb") as fh:
-                pickle.dump(
-                    {"key": key, "meta": meta, "raw": raw, "index": index, "includes": data.get("includes")},
-                    fh,
-                    protocol=pickle.HIGHEST_PROTOCOL,
-                )
-            os.replace(tmp, cache)
-        except OSError:
-            pass
-    return _with_includes(Catalog(p, meta, raw, index), _includes(data.get("includes")))
+        if len(_PARTS) > 8:
+            _PARTS.clear()
+        _PARTS[path] = part
+    return part
 
 
 ENV_INCLUDES = "ODATIS_VRE_CATALOG_INCLUDES"
@@ -321,18 +301,46 @@ def _read_include(ref: str, base: Path, timeout: float = 5.0) -> dict[str, Any]:
     return sources
 
 
-def _with_includes(cat: Catalog, includes: Sequence[str]) -> Catalog:
-    """Add the entries of included catalogues (e.g. the repository's published datasets).
+def _include_ref(item: Any) -> tuple[str, bool]:
+    """``(path or URL, optional)`` of one ``includes:`` item (a string, or ``{path: ..., optional: ...}``)."""
+    if isinstance(item, dict):
+        return str(item.get("path") or item.get("url") or ""), bool(item.get("optional"))
+    return str(item), False
 
-    Entries of the main file win on a name clash; an include that cannot be read is skipped
-    with a warning naming it, so the rest of the catalogue still opens.
+
+def _with_includes(cat: Catalog, includes: Sequence[Any], *, use_cache: bool = True) -> Catalog:
+    """Add the entries of included catalogues (the harvested records, the repository's published datasets).
+
+    Entries of the main file win on a name clash; an include that cannot be read is skipped with a
+    warning naming it (an ``optional`` one that does not exist, silently), so the rest still opens.
     """
     if not includes:
         return cat
-    raw, index = dict(cat.raw), list(cat.index)
-    for ref in includes:
+    import numpy as np
+
+    from .data.catalog_index import Columns, Part
+
+    parts, visible = list(cat.parts), list(cat.visible)
+    seen = set(cat.parts[0].columns.names)
+    refs = []
+    for item in includes:
+        ref, optional = _include_ref(item)
+        if not ref:
+            continue
+        refs.append(ref)
         try:
-            sources = _read_include(ref, cat.directory)
+            if ref.startswith(("http://", "https://")):
+                sources = _read_include(ref, cat.directory)
+                known = _INCLUDE_PARTS.get(ref)
+                if known is None or known[0] is not sources:
+                    known = (sources, Part(Path(ref), ref, {}, None, Columns.build(sources), None, eager=sources))
+                    _INCLUDE_PARTS[ref] = known
+                part = known[1]
+            else:
+                local = (cat.directory / ref).expanduser().resolve()
+                if optional and not local.is_file():
+                    continue  # e.g. the harvested catalogue before the first harvest
+                part = _part(local, use_cache, include=True)
         except Exception as exc:
             warnings.warn(
                 f"catalogue {cat.path}: the included catalogue {ref} could not be read ({exc}); "
@@ -340,13 +348,17 @@ def _with_includes(cat: Catalog, includes: Sequence[str]) -> Catalog:
                 stacklevel=3,
             )
             continue
-        for name, entry in sources.items():
-            if name not in raw:
-                raw[name] = entry
-                index.append(_index_entry(name, entry))
-    out = Catalog(cat.path, cat.metadata, raw, index)
-    out.includes = list(includes)
+        names = part.columns.names
+        vis = np.fromiter((n not in seen for n in names), bool, count=len(names))
+        seen.update(names)
+        parts.append(part)
+        visible.append(vis)
+    out = Catalog(cat.path, cat.metadata, parts, visible)
+    out.includes = refs
     return out
+
+
+_INCLUDE_PARTS: dict[str, Any] = {}
 
 
 def refresh() -> None:
@@ -355,12 +367,19 @@ def refresh() -> None:
     :func:`odatis_vre.publish.deposit` calls it: a dataset just published is found at once.
     """
     _INCLUDE_CACHE.clear()
+    _INCLUDE_PARTS.clear()
 
 
-def _includes(data_includes: Any) -> list[str]:
-    refs = [str(x) for x in data_includes] if isinstance(data_includes, list) else []
+def _includes(data_includes: Any) -> list[Any]:
+    refs: list[Any] = list(data_includes) if isinstance(data_includes, list) else []
     refs += [x for x in os.environ.get(ENV_INCLUDES, "").split() if x]
-    return list(dict.fromkeys(refs))
+    out, seen = [], set()
+    for r in refs:
+        key = _include_ref(r)[0]
+        if key not in seen:
+            seen.add(key)
+            out.append(r)
+    return out
 
 
 def _cat(catalog: Catalog | str | os.PathLike[str] | None) -> Catalog:
@@ -390,14 +409,18 @@ def check(catalog: Catalog | str | os.PathLike[str] | None = None) -> dict[str, 
 # ----------------------------------------------------------------------------- search
 
 
-def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
-    """Fraction of box ``a`` covered by box ``b`` (0 if disjoint; point boxes count as covered)."""
-    w, s = max(a[0], b[0]), max(a[1], b[1])
-    e, n = min(a[2], b[2]), min(a[3], b[3])
-    if e < w or n < s:
-        return 0.0
-    area = (a[2] - a[0]) * (a[3] - a[1])
-    return 1.0 if area <= 0 else max((e - w) * (n - s) / area, 1e-6)
+def _match(
+    cat: Catalog,
+    text: str | None = None,
+    bbox: Sequence[float] | None = None,
+    time: Sequence[Any] | None = None,
+    variables: Sequence[str] | str | None = None,
+    theme: str | None = None,
+    data_centre: str | None = None,
+) -> list[tuple[Any, Any, Any]]:
+    """``[(part, rows, scores), ...]``: the entries of each file matching every criterion, with their scores
+    (:func:`odatis_vre.data.search.match` over the catalogue's files)."""
+    return _search.match(cat.parts, cat.visible, text, bbox, time, variables, theme, data_centre)
 
 
 def search(
@@ -407,6 +430,7 @@ def search(
     variables: Sequence[str] | str | None = None,
     theme: str | None = None,
     *,
+    data_centre: str | None = None,
     catalog: Catalog | str | os.PathLike[str] | None = None,
     limit: int | None = None,
 ) -> list[dict[str, Any]]:
@@ -418,86 +442,57 @@ def search(
     * ``time=(start, end)``: the entry's period must overlap it (``None`` = open end).
     * ``variables``: each must match a variable name or CF standard name (substring, case-insensitive).
     * ``theme``: one of ``physics``, ``biogeochemistry``, ``in_situ``, ``biology_imaging``.
+    * ``data_centre``: part of the data centre's name (case-insensitive), e.g. ``"coriolis"``.
 
-    Returns ``[{"name", "title", "theme", "score"}, ...]``.
+    Returns ``[{"name", "title", "theme", "score"}, ...]``. Searching 20 000 entries takes a few
+    milliseconds (the index is columns of arrays; see :mod:`odatis_vre.data.catalog_index`).
 
     >>> hits = search("sea surface temperature", bbox=(-10, 43, -2, 48))   # doctest: +SKIP
     >>> hits[0]["name"]                                                    # doctest: +SKIP
     'sample_sst_zarr'
     """
+
     cat = _cat(catalog)
-    words = [w for w in re.split(r"[\s,;]+", text.lower()) if w] if text else []
-    box = _as_bbox(bbox)
-    period = _as_time(time)
-    if isinstance(variables, str):
-        variables = [variables]
-    wanted = [v.lower() for v in variables or []]
-    if theme is not None and theme not in THEMES:
-        raise CatalogError(f"theme={theme!r}: not a theme of the catalogue (themes: {', '.join(THEMES)})")
-    hits = []
-    for e in cat.index:
-        if not e["ok"]:
-            continue
-        if theme is not None and e["theme"] != theme:
-            continue
-        score = 0.0
-        if words:
-            n_, t_, k_, v_, d_ = e["n"], e["t"], e["k"], e["v"], e["d"]
-            ok = True
-            for w in words:
-                s = (
-                    (3.0 if w in n_ else 0.0)
-                    + (2.0 if w in t_ else 0.0)
-                    + (1.5 if w in k_ else 0.0)
-                    + (1.5 if w in v_ else 0.0)
-                    + (1.0 if w in d_ else 0.0)
-                )
-                if s == 0.0:
-                    ok = False
-                    break
-                score += s
-            if not ok:
-                continue
-        if wanted:
-            vs = e["vset"]
-            if not all(any(w in x for x in vs) for w in wanted):
-                continue
-            score += len(wanted)
-        if box is not None:
-            eb = e["bbox"]
-            if eb is None:
-                continue
-            cover = _overlap(box, eb)
-            if cover <= 0.0:
-                continue
-            # regional datasets that fit the query box rank above global ones
-            size = max((eb[2] - eb[0]) * (eb[3] - eb[1]), 1e-6)
-            score += 2.0 * cover + 1.0 / (1.0 + size / 1000.0)
-        if period is not None:
-            if e["t0"] is None or e["t1"] < period[0] or e["t0"] > period[1]:
-                continue
-            score += 0.5
-        hits.append({"name": e["name"], "title": e["title"], "theme": e["theme"], "score": round(score, 4)})
-    hits.sort(key=lambda h: (-h["score"], h["name"]))
-    return hits[:limit] if limit else hits
+    found = _match(cat, text, bbox, time, variables, theme, data_centre)
+    parts, which, rows, scores = ranked(found, limit)
+    names = [p.columns.names for p in parts]
+    titles = [p.columns.titles for p in parts]
+    themes = [p.columns.theme_names() for p in parts]
+    return [
+        {"name": names[k][i], "title": titles[k][i], "theme": themes[k][i], "score": s}
+        for k, i, s in zip(which, rows, scores)
+    ]
 
 
 def entries(
     theme: str | None = None, *, catalog: Catalog | str | os.PathLike[str] | None = None
 ) -> list[dict[str, Any]]:
-    """Every entry (optionally of one theme): ``[{"name", "title", "theme", "sample", "login"}, ...]``."""
+    """Every entry (optionally of one theme): ``[{"name", "title", "theme", "sample", "login", "loadable"}, ...]``.
+
+    ``loadable`` is ``False`` for harvested records the VRE cannot open (their ``metadata.access.reason`` says why).
+    """
+    from .data.catalog_index import THEMES as _T
+
     cat = _cat(catalog)
-    return [
-        {
-            "name": e["name"],
-            "title": e.get("title", ""),
-            "theme": e.get("theme"),
-            "sample": e.get("sample", False),
-            "login": e.get("login", False),
-        }
-        for e in cat.index
-        if theme is None or e.get("theme") == theme
-    ]
+    out = []
+    for part, vis in zip(cat.parts, cat.visible):
+        c = part.columns
+        for i, name in enumerate(c.names):
+            if not vis[i]:
+                continue
+            t = _T[int(c.theme[i])] if int(c.theme[i]) >= 0 else None
+            if theme is None or t == theme:
+                out.append(
+                    {
+                        "name": name,
+                        "title": c.titles[i],
+                        "theme": t,
+                        "sample": bool(c.sample[i]),
+                        "login": bool(c.login[i]),
+                        "loadable": not bool(c.link[i]),
+                    }
+                )
+    return out
 
 
 # ----------------------------------------------------------------------------- describe & cite
@@ -650,6 +645,14 @@ def load(
 
     cat = _cat(catalog)
     raw = cat.entry(name)
+    access = (raw.get("metadata") or {}).get("access") if isinstance(raw, dict) else None
+    if isinstance(access, dict) and access.get("protocol") == "link":
+        from .data.drivers import LinkOnlySource
+
+        raise CatalogError(
+            f"entry {name!r}: "
+            + LinkOnlySource(access.get("url"), str(access.get("reason") or "no data service")).message()
+        )
     problems = validate_entry(name, raw)
     if problems:
         raise CatalogError(

@@ -138,12 +138,30 @@ def menu(page: Any, top: str, item: str) -> None:
     page.locator(".lm-Menu-itemLabel", has_text=item).first.click()
 
 
-def run_all(page: Any, timeout: float = 300_000) -> None:
+def run_all(page: Any, timeout: float = 300_000, attempts: int = 3) -> None:
     """Run every cell from the Run menu; wait until each code cell has run, or one failed and nothing runs.
 
-    (JupyterLab stops a Run All at the first error: the cells after it are never numbered.)
+    (JupyterLab stops a Run All at the first error: the cells after it are never numbered.) A Run All that
+    JupyterLab takes while the notebook's kernel connection is still being made clears the prompts and sends
+    nothing to the kernel: the menu is used again until a cell is queued (``[*]``) or numbered.
     """
-    menu(page, "Run", "Run All Cells")
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for _ in range(attempts):
+        menu(page, "Run", "Run All Cells")
+        try:
+            page.wait_for_function(
+                r"""() => Array.from(document.querySelectorAll('.jp-CodeCell .jp-InputPrompt'))
+                         .some(e => /\[(\*|\d+)\]/.test(e.textContent))""",
+                timeout=60_000,
+            )
+            break
+        except PlaywrightTimeout:
+            wait_kernel_idle(page)
+    else:
+        raise AssertionError(
+            f"Run All Cells queued no cell in {attempts} attempts: is the notebook's kernel connected?"
+        )
     page.wait_for_function(
         r"""() => { const p = Array.from(document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')).map(e => e.textContent);
                    if (p.length > 0 && p.every(t => /\[\d+\]/.test(t))) return true;

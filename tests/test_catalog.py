@@ -71,12 +71,14 @@ def test_every_entry_is_valid_and_complete() -> None:
 
 
 def test_open_uses_its_index_cache() -> None:
+    # an earlier test of the session may have opened the file (the process keeps it): start afresh
+    catalog._PARTS.clear()
     t = time.perf_counter()
     catalog.open(CAT)
     catalog.open(CAT)
     warm = time.perf_counter() - t
     assert warm < 1.0
-    cache_files = list(Path(os.environ["ODATIS_VRE_CACHE_DIR"]).glob("catalog-*.pickle"))
+    cache_files = list(Path(os.environ["ODATIS_VRE_CACHE_DIR"]).glob("catalog-*.index.bin"))
     assert cache_files
 
 

@@ -160,7 +160,12 @@ def test_gateway_notebook_runs_on_the_vre_gateway(vre_stack: VRETestStack, sampl
     vre_stack.create_user("nora", "nora-notebook-pass-3")
     token = vre_stack.user_token("nora")
     # what a user server of this VRE gets: the gateway and catalogue found through the environment
-    env = {**modes.singleuser_env(vre_stack.stack.cfg), "JUPYTERHUB_API_TOKEN": token, "JUPYTERHUB_USER": "nora"}
+    env = {
+        **modes.singleuser_env(vre_stack.stack.cfg),
+        "JUPYTERHUB_API_TOKEN": token,
+        "JUPYTERHUB_USER": "nora",
+        "JUPYTERHUB_SERVICE_PREFIX": "/user/nora/",
+    }
     nb = run_notebook("03-processing-on-dask-gateway.ipynb", tmp_path, env=env, timeout=900)
     text = stream_text(nb)
     assert "cluster: GatewayCluster | in the hub: True" in text

@@ -8,10 +8,12 @@ Examples::
     odatis-vre catalog show argo_gdac_float
     odatis-vre catalog cite argo_gdac_float --bibtex
     odatis-vre catalog check [--online]
+    odatis-vre catalog harvest [--full]           # Sextant's records into catalog/harvested/sextant.yaml
 """
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -113,6 +115,7 @@ def list_cmd(theme: str | None, output: str, catalog_path: Path | None) -> None:
 @TIME_OPTION
 @click.option("--variable", "-v", "variables", multiple=True, help="variable name or CF standard name (repeatable)")
 @click.option("--theme", type=click.Choice(["physics", "biogeochemistry", "in_situ", "biology_imaging"]), default=None)
+@click.option("--data-centre", "data_centre", help="part of the data centre's name, e.g. coriolis")
 @click.option(
     "--limit", type=click.IntRange(min=0), default=20, show_default=True, help="At most this many results (0: all)."
 )
@@ -121,6 +124,7 @@ def list_cmd(theme: str | None, output: str, catalog_path: Path | None) -> None:
 @examples(
     "odatis-vre catalog search chlorophyll --bbox -10,43,-2,48 --time 2023-01-01/2023-12-31",
     "odatis-vre catalog search --variable sea_water_temperature --theme in_situ -o json",
+    "odatis-vre catalog search temperature --data-centre coriolis",
 )
 def search_cmd(
     text: str | None,
@@ -128,6 +132,7 @@ def search_cmd(
     period: tuple[str | None, str | None] | None,
     variables: tuple[str, ...],
     theme: str | None,
+    data_centre: str | None,
     limit: int,
     output: str,
     catalog_path: Path | None,
@@ -138,7 +143,14 @@ def search_cmd(
     cat = _open(catalog_path)
     try:
         hits = catalog.search(
-            text, bbox=bbox, time=period, variables=list(variables) or None, theme=theme, catalog=cat, limit=limit
+            text,
+            bbox=bbox,
+            time=period,
+            variables=list(variables) or None,
+            theme=theme,
+            data_centre=data_centre,
+            catalog=cat,
+            limit=limit,
         )
     except catalog.CatalogError as exc:
         raise click.ClickException(str(exc)) from None
@@ -211,6 +223,122 @@ def check_cmd(file: Path | None, online: bool, timeout: float) -> None:
     click.echo(f"{cat.path}: {n - len(bad)}/{n} entries valid" + (", endpoints probed" if online else ""), err=True)
     if failed:
         sys.exit(1)
+
+
+@catalog_group.command(
+    "harvest", epilog="A failed page leaves the previous catalogue in force; run the same command again to resume."
+)
+@click.argument("source", required=False)
+@click.option("--endpoint", help="CSW 2.0.2 URL (default: the source's, from the catalogue's `harvest:` block).")
+@click.option(
+    "--filter",
+    "filters",
+    multiple=True,
+    metavar="PROP=VALUE|PROP~PATTERN",
+    help="Constraint on a CSW queryable (repeatable, ANDed): AnyText~%ODATIS% (like, % = any text), "
+    "Subject=ODATIS (equals). Replaces the source's filters.",
+)
+@click.option("--dest", type=click.Path(path_type=Path), help="Harvested catalogue to write (default: the source's).")
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Harvest every record again instead of those modified since the last harvest "
+    "(drops the entries no longer upstream, which an incremental harvest counts).",
+)
+@click.option(
+    "--schema",
+    type=click.Choice(["iso19139", "iso19115-3"]),
+    default=None,
+    help="ISO records to ask for (outputSchema gmd or mdb) [the source's, else iso19139].",
+)
+@click.option("--restart", is_flag=True, help="Discard the pages of an interrupted harvest instead of resuming it.")
+@click.option("--page-size", type=click.IntRange(1, 1000), default=None, help="Records per GetRecords request [100].")
+@click.option("--max-records", type=click.IntRange(1), default=None, help="Stop after this many records (a trial).")
+@click.option(
+    "--min-interval",
+    type=click.FloatRange(0),
+    default=None,
+    help="Seconds between two requests, to spare the server [1.0].",
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@output_option
+@CATALOG_OPTION
+@examples(
+    "odatis-vre catalog harvest",
+    "odatis-vre catalog harvest --full",
+    "odatis-vre catalog harvest --schema iso19115-3",
+    "odatis-vre catalog harvest --max-records 200 -o json",
+    "odatis-vre catalog harvest --endpoint https://sextant.ifremer.fr/geonetwork/srv/eng/csw "
+    "--filter Subject=ODATIS --dest /tmp/sextant.yaml",
+)
+def harvest_cmd(
+    source: str | None,
+    endpoint: str | None,
+    filters: tuple[str, ...],
+    dest: Path | None,
+    full: bool,
+    schema: str | None,
+    restart: bool,
+    page_size: int | None,
+    max_records: int | None,
+    min_interval: float | None,
+    quiet: bool,
+    output: str,
+    catalog_path: Path | None,
+) -> None:
+    """Harvest ISO records from a CSW catalogue (Sextant) into a catalogue included by the curated one.
+
+    Without options: the Sextant source set under `harvest:` in catalog/odatis.yaml, records modified since
+    the last harvest; --full fetches everything again (records deleted upstream disappear), --max-records
+    makes a trial. Records modified since the last harvest are fetched page by page (OWSLib, OGC CSW 2.0.2), mapped to
+    entries (title, abstract, keywords, contacts, licence, DOI, box, period, every link); entries whose
+    link is OPeNDAP, ERDDAP, Zarr, NetCDF over HTTP or SEANOE load with `catalog.load`, the others are
+    listed with their link and the reason. The report says how many records, loadable, skipped and why.
+    """
+    from ..data import harvest
+
+    try:
+        configured = harvest.configured_sources(catalog_path)
+    except harvest.HarvestError as exc:
+        raise click.ClickException(str(exc)) from None
+    if source is None:
+        source = next(iter(configured), "sextant")
+    spec = dict(configured.get(source) or {})
+    if not spec and not (endpoint and dest):
+        known = ", ".join(configured) or "none"
+        raise click.ClickException(
+            f"no harvest source {source!r} in the catalogue (configured: {known}); give "
+            f"--endpoint and --dest, or add it under `harvest:` (docs/catalogue.md)"
+        )
+    parsed = []
+    for f in filters:
+        m = re.match(r"^([A-Za-z:]+)\s*([=~])\s*(.+)$", f)
+        if not m:
+            raise click.BadParameter(
+                f"{f!r}: write PROPERTY=VALUE or PROPERTY~PATTERN, e.g. Subject=ODATIS or AnyText~%ODATIS%",
+                param_hint="--filter",
+            )
+        parsed.append({"property": m.group(1), ("equals" if m.group(2) == "=" else "like"): m.group(3)})
+    try:
+        report = harvest.harvest(
+            endpoint or spec["endpoint"],
+            dest or spec["output"],
+            filters=parsed or spec.get("filters"),
+            source=source,
+            incremental=not full,
+            restart=restart,
+            schema=schema or str(spec.get("schema", "iso19139")),
+            page_size=page_size or int(spec.get("page_size", 100)),
+            max_records=max_records,
+            min_interval=min_interval if min_interval is not None else float(spec.get("min_interval", 1.0)),
+            progress=not (quiet or output != "table"),
+        )
+    except harvest.HarvestError as exc:
+        raise click.ClickException(str(exc)) from None
+    if output != "table":
+        emit(report.to_dict(), output)
+    else:
+        click.echo(report.summary())
 
 
 @click.group("data")

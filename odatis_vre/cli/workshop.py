@@ -167,6 +167,10 @@ COMMANDS = [workshop_group]
 @click.option("--open", "open_path", default="", help="A notebook to open in that folder, e.g. 01-intro.ipynb.")
 @click.option("--hub-url", default=None, help="The hub's public address (default: the hub of the configuration).")
 @CONFIG_OPTION
+@examples(
+    "odatis-vre workshop link https://gitlab.example.org/ocean101/course.git --open 01-intro.ipynb",
+    "odatis-vre workshop link file:///srv/courses/argo.git --branch 2026 --folder argo-course",
+)
 @friendly
 def link_cmd(
     repo: str, branch: str, folder: str | None, open_path: str, hub_url: str | None, config_path: Path | None
@@ -192,6 +196,10 @@ def link_cmd(
     show_default=True,
     help="The volume that receives the archive (the chart makes odatis-vre-archives).",
 )
+@examples(
+    "odatis-vre workshop archive-job ocean101 --user ocean101-01 --user ocean101-02 "
+    "--image registry.example.org/odatis-vre/ocean:2026.12 | kubectl apply -f -"
+)
 @friendly
 def archive_job_cmd(name: str, users: tuple[str, ...], image: str, namespace: str, archives_claim: str) -> None:
     """Print the Job (YAML) that archives NAME's home volumes in Kubernetes mode: `... | kubectl apply -f -`."""
@@ -216,6 +224,9 @@ def archive_job_cmd(name: str, users: tuple[str, ...], image: str, namespace: st
 )
 @click.option("--user", "users", multiple=True, required=True, help="A participant (repeat).")
 @click.option("--dest", type=click.Path(file_okay=False, path_type=Path), required=True, help="Where the archive goes.")
+@examples(
+    "odatis-vre workshop archive-homes ocean101 --homes /homes --user ocean101-01 --user ocean101-02 --dest /archives"
+)
 @friendly
 def archive_homes_cmd(name: str, homes: Path, users: tuple[str, ...], dest: Path) -> None:
     """Archive HOMES/<user> of every --user into DEST/workshop-NAME-<time>.tar.gz (what the archive Job runs)."""

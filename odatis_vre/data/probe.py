@@ -51,8 +51,10 @@ def probe_url(
         url = local.rstrip("/") + "/.zmetadata"
     elif proto == "erddap-tabledap":
         url = f"{args.get('server')}/tabledap/{args.get('dataset_id')}.das"
-    elif proto == "opendap":
+    elif proto in ("opendap", "erddap-griddap"):
         url = str(args.get("urlpath")) + ".das"
+    elif proto == "link":
+        return (False, f"not loadable from the VRE: {access.get('reason')} ({access.get('url') or 'no link'})")
     elif proto == "seanoe":
         from .drivers import SEANOE_API, AccessError, seanoe_record_id
 

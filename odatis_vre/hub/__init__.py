@@ -9,7 +9,8 @@
   :mod:`~odatis_vre.hub.isolation` (cgroups, rlimits, dropping root), :mod:`~odatis_vre.hub.priority`
   and :mod:`~odatis_vre.hub.provisioner` (user work below the hub's CPU priority), :mod:`~odatis_vre.hub.hubdb`,
   :mod:`~odatis_vre.hub.supervise`, :mod:`~odatis_vre.hub.stack` (``odatis-vre up | down | status``);
-* inside every kernel: :mod:`~odatis_vre.hub.kernel_setup`.
+* inside every user server and kernel: :mod:`~odatis_vre.hub.server_setup` (the server's proxy allow-list),
+  :mod:`~odatis_vre.hub.kernel_setup` (plots that need no CDN).
 
 Class paths given to JupyterHub and dask-gateway as strings live here (``odatis_vre.hub.spawners.VRELocalSpawner``,
 ``odatis_vre.hub.auth.LocalAccountsAuthenticator``, ``odatis_vre.hub.gateway.VRELocalBackend``...).

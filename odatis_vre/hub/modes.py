@@ -22,7 +22,12 @@ from . import hubdb, priority
 #: Where the Kubernetes pods find things (mounted by the Helm chart).
 K8S_CATALOG = "/srv/odatis/catalog/odatis.yaml"
 K8S_GATEWAY_URL = "http://proxy-public/services/dask-gateway"
-K8S_GATEWAY_PROXY = "gateway://traefik-{release}-dask-gateway.{namespace}:80"
+#: the Dask Gateway's Traefik (scheduler connections and dashboards, one port), from user pods
+K8S_GATEWAY_HOST = "traefik-{release}-dask-gateway.{namespace}"
+K8S_GATEWAY_PORT = 80
+K8S_GATEWAY_PROXY = f"gateway://{K8S_GATEWAY_HOST}:{K8S_GATEWAY_PORT}"
+#: where Traefik routes the gateway (the dask-gateway chart's ``gateway.prefix`` in helm/odatis-vre/values.yaml)
+K8S_GATEWAY_PREFIX = "/services/dask-gateway"
 #: the dask-gateway chart's instance label (its fullnameOverride in the chart's values)
 K8S_GATEWAY_INSTANCE = "odatis-vre-dask-gateway"
 #: the repository's catalogue of published datasets, reached inside the cluster through the hub's proxy
@@ -152,7 +157,7 @@ def singleuser_env(cfg: VREConfig, *, release: str = "odatis-vre", namespace: st
         "DASK_GATEWAY__AUTH__TYPE": "jupyterhub",
         "DASK_DISTRIBUTED__DASHBOARD__LINK": "{JUPYTERHUB_SERVICE_PREFIX}proxy/{port}/status",
         # JupyterLab's Dask sidebar (dask-labextension) makes Dask Gateway clusters, whose dashboards it
-        # shows through the gateway's own proxy (/services/dask-gateway/clusters/<name>/status)
+        # shows through the user's server (DASK_GATEWAY__PUBLIC_ADDRESS below, in each mode)
         "DASK_LABEXTENSION__FACTORY__MODULE": "dask_gateway",
         "DASK_LABEXTENSION__FACTORY__CLASS": "GatewayCluster",
         # Panel, HoloViews and Bokeh in notebooks load BokehJS from a CDN by default: from the notebook itself
@@ -173,7 +178,11 @@ def singleuser_env(cfg: VREConfig, *, release: str = "odatis-vre", namespace: st
             "ODATIS_VRE_CONFIG": "/etc/odatis-vre/vre.yaml",
             "DASK_GATEWAY__ADDRESS": K8S_GATEWAY_URL,
             "DASK_GATEWAY__PROXY_ADDRESS": K8S_GATEWAY_PROXY.format(release=release, namespace=namespace),
-            "DASK_GATEWAY__PUBLIC_ADDRESS": "/services/dask-gateway/",
+            # dashboards through the user's own server, as in the local mode: jupyter-server-proxy to the
+            # gateway's Traefik (its host is in the server's proxy allow-list: odatis_vre.hub.server_setup), behind
+            # the user's login; JupyterLab's Dask sidebar cannot show the hub's /services/dask-gateway/ route
+            # (it proxies links outside the server itself, dropping their path)
+            "DASK_GATEWAY__PUBLIC_ADDRESS": "{{JUPYTERHUB_SERVICE_PREFIX}}" + k8s_dashboard_route(release, namespace),
         }
     ports = local_ports(cfg)
     return common | {
@@ -190,6 +199,18 @@ def singleuser_env(cfg: VREConfig, *, release: str = "odatis-vre", namespace: st
         "DASK_GATEWAY__PUBLIC_ADDRESS": "{JUPYTERHUB_SERVICE_PREFIX}" + f"proxy/{ports['gateway_http']}"
         f"{cfg.hub['base_url'].rstrip('/')}/services/dask-gateway/",
     }
+
+
+def k8s_dashboard_route(release: str = "odatis-vre", namespace: str = "odatis") -> str:
+    """The gateway's dashboards below a user server's prefix in Kubernetes: jupyter-server-proxy's route to Traefik.
+
+    Example
+    -------
+    >>> k8s_dashboard_route("odatis-vre", "ocean")
+    'proxy/traefik-odatis-vre-dask-gateway.ocean:80/services/dask-gateway/'
+    """
+    host = K8S_GATEWAY_HOST.format(release=release, namespace=namespace)
+    return f"proxy/{host}:{K8S_GATEWAY_PORT}{K8S_GATEWAY_PREFIX}/"
 
 
 def service_url(cfg: VREConfig, name: str) -> str:

@@ -14,8 +14,9 @@ They are named in ``catalog/odatis.yaml`` by their class path in this package
   JSON API, downloaded once into a local cache (atomic, checked), opened with xarray or pandas.
 * :class:`ObisOccurrenceSource` — species occurrences from the OBIS API (``/v3/occurrence``).
 * :class:`NetCDFFilesSource` — many local NetCDF files as one dataset (indexed: one file read per open).
+* :class:`LinkOnlySource` — a harvested record the VRE cannot open: reading it says why, and gives its link.
 
-One module per provider (``erddap``, ``argo``, ``copernicus``, ``seanoe``, ``obis``, ``files``); what they share
+One module per provider (``erddap``, ``argo``, ``copernicus``, ``seanoe``, ``obis``, ``files``, ``link``); what they share
 (errors, requests, downloads into the cache) is in :mod:`odatis_vre.data.drivers.base`. A new driver is a new
 module here, exported below, and named in the catalogue by ``odatis_vre.data.drivers.<Class>``.
 
@@ -33,6 +34,7 @@ from .base import TIMEOUT, AccessError, cache_root, download
 from .copernicus import CopernicusMarineSource, copernicus_credentials
 from .erddap import ErddapTabledapSource
 from .files import NetCDFFilesSource, open_files_indexed
+from .link import LinkOnlySource
 from .obis import OBIS_API, ObisOccurrenceSource
 from .seanoe import SEANOE_API, SeanoeSource, seanoe_record_id
 
@@ -41,6 +43,7 @@ __all__ = [
     "ArgoIndexSource",
     "CopernicusMarineSource",
     "ErddapTabledapSource",
+    "LinkOnlySource",
     "NetCDFFilesSource",
     "OBIS_API",
     "ObisOccurrenceSource",
