@@ -463,9 +463,9 @@ def test_harvested_entries_load_from_the_loopback_mirrors(
             time=("2023-03-01", "2023-04-30"),
         ).compute()
         assert len(argo) > 0 and argo.latitude.between(43, 48).all()
-        assert any(
-            "/erddap/tabledap/ArgoFloats.csv?" in r and "2023-03-01" in r for r in server.requests
-        )  # sent to ERDDAP
+        # the box and period are sent to ERDDAP (erddapy writes times as epoch seconds: 1677628800 = 2023-03-01)
+        sent = [r for r in server.requests if "/erddap/tabledap/ArgoFloats.csv?" in r]
+        assert any("latitude%3E=43.0" in r and "time%3E=1677628800" in r for r in sent), sent
         floats = catalog.load("sextant_odatis_argo_float_http", catalog=cat, mirror=m)
         assert "TEMP" in floats.data_vars and floats.sizes["N_PROF"] > 0
         cyto = catalog.load("sextant_odatis_seanoe_110112", catalog=cat, mirror=m)
