@@ -13,7 +13,8 @@ changed alone. A printable sheet lists login, password and link for every seat.
 into ``<state_dir>/archives/`` (one ``.tar.gz`` written atomically, checked against its
 manifest) and only then deletes the homes and the groups.
 
->>> from odatis_vre import admin, workshop
+>>> from odatis_vre import admin, config
+>>> from odatis_vre.admin import workshop
 >>> hub = admin.HubClient.from_config(config.load("vre.yaml"))                 # doctest: +SKIP
 >>> ws = workshop.create(hub, "vre.yaml", "ocean101", seats=30,
 ...                      material="notebooks/", until="2026-12-04")            # doctest: +SKIP

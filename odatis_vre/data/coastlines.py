@@ -16,7 +16,7 @@ map) and coordinates rounded to 0.01°, which keeps it near 0.5 MB for the whole
 
 Example
 -------
->>> from odatis_vre import coastlines
+>>> from odatis_vre.data import coastlines
 >>> segs = coastlines.lines((-15, 40, 0, 52))        # Bay of Biscay
 >>> all(s.shape[1] == 2 for s in segs) and len(segs) > 3
 True

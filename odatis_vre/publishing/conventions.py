@@ -24,7 +24,8 @@ the checker's attempt to download the version named in ``standard_name_vocabular
 
 Example
 -------
->>> from odatis_vre import conventions, samples
+>>> from odatis_vre import samples
+>>> from odatis_vre.publishing import conventions
 >>> ds = samples.sst_dataset(days=2)
 >>> [p for p in conventions.check(ds) if p.level == "error"]
 []
@@ -758,7 +759,8 @@ def score(ds_or_path: Any) -> dict[str, Any]:
     """compliance-checker's CF and ACDD points: ``{"cf": {scored, possible, percent, high, medium, low,
     failed: [...]}, "acdd": {...}, "tool": "compliance-checker 6.1.0", "publishable": bool}``.
 
-    >>> from odatis_vre import datafacts, samples
+    >>> from odatis_vre import samples
+    >>> from odatis_vre.publishing import datafacts
     >>> s = score(datafacts.annotate(samples.sst_dataset(days=2)))
     >>> s["cf"]["high"], s["acdd"]["possible"] > 0
     (0, True)
