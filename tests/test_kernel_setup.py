@@ -106,3 +106,19 @@ def test_a_panel_without_the_hook_list_still_imports(monkeypatch: pytest.MonkeyP
     monkeypatch.delattr(Viewable, "_preprocessing_hooks")
     with pytest.warns(RuntimeWarning, match=r"Panel's stylesheets are not inlined.*Panel version"):
         kernel_setup._inline_panel_stylesheets_safely(panel)
+
+
+def test_server_proxy_allows_the_gateway_dashboards_host_and_no_other() -> None:
+    """In Kubernetes the Dask dashboards go through the user's server to the gateway's Traefik: that host joins
+    jupyter-server-proxy's allow-list, read from DASK_GATEWAY__PUBLIC_ADDRESS as the pod has it (the prefix left
+    for the Dask sidebar to fill in) or filled in; the local mode's loopback route adds nothing."""
+    from odatis_vre.hub import modes, server_setup
+
+    route = modes.k8s_dashboard_route("odatis-vre", "ocean")
+    loopback = ["localhost", "127.0.0.1"]
+    for address in ("{JUPYTERHUB_SERVICE_PREFIX}" + route, "/user/ana/" + route):
+        allowed = server_setup.proxy_host_allowlist({"DASK_GATEWAY__PUBLIC_ADDRESS": address})
+        assert allowed == [*loopback, "traefik-odatis-vre-dask-gateway.ocean"], address
+    local = {"DASK_GATEWAY__PUBLIC_ADDRESS": "{JUPYTERHUB_SERVICE_PREFIX}proxy/8786/"}
+    assert server_setup.proxy_host_allowlist(local) == loopback
+    assert server_setup.proxy_host_allowlist({}) == loopback

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1")
 
 # jupyter-server-proxy's route to a host (jupyter_server_proxy.handlers.setup_handlers), after the server's prefix
-_HOST_ROUTE = re.compile(r"(?:^|/)proxy/(?:absolute/)?(?P<host>[^/:@]+):(?P<port>\d+)(?:/|$)")
+_HOST_ROUTE = re.compile(r"(?:^|[/}])proxy/(?:absolute/)?(?P<host>[^/:@]+):(?P<port>\d+)(?:/|$)")
 
 
 def proxy_host_allowlist(environ: Mapping[str, str] | None = None) -> list[str]:
