@@ -2,6 +2,7 @@
 #   make up         install what is missing, make the sample data, start the local VRE
 #   make test       install, then run the whole test suite (what CI runs)
 #   make test-fast  the suite without the slow end-to-end tests
+#   make lint       ruff (lint + format), mypy on the public modules, import-linter's layers (make test runs it first)
 #   make bench      run the benchmarks (numbers go in docs/benchmarks.md)
 #   make test-repeat  the slow end-to-end files REPEAT times in a row with both cores busy (flake hunt)
 
@@ -16,10 +17,10 @@ export PATH := $(TOOLS)/bin:$(TOOLS)/node_modules/.bin:$(CURDIR)/$(BIN):$(PATH)
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 PYTEST_ARGS ?=
 
-.PHONY: install tools postgresql-server reachable up down status test test-fast test-repeat bench lock clean help errors-page
+.PHONY: install tools postgresql-server reachable up down status lint format test test-fast test-repeat bench lock clean help errors-page
 
 help:
-	@sed -n '1,6p' Makefile
+	@sed -n '1,7p' Makefile
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import ensurepip' 2>/dev/null || { \
@@ -95,11 +96,23 @@ down:
 status:
 	$(BIN)/odatis-vre status
 
+# The checks before any test (configured in pyproject.toml): a finding fails the build. `make format` rewrites
+# the code as `ruff format --check` wants it and applies ruff's safe fixes.
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+format: $(VENV)/.installed
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
 # the whole suite builds the images (tests/test_images.py): podman and debootstrap come first
-test: install reachable podman
+test: install reachable podman lint
 	$(BIN)/python -m pytest -q -ra $(PYTEST_ARGS)
 
-test-fast: install reachable
+test-fast: install reachable lint
 	$(BIN)/python -m pytest -q -ra -m "not slow" $(PYTEST_ARGS)
 
 # A flake shows under load first: the slow files REPEAT times, stress-ng keeping every core busy beside them.

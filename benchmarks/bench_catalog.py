@@ -13,7 +13,7 @@ opening the 730 daily files of ``sample_sst_daily`` instead (open_mfdataset vs t
 ``--harvested [--entries 20000] [--runs 9] [--baseline-sizes 2000,5000,20000] [--baseline-budgets 900,1800,1800]
 [--baseline-budgets-ttl 900,1800,3600]``:
 the pole's whole catalogue at ten times Sextant's size. Records are harvested once from the CSW
-stand-in (``tests/standins/csw.py``, on 127.0.0.1) with ``odatis_vre.harvest`` and repeated under new
+stand-in (``tests/standins/csw.py``, on 127.0.0.1) with ``odatis_vre.data.harvest`` and repeated under new
 names up to ``--entries``, each copy with an abstract as long as a real record's (common words and a
 Zipf tail of rarer ones, so that the vocabulary grows as a real catalogue's does); the curated
 catalogue includes the result. Times, in one run: ``catalog.search`` cold (a new user's first open:
@@ -44,14 +44,41 @@ import yaml
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-THEMES = {"physics": ["sea_water_temperature", "sea_water_salinity", "sea_surface_height_above_sea_level",
-                      "eastward_sea_water_velocity"],
-          "biogeochemistry": ["mass_concentration_of_chlorophyll_a_in_sea_water", "sea_water_ph_reported_on_total_scale",
-                              "moles_of_oxygen_per_unit_mass_in_sea_water"],
-          "in_situ": ["sea_water_temperature", "sea_water_practical_salinity", "sea_water_pressure"],
-          "biology_imaging": ["number_concentration_of_biological_taxon_in_sea_water"]}
-WORDS = ["Argo", "mooring", "glider", "cruise", "CTD", "ferrybox", "satellite", "model", "reanalysis", "climatology",
-         "Bay of Biscay", "Mediterranean", "Channel", "North Atlantic", "Iroise", "coastal", "ocean colour", "SOMLIT"]
+THEMES = {
+    "physics": [
+        "sea_water_temperature",
+        "sea_water_salinity",
+        "sea_surface_height_above_sea_level",
+        "eastward_sea_water_velocity",
+    ],
+    "biogeochemistry": [
+        "mass_concentration_of_chlorophyll_a_in_sea_water",
+        "sea_water_ph_reported_on_total_scale",
+        "moles_of_oxygen_per_unit_mass_in_sea_water",
+    ],
+    "in_situ": ["sea_water_temperature", "sea_water_practical_salinity", "sea_water_pressure"],
+    "biology_imaging": ["number_concentration_of_biological_taxon_in_sea_water"],
+}
+WORDS = [
+    "Argo",
+    "mooring",
+    "glider",
+    "cruise",
+    "CTD",
+    "ferrybox",
+    "satellite",
+    "model",
+    "reanalysis",
+    "climatology",
+    "Bay of Biscay",
+    "Mediterranean",
+    "Channel",
+    "North Atlantic",
+    "Iroise",
+    "coastal",
+    "ocean colour",
+    "SOMLIT",
+]
 
 
 def make_catalogue(path: Path, n: int, seed: int = 42) -> Path:
@@ -69,15 +96,27 @@ def make_catalogue(path: Path, n: int, seed: int = 42) -> Path:
             "driver": "netcdf",
             "args": {"urlpath": f"https://data.example.org/{theme}/{i:05d}.nc", "chunks": {}},
             "metadata": {
-                "title": f"{words[0]} {theme.replace('_', ' ')} dataset {i}", "theme": theme,
+                "title": f"{words[0]} {theme.replace('_', ' ')} dataset {i}",
+                "theme": theme,
                 "producer": rng.choice(["Ifremer", "CNRS", "IRD", "SHOM", "Météo-France"]),
                 "data_centre": rng.choice(["Coriolis", "SISMER", "AERIS", "CNES/AVISO"]),
-                "licence": "CC-BY-4.0", "doi": f"10.17882/{10000 + i}", "landing_page": f"https://www.seanoe.org/data/{i}/",
+                "licence": "CC-BY-4.0",
+                "doi": f"10.17882/{10000 + i}",
+                "landing_page": f"https://www.seanoe.org/data/{i}/",
                 "citation": f"Producer ({y0}). {words[0]} dataset {i}. SEANOE. https://doi.org/10.17882/{10000 + i}",
-                "bbox": [w, s, round(min(w + rng.uniform(0.5, 40), 180), 2), round(min(s + rng.uniform(0.5, 30), 90), 2)],
-                "time_range": [f"{y0}-01-01", None if rng.random() < 0.3 else f"{min(y0 + rng.randint(0, 10), 2026)}-12-31"],
+                "bbox": [
+                    w,
+                    s,
+                    round(min(w + rng.uniform(0.5, 40), 180), 2),
+                    round(min(s + rng.uniform(0.5, 30), 90), 2),
+                ],
+                "time_range": [
+                    f"{y0}-01-01",
+                    None if rng.random() < 0.3 else f"{min(y0 + rng.randint(0, 10), 2026)}-12-31",
+                ],
                 "variables": [{"name": v.split("_")[-1], "standard_name": v, "units": "1"} for v in vars_],
-                "access": {"protocol": "https-netcdf", "login": False}, "keywords": words,
+                "access": {"protocol": "https-netcdf", "login": False},
+                "keywords": words,
             },
         }
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -97,8 +136,14 @@ def baseline(path: Path) -> int:
     out = []
     for name in cat:
         md = cat[name].metadata
-        blob = " ".join([name, md.get("title", ""), cat[name].description or "",
-                         " ".join(v.get("standard_name", "") for v in md.get("variables", []))]).lower()
+        blob = " ".join(
+            [
+                name,
+                md.get("title", ""),
+                cat[name].description or "",
+                " ".join(v.get("standard_name", "") for v in md.get("variables", [])),
+            ]
+        ).lower()
         if QUERY["text"] not in blob:
             continue
         bw, bs, be, bn = md["bbox"]
@@ -147,35 +192,42 @@ def main() -> None:
     from odatis_vre import catalog  # noqa: F401
 
     ours(path, True)  # fill the cache once
-    rows = [("plain intake.open_catalog + loop search", *timeit(lambda: baseline(path), args.baseline_runs)),
-            ("odatis_vre open+search, cold (no cache)", *timeit(lambda: ours(path, False), args.runs)),
-            ("odatis_vre open+search, warm (index cache)", *timeit(lambda: ours(path, True), args.runs))]
-    print(f"\nOpen + search over {args.entries} entries ({path.stat().st_size / 1e6:.1f} MB YAML); "
-          f"query: {QUERY}")
+    rows = [
+        ("plain intake.open_catalog + loop search", *timeit(lambda: baseline(path), args.baseline_runs)),
+        ("odatis_vre open+search, cold (no cache)", *timeit(lambda: ours(path, False), args.runs)),
+        ("odatis_vre open+search, warm (index cache)", *timeit(lambda: ours(path, True), args.runs)),
+    ]
+    print(f"\nOpen + search over {args.entries} entries ({path.stat().st_size / 1e6:.1f} MB YAML); query: {QUERY}")
     print(f"{'method':<44} {'median ms':>10} {'min ms':>9} {'hits':>6}")
     for name, med, mn, hits in rows:
         print(f"{name:<44} {med:>10.1f} {mn:>9.1f} {hits:>6}")
     assert rows[0][3] == rows[1][3] == rows[2][3], "the methods disagree on the hits"
-    print(f"target < 100 ms (warm): {'MET' if rows[2][1] < 100 else 'MISSED'}; "
-          f"speed-up vs baseline: {rows[0][1] / rows[2][1]:.0f}x warm, {rows[0][1] / rows[1][1]:.1f}x cold")
+    print(
+        f"target < 100 ms (warm): {'MET' if rows[2][1] < 100 else 'MISSED'}; "
+        f"speed-up vs baseline: {rows[0][1] / rows[2][1]:.0f}x warm, {rows[0][1] / rows[1][1]:.1f}x cold"
+    )
 
 
 def daily_files(runs: int) -> None:
     """Open the 730 daily NetCDF files of ``sample_sst_daily``: ``xr.open_mfdataset`` (with the
-    entry's former options) vs :func:`odatis_vre.catalog_drivers.open_files_indexed`, cold (index
+    entry's former options) vs :func:`odatis_vre.data.drivers.open_files_indexed`, cold (index
     built) and warm (index cached), and ``catalog.load("sample_sst_daily")``; checks the datasets are
     identical."""
     import glob
 
     import xarray as xr
 
-    from odatis_vre import catalog, samples
-    from odatis_vre.catalog_drivers import open_files_indexed
+    from odatis_vre import catalog
+    from odatis_vre.data import samples
+    from odatis_vre.data.drivers import open_files_indexed
 
     samples.make_all(progress=False)
     files = sorted(glob.glob(str(HERE.parent / "catalog" / "data" / "sst_daily" / "*.nc")))
-    mf = lambda: xr.open_mfdataset(files, combine="by_coords", data_vars="minimal", coords="minimal",  # noqa: E731
-                                   compat="override", chunks={})
+
+    def mf() -> Any:
+        return xr.open_mfdataset(
+            files, combine="by_coords", data_vars="minimal", coords="minimal", compat="override", chunks={}
+        )
 
     def cold() -> object:
         os.environ["ODATIS_VRE_CACHE_DIR"] = tempfile.mkdtemp(prefix="odatis-bench-idx-")
@@ -183,10 +235,12 @@ def daily_files(runs: int) -> None:
 
     ref = mf()
     xr.testing.assert_identical(ref, open_files_indexed(files))
-    rows = [("xr.open_mfdataset (baseline)", *timeit(mf, runs)[:2]),
-            ("open_files_indexed, cold (builds the index)", *timeit(cold, runs)[:2]),
-            ("open_files_indexed, warm (index cached)", *timeit(lambda: open_files_indexed(files), runs)[:2]),
-            ("catalog.load('sample_sst_daily'), warm", *timeit(lambda: catalog.load("sample_sst_daily"), runs)[:2])]
+    rows = [
+        ("xr.open_mfdataset (baseline)", *timeit(mf, runs)[:2]),
+        ("open_files_indexed, cold (builds the index)", *timeit(cold, runs)[:2]),
+        ("open_files_indexed, warm (index cached)", *timeit(lambda: open_files_indexed(files), runs)[:2]),
+        ("catalog.load('sample_sst_daily'), warm", *timeit(lambda: catalog.load("sample_sst_daily"), runs)[:2]),
+    ]
     print(f"\nOpen {len(files)} daily NetCDF files (sample_sst_daily); datasets identical: yes")
     print(f"{'method':<44} {'median ms':>10} {'min ms':>9} {'vs baseline':>12}")
     for name, med, mn in rows:
@@ -194,21 +248,23 @@ def daily_files(runs: int) -> None:
 
 
 #: Words of real ocean-data abstracts (common ones), mixed into the generated abstracts below.
-OCEAN_WORDS = ("the of and in from to for with by on at as data dataset datasets measurements observations "
-               "temperature salinity pressure depth sea surface water ocean oceanic coastal marine current currents "
-               "velocity wave waves height level tide tidal chlorophyll oxygen nitrate phosphate silicate carbon "
-               "alkalinity ph turbidity fluorescence plankton phytoplankton zooplankton fish benthic sediment "
-               "bathymetry mooring moorings buoy float floats glider gliders profile profiles cruise cruises ctd "
-               "adcp xbt argo satellite altimetry radiometer model reanalysis climatology monthly daily hourly "
-               "annual seasonal interannual gridded interpolated quality controlled processed raw calibrated "
-               "validated real-time delayed-mode near-real-time network programme project campaign station "
-               "stations transect section deployment recovered instrument sensor sensors resolution spatial "
-               "temporal vertical horizontal north south east west atlantic mediterranean channel biscay iroise "
-               "pacific indian southern arctic tropical gulf bay estuary shelf slope basin open french european "
-               "ifremer cnrs ird shom cnes coriolis sismer seanoe seadatanet copernicus emodnet odatis").split()
+OCEAN_WORDS = (
+    "the of and in from to for with by on at as data dataset datasets measurements observations "
+    "temperature salinity pressure depth sea surface water ocean oceanic coastal marine current currents "
+    "velocity wave waves height level tide tidal chlorophyll oxygen nitrate phosphate silicate carbon "
+    "alkalinity ph turbidity fluorescence plankton phytoplankton zooplankton fish benthic sediment "
+    "bathymetry mooring moorings buoy float floats glider gliders profile profiles cruise cruises ctd "
+    "adcp xbt argo satellite altimetry radiometer model reanalysis climatology monthly daily hourly "
+    "annual seasonal interannual gridded interpolated quality controlled processed raw calibrated "
+    "validated real-time delayed-mode near-real-time network programme project campaign station "
+    "stations transect section deployment recovered instrument sensor sensors resolution spatial "
+    "temporal vertical horizontal north south east west atlantic mediterranean channel biscay iroise "
+    "pacific indian southern arctic tropical gulf bay estuary shelf slope basin open french european "
+    "ifremer cnrs ird shom cnes coriolis sismer seanoe seadatanet copernicus emodnet odatis"
+).split()
 
 
-def _enrich(entry: dict, rng: "random.Random", zipf: "list[int]", vocab: int) -> dict:  # noqa: F821
+def _enrich(entry: dict, rng: random.Random, zipf: list[int], vocab: int) -> dict:  # noqa: F821
     """A copy of a harvested entry whose abstract is as long as a real record's (~120 words), with
     common words and a long tail of rarer ones (Zipf-distributed pseudo-words): the stand-in's
     one-line abstracts would make the vocabulary, hence the search, unrealistically small."""
@@ -216,7 +272,7 @@ def _enrich(entry: dict, rng: "random.Random", zipf: "list[int]", vocab: int) ->
 
     out = copy.deepcopy(entry)
     words = []
-    for k in range(120):
+    for _k in range(120):
         if rng.random() < 0.6:
             words.append(rng.choice(OCEAN_WORDS))
         else:
@@ -247,7 +303,7 @@ def _harvested_catalogue(n: int) -> Path:
 
     import numpy as np
 
-    from odatis_vre import harvest
+    from odatis_vre.data import harvest
 
     folder = HERE / "data" / f"harvested-v2-{n}"
     main = folder / "odatis.yaml"
@@ -260,8 +316,9 @@ def _harvested_catalogue(n: int) -> Path:
 
         csw = CswStandin(generate(2200)).start()
         try:
-            harvest.harvest(csw.url, seed, filters=[{"property": "Subject", "equals": "ODATIS"}], min_interval=0,
-                            progress=False)
+            harvest.harvest(
+                csw.url, seed, filters=[{"property": "Subject", "equals": "ODATIS"}], min_interval=0, progress=False
+            )
         finally:
             csw.stop()
     base = json.loads(seed.read_text())["sources"]
@@ -297,11 +354,21 @@ def baseline_all(paths: list[Path], **open_kwargs: Any) -> tuple[int, float]:
                 continue
             seen.add(name)
             md = cat[name].metadata
-            blob = " ".join([name, str(md.get("title", "")), " ".join(map(str, md.get("keywords") or [])),
-                             " ".join(" ".join(str(v.get(k) or "") for k in ("name", "standard_name", "long_name"))
-                                      for v in md.get("variables") or []),
-                             cat[name].description or "", str(md.get("producer") or ""), str(md.get("data_centre") or ""),
-                             str(md.get("theme") or "")]).lower()
+            blob = " ".join(
+                [
+                    name,
+                    str(md.get("title", "")),
+                    " ".join(map(str, md.get("keywords") or [])),
+                    " ".join(
+                        " ".join(str(v.get(k) or "") for k in ("name", "standard_name", "long_name"))
+                        for v in md.get("variables") or []
+                    ),
+                    cat[name].description or "",
+                    str(md.get("producer") or ""),
+                    str(md.get("data_centre") or ""),
+                    str(md.get("theme") or ""),
+                ]
+            ).lower()
             if QUERY["text"] not in blob or not md.get("bbox") or not md.get("time_range"):
                 continue
             bw, bs, be, bn = md["bbox"]
@@ -335,8 +402,13 @@ def _baseline(main: Path, hfile: Path, budget: float, ttl: str) -> dict[str, Any
     import subprocess
 
     try:
-        res = subprocess.run([sys.executable, __file__, "--baseline-worker", ttl, str(main), str(hfile)],
-                             capture_output=True, text=True, timeout=budget, check=True)
+        res = subprocess.run(
+            [sys.executable, __file__, "--baseline-worker", ttl, str(main), str(hfile)],
+            capture_output=True,
+            text=True,
+            timeout=budget,
+            check=True,
+        )
     except subprocess.TimeoutExpired:
         return None
     return json.loads(res.stdout.strip().splitlines()[-1])
@@ -358,14 +430,22 @@ def harvested(n: int, runs: int, sizes: list[int], budgets: list[float], budgets
     os.environ["ODATIS_VRE_CACHE_DIR"] = tempfile.mkdtemp(prefix="odatis-bench-cache-")
     import intake  # noqa: F401  (imports outside the timings, as in a running kernel)
 
-    from odatis_vre import catalog, explorer
+    from odatis_vre import catalog
+    from odatis_vre.explore import explorer
 
-    queries = {"text+box+period": QUERY, "two words": dict(text="sea temperature"),
-               "three words": dict(text="argo float salinity"), "one letter (worst case)": dict(text="e"),
-               "rare word": dict(text="kasaro"), "box": dict(bbox=(-10.0, 40.0, 0.0, 52.0)),
-               "period": dict(time=("2010-01-01", "2012-12-31")), "theme+centre": dict(theme="in_situ", data_centre="coriolis"),
-               "centre with a space": dict(data_centre="ocean colour"), "variable": dict(variables=["temperature"]),
-               "everything, limit 20": dict(text="sea", bbox=(-180, -90, 180, 90), time=(None, None), limit=20)}
+    queries = {
+        "text+box+period": QUERY,
+        "two words": dict(text="sea temperature"),
+        "three words": dict(text="argo float salinity"),
+        "one letter (worst case)": dict(text="e"),
+        "rare word": dict(text="kasaro"),
+        "box": dict(bbox=(-10.0, 40.0, 0.0, 52.0)),
+        "period": dict(time=("2010-01-01", "2012-12-31")),
+        "theme+centre": dict(theme="in_situ", data_centre="coriolis"),
+        "centre with a space": dict(data_centre="ocean colour"),
+        "variable": dict(variables=["temperature"]),
+        "everything, limit 20": dict(text="sea", bbox=(-180, -90, 180, 90), time=(None, None), limit=20),
+    }
 
     def cold() -> int:
         catalog._PARTS.clear()
@@ -374,9 +454,11 @@ def harvested(n: int, runs: int, sizes: list[int], budgets: list[float], budgets
 
     cat = catalog.open(main)
     big = cat.parts[-1].columns
-    print(f"\nSearch over the curated catalogue + {n} harvested entries ({hfile.stat().st_size / 1e6:.1f} MB; "
-          f"vocabulary {len(big.vstarts)} tokens, {len(big.vocab) / 1e6:.1f} MB; "
-          f"postings {sum(len(v) for v in big.prows.values()) / 1e6:.1f} M); {_load()}")
+    print(
+        f"\nSearch over the curated catalogue + {n} harvested entries ({hfile.stat().st_size / 1e6:.1f} MB; "
+        f"vocabulary {len(big.vstarts)} tokens, {len(big.vocab) / 1e6:.1f} MB; "
+        f"postings {sum(len(v) for v in big.prows.values()) / 1e6:.1f} M); {_load()}"
+    )
     print(f"{'method':<60} {'median ms':>10} {'min ms':>9} {'cpu ms':>8} {'hits':>6}", flush=True)
     rows = []
 
@@ -396,7 +478,11 @@ def harvested(n: int, runs: int, sizes: list[int], budgets: list[float], budgets
 
     for label, q in queries.items():
         row(f"search, words never searched: {label}", lambda q=q: fresh_words(q), runs)
-    row("catalog.search(..., catalog=path) (re-open from memory)", lambda: len(catalog.search(**QUERY, catalog=str(main))), runs)
+    row(
+        "catalog.search(..., catalog=path) (re-open from memory)",
+        lambda: len(catalog.search(**QUERY, catalog=str(main))),
+        runs,
+    )
     row("explorer picker, empty query (50 shown)", lambda: len(explorer.mappable_entries("", catalog=cat)), runs)
 
     def picker_typing() -> int:  # one keystroke more: a word never searched
@@ -406,28 +492,40 @@ def harvested(n: int, runs: int, sizes: list[int], budgets: list[float], budgets
 
     row("explorer picker, 'temperat' never searched", picker_typing, runs)
     # a new process: interpreter, imports, first open and first search (what `odatis-vre catalog search` costs)
-    code = (f"import time; t=time.perf_counter(); from odatis_vre import catalog; "
-            f"h=catalog.search('temperature', bbox=(-10,40,0,52), catalog=catalog.open({str(main)!r})); "
-            f"print((time.perf_counter()-t)*1000, len(h))")
+    code = (
+        f"import time; t=time.perf_counter(); from odatis_vre import catalog; "
+        f"h=catalog.search('temperature', bbox=(-10,40,0,52), catalog=catalog.open({str(main)!r})); "
+        f"print((time.perf_counter()-t)*1000, len(h))"
+    )
     env = dict(os.environ, ODATIS_VRE_CACHE_DIR=tempfile.mkdtemp(prefix="odatis-bench-proc-"))
     procs = []
     for _ in range(max(3, runs // 3)):
         res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
         procs.append(float(res.stdout.split()[0]))
-    print(f"{'new process: imports + open + search':<60} {statistics.median(procs):>10.1f} {min(procs):>9.1f}", flush=True)
+    print(
+        f"{'new process: imports + open + search':<60} {statistics.median(procs):>10.1f} {min(procs):>9.1f}", flush=True
+    )
     warm = [r for r in rows if r[0].startswith(("search", "explorer"))]
     worst = max(warm, key=lambda r: r[1])
-    print(f"targets: warm < 50 ms {'MET' if worst[1] < 50 else 'MISSED'} (worst median {worst[1]:.1f} ms: {worst[0]}); "
-          f"cold < 1 s {'MET' if rows[0][1] < 1000 else 'MISSED'} ({rows[0][1]:.0f} ms); {_load()}", flush=True)
+    print(
+        f"targets: warm < 50 ms {'MET' if worst[1] < 50 else 'MISSED'} (worst median {worst[1]:.1f} ms: {worst[0]}); "
+        f"cold < 1 s {'MET' if rows[0][1] < 1000 else 'MISSED'} ({rows[0][1]:.0f} ms); {_load()}",
+        flush=True,
+    )
     if not sizes:
         return
 
     # side by side with plain intake, at each size, each within its time budget (a child process, stopped)
     print(f"\nPlain intake.open_catalog + loop search vs odatis_vre (query {QUERY}); {_load()}")
-    print("plain intake: as it comes (ttl 60 s: a catalogue older than that is read again at its next access), "
-          "and with ttl=None; times in s, the opening's share in brackets")
-    print(f"{'entries':>8} {'intake (ttl 60 s)':>22} {'intake ttl=None':>22} {'odatis cold ms':>15} "
-          f"{'odatis warm ms':>15} {'hits':>6} {'speed-up warm':>14}", flush=True)
+    print(
+        "plain intake: as it comes (ttl 60 s: a catalogue older than that is read again at its next access), "
+        "and with ttl=None; times in s, the opening's share in brackets"
+    )
+    print(
+        f"{'entries':>8} {'intake (ttl 60 s)':>22} {'intake ttl=None':>22} {'odatis cold ms':>15} "
+        f"{'odatis warm ms':>15} {'hits':>6} {'speed-up warm':>14}",
+        flush=True,
+    )
 
     def cell(res: dict[str, Any] | None, budget: float, hits: int) -> str:
         if res is None:
@@ -452,23 +550,36 @@ def harvested(n: int, runs: int, sizes: list[int], budgets: list[float], budgets
         no_ttl = _baseline(m, h, budget_ttl, "none")
         best = min([r["ms"] for r in (as_is, no_ttl) if r] or [max(budget, budget_ttl) * 1000])
         ratio = f"{best / warm_ms:.0f}x" if (as_is or no_ttl) else f"> {best / warm_ms:.0f}x"
-        print(f"{size:>8} {cell(as_is, budget, hits):>22} {cell(no_ttl, budget_ttl, hits):>22} {cold_ms:>15.1f} "
-              f"{warm_ms:>15.1f} {hits:>6} {ratio:>14}   ({_load()})", flush=True)
+        print(
+            f"{size:>8} {cell(as_is, budget, hits):>22} {cell(no_ttl, budget_ttl, hits):>22} {cold_ms:>15.1f} "
+            f"{warm_ms:>15.1f} {hits:>6} {ratio:>14}   ({_load()})",
+            flush=True,
+        )
+
 
 if __name__ == "__main__":
     if "--baseline-worker" in sys.argv:
-        _baseline_worker(sys.argv[sys.argv.index("--baseline-worker") + 1:])
+        _baseline_worker(sys.argv[sys.argv.index("--baseline-worker") + 1 :])
     elif "--harvested" in sys.argv:
         ap = argparse.ArgumentParser()
         ap.add_argument("--harvested", action="store_true")
         ap.add_argument("--entries", type=int, default=20000)
         ap.add_argument("--runs", type=int, default=9)
-        ap.add_argument("--baseline-sizes", default="2000,5000,20000",
-                        help="catalogue sizes at which plain intake is timed (comma-separated; '' for none)")
-        ap.add_argument("--baseline-budgets", default="900,1800,1800",
-                        help="seconds plain intake (as it comes, ttl 60 s) gets at each size before it is stopped")
-        ap.add_argument("--baseline-budgets-ttl", default="900,1800,3600",
-                        help="seconds plain intake with ttl=None gets at each size before it is stopped")
+        ap.add_argument(
+            "--baseline-sizes",
+            default="2000,5000,20000",
+            help="catalogue sizes at which plain intake is timed (comma-separated; '' for none)",
+        )
+        ap.add_argument(
+            "--baseline-budgets",
+            default="900,1800,1800",
+            help="seconds plain intake (as it comes, ttl 60 s) gets at each size before it is stopped",
+        )
+        ap.add_argument(
+            "--baseline-budgets-ttl",
+            default="900,1800,3600",
+            help="seconds plain intake with ttl=None gets at each size before it is stopped",
+        )
         a = ap.parse_args()
         sizes = [int(x) for x in a.baseline_sizes.split(",") if x]
         budgets = [float(x) for x in a.baseline_budgets.split(",") if x]

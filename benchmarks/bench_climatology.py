@@ -38,8 +38,9 @@ import tempfile
 import threading
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -48,7 +49,8 @@ REPO = HERE.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
-from odatis_vre import analysis, samples, timeseries  # noqa: E402
+from odatis_vre import analysis, timeseries  # noqa: E402
+from odatis_vre.data import samples  # noqa: E402
 
 VAR = "analysed_sst"
 SECTION = "## P2 — monthly climatology on the gateway"
@@ -57,11 +59,16 @@ BEST = "ours: analysis.climatology of timeseries.open_dataarray (raw chunk reads
 
 # ----------------------------------------------------------------------------- the ceiling
 
+
 def _copy_layout(copy: Path) -> tuple[dict[str, Any], np.ndarray]:
     """The copy's variable metadata (checked: whole-period, uncompressed, Fortran-ordered chunks) and its months."""
     meta = json.loads((copy / VAR / ".zarray").read_text())
-    assert meta["chunks"][0] == meta["shape"][0] and meta["compressor"] is None and meta["filters"] is None \
+    assert (
+        meta["chunks"][0] == meta["shape"][0]
+        and meta["compressor"] is None
+        and meta["filters"] is None
         and meta["order"] == "F"
+    )
     import zarr
 
     tvar = zarr.open_array(str(copy / "time"), mode="r")
@@ -85,7 +92,7 @@ def ceiling_climatology(copy: Path, threads: int | None = None, read: str = "fro
     nt, ny, nx = meta["shape"]
     _, cy, cx = meta["chunks"]
     dtype = np.dtype(meta["dtype"])
-    starts = np.r_[0, np.flatnonzero(np.diff(months)) + 1]          # one run per calendar month of each year
+    starts = np.r_[0, np.flatnonzero(np.diff(months)) + 1]  # one run per calendar month of each year
     lengths = np.diff(np.r_[starts, months.size])
     run_month = months[starts] - 1
     total = np.zeros((2, 12, ny, nx), dtype=np.float64)
@@ -111,7 +118,7 @@ def ceiling_climatology(copy: Path, threads: int | None = None, read: str = "fro
         if not path.exists():
             return  # Zarr writes no chunk that holds only the fill value (all land): no valid value there
         flat, mapping = chunk_bytes(path)
-        series = flat.reshape(cy * cx, nt)                            # Fortran order: point-major
+        series = flat.reshape(cy * cx, nt)  # Fortran order: point-major
         sums = np.add.reduceat(series, starts, axis=1)
         counts = np.broadcast_to(lengths, sums.shape)
         gaps = ~np.isfinite(sums).all(axis=1)
@@ -132,8 +139,8 @@ def ceiling_climatology(copy: Path, threads: int | None = None, read: str = "fro
             mcount[m] = counts[:, mine].sum(axis=1)
         h, w = min(cy, ny - j * cy), min(cx, nx - i * cx)
         # chunk points are (y, x) in Fortran order: y varies fastest
-        total[0, :, j * cy:j * cy + h, i * cx:i * cx + w] = msum.reshape(12, cy, cx, order="F")[:, :h, :w]
-        total[1, :, j * cy:j * cy + h, i * cx:i * cx + w] = mcount.reshape(12, cy, cx, order="F")[:, :h, :w]
+        total[0, :, j * cy : j * cy + h, i * cx : i * cx + w] = msum.reshape(12, cy, cx, order="F")[:, :h, :w]
+        total[1, :, j * cy : j * cy + h, i * cx : i * cx + w] = mcount.reshape(12, cy, cx, order="F")[:, :h, :w]
 
     keys = [(j, i) for j in range(-(-ny // cy)) for i in range(-(-nx // cx))]
     with cf.ThreadPoolExecutor(threads or os.cpu_count() or 2) as pool:
@@ -144,17 +151,25 @@ def ceiling_climatology(copy: Path, threads: int | None = None, read: str = "fro
 
 def ceiling_at_workers_priority(copy: Path, read: str, threads: int, out: Path) -> float:
     """The ceiling run in a new session at the gateway workers' CPU priority (nice 19, autogroup niced too:
-    ``odatis_vre.priority``); returns the seconds the computation took in that process (not its start)."""
+    ``odatis_vre.hub.priority``); returns the seconds the computation took in that process (not its start)."""
     import subprocess
 
-    from odatis_vre import priority
+    from odatis_vre.hub import priority
 
-    code = ("import sys, time, numpy as np; sys.path.insert(0, sys.argv[1]); import bench_climatology as b; "
-            "from pathlib import Path; from odatis_vre import priority; priority.lower_priority(); "
-            "t = time.perf_counter(); r = b.ceiling_climatology(Path(sys.argv[2]), int(sys.argv[4]), sys.argv[3]); "
-            "dt = time.perf_counter() - t; np.save(sys.argv[5], r); print(dt)")
-    proc = subprocess.run([sys.executable, "-c", code, str(HERE), str(copy), read, str(threads), str(out)],
-                          capture_output=True, text=True, start_new_session=True, timeout=600, check=False)
+    code = (
+        "import sys, time, numpy as np; sys.path.insert(0, sys.argv[1]); import bench_climatology as b; "
+        "from pathlib import Path; from odatis_vre import priority; priority.lower_priority(); "
+        "t = time.perf_counter(); r = b.ceiling_climatology(Path(sys.argv[2]), int(sys.argv[4]), sys.argv[3]); "
+        "dt = time.perf_counter() - t; np.save(sys.argv[5], r); print(dt)"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(HERE), str(copy), read, str(threads), str(out)],
+        capture_output=True,
+        text=True,
+        start_new_session=True,
+        timeout=600,
+        check=False,
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"the low-priority ceiling failed: {proc.stderr[-2000:]}")
     assert priority.SERVER_NICENESS == 19
@@ -184,8 +199,8 @@ def previous_ceiling(copy: Path, threads: int = 2) -> np.ndarray:
             sums[m - 1] += filled[a:b].sum(axis=0)
             counts[m - 1] += np.count_nonzero(valid[a:b], axis=0)
         h, w = min(cy, ny - j * cy), min(cx, nx - i * cx)
-        total[0, :, j * cy:j * cy + h, i * cx:i * cx + w] = sums.reshape(12, cy, cx, order="F")[:, :h, :w]
-        total[1, :, j * cy:j * cy + h, i * cx:i * cx + w] = counts.reshape(12, cy, cx, order="F")[:, :h, :w]
+        total[0, :, j * cy : j * cy + h, i * cx : i * cx + w] = sums.reshape(12, cy, cx, order="F")[:, :h, :w]
+        total[1, :, j * cy : j * cy + h, i * cx : i * cx + w] = counts.reshape(12, cy, cx, order="F")[:, :h, :w]
 
     keys = [(j, i) for j in range(-(-ny // cy)) for i in range(-(-nx // cx))]
     with cf.ThreadPoolExecutor(threads) as pool:
@@ -216,11 +231,13 @@ def open_copy_dask(copy: Path, ds: Any, tile: int = 64) -> Any:
     import xarray as xr
 
     arr = dsa.from_zarr(str(copy), component=VAR, chunks=(-1, tile, tile))
-    return xr.DataArray(arr, dims=ds[VAR].dims, coords={d: ds[d] for d in ds[VAR].dims}, name=VAR,
-                        attrs=dict(ds[VAR].attrs))
+    return xr.DataArray(
+        arr, dims=ds[VAR].dims, coords={d: ds[d] for d in ds[VAR].dims}, name=VAR, attrs=dict(ds[VAR].attrs)
+    )
 
 
 # ----------------------------------------------------------------------------- the gateway
+
 
 class Gateway:
     """A local VRE (hub, proxy, gateway) and one user's 2-worker gateway cluster."""
@@ -230,8 +247,8 @@ class Gateway:
         from dask_gateway.auth import JupyterHubAuth
         from vre_testing import write_config
 
-        from odatis_vre.modes import local_ports
-        from odatis_vre.stack import Stack
+        from odatis_vre.hub.modes import local_ports
+        from odatis_vre.hub.stack import Stack
 
         tools = REPO / ".tools" / "node_modules" / ".bin"
         os.environ["PATH"] = f"{tools}:{Path(sys.executable).parent}:{os.environ['PATH']}"
@@ -243,8 +260,11 @@ class Gateway:
         r = self.stack.api("POST", "/users/bench/tokens", json={"note": "P2"})
         r.raise_for_status()
         token = r.json()["token"]
-        self.gateway = Client(address=f"{self.stack.url}/services/dask-gateway", auth=JupyterHubAuth(api_token=token),
-                              proxy_address=f"gateway://127.0.0.1:{local_ports(self.stack.cfg)['gateway_tcp']}")
+        self.gateway = Client(
+            address=f"{self.stack.url}/services/dask-gateway",
+            auth=JupyterHubAuth(api_token=token),
+            proxy_address=f"gateway://127.0.0.1:{local_ports(self.stack.cfg)['gateway_tcp']}",
+        )
         options = self.gateway.cluster_options()
         options.worker_cores = worker_cores
         self.cluster = self.gateway.new_cluster(options)
@@ -252,8 +272,10 @@ class Gateway:
         self.client = self.cluster.get_client()
         self.client.wait_for_workers(workers, timeout=300)
         info = self.client.scheduler_info()["workers"]
-        self.description = (f"{len(info)} gateway workers × {sorted({w['nthreads'] for w in info.values()})} thread, "
-                            f"{sorted({round(w['memory_limit'] / 2**30, 2) for w in info.values()})} GiB")
+        self.description = (
+            f"{len(info)} gateway workers × {sorted({w['nthreads'] for w in info.values()})} thread, "
+            f"{sorted({round(w['memory_limit'] / 2**30, 2) for w in info.values()})} GiB"
+        )
 
     def close(self) -> None:
         for step in (self.client.close, self.cluster.shutdown, self.gateway.close, self.stack.stop):
@@ -264,6 +286,7 @@ class Gateway:
 
 
 # ----------------------------------------------------------------------------- timing
+
 
 def timed(fn: Callable[[], Any], runs: int, reference: np.ndarray | None, label: str) -> tuple[list[float], Any]:
     times, out = [], None
@@ -299,24 +322,36 @@ def write_docs(text: str, docs: Path) -> None:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--dest", type=Path, default=HERE / "data" / "p1_daily", help="folder of the daily files (shared with P1)")
+    ap.add_argument(
+        "--dest", type=Path, default=HERE / "data" / "p1_daily", help="folder of the daily files (shared with P1)"
+    )
     ap.add_argument("--years", type=int, default=10)
-    ap.add_argument("--size-gb", type=float, default=2.0, help="total size of the daily files (default 2 GB; "
-                    "an existing P1 decade of 2.15 GB is reused as it is)")
+    ap.add_argument(
+        "--size-gb",
+        type=float,
+        default=2.0,
+        help="total size of the daily files (default 2 GB; an existing P1 decade of 2.15 GB is reused as it is)",
+    )
     ap.add_argument("--quick", action="store_true", help="1 year, ~0.1 GB, 2 runs: a smoke run")
     ap.add_argument("--runs", type=int, default=5, help="timed runs of the fast methods (median reported)")
     ap.add_argument("--slow-runs", type=int, default=1, help="timed runs of the daily-file and naive methods")
     ap.add_argument("--no-naive", action="store_true", help="skip the naive groupby baseline")
     ap.add_argument("--copy-only", action="store_true", help="skip the daily-file methods (ours and naive)")
     ap.add_argument("--tile", type=int, default=64, help="grid points per side of a block (from_zarr, open_zarr)")
-    ap.add_argument("--tiles", type=int, default=None, help="copy chunks per side of a block (open_dataarray; default: its own)")
+    ap.add_argument(
+        "--tiles", type=int, default=None, help="copy chunks per side of a block (open_dataarray; default: its own)"
+    )
     ap.add_argument("--workers", type=int, default=2, help="gateway workers (the default group's quota: 2)")
     ap.add_argument("--worker-cores", type=int, default=1, help="threads per gateway worker")
-    ap.add_argument("--no-low-priority-ceiling", action="store_true",
-                    help="skip the ceiling run at the workers' CPU priority")
+    ap.add_argument(
+        "--no-low-priority-ceiling", action="store_true", help="skip the ceiling run at the workers' CPU priority"
+    )
     ap.add_argument("--low-read", default="mmap", choices=READS, help="read of the low-priority ceiling")
-    ap.add_argument("--threads-diagnostic", action="store_true",
-                    help="also time our graph on dask's threaded scheduler in this process (no gateway)")
+    ap.add_argument(
+        "--threads-diagnostic",
+        action="store_true",
+        help="also time our graph on dask's threaded scheduler in this process (no gateway)",
+    )
     ap.add_argument("--no-previous", action="store_true", help="skip the previous (slower) ceiling")
     ap.add_argument("--no-zarr-openers", action="store_true", help="skip the from_zarr and open_zarr openers")
     ap.add_argument("--write-docs", action="store_true", help="write the table into docs/benchmarks.md (P2 section)")
@@ -343,16 +378,24 @@ def main() -> int:
     t0 = time.perf_counter()
     copy = timeseries.build(str(folder), progress=True)
     build_s = time.perf_counter() - t0
-    print(f"{len(files)} files, {size / 1e9:.2f} GB; time-optimised copy {copy} ({build_s:.1f} s, 0 if fresh)", flush=True)
+    print(
+        f"{len(files)} files, {size / 1e9:.2f} GB; time-optimised copy {copy} ({build_s:.1f} s, 0 if fresh)", flush=True
+    )
 
     threads = os.cpu_count() or 2
     print(f"ceiling: numpy over the copy's raw chunks, {threads} threads", flush=True)
     ref = ceiling_climatology(copy, threads)  # warms the page cache
-    ceilings = {f"ceiling: numpy, reduceat per chunk, {read}, {threads} threads (this process)":
-                (lambda read=read: ceiling_climatology(copy, threads, read)) for read in READS}
+    ceilings = {
+        f"ceiling: numpy, reduceat per chunk, {read}, {threads} threads (this process)": (
+            lambda read=read: ceiling_climatology(copy, threads, read)
+        )
+        for read in READS
+    }
     methods: dict[str, Callable[[], np.ndarray]] = dict(ceilings)
     if not args.no_previous:
-        methods["previous ceiling: fromfile + isfinite + where + float64 sums, 2 threads"] = lambda: previous_ceiling(copy)
+        methods["previous ceiling: fromfile + isfinite + where + float64 sums, 2 threads"] = lambda: previous_ceiling(
+            copy
+        )
 
     results: dict[str, list[float]] = {}
     extra: dict[str, float] = {}
@@ -365,19 +408,24 @@ def main() -> int:
         copy_da = open_copy_dask(copy, copy_ds, tile=args.tile)
         raw_da = timeseries.open_dataarray(str(folder), VAR, tiles=args.tiles)
         clim_tasks = analysis.climatology(raw_da).data.npartitions
-        raw_desc = (f"{raw_da.chunks[1][0]} × {raw_da.chunks[2][0]}-point blocks ({raw_da.data.npartitions} of them; "
-                    f"its climatology reduces the chunk files in {clim_tasks} tasks, tile by tile)")
+        raw_desc = (
+            f"{raw_da.chunks[1][0]} × {raw_da.chunks[2][0]}-point blocks ({raw_da.data.npartitions} of them; "
+            f"its climatology reduces the chunk files in {clim_tasks} tasks, tile by tile)"
+        )
 
         methods[BEST] = lambda: analysis.climatology(raw_da).compute().values
         if not args.no_zarr_openers:
-            methods["ours: analysis.climatology, copy opened with dask.array.from_zarr, gateway"] = \
-                lambda: analysis.climatology(copy_da).compute().values
-            methods["ours: analysis.climatology, copy opened with xr.open_zarr, gateway"] = \
-                lambda: analysis.climatology(copy_ds[VAR]).compute().values
+            methods["ours: analysis.climatology, copy opened with dask.array.from_zarr, gateway"] = lambda: (
+                analysis.climatology(copy_da).compute().values
+            )
+            methods["ours: analysis.climatology, copy opened with xr.open_zarr, gateway"] = lambda: (
+                analysis.climatology(copy_ds[VAR]).compute().values
+            )
         if args.threads_diagnostic:
-            methods["diagnostic: the same graph as ours, dask's threaded scheduler in this process (no gateway)"] = \
+            methods["diagnostic: the same graph as ours, dask's threaded scheduler in this process (no gateway)"] = (
                 lambda: analysis.climatology(raw_da).compute(scheduler="threads").values
-        for label, fn in methods.items():  # out of the timing: imports, workers' caches, page cache
+            )
+        for _label, fn in methods.items():  # out of the timing: imports, workers' caches, page cache
             fn()
         low_label = f"ceiling: numpy, reduceat per chunk, {args.low_read}, {threads} threads, at the workers' CPU priority (nice 19 session)"
         # side by side: every method once per round, so that the load of this shared machine weighs on all
@@ -398,15 +446,18 @@ def main() -> int:
             if args.copy_only:
                 raise _Skip
             t0 = time.perf_counter()
-            daily = xr.open_mfdataset(files, combine="by_coords", data_vars="minimal", coords="minimal",
-                                      compat="override")
+            daily = xr.open_mfdataset(
+                files, combine="by_coords", data_vars="minimal", coords="minimal", compat="override"
+            )
             extra["open_mfdataset of the daily files (client, once)"] = time.perf_counter() - t0
             print(f"  open_mfdataset: {extra['open_mfdataset of the daily files (client, once)']:.1f} s", flush=True)
             results["ours: analysis.climatology, daily files, gateway"], _ = timed(
-                lambda: analysis.climatology(daily[VAR]).compute().values, args.slow_runs, ref, "ours (daily files)")
+                lambda: analysis.climatology(daily[VAR]).compute().values, args.slow_runs, ref, "ours (daily files)"
+            )
             if not args.no_naive:
                 results["naive: groupby('time.month').mean(), daily files, gateway (baseline)"], _ = timed(
-                    lambda: daily[VAR].groupby("time.month").mean().compute().values, args.slow_runs, ref, "naive")
+                    lambda: daily[VAR].groupby("time.month").mean().compute().values, args.slow_runs, ref, "naive"
+                )
             daily.close()
     except _Skip:
         pass
@@ -417,31 +468,43 @@ def main() -> int:
     ceiling_key = min(ceilings, key=lambda k: med[k])
     best_key = BEST
     gb = size / 1e9
-    lines = [SECTION, "",
-             "Command: `" + " ".join([".venv/bin/python benchmarks/bench_climatology.py", *sys.argv[1:]]) + "`"
-             + f" ({time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores shared with other engineers' runs; "
-             f"load average (`uptime`) {load0:.1f} at the start, {os.getloadavg()[0]:.1f} at the end). Methods run "
-             "side by side, one run of each per round. The ceiling is the fastest of the plain-numpy variants in this "
-             f"run. Data: {len(files)} daily NetCDF files, {gb:.2f} GB "
-             f"(uncompressed float32), and their time-optimised copy (built in {build_s:.0f} s, 0 = already fresh). "
-             f"Cluster: {gw.description}, started through a real local VRE's Dask Gateway; open_dataarray's tasks read "
-             f"{raw_desc} of the copy, from_zarr's and open_zarr's {args.tile} × {args.tile}-point "
-             "blocks. Page cache warm. GB/s: the daily files' size over the time. "
-             "Every method's 12 maps equal the ceiling's to 1e-4 °C.", "",
-             "| method | median s | min s | runs | GB/s | share of the ceiling's speed |",
-             "|---|---:|---:|---:|---:|---:|"]
+    lines = [
+        SECTION,
+        "",
+        "Command: `"
+        + " ".join([".venv/bin/python benchmarks/bench_climatology.py", *sys.argv[1:]])
+        + "`"
+        + f" ({time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores shared with other engineers' runs; "
+        f"load average (`uptime`) {load0:.1f} at the start, {os.getloadavg()[0]:.1f} at the end). Methods run "
+        "side by side, one run of each per round. The ceiling is the fastest of the plain-numpy variants in this "
+        f"run. Data: {len(files)} daily NetCDF files, {gb:.2f} GB "
+        f"(uncompressed float32), and their time-optimised copy (built in {build_s:.0f} s, 0 = already fresh). "
+        f"Cluster: {gw.description}, started through a real local VRE's Dask Gateway; open_dataarray's tasks read "
+        f"{raw_desc} of the copy, from_zarr's and open_zarr's {args.tile} × {args.tile}-point "
+        "blocks. Page cache warm. GB/s: the daily files' size over the time. "
+        "Every method's 12 maps equal the ceiling's to 1e-4 °C.",
+        "",
+        "| method | median s | min s | runs | GB/s | share of the ceiling's speed |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
     for k, v in results.items():
-        lines.append(f"| {k} | {med[k]:.2f} | {min(v):.2f} | {len(v)} | {gb / med[k]:.2f} | "
-                     f"{med[ceiling_key] / med[k] * 100:.0f} % |")
+        lines.append(
+            f"| {k} | {med[k]:.2f} | {min(v):.2f} | {len(v)} | {gb / med[k]:.2f} | "
+            f"{med[ceiling_key] / med[k] * 100:.0f} % |"
+        )
     for k, v in extra.items():
         lines.append(f"| {k} | {v:.1f} | | 1 | | |")
     share = med[ceiling_key] / med[best_key] * 100
-    lines += ["", f"Target ≥ 70 % of the ceiling: **{'met' if share >= 70 else 'NOT met'}** ({share:.0f} % of "
-              f"\"{ceiling_key}\")."]
+    lines += [
+        "",
+        f'Target ≥ 70 % of the ceiling: **{"met" if share >= 70 else "NOT met"}** ({share:.0f} % of "{ceiling_key}").',
+    ]
     low = next((k for k in results if "workers' CPU priority" in k), None)
     if low is not None:
-        lines.append(f"Against the same ceiling run at the workers' CPU priority (nice 19, as the gateway's workers run "
-                     f"in the local mode): {med[low] / med[best_key] * 100:.0f} %.")
+        lines.append(
+            f"Against the same ceiling run at the workers' CPU priority (nice 19, as the gateway's workers run "
+            f"in the local mode): {med[low] / med[best_key] * 100:.0f} %."
+        )
     text = "\n".join(lines)
     print("\n" + text + "\n", flush=True)
     if args.write_docs:

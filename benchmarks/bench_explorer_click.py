@@ -41,12 +41,22 @@ REPO = HERE.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
-from odatis_vre import samples, timeseries  # noqa: E402
+from odatis_vre import timeseries  # noqa: E402
+from odatis_vre.data import samples  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--disable-background-timer-throttling",
-        "--disable-renderer-backgrounding", "--disable-backgrounding-occluded-windows"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-background-timer-throttling",
+    "--disable-renderer-backgrounding",
+    "--disable-backgrounding-occluded-windows",
+]
 DATASET = "sample_sst_daily"
 VAR = "analysed_sst"
 SECTION = "## P1 in the browser — click on the map → time series drawn"
@@ -111,8 +121,10 @@ _WAIT_JS = """([n, idx, vals, tol, timeout]) => new Promise((resolve, reject) =>
 
 
 def _pixel(frame: dict[str, float], lon: float, lat: float) -> tuple[float, float]:
-    return (frame["left"] + (lon - frame["x0"]) / (frame["x1"] - frame["x0"]) * frame["width"],
-            frame["top"] + (frame["y1"] - lat) / (frame["y1"] - frame["y0"]) * frame["height"])
+    return (
+        frame["left"] + (lon - frame["x0"]) / (frame["x1"] - frame["x0"]) * frame["width"],
+        frame["top"] + (frame["y1"] - lat) / (frame["y1"] - frame["y0"]) * frame["height"],
+    )
 
 
 def sea_points(values: np.ndarray, lat: np.ndarray, lon: np.ndarray, k: int, seed: int) -> list[tuple[int, int]]:
@@ -143,8 +155,10 @@ class App:
     def click(self, lon: float, lat: float, expect: np.ndarray, timed: bool, timeout_ms: float) -> float:
         self.page.bring_to_front()
         # a person's clicks are apart: two within Bokeh's double-tap interval would be one double tap
-        self.page.wait_for_function("() => window.__odatisClick.t0 === null || "
-                                    "performance.now() - window.__odatisClick.t0 > 500", timeout=10_000)
+        self.page.wait_for_function(
+            "() => window.__odatisClick.t0 === null || performance.now() - window.__odatisClick.t0 > 500",
+            timeout=10_000,
+        )
         idx = [0, 31, 180, 365, len(expect) // 2, len(expect) - 1]
         vals = [float(expect[i]) for i in idx]
         self.page.mouse.click(*_pixel(self.frame, lon, lat))
@@ -158,8 +172,19 @@ class App:
 def start_stock(files_glob: str, port: int, log: Path) -> subprocess.Popen[bytes]:
     """``panel serve`` of the stock app on ``port`` (its own session, stopped by the caller)."""
     env = dict(os.environ, ODATIS_STOCK_FILES=files_glob, ODATIS_STOCK_VAR=VAR)
-    cmd = [str(Path(sys.executable).parent / "panel"), "serve", str(HERE / "stock_explorer.py"), "--address", "127.0.0.1",
-           "--port", str(port), "--allow-websocket-origin", f"127.0.0.1:{port}", "--num-procs", "1"]
+    cmd = [
+        str(Path(sys.executable).parent / "panel"),
+        "serve",
+        str(HERE / "stock_explorer.py"),
+        "--address",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--allow-websocket-origin",
+        f"127.0.0.1:{port}",
+        "--num-procs",
+        "1",
+    ]
     return subprocess.Popen(cmd, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
 
 
@@ -224,15 +249,24 @@ def main() -> int:
 
     work = Path(tempfile.mkdtemp(prefix="odatis-p1-browser-"))
     os.chmod(work, 0o711)
-    os.environ["PATH"] = f"{REPO / '.tools' / 'node_modules' / '.bin'}:{Path(sys.executable).parent}:{os.environ['PATH']}"
+    os.environ["PATH"] = (
+        f"{REPO / '.tools' / 'node_modules' / '.bin'}:{Path(sys.executable).parent}:{os.environ['PATH']}"
+    )
     stack = stock = None
     urls: list[str] = []
     problems: list[str] = []
     try:
         (work / "vre").mkdir()
-        stack = start_stack(work / "vre", {"services": {"dask_gateway": {"enabled": False},
-                                                         "idle_culler": {"enabled": False},
-                                                         "repository": {"enabled": False}}})
+        stack = start_stack(
+            work / "vre",
+            {
+                "services": {
+                    "dask_gateway": {"enabled": False},
+                    "idle_culler": {"enabled": False},
+                    "repository": {"enabled": False},
+                }
+            },
+        )
         stack.create_user("clicker", "clicker-pass-17")
         port = free_port()
         stock_url = f"http://127.0.0.1:{port}/stock_explorer"
@@ -256,9 +290,11 @@ def main() -> int:
             ours.page.fill("input[name=password]", "clicker-pass-17")
             ours.page.click("input[type=submit], button[type=submit]")
             ours.page.wait_for_url("**/services/explorer/**", timeout=120_000)
-            ours.page.wait_for_function("() => window.Bokeh && Bokeh.documents.length > 0 && Bokeh.documents[0]"
-                                        f".get_model_by_name('odatis-map-figure')?.title.text.includes('{DATASET}')",
-                                        timeout=300_000)
+            ours.page.wait_for_function(
+                "() => window.Bokeh && Bokeh.documents.length > 0 && Bokeh.documents[0]"
+                f".get_model_by_name('odatis-map-figure')?.title.text.includes('{DATASET}')",
+                timeout=300_000,
+            )
             if not args.only_ours:
                 base.page.goto(stock_url, timeout=600_000)  # the app opens the 730 files for each new page
             for app in apps:
@@ -268,9 +304,14 @@ def main() -> int:
                 expect = ref.values[:, i, j]
                 timed = k >= args.warmup
                 for app in apps:  # side by side: the same point on each app in turn
-                    ms = app.click(lon, lat, expect, timed, (args.stock_timeout if app.name == "stock" else 60.0) * 1000)
-                    print(f"  {'click' if timed else 'warm-up'} {k + 1 - args.warmup * timed}: {app.name} "
-                          f"({lon:.3f}, {lat:.3f}) {ms:.0f} ms", flush=True)
+                    ms = app.click(
+                        lon, lat, expect, timed, (args.stock_timeout if app.name == "stock" else 60.0) * 1000
+                    )
+                    print(
+                        f"  {'click' if timed else 'warm-up'} {k + 1 - args.warmup * timed}: {app.name} "
+                        f"({lon:.3f}, {lat:.3f}) {ms:.0f} ms",
+                        flush=True,
+                    )
             browser.close()
     finally:
         if stock is not None:
@@ -287,28 +328,47 @@ def main() -> int:
     assert not problems, problems
     load1 = os.getloadavg()
     rows = []
-    for app, label in ((ours, "ours: explorer through the hub's proxy (time-optimised copy)"),
-                       (base, "stock: `panel serve` app over `xr.open_mfdataset` (baseline)"))[:len(apps)]:
-        rows.append((label, pct(app.times, 50), pct(app.times, 95), max(app.times), pct(app.data_times, 50),
-                     statistics.mean(app.warm) if app.warm else float("nan"), len(app.times)))
+    for app, label in (
+        (ours, "ours: explorer through the hub's proxy (time-optimised copy)"),
+        (base, "stock: `panel serve` app over `xr.open_mfdataset` (baseline)"),
+    )[: len(apps)]:
+        rows.append(
+            (
+                label,
+                pct(app.times, 50),
+                pct(app.times, 95),
+                max(app.times),
+                pct(app.data_times, 50),
+                statistics.mean(app.warm) if app.warm else float("nan"),
+                len(app.times),
+            )
+        )
     p95 = rows[0][2]
-    lines = [SECTION, "",
-             f"Command: `.venv/bin/python benchmarks/bench_explorer_click.py {' '.join(sys.argv[1:])}` "
-             f"({time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores shared with other engineers' runs; load "
-             f"average (`uptime`) {load0[0]:.1f} / {load0[1]:.1f} / {load0[2]:.1f} at the start, {load1[0]:.1f} / "
-             f"{load1[1]:.1f} / {load1[2]:.1f} at the end). Data: `{DATASET}`, {len(files)} daily NetCDF files "
-             f"({ref.sizes['lat']} × {ref.sizes['lon']} points). Headless Chromium {CHROMIUM} (Playwright), one page "
-             "per app, both on loopback; the same random sea points, ours and stock alternating. Time: real mouse "
-             "click (`pointerdown`) → the second animation frame after a Bokeh data source holds the point's "
-             "series (checked against xarray at 6 dates), i.e. the curve painted. \"data\" is the frame where the "
-             f"series arrived. Warm-up clicks ({args.warmup} per app) are not in the percentiles.", "",
-             "| app | clicks | p50 ms | p95 ms | max ms | data p50 ms | warm-up mean ms | p95 ÷ ours |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        SECTION,
+        "",
+        f"Command: `.venv/bin/python benchmarks/bench_explorer_click.py {' '.join(sys.argv[1:])}` "
+        f"({time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores shared with other engineers' runs; load "
+        f"average (`uptime`) {load0[0]:.1f} / {load0[1]:.1f} / {load0[2]:.1f} at the start, {load1[0]:.1f} / "
+        f"{load1[1]:.1f} / {load1[2]:.1f} at the end). Data: `{DATASET}`, {len(files)} daily NetCDF files "
+        f"({ref.sizes['lat']} × {ref.sizes['lon']} points). Headless Chromium {CHROMIUM} (Playwright), one page "
+        "per app, both on loopback; the same random sea points, ours and stock alternating. Time: real mouse "
+        "click (`pointerdown`) → the second animation frame after a Bokeh data source holds the point's "
+        'series (checked against xarray at 6 dates), i.e. the curve painted. "data" is the frame where the '
+        f"series arrived. Warm-up clicks ({args.warmup} per app) are not in the percentiles.",
+        "",
+        "| app | clicks | p50 ms | p95 ms | max ms | data p50 ms | warm-up mean ms | p95 ÷ ours |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for label, p50, p95_, mx, d50, warm, n in rows:
-        lines.append(f"| {label} | {n} | {p50:.0f} | {p95_:.0f} | {mx:.0f} | {d50:.0f} | {warm:.0f} | "
-                     f"{p95_ / p95:.1f} |")
-    lines += ["", f"Target p95 < {TARGET_P95_MS:.0f} ms for ours: **{'met' if p95 < TARGET_P95_MS else 'NOT met'}** "
-              f"({p95:.0f} ms)" + (f"; the stock app's p95 is {rows[1][2] / p95:.0f}× ours." if len(rows) > 1 else ".")]
+        lines.append(
+            f"| {label} | {n} | {p50:.0f} | {p95_:.0f} | {mx:.0f} | {d50:.0f} | {warm:.0f} | {p95_ / p95:.1f} |"
+        )
+    lines += [
+        "",
+        f"Target p95 < {TARGET_P95_MS:.0f} ms for ours: **{'met' if p95 < TARGET_P95_MS else 'NOT met'}** "
+        f"({p95:.0f} ms)" + (f"; the stock app's p95 is {rows[1][2] / p95:.0f}× ours." if len(rows) > 1 else "."),
+    ]
     text = "\n".join(lines)
     print("\n" + text + "\n", flush=True)
     if args.write_docs and not args.only_ours:

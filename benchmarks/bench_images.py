@@ -40,17 +40,21 @@ REGISTRY = "localhost/odatis-vre-bench"
 
 def build(tag: str, env: dict[str, str] | None = None) -> float:
     start = time.perf_counter()
-    out = subprocess.run(["sh", str(REPO / "images" / "build.sh"), tag], capture_output=True, text=True,
-                         env=os.environ | {"IMAGES": " ".join(IMAGES), "REGISTRY": REGISTRY,
-                                           "PYTHON": sys.executable} | (env or {}))
+    out = subprocess.run(
+        ["sh", str(REPO / "images" / "build.sh"), tag],
+        capture_output=True,
+        text=True,
+        env=os.environ | {"IMAGES": " ".join(IMAGES), "REGISTRY": REGISTRY, "PYTHON": sys.executable} | (env or {}),
+    )
     if out.returncode != 0:
         sys.exit(f"images/build.sh failed:\n{out.stdout[-3000:]}\n{out.stderr[-2000:]}")
     return time.perf_counter() - start
 
 
 def size_mb(image: str) -> float:
-    info = json.loads(subprocess.run(["podman", "image", "inspect", image], capture_output=True, text=True,
-                                     check=True).stdout)[0]
+    info = json.loads(
+        subprocess.run(["podman", "image", "inspect", image], capture_output=True, text=True, check=True).stdout
+    )[0]
     return info["Size"] / 1e6
 
 
@@ -59,14 +63,33 @@ def podman_ready(image: str) -> float:
     port, token = free_port(), secrets.token_hex(16)
     name = f"bench-ready-{port}"
     start = time.perf_counter()
-    subprocess.run(["podman", "run", "-d", "--rm", "--name", name, "--network", "host", image, "jupyter", "lab",
-                    "--no-browser", "--ip=127.0.0.1", f"--port={port}", f"--IdentityProvider.token={token}"],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [
+            "podman",
+            "run",
+            "-d",
+            "--rm",
+            "--name",
+            name,
+            "--network",
+            "host",
+            image,
+            "jupyter",
+            "lab",
+            "--no-browser",
+            "--ip=127.0.0.1",
+            f"--port={port}",
+            f"--IdentityProvider.token={token}",
+        ],
+        check=True,
+        capture_output=True,
+    )
     try:
         while True:
             try:
-                r = requests.get(f"http://127.0.0.1:{port}/api/status", headers={"Authorization": f"token {token}"},
-                                 timeout=2)
+                r = requests.get(
+                    f"http://127.0.0.1:{port}/api/status", headers={"Authorization": f"token {token}"}, timeout=2
+                )
                 if r.status_code == 200:
                     return time.perf_counter() - start
             except requests.RequestException:
@@ -94,9 +117,18 @@ def main() -> int:
             rows.append(("build base+ocean+hub, cold (no base, no wheel, no layer)", f"{t:.0f} s"))
         finally:
             # the cold build's images and its own base (the cached ones and their layers stay)
-            key = subprocess.run(["sh", "-c", f"printf '%s %s%s' bookworm http://deb.debian.org/debian ' {salt}' "
-                                  "| sha256sum | cut -c1-12"], capture_output=True, text=True).stdout.strip()
-            for image in [f"{REGISTRY}/vre-{n}:cold" for n in reversed(IMAGES)] + [f"localhost/odatis-vre-debian:bookworm-{key}"]:
+            key = subprocess.run(
+                [
+                    "sh",
+                    "-c",
+                    f"printf '%s %s%s' bookworm http://deb.debian.org/debian ' {salt}' | sha256sum | cut -c1-12",
+                ],
+                capture_output=True,
+                text=True,
+            ).stdout.strip()
+            for image in [f"{REGISTRY}/vre-{n}:cold" for n in reversed(IMAGES)] + [
+                f"localhost/odatis-vre-debian:bookworm-{key}"
+            ]:
                 subprocess.run(["podman", "rmi", "-f", image], capture_output=True)
             shutil.rmtree(cache, ignore_errors=True)
     build("bench")  # the reference build the cached runs repeat
@@ -119,10 +151,18 @@ def main() -> int:
                 zygote.append(t)
     finally:
         hub.stop()
-    rows.append((f"server ready: ocean image under podman, `podman run` → /api/status (median of {len(container)})",
-                 f"{statistics.median(container):.2f} s (min {min(container):.2f}, max {max(container):.2f})"))
-    rows.append((f"server ready: local mode, login → /user/<name>/api/status, zygote fork (median of {len(zygote)})",
-                 f"{statistics.median(zygote):.2f} s (min {min(zygote):.2f}, max {max(zygote):.2f})"))
+    rows.append(
+        (
+            f"server ready: ocean image under podman, `podman run` → /api/status (median of {len(container)})",
+            f"{statistics.median(container):.2f} s (min {min(container):.2f}, max {max(container):.2f})",
+        )
+    )
+    rows.append(
+        (
+            f"server ready: local mode, login → /user/<name>/api/status, zygote fork (median of {len(zygote)})",
+            f"{statistics.median(zygote):.2f} s (min {min(zygote):.2f}, max {max(zygote):.2f})",
+        )
+    )
     width = max(len(r[0]) for r in rows)
     for label, value in rows:
         print(f"{label:<{width}}  {value}")

@@ -6,7 +6,7 @@ Both servers run here on loopback and use the same disk:
 
 * **ours**: the repository service as the hub starts it (a local VRE with the repository enabled), reached
   directly on its port and through the hub's proxy (what users get). Uploads use
-  :class:`odatis_vre.repository.client.Client` (64 MiB chunks, ``Content-Range``, SHA-256 checked by
+  :class:`odatis_vre.publishing.repository.client.Client` (64 MiB chunks, ``Content-Range``, SHA-256 checked by
   the service as bytes arrive); downloads are ``GET .../files/<name>``; Zarr chunks come from xpublish.
 * **nginx** (Debian's ``nginx-light``): ``PUT`` with the DAV module into its root, static ``GET``
   (sendfile) of the *same published file*, and a static Zarr store of the same data with the same chunks.
@@ -30,8 +30,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import requests
 
@@ -78,7 +79,8 @@ def make_dataset(path: Path, size_mb: int) -> Path:
     import pandas as pd
     import xarray as xr
 
-    from odatis_vre import conventions, datafacts, metadata, samples
+    from odatis_vre.data import samples
+    from odatis_vre.publishing import conventions, datafacts, metadata
 
     if path.exists():
         return path
@@ -89,27 +91,43 @@ def make_dataset(path: Path, size_mb: int) -> Path:
     lon = np.linspace(-179.875, 179.875, nlon)
     rng = np.random.default_rng(0)
     data = (rng.random((nt, nlat, nlon), dtype=np.float32) * 30).astype("float32")
-    ds = xr.Dataset({"analysed_sst": (("time", "lat", "lon"), data, proto.analysed_sst.attrs)},
-                    coords={"time": pd.date_range("2020-01-01", periods=nt, freq="D"), "lat": lat, "lon": lon})
+    ds = xr.Dataset(
+        {"analysed_sst": (("time", "lat", "lon"), data, proto.analysed_sst.attrs)},
+        coords={"time": pd.date_range("2020-01-01", periods=nt, freq="D"), "lat": lat, "lon": lon},
+    )
     for c in ("time", "lat", "lon"):
         ds[c].attrs = proto[c].attrs
     ds.attrs = dict(proto.attrs) | {
-        "title": "Benchmark SST (random values)", "geospatial_lat_min": -90.0, "geospatial_lat_max": 90.0,
-        "geospatial_lon_min": -180.0, "geospatial_lon_max": 180.0,
-        "time_coverage_start": str(ds.time.values[0])[:10], "time_coverage_end": str(ds.time.values[-1])[:10]}
+        "title": "Benchmark SST (random values)",
+        "geospatial_lat_min": -90.0,
+        "geospatial_lat_max": 90.0,
+        "geospatial_lon_min": -180.0,
+        "geospatial_lon_max": 180.0,
+        "time_coverage_start": str(ds.time.values[0])[:10],
+        "time_coverage_end": str(ds.time.values[-1])[:10],
+    }
     ds.analysed_sst.encoding = {"chunksizes": (8, 360, 360), "zlib": False}
     # the ACDD attributes a deposit writes (publication needs 95 % of compliance-checker's ACDD points)
-    ds = datafacts.annotate(ds, metadata.load_metadata(META), doi="10.5072/bench", landing_url="http://127.0.0.1/bench/")
+    ds = datafacts.annotate(
+        ds, metadata.load_metadata(META), doi="10.5072/bench", landing_url="http://127.0.0.1/bench/"
+    )
     conventions.to_netcdf(ds, path)
     return path
 
 
 #: The benchmark deposit's metadata: what publication needs (creator e-mail, platform, instrument, programme...).
-META = {"title": "Benchmark SST", "licence": "CC-BY-4.0", "keywords": ["bench"], "abstract": "Throughput benchmark.",
-        "creators": [{"name": "Doe, Jane", "email": "jane.doe@example.org", "affiliation": {"name": "ODATIS"}}],
-        "funding": [{"funder": "ODATIS", "award": "bench"}], "related_publications": [{"doi": "10.5194/os-19-1-2023"}],
-        "platform": {"name": "Models/Analyses", "vocabulary": "GCMD Platform Keywords"},
-        "instrument": {"name": "Computer", "vocabulary": "GCMD Instrument Keywords"}, "program": "ODATIS"}
+META = {
+    "title": "Benchmark SST",
+    "licence": "CC-BY-4.0",
+    "keywords": ["bench"],
+    "abstract": "Throughput benchmark.",
+    "creators": [{"name": "Doe, Jane", "email": "jane.doe@example.org", "affiliation": {"name": "ODATIS"}}],
+    "funding": [{"funder": "ODATIS", "award": "bench"}],
+    "related_publications": [{"doi": "10.5194/os-19-1-2023"}],
+    "platform": {"name": "Models/Analyses", "vocabulary": "GCMD Platform Keywords"},
+    "instrument": {"name": "Computer", "vocabulary": "GCMD Instrument Keywords"},
+    "program": "ODATIS",
+}
 
 
 def timed(fn: Callable[[], Any]) -> float:
@@ -140,8 +158,17 @@ def nginx_put(url: str, path: Path) -> None:
     r.raise_for_status()
 
 
-def zarr_rows(args: Any, s: requests.Session, v: dict[str, Any], direct: str, proxied: str, ngx: str, data: Path,
-              work: Path, rows: list[tuple[str, str, float, float]]) -> None:
+def zarr_rows(
+    args: Any,
+    s: requests.Session,
+    v: dict[str, Any],
+    direct: str,
+    proxied: str,
+    ngx: str,
+    data: Path,
+    work: Path,
+    rows: list[tuple[str, str, float, float]],
+) -> None:
     """Zarr chunks: xpublish from the published NetCDF vs nginx from a Zarr store of the same chunks."""
     import xarray as xr
 
@@ -162,29 +189,44 @@ def zarr_rows(args: Any, s: requests.Session, v: dict[str, Any], direct: str, pr
     for base in (zarr_url, proxied + f"datasets/{v['id']}/v1/zarr/", f"{ngx}/zarr/bench.zarr/"):
         requests.get(base + "zarr.json", timeout=60).raise_for_status()  # opened once, before timing
     requests.get(zarr_url + "analysed_sst/c/" + "/".join(map(str, all_keys[0])), timeout=60).raise_for_status()
-    zr: dict[str, list[float]] = {"ours (xpublish-zarr), direct": [], "ours, through the hub proxy": [],
-                                  "nginx static Zarr store": []}
+    zr: dict[str, list[float]] = {
+        "ours (xpublish-zarr), direct": [],
+        "ours, through the hub proxy": [],
+        "nginx static Zarr store": [],
+    }
     zbytes: dict[str, int] = {}
 
     def fetch(base: str, keys: list[tuple[int, ...]], sep: str) -> int:
         with cf.ThreadPoolExecutor(4) as pool:
-            return sum(pool.map(lambda k: len(requests.get(base + "analysed_sst/c/" + sep.join(map(str, k)),
-                                                           timeout=120).content), keys))
+            return sum(
+                pool.map(
+                    lambda k: len(requests.get(base + "analysed_sst/c/" + sep.join(map(str, k)), timeout=120).content),
+                    keys,
+                )
+            )
 
-    for i in range(args.runs):
-        for name, base in (("ours (xpublish-zarr), direct", zarr_url),
-                           ("ours, through the hub proxy", proxied + f"datasets/{v['id']}/v1/zarr/"),
-                           ("nginx static Zarr store", f"{ngx}/zarr/bench.zarr/")):
+    for _ in range(args.runs):
+        for name, base in (
+            ("ours (xpublish-zarr), direct", zarr_url),
+            ("ours, through the hub proxy", proxied + f"datasets/{v['id']}/v1/zarr/"),
+            ("nginx static Zarr store", f"{ngx}/zarr/bench.zarr/"),
+        ):
             k = next(phases)  # chunks never fetched before: no server-side cache hit
-            keys = all_keys[k * per_phase:(k + 1) * per_phase]
+            keys = all_keys[k * per_phase : (k + 1) * per_phase]
             t = time.perf_counter()
             zbytes[name] = fetch(base, keys, "/")
             zr[name].append(time.perf_counter() - t)
     base_z = statistics.median(zr["nginx static Zarr store"])
     for name, times in zr.items():
         n = per_phase
-        rows.append((f"Zarr chunks ({n} x {chunk}, 4 threads)", name, n / statistics.median(times),
-                     base_z / statistics.median(times)))
+        rows.append(
+            (
+                f"Zarr chunks ({n} x {chunk}, 4 threads)",
+                name,
+                n / statistics.median(times),
+                base_z / statistics.median(times),
+            )
+        )
     # the values served are the file's
     z = xr.open_zarr(zarr_url[:-1])
     assert float(z.analysed_sst[0, 0, 0]) == float(src.analysed_sst[0, 0, 0])
@@ -203,7 +245,7 @@ def main() -> int:
         print("nginx is not installed: apt-get install nginx-light (see docs/benchmarks.md)", file=sys.stderr)
         return 2
 
-    from odatis_vre.repository.client import Client, sha256_file
+    from odatis_vre.publishing.repository.client import Client, sha256_file
 
     work = args.workdir or Path(tempfile.mkdtemp(prefix="bench-repo-", dir="/tmp"))
     work.mkdir(parents=True, exist_ok=True)
@@ -213,9 +255,17 @@ def main() -> int:
     print(f"dataset: {data} ({size / MB:.0f} MiB)", flush=True)
 
     (work / "vre").mkdir(exist_ok=True)
-    stack = start_stack(work / "vre", {"services": {
-        "dask_gateway": {"enabled": False}, "idle_culler": {"enabled": False}, "explorer": {"enabled": False},
-        "repository": {"enabled": True, "registrar": "local", "max_upload": "16G"}}})
+    stack = start_stack(
+        work / "vre",
+        {
+            "services": {
+                "dask_gateway": {"enabled": False},
+                "idle_culler": {"enabled": False},
+                "explorer": {"enabled": False},
+                "repository": {"enabled": True, "registrar": "local", "max_upload": "16G"},
+            }
+        },
+    )
     nginx = None
     rows: list[tuple[str, str, float, float]] = []
     try:
@@ -231,7 +281,7 @@ def main() -> int:
         v = c.create(meta, key="bench-published")
         c.upload(v["id"], 1, data, sha256=digest, progress=False)
         t_publish = timed(lambda: c.publish(v["id"], 1))
-        from odatis_vre.repository.server import Settings
+        from odatis_vre.publishing.repository.server import Settings
 
         storage = Settings.from_config(stack.cfg).storage  # where the service keeps its files
         published = storage / "published"
@@ -240,10 +290,14 @@ def main() -> int:
         (work / "nginx-root" / "upload").mkdir(parents=True, exist_ok=True)
         (work / "nginx-tmp").mkdir(exist_ok=True)
         port = free_port()
-        (work / "nginx.conf").write_text(NGINX_CONF.format(work=work, port=port, published=published,
-                                                                   user=pwd.getpwuid(os.getuid()).pw_name))
-        nginx = subprocess.Popen([NGINX, "-c", str(work / "nginx.conf"), "-p", str(work)],
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        (work / "nginx.conf").write_text(
+            NGINX_CONF.format(work=work, port=port, published=published, user=pwd.getpwuid(os.getuid()).pw_name)
+        )
+        nginx = subprocess.Popen(
+            [NGINX, "-c", str(work / "nginx.conf"), "-p", str(work)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+        )
         ngx = f"http://127.0.0.1:{port}"
         for _ in range(100):
             try:
@@ -253,18 +307,26 @@ def main() -> int:
                 time.sleep(0.1)
 
         # -- uploads
-        up: dict[str, list[float]] = {"ours, direct (transfer + server SHA-256)": [],
-                                      "ours, through the hub proxy": [], "ours, incl. client SHA-256": [],
-                                      "nginx PUT (DAV)": []}
+        up: dict[str, list[float]] = {
+            "ours, direct (transfer + server SHA-256)": [],
+            "ours, through the hub proxy": [],
+            "ours, incl. client SHA-256": [],
+            "nginx PUT (DAV)": [],
+        }
         for i in range(0 if args.zarr_only or args.downloads_only else args.runs):
-            for name, base in (("ours, direct (transfer + server SHA-256)", direct), ("ours, through the hub proxy", proxied)):
+            for name, base in (
+                ("ours, direct (transfer + server SHA-256)", direct),
+                ("ours, through the hub proxy", proxied),
+            ):
                 cl = Client(base, token)
                 d = cl.create(meta, key=f"bench-up-{name[:8]}-{i}-{time.time_ns()}")
-                up[name].append(timed(lambda: cl.upload(d["id"], 1, data, sha256=digest, progress=False)))
+                up[name].append(timed(lambda cl=cl, d=d: cl.upload(d["id"], 1, data, sha256=digest, progress=False)))
                 cl.delete_draft(d["id"], 1)
             cl = Client(direct, token)
             d = cl.create(meta, key=f"bench-up-full-{i}-{time.time_ns()}")
-            up["ours, incl. client SHA-256"].append(timed(lambda: cl.upload(d["id"], 1, data, progress=False)))
+            up["ours, incl. client SHA-256"].append(
+                timed(lambda cl=cl, d=d: cl.upload(d["id"], 1, data, progress=False))
+            )
             cl.delete_draft(d["id"], 1)
             up["nginx PUT (DAV)"].append(timed(lambda: nginx_put(f"{ngx}/upload/bench_sst.nc", data)))
         for name, times in up.items() if not (args.zarr_only or args.downloads_only) else ():
@@ -282,18 +344,26 @@ def main() -> int:
         link = redirect.headers["Location"]
         via_proxy = proxied + link.split("/services/repository/", 1)[1]
         hub_label = "ours, through the hub (307 to a signed link on the service's port)"
-        dn: dict[str, list[float]] = {"ours, direct": [], hub_label: [],
-                                      "ours, bytes through the hub's proxy (before)": [], "nginx static (sendfile)": []}
+        dn: dict[str, list[float]] = {
+            "ours, direct": [],
+            hub_label: [],
+            "ours, bytes through the hub's proxy (before)": [],
+            "nginx static (sendfile)": [],
+        }
         for _ in range(0 if args.zarr_only else args.runs):
             dn["ours, direct"].append(timed(lambda: download(s, direct + file_url)))
             dn[hub_label].append(timed(lambda: download(s, proxied + file_url)))
             dn["ours, bytes through the hub's proxy (before)"].append(timed(lambda: download(s, via_proxy)))
-            dn["nginx static (sendfile)"].append(timed(lambda: download(s, f"{ngx}/published/{v['id']}/v1/{data.name}")))
+            dn["nginx static (sendfile)"].append(
+                timed(lambda: download(s, f"{ngx}/published/{v['id']}/v1/{data.name}"))
+            )
         assert download(s, direct + file_url) == size == download(s, f"{ngx}/published/{v['id']}/v1/{data.name}")
         assert download(s, proxied + file_url) == size == download(s, via_proxy)
         for name, times in dn.items() if not args.zarr_only else ():
             base_dn = statistics.median(dn["nginx static (sendfile)"])
-            rows.append(("download 1 GB", name, size / statistics.median(times) / MB, base_dn / statistics.median(times)))
+            rows.append(
+                ("download 1 GB", name, size / statistics.median(times) / MB, base_dn / statistics.median(times))
+            )
 
         if not args.downloads_only:
             zarr_rows(args, s, v, direct, proxied, ngx, data, work, rows)
@@ -303,8 +373,10 @@ def main() -> int:
             nginx.wait(timeout=30)
         stack.stack.stop()
 
-    print(f"\nRepository vs nginx, {size / MB:.0f} MiB NetCDF, median of {args.runs} runs (warm page cache); "
-          f"publish (CF/ACDD check + DOI + move) once: {t_publish:.1f} s\n")
+    print(
+        f"\nRepository vs nginx, {size / MB:.0f} MiB NetCDF, median of {args.runs} runs (warm page cache); "
+        f"publish (CF/ACDD check + DOI + move) once: {t_publish:.1f} s\n"
+    )
     print(f"{'measure':<44} {'server':<44} {'rate':>12} {'ratio vs nginx':>15}")
     for what, name, rate, ratio in rows:
         unit = "chunks/s" if what.startswith("Zarr") else "MiB/s"

@@ -32,8 +32,9 @@ import stock_hub  # noqa: E402
 STOCK_HTTP_TIMEOUT = 120
 from vre_testing import TEST_CONFIG, free_port, write_config  # noqa: E402
 
-from odatis_vre import config, sysusers  # noqa: E402
-from odatis_vre.stack import Stack  # noqa: E402
+from odatis_vre import config  # noqa: E402
+from odatis_vre.hub.stack import Stack  # noqa: E402
+from odatis_vre.users import sysusers  # noqa: E402
 
 TOOLS = REPO / ".tools" / "node_modules" / ".bin"
 os.environ["PATH"] = f"{TOOLS}:{Path(sys.executable).parent}:{os.environ['PATH']}"
@@ -55,7 +56,9 @@ class OurHub(Hub):
 
     def __init__(self, folder: Path):
         # write_config: accounts of its own (multi-user mode when run as root, as `make up`), a traversable folder
-        raw = config.deep_merge(TEST_CONFIG, {"hub": {"state_dir": str(folder / ".vre"), "concurrent_spawn_limit": 100}})
+        raw = config.deep_merge(
+            TEST_CONFIG, {"hub": {"state_dir": str(folder / ".vre"), "concurrent_spawn_limit": 100}}
+        )
         raw["profiles"] = raw["profiles"][:1]  # one profile: the login goes straight to the spawn
         raw["groups"]["default"]["quota"]["servers"] = 1
         write_config(folder, raw)
@@ -89,7 +92,9 @@ class StockHub(Hub):
         self.url, self.proc, self.log = stock_hub.start(folder, free_port, http_timeout=STOCK_HTTP_TIMEOUT)
 
     def add_user(self, user: str) -> None:
-        requests.post(f"{self.url}/hub/api/users/{user}", headers={"Authorization": f"token {self.token}"}).raise_for_status()
+        requests.post(
+            f"{self.url}/hub/api/users/{user}", headers={"Authorization": f"token {self.token}"}
+        ).raise_for_status()
 
     def password(self, user: str) -> str:
         return stock_hub.PASSWORD
@@ -108,8 +113,11 @@ class StockHub(Hub):
 
 
 def user_token(hub: Hub, user: str) -> str:
-    r = requests.post(f"{hub.url}/hub/api/users/{user}/tokens", json={"note": "bench"},
-                      headers={"Authorization": f"token {hub.token}"})
+    r = requests.post(
+        f"{hub.url}/hub/api/users/{user}/tokens",
+        json={"note": "bench"},
+        headers={"Authorization": f"token {hub.token}"},
+    )
     r.raise_for_status()
     return r.json()["token"]
 
@@ -121,13 +129,20 @@ def login_to_ready(hub: Hub, user: str, timeout: float = 300) -> float:
     s = requests.Session()
     s.get(f"{hub.url}/hub/login")
     t0 = time.perf_counter()
-    s.post(f"{hub.url}/hub/login", data={"username": user, "password": hub.password(user),
-                                         "_xsrf": s.cookies.get("_xsrf")}, allow_redirects=False)
+    s.post(
+        f"{hub.url}/hub/login",
+        data={"username": user, "password": hub.password(user), "_xsrf": s.cookies.get("_xsrf")},
+        allow_redirects=False,
+    )
     s.get(f"{hub.url}/hub/spawn", allow_redirects=False)  # what the browser follows to
     while time.perf_counter() - t0 < timeout:
         try:
-            r = requests.get(f"{hub.url}/user/{user}/api/status", headers={"Authorization": f"token {token}"},
-                             allow_redirects=False, timeout=10)
+            r = requests.get(
+                f"{hub.url}/user/{user}/api/status",
+                headers={"Authorization": f"token {token}"},
+                allow_redirects=False,
+                timeout=10,
+            )
             if r.status_code == 200:
                 return time.perf_counter() - t0
         except requests.RequestException:
@@ -164,8 +179,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=10, help="logins measured per hub (median reported)")
     ap.add_argument("--burst", type=int, default=0, help="also start this many servers at once on each hub")
-    ap.add_argument("--stock-timeout", type=int, default=120,
-                    help="the stock hub's Spawner.http_timeout in s (default 120, as ours; 30 is JupyterHub's default)")
+    ap.add_argument(
+        "--stock-timeout",
+        type=int,
+        default=120,
+        help="the stock hub's Spawner.http_timeout in s (default 120, as ours; 30 is JupyterHub's default)",
+    )
     args = ap.parse_args()
     global STOCK_HTTP_TIMEOUT
     STOCK_HTTP_TIMEOUT = args.stock_timeout
@@ -175,8 +194,14 @@ def main() -> None:
             hub = cls(Path(tmp))
             try:
                 times = [login_to_ready(hub, f"u{i}") for i in range(args.runs)]
-                row = {"hub": hub.name, "median": statistics.median(times), "min": min(times), "max": max(times),
-                       "hub_mib": rss_mib(hub.pids()), "server": server_memory(Path(tmp))}
+                row = {
+                    "hub": hub.name,
+                    "median": statistics.median(times),
+                    "min": min(times),
+                    "max": max(times),
+                    "hub_mib": rss_mib(hub.pids()),
+                    "server": server_memory(Path(tmp)),
+                }
                 if args.burst:
                     t0 = time.perf_counter()
                     with cf.ThreadPoolExecutor(args.burst) as ex:
@@ -188,11 +213,15 @@ def main() -> None:
                 hub.stop()
     base = rows[0]["median"]
     print(f"\nLogin form POST -> /user/<name>/api/status 200, {args.runs} runs each (seconds)")
-    print(f"{'hub':<18}{'median':>8}{'min':>8}{'max':>8}{'ratio':>8}{'hub MiB':>9}{'srv RSS':>9}{'srv USS':>9}"
-          + (f"{'burst s':>9}{'ok':>6}" if args.burst else ""))
+    print(
+        f"{'hub':<18}{'median':>8}{'min':>8}{'max':>8}{'ratio':>8}{'hub MiB':>9}{'srv RSS':>9}{'srv USS':>9}"
+        + (f"{'burst s':>9}{'ok':>6}" if args.burst else "")
+    )
     for r in rows:
-        line = (f"{r['hub']:<18}{r['median']:>8.2f}{r['min']:>8.2f}{r['max']:>8.2f}{r['median'] / base:>8.2f}"
-                f"{r['hub_mib']:>9.0f}{r['server'][0]:>9.0f}{r['server'][1]:>9.0f}")
+        line = (
+            f"{r['hub']:<18}{r['median']:>8.2f}{r['min']:>8.2f}{r['max']:>8.2f}{r['median'] / base:>8.2f}"
+            f"{r['hub_mib']:>9.0f}{r['server'][0]:>9.0f}{r['server'][1]:>9.0f}"
+        )
         if args.burst:
             line += f"{r['burst'][0]:>9.1f}{r['burst'][1]:>4}/{args.burst}"
         print(line)

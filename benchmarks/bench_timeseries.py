@@ -2,7 +2,7 @@
 
 Side by side in one run, at the same sea points (values checked equal across methods):
 
-* **explorer** — what a click in the explorer runs: :meth:`odatis_vre.explorer.DatasetView.point`
+* **explorer** — what a click in the explorer runs: :meth:`odatis_vre.explore.explorer.DatasetView.point`
   on a catalogue entry of the daily files, which finds the fresh time-optimised copy and reads it;
 * **explorer, first click** — the same with the process caches emptied (freshness check over every
   source file, copy opened);
@@ -32,15 +32,18 @@ import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from odatis_vre import explorer, samples, timeseries  # noqa: E402
+from odatis_vre import timeseries  # noqa: E402
+from odatis_vre.data import samples  # noqa: E402
+from odatis_vre.explore import explorer  # noqa: E402
 
 VAR = "analysed_sst"
 ENTRY = "p1_sst_daily"
@@ -52,16 +55,30 @@ def _catalog(folder: Path, dest: Path) -> Path:
 
     entry = {
         "description": "Benchmark P1: daily SST files",
-        "driver": "odatis_vre.catalog_drivers.NetCDFFilesSource",
-        "args": {"urlpath": str(folder / "*.nc"), "combine": "by_coords", "chunks": {},
-                 "xarray_kwargs": {"data_vars": "minimal", "coords": "minimal", "compat": "override"}},
-        "metadata": {"title": "Benchmark P1 daily SST", "theme": "physics", "producer": "odatis-vre",
-                     "data_centre": "ODATIS VRE (local)", "licence": "CC-BY-4.0", "doi": None,
-                     "landing_page": "https://www.odatis-ocean.fr", "citation": "ODATIS VRE (2026). Benchmark P1.",
-                     "bbox": [-15.0, 40.0, 0.0, 52.0], "time_range": ["2014-01-01", "2024-01-01"],
-                     "variables": [{"name": VAR, "standard_name": "sea_surface_foundation_temperature",
-                                    "units": "degree_Celsius"}],
-                     "access": {"protocol": "file-netcdf", "format": "NetCDF-4", "login": False}, "sample": True},
+        "driver": "odatis_vre.data.drivers.NetCDFFilesSource",
+        "args": {
+            "urlpath": str(folder / "*.nc"),
+            "combine": "by_coords",
+            "chunks": {},
+            "xarray_kwargs": {"data_vars": "minimal", "coords": "minimal", "compat": "override"},
+        },
+        "metadata": {
+            "title": "Benchmark P1 daily SST",
+            "theme": "physics",
+            "producer": "odatis-vre",
+            "data_centre": "ODATIS VRE (local)",
+            "licence": "CC-BY-4.0",
+            "doi": None,
+            "landing_page": "https://www.odatis-ocean.fr",
+            "citation": "ODATIS VRE (2026). Benchmark P1.",
+            "bbox": [-15.0, 40.0, 0.0, 52.0],
+            "time_range": ["2014-01-01", "2024-01-01"],
+            "variables": [
+                {"name": VAR, "standard_name": "sea_surface_foundation_temperature", "units": "degree_Celsius"}
+            ],
+            "access": {"protocol": "file-netcdf", "format": "NetCDF-4", "login": False},
+            "sample": True,
+        },
     }
     path = dest / "p1.yaml"
     path.write_text(yaml.safe_dump({"metadata": {"version": 1}, "sources": {ENTRY: entry}}))
@@ -169,12 +186,24 @@ def main() -> int:
             os.close(fd)
 
     methods: list[tuple[str, Callable[[float, float], Any], Callable[[], None] | None, Callable[[], None] | None]] = [
-        ("explorer click (DatasetView.point)", lambda x, y: view.point(VAR, x, y).values, None,
-         lambda: _evict(chunk_files)),
-        ("explorer, first click in a new process", lambda x, y: view.point(VAR, x, y).values, clear_caches,
-         lambda: (_evict(chunk_files), clear_caches())),
-        ("timeseries.point_series (xarray result)", lambda x, y: timeseries.point_series(ENTRY, VAR, x, y, catalog=cat).values,
-         None, lambda: _evict(chunk_files)),
+        (
+            "explorer click (DatasetView.point)",
+            lambda x, y: view.point(VAR, x, y).values,
+            None,
+            lambda: _evict(chunk_files),
+        ),
+        (
+            "explorer, first click in a new process",
+            lambda x, y: view.point(VAR, x, y).values,
+            clear_caches,
+            lambda: (_evict(chunk_files), clear_caches()),
+        ),
+        (
+            "timeseries.point_series (xarray result)",
+            lambda x, y: timeseries.point_series(ENTRY, VAR, x, y, catalog=cat).values,
+            None,
+            lambda: _evict(chunk_files),
+        ),
         ("raw: open + pread of the same bytes + close (floor)", raw, None, lambda: _evict(chunk_files)),
     ]
     results: dict[str, dict[str, list[float]]] = {}
@@ -188,15 +217,15 @@ def main() -> int:
             fn(*points[0])  # first use out of the timing (imports, open files)
             times = []
             for pt in points:
-                dt, out = _time(lambda: fn(*pt), before)
+                dt, out = _time(lambda fn=fn, pt=pt: fn(*pt), before)
                 times.append(dt)
                 ref = reference.setdefault(pt, np.asarray(out))
                 assert np.array_equal(np.asarray(out), ref, equal_nan=True), f"{name}: different values at {pt}"
             results.setdefault(name, {})[cache] = times
             print(f"  {cache:4s} {name}: median {statistics.median(times) * 1e3:.3f} ms", flush=True)
         times = []
-        for pt in points[:args.naive_runs]:
-            dt, out = _time(lambda: naive(*pt), (lambda: _evict(files)) if cache == "cold" else None)
+        for pt in points[: args.naive_runs]:
+            dt, out = _time(lambda pt=pt: naive(*pt), (lambda: _evict(files)) if cache == "cold" else None)
             times.append(dt)
             assert np.array_equal(out, reference[pt], equal_nan=True), "naive: different values"
             print(f"  {cache:4s} naive open_mfdataset run: {dt:.1f} s", flush=True)
@@ -205,9 +234,11 @@ def main() -> int:
     naive_key = "naive: xr.open_mfdataset + sel(nearest).load() (baseline)"
     raw_key = "raw: open + pread of the same bytes + close (floor)"
     click = "explorer click (DatasetView.point)"
-    print(f"\nP1 — {len(files)} daily files ({size / 1e9:.2f} GB), {lat.size}×{lon.size} grid, "
-          f"{args.points} sea points (naive: {args.naive_runs}); copy built in {build_s:.0f} s, "
-          f"dataset opened by the explorer in {open_s:.0f} s\n")
+    print(
+        f"\nP1 — {len(files)} daily files ({size / 1e9:.2f} GB), {lat.size}×{lon.size} grid, "
+        f"{args.points} sea points (naive: {args.naive_runs}); copy built in {build_s:.0f} s, "
+        f"dataset opened by the explorer in {open_s:.0f} s\n"
+    )
     for cache in ("warm", "cold"):
         med = {k: statistics.median(v[cache]) for k, v in results.items()}
         print(f"{cache} page cache\n")
@@ -215,17 +246,24 @@ def main() -> int:
         print("|---|---:|---:|---:|---:|---:|---:|")
         for k, v in results.items():
             t = v[cache]
-            print(f"| {k} | {med[k] * 1e3:.3f} | {min(t) * 1e3:.3f} | {max(t) * 1e3:.3f} | {len(t)} | "
-                  f"{med[naive_key] / med[k]:,.0f} | {med[k] / med[raw_key]:.2f} |")
+            print(
+                f"| {k} | {med[k] * 1e3:.3f} | {min(t) * 1e3:.3f} | {max(t) * 1e3:.3f} | {len(t)} | "
+                f"{med[naive_key] / med[k]:,.0f} | {med[k] / med[raw_key]:.2f} |"
+            )
         print()
-        ok = {"≥ 50× faster than naive": med[naive_key] / med[click] >= 50,
-              "within 3× of raw": med[click] / med[raw_key] <= 3,
-              "median < 100 ms": med[click] < 0.1}
+        ok = {
+            "≥ 50× faster than naive": med[naive_key] / med[click] >= 50,
+            "within 3× of raw": med[click] / med[raw_key] <= 3,
+            "median < 100 ms": med[click] < 0.1,
+        }
         print("targets (explorer click): " + ", ".join(f"{k}: {'met' if v else 'NOT met'}" for k, v in ok.items()))
         print()
     if args.json:
-        args.json.write_text(json.dumps({"files": len(files), "bytes": size, "build_s": build_s, "open_s": open_s,
-                                         "results": results}, indent=1))
+        args.json.write_text(
+            json.dumps(
+                {"files": len(files), "bytes": size, "build_s": build_s, "open_s": open_s, "results": results}, indent=1
+            )
+        )
     return 0
 
 

@@ -37,8 +37,10 @@ import stock_hub  # noqa: E402
 STOCK_HTTP_TIMEOUT = 120
 from vre_testing import TEST_CONFIG, free_port, write_config  # noqa: E402
 
-from odatis_vre import admin, config, sysusers, workshop  # noqa: E402
-from odatis_vre.stack import Stack  # noqa: E402
+from odatis_vre import admin, config  # noqa: E402
+from odatis_vre.admin import workshop  # noqa: E402
+from odatis_vre.hub.stack import Stack  # noqa: E402
+from odatis_vre.users import sysusers  # noqa: E402
 
 os.environ["PATH"] = f"{REPO / '.tools' / 'node_modules' / '.bin'}:{Path(sys.executable).parent}:{os.environ['PATH']}"
 
@@ -65,12 +67,15 @@ class Result:
 # ---------------------------------------------------------------------------------------
 # the two hubs
 
+
 class OurHub:
     name = "odatis-vre workshop"
 
     def __init__(self, folder: Path, seats: int):
         # write_config: accounts of its own (multi-user mode when run as root, as `make up`), a traversable folder
-        raw = config.deep_merge(TEST_CONFIG, {"hub": {"state_dir": str(folder / ".vre"), "concurrent_spawn_limit": 100}})
+        raw = config.deep_merge(
+            TEST_CONFIG, {"hub": {"state_dir": str(folder / ".vre"), "concurrent_spawn_limit": 100}}
+        )
         raw["profiles"] = raw["profiles"][:1]  # one profile: the spawn page starts the server (as stock)
         write_config(folder, raw)
         self.config_path = folder / "vre.yaml"
@@ -79,8 +84,15 @@ class OurHub:
         self.url = self.stack.url
         self.hub = admin.HubClient(self.url, self.stack.token)
         t0 = time.perf_counter()
-        ws = workshop.create(self.hub, self.config_path, "bench", seats=seats, material=str(REPO / "notebooks"),
-                             until=(date.today() + timedelta(days=1)).isoformat(), progress=False)
+        ws = workshop.create(
+            self.hub,
+            self.config_path,
+            "bench",
+            seats=seats,
+            material=str(REPO / "notebooks"),
+            until=(date.today() + timedelta(days=1)).isoformat(),
+            progress=False,
+        )
         self.setup = time.perf_counter() - t0
         self.seats = [Seat(s.login, s.password or "") for s in ws.seats if s.role == "participant"]
 
@@ -104,8 +116,9 @@ class StockHub:
         t0 = time.perf_counter()
         self.seats = [Seat(f"bench-{i:02d}", stock_hub.PASSWORD) for i in range(1, seats + 1)]
         h = {"Authorization": f"token {self.token}"}
-        requests.post(f"{self.url}/hub/api/users", json={"usernames": [s.login for s in self.seats]},
-                      headers=h).raise_for_status()
+        requests.post(
+            f"{self.url}/hub/api/users", json={"usernames": [s.login for s in self.seats]}, headers=h
+        ).raise_for_status()
         self.setup = time.perf_counter() - t0
 
     def stop(self) -> float:
@@ -122,6 +135,7 @@ class StockHub:
 # ---------------------------------------------------------------------------------------
 # the load client
 
+
 def _xsrf(jar: aiohttp.CookieJar, prefix: str) -> str:
     found = [c.value for c in jar if c.key == "_xsrf" and c["path"].startswith(prefix)]
     return found[-1] if found else ""
@@ -132,7 +146,9 @@ async def participant(url: str, seat: Seat, res: Result, timeout: float, gate: a
         jar = aiohttp.CookieJar(unsafe=True)  # cookies for 127.0.0.1
         async with aiohttp.ClientSession(cookie_jar=jar, timeout=aiohttp.ClientTimeout(total=120)) as s:
 
-            async def call(method: str, path: str, kind: list[float], ok: tuple[int, ...], **kw: object) -> aiohttp.ClientResponse:
+            async def call(
+                method: str, path: str, kind: list[float], ok: tuple[int, ...], **kw: object
+            ) -> aiohttp.ClientResponse:
                 t = time.perf_counter()
                 r = await s.request(method, url + path, **kw)  # type: ignore[arg-type]
                 await r.read()
@@ -144,16 +160,33 @@ async def participant(url: str, seat: Seat, res: Result, timeout: float, gate: a
             t0 = time.perf_counter()
             try:
                 await call("GET", "/hub/login", res.page_ms, (200,))
-                await call("POST", "/hub/login", res.page_ms, (302,), allow_redirects=False,
-                           data={"username": seat.login, "password": seat.password, "_xsrf": _xsrf(jar, "/hub")})
+                await call(
+                    "POST",
+                    "/hub/login",
+                    res.page_ms,
+                    (302,),
+                    allow_redirects=False,
+                    data={"username": seat.login, "password": seat.password, "_xsrf": _xsrf(jar, "/hub")},
+                )
                 r = await call("GET", "/hub/spawn", res.page_ms, (200, 302), allow_redirects=False)
                 if r.status == 200 and 'name="profile"' in await r.text():  # an options form: take the default
-                    await call("POST", "/hub/spawn", res.page_ms, (200, 302), allow_redirects=False,
-                               data={"_xsrf": _xsrf(jar, "/hub")})
+                    await call(
+                        "POST",
+                        "/hub/spawn",
+                        res.page_ms,
+                        (200, 302),
+                        allow_redirects=False,
+                        data={"_xsrf": _xsrf(jar, "/hub")},
+                    )
                 deadline = t0 + timeout
                 while True:
-                    r = await call("GET", f"/hub/api/users/{seat.login}", res.api_ms, (200,),
-                                   headers={"X-XSRFToken": _xsrf(jar, "/hub")})
+                    r = await call(
+                        "GET",
+                        f"/hub/api/users/{seat.login}",
+                        res.api_ms,
+                        (200,),
+                        headers={"X-XSRFToken": _xsrf(jar, "/hub")},
+                    )
                     server = ((await r.json()).get("servers") or {}).get("")
                     if server and server.get("ready"):
                         break
@@ -161,8 +194,13 @@ async def participant(url: str, seat: Seat, res: Result, timeout: float, gate: a
                         raise TimeoutError(f"{seat.login}: server not ready within {timeout:.0f} s")
                     await asyncio.sleep(0.5)
                 await call("GET", f"/user/{seat.login}/lab", res.page_ms, (200,))
-                await call("GET", f"/user/{seat.login}/api/status", res.page_ms, (200,),
-                           headers={"X-XSRFToken": _xsrf(jar, f"/user/{seat.login}")})
+                await call(
+                    "GET",
+                    f"/user/{seat.login}/api/status",
+                    res.page_ms,
+                    (200,),
+                    headers={"X-XSRFToken": _xsrf(jar, f"/user/{seat.login}")},
+                )
                 res.ready.append(time.perf_counter() - t0)
             except Exception as exc:  # the benchmark counts every failure as an error
                 res.errors.append(f"{seat.login}: {type(exc).__name__}: {exc}")
@@ -200,8 +238,12 @@ def main() -> None:
     ap.add_argument("--timeout", type=float, default=300, help="seconds for a seat to be ready")
     ap.add_argument("--concurrency", type=int, default=0, help="participants at once (default: all seats)")
     ap.add_argument("--only", choices=["ours", "stock"], default=None, help="run one hub only")
-    ap.add_argument("--stock-timeout", type=int, default=120,
-                    help="the stock hub's Spawner.http_timeout in s (default 120, as ours; 30 is JupyterHub's default)")
+    ap.add_argument(
+        "--stock-timeout",
+        type=int,
+        default=120,
+        help="the stock hub's Spawner.http_timeout in s (default 120, as ours; 30 is JupyterHub's default)",
+    )
     args = ap.parse_args()
     global STOCK_HTTP_TIMEOUT
     STOCK_HTTP_TIMEOUT = args.stock_timeout
@@ -212,8 +254,11 @@ def main() -> None:
         for cls in hubs:  # side by side: alternate the hubs inside each run
             r = run_once(cls, args.seats, args.timeout, conc)
             results.setdefault(r.hub, []).append(r)
-            print(f"run {run + 1} {r.hub}: {len(r.ready)}/{r.seats} ready in {r.wall:.1f} s, "
-                  f"{len(r.errors)} error(s), API p99 {pct(r.api_ms, 99):.0f} ms", flush=True)
+            print(
+                f"run {run + 1} {r.hub}: {len(r.ready)}/{r.seats} ready in {r.wall:.1f} s, "
+                f"{len(r.errors)} error(s), API p99 {pct(r.api_ms, 99):.0f} ms",
+                flush=True,
+            )
             for e in r.errors[:5]:
                 print("   ", e, flush=True)
 
@@ -222,17 +267,21 @@ def main() -> None:
 
     base = med(results["stock JupyterHub"], lambda r: r.wall) if "stock JupyterHub" in results else None
     print()
-    print("| hub | seats | ready | errors | all ready s | seat ready p50 s | hub API p50 ms | hub API p99 ms "
-          "| API requests | login/spawn pages p99 ms | seats created s | end s | ratio (all ready) |")
+    print(
+        "| hub | seats | ready | errors | all ready s | seat ready p50 s | hub API p50 ms | hub API p99 ms "
+        "| API requests | login/spawn pages p99 ms | seats created s | end s | ratio (all ready) |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name, rs in results.items():
         wall = med(rs, lambda r: r.wall)
-        print(f"| {name} | {rs[0].seats} | {med(rs, lambda r: len(r.ready)):.0f} | "
-              f"{med(rs, lambda r: len(r.errors)):.0f} | {wall:.1f} | "
-              f"{med(rs, lambda r: pct(r.ready, 50)):.1f} | {med(rs, lambda r: pct(r.api_ms, 50)):.0f} | "
-              f"{med(rs, lambda r: pct(r.api_ms, 99)):.0f} | {med(rs, lambda r: len(r.api_ms)):.0f} | "
-              f"{med(rs, lambda r: pct(r.page_ms, 99)):.0f} | {med(rs, lambda r: r.setup):.1f} | "
-              f"{med(rs, lambda r: r.teardown):.1f} | {wall / base if base else float('nan'):.2f} |")
+        print(
+            f"| {name} | {rs[0].seats} | {med(rs, lambda r: len(r.ready)):.0f} | "
+            f"{med(rs, lambda r: len(r.errors)):.0f} | {wall:.1f} | "
+            f"{med(rs, lambda r: pct(r.ready, 50)):.1f} | {med(rs, lambda r: pct(r.api_ms, 50)):.0f} | "
+            f"{med(rs, lambda r: pct(r.api_ms, 99)):.0f} | {med(rs, lambda r: len(r.api_ms)):.0f} | "
+            f"{med(rs, lambda r: pct(r.page_ms, 99)):.0f} | {med(rs, lambda r: r.setup):.1f} | "
+            f"{med(rs, lambda r: r.teardown):.1f} | {wall / base if base else float('nan'):.2f} |"
+        )
 
 
 if __name__ == "__main__":

@@ -28,8 +28,9 @@ VAR = os.environ.get("ODATIS_STOCK_VAR", "analysed_sst")
 ds = xr.open_mfdataset(FILES, combine="by_coords")
 field = ds[VAR]
 first = field.isel(time=0).load()
-image = hv.Image(first, kdims=["lon", "lat"]).opts(width=620, height=460, tools=["tap"], cmap="viridis",
-                                                     title=f"{VAR}, first day: click for a time series")
+image = hv.Image(first, kdims=["lon", "lat"]).opts(
+    width=620, height=460, tools=["tap"], cmap="viridis", title=f"{VAR}, first day: click for a time series"
+)
 tap = hv.streams.Tap(source=image, x=float(first.lon[0]), y=float(first.lat[0]))
 
 

@@ -42,13 +42,26 @@ c.JupyterHub.load_roles = [{{"name": "bench", "services": ["bench"], "scopes": [
 def start(folder: Path, free_port, *, http_timeout: int = 120) -> tuple[str, subprocess.Popen, IO[bytes]]:
     """Start a stock hub in ``folder``; return (url, process, log file) once its API answers."""
     port = free_port()
-    (folder / "jupyterhub_config.py").write_text(STOCK_CONFIG.format(
-        port=port, hub_port=free_port(), proxy_port=free_port(), folder=folder, token=TOKEN, password=PASSWORD,
-        http_timeout=http_timeout))
+    (folder / "jupyterhub_config.py").write_text(
+        STOCK_CONFIG.format(
+            port=port,
+            hub_port=free_port(),
+            proxy_port=free_port(),
+            folder=folder,
+            token=TOKEN,
+            password=PASSWORD,
+            http_timeout=http_timeout,
+        )
+    )
     url = f"http://127.0.0.1:{port}"
     log = open(folder / "hub.log", "ab")
-    proc = subprocess.Popen([sys.executable, "-m", "jupyterhub", "-f", "jupyterhub_config.py"], cwd=folder,
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jupyterhub", "-f", "jupyterhub_config.py"],
+        cwd=folder,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     for _ in range(600):
         try:
             if requests.get(f"{url}/hub/api/", timeout=1).status_code == 200:

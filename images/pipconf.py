@@ -67,6 +67,7 @@ def local_paths(settings: dict[str, dict[str, str]]) -> list[str]:
 
 def relocate(settings: dict[str, dict[str, str]], paths: list[str]) -> dict[str, dict[str, str]]:
     """``settings`` with every path inside one of ``paths`` (plain or in a ``file://`` URL) moved under :data:`PREFIX`."""
+
     def move(token: str) -> str:
         url = token.startswith("file://")
         path = urlparse(token).path if url else token
@@ -75,8 +76,10 @@ def relocate(settings: dict[str, dict[str, str]], paths: list[str]) -> dict[str,
             return ("file://" if url else "") + PREFIX + norm
         return token
 
-    return {section: {k: " ".join(move(t) for t in v.split()) for k, v in values.items()}
-            for section, values in settings.items()}
+    return {
+        section: {k: " ".join(move(t) for t in v.split()) for k, v in values.items()}
+        for section, values in settings.items()
+    }
 
 
 def render(settings: dict[str, dict[str, str]]) -> str:
@@ -92,8 +95,9 @@ def render(settings: dict[str, dict[str, str]]) -> str:
 def main(argv: list[str]) -> int:
     if len(argv) != 1:
         sys.exit("usage: python images/pipconf.py OUT (writes OUT, prints HOST_PATH:BUILD_PATH to mount)")
-    listed = subprocess.run([sys.executable, "-m", "pip", "config", "list"], capture_output=True, text=True,
-                            check=True).stdout.splitlines()
+    listed = subprocess.run(
+        [sys.executable, "-m", "pip", "config", "list"], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
     settings = parse(listed)
     paths = local_paths(settings)
     Path(argv[0]).write_text(render(relocate(settings, paths)))

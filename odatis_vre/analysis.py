@@ -31,7 +31,8 @@ Errors are :class:`AnalysisError`, whose message names the argument and what to 
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any, Literal, cast
 
 import gsw
 import numpy as np
@@ -39,8 +40,33 @@ import xarray as xr
 
 #: Standard depths (m) for profile interpolation: the 26 upper levels of the World Ocean Atlas.
 STANDARD_DEPTHS: tuple[float, ...] = (
-    0, 10, 20, 30, 50, 75, 100, 125, 150, 200, 250, 300, 400, 500, 600, 700, 800, 900, 1000,
-    1100, 1200, 1300, 1400, 1500, 1750, 2000)
+    0,
+    10,
+    20,
+    30,
+    50,
+    75,
+    100,
+    125,
+    150,
+    200,
+    250,
+    300,
+    400,
+    500,
+    600,
+    700,
+    800,
+    900,
+    1000,
+    1100,
+    1200,
+    1300,
+    1400,
+    1500,
+    1750,
+    2000,
+)
 
 _FREQS = {"month": "time.month", "season": "time.season", "dayofyear": "time.dayofyear"}
 _HOW = ("mean", "sum", "min", "max", "median", "std", "count")
@@ -53,11 +79,16 @@ class AnalysisError(ValueError):
 
 # ----------------------------------------------------------------------------- helpers
 
+
 def _check_dataarray(da: Any, func: str) -> xr.DataArray:
     if isinstance(da, xr.Dataset):
         names = list(da.data_vars)
-        raise AnalysisError(f"{func}() needs one variable (a DataArray), got a Dataset: pick one of "
-                            f"{names}, e.g. {func}(ds[{names[0]!r}])" if names else f"{func}(): empty Dataset")
+        raise AnalysisError(
+            f"{func}() needs one variable (a DataArray), got a Dataset: pick one of "
+            f"{names}, e.g. {func}(ds[{names[0]!r}])"
+            if names
+            else f"{func}(): empty Dataset"
+        )
     if not isinstance(da, xr.DataArray):
         raise AnalysisError(f"{func}() needs an xarray.DataArray, got {type(da).__name__}")
     return da
@@ -65,15 +96,19 @@ def _check_dataarray(da: Any, func: str) -> xr.DataArray:
 
 def _check_dim(da: xr.DataArray, dim: str, func: str) -> None:
     if dim not in da.dims:
-        raise AnalysisError(f"{func}(): {da.name or 'the array'} has no dimension {dim!r} "
-                            f"(dimensions: {list(da.dims)}); pass dim=... with one of them")
+        raise AnalysisError(
+            f"{func}(): {da.name or 'the array'} has no dimension {dim!r} "
+            f"(dimensions: {list(da.dims)}); pass dim=... with one of them"
+        )
 
 
 def _time_dim(da: xr.DataArray, dim: str, func: str) -> None:
     _check_dim(da, dim, func)
     if not np.issubdtype(da[dim].dtype, np.datetime64):
-        raise AnalysisError(f"{func}(): coordinate {dim!r} is {da[dim].dtype}, not datetimes; "
-                            "decode times (xarray.decode_cf) or pass the right dim")
+        raise AnalysisError(
+            f"{func}(): coordinate {dim!r} is {da[dim].dtype}, not datetimes; "
+            "decode times (xarray.decode_cf) or pass the right dim"
+        )
 
 
 def _find_coord(obj: xr.DataArray | xr.Dataset, names: Sequence[str], standard_name: str) -> str | None:
@@ -96,8 +131,10 @@ def lat_lon_names(obj: xr.DataArray | xr.Dataset) -> tuple[str, str]:
     lat = _find_coord(obj, ("lat", "latitude", "LATITUDE", "nav_lat", "y"), "latitude")
     lon = _find_coord(obj, ("lon", "longitude", "LONGITUDE", "nav_lon", "x"), "longitude")
     if lat is None or lon is None:
-        raise AnalysisError(f"cannot find latitude/longitude coordinates among {list(obj.coords)}; "
-                            "name them lat/lon or give them standard_name attributes")
+        raise AnalysisError(
+            f"cannot find latitude/longitude coordinates among {list(obj.coords)}; "
+            "name them lat/lon or give them standard_name attributes"
+        )
     return lat, lon
 
 
@@ -111,7 +148,7 @@ def select_bbox(da: xr.DataArray | xr.Dataset, bbox: Sequence[float]) -> Any:
     >>> select_bbox(da, (-6, 44, 1, 51)).values.tolist()
     [[1.0, 2.0], [5.0, 6.0]]
     """
-    from .coastlines import CoastlineError, check_bbox
+    from .data.coastlines import CoastlineError, check_bbox
 
     try:
         w, s, e, n = check_bbox(bbox)
@@ -127,12 +164,16 @@ def select_bbox(da: xr.DataArray | xr.Dataset, bbox: Sequence[float]) -> Any:
     lon_ok = (lon_pm >= w) & (lon_pm <= e)
     lat_ok = (da[lat] >= s) & (da[lat] <= n)
     if da[lon].ndim != 1 or da[lat].ndim != 1:
-        raise AnalysisError("select_bbox() needs 1-D lat/lon coordinates (a regular grid); for curvilinear "
-                            "grids use .where() on the 2-D coordinates")
+        raise AnalysisError(
+            "select_bbox() needs 1-D lat/lon coordinates (a regular grid); for curvilinear "
+            "grids use .where() on the 2-D coordinates"
+        )
     out = da.isel({lon: np.flatnonzero(lon_ok.values), lat: np.flatnonzero(lat_ok.values)})
     if out.sizes[lat] == 0 or out.sizes[lon] == 0:
-        raise AnalysisError(f"bbox {tuple(bbox)} does not overlap the data (lat {float(da[lat].min())}.."
-                            f"{float(da[lat].max())}, lon {float(lons.min())}..{float(lons.max())})")
+        raise AnalysisError(
+            f"bbox {tuple(bbox)} does not overlap the data (lat {float(da[lat].min())}.."
+            f"{float(da[lat].max())}, lon {float(lons.min())}..{float(lons.max())})"
+        )
     return out
 
 
@@ -147,6 +188,7 @@ def is_lazy(obj: xr.DataArray | xr.Dataset) -> bool:
 
 
 # ----------------------------------------------------------------------------- climatology
+
 
 def climatology(da: xr.DataArray, freq: str = "month", dim: str = "time") -> xr.DataArray:
     """Mean seasonal cycle: the mean of every January, February... (``freq="month"``).
@@ -170,8 +212,9 @@ def climatology(da: xr.DataArray, freq: str = "month", dim: str = "time") -> xr.
         out = _grouped_mean_by_runs(da, dim, da[key].values, freq)
     else:
         out = da.groupby(key).mean(dim, skipna=True, keep_attrs=True)
-    out.attrs["cell_methods"] = (out.attrs.get("cell_methods", "") + f" {dim}: mean within years "
-                                 f"{dim}: mean over years ({freq}ly climatology)").strip()
+    out.attrs["cell_methods"] = (
+        out.attrs.get("cell_methods", "") + f" {dim}: mean within years {dim}: mean over years ({freq}ly climatology)"
+    ).strip()
     return out.rename(da.name) if da.name else out
 
 
@@ -200,7 +243,7 @@ def _group_means_block(block: np.ndarray, codes: np.ndarray, ngroups: int) -> np
     nt = block.shape[0]
     if nt == 0:
         return np.full((ngroups,) + block.shape[1:], np.nan, dtype=_float_type(block.dtype))
-    order = "F" if block.flags.f_contiguous and not block.flags.c_contiguous else "C"
+    order: Literal["C", "F"] = "F" if block.flags.f_contiguous and not block.flags.c_contiguous else "C"
     means = _group_means_series(block.reshape(nt, -1, order=order).T, codes, ngroups)
     # the means go back to the client: in the data's float type, they weigh half as much
     out = means.T.astype(_float_type(block.dtype))
@@ -269,9 +312,13 @@ def _grouped_mean_blockwise(da: xr.DataArray, dim: str, keys: np.ndarray, name: 
         return _group_result(da, dim, name, labels, means)
     da = da.transpose(dim, ...)
     data = da.data
-    means = data.map_blocks(_group_means_block, codes=codes, ngroups=labels.size,
-                            dtype=data.dtype if np.issubdtype(data.dtype, np.floating) else np.float64,
-                            chunks=((labels.size,), *data.chunks[1:]))
+    means = data.map_blocks(
+        _group_means_block,
+        codes=codes,
+        ngroups=labels.size,
+        dtype=data.dtype if np.issubdtype(data.dtype, np.floating) else np.float64,
+        chunks=((labels.size,), *data.chunks[1:]),
+    )
     return _group_result(da, dim, name, labels, means)
 
 
@@ -279,12 +326,14 @@ def _group_result(da: xr.DataArray, dim: str, name: str, labels: np.ndarray, dat
     dtype = da.dtype if np.issubdtype(da.dtype, np.floating) else np.float64
     other = [d for d in da.dims if d != dim]
     coords = {c: v for c, v in da.coords.items() if dim not in v.dims}
-    return xr.DataArray(data.astype(dtype), dims=(name, *other), coords={**coords, name: labels},
-                        attrs=dict(da.attrs), name=da.name)
+    return xr.DataArray(
+        data.astype(dtype), dims=(name, *other), coords={**coords, name: labels}, attrs=dict(da.attrs), name=da.name
+    )
 
 
-def _grouped_mean_by_runs(da: xr.DataArray, dim: str, keys: np.ndarray, name: str,
-                          target_bytes: int = 64 * 2**20) -> xr.DataArray:
+def _grouped_mean_by_runs(
+    da: xr.DataArray, dim: str, keys: np.ndarray, name: str, target_bytes: int = 64 * 2**20
+) -> xr.DataArray:
     """Group means of a dask array along ``dim``, as one map-reduce pass over the data.
 
     xarray's generic groupby indexes every group out of every chunk (several tasks per chunk and
@@ -308,8 +357,9 @@ def _grouped_mean_by_runs(da: xr.DataArray, dim: str, keys: np.ndarray, name: st
             lengths.append(min(n, max_len))
             n -= lengths[-1]
     runs = data.rechunk({0: tuple(lengths)})
-    parts = runs.map_blocks(_sum_and_count, new_axis=[1], dtype=np.float64,
-                            chunks=((1,) * len(lengths), (2,), *runs.chunks[1:]))
+    parts = runs.map_blocks(
+        _sum_and_count, new_axis=[1], dtype=np.float64, chunks=((1,) * len(lengths), (2,), *runs.chunks[1:])
+    )
     run_codes = codes[np.r_[0, np.cumsum(lengths)[:-1]]]
     means = []
     for g in range(labels.size):
@@ -318,8 +368,9 @@ def _grouped_mean_by_runs(da: xr.DataArray, dim: str, keys: np.ndarray, name: st
     return _group_result(da, dim, name, labels, dsa.stack(means))
 
 
-def anomalies(da: xr.DataArray, clim: xr.DataArray | None = None, freq: str = "month",
-              dim: str = "time") -> xr.DataArray:
+def anomalies(
+    da: xr.DataArray, clim: xr.DataArray | None = None, freq: str = "month", dim: str = "time"
+) -> xr.DataArray:
     """Departures from a climatology (computed from ``da`` itself when ``clim`` is None).
 
     ``clim`` must have been made with the same ``freq`` (its dimension is ``month``, ``season``
@@ -338,8 +389,10 @@ def anomalies(da: xr.DataArray, clim: xr.DataArray | None = None, freq: str = "m
         raise AnalysisError(f"anomalies(freq={freq!r}): use one of {sorted(_FREQS)}")
     group = _FREQS[freq].split(".")[1]
     if group not in clim.dims:
-        raise AnalysisError(f"anomalies(): the climatology has dimensions {list(clim.dims)}, expected "
-                            f"{group!r}; make it with climatology(da, freq={freq!r}) or pass freq=")
+        raise AnalysisError(
+            f"anomalies(): the climatology has dimensions {list(clim.dims)}, expected "
+            f"{group!r}; make it with climatology(da, freq={freq!r}) or pass freq="
+        )
     key = _FREQS[freq].replace("time", dim)
     out = da.groupby(key) - clim
     out = out.drop_vars(group, errors="ignore")
@@ -351,6 +404,7 @@ def anomalies(da: xr.DataArray, clim: xr.DataArray | None = None, freq: str = "m
 
 
 # ----------------------------------------------------------------------------- trend
+
 
 def trend(da: xr.DataArray, dim: str = "time", alpha: float = 0.05) -> xr.Dataset:
     """Ordinary least-squares linear trend along ``dim``, at every other point, with its significance.
@@ -407,13 +461,17 @@ def trend(da: xr.DataArray, dim: str = "time", alpha: float = 0.05) -> xr.Datase
     stderr = np.sqrt(sse / dof / cxx)
     p_value = xr.apply_ufunc(_t_pvalue, slope, stderr, dof, dask="parallelized", output_dtypes=[float])
     units = da.attrs.get("units", "")
-    out = xr.Dataset({
-        "slope": slope.assign_attrs(long_name=f"linear trend of {da.attrs.get('long_name', da.name or 'value')}",
-                                    units=f"{units} {per}-1".strip()),
-        "intercept": intercept.assign_attrs(long_name=f"fitted value at {dim}[0]", units=units),
-        "p_value": p_value.assign_attrs(long_name="two-sided p-value of the t-test slope = 0"),
-        "n": n.assign_attrs(long_name="number of valid values"),
-    })
+    out = xr.Dataset(
+        {
+            "slope": slope.assign_attrs(
+                long_name=f"linear trend of {da.attrs.get('long_name', da.name or 'value')}",
+                units=f"{units} {per}-1".strip(),
+            ),
+            "intercept": intercept.assign_attrs(long_name=f"fitted value at {dim}[0]", units=units),
+            "p_value": p_value.assign_attrs(long_name="two-sided p-value of the t-test slope = 0"),
+            "n": n.assign_attrs(long_name="number of valid values"),
+        }
+    )
     out["significant"] = (out.p_value < alpha).where(out.p_value.notnull(), False).astype(bool)
     out["significant"].attrs["long_name"] = f"slope significantly different from 0 at the {alpha:g} level"
     out.attrs["alpha"] = alpha
@@ -433,6 +491,7 @@ def _t_pvalue(slope: np.ndarray, stderr: np.ndarray, dof: np.ndarray) -> np.ndar
 
 # ----------------------------------------------------------------------------- spatial and temporal means
 
+
 def regional_mean(da: xr.DataArray, bbox: Sequence[float] | None = None) -> xr.DataArray:
     """Area-weighted mean over a box (weights cos(latitude); land/missing values skipped). Lazy.
 
@@ -446,7 +505,8 @@ def regional_mean(da: xr.DataArray, bbox: Sequence[float] | None = None) -> xr.D
     lat, lon = lat_lon_names(da)
     if bbox is not None:
         da = select_bbox(da, bbox)
-    weights = np.cos(np.deg2rad(da[lat].astype("float64")))
+    # numpy's ufuncs on a DataArray give a DataArray (its stubs say ndarray)
+    weights = cast("xr.DataArray", np.cos(np.deg2rad(da[lat].astype("float64"))))
     dims = sorted({*da[lat].dims, *da[lon].dims}, key=list(da.dims).index)
     out = da.weighted(weights.fillna(0)).mean(dims, skipna=True, keep_attrs=True)
     out.attrs["cell_methods"] = (out.attrs.get("cell_methods", "") + " area: mean (cos-latitude weights)").strip()
@@ -474,14 +534,17 @@ def resample(da: xr.DataArray, freq: str, how: str = "mean", dim: str = "time") 
     try:
         pd.tseries.frequencies.to_offset(freq)
     except ValueError:
-        raise AnalysisError(f"resample(freq={freq!r}): not a pandas frequency; e.g. 'MS' (month start), "
-                            "'YS' (year), 'QS-DEC' (seasons), '7D'") from None
+        raise AnalysisError(
+            f"resample(freq={freq!r}): not a pandas frequency; e.g. 'MS' (month start), "
+            "'YS' (year), 'QS-DEC' (seasons), '7D'"
+        ) from None
     out = getattr(da.resample({dim: freq}), how)(keep_attrs=True)
     out.attrs["cell_methods"] = (out.attrs.get("cell_methods", "") + f" {dim}: {how} ({freq})").strip()
     return out
 
 
 # ----------------------------------------------------------------------------- profiles
+
 
 def _depth_np(pres: Any, lat: Any) -> Any:
     return -gsw.z_from_p(np.asarray(pres, dtype="float64"), np.asarray(lat, dtype="float64"))
@@ -506,8 +569,14 @@ def _sigma0_np(sp: Any, t: Any, p: Any, lon: Any, lat: Any) -> Any:
     return gsw.sigma0(sa, gsw.CT_from_t(sa, t, p))
 
 
-def potential_density(ds: xr.Dataset, temp: str = "TEMP", psal: str = "PSAL", pres: str = "PRES",
-                      lon: str = "LONGITUDE", lat: str = "LATITUDE") -> xr.DataArray:
+def potential_density(
+    ds: xr.Dataset,
+    temp: str = "TEMP",
+    psal: str = "PSAL",
+    pres: str = "PRES",
+    lon: str = "LONGITUDE",
+    lat: str = "LATITUDE",
+) -> xr.DataArray:
     """Potential density anomaly σ0 (kg m-3, referenced to 0 dbar) of Argo-like profiles, TEOS-10 (``gsw``).
 
     In-situ temperature and practical salinity become Conservative Temperature and Absolute Salinity
@@ -521,12 +590,17 @@ def potential_density(ds: xr.Dataset, temp: str = "TEMP", psal: str = "PSAL", pr
     """
     missing = [v for v in (temp, psal, pres, lon, lat) if v not in ds.variables]
     if missing:
-        raise AnalysisError(f"potential_density(): the dataset has no {', '.join(missing)}; pass the names of its "
-                            f"temperature, salinity, pressure, longitude and latitude (temp=, psal=, pres=, lon=, lat=)")
+        raise AnalysisError(
+            f"potential_density(): the dataset has no {', '.join(missing)}; pass the names of its "
+            f"temperature, salinity, pressure, longitude and latitude (temp=, psal=, pres=, lon=, lat=)"
+        )
     args = [ds[v].astype("float64") for v in (psal, temp, pres, lon, lat)]
     out = xr.apply_ufunc(_sigma0_np, *args, dask="parallelized", output_dtypes=[np.float64])
-    out.attrs = {"standard_name": "sea_water_sigma_theta", "long_name": "potential density anomaly (σ0, TEOS-10)",
-                 "units": "kg m-3"}
+    out.attrs = {
+        "standard_name": "sea_water_sigma_theta",
+        "long_name": "potential density anomaly (σ0, TEOS-10)",
+        "units": "kg m-3",
+    }
     return out.rename("SIGMA0")
 
 
@@ -546,8 +620,14 @@ def _interp_block(z: np.ndarray, values: np.ndarray, levels: np.ndarray) -> np.n
     return out
 
 
-def interp_profiles(ds: xr.Dataset, depths: Sequence[float] = STANDARD_DEPTHS, variables: Sequence[str] | None = None,
-                    pres: str = "PRES", lat: str = "LATITUDE", level_dim: str = "N_LEVELS") -> xr.Dataset:
+def interp_profiles(
+    ds: xr.Dataset,
+    depths: Sequence[float] = STANDARD_DEPTHS,
+    variables: Sequence[str] | None = None,
+    pres: str = "PRES",
+    lat: str = "LATITUDE",
+    level_dim: str = "N_LEVELS",
+) -> xr.Dataset:
     """Interpolate Argo-like profiles (``N_PROF × N_LEVELS``, on pressure) onto standard ``depths`` (m).
 
     Pressure is converted to depth with :func:`pressure_to_depth` at each profile's latitude, then
@@ -567,19 +647,26 @@ def interp_profiles(ds: xr.Dataset, depths: Sequence[float] = STANDARD_DEPTHS, v
         raise AnalysisError(f"interp_profiles() needs an xarray.Dataset of profiles, got {type(ds).__name__}")
     for name in (pres, lat):
         if name not in ds.variables:
-            raise AnalysisError(f"interp_profiles(): no variable {name!r} in the dataset "
-                                f"(variables: {sorted(map(str, ds.variables))}); pass pres=/lat=")
+            raise AnalysisError(
+                f"interp_profiles(): no variable {name!r} in the dataset "
+                f"(variables: {sorted(map(str, ds.variables))}); pass pres=/lat="
+            )
     _check_dim(ds[pres], level_dim, "interp_profiles")
     levels = np.asarray(depths, dtype=float)
     if levels.ndim != 1 or levels.size == 0 or not np.all(np.diff(levels) > 0) or levels[0] < 0:
         raise AnalysisError(f"interp_profiles(depths={list(depths)!r}): give increasing depths in metres, ≥ 0")
     if variables is None:
-        variables = [str(v) for v in ds.data_vars if v != pres and level_dim in ds[v].dims
-                     and np.issubdtype(ds[v].dtype, np.number)]
+        variables = [
+            str(v)
+            for v in ds.data_vars
+            if v != pres and level_dim in ds[v].dims and np.issubdtype(ds[v].dtype, np.number)
+        ]
     missing = [v for v in variables if v not in ds.data_vars]
     if missing:
-        raise AnalysisError(f"interp_profiles(): no variable {missing} in the dataset; "
-                            f"profile variables are {[v for v in ds.data_vars if level_dim in ds[v].dims]}")
+        raise AnalysisError(
+            f"interp_profiles(): no variable {missing} in the dataset; "
+            f"profile variables are {[v for v in ds.data_vars if level_dim in ds[v].dims]}"
+        )
     z = pressure_to_depth(ds[pres].astype("float64"), ds[lat].astype("float64"))
     z = z.chunk({level_dim: -1}) if z.chunks is not None else z
     result = {}
@@ -587,15 +674,29 @@ def interp_profiles(ds: xr.Dataset, depths: Sequence[float] = STANDARD_DEPTHS, v
         var = ds[name]
         var = var.chunk({level_dim: -1}) if var.chunks is not None else var
         interp = xr.apply_ufunc(
-            _interp_block, z, var.astype("float64"), input_core_dims=[[level_dim], [level_dim]],
-            output_core_dims=[["depth"]], kwargs={"levels": levels}, dask="parallelized",
-            output_dtypes=[np.float64], dask_gufunc_kwargs={"output_sizes": {"depth": levels.size}})
+            _interp_block,
+            z,
+            var.astype("float64"),
+            input_core_dims=[[level_dim], [level_dim]],
+            output_core_dims=[["depth"]],
+            kwargs={"levels": levels},
+            dask="parallelized",
+            output_dtypes=[np.float64],
+            dask_gufunc_kwargs={"output_sizes": {"depth": levels.size}},
+        )
         result[name] = interp.astype(var.dtype if np.issubdtype(var.dtype, np.floating) else np.float64)
         result[name].attrs = dict(var.attrs)
     keep = {str(v): ds[v] for v in ds.data_vars if level_dim not in ds[v].dims}
     out = xr.Dataset({**keep, **result}, attrs=dict(ds.attrs))
-    out = out.assign_coords(depth=("depth", levels, {"standard_name": "depth", "units": "m", "positive": "down",
-                                                     "axis": "Z", "long_name": "standard depth"}))
-    out.attrs["processing"] = (f"profiles interpolated linearly onto {levels.size} standard depths "
-                               "(pressure to depth: TEOS-10, gsw.z_from_p) by odatis_vre.analysis.interp_profiles")
+    out = out.assign_coords(
+        depth=(
+            "depth",
+            levels,
+            {"standard_name": "depth", "units": "m", "positive": "down", "axis": "Z", "long_name": "standard depth"},
+        )
+    )
+    out.attrs["processing"] = (
+        f"profiles interpolated linearly onto {levels.size} standard depths "
+        "(pressure to depth: TEOS-10, gsw.z_from_p) by odatis_vre.analysis.interp_profiles"
+    )
     return out

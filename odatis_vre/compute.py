@@ -34,8 +34,14 @@ def gateway() -> Any:
     return Gateway()
 
 
-def cluster(workers: int = 0, *, worker_cores: int | None = None, worker_memory: float | None = None,
-            adapt: tuple[int, int] | None = None, local: bool | None = None) -> Any:
+def cluster(
+    workers: int = 0,
+    *,
+    worker_cores: int | None = None,
+    worker_memory: float | None = None,
+    adapt: tuple[int, int] | None = None,
+    local: bool | None = None,
+) -> Any:
     """Start a Dask cluster and return it (use ``cluster.get_client()`` to compute).
 
     Parameters
@@ -49,8 +55,13 @@ def cluster(workers: int = 0, *, worker_cores: int | None = None, worker_memory:
     if not use_gateway:
         from dask.distributed import LocalCluster
 
-        cl = LocalCluster(n_workers=workers, threads_per_worker=worker_cores or 1, processes=True,
-                          dashboard_address=":0", memory_limit=f"{worker_memory}GiB" if worker_memory else "auto")
+        cl = LocalCluster(
+            n_workers=workers,
+            threads_per_worker=worker_cores or 1,
+            processes=True,
+            dashboard_address=":0",
+            memory_limit=f"{worker_memory}GiB" if worker_memory else "auto",
+        )
         if adapt:
             cl.adapt(minimum=adapt[0], maximum=adapt[1])
         return cl

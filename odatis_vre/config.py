@@ -40,8 +40,12 @@ DEFAULTS: dict[str, Any] = {
         "homes_dir": ".vre-homes",
         "services_dir": ".vre-services",
         "concurrent_spawn_limit": 100,
-        "isolation": {"prefix": "jupyter-", "service_account": "odatis-services", "limits": "auto",
-                      "max_processes": 2048},
+        "isolation": {
+            "prefix": "jupyter-",
+            "service_account": "odatis-services",
+            "limits": "auto",
+            "max_processes": 2048,
+        },
     },
     "auth": {"type": "local"},
     "groups": {},
@@ -77,7 +81,7 @@ def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
 
 
 def _key_path(error: jsonschema.ValidationError) -> str:
-    parts = []
+    parts: list[str] = []
     for p in error.absolute_path:
         parts.append(f"[{p}]" if isinstance(p, int) else (("." if parts else "") + str(p)))
     return "".join(parts) or "(top level)"
@@ -121,8 +125,11 @@ def validate(data: Any, source: str = "vre.yaml") -> None:
     if not problems and isinstance(data, dict):
         problems = _semantic_problems(deep_merge(DEFAULTS, data))
     if problems:
-        raise ConfigError(f"{source} is not a valid odatis-vre configuration:\n" + "\n".join(problems)
-                          + f"\nFix the key(s) above; `odatis-vre config check {source}` re-checks the file.")
+        raise ConfigError(
+            f"{source} is not a valid odatis-vre configuration:\n"
+            + "\n".join(problems)
+            + f"\nFix the key(s) above; `odatis-vre config check {source}` re-checks the file."
+        )
 
 
 def _semantic_problems(data: dict[str, Any]) -> list[str]:
@@ -135,7 +142,9 @@ def _semantic_problems(data: dict[str, Any]) -> list[str]:
     for i, p in enumerate(data.get("profiles", [])):
         for g in p.get("groups", []):
             if g not in groups:
-                out.append(f"  - profiles[{i}].groups: unknown group {g!r} (defined groups: {', '.join(sorted(groups)) or 'none'})")
+                out.append(
+                    f"  - profiles[{i}].groups: unknown group {g!r} (defined groups: {', '.join(sorted(groups)) or 'none'})"
+                )
         for res in ("cpu", "memory"):
             r = p.get(res) or {}
             if "guarantee" in r and "limit" in r and parse_quantity(r["guarantee"]) > parse_quantity(r["limit"]):
@@ -271,15 +280,19 @@ def read_raw(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise ConfigError(f"{p}: permission denied; run the command as a user who may read it (or as root)") from None
     except UnicodeDecodeError as exc:
         line = text_line(p, exc.start)
-        raise ConfigError(f"{p}: not UTF-8 text (byte {exc.object[exc.start:exc.start + 1]!r} at line {line}); "
-                          f"save the file as UTF-8") from None
+        raise ConfigError(
+            f"{p}: not UTF-8 text (byte {exc.object[exc.start : exc.start + 1]!r} at line {line}); "
+            f"save the file as UTF-8"
+        ) from None
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError(f"{p}: not valid YAML{where}: {getattr(exc, 'problem', exc)}; fix the file there "
-                          f"(`odatis-vre config check {p}` re-checks it)") from None
+        raise ConfigError(
+            f"{p}: not valid YAML{where}: {getattr(exc, 'problem', exc)}; fix the file there "
+            f"(`odatis-vre config check {p}` re-checks it)"
+        ) from None
     return raw if raw is not None else {}
 
 

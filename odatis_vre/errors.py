@@ -61,8 +61,10 @@ def _http_message(exc: Any) -> str | None:
         return None
     if isinstance(exc, requests.ConnectionError):
         url = getattr(getattr(exc, "request", None), "url", None) or "the server"
-        return (f"{url} does not answer: is the VRE running (`odatis-vre status`), and is the address right "
-                f"(--hub-url, --repository-url)?")
+        return (
+            f"{url} does not answer: is the VRE running (`odatis-vre status`), and is the address right "
+            f"(--hub-url, --repository-url)?"
+        )
     if isinstance(exc, requests.Timeout):
         url = getattr(getattr(exc, "request", None), "url", None) or "the server"
         return f"{url} did not answer in time: the machine may be busy; try again in a minute"
@@ -76,8 +78,10 @@ def user_message(exc: BaseException) -> str | None:
     if isinstance(exc, OSError) and not _is_network(exc):
         return _os_message(exc)
     if isinstance(exc, UnicodeDecodeError):
-        return (f"cannot read the text: byte {exc.object[exc.start:exc.start + 1]!r} at position {exc.start} is "
-                f"not {exc.encoding}; save the file as UTF-8")
+        return (
+            f"cannot read the text: byte {exc.object[exc.start : exc.start + 1]!r} at position {exc.start} is "
+            f"not {exc.encoding}; save the file as UTF-8"
+        )
     return _http_message(exc)
 
 
@@ -88,6 +92,8 @@ def _is_network(exc: BaseException) -> bool:
 def internal_message(exc: BaseException) -> str:
     """What the command line says for a bug: the error in one line, and how to see and report it."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return (f"internal error ({type(exc).__name__}{': ' + text[:300] if text else ''}). This is a bug in odatis-vre, "
-            f"not in your input: rerun the command with --debug (odatis-vre --debug ...) to see the traceback, "
-            f"and report it with the command you ran.")
+    return (
+        f"internal error ({type(exc).__name__}{': ' + text[:300] if text else ''}). This is a bug in odatis-vre, "
+        f"not in your input: rerun the command with --debug (odatis-vre --debug ...) to see the traceback, "
+        f"and report it with the command you ran."
+    )

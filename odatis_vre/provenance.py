@@ -31,16 +31,27 @@ _RECORDS: list[dict[str, Any]] = []
 _STEPS: list[dict[str, Any]] = []
 
 
-def record(name: str, *, title: str | None = None, doi: str | None = None, url: str | None = None,
-           args: dict[str, Any] | None = None) -> dict[str, Any]:
+def record(
+    name: str,
+    *,
+    title: str | None = None,
+    doi: str | None = None,
+    url: str | None = None,
+    args: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Note that catalogue entry ``name`` was opened now (with the subset ``args``: bbox, time, variables);
     return the record.
 
     The same entry opened twice is recorded once in :func:`opened` (first time kept), but
     every opening is appended to ``$ODATIS_VRE_PROVENANCE_FILE``.
     """
-    rec = {"name": str(name), "title": title, "doi": doi, "url": url,
-           "opened_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
+    rec = {
+        "name": str(name),
+        "title": title,
+        "doi": doi,
+        "url": url,
+        "opened_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+    }
     if args:
         # JSON-safe (dates and numpy numbers as text): the record goes to a JSONL file and over HTTP
         rec["args"] = json.loads(json.dumps({k: v for k, v in args.items() if v is not None}, default=str))
@@ -65,8 +76,10 @@ def step(what: str) -> dict[str, Any]:
     >>> clear()
     """
     if not str(what).strip():
-        raise ValueError("provenance.step: describe the step, e.g. step(\"monthly means: ds.resample(time='1MS').mean()\")")
-    rec = {"what": " ".join(str(what).split()), "at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
+        raise ValueError(
+            "provenance.step: describe the step, e.g. step(\"monthly means: ds.resample(time='1MS').mean()\")"
+        )
+    rec = {"what": " ".join(str(what).split()), "at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")}
     with _LOCK:
         _STEPS.append(rec)
     return dict(rec)

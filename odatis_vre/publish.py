@@ -14,14 +14,14 @@ Doe, J. (2026): SST anomalies .... Version 1. ODATIS. (Dataset). doi:10.5072/...
 What happens, in order — nothing is sent before every local check passed:
 
 0. the data must be readable: a missing, empty, truncated or damaged file, or one that is not
-   NetCDF/Zarr, is refused at once (:func:`odatis_vre.conventions.check_readable`), and so is a
+   NetCDF/Zarr, is refused at once (:func:`odatis_vre.publishing.conventions.check_readable`), and so is a
    file name the repository cannot store (:func:`upload_name`);
-1. the metadata (YAML file or dict) is checked (:func:`odatis_vre.metadata.load_metadata`);
+1. the metadata (YAML file or dict) is checked (:func:`odatis_vre.publishing.metadata.load_metadata`);
 2. an ``xarray.Dataset`` (or a file, with ``annotate=True``) gets ACDD attributes computed from its data
    (coverage, bounds, variables, one ``history`` line per step of the session) and written from the
-   metadata (:func:`odatis_vre.datafacts.annotate`; the repository's publisher is read from its public
+   metadata (:func:`odatis_vre.publishing.datafacts.annotate`; the repository's publisher is read from its public
    ``health`` answer); the data are checked with compliance-checker: no high-priority CF issue, ACDD at
-   95 % of its points (:func:`odatis_vre.conventions.require`). A refusal names the **metadata fields**
+   95 % of its points (:func:`odatis_vre.publishing.conventions.require`). A refusal names the **metadata fields**
    to add (``creators[].email``, ``platform``...) for a Dataset, the attributes to fix for a file
    deposited as it is;
 3. the DataCite metadata are built with the provenance of this session (every catalogue entry
@@ -46,6 +46,10 @@ from pathlib import Path
 from typing import Any
 
 from . import provenance as provenance_mod
+
+# what deposit() raises, caught where the call is: ``except publish.MetadataError``
+from .publishing.conventions import ConventionsError as ConventionsError
+from .publishing.metadata import MetadataError as MetadataError
 
 ENV_DEPOSIT_CACHE = "ODATIS_VRE_DEPOSIT_DIR"
 
@@ -73,15 +77,19 @@ class Deposit:
     def _repr_html_(self) -> str:
         import html
 
-        return (f"<p><b>{html.escape(self.state)}</b> v{self.version} · DOI <code>{html.escape(str(self.doi))}</code>"
-                f"{'' if self.registered else ' (local test identifier, not registered)'} · "
-                f"<a href='{html.escape(self.landing_url)}' target=_blank>landing page</a></p>"
-                f"<p>{html.escape(self.citation)}</p>")
+        return (
+            f"<p><b>{html.escape(self.state)}</b> v{self.version} · DOI <code>{html.escape(str(self.doi))}</code>"
+            f"{'' if self.registered else ' (local test identifier, not registered)'} · "
+            f"<a href='{html.escape(self.landing_url)}' target=_blank>landing page</a></p>"
+            f"<p>{html.escape(self.citation)}</p>"
+        )
 
 
 def _cache_dir() -> Path:
     env = os.environ.get(ENV_DEPOSIT_CACHE)
-    base = Path(env) if env else Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "odatis-vre" / "deposits"
+    base = (
+        Path(env) if env else Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "odatis-vre" / "deposits"
+    )
     base.mkdir(parents=True, exist_ok=True)
     return base
 
@@ -109,7 +117,7 @@ def _dataset_digest(ds: Any) -> str:
 
 
 def _write_netcdf(ds: Any, dest: Path) -> None:
-    from . import conventions
+    from .publishing import conventions
 
     conventions.to_netcdf(ds, dest)  # atomic, and CF-clean encodings (no _FillValue on coordinates...)
 
@@ -146,9 +154,12 @@ def prepare_file(ds_or_path: Any, title: str) -> tuple[Path, bool]:
         raise FileNotFoundError(f"{p}: no such file or folder; give a NetCDF file, a Zarr folder or an xarray.Dataset")
     if p.is_dir():
         if not ((p / "zarr.json").exists() or (p / ".zgroup").exists() or (p / ".zmetadata").exists()):
-            raise ValueError(f"{p} is a folder but not a Zarr store (no zarr.json or .zgroup); give a Zarr store "
-                             f"or a NetCDF file")
-        stamp = hashlib.sha256(str(p.resolve()).encode() + str(max(f.stat().st_mtime_ns for f in p.rglob("*"))).encode())
+            raise ValueError(
+                f"{p} is a folder but not a Zarr store (no zarr.json or .zgroup); give a Zarr store or a NetCDF file"
+            )
+        stamp = hashlib.sha256(
+            str(p.resolve()).encode() + str(max(f.stat().st_mtime_ns for f in p.rglob("*"))).encode()
+        )
         dest = _cache_dir() / stamp.hexdigest()[:16] / (p.name.removesuffix(".zarr") + ".zarr.zip")
         if not dest.exists():
             dest.parent.mkdir(parents=True, exist_ok=True)
@@ -158,7 +169,7 @@ def prepare_file(ds_or_path: Any, title: str) -> tuple[Path, bool]:
 
 
 def upload_name(path: Path) -> str:
-    """The name ``path`` gets in the repository, or :class:`~odatis_vre.repository.store.RepositoryError`
+    """The name ``path`` gets in the repository, or :class:`~odatis_vre.publishing.repository.store.RepositoryError`
     suggesting a name it accepts (plain ASCII letters, digits, ``.``, ``_``, ``-``, ``+``).
 
     >>> upload_name(Path("/data/sst_2023.nc"))
@@ -166,11 +177,11 @@ def upload_name(path: Path) -> str:
     >>> upload_name(Path("/data/température été.nc"))
     Traceback (most recent call last):
     ...
-    odatis_vre.repository.store.RepositoryError: file name 'température été.nc' cannot be stored in the repository (plain letters, digits, '.', '_', '-', '+' only; at most 200 characters): rename the file, e.g. to 'temperature_ete.nc'
+    odatis_vre.publishing.repository.store.RepositoryError: file name 'température été.nc' cannot be stored in the repository (plain letters, digits, '.', '_', '-', '+' only; at most 200 characters): rename the file, e.g. to 'temperature_ete.nc'
     """
     import unicodedata
 
-    from .repository.store import RepositoryError, check_name
+    from .publishing.repository.store import RepositoryError, check_name
 
     try:
         return check_name(path.name)
@@ -179,9 +190,11 @@ def upload_name(path: Path) -> str:
         stem, dot, ext = plain.rpartition(".") if "." in plain.lstrip(".") else (plain, "", "")
         safe = re.sub(r"[^A-Za-z0-9_+-]+", "_", stem).strip("_.-")[:180] or "data"
         suggestion = f"{safe}{dot}{re.sub(r'[^A-Za-z0-9]+', '', ext)}"
-        raise RepositoryError(f"file name {path.name!r} cannot be stored in the repository (plain letters, digits, "
-                              f"'.', '_', '-', '+' only; at most 200 characters): rename the file, e.g. to "
-                              f"{suggestion!r}") from None
+        raise RepositoryError(
+            f"file name {path.name!r} cannot be stored in the repository (plain letters, digits, "
+            f"'.', '_', '-', '+' only; at most 200 characters): rename the file, e.g. to "
+            f"{suggestion!r}"
+        ) from None
 
 
 def notebook_record(path: str | os.PathLike[str] | None = None) -> dict[str, Any] | None:
@@ -206,16 +219,28 @@ def session_provenance() -> list[dict[str, Any]]:
     return out
 
 
-def deposit(ds_or_path: Any, metadata: Any, *, registrar: str | None = None, repository_url: str | None = None,
-            token: str | None = None, publish: bool = True, new_version_of: str | None = None,
-            theme: str | None = None, notebook: str | os.PathLike[str] | None = None, key: str | None = None,
-            groups: list[str] | None = None, progress: bool = True, annotate: bool = False) -> Deposit:
+def deposit(
+    ds_or_path: Any,
+    metadata: Any,
+    *,
+    registrar: str | None = None,
+    repository_url: str | None = None,
+    token: str | None = None,
+    publish: bool = True,
+    new_version_of: str | None = None,
+    theme: str | None = None,
+    notebook: str | os.PathLike[str] | None = None,
+    key: str | None = None,
+    groups: list[str] | None = None,
+    progress: bool = True,
+    annotate: bool = False,
+) -> Deposit:
     """Deposit a dataset in the VRE's repository and (by default) publish it with a DOI.
 
     Parameters
     ----------
     ds_or_path : an ``xarray.Dataset``, a NetCDF file or a Zarr folder.
-    metadata : a YAML file or a dict (see :mod:`odatis_vre.metadata`): title, creators (ORCID,
+    metadata : a YAML file or a dict (see :mod:`odatis_vre.publishing.metadata`): title, creators (ORCID,
         affiliation with ROR), licence (SPDX), keywords, abstract, funding, related publications.
     registrar : ``local``, ``datacite`` or ``zenodo``: checked against the repository's registrar
         (the service holds the registrar credentials, not the notebook).
@@ -228,30 +253,46 @@ def deposit(ds_or_path: Any, metadata: Any, *, registrar: str | None = None, rep
     annotate : for a NetCDF file or Zarr folder: open it and deposit it as a Dataset, i.e. with its ACDD
         attributes computed from its data and written from ``metadata`` (default: the file as it is).
 
-    Raises :class:`odatis_vre.metadata.MetadataError`, :class:`odatis_vre.conventions.ConventionsError`
-    (nothing sent) or :class:`odatis_vre.repository.RepositoryError` (what the service refused).
+    Raises :class:`MetadataError`, :class:`ConventionsError` (both importable from this module; nothing
+    sent) or :class:`odatis_vre.publishing.repository.RepositoryError` (what the service refused).
     """
     import xarray as xr
 
-    from . import conventions
-    from . import metadata as metadata_mod
-    from .repository.client import Client, sha256_file
+    from .publishing import conventions
+    from .publishing import metadata as metadata_mod
+    from .publishing.repository.client import Client, sha256_file
 
     if not isinstance(ds_or_path, (xr.Dataset, str, os.PathLike)):
-        raise TypeError(f"deposit(): give an xarray.Dataset, or the path of a NetCDF file or a Zarr folder, not "
-                        f"{type(ds_or_path).__name__} (a DataArray: da.to_dataset())")
+        raise TypeError(
+            f"deposit(): give an xarray.Dataset, or the path of a NetCDF file or a Zarr folder, not "
+            f"{type(ds_or_path).__name__} (a DataArray: da.to_dataset())"
+        )
     if not isinstance(ds_or_path, xr.Dataset):
         conventions.check_readable(ds_or_path)
         if not annotate:  # annotated, it is uploaded under a name made from the title
-            upload_name(Path(ds_or_path) if not Path(ds_or_path).is_dir()
-                        else Path(ds_or_path).with_name(Path(ds_or_path).name.removesuffix(".zarr") + ".zarr.zip"))
+            upload_name(
+                Path(ds_or_path)
+                if not Path(ds_or_path).is_dir()
+                else Path(ds_or_path).with_name(Path(ds_or_path).name.removesuffix(".zarr") + ".zarr.zip")
+            )
     if new_version_of is not None:
         Client._id(new_version_of)
     if annotate and not isinstance(ds_or_path, xr.Dataset):
         with _opened(ds_or_path) as ds:
-            return deposit(ds, metadata, registrar=registrar, repository_url=repository_url, token=token,
-                           publish=publish, new_version_of=new_version_of, theme=theme, notebook=notebook, key=key,
-                           groups=groups, progress=progress)
+            return deposit(
+                ds,
+                metadata,
+                registrar=registrar,
+                repository_url=repository_url,
+                token=token,
+                publish=publish,
+                new_version_of=new_version_of,
+                theme=theme,
+                notebook=notebook,
+                key=key,
+                groups=groups,
+                progress=progress,
+            )
     raw = _read_metadata(metadata)
     suggested = metadata_mod.from_dataset(ds_or_path) if _is_dataset_like(ds_or_path) else {}
     md = metadata_mod.load_metadata({**suggested, **raw})
@@ -275,10 +316,16 @@ def deposit(ds_or_path: Any, metadata: Any, *, registrar: str | None = None, rep
         digest = sha256_file(path, progress=progress)
         files = [{"name": path.name, "size": path.stat().st_size, "sha256": digest}]
     # the same checks the service makes, before anything leaves this machine
-    metadata_mod.validate_datacite(metadata_mod.datacite_attributes(
-        md, doi="10.5072/check", url="https://example.org/check", files=files, provenance=prov, notebook=nb))
-    key = key or "sha256:" + hashlib.sha256(json.dumps([md, digest, new_version_of], sort_keys=True,
-                                                       default=str).encode()).hexdigest()
+    metadata_mod.validate_datacite(
+        metadata_mod.datacite_attributes(
+            md, doi="10.5072/check", url="https://example.org/check", files=files, provenance=prov, notebook=nb
+        )
+    )
+    key = (
+        key
+        or "sha256:"
+        + hashlib.sha256(json.dumps([md, digest, new_version_of], sort_keys=True, default=str).encode()).hexdigest()
+    )
     body: dict[str, Any] = {"key": key, "provenance": prov, "notebook": nb, "theme": theme, "registrar": registrar}
     if new_version_of:
         v = client.new_version(new_version_of, md, **body)
@@ -304,14 +351,16 @@ def deposit(ds_or_path: Any, metadata: Any, *, registrar: str | None = None, rep
 def _require_file(path: str) -> None:
     """:func:`conventions.require` on a file deposited as it is; a refusal also says how to have the VRE write
     the attributes from the metadata instead."""
-    from . import conventions
+    from .publishing import conventions
 
     try:
         conventions.require(path)
     except conventions.ConventionsError as exc:
-        exc.args = (f"{exc}\nOr let the deposit write them from your metadata (coverage and bounds computed from "
-                    f"the data): publish.deposit({path!r}, metadata, annotate=True), or on the command line "
-                    f"odatis-vre publish {path} --metadata meta.yaml --annotate.",)
+        exc.args = (
+            f"{exc}\nOr let the deposit write them from your metadata (coverage and bounds computed from "
+            f"the data): publish.deposit({path!r}, metadata, annotate=True), or on the command line "
+            f"odatis-vre publish {path} --metadata meta.yaml --annotate.",
+        )
         raise
 
 
@@ -336,7 +385,7 @@ class _opened:
 def _require_publishable(annotated: Any) -> None:
     """:func:`conventions.require` on a Dataset annotated from the user's metadata; a refusal names the
     metadata fields to add (``creators[].email``, ``platform``...), not the attributes they give."""
-    from . import conventions, datafacts
+    from .publishing import conventions, datafacts
 
     try:
         conventions.require(annotated)
@@ -344,16 +393,24 @@ def _require_publishable(annotated: Any) -> None:
         raise datafacts.metadata_refusal(exc) from None
 
 
-def _annotated(ds: Any, md: dict[str, Any], prov: list[dict[str, Any]], steps: list[dict[str, Any]],
-               v: dict[str, Any] | None) -> Any:
+def _annotated(
+    ds: Any, md: dict[str, Any], prov: list[dict[str, Any]], steps: list[dict[str, Any]], v: dict[str, Any] | None
+) -> Any:
     """``ds`` with ACDD attributes computed from its data, the user's metadata and the deposit's DOI."""
-    from . import datafacts
+    from .publishing import datafacts
 
     pub = (v or {}).get("publisher") or {}
-    return datafacts.annotate(ds, md, doi=(v or {}).get("doi") or "10.5072/pending",
-                              landing_url=(v or {}).get("landing_url") or "https://example.org/pending/",
-                              provenance=prov, steps=steps, created=_stamp((v or {}).get("created")),
-                              publisher_url=pub.get("url"), publisher_email=pub.get("email"))
+    return datafacts.annotate(
+        ds,
+        md,
+        doi=(v or {}).get("doi") or "10.5072/pending",
+        landing_url=(v or {}).get("landing_url") or "https://example.org/pending/",
+        provenance=prov,
+        steps=steps,
+        created=_stamp((v or {}).get("created")),
+        publisher_url=pub.get("url"),
+        publisher_email=pub.get("email"),
+    )
 
 
 def _stamp(created: str | None) -> str | None:
@@ -363,11 +420,12 @@ def _stamp(created: str | None) -> str | None:
     if not created:
         return None
     t = dt.datetime.fromisoformat(str(created).replace("Z", "+00:00"))
-    return t.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _write_annotated(ds: Any, md: dict[str, Any], prov: list[dict[str, Any]], steps: list[dict[str, Any]],
-                     v: dict[str, Any], digest: str) -> Path:
+def _write_annotated(
+    ds: Any, md: dict[str, Any], prov: list[dict[str, Any]], steps: list[dict[str, Any]], v: dict[str, Any], digest: str
+) -> Path:
     """The NetCDF file of a deposit (cached per data and deposit: a resumed deposit uploads the same file)."""
     dest = _cache_dir() / digest[:16] / f"{v['id']}.v{v['version']}" / f"{_slug(md['title'])}.nc"
     if not dest.exists():
@@ -380,7 +438,7 @@ def _read_metadata(metadata: Any) -> dict[str, Any]:
     """The user's metadata as written (a dict, or a YAML file), before checks."""
     import yaml
 
-    from .metadata import MetadataError
+    from .publishing.metadata import MetadataError
 
     if isinstance(metadata, dict):
         return dict(metadata)
@@ -390,8 +448,12 @@ def _read_metadata(metadata: Any) -> dict[str, Any]:
     except FileNotFoundError:
         raise MetadataError([f"{p}: no such file; write the metadata as YAML (see docs/repository.md)"]) from None
     except yaml.YAMLError as exc:
-        raise MetadataError([f"{p}: not valid YAML ({exc}); fix the file: `key: value` lines, lists in [ ] or "
-                             f"as `- item` lines (docs/repository.md has an example)"]) from None
+        raise MetadataError(
+            [
+                f"{p}: not valid YAML ({exc}); fix the file: `key: value` lines, lists in [ ] or "
+                f"as `- item` lines (docs/repository.md has an example)"
+            ]
+        ) from None
     if not isinstance(data, dict):
         raise MetadataError([f"{p}: the file must hold a YAML mapping (title: ..., creators: ...)"])
     return data
@@ -416,7 +478,16 @@ def _as_deposit(client: Any, v: dict[str, Any]) -> Deposit:
     if v.get("doi"):
         citation = client._request("GET", f"datasets/{v['id']}/v{v['version']}/citation.txt").text.strip()
         bib = client._request("GET", f"datasets/{v['id']}/v{v['version']}/citation.bib").text.strip()
-    return Deposit(id=v["id"], version=v["version"], doi=v.get("doi"), landing_url=v.get("landing_url") or base,
-                   state=v["state"], citation=citation, bibtex=bib, registered="NOT REGISTERED" not in citation,
-                   files=v.get("files") or [], catalog_entry=f"repo_{v['id']}_v{v['version']}",
-                   scores=v.get("scores") or {})
+    return Deposit(
+        id=v["id"],
+        version=v["version"],
+        doi=v.get("doi"),
+        landing_url=v.get("landing_url") or base,
+        state=v["state"],
+        citation=citation,
+        bibtex=bib,
+        registered="NOT REGISTERED" not in citation,
+        files=v.get("files") or [],
+        catalog_entry=f"repo_{v['id']}_v{v['version']}",
+        scores=v.get("scores") or {},
+    )

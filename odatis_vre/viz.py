@@ -3,7 +3,7 @@
 Every function returns a **HoloViews** object: interactive (Bokeh) in JupyterLab, and savable as
 a PNG with :func:`save_png` (Matplotlib rendering, offline). They work on lazy, dask-backed data
 without reading it all: the slice to draw is selected first, then only that slice is computed.
-Maps carry offline Natural Earth coastlines (:mod:`odatis_vre.coastlines`).
+Maps carry offline Natural Earth coastlines (:mod:`odatis_vre.data.coastlines`).
 
 =====================  ==========================================================================
 :func:`map`            a map of one time step (or the mean over a period) with coastlines
@@ -26,14 +26,16 @@ Errors are :class:`VizError`, whose message says which argument to change.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import xarray as xr
 
-from . import atomic, coastlines
+from . import atomic
 from .analysis import AnalysisError, lat_lon_names, select_bbox
+from .data import coastlines
 
 _DEPTH_NAMES = ("depth", "DEPTH", "PRES", "pres", "pressure", "z", "lev", "level")
 
@@ -43,6 +45,7 @@ class VizError(ValueError):
 
 
 # ----------------------------------------------------------------------------- helpers
+
 
 def _variable(ds: xr.Dataset | xr.DataArray, var: str | None, func: str) -> xr.DataArray:
     """The DataArray to plot: ``ds[var]``, ``ds`` itself, or a Dataset's only variable."""
@@ -77,12 +80,20 @@ def _is_depth(da: xr.DataArray, name: str) -> bool:
     if name not in da.coords and name not in da.dims:
         return name in _DEPTH_NAMES
     attrs = da[name].attrs
-    return (attrs.get("positive") == "down" or attrs.get("axis") == "Z" or name in _DEPTH_NAMES
-            or attrs.get("standard_name") in ("depth", "sea_water_pressure"))
+    return (
+        attrs.get("positive") == "down"
+        or attrs.get("axis") == "Z"
+        or name in _DEPTH_NAMES
+        or attrs.get("standard_name") in ("depth", "sea_water_pressure")
+    )
 
 
-def _style(obj: Any, common: Mapping[str, Any] | None = None, bokeh: Mapping[str, Any] | None = None,
-           mpl: Mapping[str, Any] | None = None) -> Any:
+def _style(
+    obj: Any,
+    common: Mapping[str, Any] | None = None,
+    bokeh: Mapping[str, Any] | None = None,
+    mpl: Mapping[str, Any] | None = None,
+) -> Any:
     """Set options for both backends, so that the interactive plot and the PNG look alike."""
     coastlines._load_backends()
     common = dict(common or {})
@@ -98,8 +109,9 @@ def _select(da: xr.DataArray, selectors: Mapping[str, Any], func: str) -> xr.Dat
     """``sel`` every selector: nearest for single values, inclusive for (start, stop) ranges."""
     for dim, value in selectors.items():
         if dim not in da.dims and dim not in da.coords:
-            raise VizError(f"{func}(): cannot select {dim}={value!r}: {da.name or 'the variable'} has dimensions "
-                           f"{list(da.dims)}")
+            raise VizError(
+                f"{func}(): cannot select {dim}={value!r}: {da.name or 'the variable'} has dimensions {list(da.dims)}"
+            )
         if isinstance(value, (tuple, list)) and len(value) == 2 and dim in da.dims:
             da = da.sel({dim: slice(*value)})
         elif isinstance(value, slice):
@@ -140,10 +152,20 @@ def _regular(values: np.ndarray) -> bool:
 
 # ----------------------------------------------------------------------------- map
 
-def map(ds: xr.Dataset | xr.DataArray, var: str | None = None, time: Any = None,  # noqa: A001 (the issue's name)
-        bbox: Sequence[float] | None = None, *, coastline: bool = True, cmap: str | None = None,
-        clim: tuple[float, float] | None = None, logz: bool | None = None, width: int = 640,
-        **selectors: Any) -> Any:
+
+def map(
+    ds: xr.Dataset | xr.DataArray,
+    var: str | None = None,
+    time: Any = None,  # noqa: A001 (the issue's name)
+    bbox: Sequence[float] | None = None,
+    *,
+    coastline: bool = True,
+    cmap: str | None = None,
+    clim: tuple[float, float] | None = None,
+    logz: bool | None = None,
+    width: int = 640,
+    **selectors: Any,
+) -> Any:
     """A map of ``var`` at one ``time`` (nearest), or averaged over ``time=(start, stop)``, with coastlines.
 
     ``time=None`` draws the last time step. ``bbox = (lon_min, lat_min, lon_max, lat_max)`` cuts
@@ -197,9 +219,12 @@ def map(ds: xr.Dataset | xr.DataArray, var: str | None = None, time: Any = None,
     da = _select(da, selectors, "map")
     extra = [d for d in da.dims if d not in (lat, lon)]
     if extra:
-        raise VizError(f"map(): still {len(extra)} dimension(s) {extra} beside {lat}/{lon}; choose one value of each, "
-                       f"e.g. map(..., {extra[0]}={da[extra[0]].values[0]!r})" if extra[0] in da.coords
-                       else f"map(): still dimensions {extra} beside {lat}/{lon}; select them with keywords")
+        raise VizError(
+            f"map(): still {len(extra)} dimension(s) {extra} beside {lat}/{lon}; choose one value of each, "
+            f"e.g. map(..., {extra[0]}={da[extra[0]].values[0]!r})"
+            if extra[0] in da.coords
+            else f"map(): still dimensions {extra} beside {lat}/{lon}; select them with keywords"
+        )
     da = da.transpose(lat, lon).sortby([lat, lon]).compute()
     name = str(da.name or "value")
     title = f"{name} — {when}" if when else name
@@ -222,11 +247,19 @@ def map(ds: xr.Dataset | xr.DataArray, var: str | None = None, time: Any = None,
     if clim is None:
         lo, hi = np.percentile(finite, [1, 99]) if not logz else (finite[finite > 0].min(), finite.max())
         clim = (float(lo), float(hi)) if hi > lo else (float(lo) - 0.5, float(hi) + 0.5)
-    element = _style(element,
-                     common=dict(cmap=cmap or ("viridis" if logz else "RdYlBu_r"), colorbar=True, clim=clim,
-                                 logz=logz, title=title, clabel=_label(da)),
-                     bokeh=dict(frame_width=width, data_aspect=1, tools=["hover"], clipping_colors={"NaN": "#d9d9d9"}),
-                     mpl=dict(aspect="equal", fig_size=180, clipping_colors={"NaN": "#d9d9d9"}))
+    element = _style(
+        element,
+        common=dict(
+            cmap=cmap or ("viridis" if logz else "RdYlBu_r"),
+            colorbar=True,
+            clim=clim,
+            logz=logz,
+            title=title,
+            clabel=_label(da),
+        ),
+        bokeh=dict(frame_width=width, data_aspect=1, tools=["hover"], clipping_colors={"NaN": "#d9d9d9"}),
+        mpl=dict(aspect="equal", fig_size=180, clipping_colors={"NaN": "#d9d9d9"}),
+    )
     out = element
     if coastline:
         out = element * coastlines.overlay(bounds)
@@ -235,9 +268,17 @@ def map(ds: xr.Dataset | xr.DataArray, var: str | None = None, time: Any = None,
 
 # ----------------------------------------------------------------------------- time series
 
-def timeseries(ds: xr.Dataset | xr.DataArray, var: str | None = None, lon: float | None = None,
-               lat: float | None = None, *, time: tuple[Any, Any] | None = None, width: int = 720,
-               **selectors: Any) -> Any:
+
+def timeseries(
+    ds: xr.Dataset | xr.DataArray,
+    var: str | None = None,
+    lon: float | None = None,
+    lat: float | None = None,
+    *,
+    time: tuple[Any, Any] | None = None,
+    width: int = 720,
+    **selectors: Any,
+) -> Any:
     """The time series of ``var`` at the grid point nearest to ``(lon, lat)``.
 
     Without ``lon``/``lat`` the data must already be a series (a mooring, a regional mean); a
@@ -257,7 +298,7 @@ def timeseries(ds: xr.Dataset | xr.DataArray, var: str | None = None, lon: float
     where = ""
     if (lon is None) != (lat is None):
         raise VizError("timeseries(): give both lon= and lat= (or neither, for data that is already a series)")
-    if lon is not None:
+    if lon is not None and lat is not None:
         try:
             la, lo = lat_lon_names(da)
         except AnalysisError as exc:
@@ -267,9 +308,11 @@ def timeseries(ds: xr.Dataset | xr.DataArray, var: str | None = None, lon: float
         lons = da[lo].values
         target = float(lon) % 360 if lons.max() > 180 else float(lon)
         da = da.sel({lo: target, la: float(lat)}, method="nearest")
-        where = f"{abs(float(da[la])):.2f}°{'N' if float(da[la]) >= 0 else 'S'} " \
-                f"{abs(float(da[lo]) if float(da[lo]) <= 180 else 360 - float(da[lo])):.2f}°" \
-                f"{'E' if 0 <= float(da[lo]) <= 180 else 'W'}"
+        where = (
+            f"{abs(float(da[la])):.2f}°{'N' if float(da[la]) >= 0 else 'S'} "
+            f"{abs(float(da[lo]) if float(da[lo]) <= 180 else 360 - float(da[lo])):.2f}°"
+            f"{'E' if 0 <= float(da[lo]) <= 180 else 'W'}"
+        )
     tname = _time_name(da)
     if tname is None:
         raise VizError(f"timeseries(): {da.name or 'the variable'} has no time dimension (dims {list(da.dims)})")
@@ -278,16 +321,20 @@ def timeseries(ds: xr.Dataset | xr.DataArray, var: str | None = None, lon: float
     da = _select(da, selectors, "timeseries")
     others = [d for d in da.dims if d != tname]
     if len(others) > 1:
-        raise VizError(f"timeseries(): still dimensions {others} beside {tname}; pass lon=/lat= or select them "
-                       f"with keywords, e.g. {others[0]}=...")
+        raise VizError(
+            f"timeseries(): still dimensions {others} beside {tname}; pass lon=/lat= or select them "
+            f"with keywords, e.g. {others[0]}=..."
+        )
     da = da.compute()
     name = str(da.name or "value")
     vdim = hv.Dimension(name, label=_short(da), unit=da.attrs.get("units"))
     # never equal to a dimension's label: HoloViews would read such a label as a data column
     title = f"{_short(da)} at {where}" if where else f"{_short(da)} time series"
-    curve_style = dict(common=dict(title=title, xlabel="time", ylabel=_label(da)),
-                       bokeh=dict(width=width, height=300, tools=["hover"], line_width=1.5),
-                       mpl=dict(aspect=2.4, fig_size=200, linewidth=1.2, **_mpl_time_axis(da[tname].values)))
+    curve_style: dict[str, dict[str, Any]] = dict(
+        common=dict(title=title, xlabel="time", ylabel=_label(da)),
+        bokeh=dict(width=width, height=300, tools=["hover"], line_width=1.5),
+        mpl=dict(aspect=2.4, fig_size=200, linewidth=1.2, **_mpl_time_axis(da[tname].values)),
+    )
     if not others:
         curve = hv.Curve((da[tname].values, da.values.astype(float)), tname, vdim, label="")
         return _style(curve, **curve_style).relabel(title)
@@ -295,20 +342,26 @@ def timeseries(ds: xr.Dataset | xr.DataArray, var: str | None = None, lon: float
     curves = {}
     for value in da[dim].values:
         one = da.sel({dim: value})
-        curves[value] = _style(hv.Curve((one[tname].values, one.values.astype(float)), tname, vdim),
-                               mpl=_mpl_time_axis(da[tname].values))
+        curves[value] = _style(
+            hv.Curve((one[tname].values, one.values.astype(float)), tname, vdim), mpl=_mpl_time_axis(da[tname].values)
+        )
     units = da[dim].attrs.get("units", "") if dim in da.coords else ""
     overlay = hv.NdOverlay(curves, kdims=[hv.Dimension(dim, unit=units or None)])
-    overlay = _style(overlay, common=dict(title=title, xlabel="time", ylabel=_label(da)),
-                     bokeh=dict(width=width, height=300, legend_position="right"),
-                     mpl=dict(aspect=2.4, fig_size=200, legend_position="right", **_mpl_time_axis(da[tname].values)))
+    overlay = _style(
+        overlay,
+        common=dict(title=title, xlabel="time", ylabel=_label(da)),
+        bokeh=dict(width=width, height=300, legend_position="right"),
+        mpl=dict(aspect=2.4, fig_size=200, legend_position="right", **_mpl_time_axis(da[tname].values)),
+    )
     return overlay.relabel(title)
 
 
 # ----------------------------------------------------------------------------- profiles
 
-def _profile_indices(ds: xr.Dataset, profiles: Sequence[int] | None, platform: Any, prof_dim: str,
-                     max_profiles: int) -> np.ndarray:
+
+def _profile_indices(
+    ds: xr.Dataset, profiles: Sequence[int] | None, platform: Any, prof_dim: str, max_profiles: int
+) -> np.ndarray:
     n = ds.sizes[prof_dim]
     if platform is not None:
         if "PLATFORM_NUMBER" not in ds.variables:
@@ -331,9 +384,18 @@ def _profile_indices(ds: xr.Dataset, profiles: Sequence[int] | None, platform: A
     return idx
 
 
-def profiles(ds: xr.Dataset, var: str = "TEMP", profiles: Sequence[int] | None = None, *,  # noqa: A002
-             platform: Any = None, z: str | None = None, prof_dim: str = "N_PROF", max_profiles: int = 20,
-             width: int = 420, height: int = 520) -> Any:
+def profiles(
+    ds: xr.Dataset,
+    var: str = "TEMP",
+    profiles: Sequence[int] | None = None,
+    *,  # noqa: A002
+    platform: Any = None,
+    z: str | None = None,
+    prof_dim: str = "N_PROF",
+    max_profiles: int = 20,
+    width: int = 420,
+    height: int = 520,
+) -> Any:
     """Vertical profiles of ``var`` (x) against depth or pressure (y, increasing downwards).
 
     Works on Argo-like collections (``N_PROF × N_LEVELS`` with ``PRES``) and on the output of
@@ -381,15 +443,25 @@ def profiles(ds: xr.Dataset, var: str = "TEMP", profiles: Sequence[int] | None =
     title = f"{_short(values)} profiles ({len(curves)})"
     overlay = hv.NdOverlay(curves, kdims=[prof_dim if prof_dim in sub.coords else "profile"])
     show_legend = len(curves) <= 8
-    overlay = _style(overlay, common=dict(invert_yaxis=True, title=title, xlabel=_label(values), ylabel=zlabel,
-                                          show_legend=show_legend),
-                     bokeh=dict(width=width, height=height, legend_position="bottom_right"),
-                     mpl=dict(fig_size=160, aspect=0.8, legend_position="bottom_right"))
+    overlay = _style(
+        overlay,
+        common=dict(invert_yaxis=True, title=title, xlabel=_label(values), ylabel=zlabel, show_legend=show_legend),
+        bokeh=dict(width=width, height=height, legend_position="bottom_right"),
+        mpl=dict(fig_size=160, aspect=0.8, legend_position="bottom_right"),
+    )
     return overlay.relabel(title)
 
 
-def positions(ds: xr.Dataset, lon: str = "LONGITUDE", lat: str = "LATITUDE", by: str | None = "PLATFORM_NUMBER",
-              *, bbox: Sequence[float] | None = None, margin: float = 1.0, width: int = 560) -> Any:
+def positions(
+    ds: xr.Dataset,
+    lon: str = "LONGITUDE",
+    lat: str = "LATITUDE",
+    by: str | None = "PLATFORM_NUMBER",
+    *,
+    bbox: Sequence[float] | None = None,
+    margin: float = 1.0,
+    width: int = 560,
+) -> Any:
     """Where profiles (or stations) are: one track per ``by`` value (a float), dots, and coastlines.
 
     ``bbox`` defaults to the positions' extent plus ``margin`` degrees. Only the positions are read.
@@ -403,7 +475,9 @@ def positions(ds: xr.Dataset, lon: str = "LONGITUDE", lat: str = "LATITUDE", by:
 
     for name in (lon, lat):
         if name not in ds.variables:
-            raise VizError(f"positions(): no variable {name!r}; pass lon=/lat= (variables: {sorted(str(v) for v in ds.variables)})")
+            raise VizError(
+                f"positions(): no variable {name!r}; pass lon=/lat= (variables: {sorted(str(v) for v in ds.variables)})"
+            )
     keep = [v for v in (lon, lat, by) if v is not None and v in ds.variables]
     pos = ds[keep].compute()
     x = np.asarray(pos[lon].values, dtype=float).ravel()
@@ -412,26 +486,45 @@ def positions(ds: xr.Dataset, lon: str = "LONGITUDE", lat: str = "LATITUDE", by:
     if not ok.any():
         raise VizError("positions(): no valid position")
     if bbox is None:
-        bbox = (max(-180.0, x[ok].min() - margin), max(-90.0, y[ok].min() - margin),
-                min(180.0, x[ok].max() + margin), min(90.0, y[ok].max() + margin))
+        bbox = (
+            max(-180.0, x[ok].min() - margin),
+            max(-90.0, y[ok].min() - margin),
+            min(180.0, x[ok].max() + margin),
+            min(90.0, y[ok].max() + margin),
+        )
     kdims = [hv.Dimension("lon", label="longitude", unit="°E"), hv.Dimension("lat", label="latitude", unit="°N")]
     groups = np.char.strip(pos[by].values.astype(str)).ravel() if by and by in pos else np.zeros(x.size, dtype=str)
     tracks = hv.Path([np.c_[x[(groups == g) & ok], y[(groups == g) & ok]] for g in np.unique(groups[ok])], kdims=kdims)
     tracks = _style(tracks, common=dict(color="steelblue"), bokeh=dict(line_width=1), mpl=dict(linewidth=0.8))
-    dots = _style(hv.Points((x[ok], y[ok]), kdims=kdims), common=dict(color="darkorange"),
-                  bokeh=dict(size=4), mpl=dict(s=6))
+    dots = _style(
+        hv.Points((x[ok], y[ok]), kdims=kdims), common=dict(color="darkorange"), bokeh=dict(size=4), mpl=dict(s=6)
+    )
     title = f"{int(ok.sum())} positions" + (f", {len(np.unique(groups[ok]))} {by}" if by and by in pos else "")
     out = tracks * dots * coastlines.overlay(bbox)
-    out = _style(out, common=dict(title=title), bokeh=dict(frame_width=width, data_aspect=1),
-                 mpl=dict(aspect="equal", fig_size=160))
+    out = _style(
+        out,
+        common=dict(title=title),
+        bokeh=dict(frame_width=width, data_aspect=1),
+        mpl=dict(aspect="equal", fig_size=160),
+    )
     return out.relabel(title)
 
 
 # ----------------------------------------------------------------------------- section
 
-def section(ds: xr.Dataset | xr.DataArray, var: str | None = None, x: str = "JULD", y: str = "depth", *,
-            cmap: str = "RdYlBu_r", clim: tuple[float, float] | None = None, width: int = 720, height: int = 360,
-            **selectors: Any) -> Any:
+
+def section(
+    ds: xr.Dataset | xr.DataArray,
+    var: str | None = None,
+    x: str = "JULD",
+    y: str = "depth",
+    *,
+    cmap: str = "RdYlBu_r",
+    clim: tuple[float, float] | None = None,
+    width: int = 720,
+    height: int = 360,
+    **selectors: Any,
+) -> Any:
     """A 2-D section of ``var``: ``x`` across, ``y`` down (depth and pressure increase downwards).
 
     After the ``selectors`` the data must be 2-D over (x, y). ``x`` or ``y`` may be a variable
@@ -476,12 +569,15 @@ def section(ds: xr.Dataset | xr.DataArray, var: str | None = None, x: str = "JUL
             if axis in da.coords and da[axis].ndim == 1:
                 da = da.swap_dims({da[axis].dims[0]: axis})
             else:
-                raise VizError(f"section(): {axis!r} is neither a dimension nor a 1-D coordinate of "
-                               f"{da.name or 'the variable'} (dims {list(da.dims)}, coords {[str(c) for c in da.coords]})")
+                raise VizError(
+                    f"section(): {axis!r} is neither a dimension nor a 1-D coordinate of "
+                    f"{da.name or 'the variable'} (dims {list(da.dims)}, coords {[str(c) for c in da.coords]})"
+                )
     extra = [d for d in da.dims if d not in (x, y)]
     if extra:
-        raise VizError(f"section(): still dimensions {extra} beside {x}/{y}; select them with keywords, "
-                       f"e.g. {extra[0]}=...")
+        raise VizError(
+            f"section(): still dimensions {extra} beside {x}/{y}; select them with keywords, e.g. {extra[0]}=..."
+        )
     da = da.transpose(y, x).sortby([x, y]).compute()
     name = str(da.name or "value")
     values = da.values.astype(float)
@@ -494,15 +590,26 @@ def section(ds: xr.Dataset | xr.DataArray, var: str | None = None, x: str = "JUL
     mesh = hv.QuadMesh((da[x].values, da[y].values, values), kdims=[x, y], vdims=[vdim])
     where = ", ".join(f"{k}={v}" for k, v in selectors.items())
     title = f"{_short(da)} section" + (f" ({where})" if where else "")
-    mesh = _style(mesh, common=dict(cmap=cmap, colorbar=True, clim=clim, invert_yaxis=_is_depth(da, y), title=title,
-                                    xlabel=_label(da[x]) if x in da.coords else x,
-                                    ylabel=_label(da[y]) if y in da.coords else y, clabel=_label(da)),
-                  bokeh=dict(width=width, height=height, tools=["hover"], clipping_colors={"NaN": "#d9d9d9"}),
-                  mpl=dict(aspect=2.0, fig_size=200, clipping_colors={"NaN": "#d9d9d9"}, **_mpl_time_axis(da[x].values)))
+    mesh = _style(
+        mesh,
+        common=dict(
+            cmap=cmap,
+            colorbar=True,
+            clim=clim,
+            invert_yaxis=_is_depth(da, y),
+            title=title,
+            xlabel=_label(da[x]) if x in da.coords else x,
+            ylabel=_label(da[y]) if y in da.coords else y,
+            clabel=_label(da),
+        ),
+        bokeh=dict(width=width, height=height, tools=["hover"], clipping_colors={"NaN": "#d9d9d9"}),
+        mpl=dict(aspect=2.0, fig_size=200, clipping_colors={"NaN": "#d9d9d9"}, **_mpl_time_axis(da[x].values)),
+    )
     return mesh.relabel(title)
 
 
 # ----------------------------------------------------------------------------- export
+
 
 def save_png(obj: Any, path: str | Path, dpi: int = 110) -> Path:
     """Write a plot to ``path`` as a PNG, rendered with Matplotlib (offline, no browser). Atomic.
@@ -516,10 +623,12 @@ def save_png(obj: Any, path: str | Path, dpi: int = 110) -> Path:
     """
     import holoviews as hv
 
-    if hasattr(obj, "object") and isinstance(getattr(obj, "object"), hv.core.Dimensioned):
+    if hasattr(obj, "object") and isinstance(obj.object, hv.core.Dimensioned):
         obj = obj.object  # a panel pane
     if not isinstance(obj, hv.core.Dimensioned):
-        raise VizError(f"save_png() needs a HoloViews/hvplot plot (or a panel HoloViews pane), got {type(obj).__name__}")
+        raise VizError(
+            f"save_png() needs a HoloViews/hvplot plot (or a panel HoloViews pane), got {type(obj).__name__}"
+        )
     path = Path(path)
     if path.suffix.lower() != ".png":
         raise VizError(f"save_png({str(path)!r}): the file name must end in .png")

@@ -92,27 +92,52 @@ def load(path: Path = CORPUS) -> list[Case]:
         where = f"{path.name} case {row.get('id', i)!r}"
         kinds = [k for k in KINDS if k in row]
         assert len(kinds) == 1, f"{where}: give exactly one of {', '.join(KINDS)}"
-        missing = [k for k in ("id", "surface", "title", "expect", "names", "wrong", "next", "unchanged") if k not in row]
+        missing = [
+            k for k in ("id", "surface", "title", "expect", "names", "wrong", "next", "unchanged") if k not in row
+        ]
         assert not missing, f"{where}: missing {', '.join(missing)}"
         assert row["id"] not in seen, f"{where}: the id is used twice"
         seen.add(row["id"])
         assert row["surface"] in SURFACES, f"{where}: unknown surface {row['surface']!r} (known: {', '.join(SURFACES)})"
-        assert set(row["expect"]) <= {"exit", "status", "error"} and len(row["expect"]) == 1, \
+        assert set(row["expect"]) <= {"exit", "status", "error"} and len(row["expect"]) == 1, (
             f"{where}: expect is one of exit, status, error"
-        assert row["unchanged"] and set(row["unchanged"]) <= set(SNAPSHOTS), \
+        )
+        assert row["unchanged"] and set(row["unchanged"]) <= set(SNAPSHOTS), (
             f"{where}: unchanged lists one or more of {', '.join(SNAPSHOTS)}"
+        )
         used = _placeholders(row[kinds[0]]) | ({"draft"} if row.get("setup") else set())
-        if used & set(STACK_PLACEHOLDERS) or set(row["unchanged"]) & {"deposits", "accounts", "servers", "clusters",
-                                                                        "stack_config", "home"}:
+        if used & set(STACK_PLACEHOLDERS) or set(row["unchanged"]) & {
+            "deposits",
+            "accounts",
+            "servers",
+            "clusters",
+            "stack_config",
+            "home",
+        }:
             assert row.get("stack"), f"{where}: it uses the running stack: add `stack: true`"
-        cases.append(Case(id=row["id"], surface=row["surface"], title=row["title"], expect=row["expect"],
-                          names=str(row["names"]), wrong=str(row["wrong"]), next=str(row["next"]),
-                          unchanged=list(row["unchanged"]), kind=kinds[0], action=row[kinds[0]],
-                          setup=row.get("setup"), stack=bool(row.get("stack")), note=row.get("note", ""), raw=row))
+        cases.append(
+            Case(
+                id=row["id"],
+                surface=row["surface"],
+                title=row["title"],
+                expect=row["expect"],
+                names=str(row["names"]),
+                wrong=str(row["wrong"]),
+                next=str(row["next"]),
+                unchanged=list(row["unchanged"]),
+                kind=kinds[0],
+                action=row[kinds[0]],
+                setup=row.get("setup"),
+                stack=bool(row.get("stack")),
+                note=row.get("note", ""),
+                raw=row,
+            )
+        )
     return cases
 
 
 # ----------------------------------------------------------------------------- the page
+
 
 def _short(value: Any) -> str:
     """A placeholder-filled value as a reader sees it: file names without the test folder."""
@@ -133,13 +158,19 @@ def given(case: Case) -> str:
     """The input, written the way a user would type or send it."""
     a = case.action
     if case.kind == "cli":
-        env = " ".join(f"{k}={_short(v)}" for k, v in (a.get("env") or {}).items() if "TOKEN" not in k and "URL" not in k)
+        env = " ".join(
+            f"{k}={_short(v)}" for k, v in (a.get("env") or {}).items() if "TOKEN" not in k and "URL" not in k
+        )
         args = " ".join(_quote(_short(x)) for x in a["argv"])
         return (env + " " if env else "") + "odatis-vre " + args
     if case.kind == "python":
-        args = [repr(_obj_repr(x)) if not (isinstance(x, str) and x.startswith("@")) else x[1:] for x in a.get("args", [])]
-        args += [f"{k}={_obj_repr(v)!r}" if not (isinstance(v, str) and v.startswith("@")) else f"{k}={v[1:]}"
-                 for k, v in (a.get("kwargs") or {}).items()]
+        args = [
+            repr(_obj_repr(x)) if not (isinstance(x, str) and x.startswith("@")) else x[1:] for x in a.get("args", [])
+        ]
+        args += [
+            f"{k}={_obj_repr(v)!r}" if not (isinstance(v, str) and v.startswith("@")) else f"{k}={v[1:]}"
+            for k, v in (a.get("kwargs") or {}).items()
+        ]
         call = f"{a['call']}({', '.join(args)})"
         if a.get("method"):
             margs = ", ".join(repr(_obj_repr(x)) for x in a.get("method_args", []))
@@ -147,9 +178,16 @@ def given(case: Case) -> str:
         return call.replace("'{work}/", "'")
     if case.kind == "http":
         body = a.get("json", a.get("data"))
-        shown = "" if body is None else " " + (yaml.safe_dump(body, default_flow_style=True, width=10_000,
-                                                              allow_unicode=True).strip()
-                                               if "json" in a else repr(body))
+        shown = (
+            ""
+            if body is None
+            else " "
+            + (
+                yaml.safe_dump(body, default_flow_style=True, width=10_000, allow_unicode=True).strip()
+                if "json" in a
+                else repr(body)
+            )
+        )
         hdr = "".join(f" [{k}: {v}]" for k, v in (a.get("headers") or {}).items())
         who = {"none": " (no token)", "admin": " (admin)"}.get(a.get("user", "alice"), "")
         return f"{a['method']} {_short(a['url'])}{hdr}{who}{_short(shown)}"
@@ -190,8 +228,8 @@ def page(cases: list[Case]) -> str:
         "On the command line a refused input exits with status **1** (`Error: ...`), a wrong command line",
         "(unknown option, a value of the wrong kind) with **2**, and a bug of odatis-vre with **70**, saying",
         "so. No traceback is printed unless you ask for one: `odatis-vre --debug COMMAND ...`.",
-        "HTTP APIs answer JSON: the repository `{\"error\": ..., \"status\": ...}`, the hub",
-        "`{\"status\": ..., \"message\": ...}`. In Python the exception's message is the same text.",
+        'HTTP APIs answer JSON: the repository `{"error": ..., "status": ...}`, the hub',
+        '`{"status": ..., "message": ...}`. In Python the exception\'s message is the same text.',
         "",
         f"{len(cases)} cases over {len({c.surface for c in cases})} surfaces.",
         "",
@@ -202,8 +240,10 @@ def page(cases: list[Case]) -> str:
             continue
         out += [f"## {heading}", "", "| what was given | answer | the message says | what to do |", "|---|---|---|---|"]
         for c in rows:
-            out.append(f"| {_cell(c.title)}: `{_cell(given(c))}` | {answer(c)} | “{_cell(_short(c.names))}” … "
-                       f"“{_cell(_short(c.wrong))}” | “{_cell(_short(c.next))}” |")
+            out.append(
+                f"| {_cell(c.title)}: `{_cell(given(c))}` | {answer(c)} | “{_cell(_short(c.names))}” … "
+                f"“{_cell(_short(c.wrong))}” | “{_cell(_short(c.next))}” |"
+            )
         out.append("")
     return "\n".join(out)
 

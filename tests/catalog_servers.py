@@ -1,6 +1,6 @@
 """Stand-ins of the pole's data services, served from 127.0.0.1, for the catalogue's tests.
 
-One aiohttp application serves a local copy built by :func:`odatis_vre.mirror.build_local_copy`:
+One aiohttp application serves a local copy built by :func:`odatis_vre.data.mirror.build_local_copy`:
 
 * ``/gdac/...``        plain HTTP files (Argo GDAC layout, index files), with Range requests;
 * ``/copernicus/...``  Zarr stores over HTTP (what the Copernicus Marine ARCO service serves);
@@ -52,7 +52,9 @@ def erddap_table(frame: pd.DataFrame, query: str, time_cols: tuple[str, ...] = (
     cols = [c for c in parts[0].split(",") if c] or list(frame.columns)
     unknown = [c for c in cols if c not in frame.columns]
     if unknown:
-        raise web.HTTPBadRequest(text=f'Error {{ code=400; message="Bad Request: Query error: Unrecognized variable={unknown[0]}"; }}')
+        raise web.HTTPBadRequest(
+            text=f'Error {{ code=400; message="Bad Request: Query error: Unrecognized variable={unknown[0]}"; }}'
+        )
     df = frame
     distinct = False
     for part in parts[1:]:
@@ -61,7 +63,9 @@ def erddap_table(frame: pd.DataFrame, query: str, time_cols: tuple[str, ...] = (
             continue
         m = _CONSTRAINT.match(part)
         if not m or m.group(1) not in frame.columns:
-            raise web.HTTPBadRequest(text=f'Error {{ code=400; message="Bad Request: Query error: bad constraint {part}"; }}')
+            raise web.HTTPBadRequest(
+                text=f'Error {{ code=400; message="Bad Request: Query error: bad constraint {part}"; }}'
+            )
         col, op, val = m.groups()
         series = df[col]
         if col in time_cols:
@@ -80,8 +84,14 @@ def erddap_table(frame: pd.DataFrame, query: str, time_cols: tuple[str, ...] = (
         if op == "=~":
             mask = series.astype(str).str.fullmatch(str(value))
         else:
-            mask = {">=": series >= value, "<=": series <= value, ">": series > value, "<": series < value,
-                    "=": series == value, "!=": series != value}[op]
+            mask = {
+                ">=": series >= value,
+                "<=": series <= value,
+                ">": series > value,
+                "<": series < value,
+                "=": series == value,
+                "!=": series != value,
+            }[op]
         df = df[mask]
     df = df[cols]
     if distinct:
@@ -98,9 +108,17 @@ def erddap_csv(df: pd.DataFrame, units: dict[str, str]) -> str:
 
 # ----------------------------------------------------------------------------- OPeNDAP (DAP2)
 
-_DAP_TYPES = {"f4": ("Float32", ">f4"), "f8": ("Float64", ">f8"), "i4": ("Int32", ">i4"), "i2": ("Int32", ">i4"),
-              "i1": ("Int32", ">i4"), "i8": ("Int32", ">i4"), "u1": ("Byte", "u1"), "u2": ("UInt32", ">u4"),
-              "u4": ("UInt32", ">u4")}
+_DAP_TYPES = {
+    "f4": ("Float32", ">f4"),
+    "f8": ("Float64", ">f8"),
+    "i4": ("Int32", ">i4"),
+    "i2": ("Int32", ">i4"),
+    "i1": ("Int32", ">i4"),
+    "i8": ("Int32", ">i4"),
+    "u1": ("Byte", "u1"),
+    "u2": ("UInt32", ">u4"),
+    "u4": ("UInt32", ">u4"),
+}
 
 
 def _dap_type(var: xr.Variable) -> tuple[str, str] | None:
@@ -121,7 +139,7 @@ def _slices(spec: str, shape: tuple[int, ...]) -> tuple[slice, ...]:
         else:
             start, stride, stop = nums
         if not (0 <= start <= stop < dim) or stride < 1:
-            raise web.HTTPBadRequest(text=f"Error {{ code = 1001; message = \"bad hyperslab {text} for size {dim}\"; }}")
+            raise web.HTTPBadRequest(text=f'Error {{ code = 1001; message = "bad hyperslab {text} for size {dim}"; }}')
         out.append(slice(start, stop + 1, stride))
     return tuple(out)
 
@@ -222,6 +240,7 @@ class DapDataset:
 
 # ----------------------------------------------------------------------------- OBIS
 
+
 def obis_page(records: list[dict[str, Any]], query: dict[str, str]) -> dict[str, Any]:
     """Answer an OBIS ``/occurrence`` query over ``records`` (sorted by ``id``)."""
     out = records
@@ -238,7 +257,9 @@ def obis_page(records: list[dict[str, Any]], query: dict[str, str]) -> dict[str,
         if not query["geometry"].upper().startswith("POLYGON") or len(nums) < 8:
             raise web.HTTPBadRequest(text=json.dumps({"message": "geometry: a WKT POLYGON is expected"}))
         xs, ys = nums[0::2], nums[1::2]
-        out = [r for r in out if min(xs) <= r["decimalLongitude"] <= max(xs) and min(ys) <= r["decimalLatitude"] <= max(ys)]
+        out = [
+            r for r in out if min(xs) <= r["decimalLongitude"] <= max(xs) and min(ys) <= r["decimalLatitude"] <= max(ys)
+        ]
     for key, keep in (("startdate", lambda d, v: d[:10] >= v), ("enddate", lambda d, v: d.split("/")[0][:10] <= v)):
         if query.get(key):
             out = [r for r in out if keep(r["eventDate"], query[key][:10])]
@@ -254,9 +275,18 @@ def obis_page(records: list[dict[str, Any]], query: dict[str, str]) -> dict[str,
 
 # ----------------------------------------------------------------------------- the server
 
-UNITS = {"time": "UTC", "date": "UTC", "latitude": "degrees_north", "longitude": "degrees_east", "pres": "decibar",
-         "temp": "degree_Celsius", "psal": "PSU", "depth": "m", "doxy_adjusted": "micromole/kg",
-         "chla_adjusted": "mg/m3"}
+UNITS = {
+    "time": "UTC",
+    "date": "UTC",
+    "latitude": "degrees_north",
+    "longitude": "degrees_east",
+    "pres": "decibar",
+    "temp": "degree_Celsius",
+    "psal": "PSU",
+    "depth": "m",
+    "doxy_adjusted": "micromole/kg",
+    "chla_adjusted": "mg/m3",
+}
 
 
 class DataServer:
@@ -284,7 +314,7 @@ class DataServer:
         return f"http://127.0.0.1:{self.port}"
 
     def mirror(self) -> dict[str, str]:
-        from odatis_vre import mirror
+        from odatis_vre.data import mirror
 
         return mirror.for_server(self.url)
 
@@ -292,7 +322,9 @@ class DataServer:
         if dataset_id not in self.tables:
             path = self.root / "erddap" / "tabledap" / f"{dataset_id}.csv"
             if not path.exists():
-                raise web.HTTPNotFound(text=f'Error {{ code=404; message="Not Found: Currently unknown datasetID={dataset_id}"; }}')
+                raise web.HTTPNotFound(
+                    text=f'Error {{ code=404; message="Not Found: Currently unknown datasetID={dataset_id}"; }}'
+                )
             self.tables[dataset_id] = pd.read_csv(path, dtype={"platform_number": str})
         return self.tables[dataset_id]
 
@@ -318,7 +350,9 @@ class DataServer:
         query = urllib.parse.unquote(request.rel_url.raw_query_string)
         df = erddap_table(frame, query)
         if df.empty:
-            raise web.HTTPNotFound(text='Error {\n    code=404;\n    message="Not Found: Your query produced no matching results. (nRows = 0)";\n}\n')
+            raise web.HTTPNotFound(
+                text='Error {\n    code=404;\n    message="Not Found: Your query produced no matching results. (nRows = 0)";\n}\n'
+            )
         return web.Response(text=erddap_csv(df, UNITS), content_type="text/csv")
 
     async def opendap(self, request: web.Request) -> web.Response:
@@ -340,8 +374,11 @@ class DataServer:
             return web.Response(text=ds.das(), headers={**headers, "Content-Description": "dods-das"})
         if kind == ".html":
             return web.Response(text="<html>OPeNDAP stand-in</html>", content_type="text/html")
-        return web.Response(body=ds.dods(constraint), content_type="application/octet-stream",
-                            headers={**headers, "Content-Description": "dods-data"})
+        return web.Response(
+            body=ds.dods(constraint),
+            content_type="application/octet-stream",
+            headers={**headers, "Content-Description": "dods-data"},
+        )
 
     async def obis(self, request: web.Request) -> web.Response:
         if self._obis is None:
@@ -375,7 +412,7 @@ class DataServer:
         for path in sorted((self.root / "thredds" / "dodsC").rglob("*.nc")):
             self._dap(str(path.relative_to(self.root)))
 
-    def start(self) -> "DataServer":
+    def start(self) -> DataServer:
         self.preload()
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))

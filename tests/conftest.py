@@ -4,12 +4,12 @@ import os
 from pathlib import Path
 
 import pytest
-
 from vre_testing import REPO, VRETestStack, start_stack
 
 # Tools installed by `make` (configurable-http-proxy, helm) are found first.
-os.environ["PATH"] = os.pathsep.join([str(REPO / ".tools" / "bin"), str(REPO / ".tools" / "node_modules" / ".bin"),
-                                      os.environ.get("PATH", "")])
+os.environ["PATH"] = os.pathsep.join(
+    [str(REPO / ".tools" / "bin"), str(REPO / ".tools" / "node_modules" / ".bin"), os.environ.get("PATH", "")]
+)
 os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
 
 #: Test deployments run as root give every hub user a system account, which must be able to enter the
@@ -22,7 +22,7 @@ def _reap_stale_runs() -> None:
     """Folders and system accounts left by test runs that were killed."""
     import shutil
 
-    from odatis_vre import sysusers
+    from odatis_vre.users import sysusers
 
     for run in TEST_ROOT.glob("run-*"):
         try:
@@ -54,7 +54,7 @@ def _traversable_basetemp(tmp_path_factory: pytest.TempPathFactory) -> None:
 @pytest.fixture(scope="session")
 def sample_data() -> Path:
     """The offline sample datasets of the catalogue (generated once, reused)."""
-    from odatis_vre import samples
+    from odatis_vre.data import samples
 
     dest = REPO / "catalog" / "data"
     samples.make_all(dest, force=False, progress=False)
@@ -80,7 +80,6 @@ def postgres_url() -> str:
     pg.stop()
 
 
-
 #: where the test session's images are tagged (images/build.sh REGISTRY), and their tag
 TEST_REGISTRY, TEST_TAG = "localhost/odatis-vre-test", "test"
 
@@ -98,7 +97,12 @@ def built_images(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     log = tmp_path_factory.mktemp("images") / "build.log"
     env = os.environ | {"IMAGES": "base ocean hub", "REGISTRY": TEST_REGISTRY, "PYTHON": sys.executable}
     with open(log, "w") as fh:
-        out = subprocess.run(["sh", str(REPO / "images" / "build.sh"), TEST_TAG], env=env, stdout=fh,
-                             stderr=subprocess.STDOUT, timeout=3600)
+        out = subprocess.run(
+            ["sh", str(REPO / "images" / "build.sh"), TEST_TAG],
+            env=env,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            timeout=3600,
+        )
     assert out.returncode == 0, f"images/build.sh failed ({log}):\n" + log.read_text()[-4000:]
     return {name: f"{TEST_REGISTRY}/vre-{name}:{TEST_TAG}" for name in ("base", "ocean", "hub")}

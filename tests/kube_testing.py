@@ -34,8 +34,9 @@ import subprocess
 import threading
 import time
 import uuid
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import attrs
 import jsonpatch
@@ -43,10 +44,18 @@ import kmock
 import requests
 
 #: resources the hub, the spawner and the gateway use (kmock serves discovery for declared ones)
-RESOURCES = ["v1/pods", "v1/persistentvolumeclaims", "v1/events", "v1/services", "v1/endpoints", "v1/secrets",
-             "v1/configmaps",
-             "gateway.dask.org/v1alpha1/daskclusters", "traefik.io/v1alpha1/ingressroutes",
-             "traefik.io/v1alpha1/ingressroutetcps"]
+RESOURCES = [
+    "v1/pods",
+    "v1/persistentvolumeclaims",
+    "v1/events",
+    "v1/services",
+    "v1/endpoints",
+    "v1/secrets",
+    "v1/configmaps",
+    "gateway.dask.org/v1alpha1/daskclusters",
+    "traefik.io/v1alpha1/ingressroutes",
+    "traefik.io/v1alpha1/ingressroutetcps",
+]
 SELECTOR = re.compile(r"^(?P<neg>!)?(?P<key>[A-Za-z0-9./_-]+)(?:(?P<op>==|=|!=)(?P<value>[A-Za-z0-9._-]*))?$")
 
 
@@ -135,8 +144,11 @@ class _APIServer(kmock.KubernetesEmulator):
         result = await super()._serve_list(request)
         selector = request.params.get("labelSelector")
         if selector:
-            result["items"] = [o for o in result["items"]
-                               if label_selector_matches(selector, (o.get("metadata") or {}).get("labels") or {})]
+            result["items"] = [
+                o
+                for o in result["items"]
+                if label_selector_matches(selector, (o.get("metadata") or {}).get("labels") or {})
+            ]
         result["metadata"]["resourceVersion"] = str(self._version)
         return result
 
@@ -195,11 +207,20 @@ class KubeAPI:
 
     def kubeconfig(self, path: Path, namespace: str) -> Path:
         """A kubeconfig for this server (what a pod's service account would give the hub and the gateway)."""
-        path.write_text(json.dumps({
-            "apiVersion": "v1", "kind": "Config", "current-context": "test",
-            "clusters": [{"name": "test", "cluster": {"server": self.url}}],
-            "users": [{"name": "test", "user": {"token": "test"}}],
-            "contexts": [{"name": "test", "context": {"cluster": "test", "user": "test", "namespace": namespace}}]}))
+        path.write_text(
+            json.dumps(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Config",
+                    "current-context": "test",
+                    "clusters": [{"name": "test", "cluster": {"server": self.url}}],
+                    "users": [{"name": "test", "user": {"token": "test"}}],
+                    "contexts": [
+                        {"name": "test", "context": {"cluster": "test", "user": "test", "namespace": namespace}}
+                    ],
+                }
+            )
+        )
         return path
 
     def _path(self, resource: str, namespace: str, name: str = "") -> str:
@@ -209,8 +230,9 @@ class KubeAPI:
 
     def objects(self, resource: str, namespace: str, selector: str = "") -> list[dict[str, Any]]:
         """The stored objects of ``resource`` (``v1/pods``, ``gateway.dask.org/v1alpha1/daskclusters``...)."""
-        r = requests.get(self._path(resource, namespace), params={"labelSelector": selector} if selector else None,
-                         timeout=30)
+        r = requests.get(
+            self._path(resource, namespace), params={"labelSelector": selector} if selector else None, timeout=30
+        )
         r.raise_for_status()
         return r.json()["items"]
 
@@ -293,8 +315,14 @@ class PodNetwork:
 class Kubelet:
     """Runs pod specs with podman, each pod in a namespace of ``network`` (see the module's docstring)."""
 
-    def __init__(self, network: PodNetwork, workdir: Path, namespace: str,
-                 configmaps: dict[str, dict[str, str]] | None = None, secrets_: dict[str, dict[str, str]] | None = None):
+    def __init__(
+        self,
+        network: PodNetwork,
+        workdir: Path,
+        namespace: str,
+        configmaps: dict[str, dict[str, str]] | None = None,
+        secrets_: dict[str, dict[str, str]] | None = None,
+    ):
         self.network, self.workdir, self.namespace = network, workdir, namespace
         self.configmaps = dict(configmaps or {})
         self.secrets = dict(secrets_ or {})
@@ -330,8 +358,12 @@ class Kubelet:
         """``{host name: IP}``: every Service under its short and namespaced names (the cluster DNS)."""
         out = {}
         for name, (ip, _) in self.services.items():
-            for host in (name, f"{name}.{self.namespace}", f"{name}.{self.namespace}.svc",
-                         f"{name}.{self.namespace}.svc.cluster.local"):
+            for host in (
+                name,
+                f"{name}.{self.namespace}",
+                f"{name}.{self.namespace}.svc",
+                f"{name}.{self.namespace}.svc.cluster.local",
+            ):
                 out[host] = ip
         return out
 
@@ -407,17 +439,34 @@ class Kubelet:
             self.ips[name] = self.network.add(name)[0]
         return self.ips[name]
 
-    def run_pod(self, name: str, spec: dict[str, Any], *, container: str | None = None,
-                env: dict[str, str] | None = None, entrypoint_args: list[str] | None = None,
-                mounts: dict[str, str] | None = None) -> str:
+    def run_pod(
+        self,
+        name: str,
+        spec: dict[str, Any],
+        *,
+        container: str | None = None,
+        env: dict[str, str] | None = None,
+        entrypoint_args: list[str] | None = None,
+        mounts: dict[str, str] | None = None,
+    ) -> str:
         """Start the pod's (first, or named) container; return the pod's IP. ``env`` adds to the pod's own;
         ``mounts`` (``{host path: container path}``) are what the kubelet itself would provide (a service
         account's credentials)."""
         ip, netns = self.address(name), self.network.pods[name]
         c = next(x for x in spec["containers"] if container in (None, x["name"]))
         volumes = {v["name"]: self._volume(name, v) for v in spec.get("volumes") or []}
-        args = ["podman", "run", "-d", "--name", f"{self.network.bridge}-{name}", "--network", f"ns:{netns}",
-                "--hostname", name, *self.hosts()]
+        args = [
+            "podman",
+            "run",
+            "-d",
+            "--name",
+            f"{self.network.bridge}-{name}",
+            "--network",
+            f"ns:{netns}",
+            "--hostname",
+            name,
+            *self.hosts(),
+        ]
         sc = {**(spec.get("securityContext") or {}), **(c.get("securityContext") or {})}
         if "runAsUser" in sc:
             args += ["--user", f"{sc['runAsUser']}:{sc.get('runAsGroup', sc.get('fsGroup', 0))}"]
@@ -475,18 +524,49 @@ def port_open(ip: str, port: int) -> bool:
 def mark_running(api: KubeAPI, namespace: str, pod: str, ip: str) -> None:
     """What the kubelet reports once the pod's container runs: phase Running, its IP, containers ready."""
     obj = next(p for p in api.objects("v1/pods", namespace) if p["metadata"]["name"] == pod)
-    statuses = [{"name": c["name"], "ready": True, "restartCount": 0, "image": c["image"], "imageID": "",
-                 "state": {"running": {"startedAt": obj["metadata"].get("creationTimestamp")}}}
-                for c in obj["spec"]["containers"]]
-    api.patch("v1/pods", namespace, pod, {"status": {
-        "phase": "Running", "podIP": ip, "podIPs": [{"ip": ip}], "hostIP": ip, "containerStatuses": statuses,
-        "conditions": [{"type": "Ready", "status": "True"}]}}, subresource="status")
+    statuses = [
+        {
+            "name": c["name"],
+            "ready": True,
+            "restartCount": 0,
+            "image": c["image"],
+            "imageID": "",
+            "state": {"running": {"startedAt": obj["metadata"].get("creationTimestamp")}},
+        }
+        for c in obj["spec"]["containers"]
+    ]
+    api.patch(
+        "v1/pods",
+        namespace,
+        pod,
+        {
+            "status": {
+                "phase": "Running",
+                "podIP": ip,
+                "podIPs": [{"ip": ip}],
+                "hostIP": ip,
+                "containerStatuses": statuses,
+                "conditions": [{"type": "Ready", "status": "True"}],
+            }
+        },
+        subresource="status",
+    )
 
 
 def publish_endpoints(api: KubeAPI, namespace: str, service: dict[str, Any], ip: str) -> None:
     """What Kubernetes' endpoints controller does for a Service whose pod runs: an Endpoints object with its address."""
     meta = service["metadata"]
-    ports = [{"name": p.get("name", ""), "port": p.get("targetPort", p["port"]), "protocol": p.get("protocol", "TCP")}
-             for p in service["spec"]["ports"]]
-    api.create("v1/endpoints", namespace, {"apiVersion": "v1", "kind": "Endpoints", "metadata": {
-        "name": meta["name"], "labels": meta.get("labels") or {}}, "subsets": [{"addresses": [{"ip": ip}], "ports": ports}]})
+    ports = [
+        {"name": p.get("name", ""), "port": p.get("targetPort", p["port"]), "protocol": p.get("protocol", "TCP")}
+        for p in service["spec"]["ports"]
+    ]
+    api.create(
+        "v1/endpoints",
+        namespace,
+        {
+            "apiVersion": "v1",
+            "kind": "Endpoints",
+            "metadata": {"name": meta["name"], "labels": meta.get("labels") or {}},
+            "subsets": [{"addresses": [{"ip": ip}], "ports": ports}],
+        },
+    )

@@ -15,21 +15,29 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import quote, urlparse
 
 import nbformat
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 SHOTS = Path("/tmp")
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 
 
 @contextlib.contextmanager
-def chromium(watch: "Watch | None" = None, name: str = "lab") -> Iterator[Any]:
+def chromium(watch: Watch | None = None, name: str = "lab") -> Iterator[Any]:
     """Debian's Chromium under Playwright (never a browser Playwright would download).
 
     When the block fails, each page ``watch`` follows is saved as ``/tmp/odatis-lab-<name>-failed-<i>.png``.
@@ -119,7 +127,9 @@ def wait_kernel_idle(page: Any, timeout: float = 180_000) -> None:
     """Until the notebook's kernel is connected and idle (JupyterLab's kernel status in the toolbar)."""
     page.wait_for_function(
         """() => { const el = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook-ExecutionIndicator');
-                   return el && el.getAttribute('data-status') === 'idle'; }""", timeout=timeout)
+                   return el && el.getAttribute('data-status') === 'idle'; }""",
+        timeout=timeout,
+    )
 
 
 def menu(page: Any, top: str, item: str) -> None:
@@ -141,20 +151,25 @@ def run_all(page: Any, timeout: float = 300_000, attempts: int = 3) -> None:
         menu(page, "Run", "Run All Cells")
         try:
             page.wait_for_function(
-                """() => Array.from(document.querySelectorAll('.jp-CodeCell .jp-InputPrompt'))
-                         .some(e => /\[(\*|\d+)\]/.test(e.textContent))""", timeout=60_000)
+                r"""() => Array.from(document.querySelectorAll('.jp-CodeCell .jp-InputPrompt'))
+                         .some(e => /\[(\*|\d+)\]/.test(e.textContent))""",
+                timeout=60_000,
+            )
             break
         except PlaywrightTimeout:
             wait_kernel_idle(page)
     else:
-        raise AssertionError(f"Run All Cells queued no cell in {attempts} attempts: is the notebook's kernel connected?")
+        raise AssertionError(
+            f"Run All Cells queued no cell in {attempts} attempts: is the notebook's kernel connected?"
+        )
     page.wait_for_function(
-        """() => { const p = Array.from(document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')).map(e => e.textContent);
+        r"""() => { const p = Array.from(document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')).map(e => e.textContent);
                    if (p.length > 0 && p.every(t => /\[\d+\]/.test(t))) return true;
                    const failed = Array.from(document.querySelectorAll('.jp-OutputArea-output'))
                      .some(o => o.textContent.includes('Traceback'));
                    return failed && !p.some(t => t.includes('*')); }""",
-        timeout=timeout)
+        timeout=timeout,
+    )
     wait_kernel_idle(page, timeout)
 
 

@@ -28,8 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 def slow_files() -> list[str]:
     """Test files with an end-to-end (``slow``) mark."""
-    return sorted(str(p.relative_to(REPO)) for p in (REPO / "tests").glob("test_*.py")
-                  if "mark.slow" in p.read_text())
+    return sorted(str(p.relative_to(REPO)) for p in (REPO / "tests").glob("test_*.py") if "mark.slow" in p.read_text())
 
 
 def failures(junit: Path) -> list[str]:
@@ -46,18 +45,24 @@ def failures(junit: Path) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5, help="how many times to run the files (default 5)")
-    parser.add_argument("--load", type=int, default=os.cpu_count() or 2,
-                        help="CPU hogs to run beside the tests (default: one per core; 0 for none)")
+    parser.add_argument(
+        "--load",
+        type=int,
+        default=os.cpu_count() or 2,
+        help="CPU hogs to run beside the tests (default: one per core; 0 for none)",
+    )
     parser.add_argument("files", nargs="*", help="test files (default: every file with slow tests)")
     args, pytest_args = parser.parse_known_args(argv)
     files = args.files or slow_files()
     if args.load and not shutil.which("stress-ng"):
-        parser.error("stress-ng is not installed: run `make test-repeat` (it installs Debian's stress-ng) "
-                     "or pass --load 0")
+        parser.error(
+            "stress-ng is not installed: run `make test-repeat` (it installs Debian's stress-ng) or pass --load 0"
+        )
     hog = None
     if args.load:
-        hog = subprocess.Popen(["stress-ng", "--cpu", str(args.load), "--cpu-method", "matrixprod", "--quiet"],
-                               start_new_session=True)
+        hog = subprocess.Popen(
+            ["stress-ng", "--cpu", str(args.load), "--cpu-method", "matrixprod", "--quiet"], start_new_session=True
+        )
     out_dir = Path(os.environ.get("TMPDIR", "/tmp")) / f"odatis-repeat-{os.getpid()}"
     out_dir.mkdir(parents=True, exist_ok=True)
     rows, failed = [], Counter()
@@ -65,12 +70,26 @@ def main(argv: list[str] | None = None) -> int:
         for run in range(1, args.runs + 1):
             junit = out_dir / f"run-{run}.xml"
             t0 = time.monotonic()
-            code = subprocess.call([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                                    f"--junitxml={junit}", *pytest_args, *files], cwd=REPO)
+            code = subprocess.call(
+                [
+                    sys.executable,
+                    "-m",
+                    "pytest",
+                    "-q",
+                    "-p",
+                    "no:cacheprovider",
+                    f"--junitxml={junit}",
+                    *pytest_args,
+                    *files,
+                ],
+                cwd=REPO,
+            )
             bad = failures(junit)
             failed.update(bad)
             rows.append((run, code, time.monotonic() - t0, len(bad)))
-            print(f"== run {run}/{args.runs}: exit {code}, {len(bad)} failed, {time.monotonic() - t0:.0f} s", flush=True)
+            print(
+                f"== run {run}/{args.runs}: exit {code}, {len(bad)} failed, {time.monotonic() - t0:.0f} s", flush=True
+            )
     finally:
         if hog is not None:
             os.killpg(hog.pid, signal.SIGTERM)

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-
 import pytest
 import yaml
 from click.testing import CliRunner, Result
 from dask_gateway import Gateway
 from dask_gateway.auth import JupyterHubAuth
+from vre_testing import VRETestStack, start_stack
 
 from odatis_vre.cli import main
-from odatis_vre.modes import local_ports
-from vre_testing import VRETestStack, start_stack
+from odatis_vre.hub.modes import local_ports
 
 pytestmark = pytest.mark.slow
 
@@ -42,8 +41,11 @@ def password_from(output: str) -> str:
 
 
 def gateway(stack: VRETestStack, user: str) -> Gateway:
-    return Gateway(address=f"{stack.url}/services/dask-gateway", auth=JupyterHubAuth(api_token=stack.user_token(user)),
-                   proxy_address=f"gateway://127.0.0.1:{local_ports(stack.stack.cfg)['gateway_tcp']}")
+    return Gateway(
+        address=f"{stack.url}/services/dask-gateway",
+        auth=JupyterHubAuth(api_token=stack.user_token(user)),
+        proxy_address=f"gateway://127.0.0.1:{local_ports(stack.stack.cfg)['gateway_tcp']}",
+    )
 
 
 def test_users_and_groups(stack: VRETestStack) -> None:
@@ -83,9 +85,25 @@ def test_users_and_groups(stack: VRETestStack) -> None:
 
 
 def test_images_spawn_page_and_retire(stack: VRETestStack) -> None:
-    cli(stack, "admin", "images", "add", "extra", "--image", "ghcr.io/odatis/vre-extra:1", "--display-name",
-        "Extra tools", "--description", "The ocean image plus extra tools", "--environment", "current",
-        "--cpu", "1", "--memory", "1G")
+    cli(
+        stack,
+        "admin",
+        "images",
+        "add",
+        "extra",
+        "--image",
+        "ghcr.io/odatis/vre-extra:1",
+        "--display-name",
+        "Extra tools",
+        "--description",
+        "The ocean image plus extra tools",
+        "--environment",
+        "current",
+        "--cpu",
+        "1",
+        "--memory",
+        "1G",
+    )
     out = cli(stack, "admin", "users", "add", "erin")
     erin = stack.login("erin", password_from(out.output))
     page = erin.get(f"{stack.url}/hub/spawn").text
@@ -134,8 +152,9 @@ def test_quota_change_applies_to_next_server_and_cluster(stack: VRETestStack) ->
         # wrong values are refused whole: the file is not touched
         before = stack.config_path.read_bytes()
         assert "not a size" in cli(stack, "admin", "quotas", "set", "default", "--memory", "4X", ok=False).output
-        assert "No group named 'nosuch'" in cli(stack, "admin", "quotas", "set", "nosuch", "--cpu", "1",
-                                                  ok=False).output
+        assert (
+            "No group named 'nosuch'" in cli(stack, "admin", "quotas", "set", "nosuch", "--cpu", "1", ok=False).output
+        )
         assert stack.config_path.read_bytes() == before
 
         cli(stack, "admin", "quotas", "set", "default", "--cpu", "8", "--memory", "32G", "--dask-clusters", "2")

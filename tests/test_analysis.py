@@ -12,11 +12,12 @@ import xarray as xr
 from dask.callbacks import Callback
 from scipy import stats
 
-from odatis_vre import analysis, samples
+from odatis_vre import analysis
 from odatis_vre.analysis import AnalysisError
-
+from odatis_vre.data import samples
 
 # ----------------------------------------------------------------------------- fixtures and helpers
+
 
 @pytest.fixture(scope="module")
 def daily() -> xr.DataArray:
@@ -28,13 +29,21 @@ def daily() -> xr.DataArray:
     doy = time.dayofyear.values
     years = (time.values - time.values[0]) / np.timedelta64(1, "D") / 365.2425
     slope = np.linspace(-0.5, 1.0, lat.size * lon.size).reshape(lat.size, lon.size)
-    values = (15 + 3 * np.sin(2 * np.pi * doy / 365.25)[:, None, None] + slope[None] * years[:, None, None]
-              + rng.normal(0, 0.8, (time.size, lat.size, lon.size)))
-    values[:, 0, 5] = np.nan                                  # land
-    values[rng.random(values.shape) < 0.05] = np.nan           # clouds / gaps
-    da = xr.DataArray(values.astype("float32"), dims=("time", "lat", "lon"), name="sst",
-                      coords={"time": time, "lat": lat, "lon": lon},
-                      attrs={"units": "degree_Celsius", "long_name": "sea surface temperature"})
+    values = (
+        15
+        + 3 * np.sin(2 * np.pi * doy / 365.25)[:, None, None]
+        + slope[None] * years[:, None, None]
+        + rng.normal(0, 0.8, (time.size, lat.size, lon.size))
+    )
+    values[:, 0, 5] = np.nan  # land
+    values[rng.random(values.shape) < 0.05] = np.nan  # clouds / gaps
+    da = xr.DataArray(
+        values.astype("float32"),
+        dims=("time", "lat", "lon"),
+        name="sst",
+        coords={"time": time, "lat": lat, "lon": lon},
+        attrs={"units": "degree_Celsius", "long_name": "sea surface temperature"},
+    )
     return da.chunk({"time": 50, "lat": 3, "lon": 6})
 
 
@@ -75,6 +84,7 @@ def numpy_climatology(da: xr.DataArray) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- climatology / anomalies
 
+
 def test_climatology_matches_numpy(daily: xr.DataArray) -> None:
     with Counter() as c:
         clim = analysis.climatology(daily)
@@ -104,8 +114,9 @@ def test_climatology_strategies_agree(daily: xr.DataArray, chunks: dict[str, int
     seasons = analysis.climatology(data, freq="season").compute()
     jja = np.isin(months, [6, 7, 8])
     with np.errstate(all="ignore"), pytest.warns(RuntimeWarning):
-        np.testing.assert_allclose(seasons.sel(season="JJA").values, np.nanmean(values[jja], axis=0), rtol=1e-5,
-                                   equal_nan=True)
+        np.testing.assert_allclose(
+            seasons.sel(season="JJA").values, np.nanmean(values[jja], axis=0), rtol=1e-5, equal_nan=True
+        )
 
 
 def test_climatology_of_whole_period_chunks_is_one_task_per_chunk(daily: xr.DataArray) -> None:
@@ -121,7 +132,7 @@ def test_climatology_seasons_and_dayofyear(daily: xr.DataArray) -> None:
     values, months = daily.values, month_index(daily)
     jja = np.isin(months, [6, 7, 8])
     doy = analysis.climatology(daily, freq="dayofyear").compute()
-    with np.errstate(all="ignore"), pytest.warns(RuntimeWarning):   # the land point is all-NaN
+    with np.errstate(all="ignore"), pytest.warns(RuntimeWarning):  # the land point is all-NaN
         ref_jja = np.nanmean(values[jja], axis=0)
         ref_32 = np.nanmean(values[daily.time.dt.dayofyear.values == 32], axis=0)
     np.testing.assert_allclose(seas.sel(season="JJA").values, ref_jja, rtol=1e-5, equal_nan=True)
@@ -155,6 +166,7 @@ def test_anomalies_with_a_given_climatology(daily: xr.DataArray) -> None:
 
 
 # ----------------------------------------------------------------------------- trend
+
 
 def test_trend_matches_scipy_linregress(daily: xr.DataArray) -> None:
     monthly = analysis.resample(analysis.anomalies(daily), "MS")
@@ -197,6 +209,7 @@ def test_trend_with_gaps_and_a_numeric_axis() -> None:
 
 # ----------------------------------------------------------------------------- regional mean / resample
 
+
 def test_regional_mean_matches_numpy(daily: xr.DataArray) -> None:
     bbox = (-9.0, 41.0, -1.0, 50.0)
     with Counter() as c:
@@ -237,7 +250,9 @@ def test_resample_matches_numpy(daily: xr.DataArray, how: str) -> None:
     assert c.computes == 0 and analysis.is_lazy(res)
     got = res.compute()
     keys = daily.time.dt.year.values * 100 + daily.time.dt.month.values
-    fn = {"mean": np.nanmean, "max": np.nanmax, "std": np.nanstd, "count": lambda a, axis: np.isfinite(a).sum(axis)}[how]
+    fn = {"mean": np.nanmean, "max": np.nanmax, "std": np.nanstd, "count": lambda a, axis: np.isfinite(a).sum(axis)}[
+        how
+    ]
     with np.errstate(all="ignore"), pytest.warns(RuntimeWarning) if how != "count" else _nullcontext():
         ref = np.stack([fn(daily.values[keys == k], axis=0) for k in np.unique(keys)])
     assert got.sizes["time"] == 36
@@ -255,8 +270,13 @@ class _nullcontext:
 def test_nothing_is_read_while_building(daily: xr.DataArray) -> None:
     """Every function only builds a graph: reading any chunk of the input would raise."""
     bad = poisoned(daily)
-    results = [analysis.climatology(bad), analysis.anomalies(bad), analysis.regional_mean(bad, (-9, 41, -1, 50)),
-               analysis.resample(bad, "YS", how="max"), analysis.trend(bad).slope]
+    results = [
+        analysis.climatology(bad),
+        analysis.anomalies(bad),
+        analysis.regional_mean(bad, (-9, 41, -1, 50)),
+        analysis.resample(bad, "YS", how="max"),
+        analysis.trend(bad).slope,
+    ]
     assert all(analysis.is_lazy(r) for r in results)
     with pytest.raises(AssertionError, match="data was read"):
         results[0].compute(scheduler="sync")
@@ -280,6 +300,7 @@ def test_bad_input_messages(daily: xr.DataArray) -> None:
 
 
 # ----------------------------------------------------------------------------- profiles
+
 
 def test_pressure_to_depth_is_teos10_and_agrees_with_unesco() -> None:
     # UNESCO Technical Papers in Marine Science 44 (1983): 10000 dbar at 30° → 9712.653 m; TEOS-10's
@@ -305,8 +326,15 @@ def test_potential_density_of_profiles() -> None:
     assert float(got.min()) > 25 and float(got.max()) < 28.5
     assert (got.isel(N_LEVELS=-1) > got.isel(N_LEVELS=0)).all()
     # a seawater reference (TEOS-10 standard: SP 35, 10 °C at the surface, 0° E 0° N) → σ0 ≈ 26.95 kg m-3
-    ref = xr.Dataset({"TEMP": ("N", [10.0]), "PSAL": ("N", [35.0]), "PRES": ("N", [0.0]),
-                      "LONGITUDE": ("N", [0.0]), "LATITUDE": ("N", [0.0])})
+    ref = xr.Dataset(
+        {
+            "TEMP": ("N", [10.0]),
+            "PSAL": ("N", [35.0]),
+            "PRES": ("N", [0.0]),
+            "LONGITUDE": ("N", [0.0]),
+            "LATITUDE": ("N", [0.0]),
+        }
+    )
     assert float(analysis.potential_density(ref)[0]) == pytest.approx(26.95, abs=0.05)
     with pytest.raises(analysis.AnalysisError, match="no PSAL; pass the names"):
         analysis.potential_density(ds.drop_vars("PSAL"))
@@ -314,8 +342,8 @@ def test_potential_density_of_profiles() -> None:
 
 def test_interp_profiles_matches_numpy() -> None:
     ds = samples.argo_dataset(n_floats=3, n_cycles=4, n_levels=60)
-    ds["TEMP"][2, 10:14] = np.nan                               # a gap in one profile
-    ds["PRES"][5, 40:] = np.nan                                 # a short profile
+    ds["TEMP"][2, 10:14] = np.nan  # a gap in one profile
+    ds["PRES"][5, 40:] = np.nan  # a short profile
     lazy = ds.chunk({"N_PROF": 5})
     with Counter() as c:
         out = analysis.interp_profiles(lazy)
@@ -348,7 +376,7 @@ def test_interp_profiles_on_the_catalogue_sample(sample_data: Any) -> None:
     # surface warmer than 1000 m nearly everywhere; at 1000 m (≈1008 dbar) the generator gives
     # 3 + 9 exp(-1008/900) + 0.9 (Mediterranean Water) ≈ 6.84 °C in every profile
     assert (t.sel(depth=10) > t.sel(depth=1000)).mean() > 0.95
-    expected = 3 + 9 * np.exp(-1008 / 900) + 0.9 * np.exp(-((1008 - 1000) / 250) ** 2)
+    expected = 3 + 9 * np.exp(-1008 / 900) + 0.9 * np.exp(-(((1008 - 1000) / 250) ** 2))
     assert abs(float(t.sel(depth=1000).mean()) - expected) < 0.1
 
 

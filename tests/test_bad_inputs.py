@@ -22,15 +22,15 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
+import bad_inputs as corpus
 import pytest
 import requests
 import yaml
-
-import bad_inputs as corpus
 from vre_testing import REPO, TEST_CONFIG, VRETestStack, free_port, start_stack
 
 CASES = corpus.load()
@@ -44,12 +44,20 @@ META = {
 }
 #: What good.nc's ACDD attributes are written from: META plus what publication needs (e-mail, platform...).
 GOOD_FILE_META = META | {
-    "creators": [{"name": "Carberry, Josiah", "orcid": "0000-0002-1825-0097", "email": "josiah.carberry@example.org",
-                  "affiliation": {"name": "Ifremer"}}],
+    "creators": [
+        {
+            "name": "Carberry, Josiah",
+            "orcid": "0000-0002-1825-0097",
+            "email": "josiah.carberry@example.org",
+            "affiliation": {"name": "Ifremer"},
+        }
+    ],
     "related_publications": [{"doi": "10.5194/os-19-1-2023"}],
     "funding": [{"funder": "Agence Nationale de la Recherche", "award": "ANR-00-TEST-0000"}],
     "platform": {"name": "Models/Analyses", "vocabulary": "GCMD Platform Keywords"},
-    "instrument": {"name": "Computer", "vocabulary": "GCMD Instrument Keywords"}, "program": "ODATIS"}
+    "instrument": {"name": "Computer", "vocabulary": "GCMD Instrument Keywords"},
+    "program": "ODATIS",
+}
 
 
 # ----------------------------------------------------------------------------- materials
@@ -66,13 +74,21 @@ class Materials:
 
 def _write_materials(work: Path) -> dict[str, Any]:
     """Broken and good data files, metadata and configurations; returns the Python objects (``@name``)."""
-    from odatis_vre import conventions, datafacts, metadata, samples
+    from odatis_vre.data import samples
+    from odatis_vre.publishing import conventions, datafacts, metadata
 
     ds = samples.sst_dataset(days=3)
     # a file publication accepts: the ACDD attributes a deposit writes (95 % of compliance-checker's points)
-    good = conventions.to_netcdf(datafacts.annotate(ds, metadata.load_metadata(GOOD_FILE_META), doi="10.5072/corpus",
-                                                    landing_url="https://vre.example.org/corpus/",
-                                                    publisher_email="repository@vre.example.org"), work / "good.nc")
+    good = conventions.to_netcdf(
+        datafacts.annotate(
+            ds,
+            metadata.load_metadata(GOOD_FILE_META),
+            doi="10.5072/corpus",
+            landing_url="https://vre.example.org/corpus/",
+            publisher_email="repository@vre.example.org",
+        ),
+        work / "good.nc",
+    )
     data = good.read_bytes()
     (work / "truncated.nc").write_bytes(data[: len(data) // 2])
     shutil.copy(good, work / "sst été.nc")
@@ -85,8 +101,11 @@ def _write_materials(work: Path) -> dict[str, Any]:
     ds.drop_attrs().to_netcdf(work / "nocf.nc")
     conventions.to_netcdf(ds, work / "source_attrs.nc")  # CF-clean, with only its source's ACDD attributes
     ds.to_zarr(work / "truncated.zarr", mode="w")
-    chunk = next(p for p in sorted((work / "truncated.zarr" / "analysed_sst").rglob("*")) if p.is_file()
-                 and p.name != "zarr.json")
+    chunk = next(
+        p
+        for p in sorted((work / "truncated.zarr" / "analysed_sst").rglob("*"))
+        if p.is_file() and p.name != "zarr.json"
+    )
     chunk.write_bytes(chunk.read_bytes()[: chunk.stat().st_size // 2])
     ds.to_zarr(work / "broken.zarr", mode="w")
     (work / "broken.zarr" / "zarr.json").write_text("{not json")
@@ -97,8 +116,9 @@ def _write_materials(work: Path) -> dict[str, Any]:
     (work / "meta_nocreators.yaml").write_text(yaml.safe_dump({k: v for k, v in META.items() if k != "creators"}))
     (work / "meta_badyaml.yaml").write_text("title: [unclosed\ncreators: x\n")
 
-    cfg = json.loads(json.dumps(TEST_CONFIG)) | {"hub": {"ip": "127.0.0.1", "port": 8765, "admin_users": ["admin"],
-                                                         "state_dir": ".vre"}}
+    cfg = json.loads(json.dumps(TEST_CONFIG)) | {
+        "hub": {"ip": "127.0.0.1", "port": 8765, "admin_users": ["admin"], "state_dir": ".vre"}
+    }
     (work / "vre.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
     (work / "cfg_badyaml.yaml").write_text("mode: local\nhub: {port: 8000\n")
     bad = json.loads(json.dumps(cfg))
@@ -124,8 +144,9 @@ def _write_materials(work: Path) -> dict[str, Any]:
         e["driver"] = driver
         e["args"] = {"urlpath": str(work / path)}
         sources[name] = e
-    (work / "broken_catalog.yaml").write_text(yaml.safe_dump({"metadata": main.get("metadata", {}),
-                                                              "sources": sources}, sort_keys=False))
+    (work / "broken_catalog.yaml").write_text(
+        yaml.safe_dump({"metadata": main.get("metadata", {}), "sources": sources}, sort_keys=False)
+    )
     return {"nocf_dataset": ds.drop_attrs(), "dataarray": ds["analysed_sst"], "sample_dataset": ds}
 
 
@@ -157,20 +178,35 @@ class Stack:
         from dask_gateway import Gateway
         from dask_gateway.auth import JupyterHubAuth
 
-        from odatis_vre.modes import local_ports
+        from odatis_vre.hub.modes import local_ports
 
-        return Gateway(address=f"{self.vre.url}/services/dask-gateway", auth=JupyterHubAuth(api_token=self.tokens[user]),
-                       proxy_address=f"gateway://127.0.0.1:{local_ports(self.vre.cfg)['gateway_tcp']}")
+        return Gateway(
+            address=f"{self.vre.url}/services/dask-gateway",
+            auth=JupyterHubAuth(api_token=self.tokens[user]),
+            proxy_address=f"gateway://127.0.0.1:{local_ports(self.vre.cfg)['gateway_tcp']}",
+        )
 
 
 STACK_CONFIG: dict[str, Any] = {
-    "profiles": TEST_CONFIG["profiles"] + [
-        {"name": "bigmem", "display_name": "Big memory", "description": "One core, a lot of memory",
-         "image": "ghcr.io/odatis/vre-ocean:test", "environment": "current", "cpu": {"limit": 1},
-         "memory": {"limit": "16G"}}],
+    "profiles": TEST_CONFIG["profiles"]
+    + [
+        {
+            "name": "bigmem",
+            "display_name": "Big memory",
+            "description": "One core, a lot of memory",
+            "image": "ghcr.io/odatis/vre-ocean:test",
+            "environment": "current",
+            "cpu": {"limit": 1},
+            "memory": {"limit": "16G"},
+        }
+    ],
     "groups": {"tiny": {"users": ["sam"], "quota": {"cpu": 2, "memory": "4G", "servers": 1, "storage": "1M"}}},
-    "services": {"dask_gateway": {"enabled": True}, "idle_culler": {"enabled": False}, "explorer": {"enabled": False},
-                 "repository": {"enabled": True, "registrar": "local", "max_upload": "8M"}},
+    "services": {
+        "dask_gateway": {"enabled": True},
+        "idle_culler": {"enabled": False},
+        "explorer": {"enabled": False},
+        "repository": {"enabled": True, "registrar": "local", "max_upload": "8M"},
+    },
 }
 
 
@@ -203,8 +239,12 @@ def explorer_url(tmp_path_factory: pytest.TempPathFactory, sample_data: Path) ->
     port = free_port()
     log = tmp_path_factory.mktemp("explorer") / "explorer.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "odatis_vre", "explorer", "serve", "--port", str(port),
-                                 "--no-hub-auth"], cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "odatis_vre", "explorer", "serve", "--port", str(port), "--no-hub-auth"],
+            cwd=REPO,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}/"
     try:
         # the first page builds a session (imports, a dataset opened): slow on a loaded machine
@@ -259,23 +299,28 @@ class Ctx:
 
 @dataclass
 class Outcome:
-    code: int | None          # exit status, HTTP status, or None for a Python call
+    code: int | None  # exit status, HTTP status, or None for a Python call
     error: BaseException | None
     message: str
 
 
 # -- setups: state a case needs before it runs (a context manager; state is cleaned up after)
 
+
 def _new_draft(ctx: Ctx, user: str = "alice") -> dict[str, Any]:
     assert ctx.stack is not None
-    r = requests.post(ctx.stack.repo + "api/deposits", headers=ctx.stack.h(user), timeout=60,
-                      json={"metadata": META, "key": f"setup-{time.monotonic_ns()}"})
+    r = requests.post(
+        ctx.stack.repo + "api/deposits",
+        headers=ctx.stack.h(user),
+        timeout=60,
+        json={"metadata": META, "key": f"setup-{time.monotonic_ns()}"},
+    )
     assert r.status_code == 201, r.text
     return r.json()
 
 
 def _client(ctx: Ctx, user: str = "alice") -> Any:
-    from odatis_vre.repository.client import Client
+    from odatis_vre.publishing.repository.client import Client
 
     assert ctx.stack is not None
     return Client(ctx.stack.repo, ctx.stack.tokens[user], retries=1)
@@ -336,7 +381,7 @@ def _setup_server_running(ctx: Ctx) -> Iterator[None]:
 
 @contextlib.contextmanager
 def _setup_home_over_quota(ctx: Ctx) -> Iterator[None]:
-    from odatis_vre import sysusers
+    from odatis_vre.users import sysusers
 
     assert ctx.stack is not None
     cfg = ctx.stack.vre.cfg
@@ -378,6 +423,7 @@ SETUPS: dict[str, Callable[[Ctx], Any]] = {
 
 # -- snapshots: the state that must not change
 
+
 def _tree(root: Path, mtimes: bool = True) -> dict[str, tuple[int, int]]:
     """Every path under ``root`` with its size (-1: a folder) and, if ``mtimes``, its modification time."""
     if not root.exists():
@@ -387,20 +433,31 @@ def _tree(root: Path, mtimes: bool = True) -> dict[str, tuple[int, int]]:
         if p.is_symlink():
             continue
         st = p.stat()
-        out[str(p.relative_to(root))] = (st.st_size if p.is_file() else -1,
-                                         st.st_mtime_ns if p.is_file() and mtimes else 0)
+        out[str(p.relative_to(root))] = (
+            st.st_size if p.is_file() else -1,
+            st.st_mtime_ns if p.is_file() and mtimes else 0,
+        )
     return out
 
 
 def _snap_deposits(ctx: Ctx) -> Any:
-    from odatis_vre.repository.server import Settings
-    from odatis_vre.repository.store import Store
+    from odatis_vre.publishing.repository.server import Settings
+    from odatis_vre.publishing.repository.store import Store
 
     assert ctx.stack is not None
     s = Settings.from_config(ctx.stack.vre.cfg)
     store = Store(s.storage, s.db_url)
-    rows = [(v["id"], v["version"], v["state"], v["doi"], json.dumps(v["metadata"], sort_keys=True),
-             [(f["name"], f["size"], f["received"], f["complete"]) for f in v["files"]]) for v in store.list_versions()]
+    rows = [
+        (
+            v["id"],
+            v["version"],
+            v["state"],
+            v["doi"],
+            json.dumps(v["metadata"], sort_keys=True),
+            [(f["name"], f["size"], f["received"], f["complete"]) for f in v["files"]],
+        )
+        for v in store.list_versions()
+    ]
     store.engine.dispose()
     # sizes, not times: a refused chunk may truncate an empty upload to empty again
     tree = {k: v for k, v in _tree(s.storage, mtimes=False).items() if k.startswith(("drafts", "published"))}
@@ -410,7 +467,7 @@ def _snap_deposits(ctx: Ctx) -> Any:
 def _snap_accounts(ctx: Ctx) -> Any:
     import pwd
 
-    from odatis_vre import accounts
+    from odatis_vre.users import accounts
 
     assert ctx.stack is not None
     vre = ctx.stack.vre
@@ -425,8 +482,10 @@ def _snap_accounts(ctx: Ctx) -> Any:
 
 def _snap_servers(ctx: Ctx) -> Any:
     assert ctx.stack is not None
-    return sorted((u["name"], sorted((n, bool(s.get("ready"))) for n, s in (u.get("servers") or {}).items()))
-                  for u in ctx.stack.vre.api("GET", "/users").json())
+    return sorted(
+        (u["name"], sorted((n, bool(s.get("ready"))) for n, s in (u.get("servers") or {}).items()))
+        for u in ctx.stack.vre.api("GET", "/users").json()
+    )
 
 
 def _snap_clusters(ctx: Ctx) -> Any:
@@ -439,7 +498,7 @@ def _snap_clusters(ctx: Ctx) -> Any:
 
 
 def _snap_home(ctx: Ctx) -> Any:
-    from odatis_vre import sysusers
+    from odatis_vre.users import sysusers
 
     assert ctx.stack is not None
     return _tree(sysusers.home_of(ctx.stack.vre.cfg, "sam"))
@@ -460,6 +519,7 @@ assert set(SNAPSHOTS) == set(corpus.SNAPSHOTS)
 
 
 # -- runners: one per kind of input
+
 
 def _run_cli(ctx: Ctx) -> Outcome:
     from click.testing import CliRunner
@@ -482,16 +542,20 @@ def _as_user(ctx: Ctx, user: str | None) -> Iterator[None]:
         return
     import dask.config
 
-    from odatis_vre.modes import local_ports
+    from odatis_vre.hub.modes import local_ports
 
     assert ctx.stack is not None
     vre = ctx.stack.vre
     saved = os.environ.get("JUPYTERHUB_API_TOKEN")
     os.environ["JUPYTERHUB_API_TOKEN"] = ctx.stack.tokens[user]
     try:
-        with dask.config.set({"gateway.address": f"{vre.url}/services/dask-gateway",
-                              "gateway.proxy-address": f"gateway://127.0.0.1:{local_ports(vre.cfg)['gateway_tcp']}",
-                              "gateway.auth.type": "jupyterhub"}):
+        with dask.config.set(
+            {
+                "gateway.address": f"{vre.url}/services/dask-gateway",
+                "gateway.proxy-address": f"gateway://127.0.0.1:{local_ports(vre.cfg)['gateway_tcp']}",
+                "gateway.auth.type": "jupyterhub",
+            }
+        ):
             yield
     finally:
         if saved is None:
@@ -523,8 +587,9 @@ def _run_http(ctx: Ctx) -> Outcome:
     assert ctx.stack is not None
     a = ctx.fill(ctx.case.action)
     kw: dict[str, Any] = {"json": a["json"]} if "json" in a else {"data": a["data"].encode()} if "data" in a else {}
-    r = requests.request(a["method"], a["url"], headers=ctx.stack.h(a.get("user", "alice")) | (a.get("headers") or {}),
-                         timeout=120, **kw)
+    r = requests.request(
+        a["method"], a["url"], headers=ctx.stack.h(a.get("user", "alice")) | (a.get("headers") or {}), timeout=120, **kw
+    )
     try:
         body = r.json()
         message = body.get("error") or body.get("message") or r.text
@@ -541,8 +606,11 @@ def _run_explorer(ctx: Ctx) -> Outcome:
     dataset = ctx.case.action["dataset"]
     page = requests.get(ctx.explorer, params={"dataset": dataset}, timeout=180)
     with pull_session(url=ctx.explorer, arguments={"dataset": dataset}) as session:
-        alerts = [m for m in session.document.models if "alert" in " ".join(getattr(m, "css_classes", []) or [])
-                  or type(m).__name__ == "HTML"]
+        alerts = [
+            m
+            for m in session.document.models
+            if "alert" in " ".join(getattr(m, "css_classes", []) or []) or type(m).__name__ == "HTML"
+        ]
         texts = []
         for m in alerts:
             text = html.unescape(re.sub(r"<[^>]+>", "", html.unescape(str(getattr(m, "text", "") or ""))))
@@ -551,26 +619,31 @@ def _run_explorer(ctx: Ctx) -> Outcome:
     return Outcome(page.status_code, None, "\n".join(texts))
 
 
-RUNNERS: dict[str, Callable[[Ctx], Outcome]] = {"cli": _run_cli, "python": _run_python, "http": _run_http,
-                                                "explorer": _run_explorer}
+RUNNERS: dict[str, Callable[[Ctx], Outcome]] = {
+    "cli": _run_cli,
+    "python": _run_python,
+    "http": _run_http,
+    "explorer": _run_explorer,
+}
 
 
 # ----------------------------------------------------------------------------- the corpus
 
 
 def _params() -> list[Any]:
-    return [pytest.param(c, id=c.id, marks=[pytest.mark.slow] if c.stack or c.kind == "explorer" else [])
-            for c in CASES]
+    return [
+        pytest.param(c, id=c.id, marks=[pytest.mark.slow] if c.stack or c.kind == "explorer" else []) for c in CASES
+    ]
 
 
 @pytest.mark.parametrize("case", _params())
-def test_bad_input(case: corpus.Case, request: pytest.FixtureRequest, materials: Materials,
-                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bad_input(
+    case: corpus.Case, request: pytest.FixtureRequest, materials: Materials, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ctx = Ctx(case, materials, values={"work": str(materials.work)})
     if case.stack:
         ctx.stack = request.getfixturevalue("corpus_stack")
-        ctx.values |= {"repo": ctx.stack.repo, "hub": ctx.stack.vre.url,
-                       "stack_config": str(ctx.stack.vre.config_path)}
+        ctx.values |= {"repo": ctx.stack.repo, "hub": ctx.stack.vre.url, "stack_config": str(ctx.stack.vre.config_path)}
     if case.kind == "explorer":
         ctx.explorer = request.getfixturevalue("explorer_url")
     monkeypatch.chdir(materials.work)
@@ -610,30 +683,55 @@ def test_the_corpus_covers_every_surface_and_cli_group() -> None:
     surfaces = {c.surface for c in CASES}
     assert surfaces == set(corpus.SURFACES), f"surfaces without a case: {set(corpus.SURFACES) - surfaces}"
     # every command group of the CLI (and every top-level command) has a case run through it
-    first_words = {c.action["argv"][i] for c in CASES if c.kind == "cli"
-                   for i in range(len(c.action["argv"])) if c.action["argv"][i] in main.commands}
+    first_words = {
+        c.action["argv"][i]
+        for c in CASES
+        if c.kind == "cli"
+        for i in range(len(c.action["argv"]))
+        if c.action["argv"][i] in main.commands
+    }
     visible = {n for n, cmd in main.commands.items() if not cmd.hidden}
     assert visible <= first_words, f"CLI commands without a case: {visible - first_words}"
     assert all(isinstance(main.commands[n], click.Command) for n in first_words)
     # the kinds of input the issue lists
     text = yaml.safe_dump([c.raw for c in CASES], allow_unicode=True, width=10_000)
-    for needle in ("truncated.nc", "truncated.zarr", "broken.zarr", "nocf", "SHA-256 is not the announced", "../../evil.nc",
-                   "été", "аdmin", "1000000000000000000", "2020-01-01/2010-01-01", "soon/later", "-10,48,-2,43",
-                   "-10,north,-2,48", "quota 'dask.workers'", "quota 'dask.cores'", "worker_memory: 8",
-                   "quota 'dask.clusters'", "quota 'servers'", "above the cpu limit", "above the memory limit",
-                   "storage quota", "accepts at most 8M"):
+    for needle in (
+        "truncated.nc",
+        "truncated.zarr",
+        "broken.zarr",
+        "nocf",
+        "SHA-256 is not the announced",
+        "../../evil.nc",
+        "été",
+        "аdmin",
+        "1000000000000000000",
+        "2020-01-01/2010-01-01",
+        "soon/later",
+        "-10,48,-2,43",
+        "-10,north,-2,48",
+        "quota 'dask.workers'",
+        "quota 'dask.cores'",
+        "worker_memory: 8",
+        "quota 'dask.clusters'",
+        "quota 'servers'",
+        "above the cpu limit",
+        "above the memory limit",
+        "storage quota",
+        "accepts at most 8M",
+    ):
         assert needle in text, f"the corpus has no case with {needle!r}"
 
 
 def test_errors_page_is_generated_from_the_corpus() -> None:
     expected = corpus.page(CASES)
-    assert corpus.PAGE.read_text(encoding="utf-8") == expected, \
+    assert corpus.PAGE.read_text(encoding="utf-8") == expected, (
         "docs/errors.md is stale: run `make errors-page` (python tests/bad_inputs.py) and commit it"
+    )
 
 
 def test_repository_refuses_a_size_above_its_free_space(tmp_path: Path) -> None:
     """Without max_upload, a huge declared size is refused by the free space of the volume (nothing allocated)."""
-    from odatis_vre.repository.store import RepositoryError, Store
+    from odatis_vre.publishing.repository.store import RepositoryError, Store
 
     st = Store(tmp_path / "store")
     v = st.create_deposit("alice", {"title": "T"}, key="k")
@@ -649,8 +747,14 @@ def test_repository_refuses_a_size_above_its_free_space(tmp_path: Path) -> None:
 
 def _odatis_vre(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     exe = Path(sys.executable).with_name("odatis-vre")
-    return subprocess.run([str(exe), *args], capture_output=True, text=True, cwd=cwd, timeout=300,
-                          env=os.environ | {"ODATIS_VRE_CONFIG": str(cwd / "vre.yaml")})
+    return subprocess.run(
+        [str(exe), *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+        env=os.environ | {"ODATIS_VRE_CONFIG": str(cwd / "vre.yaml")},
+    )
 
 
 def test_no_traceback_reaches_the_user_unless_debug(materials: Materials) -> None:
@@ -670,7 +774,7 @@ def test_a_bug_is_one_message_with_exit_70(materials: Materials) -> None:
     import click
     from click.testing import CliRunner
 
-    from odatis_vre import cli_common
+    from odatis_vre.cli import common as cli_common
 
     @click.group(cls=cli_common.FriendlyGroup)
     @click.option("--debug", is_flag=True)

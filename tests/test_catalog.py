@@ -18,7 +18,18 @@ from odatis_vre.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
 CAT = REPO / "catalog" / "odatis.yaml"
-FIELDS = ("title", "producer", "data_centre", "licence", "citation", "bbox", "time_range", "variables", "access", "theme")
+FIELDS = (
+    "title",
+    "producer",
+    "data_centre",
+    "licence",
+    "citation",
+    "bbox",
+    "time_range",
+    "variables",
+    "access",
+    "theme",
+)
 
 
 @pytest.fixture(autouse=True)
@@ -76,8 +87,11 @@ def test_search_ranks_and_filters() -> None:
     hits = catalog.search("chlorophyll", catalog=cat)
     names = [h["name"] for h in hits]
     assert {"sample_chl", "cmems_globcolour_chl", "argo_erddap_bgc"} <= set(names)
-    assert all("chl" in catalog.describe(n, catalog=cat)["metadata"]["title"].lower()
-               or "chlorophyll" in json.dumps(catalog.describe(n, catalog=cat)).lower() for n in names)
+    assert all(
+        "chl" in catalog.describe(n, catalog=cat)["metadata"]["title"].lower()
+        or "chlorophyll" in json.dumps(catalog.describe(n, catalog=cat)).lower()
+        for n in names
+    )
     # every word must match
     assert catalog.search("chlorophyll mooring", catalog=cat) == []
     # a box outside the samples' region excludes them; a box inside ranks regional data first
@@ -104,7 +118,9 @@ def test_describe_and_cite() -> None:
     text = catalog.cite("argo_gdac_float")
     assert text.startswith("Argo (2000). Argo float data and metadata") and "https://doi.org/10.17882/42182" in text
     bib = catalog.cite("cmems_sst_ostia", style="bibtex")
-    assert bib.startswith("@misc{cmems_sst_ostia,") and "doi = {10.48670/moi-00165}" in bib and bib.rstrip().endswith("}")
+    assert (
+        bib.startswith("@misc{cmems_sst_ostia,") and "doi = {10.48670/moi-00165}" in bib and bib.rstrip().endswith("}")
+    )
     with pytest.raises(catalog.CatalogError, match="did you mean sample_chl"):
         catalog.describe("sample_chla")
 
@@ -239,12 +255,18 @@ def test_missing_sample_data_says_how_to_make_it(tmp_path: Path) -> None:
 
 
 def test_mirror_mapping(monkeypatch: pytest.MonkeyPatch) -> None:
-    from odatis_vre import mirror
+    from odatis_vre.data import mirror
 
-    m = {"https://data-argo.ifremer.fr": "http://127.0.0.1:1/gdac", "https://data-argo.ifremer.fr/dac": "http://127.0.0.1:2/d",
-         "copernicusmarine://": "http://127.0.0.1:1/copernicus/"}
+    m = {
+        "https://data-argo.ifremer.fr": "http://127.0.0.1:1/gdac",
+        "https://data-argo.ifremer.fr/dac": "http://127.0.0.1:2/d",
+        "copernicusmarine://": "http://127.0.0.1:1/copernicus/",
+    }
     assert mirror.rewrite("https://data-argo.ifremer.fr/dac/x/1/1_prof.nc", m) == "http://127.0.0.1:2/d/x/1/1_prof.nc"
-    assert mirror.rewrite("https://data-argo.ifremer.fr/ar_index_global_prof.txt", m) == "http://127.0.0.1:1/gdac/ar_index_global_prof.txt"
+    assert (
+        mirror.rewrite("https://data-argo.ifremer.fr/ar_index_global_prof.txt", m)
+        == "http://127.0.0.1:1/gdac/ar_index_global_prof.txt"
+    )
     assert mirror.rewrite("copernicusmarine://abc", m) == "http://127.0.0.1:1/copernicus/abc"
     assert mirror.rewrite("https://other.org/x", m) == "https://other.org/x"
     monkeypatch.setenv("ODATIS_VRE_MIRROR", "{not json")

@@ -1,7 +1,7 @@
 """The biology & imaging group: flow cytometry (SEANOE), benthic image annotations (SEANOE), OBIS occurrences.
 
 Loaded through the stand-ins of SEANOE and OBIS (tests/catalog_servers.py) with the mirror, from the
-local copies written by :func:`odatis_vre.mirror.build_local_copy`.
+local copies written by :func:`odatis_vre.data.mirror.build_local_copy`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from catalog_servers import DataServer  # noqa: E402
 
 from odatis_vre import catalog, provenance  # noqa: E402
-from odatis_vre.catalog_drivers import AccessError, ObisOccurrenceSource  # noqa: E402
+from odatis_vre.data.drivers import AccessError, ObisOccurrenceSource  # noqa: E402
 
 pytestmark = pytest.mark.slow
 BIOLOGY = ("somlit_roscoff_cytometry", "marel_carnot_cytometry", "emso_azores_tempo_annotations", "obis_occurrences")
@@ -24,7 +24,7 @@ BIOLOGY = ("somlit_roscoff_cytometry", "marel_carnot_cytometry", "emso_azores_te
 
 @pytest.fixture(scope="module")
 def server(sample_data: Path, tmp_path_factory: pytest.TempPathFactory) -> DataServer:
-    from odatis_vre import mirror
+    from odatis_vre.data import mirror
 
     root = mirror.build_local_copy(tmp_path_factory.mktemp("copy"), sample_data)
     srv = DataServer(root).start()
@@ -49,8 +49,10 @@ def test_the_group_is_complete_and_findable() -> None:
         # every variable has a CF standard name, or says (null + long_name) that none exists
         for v in md["variables"]:
             assert v["standard_name"] or "no CF standard name" in v.get("long_name", ""), (n, v)
-    assert {h["name"] for h in catalog.search("flow cytometry", catalog=cat)} == {"somlit_roscoff_cytometry",
-                                                                                  "marel_carnot_cytometry"}
+    assert {h["name"] for h in catalog.search("flow cytometry", catalog=cat)} == {
+        "somlit_roscoff_cytometry",
+        "marel_carnot_cytometry",
+    }
     assert "emso_azores_tempo_annotations" in {h["name"] for h in catalog.search("benthic imagery", catalog=cat)}
     taxa = {h["name"] for h in catalog.search(variables=["number_concentration_of_biological_taxon"], catalog=cat)}
     assert taxa == {"somlit_roscoff_cytometry", "marel_carnot_cytometry"}
@@ -63,11 +65,14 @@ def test_flow_cytometry_tables(server: DataServer) -> None:
     df = catalog.load("somlit_roscoff_cytometry", mirror=server.mirror(), time=("2005-01-01", "2005-12-31"))
     assert isinstance(df, pd.DataFrame)
     assert set(df.station) == {"SOMLIT-Astan"}  # Estacade starts in 2008
-    assert df.time.min() >= pd.Timestamp("2005-01-01", tz="UTC") and df.time.max() <= pd.Timestamp("2005-12-31", tz="UTC")
+    assert df.time.min() >= pd.Timestamp("2005-01-01", tz="UTC") and df.time.max() <= pd.Timestamp(
+        "2005-12-31", tz="UTC"
+    )
     assert {"Prochlorococcus", "Synechococcus", "picoeukaryotes"} <= set(df.group)
     assert (df.abundance > 0).all() and len(df) == 24 * 6  # twice a month × 6 groups
-    marel = catalog.load("marel_carnot_cytometry", mirror=server.mirror(), bbox=(1.5, 50.7, 1.6, 50.8),
-                         time=("2021-05-01", "2021-05-01"))
+    marel = catalog.load(
+        "marel_carnot_cytometry", mirror=server.mirror(), bbox=(1.5, 50.7, 1.6, 50.8), time=("2021-05-01", "2021-05-01")
+    )
     assert len(marel) == 12 * 6 and marel.functional_group.nunique() == 6  # every 2 h, one day
     assert [r["doi"] for r in provenance.opened()] == ["10.17882/110112", "10.17882/104948"]
 
@@ -85,21 +90,25 @@ def test_image_annotations_not_images(server: DataServer) -> None:
 
 def test_obis_occurrences_filtered_by_the_api(server: DataServer) -> None:
     box, period = (-10, 43, -2, 48), ("2012-01-01", "2016-12-31")
-    df = catalog.load("obis_occurrences", mirror=server.mirror(), bbox=box, time=period,
-                      scientificname="Acartia clausi")
+    df = catalog.load(
+        "obis_occurrences", mirror=server.mirror(), bbox=box, time=period, scientificname="Acartia clausi"
+    )
     assert len(df) > 0 and set(df.scientificName) == {"Acartia clausi"}
     assert df.longitude.between(-10, -2).all() and df.latitude.between(43, 48).all()
     assert df.time.min() >= pd.Timestamp(period[0], tz="UTC") and df.time.max() <= pd.Timestamp(period[1], tz="UTC")
     query = [r for r in server.requests if "/obis/v3/occurrence" in r][-1]
     assert "geometry=POLYGON" in query and "startdate=2012-01-01" in query and "scientificname=Acartia" in query
     # by AphiaID instead of name
-    by_id = catalog.load("obis_occurrences", mirror=server.mirror(), bbox=box, time=period, scientificname="",
-                         taxonid="149755")
+    by_id = catalog.load(
+        "obis_occurrences", mirror=server.mirror(), bbox=box, time=period, scientificname="", taxonid="149755"
+    )
     assert sorted(by_id.id) == sorted(df.id)
 
 
 def test_obis_pages_follow_after(server: DataServer) -> None:
-    kw = dict(api="https://api.obis.org/v3", west=-20, south=35, east=5, north=60, mirror=server.mirror(), progress=False)
+    kw = dict(
+        api="https://api.obis.org/v3", west=-20, south=35, east=5, north=60, mirror=server.mirror(), progress=False
+    )
     whole = ObisOccurrenceSource(page_size=10_000, **kw).read()
     before = len(server.requests)
     paged = ObisOccurrenceSource(page_size=700, **kw).read()

@@ -26,9 +26,16 @@ def _entry(title: str, doi: str) -> dict:
 @pytest.fixture()
 def served(tmp_path: Path):
     """An included catalogue served over HTTP from 127.0.0.1, as the repository serves its own."""
-    (tmp_path / "published.yaml").write_text(yaml.safe_dump({"sources": {
-        "published_chl_v1": _entry("Published chlorophyll (v1)", "10.5072/odatis.abc"),
-        "sample_chl": _entry("A clash with the main file", "10.5072/odatis.clash")}}))
+    (tmp_path / "published.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "sources": {
+                    "published_chl_v1": _entry("Published chlorophyll (v1)", "10.5072/odatis.abc"),
+                    "sample_chl": _entry("A clash with the main file", "10.5072/odatis.clash"),
+                }
+            }
+        )
+    )
     handler = lambda *a, **k: http.server.SimpleHTTPRequestHandler(*a, directory=str(tmp_path), **k)  # noqa: E731
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
@@ -38,8 +45,9 @@ def served(tmp_path: Path):
     catalog.refresh()
 
 
-def test_included_entries_are_found_loaded_and_cited(served: str, sample_data: Path,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_included_entries_are_found_loaded_and_cited(
+    served: str, sample_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv(catalog.ENV_INCLUDES, served)
     cat = catalog.open()
     assert "published_chl_v1" in cat and "sample_sst_zarr" in cat

@@ -16,8 +16,11 @@ REPO = Path(__file__).resolve().parents[1]
 def test_catalogue_notebook_runs(sample_data: Path, tmp_path: Path) -> None:
     nb = nbformat.read(REPO / "notebooks" / "01-catalogue.ipynb", as_version=4)
     # what the maps are made of: the data and the VRE's offline coastline (odatis_vre.viz.map)
-    nb.cells.append(nbformat.v4.new_code_cell(
-        "print('layers:', [type(e).__name__ for e in summer], [type(e).__name__ for e in bloom])"))
+    nb.cells.append(
+        nbformat.v4.new_code_cell(
+            "print('layers:', [type(e).__name__ for e in summer], [type(e).__name__ for e in bloom])"
+        )
+    )
     client = NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}})
     # the venv's interpreter runs the kernel whatever kernelspecs the machine has
     client.kernel_manager_class = "jupyter_client.manager.KernelManager"
@@ -36,6 +39,9 @@ def test_catalogue_notebook_runs(sample_data: Path, tmp_path: Path) -> None:
     pngs = [o for o in outputs if o.output_type == "display_data" and "image/png" in o.get("data", {})]
     assert len(pngs) == 3
     assert sorted(p.name for p in (tmp_path / "figures").glob("*.png")) == [
-        "chl-april.png", "sst-46N-5W.png", "sst-summer-2023.png"]
+        "chl-april.png",
+        "sst-46N-5W.png",
+        "sst-summer-2023.png",
+    ]
     assert "layers: ['Image', 'Path'] ['Image', 'Path']" in text
     assert "sample_sst_zarr | Daily sea surface temperature" in text and "sample_chl |" in text

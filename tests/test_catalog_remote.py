@@ -19,8 +19,9 @@ from click.testing import CliRunner
 sys.path.insert(0, str(Path(__file__).parent))
 from catalog_servers import DataServer  # noqa: E402
 
-from odatis_vre import catalog, mirror, provenance  # noqa: E402
+from odatis_vre import catalog, provenance
 from odatis_vre.cli import main  # noqa: E402
+from odatis_vre.data import mirror  # noqa: E402
 
 pytestmark = pytest.mark.slow
 BISCAY = (-10, 43, -2, 48)
@@ -86,7 +87,9 @@ def test_remote_entry_loads_from_its_local_copy(name: str, server: DataServer, s
     # the subset asked for is what came back
     if "bbox" in kw:
         w, s, e, n = kw["bbox"]
-        lat = next(c for c in ("latitude", "lat", "LATITUDE") if c in getattr(obj, "variables", getattr(obj, "columns", [])))
+        lat = next(
+            c for c in ("latitude", "lat", "LATITUDE") if c in getattr(obj, "variables", getattr(obj, "columns", []))
+        )
         lon = {"latitude": "longitude", "lat": "lon", "LATITUDE": "LONGITUDE"}[lat]
         assert float(obj[lat].min()) >= s and float(obj[lat].max()) <= n
         assert float(obj[lon].min()) >= w and float(obj[lon].max()) <= e
@@ -111,8 +114,8 @@ def _erddap_times(query: set[str], op: str) -> list[pd.Timestamp]:
     """The values of a query's ``time<op>...`` constraints (ISO 8601 or seconds since 1970, both ERDDAP's)."""
     out = []
     for part in query:
-        if part.startswith(f"time{op}") and not part[len(f"time{op}"):].startswith("="):
-            text = part[len(f"time{op}"):].strip('"')
+        if part.startswith(f"time{op}") and not part[len(f"time{op}") :].startswith("="):
+            text = part[len(f"time{op}") :].strip('"')
             try:
                 out.append(pd.Timestamp(float(text), unit="s", tz="UTC"))
             except ValueError:
@@ -121,13 +124,15 @@ def _erddap_times(query: set[str], op: str) -> list[pd.Timestamp]:
 
 
 def test_erddap_constraints_are_sent_to_the_server(server: DataServer) -> None:
-    df = catalog.load("argo_erddap_profiles", mirror=server.mirror(), bbox=(-12, 42, -6, 47),
-                      time=("2023-02-01", "2023-02-28")).compute()
+    df = catalog.load(
+        "argo_erddap_profiles", mirror=server.mirror(), bbox=(-12, 42, -6, 47), time=("2023-02-01", "2023-02-28")
+    ).compute()
     import urllib.parse
 
     # windows are fetched in parallel: look at every request of this load, whatever their order
-    queries = [set(urllib.parse.unquote(r.split("?", 1)[1]).split("&"))
-               for r in server.requests if "ArgoFloats.csv" in r][-3:]
+    queries = [
+        set(urllib.parse.unquote(r.split("?", 1)[1]).split("&")) for r in server.requests if "ArgoFloats.csv" in r
+    ][-3:]
     assert all({"latitude>=42.0", "latitude<=47.0", "longitude>=-12.0"} <= q for q in queries)
     # the period's last day is included whole (erddapy sends times as seconds since 1970, as ERDDAP allows)
     assert any(pd.Timestamp("2023-03-01", tz="UTC") in _erddap_times(q, "<") for q in queries)
@@ -143,7 +148,7 @@ def test_erddap_tables_are_lazy_one_request_per_window(server: DataServer) -> No
     """A 3-month period with 10-day windows: one request when the frame is made, the rest on compute()."""
     import dask.dataframe as dd
 
-    from odatis_vre.catalog_drivers import ErddapTabledapSource
+    from odatis_vre.data.drivers import ErddapTabledapSource
 
     before = len(server.requests)
     ddf = catalog.load("argo_erddap_profiles", mirror=server.mirror(), time=("2023-01-01", "2023-03-31"))
@@ -152,18 +157,35 @@ def test_erddap_tables_are_lazy_one_request_per_window(server: DataServer) -> No
     df = ddf.compute()
     assert len(server.requests) - before == 9
     # the same rows as one unchunked request (windows come in time order; rows within one as the server sends them)
-    whole = ErddapTabledapSource("https://erddap.ifremer.fr/erddap", "ArgoFloats", columns=list(df.columns),
-                                 start="2023-01-01", end="2023-03-31", west=-15.0, south=40.0, east=0.0, north=52.0,
-                                 mirror=server.mirror()).read()
+    whole = ErddapTabledapSource(
+        "https://erddap.ifremer.fr/erddap",
+        "ArgoFloats",
+        columns=list(df.columns),
+        start="2023-01-01",
+        end="2023-03-31",
+        west=-15.0,
+        south=40.0,
+        east=0.0,
+        north=52.0,
+        mirror=server.mirror(),
+    ).read()
     keys = ["time", "platform_number", "pres"]
-    pd.testing.assert_frame_equal(df.sort_values(keys).reset_index(drop=True), whole.sort_values(keys).reset_index(drop=True))
+    pd.testing.assert_frame_equal(
+        df.sort_values(keys).reset_index(drop=True), whole.sort_values(keys).reset_index(drop=True)
+    )
     assert str(df.time.dt.tz) == "UTC"
     starts = [ddf.get_partition(i).time.min().compute() for i in (0, 4, 8)]
     assert starts == sorted(starts)
     # an empty window in the middle keeps the frame's dtypes
-    gap = ErddapTabledapSource("https://erddap.ifremer.fr/erddap", "OceanGlidersGDACTrajectories",
-                               columns=["platform_code", "time", "depth"], start="2023-04-28", end="2023-05-02",
-                               chunk="1D", mirror=server.mirror()).to_dask()
+    gap = ErddapTabledapSource(
+        "https://erddap.ifremer.fr/erddap",
+        "OceanGlidersGDACTrajectories",
+        columns=["platform_code", "time", "depth"],
+        start="2023-04-28",
+        end="2023-05-02",
+        chunk="1D",
+        mirror=server.mirror(),
+    ).to_dask()
     parts = [gap.get_partition(i).compute() for i in range(gap.npartitions)]
     assert [len(p) for p in parts][:3] == [0, 0, 0] and len(parts[-1]) > 0
     assert all(p.dtypes.equals(parts[-1].dtypes) for p in parts)
@@ -189,24 +211,28 @@ def test_check_online_against_the_mirror(server: DataServer, monkeypatch: pytest
     assert result.exit_code == 0, result.output
     assert result.output.count("ok  ") == len(catalog.open())
     # an unreachable endpoint is reported, by name, and fails the check
-    monkeypatch.setenv("ODATIS_VRE_MIRROR", json.dumps({**server.mirror(), "https://data-argo.ifremer.fr": "http://127.0.0.1:9/gdac"}))
+    monkeypatch.setenv(
+        "ODATIS_VRE_MIRROR", json.dumps({**server.mirror(), "https://data-argo.ifremer.fr": "http://127.0.0.1:9/gdac"})
+    )
     result = CliRunner().invoke(main, ["catalog", "check", "--online", "--timeout", "5"])
     assert result.exit_code == 1
     assert "FAIL  argo_gdac_index_prof: http://127.0.0.1:9/gdac/ar_index_global_prof.txt.gz" in result.output
 
 
-def test_indexed_daily_files_equal_open_mfdataset(sample_data: Path, tmp_path: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_indexed_daily_files_equal_open_mfdataset(
+    sample_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """`sample_sst_daily` opens from a cached index of its files: same dataset as xarray's open_mfdataset."""
     import glob
     import shutil
 
-    from odatis_vre.catalog_drivers import open_files_indexed
+    from odatis_vre.data.drivers import open_files_indexed
 
     monkeypatch.setenv("ODATIS_VRE_CACHE_DIR", str(tmp_path / "cache"))
     files = sorted(glob.glob(str(sample_data / "sst_daily" / "*.nc")))
-    ref = xr.open_mfdataset(files, combine="by_coords", data_vars="minimal", coords="minimal", compat="override",
-                            chunks={})
+    ref = xr.open_mfdataset(
+        files, combine="by_coords", data_vars="minimal", coords="minimal", compat="override", chunks={}
+    )
     ds = catalog.load("sample_sst_daily")  # builds the index
     assert list((tmp_path / "cache" / "file-index").glob("*.pickle"))
     ds = catalog.load("sample_sst_daily")  # from the index

@@ -11,16 +11,16 @@ import re
 import shlex
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import click
 import pytest
 import yaml
 from click.testing import CliRunner, Result
+from vre_testing import TEST_CONFIG
 
 from odatis_vre.cli import main
-from vre_testing import TEST_CONFIG
 
 EXE = Path(sys.executable).with_name("odatis-vre")
 
@@ -32,7 +32,9 @@ def run(*args: str, ok: bool = True, **kw: object) -> Result:
     return result
 
 
-def walk(cmd: click.Command, path: tuple[str, ...] = ("odatis-vre",)) -> Iterator[tuple[tuple[str, ...], click.Command]]:
+def walk(
+    cmd: click.Command, path: tuple[str, ...] = ("odatis-vre",)
+) -> Iterator[tuple[tuple[str, ...], click.Command]]:
     yield path, cmd
     if isinstance(cmd, click.Group):
         for name, sub in cmd.commands.items():
@@ -65,7 +67,9 @@ def _parses(line: str) -> None:
     if "|" in words:
         words = words[: words.index("|")]
     assert words[0] == "odatis-vre", line
-    words = [w for i, w in enumerate(words[1:], 1) if w not in (">", ">>", "<") and words[i - 1] not in (">", ">>", "<")]
+    words = [
+        w for i, w in enumerate(words[1:], 1) if w not in (">", ">>", "<") and words[i - 1] not in (">", ">>", "<")
+    ]
     cmd: click.Command = main
     ctx = click.Context(main, info_name="odatis-vre")
     while isinstance(cmd, click.Group):
@@ -116,31 +120,62 @@ def test_global_options_go_before_or_after_the_command(cfg: Path, tmp_path: Path
     both = run("--config", str(cfg), "config", "show", "-c", str(other)).output
     assert yaml.safe_load(both)["hub"]["port"] == 8766
     # --hub-url and --token reach the admin commands from the group: the hub named there is the one asked
-    out = run("--config", str(cfg), "--hub-url", "http://127.0.0.1:9", "--token", "t", "admin", "users", "list",
-              ok=False)
+    out = run(
+        "--config", str(cfg), "--hub-url", "http://127.0.0.1:9", "--token", "t", "admin", "users", "list", ok=False
+    )
     assert out.exit_code == 1 and "The hub at http://127.0.0.1:9 does not answer" in out.output
     # and the token from $ODATIS_VRE_TOKEN, as before
-    out = run("--config", str(cfg), "--hub-url", "http://127.0.0.1:9", "admin", "users", "list", ok=False,
-              env={"ODATIS_VRE_TOKEN": "t"})
+    out = run(
+        "--config",
+        str(cfg),
+        "--hub-url",
+        "http://127.0.0.1:9",
+        "admin",
+        "users",
+        "list",
+        ok=False,
+        env={"ODATIS_VRE_TOKEN": "t"},
+    )
     assert "does not answer" in out.output
 
 
 def test_publish_derives_the_repository_from_the_global_hub_url(tmp_path: Path) -> None:
     """`odatis-vre --hub-url H publish ...` sends to H/services/repository/ (here nothing answers there)."""
-    from odatis_vre import conventions, datafacts, metadata, samples
     from test_repository import META
 
+    from odatis_vre.data import samples
+    from odatis_vre.publishing import conventions, datafacts, metadata
+
     # a file publication would accept (ACDD attributes as a deposit writes them): only the address is wrong
-    nc = conventions.to_netcdf(datafacts.annotate(samples.sst_dataset(days=2), metadata.load_metadata(META),
-                                                  doi="10.5072/cli", landing_url="https://vre.example.org/cli/",
-                                                  publisher_email="repository@vre.example.org"), tmp_path / "sst.nc")
+    nc = conventions.to_netcdf(
+        datafacts.annotate(
+            samples.sst_dataset(days=2),
+            metadata.load_metadata(META),
+            doi="10.5072/cli",
+            landing_url="https://vre.example.org/cli/",
+            publisher_email="repository@vre.example.org",
+        ),
+        tmp_path / "sst.nc",
+    )
     meta = tmp_path / "meta.yaml"
-    meta.write_text(yaml.safe_dump({"title": "SST for the CLI test", "creators": [{"name": "Doe, Jane"}],
-                                    "licence": "CC-BY-4.0", "keywords": ["sst"],
-                                    "abstract": "Two days of synthetic SST for a test of the command line."}))
+    meta.write_text(
+        yaml.safe_dump(
+            {
+                "title": "SST for the CLI test",
+                "creators": [{"name": "Doe, Jane"}],
+                "licence": "CC-BY-4.0",
+                "keywords": ["sst"],
+                "abstract": "Two days of synthetic SST for a test of the command line.",
+            }
+        )
+    )
     env = {"ODATIS_VRE_REPOSITORY_URL": None, "ODATIS_VRE_DEPOSIT_DIR": str(tmp_path / "cache")}
-    out = CliRunner().invoke(main, ["--hub-url", "http://127.0.0.1:9", "--token", "t", "publish", str(nc), "-m",
-                                    str(meta), "-q"], env=env, prog_name="odatis-vre")
+    out = CliRunner().invoke(
+        main,
+        ["--hub-url", "http://127.0.0.1:9", "--token", "t", "publish", str(nc), "-m", str(meta), "-q"],
+        env=env,
+        prog_name="odatis-vre",
+    )
     assert out.exit_code == 1 and "http://127.0.0.1:9/services/repository/" in out.output, out.output
     assert "Traceback" not in out.output
 
@@ -179,12 +214,15 @@ def test_every_list_command_takes_output() -> None:
 
 def test_older_verbs_still_work_but_are_hidden(cfg: Path) -> None:
     env = {"ODATIS_VRE_CONFIG": str(cfg)}
-    assert run("admin", "quotas", "show", "default", "--json", env=env).stdout == \
-        run("admin", "quotas", "list", "default", "-o", "json", env=env).stdout
+    assert (
+        run("admin", "quotas", "show", "default", "--json", env=env).stdout
+        == run("admin", "quotas", "list", "default", "-o", "json", env=env).stdout
+    )
     assert "show" not in run("admin", "quotas", "--help").output.split("Commands:")[1]
     # `admin groups` alone lists, as before
-    assert json.loads(run("admin", "groups", "--json", env=env).stdout) == \
-        json.loads(run("admin", "groups", "list", "-o", "json", env=env).stdout)
+    assert json.loads(run("admin", "groups", "--json", env=env).stdout) == json.loads(
+        run("admin", "groups", "list", "-o", "json", env=env).stdout
+    )
 
 
 # ----------------------------------------------------------------------------- completion in real shells
@@ -196,15 +234,17 @@ def _shell_env() -> dict[str, str]:
 
 def test_bash_completion_completes_commands_options_and_choices() -> None:
     script = subprocess.run([str(EXE), "completion", "bash"], capture_output=True, text=True, check=True).stdout
-    probe = (script + "\n"
-             "complete -p odatis-vre\n"
-             "for line in 'odatis-vre adm' 'odatis-vre admin quotas ' 'odatis-vre catalog list --theme ' "
-             "'odatis-vre catalog search --ti'; do\n"
-             "  COMP_WORDS=($line); [[ \"$line\" == *' ' ]] && COMP_WORDS+=('')\n"
-             "  COMP_CWORD=$(( ${#COMP_WORDS[@]} - 1 )); COMPREPLY=()\n"
-             "  _odatis_vre_completion odatis-vre\n"
-             "  echo \"$line => ${COMPREPLY[*]}\"\n"
-             "done\n")
+    probe = (
+        script + "\n"
+        "complete -p odatis-vre\n"
+        "for line in 'odatis-vre adm' 'odatis-vre admin quotas ' 'odatis-vre catalog list --theme ' "
+        "'odatis-vre catalog search --ti'; do\n"
+        "  COMP_WORDS=($line); [[ \"$line\" == *' ' ]] && COMP_WORDS+=('')\n"
+        "  COMP_CWORD=$(( ${#COMP_WORDS[@]} - 1 )); COMPREPLY=()\n"
+        "  _odatis_vre_completion odatis-vre\n"
+        '  echo "$line => ${COMPREPLY[*]}"\n'
+        "done\n"
+    )
     out = subprocess.run(["bash", "-c", probe], capture_output=True, text=True, env=_shell_env(), timeout=120)
     assert out.returncode == 0, out.stderr
     lines = dict(line.split(" => ", 1) for line in out.stdout.splitlines() if " => " in line)
@@ -212,19 +252,38 @@ def test_bash_completion_completes_commands_options_and_choices() -> None:
     assert lines["odatis-vre adm"].split() == ["admin"]
     assert {"list", "set"} <= set(lines["odatis-vre admin quotas "].split())
     assert "show" not in lines["odatis-vre admin quotas "].split()  # hidden aliases are not offered
-    assert set(lines["odatis-vre catalog list --theme "].split()) == {"physics", "biogeochemistry", "in_situ",
-                                                                       "biology_imaging"}
+    assert set(lines["odatis-vre catalog list --theme "].split()) == {
+        "physics",
+        "biogeochemistry",
+        "in_situ",
+        "biology_imaging",
+    }
     assert lines["odatis-vre catalog search --ti"].split() == ["--time"]
 
 
 def test_zsh_completion_loads_in_zsh_and_answers() -> None:
     script = subprocess.run([str(EXE), "completion", "zsh"], capture_output=True, text=True, check=True).stdout
-    out = subprocess.run(["zsh", "-f", "-c", "autoload -Uz compinit && compinit -u -D && eval \"$(cat)\" && "
-                          "whence -w _odatis_vre_completion"], input=script, capture_output=True, text=True,
-                         env=_shell_env(), timeout=120)
+    out = subprocess.run(
+        [
+            "zsh",
+            "-f",
+            "-c",
+            'autoload -Uz compinit && compinit -u -D && eval "$(cat)" && whence -w _odatis_vre_completion',
+        ],
+        input=script,
+        capture_output=True,
+        text=True,
+        env=_shell_env(),
+        timeout=120,
+    )
     assert out.returncode == 0 and "_odatis_vre_completion: function" in out.stdout, out.stderr
     # what the zsh function asks the program (the same protocol, answered in zsh's format)
-    answer = subprocess.run([str(EXE)], capture_output=True, text=True, timeout=120,
-                            env=_shell_env() | {"_ODATIS_VRE_COMPLETE": "zsh_complete",
-                                                "COMP_WORDS": "odatis-vre admin qu", "COMP_CWORD": "2"})
+    answer = subprocess.run(
+        [str(EXE)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=_shell_env()
+        | {"_ODATIS_VRE_COMPLETE": "zsh_complete", "COMP_WORDS": "odatis-vre admin qu", "COMP_CWORD": "2"},
+    )
     assert answer.returncode == 0 and "quotas" in answer.stdout.split()

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 import requests
-
 from vre_testing import write_config
 
 pytestmark = pytest.mark.slow
@@ -39,8 +38,11 @@ def test_up_status_down(tmp_path: Path, sample_data: Path) -> None:
         # the printed credentials work through the login form
         s = requests.Session()
         s.get(f"{url}/hub/login", timeout=30)
-        r = s.post(f"{url}/hub/login", data={"username": "admin", "password": password,
-                                              "_xsrf": s.cookies.get("_xsrf")}, timeout=60)
+        r = s.post(
+            f"{url}/hub/login",
+            data={"username": "admin", "password": password, "_xsrf": s.cookies.get("_xsrf")},
+            timeout=60,
+        )
         assert "/hub/login" not in r.url
         status = _run("status", "-c", str(cfg))
         assert status.returncode == 0 and f"odatis-vre runs at {url}/" in status.stdout

@@ -8,10 +8,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from odatis_vre import config, modes, quotas
-from odatis_vre.config import ConfigError
 from vre_testing import REPO, TEST_CONFIG
+
+from odatis_vre import config
+from odatis_vre.config import ConfigError
+from odatis_vre.hub import modes
+from odatis_vre.users import quotas
 
 PROFILE = {"name": "p", "display_name": "P", "image": "img:1"}
 
@@ -32,22 +34,35 @@ MALFORMED = [
     ({"profiles": [{"name": "p", "image": "i"}]}, ["profiles[0]", "display_name"]),
     ({"profiles": []}, ["profiles", "non-empty"]),
     ({"profiles": [PROFILE], "groups": {"Bad Name": {}}}, ["groups", "Bad Name"]),
-    ({"profiles": [PROFILE], "groups": {"g": {"quota": {"dask": {"workers": -1}}}}},
-     ["groups.g.quota.dask.workers", "minimum"]),
+    (
+        {"profiles": [PROFILE], "groups": {"g": {"quota": {"dask": {"workers": -1}}}}},
+        ["groups.g.quota.dask.workers", "minimum"],
+    ),
     ({"profiles": [PROFILE], "groups": {"g": {"quota": {"gpu": 1}}}}, ["groups.g.quota.gpu", "unknown key", "cpu"]),
     ({"profiles": [PROFILE, PROFILE]}, ["profiles", "'p' is used twice"]),
     ({"profiles": [PROFILE | {"groups": ["nope"]}]}, ["profiles[0].groups", "unknown group 'nope'"]),
-    ({"profiles": [PROFILE | {"cpu": {"guarantee": 4, "limit": 2}}]}, ["profiles[0].cpu", "guarantee 4 is above limit 2"]),
+    (
+        {"profiles": [PROFILE | {"cpu": {"guarantee": 4, "limit": 2}}]},
+        ["profiles[0].cpu", "guarantee 4 is above limit 2"],
+    ),
     ({"profiles": [PROFILE], "mode": "kubernetes"}, ["auth.type", "needs 'oauth'"]),
     ({"profiles": [PROFILE], "auth": {"type": "oauth", "oauth": {"client_id": "x"}}}, ["auth.oauth", "authorize_url"]),
-    ({"profiles": [PROFILE], "services": {"repository": {"registrar": "crossref"}}},
-     ["services.repository.registrar", "'datacite'"]),
-    ({"profiles": [PROFILE], "services": {"repository": {"direct_downloads": {"url": "127.0.0.1:9000"}}}},
-     ["services.repository.direct_downloads.url", "https?://"]),
-    ({"profiles": [PROFILE], "services": {"repository": {"direct_downloads": {"ttl": 1}}}},
-     ["services.repository.direct_downloads.ttl", "minimum"]),
-    ({"profiles": [PROFILE], "services": {"repository": {"direct_downloads": {"min_size": "big"}}}},
-     ["services.repository.direct_downloads.min_size", "K, M, G or T"]),
+    (
+        {"profiles": [PROFILE], "services": {"repository": {"registrar": "crossref"}}},
+        ["services.repository.registrar", "'datacite'"],
+    ),
+    (
+        {"profiles": [PROFILE], "services": {"repository": {"direct_downloads": {"url": "127.0.0.1:9000"}}}},
+        ["services.repository.direct_downloads.url", "https?://"],
+    ),
+    (
+        {"profiles": [PROFILE], "services": {"repository": {"direct_downloads": {"ttl": 1}}}},
+        ["services.repository.direct_downloads.ttl", "minimum"],
+    ),
+    (
+        {"profiles": [PROFILE], "services": {"repository": {"direct_downloads": {"min_size": "big"}}}},
+        ["services.repository.direct_downloads.min_size", "K, M, G or T"],
+    ),
 ]
 
 
@@ -76,12 +91,15 @@ def test_missing_file(tmp_path: Path) -> None:
 
 
 def test_cli_config_check(tmp_path: Path) -> None:
-    good = subprocess.run([sys.executable, "-m", "odatis_vre", "config", "check", str(REPO / "vre.yaml")],
-                          capture_output=True, text=True)
+    good = subprocess.run(
+        [sys.executable, "-m", "odatis_vre", "config", "check", str(REPO / "vre.yaml")], capture_output=True, text=True
+    )
     assert good.returncode == 0 and "valid (local mode" in good.stdout
     bad = tmp_path / "vre.yaml"
     bad.write_text(yaml.safe_dump({"profiles": [PROFILE], "hub": {"prot": 1}}))
-    out = subprocess.run([sys.executable, "-m", "odatis_vre", "config", "check", str(bad)], capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "odatis_vre", "config", "check", str(bad)], capture_output=True, text=True
+    )
     assert out.returncode == 1
     assert "hub.prot: unknown key" in out.stderr
 
@@ -111,11 +129,13 @@ def _cfg(groups: dict, **extra) -> config.VREConfig:
 
 
 def test_quota_is_most_generous_of_groups() -> None:
-    cfg = _cfg({
-        "default": {"quota": {"cpu": 1, "servers": 1}},
-        "a": {"users": ["ann"], "quota": {"cpu": 4, "memory": "8G", "dask": {"workers": 2}}},
-        "b": {"quota": {"cpu": 2, "memory": "16G", "dask": {"workers": 8}}},
-    })
+    cfg = _cfg(
+        {
+            "default": {"quota": {"cpu": 1, "servers": 1}},
+            "a": {"users": ["ann"], "quota": {"cpu": 4, "memory": "8G", "dask": {"workers": 2}}},
+            "b": {"quota": {"cpu": 2, "memory": "16G", "dask": {"workers": 8}}},
+        }
+    )
     q = quotas.for_user(cfg, "ann", ["b"])
     assert (q.cpu, q.memory, q.dask_workers) == (4, 16 * 1024**3, 8)
     assert q.servers == quotas.UNLIMITED  # neither group limits servers
@@ -124,8 +144,15 @@ def test_quota_is_most_generous_of_groups() -> None:
 
 
 def test_quota_messages_name_the_limit() -> None:
-    q = quotas.Quota.from_config({"cpu": 2, "memory": "4G", "servers": 1,
-                                  "dask": {"cores": 4, "workers": 2, "worker_memory": "2G", "clusters": 1}}, "group 'x'")
+    q = quotas.Quota.from_config(
+        {
+            "cpu": 2,
+            "memory": "4G",
+            "servers": 1,
+            "dask": {"cores": 4, "workers": 2, "worker_memory": "2G", "clusters": 1},
+        },
+        "group 'x'",
+    )
     with pytest.raises(quotas.QuotaExceeded, match=r"asks for 8 CPU.*limit of 2.*group 'x'"):
         quotas.check_profile(q, {"name": "big", "cpu": {"limit": 8}})
     with pytest.raises(quotas.QuotaExceeded, match=r"quota 'servers'"):
@@ -140,15 +167,27 @@ def test_quota_messages_name_the_limit() -> None:
 
 
 def test_modes_differ_only_where_declared(tmp_path: Path) -> None:
-    """The local/Kubernetes differences come from odatis_vre.modes; the rest of the hub config is shared."""
+    """The local/Kubernetes differences come from odatis_vre.hub.modes; the rest of the hub config is shared."""
     from traitlets.config import Config
 
-    from odatis_vre import hubconfig
+    from odatis_vre.hub import hubconfig
 
     local_raw = config.deep_merge(TEST_CONFIG, {"hub": {"port": 18999, "state_dir": str(tmp_path / "state")}})
-    kube_raw = config.deep_merge(local_raw, {"mode": "kubernetes", "auth": {"type": "oauth", "oauth": {
-        "client_id": "vre", "authorize_url": "https://sso.example.org/auth", "token_url": "https://sso.example.org/token",
-        "userdata_url": "https://sso.example.org/userinfo"}}})
+    kube_raw = config.deep_merge(
+        local_raw,
+        {
+            "mode": "kubernetes",
+            "auth": {
+                "type": "oauth",
+                "oauth": {
+                    "client_id": "vre",
+                    "authorize_url": "https://sso.example.org/auth",
+                    "token_url": "https://sso.example.org/token",
+                    "userdata_url": "https://sso.example.org/userinfo",
+                },
+            },
+        },
+    )
     env = {"ODATIS_VRE_OAUTH_CLIENT_SECRET": "s3cret", "PATH": str(REPO / ".tools" / "node_modules" / ".bin")}
     configs = {}
     for name, raw in (("local", local_raw), ("kubernetes", kube_raw)):
@@ -156,8 +195,8 @@ def test_modes_differ_only_where_declared(tmp_path: Path) -> None:
         hubconfig.apply(c, config.from_dict(raw, path=tmp_path / "vre.yaml"), environ=env)
         configs[name] = c
     loc, kub = configs["local"], configs["kubernetes"]
-    assert loc.JupyterHub.spawner_class == "odatis_vre.spawners.VRELocalSpawner"
-    assert kub.JupyterHub.spawner_class == "odatis_vre.spawners.VREKubeSpawner"
+    assert loc.JupyterHub.spawner_class == "odatis_vre.hub.spawners.VRELocalSpawner"
+    assert kub.JupyterHub.spawner_class == "odatis_vre.hub.spawners.VREKubeSpawner"
     assert "db_url" in loc.JupyterHub and "db_url" not in kub.JupyterHub  # z2jh owns the database there
     # local SQLite commits through the write-ahead log (hubdb); a PVC database is left as z2jh makes it
     assert loc.JupyterHub.db_kwargs["connect_args"]["factory"].__name__ == "TunedConnection"

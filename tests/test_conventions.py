@@ -3,27 +3,32 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pytest
 import xarray as xr
 
-from odatis_vre import conventions, samples
-from odatis_vre.conventions import ConventionsError, Problem
+from odatis_vre.data import samples
+from odatis_vre.publishing import conventions
+from odatis_vre.publishing.conventions import ConventionsError, Problem
 
 
 def _errors(problems: list[Problem]) -> dict[str, str]:
     return {p.attribute: p.message for p in problems if p.level == "error"}
 
 
-@pytest.mark.parametrize("make", [
-    lambda: samples.sst_dataset(days=5),
-    lambda: samples.argo_dataset(n_floats=2, n_cycles=3),
-    lambda: samples.mooring_dataset(days=10),
-    lambda: samples.chl_dataset(months=3),
-], ids=["sst", "argo", "mooring", "chl"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: samples.sst_dataset(days=5),
+        lambda: samples.argo_dataset(n_floats=2, n_cycles=3),
+        lambda: samples.mooring_dataset(days=10),
+        lambda: samples.chl_dataset(months=3),
+    ],
+    ids=["sst", "argo", "mooring", "chl"],
+)
 def test_sample_datasets_pass(make: Callable[[], xr.Dataset]) -> None:
     ds = make()
     problems = conventions.check(ds)
@@ -39,8 +44,16 @@ def test_sample_datasets_pass(make: Callable[[], xr.Dataset]) -> None:
         conventions.require(ds)
 
 
-@pytest.mark.parametrize("name", ["sst_daily/20230101-ODATIS-L4_GHRSST-SSTfnd-SAMPLE.nc", "argo_profiles.nc",
-                                  "mooring_hourly.nc", "chl_monthly.nc", "sst.zarr"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "sst_daily/20230101-ODATIS-L4_GHRSST-SSTfnd-SAMPLE.nc",
+        "argo_profiles.nc",
+        "mooring_hourly.nc",
+        "chl_monthly.nc",
+        "sst.zarr",
+    ],
+)
 def test_sample_files(sample_data: Path, name: str, tmp_path: Path) -> None:
     """The files on disk: the only error allowed is a _FillValue that xarray put on a coordinate,
     and the same data rewritten by :func:`conventions.to_netcdf` has none."""
@@ -85,19 +98,31 @@ def _break_latlon(ds: xr.Dataset) -> None:
 
 
 def _break_coord_fill(ds: xr.Dataset) -> None:
-    ds["lat"].encoding["_FillValue"] = -999.0   # written by us, but we write coordinates clean
+    ds["lat"].encoding["_FillValue"] = -999.0  # written by us, but we write coordinates clean
 
 
-@pytest.mark.parametrize("breaker, expected", [
-    (_break_units, {"CHL:units": "set ds['CHL'].attrs['units']"}),
-    (_break_lat_units, {"lat:units": 'Units "furlongs" for variable lat'}),
-    (_break_std_name, {"CHL:standard_name": "chlorophyll_of_the_moon is not defined in Standard Name Table"}),
-    (_break_globals, {"title": "set the global attribute `title`", "summary": "`summary`", "keywords": "`keywords`"}),
-    (_break_conventions, {"Conventions": 'Conventions = "CF-1.8, ACDD-1.3"'}),
-    (_break_names, {"CHL:long_name": "neither standard_name nor long_name"}),
-    (_break_latlon, {"latitude": "standard_name='latitude' and units='degrees_north'",
-                     "longitude": "standard_name='longitude'"}),
-], ids=["units", "lat-units", "standard-name", "acdd-globals", "conventions", "names", "latlon"])
+@pytest.mark.parametrize(
+    "breaker, expected",
+    [
+        (_break_units, {"CHL:units": "set ds['CHL'].attrs['units']"}),
+        (_break_lat_units, {"lat:units": 'Units "furlongs" for variable lat'}),
+        (_break_std_name, {"CHL:standard_name": "chlorophyll_of_the_moon is not defined in Standard Name Table"}),
+        (
+            _break_globals,
+            {"title": "set the global attribute `title`", "summary": "`summary`", "keywords": "`keywords`"},
+        ),
+        (_break_conventions, {"Conventions": 'Conventions = "CF-1.8, ACDD-1.3"'}),
+        (_break_names, {"CHL:long_name": "neither standard_name nor long_name"}),
+        (
+            _break_latlon,
+            {
+                "latitude": "standard_name='latitude' and units='degrees_north'",
+                "longitude": "standard_name='longitude'",
+            },
+        ),
+    ],
+    ids=["units", "lat-units", "standard-name", "acdd-globals", "conventions", "names", "latlon"],
+)
 def test_broken_copies_name_the_attribute(breaker, expected: dict[str, str]) -> None:
     ds = samples.chl_dataset(months=3)
     breaker(ds)
@@ -116,7 +141,7 @@ def test_broken_copies_name_the_attribute(breaker, expected: dict[str, str]) -> 
 def test_coordinate_fillvalue_in_a_file_is_an_error(tmp_path: Path) -> None:
     ds = samples.chl_dataset(months=3)
     path = tmp_path / "plain.nc"
-    ds.to_netcdf(path)                      # xarray's default: _FillValue = NaN on float coordinates
+    ds.to_netcdf(path)  # xarray's default: _FillValue = NaN on float coordinates
     errors = _errors(conventions.check(path))
     assert "lat:_FillValue" in errors and "encoding={'lat': {'_FillValue': None}}" in errors["lat:_FillValue"]
     _break_coord_fill(ds)
@@ -142,7 +167,7 @@ def test_checks_need_no_network(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
 
     monkeypatch.setattr(socket, "getaddrinfo", guarded_getaddrinfo)
     monkeypatch.setattr(socket.socket, "connect", guarded_connect)
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))   # no cached table from an earlier run
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))  # no cached table from an earlier run
     ds = samples.chl_dataset(months=3)
     assert "v84" in ds.attrs["standard_name_vocabulary"]
     ds["CHL"].attrs["standard_name"] = "not_a_standard_name"
@@ -190,8 +215,8 @@ def test_to_netcdf_is_atomic(tmp_path: Path) -> None:
     conventions.to_netcdf(ds, target)
     before = target.read_bytes()
     bad = ds.copy()
-    bad["broken"] = (("time",), np.array([object(), object()], dtype=object))   # cannot be written
-    with pytest.raises(Exception):
+    bad["broken"] = (("time",), np.array([object(), object()], dtype=object))  # cannot be written
+    with pytest.raises(Exception):  # noqa: B017 - whichever error the writer raises, the old file must stay
         conventions.to_netcdf(bad, target)
     assert target.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["out.nc"]
     with xr.open_dataset(target) as back:

@@ -13,9 +13,11 @@ import numpy as np
 import pytest
 import requests
 import xarray as xr
-
-from odatis_vre import explorer, timeseries
 from vre_testing import VRETestStack, sample_catalog
+
+from odatis_vre import timeseries
+from odatis_vre.explore import app as explorer_app
+from odatis_vre.explore import explorer, server
 
 VAR = "analysed_sst"
 DAYS = 30
@@ -67,8 +69,9 @@ def test_dataset_view_field_point_box_match_xarray(cat: Path) -> None:
 
     b = view.box(VAR, (-8, 44, -4, 47))
     sub = ref.sel(lon=slice(-8, -4), lat=slice(44, 47))
-    np.testing.assert_allclose(b.values, sub.weighted(np.cos(np.deg2rad(sub.lat))).mean(("lat", "lon")).values,
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        b.values, sub.weighted(np.cos(np.deg2rad(sub.lat))).mean(("lat", "lon")).values, rtol=1e-6
+    )
     assert b.label() == f"{VAR} mean over 8.00°W–4.00°W, 44.00°N–47.00°N"
 
 
@@ -124,7 +127,7 @@ def test_page_events_fill_the_plot(cat: Path) -> None:
     """The page's own callbacks (as Bokeh calls them on a click / a box) fill the named data sources."""
     from bokeh.events import SelectionGeometry, Tap
 
-    app = explorer.ExplorerApp(catalog=cat, dataset="sample_sst_zarr")
+    app = explorer_app.ExplorerApp(catalog=cat, dataset="sample_sst_zarr")
     assert app.dataset.value == "sample_sst_zarr" and app.variable.value == VAR
     assert app.map_source.data["image"][0].shape == (49, 61)
     # before the first click the empty time-series plot shows no axis (its 0..1 range would read 1970)
@@ -138,8 +141,9 @@ def test_page_events_fill_the_plot(cat: Path) -> None:
     app._on_tap(Tap(app.map, x=30.0, y=46.0))  # outside the grid: a message, the last series stays
     assert app.status.visible and "outside" in app.status.object
     np.testing.assert_array_equal(app.ts_source.data["value"], ref)
-    app._on_box(SelectionGeometry(app.map, geometry={"type": "rect", "x0": -4, "x1": -8, "y0": 47, "y1": 44},
-                                  final=True))
+    app._on_box(
+        SelectionGeometry(app.map, geometry={"type": "rect", "x0": -4, "x1": -8, "y0": 47, "y1": 44}, final=True)
+    )
     assert app.sel_source.data["kind"] == ["box"] and app.box_source.data["left"] == [-8]
     app.fmt.value = "NetCDF"
     assert app.download.filename == f"sample_sst_zarr_{VAR}_box.nc"
@@ -169,13 +173,17 @@ def _get_unix(path: str, url: str) -> tuple[int, str]:
 @pytest.mark.slow
 def test_server_proxy_command_serves_on_a_unix_socket(tmp_path: Path) -> None:
     """The launcher entry's command, as jupyter-server-proxy runs it: a page under the user's prefix, no CDN."""
-    cfg = explorer.server_proxy_config()
+    cfg = server.server_proxy_config()
     assert cfg["unix_socket"] is True and cfg["absolute_url"] is True
     assert Path(cfg["launcher_entry"]["icon_path"]).read_text().startswith("<svg")
     sock = str(tmp_path / "explorer.sock")
     cmd = [a.replace("{unix_socket}", sock).replace("{base_url}", "/user/test/") for a in cfg["command"]]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            env={**os.environ, "JUPYTERHUB_API_TOKEN": "not-used-here"})
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "JUPYTERHUB_API_TOKEN": "not-used-here"},
+    )
     try:
         deadline = time.monotonic() + 90
         while not os.path.exists(sock):
@@ -207,9 +215,18 @@ def test_explorer_service_requires_hub_login(vre_stack: VRETestStack) -> None:
     r = requests.get(url, timeout=60)
     assert "/hub/login" in r.url and "Bokeh" not in r.text
     # an anonymous websocket is refused (no upgrade)
-    ws = requests.get(f"{url}ws", headers={"Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13",
-                                           "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
-                                           "Sec-WebSocket-Protocol": "bokeh, x"}, allow_redirects=False, timeout=30)
+    ws = requests.get(
+        f"{url}ws",
+        headers={
+            "Connection": "Upgrade",
+            "Upgrade": "websocket",
+            "Sec-WebSocket-Version": "13",
+            "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+            "Sec-WebSocket-Protocol": "bokeh, x",
+        },
+        allow_redirects=False,
+        timeout=30,
+    )
     assert ws.status_code != 101
 
     vre_stack.create_user("explorer-user", "explorer-pass-1")

@@ -14,15 +14,22 @@ from urllib.parse import urlparse
 import numpy as np
 import pytest
 import xarray as xr
+from vre_testing import VRETestStack
 
 from odatis_vre import timeseries
-from vre_testing import VRETestStack
 
 pytestmark = pytest.mark.slow
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 VAR = "analysed_sst"
 SHOTS = Path("/tmp")
 
@@ -56,8 +63,10 @@ _STATE_JS = """() => {
 
 
 def _pixel(frame: dict, lon: float, lat: float) -> tuple[float, float]:
-    return (frame["left"] + (lon - frame["x0"]) / (frame["x1"] - frame["x0"]) * frame["width"],
-            frame["top"] + (frame["y1"] - lat) / (frame["y1"] - frame["y0"]) * frame["height"])
+    return (
+        frame["left"] + (lon - frame["x0"]) / (frame["x1"] - frame["x0"]) * frame["width"],
+        frame["top"] + (frame["y1"] - lat) / (frame["y1"] - frame["y0"]) * frame["height"],
+    )
 
 
 def test_explorer_in_the_browser(vre_stack: VRETestStack, sample_data: Path, tmp_path: Path) -> None:
@@ -75,8 +84,14 @@ def test_explorer_in_the_browser(vre_stack: VRETestStack, sample_data: Path, tmp
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1200, "height": 900}, accept_downloads=True)
         page.on("request", lambda req: urls.append(req.url))
-        page.on("console", lambda msg: problems.append(f"console {msg.type}: {msg.text} {msg.location}")
-                if msg.type in ("error", "assert") else None)
+        page.on(
+            "console",
+            lambda msg: (
+                problems.append(f"console {msg.type}: {msg.text} {msg.location}")
+                if msg.type in ("error", "assert")
+                else None
+            ),
+        )
         page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
         page.on("response", lambda r: problems.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None)
 
@@ -87,18 +102,25 @@ def test_explorer_in_the_browser(vre_stack: VRETestStack, sample_data: Path, tmp
         page.fill("input[name=password]", "dora-pass-4")
         page.click("input[type=submit], button[type=submit]")
         page.wait_for_url("**/services/explorer/", timeout=60_000)
-        page.wait_for_function("() => window.Bokeh && Bokeh.documents.length > 0 && "
-                               "Bokeh.documents[0].get_model_by_name('odatis-map') !== null", timeout=120_000)
+        page.wait_for_function(
+            "() => window.Bokeh && Bokeh.documents.length > 0 && "
+            "Bokeh.documents[0].get_model_by_name('odatis-map') !== null",
+            timeout=120_000,
+        )
 
         # pick the Zarr sample in the dataset list, wait for its map
         choice = page.locator("select").first
         label = next(o for o in choice.evaluate("e => [...e.options].map(o => o.value)") if "(sample_sst_zarr)" in o)
         choice.select_option(label)
-        page.wait_for_function("() => Bokeh.documents[0].get_model_by_name('odatis-map-figure').title.text"
-                               ".includes('sample_sst_zarr')", timeout=120_000)
-        image = page.evaluate("() => { const d = Bokeh.documents[0].get_model_by_name('odatis-map').data;"
-                              " const im = d.image[0]; return {n: im.length, finite: Array.from(im).filter(Number.isFinite).length,"
-                              " x: d.x[0], dw: d.dw[0]} }")
+        page.wait_for_function(
+            "() => Bokeh.documents[0].get_model_by_name('odatis-map-figure').title.text.includes('sample_sst_zarr')",
+            timeout=120_000,
+        )
+        image = page.evaluate(
+            "() => { const d = Bokeh.documents[0].get_model_by_name('odatis-map').data;"
+            " const im = d.image[0]; return {n: im.length, finite: Array.from(im).filter(Number.isFinite).length,"
+            " x: d.x[0], dw: d.dw[0]} }"
+        )
         assert image["n"] == 49 * 61 and image["finite"] > 1000, image  # the field, land masked
         assert image["x"] == pytest.approx(-15.125) and image["dw"] == pytest.approx(15.25)
         _painted(page)
@@ -109,17 +131,21 @@ def test_explorer_in_the_browser(vre_stack: VRETestStack, sample_data: Path, tmp
         assert frame and frame["width"] > 200, frame
         page.mouse.click(*_pixel(frame, -6.0, 47.0))
         # the server writes the series, then the selection (two patches): wait on the last one written
-        page.wait_for_function("() => { const d = Bokeh.documents[0];"
-                               " return d.get_model_by_name('odatis-selection').data.kind[0] == 'point'"
-                               " && d.get_model_by_name('odatis-timeseries').data.value.length > 0 }", timeout=60_000)
+        page.wait_for_function(
+            "() => { const d = Bokeh.documents[0];"
+            " return d.get_model_by_name('odatis-selection').data.kind[0] == 'point'"
+            " && d.get_model_by_name('odatis-timeseries').data.value.length > 0 }",
+            timeout=60_000,
+        )
         state = page.evaluate(_STATE_JS)
         assert state["kind"] == "point" and state["read_from"] == "time-optimised copy"
         assert abs(state["lon"] + 6.0) <= 0.25 and abs(state["lat"] - 47.0) <= 0.25, state
         expect = ref.sel(lon=state["lon"], lat=state["lat"])
         assert len(state["value"]) == expect.sizes["time"] == 730
         np.testing.assert_allclose(state["value"], expect.values, rtol=1e-6)
-        np.testing.assert_array_equal(np.array(state["time"], dtype="datetime64[ms]"),
-                                      expect.time.values.astype("datetime64[ms]"))
+        np.testing.assert_array_equal(
+            np.array(state["time"], dtype="datetime64[ms]"), expect.time.values.astype("datetime64[ms]")
+        )
         page.screenshot(path=str(SHOTS / "odatis-explorer-point.png"))
 
         # download the point series as CSV: the same numbers
@@ -137,8 +163,9 @@ def test_explorer_in_the_browser(vre_stack: VRETestStack, sample_data: Path, tmp
         page.mouse.move(a[0] + 15, a[1] + 15, steps=4)
         page.mouse.move(*b, steps=8)
         page.mouse.up()
-        page.wait_for_function("() => Bokeh.documents[0].get_model_by_name('odatis-selection').data.kind[0] == 'box'",
-                               timeout=60_000)
+        page.wait_for_function(
+            "() => Bokeh.documents[0].get_model_by_name('odatis-selection').data.kind[0] == 'box'", timeout=60_000
+        )
         state = page.evaluate(_STATE_JS)
         assert state["west"] == pytest.approx(-9.0, abs=0.1) and state["north"] == pytest.approx(47.5, abs=0.1)
         sub = ref.sel(lon=slice(state["west"], state["east"]), lat=slice(state["south"], state["north"]))

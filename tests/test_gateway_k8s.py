@@ -17,12 +17,32 @@ import pytest
 from dask_gateway_server.backends.base import PublicException
 from dask_gateway_server.models import User
 from dask_gateway_server.utils import FrozenAttrDict
+from test_helm import (
+    EXAMPLE_VRE,
+    GATEWAY_API,
+    INTERNET,
+    K8S_VERSION,
+    KUBE_API,
+    KUBE_DNS,
+    NAMESPACE,
+    PROXY,
+    REPO,
+    SECRETS,
+    TRAEFIK,
+    Endpoint,
+    allowed,
+    by_kind,
+    chart,
+    chart_values,
+    kubeconfig,
+    render,
+    use_kubeconfig,
+)
 from traitlets.config import Config
 
-from odatis_vre import config, gateway, quotas
-from test_helm import (EXAMPLE_VRE, GATEWAY_API, INTERNET, K8S_VERSION, KUBE_API, KUBE_DNS, NAMESPACE, PROXY, REPO,
-                       SECRETS, TRAEFIK, Endpoint, allowed, by_kind, chart, chart_values, kubeconfig, render,
-                       use_kubeconfig)
+from odatis_vre import config
+from odatis_vre.hub import gateway
+from odatis_vre.users import quotas
 
 __all__ = ["chart", "kubeconfig"]  # session fixtures, shared with test_helm
 
@@ -43,16 +63,19 @@ def gateway_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Config:
     c.KubeClusterConfig.scheduler_cores_limit = be["scheduler"]["cores"]["limit"]
     c.KubeClusterConfig.scheduler_memory = be["scheduler"]["memory"]["request"]
     c.KubeClusterConfig.scheduler_memory_limit = be["scheduler"]["memory"]["limit"]
-    for trait, value in (("worker_cores", be["worker"]["cores"]["request"]),
-                         ("worker_cores_limit", be["worker"]["cores"]["limit"]),
-                         ("worker_memory", be["worker"]["memory"]["request"]),
-                         ("worker_memory_limit", be["worker"]["memory"]["limit"])):
+    for trait, value in (
+        ("worker_cores", be["worker"]["cores"]["request"]),
+        ("worker_cores_limit", be["worker"]["cores"]["limit"]),
+        ("worker_memory", be["worker"]["memory"]["request"]),
+        ("worker_memory_limit", be["worker"]["memory"]["limit"]),
+    ):
         if value is not None:  # the chart sets only what is given
             setattr(c.KubeClusterConfig, trait, value)
     # a Dask node pool, as docs/deploy-kubernetes.md sets it in gateway.backend.worker.extraPodConfig
     c.KubeClusterConfig.worker_extra_pod_config = be["worker"]["extraPodConfig"] | {
         "nodeSelector": {"odatis.fr/pool": "dask"},
-        "tolerations": [{"key": "odatis.fr/pool", "value": "dask", "effect": "NoSchedule"}]}
+        "tolerations": [{"key": "odatis.fr/pool", "value": "dask", "effect": "NoSchedule"}],
+    }
     c.KubeBackend.gateway_instance = INSTANCE
     c.KubeController.gateway_instance = INSTANCE
     c.KubeController.api_url = f"http://api-{INSTANCE}.{NAMESPACE}:8000/api"
@@ -78,7 +101,7 @@ def gw(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, kubeconfig: Path) -> tup
 
 def test_gateway_config_uses_the_quota_aware_kubernetes_backend(gw: tuple[Config, config.VREConfig]) -> None:
     c, cfg = gw
-    assert c.DaskGateway.backend_class == "odatis_vre.gateway.VREKubeBackend"
+    assert c.DaskGateway.backend_class == "odatis_vre.hub.gateway.VREKubeBackend"
     assert c.DaskGateway.authenticator_class == "dask_gateway_server.auth.JupyterHubAuthenticator"
     assert c.KubeBackend.cluster_options is gateway.cluster_options
     # vre.yaml came from the environment, unchanged
@@ -98,8 +121,10 @@ def _cluster(c: Config, user: User, request: dict[str, Any]) -> tuple[dict[str, 
         controller = KubeController(config=c)
         spec = FrozenAttrDict(obj["spec"]["config"])
         name = obj["metadata"]["name"]
-        pods = [controller.make_pod(NAMESPACE, name, spec, is_worker=False),
-                controller.make_pod(NAMESPACE, name, spec, is_worker=True)]
+        pods = [
+            controller.make_pod(NAMESPACE, name, spec, is_worker=False),
+            controller.make_pod(NAMESPACE, name, spec, is_worker=True),
+        ]
         return obj, pods
 
     return asyncio.run(run())
@@ -145,7 +170,9 @@ def test_scheduler_and_worker_pods_for_every_group(gw: tuple[Config, config.VREC
             volumes = {v["name"]: v for v in worker["spec"]["volumes"]}
             assert volumes["odatis-data"]["persistentVolumeClaim"] == {"claimName": "odatis-vre-data", "readOnly": True}
             mounts = {m["name"]: m for m in worker["spec"]["containers"][0]["volumeMounts"]}
-            assert mounts["odatis-data"]["mountPath"] == "/srv/odatis/catalog/data" and mounts["odatis-data"]["readOnly"]
+            assert (
+                mounts["odatis-data"]["mountPath"] == "/srv/odatis/catalog/data" and mounts["odatis-data"]["readOnly"]
+            )
             # the node pool settings of the chart values are kept next to the volume
             assert worker["spec"]["nodeSelector"] == {"odatis.fr/pool": "dask"}
             assert worker["spec"]["tolerations"][0]["key"] == "odatis.fr/pool"

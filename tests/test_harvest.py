@@ -19,8 +19,9 @@ from click.testing import CliRunner
 sys.path.insert(0, str(Path(__file__).parent))
 from standins.csw import CswStandin, count_matching, generate  # noqa: E402
 
-from odatis_vre import catalog, harvest  # noqa: E402
+from odatis_vre import catalog  # noqa: E402
 from odatis_vre.cli import main  # noqa: E402
+from odatis_vre.data import harvest  # noqa: E402
 
 ODATIS = [{"property": "Subject", "equals": "ODATIS"}]
 N = 2200
@@ -56,8 +57,13 @@ def test_standin_speaks_csw_202_to_owslib(csw: CswStandin) -> None:
     assert {op.name for op in client.operations} >= {"GetCapabilities", "GetRecords", "GetRecordById"}
     client.getrecords2(constraints=[fes.PropertyIsEqualTo("Subject", "ODATIS")], resulttype="hits")
     assert client.results["matches"] == count_matching(csw.records) and client.results["returned"] == 0
-    client.getrecords2(constraints=[fes.PropertyIsLike("AnyText", "%WHOTS%")], esn="full", maxrecords=5,
-                       outputschema="http://www.isotc211.org/2005/gmd", typenames="gmd:MD_Metadata")
+    client.getrecords2(
+        constraints=[fes.PropertyIsLike("AnyText", "%WHOTS%")],
+        esn="full",
+        maxrecords=5,
+        outputschema="http://www.isotc211.org/2005/gmd",
+        typenames="gmd:MD_Metadata",
+    )
     assert list(client.records) == ["odatis-whots-opendap"]
     assert client.records["odatis-whots-opendap"].identification[0].title.startswith("OceanSITES WHOTS")
     last = count_matching(csw.records) - 2
@@ -71,19 +77,30 @@ def test_standin_speaks_csw_202_to_owslib(csw: CswStandin) -> None:
     assert list(client.records) == ["odatis-sdc-griddap"]
 
 
-def test_full_harvest_maps_every_record_and_reports(harvested: tuple[Path, harvest.HarvestReport],
-                                                    csw: CswStandin) -> None:
+def test_full_harvest_maps_every_record_and_reports(
+    harvested: tuple[Path, harvest.HarvestReport], csw: CswStandin
+) -> None:
     out, report = harvested
     matched = count_matching(csw.records)
     assert matched >= 2000 and report.matched == matched == report.fetched
     assert report.pages == -(-matched // 100)
     assert sum(report.skipped.values()) == BROKEN
-    assert set(report.skipped) == {"no fileIdentifier", "no identificationInfo (not a dataset description)",
-                                   "no title", "duplicate identifier (the most recently modified copy is kept)"}
+    assert set(report.skipped) == {
+        "no fileIdentifier",
+        "no identificationInfo (not a dataset description)",
+        "no title",
+        "duplicate identifier (the most recently modified copy is kept)",
+    }
     assert report.skipped_examples["no title"] == ["odatis-no-title"]
     assert report.entries == matched - BROKEN == report.loadable + report.listed_only
-    assert set(report.protocols) == {"opendap", "erddap-griddap", "erddap-tabledap", "zarr-http", "https-netcdf",
-                                     "seanoe"}
+    assert set(report.protocols) == {
+        "opendap",
+        "erddap-griddap",
+        "erddap-tabledap",
+        "zarr-http",
+        "https-netcdf",
+        "seanoe",
+    }
     assert report.not_loadable["an OGC WMS layer (map images, not data)"] > 100
     text = report.summary()
     assert f"{matched} records matched" in text and "4 records skipped" in text and "loadable" in text
@@ -103,7 +120,7 @@ def test_full_harvest_maps_every_record_and_reports(harvested: tuple[Path, harve
     assert argo["time_range"] == ["1997-07-28", None] and argo["access"]["protocol"] == "erddap-tabledap"
     assert cat.entry("sextant_odatis_seanoe_110112")["args"] == {"doi": "10.17882/110112", "file_pattern": "*.csv"}
     wms = cat.entry("sextant_odatis_wms_only")
-    assert wms["driver"] == "odatis_vre.harvest.LinkOnlySource" and wms["metadata"]["access"]["protocol"] == "link"
+    assert wms["driver"] == "odatis_vre.data.drivers.LinkOnlySource" and wms["metadata"]["access"]["protocol"] == "link"
     sparse = cat.entry("sextant_odatis_missing_fields")["metadata"]
     assert "bbox" not in sparse and "time_range" not in sparse and sparse["licence"].startswith("not stated")
     assert "bbox" not in cat.entry("sextant_odatis_broken_bbox")["metadata"]  # a box that is not numbers is left out
@@ -124,18 +141,24 @@ def test_plain_intake_opens_the_harvested_catalogue(harvested: tuple[Path, harve
         cat["sextant_odatis_wms_only"].read()
 
 
-def test_iso19115_3_records_map_to_the_same_entries(harvested: tuple[Path, harvest.HarvestReport], csw: CswStandin,
-                                                   tmp_path: Path) -> None:
+def test_iso19115_3_records_map_to_the_same_entries(
+    harvested: tuple[Path, harvest.HarvestReport], csw: CswStandin, tmp_path: Path
+) -> None:
     """The stand-in serves every record as ISO 19115-3 too (outputSchema mdb, GML 3.2, as GeoNetwork 4):
     OWSLib's iso3 reader plus our mapping give the entries the ISO 19139 harvest gave."""
     out, report = harvested
     n = len(csw.get_requests())
-    mdb = harvest.harvest(csw.url, tmp_path / "mdb.yaml", filters=ODATIS, min_interval=0, progress=False,
-                          schema="iso19115-3")
+    mdb = harvest.harvest(
+        csw.url, tmp_path / "mdb.yaml", filters=ODATIS, min_interval=0, progress=False, schema="iso19115-3"
+    )
     bodies = [r for r in csw.get_requests()[n:]]
     assert bodies and all(r["output_schema"] == harvest.MDB for r in bodies)
-    assert (mdb.entries, mdb.loadable, mdb.skipped, mdb.protocols) == \
-        (report.entries, report.loadable, report.skipped, report.protocols)
+    assert (mdb.entries, mdb.loadable, mdb.skipped, mdb.protocols) == (
+        report.entries,
+        report.loadable,
+        report.skipped,
+        report.protocols,
+    )
     gmd_entries = json.loads(out.read_text())["sources"]
     mdb_entries = json.loads((tmp_path / "mdb.yaml").read_text())["sources"]
     assert mdb_entries == gmd_entries  # every field: title, abstract, contacts, licence, DOI, box, period, links
@@ -150,30 +173,50 @@ def test_iso19115_3_records_map_to_the_same_entries(harvested: tuple[Path, harve
 def test_search_index_answers_like_a_scan_of_the_text(harvested: tuple[Path, harvest.HarvestReport]) -> None:
     """The vocabulary + postings lookup finds exactly the rows a plain substring scan of each field finds,
     for whole words, word pieces, one letter, accents and phrases with a space."""
-    from odatis_vre.catalog_index import TEXT_FIELDS
+    from odatis_vre.data.catalog_index import TEXT_FIELDS
 
     out, _ = harvested
     cols = catalog.open(out, use_cache=False).parts[0].columns
-    for word in ["whots", "temper", "e", "a", "sea", "coriol", "10.17882/42182", "sextant_odatis_", "biscay,",
-                 "méditerranée", "zzzz", "ocean colour", "data centre"]:
+    for word in [
+        "whots",
+        "temper",
+        "e",
+        "a",
+        "sea",
+        "coriol",
+        "10.17882/42182",
+        "sextant_odatis_",
+        "biscay,",
+        "méditerranée",
+        "zzzz",
+        "ocean colour",
+        "data centre",
+    ]:
         for field in TEXT_FIELDS:
             expected = cols._scan(word, field)
             assert cols.rows_with(word, field).tolist() == expected.tolist(), (word, field)
     assert len(cols.rows_with("e", "d")) > 1000 and len(cols.rows_with("ocean colour", "dc")) > 10
-    built = catalog_index_build({"x": {"description": "Température de surface, Méditerranée",
-                                       "metadata": {"title": "Sea température", "data_centre": "Météo-France"}}})
+    built = catalog_index_build(
+        {
+            "x": {
+                "description": "Température de surface, Méditerranée",
+                "metadata": {"title": "Sea température", "data_centre": "Météo-France"},
+            }
+        }
+    )
     assert built.rows_with("méditerr", "d").tolist() == [0] and built.rows_with("météo-fr", "dc").tolist() == [0]
     assert built.rows_with("mediterr", "d").tolist() == []
 
 
 def catalog_index_build(sources: dict) -> object:
-    from odatis_vre.catalog_index import Columns
+    from odatis_vre.data.catalog_index import Columns
 
     return Columns.build(sources)
 
 
-def test_index_beside_the_catalogue_travels_with_it(harvested: tuple[Path, harvest.HarvestReport],
-                                                    tmp_path: Path) -> None:
+def test_index_beside_the_catalogue_travels_with_it(
+    harvested: tuple[Path, harvest.HarvestReport], tmp_path: Path
+) -> None:
     """An image copies the catalogue and its index elsewhere (new path, new modification time): the index
     is still used, since it is checked against the file's bytes; a changed file is parsed instead."""
     import os
@@ -188,19 +231,22 @@ def test_index_beside_the_catalogue_travels_with_it(harvested: tuple[Path, harve
     cat = catalog.open(moved, use_cache=False)
     part = cat.parts[0]
     assert part.entries_file == moved.resolve() and not part._cache, "opened through the index, nothing parsed"
-    assert len(cat) == report.entries and catalog.search("whots", catalog=cat)[0]["name"] == "sextant_odatis_whots_opendap"
+    assert (
+        len(cat) == report.entries and catalog.search("whots", catalog=cat)[0]["name"] == "sextant_odatis_whots_opendap"
+    )
     # the same size, other bytes: the index is not trusted
     data = bytearray(moved.read_bytes())
     i = data.index(b"OceanSITES WHOTS mooring, hourly gridded series")
-    data[i: i + 10] = b"OCEANSITES"
+    data[i : i + 10] = b"OCEANSITES"
     moved.write_bytes(bytes(data))
     cat = catalog.open(moved, use_cache=False)
     assert cat.parts[0]._cache, "parsed again"
     assert catalog.search("OCEANSITES whots", catalog=cat)[0]["name"] == "sextant_odatis_whots_opendap"
 
 
-def test_an_opened_catalogue_survives_the_next_harvest(harvested: tuple[Path, harvest.HarvestReport],
-                                                       tmp_path: Path) -> None:
+def test_an_opened_catalogue_survives_the_next_harvest(
+    harvested: tuple[Path, harvest.HarvestReport], tmp_path: Path
+) -> None:
     """A user's open catalogue reads its entries on demand; the next harvest renames a new file (other
     entries, other offsets) over it: the opened catalogue still reads its own entries, a new open the new."""
     out, _ = harvested
@@ -218,7 +264,8 @@ def test_an_opened_catalogue_survives_the_next_harvest(harvested: tuple[Path, ha
 
 
 def test_harvested_catalogue_is_included_searchable_and_explains_what_does_not_load(
-        harvested: tuple[Path, harvest.HarvestReport], tmp_path: Path) -> None:
+    harvested: tuple[Path, harvest.HarvestReport], tmp_path: Path
+) -> None:
     out, report = harvested
     main = tmp_path / "odatis.yaml"
     curated = (Path(catalog.default_path())).read_text()
@@ -226,13 +273,19 @@ def test_harvested_catalogue_is_included_searchable_and_explains_what_does_not_l
     cat = catalog.open(main)
     assert len(cat) == 24 + report.entries and "sample_sst_zarr" in cat and "sextant_odatis_whots_opendap" in cat
     hits = catalog.search("whots mooring", catalog=cat)
-    assert {h["name"] for h in hits[:2]} == {"oceansites_whots", "sextant_odatis_whots_opendap"}  # curated and harvested
+    assert {h["name"] for h in hits[:2]} == {
+        "oceansites_whots",
+        "sextant_odatis_whots_opendap",
+    }  # curated and harvested
     by_centre = catalog.search("temperature", data_centre="coriol", catalog=cat)
     assert by_centre and all("coriolis" in cat.raw[h["name"]]["metadata"]["data_centre"].lower() for h in by_centre)
     box = catalog.search(bbox=(-158.5, 22, -157.5, 23), time=("2010-01-01", "2010-12-31"), theme="in_situ", catalog=cat)
     assert "sextant_odatis_whots_opendap" in [h["name"] for h in box]
-    with pytest.raises(catalog.CatalogError, match=r"not loadable from the VRE: an OGC WMS layer .*"
-                                                   r"https://sextant.ifremer.fr/services/wms/habitats"):
+    with pytest.raises(
+        catalog.CatalogError,
+        match=r"not loadable from the VRE: an OGC WMS layer .*"
+        r"https://sextant.ifremer.fr/services/wms/habitats",
+    ):
         catalog.load("sextant_odatis_wms_only", catalog=cat)
     rows = {r["name"]: r for r in catalog.entries(catalog=cat)}
     assert rows["sextant_odatis_wms_only"]["loadable"] is False and rows["sextant_odatis_sdc_griddap"]["loadable"]
@@ -250,7 +303,9 @@ def test_incremental_harvest_asks_only_for_modified_records(csw: CswStandin, tmp
     try:
         second = harvest.harvest(csw.url, out, filters=ODATIS, min_interval=0, progress=False)
     finally:
-        csw.touch("odatis-sdc-griddap", "2016-01-01T00:00:00", title="SeaDataCloud temperature and salinity climatology V2")
+        csw.touch(
+            "odatis-sdc-griddap", "2016-01-01T00:00:00", title="SeaDataCloud temperature and salinity climatology V2"
+        )
         csw.touch("odatis-wms-only", "2016-01-01T00:00:00")
     assert second.since == newest and second.matched == 3  # the two edits, and the record at `newest` itself
     # one page of modified records, then the identifiers still upstream (brief records, 1 000 a page)
@@ -279,8 +334,11 @@ def test_interrupted_harvest_keeps_the_previous_catalogue_and_resumes(csw: CswSt
     harvest.harvest(csw.url, out, filters=ODATIS, min_interval=0, progress=False, max_records=150)
     previous = out.read_bytes()
     csw.fail_at(1201, "broken-xml", times=3)  # 3 tries (retries=2): the page fails for good
-    with pytest.raises(harvest.HarvestError, match=r"GetRecords at record 1201 failed after 3 tries.*"
-                                                   r"previous catalogue .* is unchanged.*resume at record 1201"):
+    with pytest.raises(
+        harvest.HarvestError,
+        match=r"GetRecords at record 1201 failed after 3 tries.*"
+        r"previous catalogue .* is unchanged.*resume at record 1201",
+    ):
         harvest.harvest(csw.url, out, filters=ODATIS, min_interval=0, progress=False, incremental=False)
     assert out.read_bytes() == previous  # still the previous catalogue, whole
     assert catalog.open(out, use_cache=False) is not None
@@ -299,8 +357,9 @@ def test_interrupted_harvest_keeps_the_previous_catalogue_and_resumes(csw: CswSt
 
 def test_harvest_is_rate_limited(csw: CswStandin, tmp_path: Path) -> None:
     n = len(csw.get_requests())
-    harvest.harvest(csw.url, tmp_path / "s.yaml", filters=ODATIS, min_interval=0.3, page_size=50, max_records=200,
-                    progress=False)
+    harvest.harvest(
+        csw.url, tmp_path / "s.yaml", filters=ODATIS, min_interval=0.3, page_size=50, max_records=200, progress=False
+    )
     mine = csw.get_requests()[n:]
     times = [r["t"] for r in mine]
     assert len(times) == 4 and min(np.diff(times)) >= 0.29
@@ -326,16 +385,45 @@ def test_bad_input_is_refused_clearly_and_writes_nothing(tmp_path: Path) -> None
     assert r.exit_code == 2 and "write PROPERTY=VALUE or PROPERTY~PATTERN" in r.output
     r = runner.invoke(main, ["catalog", "harvest", "nosuchsource"])
     assert r.exit_code == 1 and "no harvest source 'nosuchsource'" in r.output and "sextant" in r.output
-    r = runner.invoke(main, ["catalog", "harvest", "--endpoint", f"http://127.0.0.1:{port}/csw", "--dest", str(out),
-                             "--min-interval", "0", "-q"])
+    r = runner.invoke(
+        main,
+        [
+            "catalog",
+            "harvest",
+            "--endpoint",
+            f"http://127.0.0.1:{port}/csw",
+            "--dest",
+            str(out),
+            "--min-interval",
+            "0",
+            "-q",
+        ],
+    )
     assert r.exit_code == 1 and "failed after" in r.output and not out.exists()
 
 
 def test_cli_harvest_report_and_search(csw: CswStandin, tmp_path: Path) -> None:
     out = tmp_path / "sextant.yaml"
     runner = CliRunner()
-    r = runner.invoke(main, ["catalog", "harvest", "--endpoint", csw.url, "--filter", "Subject=ODATIS", "--dest",
-                             str(out), "--min-interval", "0", "--max-records", "300", "-o", "json"])
+    r = runner.invoke(
+        main,
+        [
+            "catalog",
+            "harvest",
+            "--endpoint",
+            csw.url,
+            "--filter",
+            "Subject=ODATIS",
+            "--dest",
+            str(out),
+            "--min-interval",
+            "0",
+            "--max-records",
+            "300",
+            "-o",
+            "json",
+        ],
+    )
     assert r.exit_code == 0, r.output
     rep = json.loads(r.output)
     assert rep["matched"] == 300 and rep["entries"] + sum(rep["skipped"].values()) == 300
@@ -346,11 +434,12 @@ def test_cli_harvest_report_and_search(csw: CswStandin, tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_harvested_entries_load_from_the_loopback_mirrors(harvested: tuple[Path, harvest.HarvestReport],
-                                                          sample_data: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_harvested_entries_load_from_the_loopback_mirrors(
+    harvested: tuple[Path, harvest.HarvestReport], sample_data: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     from catalog_servers import DataServer
 
-    from odatis_vre import mirror
+    from odatis_vre.data import mirror
 
     out, _ = harvested
     root = mirror.build_local_copy(tmp_path_factory.mktemp("copy"), sample_data)
@@ -362,11 +451,17 @@ def test_harvested_entries_load_from_the_loopback_mirrors(harvested: tuple[Path,
         assert whots.TEMP.size > 0 and np.isfinite(whots.TEMP.values).any()
         curated = catalog.load("oceansites_whots", mirror=m, time=("2023-01-03", "2023-01-04"))
         np.testing.assert_array_equal(whots.TEMP.values, curated.TEMP.values)
-        grid = catalog.load("sextant_odatis_sdc_griddap", catalog=cat, mirror=m, bbox=(-10, 43, -2, 48),
-                            variables=["Temperature"])
+        grid = catalog.load(
+            "sextant_odatis_sdc_griddap", catalog=cat, mirror=m, bbox=(-10, 43, -2, 48), variables=["Temperature"]
+        )
         assert float(grid.latitude.min()) >= 43 and np.isfinite(grid.Temperature.values).any()
-        argo = catalog.load("sextant_odatis_argo_tabledap", catalog=cat, mirror=m, bbox=(-10, 43, -2, 48),
-                            time=("2023-03-01", "2023-04-30")).compute()
+        argo = catalog.load(
+            "sextant_odatis_argo_tabledap",
+            catalog=cat,
+            mirror=m,
+            bbox=(-10, 43, -2, 48),
+            time=("2023-03-01", "2023-04-30"),
+        ).compute()
         assert len(argo) > 0 and argo.latitude.between(43, 48).all()
         # the box and period are sent to ERDDAP (erddapy writes times as epoch seconds: 1677628800 = 2023-03-01)
         sent = [r for r in server.requests if "/erddap/tabledap/ArgoFloats.csv?" in r]
@@ -380,13 +475,15 @@ def test_harvested_entries_load_from_the_loopback_mirrors(harvested: tuple[Path,
         assert zarr_entry["driver"] == "zarr" and zarr_entry["metadata"]["access"]["protocol"] == "zarr-http"
         store = "copernicus/METOFFICE-GLO-SST-L4-NRT-OBS-SST-V2"
         m_zarr = {**m, zarr_entry["args"]["urlpath"]: f"{server.url}/{store}"}
-        sst = catalog.load("sextant_odatis_zarr", catalog=cat, mirror=m_zarr, bbox=(-6, 44, -1, 48),
-                           time=("2023-01-02", "2023-01-05"))
+        sst = catalog.load(
+            "sextant_odatis_zarr", catalog=cat, mirror=m_zarr, bbox=(-6, 44, -1, 48), time=("2023-01-02", "2023-01-05")
+        )
         assert any(r.startswith(f"GET /{store}/.zmetadata") for r in server.requests)
         import xarray as xr
 
-        local = xr.open_zarr(root / store).sel(latitude=slice(44, 48), longitude=slice(-6, -1),
-                                               time=slice("2023-01-02", "2023-01-05T23:59:59"))
+        local = xr.open_zarr(root / store).sel(
+            latitude=slice(44, 48), longitude=slice(-6, -1), time=slice("2023-01-02", "2023-01-05T23:59:59")
+        )
         assert sst.analysed_sst.sizes == local.analysed_sst.sizes and sst.analysed_sst.size > 0
         np.testing.assert_array_equal(sst.analysed_sst.values, local.analysed_sst.values)
     finally:

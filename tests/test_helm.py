@@ -22,9 +22,11 @@ import pytest
 import yaml
 from tornado import web
 from traitlets.config import Config
-
-from odatis_vre import config, hubconfig, modes, quotas, spawners
 from vre_testing import KUBECONFIG
+
+from odatis_vre import config
+from odatis_vre.hub import hubconfig, modes, spawners
+from odatis_vre.users import quotas
 
 REPO = Path(__file__).resolve().parents[1]
 CHART = REPO / "helm" / "odatis-vre"
@@ -53,9 +55,11 @@ def upstream_archives() -> dict[str, Path]:
     out = {}
     for dep in deps:
         tgz = UPSTREAM / f"{dep['name']}-{dep['version']}.tgz"
-        assert tgz.is_file(), (f"{tgz} is missing: the upstream charts live in ../shared/charts beside the checkout "
-                               "(see its README); `helm dependency build` fetches the same archives where a chart "
-                               "registry is reachable")
+        assert tgz.is_file(), (
+            f"{tgz} is missing: the upstream charts live in ../shared/charts beside the checkout "
+            "(see its README); `helm dependency build` fetches the same archives where a chart "
+            "registry is reachable"
+        )
         out[dep["name"]] = tgz
     return out
 
@@ -193,8 +197,10 @@ def test_helm_lint_strict_passes(chart: Path) -> None:
 
 #: kinds whose schema is not in Kubernetes' OpenAPI document: Traefik's (the dask-gateway chart's proxy) and the
 #: Prometheus Operator's; their fields are checked below
-CRD_KINDS = {"traefik.io": ("IngressRoute", "IngressRouteTCP", "Middleware"),
-             "monitoring.coreos.com": ("ServiceMonitor", "PodMonitor")}
+CRD_KINDS = {
+    "traefik.io": ("IngressRoute", "IngressRouteTCP", "Middleware"),
+    "monitoring.coreos.com": ("ServiceMonitor", "PodMonitor"),
+}
 
 
 def traefik_schemas() -> dict[str, dict[str, Any]]:
@@ -212,9 +218,19 @@ def traefik_schemas() -> dict[str, dict[str, Any]]:
 
 
 def test_every_template_renders_valid_manifests(chart: Path) -> None:
-    pairs = render_by_source(chart, "--set", "metrics.serviceMonitor.enabled=true",
-                             "--set", "secrets.values.oauthClientSecret=o", "--set", "secrets.values.daskGatewayApiToken=d",
-                             "--set", "secrets.values.explorerApiToken=e", "--set", "secrets.values.repositoryApiToken=r")
+    pairs = render_by_source(
+        chart,
+        "--set",
+        "metrics.serviceMonitor.enabled=true",
+        "--set",
+        "secrets.values.oauthClientSecret=o",
+        "--set",
+        "secrets.values.daskGatewayApiToken=d",
+        "--set",
+        "secrets.values.explorerApiToken=e",
+        "--set",
+        "secrets.values.repositoryApiToken=r",
+    )
     sources, upstream = set(), set()
     for source, doc in pairs:
         group = doc["apiVersion"].split("/")[0]
@@ -235,8 +251,19 @@ def test_every_template_renders_valid_manifests(chart: Path) -> None:
             sources.add(doc["kind"])
         else:
             upstream.add(source.split("/")[2])
-    assert {"ConfigMap", "Secret", "Deployment", "Service", "PersistentVolumeClaim", "Job", "NetworkPolicy",
-            "ResourceQuota", "LimitRange", "ServiceMonitor", "PodMonitor"} <= sources
+    assert {
+        "ConfigMap",
+        "Secret",
+        "Deployment",
+        "Service",
+        "PersistentVolumeClaim",
+        "Job",
+        "NetworkPolicy",
+        "ResourceQuota",
+        "LimitRange",
+        "ServiceMonitor",
+        "PodMonitor",
+    } <= sources
     # the upstream charts render with our values: hub, proxy, user scheduler, gateway API, controller, traefik
     assert upstream == {"jupyterhub", "dask-gateway"}
     deployments = {d["metadata"]["name"]: d for _, d in pairs if d["kind"] == "Deployment"}
@@ -244,17 +271,45 @@ def test_every_template_renders_valid_manifests(chart: Path) -> None:
     images = {c["image"] for d in deployments.values() for c in d["spec"]["template"]["spec"]["containers"]}
     assert not [i for i in images if "set-by-chartpress" in i], images
     hub_image = deployments["hub"]["spec"]["template"]["spec"]["containers"][0]["image"]
-    assert deployments["controller-odatis-vre-dask-gateway"]["spec"]["template"]["spec"]["containers"][0]["image"] == hub_image
-    assert {"hub", "proxy", "user-scheduler", "api-odatis-vre-dask-gateway", "controller-odatis-vre-dask-gateway",
-            "traefik-odatis-vre-dask-gateway", "odatis-vre-explorer", "odatis-vre-repository"} <= set(deployments)
+    assert (
+        deployments["controller-odatis-vre-dask-gateway"]["spec"]["template"]["spec"]["containers"][0]["image"]
+        == hub_image
+    )
+    assert {
+        "hub",
+        "proxy",
+        "user-scheduler",
+        "api-odatis-vre-dask-gateway",
+        "controller-odatis-vre-dask-gateway",
+        "traefik-odatis-vre-dask-gateway",
+        "odatis-vre-explorer",
+        "odatis-vre-repository",
+    } <= set(deployments)
     # every template file of ours produces something with everything enabled (checks.yaml aside)
     for tpl in sorted((chart / "templates").glob("*.yaml")):
         if tpl.name == "checks.yaml":
             continue
-        out = helm("template", RELEASE, str(chart), "-n", NAMESPACE, "--set-file", f"vreConfig={EXAMPLE_VRE}",
-                   "--set", "metrics.serviceMonitor.enabled=true", "--set", "secrets.values.oauthClientSecret=o",
-                   "--set", "secrets.values.daskGatewayApiToken=d", "--set", "secrets.values.explorerApiToken=e",
-                   "--set", "secrets.values.repositoryApiToken=r", "--show-only", f"templates/{tpl.name}")
+        out = helm(
+            "template",
+            RELEASE,
+            str(chart),
+            "-n",
+            NAMESPACE,
+            "--set-file",
+            f"vreConfig={EXAMPLE_VRE}",
+            "--set",
+            "metrics.serviceMonitor.enabled=true",
+            "--set",
+            "secrets.values.oauthClientSecret=o",
+            "--set",
+            "secrets.values.daskGatewayApiToken=d",
+            "--set",
+            "secrets.values.explorerApiToken=e",
+            "--set",
+            "secrets.values.repositoryApiToken=r",
+            "--show-only",
+            f"templates/{tpl.name}",
+        )
         assert out.returncode == 0 and "kind:" in out.stdout, f"{tpl.name}: {out.stderr}"
 
 
@@ -274,12 +329,15 @@ def test_example_vre_has_the_repository_profiles_and_quotas() -> None:
 # -------------------------------------------------------------------- no default secrets
 
 
-@pytest.mark.parametrize("given,missing", [
-    ({}, "oauthClientSecret"),
-    ({"oauthClientSecret": "o"}, "daskGatewayApiToken"),
-    ({"oauthClientSecret": "o", "daskGatewayApiToken": "d"}, "explorerApiToken"),
-    ({"oauthClientSecret": "o", "daskGatewayApiToken": "d", "explorerApiToken": "e"}, "repositoryApiToken"),
-])
+@pytest.mark.parametrize(
+    "given,missing",
+    [
+        ({}, "oauthClientSecret"),
+        ({"oauthClientSecret": "o"}, "daskGatewayApiToken"),
+        ({"oauthClientSecret": "o", "daskGatewayApiToken": "d"}, "explorerApiToken"),
+        ({"oauthClientSecret": "o", "daskGatewayApiToken": "d", "explorerApiToken": "e"}, "repositoryApiToken"),
+    ],
+)
 def test_install_fails_without_each_secret(chart: Path, given: dict[str, str], missing: str) -> None:
     args = [a for k, v in given.items() for a in ("--set", f"secrets.values.{k}={v}")]
     msg = render_error(chart, *args)
@@ -288,11 +346,24 @@ def test_install_fails_without_each_secret(chart: Path, given: dict[str, str], m
 
 
 def test_secret_values_become_a_secret_and_existing_secret_is_used_as_is(chart: Path) -> None:
-    docs = render(chart, "--set", "secrets.values.oauthClientSecret=o", "--set", "secrets.values.daskGatewayApiToken=d",
-                  "--set", "secrets.values.explorerApiToken=e", "--set", "secrets.values.repositoryApiToken=r")
+    docs = render(
+        chart,
+        "--set",
+        "secrets.values.oauthClientSecret=o",
+        "--set",
+        "secrets.values.daskGatewayApiToken=d",
+        "--set",
+        "secrets.values.explorerApiToken=e",
+        "--set",
+        "secrets.values.repositoryApiToken=r",
+    )
     secret = by_kind(docs, "Secret")["odatis-vre-secrets"]
-    assert secret["stringData"] == {"oauth-client-secret": "o", "dask-gateway-api-token": "d",
-                                    "explorer-api-token": "e", "repository-api-token": "r"}
+    assert secret["stringData"] == {
+        "oauth-client-secret": "o",
+        "dask-gateway-api-token": "d",
+        "explorer-api-token": "e",
+        "repository-api-token": "r",
+    }
     # with existingSecret, no Secret of ours (z2jh's own "hub" Secret stays)
     assert "odatis-vre-secrets" not in by_kind(render(chart, *SECRETS), "Secret")
     # a Secret of another name must be referenced by the hub and the gateway too
@@ -302,17 +373,26 @@ def test_secret_values_become_a_secret_and_existing_secret_is_used_as_is(chart: 
 
 def test_services_disabled_need_no_token(chart: Path, tmp_path: Path) -> None:
     vre = write_vre(tmp_path, {"services": {"explorer": {"enabled": False}, "repository": {"enabled": False}}})
-    docs = render(chart, "--set", "secrets.values.oauthClientSecret=o", "--set", "secrets.values.daskGatewayApiToken=d",
-                  vre=vre)
+    docs = render(
+        chart, "--set", "secrets.values.oauthClientSecret=o", "--set", "secrets.values.daskGatewayApiToken=d", vre=vre
+    )
     assert not [n for n in by_kind(docs, "Deployment") if n.startswith("odatis-vre-")]
-    assert set(by_kind(docs, "Secret")["odatis-vre-secrets"]["stringData"]) == {"oauth-client-secret",
-                                                                                "dask-gateway-api-token"}
+    assert set(by_kind(docs, "Secret")["odatis-vre-secrets"]["stringData"]) == {
+        "oauth-client-secret",
+        "dask-gateway-api-token",
+    }
 
 
-@pytest.mark.parametrize("change,expected", [
-    ({"mode": "local"}, "mode: kubernetes"),
-    ({"services": {"repository": {"storage": "repository"}}}, "services.repository.storage must be an absolute path"),
-])
+@pytest.mark.parametrize(
+    "change,expected",
+    [
+        ({"mode": "local"}, "mode: kubernetes"),
+        (
+            {"services": {"repository": {"storage": "repository"}}},
+            "services.repository.storage must be an absolute path",
+        ),
+    ],
+)
 def test_wrong_vre_yaml_is_refused(chart: Path, tmp_path: Path, change: dict[str, Any], expected: str) -> None:
     assert expected in render_error(chart, *SECRETS, vre=write_vre(tmp_path, change))
 
@@ -320,12 +400,14 @@ def test_wrong_vre_yaml_is_refused(chart: Path, tmp_path: Path, change: dict[str
 def test_wrong_values_are_refused_with_what_to_fix(chart: Path) -> None:
     assert "vreConfig is empty" in render_error(chart, *SECRETS, vre=None)
     assert "Dask workers must run the notebooks' image" in render_error(
-        chart, *SECRETS, "--set", "dask-gateway.gateway.backend.image.tag=other")
+        chart, *SECRETS, "--set", "dask-gateway.gateway.backend.image.tag=other"
+    )
     assert "must be the hub image" in render_error(chart, *SECRETS, "--set", "dask-gateway.gateway.image.tag=other")
     assert "controller.image" in render_error(chart, *SECRETS, "--set", "dask-gateway.controller.image.tag=other")
     assert "hub.base_url" in render_error(chart, *SECRETS, "--set", "jupyterhub.hub.baseUrl=/vre/")
     assert "singleuser.networkPolicy.enabled must be false" in render_error(
-        chart, *SECRETS, "--set", "jupyterhub.singleuser.networkPolicy.enabled=true")
+        chart, *SECRETS, "--set", "jupyterhub.singleuser.networkPolicy.enabled=true"
+    )
 
 
 # ------------------------------------------------------------- hub, gateway and services
@@ -346,8 +428,9 @@ def test_hub_and_gateway_run_the_repository_config_files() -> None:
     assert values["jupyterhub"]["hub"]["extraVolumes"][0]["configMap"]["name"] == "odatis-vre-config"
 
 
-def test_hub_config_snippet_configures_jupyterhub_from_the_mounted_vre(kubeconfig: Path,
-                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_hub_config_snippet_configures_jupyterhub_from_the_mounted_vre(
+    kubeconfig: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Exec the chart's extraConfig snippet as z2jh does, with the real hub/jupyterhub_config.py."""
     use_kubeconfig(kubeconfig, monkeypatch)
     env = {k: v for k, v in chart_values()["jupyterhub"]["hub"]["extraEnv"].items() if isinstance(v, str)}
@@ -360,14 +443,17 @@ def test_hub_config_snippet_configures_jupyterhub_from_the_mounted_vre(kubeconfi
     snippet = chart_values()["jupyterhub"]["hub"]["extraConfig"]["zz-odatis-vre"]
     c = Config()
     exec(snippet.replace("/srv/odatis-vre/hub/", str(REPO / "hub") + "/"), {"c": c})
-    assert c.JupyterHub.spawner_class == "odatis_vre.spawners.VREKubeSpawner"
+    assert c.JupyterHub.spawner_class == "odatis_vre.hub.spawners.VREKubeSpawner"
     assert c.GenericOAuthenticator.client_secret == "from-the-secret"
     svcs = {s["name"]: s for s in c.JupyterHub.services}
     assert svcs["dask-gateway"]["url"] == "http://traefik-odatis-vre-dask-gateway"
     assert svcs["dask-gateway"]["api_token"] == "gw-token"
     assert svcs["explorer"]["api_token"] == "ex-token" and svcs["repository"]["api_token"] == "repo-token"
     # user pods reach the gateway's Traefik in the hub's own namespace (here the default, odatis)
-    assert c.KubeSpawner.environment["DASK_GATEWAY__PROXY_ADDRESS"] == "gateway://traefik-odatis-vre-dask-gateway.odatis:80"
+    assert (
+        c.KubeSpawner.environment["DASK_GATEWAY__PROXY_ADDRESS"]
+        == "gateway://traefik-odatis-vre-dask-gateway.odatis:80"
+    )
 
 
 def test_chart_installs_in_any_namespace(chart: Path, kubeconfig: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -377,12 +463,21 @@ def test_chart_installs_in_any_namespace(chart: Path, kubeconfig: Path, monkeypa
     traefik = f"traefik-{chart_values()['dask-gateway']['fullnameOverride']}"  # the upstream chart's Service
     use_kubeconfig(kubeconfig, monkeypatch)
     monkeypatch.setenv(config.ENV_CONFIG, str(EXAMPLE_VRE))
-    for name in ("ODATIS_VRE_OAUTH_CLIENT_SECRET", "DASK_GATEWAY_API_TOKEN", "EXPLORER_API_TOKEN", "REPOSITORY_API_TOKEN"):
+    for name in (
+        "ODATIS_VRE_OAUTH_CLIENT_SECRET",
+        "DASK_GATEWAY_API_TOKEN",
+        "EXPLORER_API_TOKEN",
+        "REPOSITORY_API_TOKEN",
+    ):
         monkeypatch.setenv(name, "x")
     monkeypatch.setenv("POD_NAMESPACE", "ocean-vre")  # what the hub pod knows about itself
     c = Config()
-    exec(chart_values()["jupyterhub"]["hub"]["extraConfig"]["zz-odatis-vre"].replace(
-        "/srv/odatis-vre/hub/", str(REPO / "hub") + "/"), {"c": c})
+    exec(
+        chart_values()["jupyterhub"]["hub"]["extraConfig"]["zz-odatis-vre"].replace(
+            "/srv/odatis-vre/hub/", str(REPO / "hub") + "/"
+        ),
+        {"c": c},
+    )
     assert c.KubeSpawner.environment["DASK_GATEWAY__PROXY_ADDRESS"] == f"gateway://{traefik}.ocean-vre:80"
 
 
@@ -406,8 +501,10 @@ def test_service_deployments_match_the_hub_registration(chart: Path) -> None:
         assert env["JUPYTERHUB_OAUTH_CALLBACK_URL"]["value"] == f"/services/{name}/oauth_callback"
         assert env["JUPYTERHUB_CLIENT_ID"]["value"] == f"service-{name}"
         assert env["JUPYTERHUB_API_URL"]["value"] == "http://hub:8081/hub/api"
-        assert env["JUPYTERHUB_API_TOKEN"]["valueFrom"]["secretKeyRef"] == {"name": "odatis-vre-secrets",
-                                                                          "key": f"{name}-api-token"}
+        assert env["JUPYTERHUB_API_TOKEN"]["valueFrom"]["secretKeyRef"] == {
+            "name": "odatis-vre-secrets",
+            "key": f"{name}-api-token",
+        }
         assert pod["metadata"]["labels"]["hub.jupyter.org/network-access-hub"] == "true"
         mounts = {m["name"]: m for m in container["volumeMounts"]}
         assert mounts["data"]["readOnly"] and mounts["config"]["mountPath"] == "/etc/odatis-vre"
@@ -415,17 +512,24 @@ def test_service_deployments_match_the_hub_registration(chart: Path) -> None:
     mounts = {m["name"]: m["mountPath"] for m in repo["containers"][0]["volumeMounts"]}
     assert mounts["repository"] == cfg.services["repository"]["storage"]
     assert by_kind(docs, "PersistentVolumeClaim")["odatis-vre-repository"]["metadata"]["annotations"] == {
-        "helm.sh/resource-policy": "keep"}
+        "helm.sh/resource-policy": "keep"
+    }
 
 
 def test_limit_range_comes_from_the_quotas(chart: Path) -> None:
     docs = render(chart, *SECRETS)
     cfg = config.load(EXAMPLE_VRE)
     limits = by_kind(docs, "LimitRange")["odatis-vre-limits"]["spec"]["limits"][0]
-    cpu = max([float(p["cpu"]["limit"]) for p in cfg.profiles]
-              + [q.cpu for q in _group_quotas(cfg)] + [q.dask_cores for q in _group_quotas(cfg)])
-    mem = max([config.parse_quantity(p["memory"]["limit"]) for p in cfg.profiles]
-              + [q.memory for q in _group_quotas(cfg)] + [q.dask_worker_memory for q in _group_quotas(cfg)])
+    cpu = max(
+        [float(p["cpu"]["limit"]) for p in cfg.profiles]
+        + [q.cpu for q in _group_quotas(cfg)]
+        + [q.dask_cores for q in _group_quotas(cfg)]
+    )
+    mem = max(
+        [config.parse_quantity(p["memory"]["limit"]) for p in cfg.profiles]
+        + [q.memory for q in _group_quotas(cfg)]
+        + [q.dask_worker_memory for q in _group_quotas(cfg)]
+    )
     assert float(limits["max"]["cpu"]) == cpu == 16
     assert int(limits["max"]["memory"]) == mem == 32 * 1024**3
     assert limits["max"]["nvidia.com/gpu"] == "1"
@@ -447,8 +551,12 @@ def z2jh_singleuser_config(values: dict[str, Any]) -> Config:
     (storage.type dynamic, extra volumes, uid/fsGid, cmd, labels); the odatis-vre config runs after it."""
     su = values["jupyterhub"]["singleuser"]
     c = Config()
-    c.KubeSpawner.common_labels = {"app": "jupyterhub", "heritage": "jupyterhub", "release": RELEASE,
-                                   "chart": "jupyterhub-4.3.3"}
+    c.KubeSpawner.common_labels = {
+        "app": "jupyterhub",
+        "heritage": "jupyterhub",
+        "release": RELEASE,
+        "chart": "jupyterhub-4.3.3",
+    }
     c.KubeSpawner.extra_labels = {"hub.jupyter.org/network-access-hub": "true"}
     c.KubeSpawner.uid = su["uid"]
     c.KubeSpawner.fs_gid = su["fsGid"]
@@ -457,7 +565,9 @@ def z2jh_singleuser_config(values: dict[str, Any]) -> Config:
     assert st["type"] == "dynamic"
     c.KubeSpawner.storage_pvc_ensure = True
     c.KubeSpawner.storage_capacity = st["capacity"]
-    c.KubeSpawner.volumes = [{"name": "volume-{user_server}", "persistentVolumeClaim": {"claimName": "claim-{user_server}"}}]
+    c.KubeSpawner.volumes = [
+        {"name": "volume-{user_server}", "persistentVolumeClaim": {"claimName": "claim-{user_server}"}}
+    ]
     c.KubeSpawner.volume_mounts = [{"mountPath": st["homeMountPath"], "name": "volume-{user_server}"}]
     c.KubeSpawner.volumes.extend(st["extraVolumes"])
     c.KubeSpawner.volume_mounts.extend(st["extraVolumeMounts"])
@@ -467,9 +577,19 @@ def z2jh_singleuser_config(values: dict[str, Any]) -> Config:
 def build_spawner(cfg: config.VREConfig, values: dict[str, Any], username: str, groups: list[str]) -> Any:
     c = z2jh_singleuser_config(values)
     hubconfig.apply(c, cfg, environ={"ODATIS_VRE_OAUTH_CLIENT_SECRET": "s"})
-    user = SimpleNamespace(name=username, id=1, url=f"/user/{username}/", groups=[SimpleNamespace(name=g) for g in groups],
-                           spawners={}, escaped_name=username, orm_user=None, admin=False)
-    hub = SimpleNamespace(api_url="http://hub:8081/hub/api", base_url="/hub/", public_host="", url="http://hub:8081/hub/")
+    user = SimpleNamespace(
+        name=username,
+        id=1,
+        url=f"/user/{username}/",
+        groups=[SimpleNamespace(name=g) for g in groups],
+        spawners={},
+        escaped_name=username,
+        orm_user=None,
+        admin=False,
+    )
+    hub = SimpleNamespace(
+        api_url="http://hub:8081/hub/api", base_url="/hub/", public_host="", url="http://hub:8081/hub/"
+    )
     return spawners.VREKubeSpawner(config=c, user=user, hub=hub, _deprecated_db_session=None, namespace=NAMESPACE)
 
 
@@ -510,6 +630,7 @@ def user_pod(cfg: config.VREConfig, username: str, groups: list[str], profile: s
 
 def hub_refusal(cfg: config.VREConfig, group: str, profile: str) -> web.HTTPError:
     """The error VREKubeSpawner.start raises (before any Kubernetes call) for a refused profile."""
+
     async def check() -> web.HTTPError:
         sp = build_spawner(cfg, chart_values(), "u", [group])
         with pytest.raises(web.HTTPError) as err:
@@ -626,8 +747,12 @@ def selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
         return False
     for e in selector.get("matchExpressions") or []:
         has, value = e["key"] in labels, labels.get(e["key"])
-        ok = {"In": has and value in e.get("values", []), "NotIn": not has or value not in e.get("values", []),
-              "Exists": has, "DoesNotExist": not has}[e["operator"]]
+        ok = {
+            "In": has and value in e.get("values", []),
+            "NotIn": not has or value not in e.get("values", []),
+            "Exists": has,
+            "DoesNotExist": not has,
+        }[e["operator"]]
         if not ok:
             return False
     return True
@@ -638,7 +763,8 @@ def peer_matches(peer: dict[str, Any], other: Endpoint, policy_ns: str) -> bool:
         ip = ipaddress.ip_address(other.ip)
         block = peer["ipBlock"]
         return ip in ipaddress.ip_network(block["cidr"]) and not any(
-            ip in ipaddress.ip_network(x) for x in block.get("except", []))
+            ip in ipaddress.ip_network(x) for x in block.get("except", [])
+        )
     if other.labels is None:
         return False
     if "namespaceSelector" in peer:
@@ -651,6 +777,7 @@ def peer_matches(peer: dict[str, Any], other: Endpoint, policy_ns: str) -> bool:
 
 def port_matches(ports: list[dict[str, Any]] | None, port: int, protocol: str, named: dict[str, int]) -> bool:
     """Whether ``port`` is among a rule's ``ports``; a named port is the destination pod's port of that name."""
+
     def number(p: dict[str, Any]) -> int | None:
         value = p.get("port")
         return named.get(value) if isinstance(value, str) else value
@@ -658,46 +785,82 @@ def port_matches(ports: list[dict[str, Any]] | None, port: int, protocol: str, n
     return not ports or any(number(p) in (None, port) and p.get("protocol", "TCP") == protocol for p in ports)
 
 
-def direction_allowed(policies: list[dict[str, Any]], pod: Endpoint, other: Endpoint, port: int, protocol: str,
-                      direction: str) -> bool:
+def direction_allowed(
+    policies: list[dict[str, Any]], pod: Endpoint, other: Endpoint, port: int, protocol: str, direction: str
+) -> bool:
     kind, peers_key = ("Egress", "to") if direction == "egress" else ("Ingress", "from")
     if pod.labels is None:
         return True
-    applying = [p for p in policies if p["metadata"].get("namespace", NAMESPACE) == pod.namespace
-                and kind in p["spec"].get("policyTypes", ["Ingress"]) and selects(p["spec"]["podSelector"], pod.labels)]
+    applying = [
+        p
+        for p in policies
+        if p["metadata"].get("namespace", NAMESPACE) == pod.namespace
+        and kind in p["spec"].get("policyTypes", ["Ingress"])
+        and selects(p["spec"]["podSelector"], pod.labels)
+    ]
     if not applying:
         return True
     for policy in applying:
         for rule in policy["spec"].get(direction) or []:
             peers = rule.get(peers_key)
-            if (not peers or any(peer_matches(peer, other, pod.namespace) for peer in peers)) and \
-                    port_matches(rule.get("ports"), port, protocol, (other if direction == "egress" else pod).ports):
+            if (not peers or any(peer_matches(peer, other, pod.namespace) for peer in peers)) and port_matches(
+                rule.get("ports"), port, protocol, (other if direction == "egress" else pod).ports
+            ):
                 return True
     return False
 
 
 def allowed(policies: list[dict[str, Any]], src: Endpoint, dst: Endpoint, port: int, protocol: str = "TCP") -> bool:
     """Whether a connection src → dst:port passes both the source's egress and the destination's ingress."""
-    return direction_allowed(policies, src, dst, port, protocol, "egress") and \
-        direction_allowed(policies, dst, src, port, protocol, "ingress")
+    return direction_allowed(policies, src, dst, port, protocol, "egress") and direction_allowed(
+        policies, dst, src, port, protocol, "ingress"
+    )
 
 
 #: The upstream charts' pod labels (z2jh hub/proxy, dask-gateway traefik/api) and addresses outside pods.
-HUB = Endpoint("10.1.0.2", {"component": "hub", "app.kubernetes.io/component": "hub", "app": "jupyterhub",
-                            "release": RELEASE, "app.kubernetes.io/name": "jupyterhub", "app.kubernetes.io/instance": RELEASE,
-                            "hub.jupyter.org/network-access-proxy-api": "true",
-                            "hub.jupyter.org/network-access-proxy-http": "true",
-                            "hub.jupyter.org/network-access-singleuser": "true"}, ports={"http": 8081})
-PROXY = Endpoint("10.1.0.3", {"component": "proxy", "app.kubernetes.io/component": "proxy", "app": "jupyterhub",
-                              "release": RELEASE, "app.kubernetes.io/name": "jupyterhub", "app.kubernetes.io/instance": RELEASE,
-                              "hub.jupyter.org/network-access-hub": "true",
-                              "hub.jupyter.org/network-access-singleuser": "true"}, ports={"http": 8000, "api": 8001})
-_GW = {"app.kubernetes.io/name": "dask-gateway", "helm.sh/chart": "dask-gateway-2026.3.0",
-       "app.kubernetes.io/instance": RELEASE, "app.kubernetes.io/version": "2026.3.0", "app.kubernetes.io/managed-by": "Helm",
-       "gateway.dask.org/instance": "odatis-vre-dask-gateway"}
+HUB = Endpoint(
+    "10.1.0.2",
+    {
+        "component": "hub",
+        "app.kubernetes.io/component": "hub",
+        "app": "jupyterhub",
+        "release": RELEASE,
+        "app.kubernetes.io/name": "jupyterhub",
+        "app.kubernetes.io/instance": RELEASE,
+        "hub.jupyter.org/network-access-proxy-api": "true",
+        "hub.jupyter.org/network-access-proxy-http": "true",
+        "hub.jupyter.org/network-access-singleuser": "true",
+    },
+    ports={"http": 8081},
+)
+PROXY = Endpoint(
+    "10.1.0.3",
+    {
+        "component": "proxy",
+        "app.kubernetes.io/component": "proxy",
+        "app": "jupyterhub",
+        "release": RELEASE,
+        "app.kubernetes.io/name": "jupyterhub",
+        "app.kubernetes.io/instance": RELEASE,
+        "hub.jupyter.org/network-access-hub": "true",
+        "hub.jupyter.org/network-access-singleuser": "true",
+    },
+    ports={"http": 8000, "api": 8001},
+)
+_GW = {
+    "app.kubernetes.io/name": "dask-gateway",
+    "helm.sh/chart": "dask-gateway-2026.3.0",
+    "app.kubernetes.io/instance": RELEASE,
+    "app.kubernetes.io/version": "2026.3.0",
+    "app.kubernetes.io/managed-by": "Helm",
+    "gateway.dask.org/instance": "odatis-vre-dask-gateway",
+}
 TRAEFIK = Endpoint("10.1.0.4", _GW | {"app.kubernetes.io/component": "traefik"}, ports={"traefik": 9000, "web": 8000})
-GATEWAY_API = Endpoint("10.1.0.5", _GW | {"app.kubernetes.io/component": "gateway",
-                                          "hub.jupyter.org/network-access-hub": "true"}, ports={"api": 8000})
+GATEWAY_API = Endpoint(
+    "10.1.0.5",
+    _GW | {"app.kubernetes.io/component": "gateway", "hub.jupyter.org/network-access-hub": "true"},
+    ports={"api": 8000},
+)
 KUBE_DNS = Endpoint("10.1.9.10", {"k8s-app": "kube-dns"}, namespace="kube-system")
 PROMETHEUS = Endpoint("10.1.8.8", {"app.kubernetes.io/name": "prometheus"}, namespace="monitoring")
 KUBE_API = Endpoint("10.96.0.1")
@@ -710,8 +873,12 @@ def test_upstream_pods_are_the_ones_the_policies_are_checked_on(chart: Path) -> 
     """The hub, proxy, gateway API and traefik endpoints above carry the labels and named ports of the pods
     the real upstream charts render (the policies below are evaluated on them)."""
     deployments = by_kind(render(chart, *SECRETS), "Deployment")
-    for name, endpoint in (("hub", HUB), ("proxy", PROXY), ("api-odatis-vre-dask-gateway", GATEWAY_API),
-                           ("traefik-odatis-vre-dask-gateway", TRAEFIK)):
+    for name, endpoint in (
+        ("hub", HUB),
+        ("proxy", PROXY),
+        ("api-odatis-vre-dask-gateway", GATEWAY_API),
+        ("traefik-odatis-vre-dask-gateway", TRAEFIK),
+    ):
         template = deployments[name]["spec"]["template"]
         assert template["metadata"]["labels"] == endpoint.labels, name
         named = {p["name"]: p["containerPort"] for c in template["spec"]["containers"] for p in c.get("ports", [])}
@@ -774,8 +941,12 @@ def _lock(path: Path) -> dict[str, str]:
 
 
 def test_image_locks_agree_with_the_ocean_lock() -> None:
-    out = subprocess.run([str(REPO / ".venv" / "bin" / "python"), str(REPO / "images" / "sublock.py"), "--check"],
-                         capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [str(REPO / ".venv" / "bin" / "python"), str(REPO / "images" / "sublock.py"), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr  # base and hub locks are the closure of their requirements.in
     ocean = _lock(REPO / "images" / "ocean" / "requirements.lock")
     for image in ("base", "hub", "ml"):
@@ -784,7 +955,8 @@ def test_image_locks_agree_with_the_ocean_lock() -> None:
         shared = {n: v for n, v in pins.items() if n in ocean}
         assert shared == {n: ocean[n] for n in shared}, f"{image} pins a version the ocean lock does not"
     assert {"jupyterhub", "jupyterhub-kubespawner", "dask-gateway-server", "kubernetes-asyncio"} <= set(
-        _lock(REPO / "images" / "hub" / "requirements.lock"))
+        _lock(REPO / "images" / "hub" / "requirements.lock")
+    )
     assert {"torch", "torchvision"} <= set(_lock(REPO / "images" / "ml" / "requirements.lock"))
 
 
@@ -796,13 +968,27 @@ def test_ocean_image_holds_the_pole_libraries() -> None:
     from packaging.requirements import Requirement
     from packaging.utils import canonicalize_name
 
-    deps = {canonicalize_name(Requirement(d).name)
-            for d in tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]}
-    wanted = [canonicalize_name(line.split("#")[0].strip())
-              for line in (REPO / "images" / "ocean" / "requirements.in").read_text().splitlines()
-              if line.split("#")[0].strip()]
-    assert {"xarray", "dask", "intake", "hvplot", "panel", "argopy", "erddapy", "gsw", "cf-xarray",
-            "copernicusmarine"} <= set(wanted)
+    deps = {
+        canonicalize_name(Requirement(d).name)
+        for d in tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+    }
+    wanted = [
+        canonicalize_name(line.split("#")[0].strip())
+        for line in (REPO / "images" / "ocean" / "requirements.in").read_text().splitlines()
+        if line.split("#")[0].strip()
+    ]
+    assert {
+        "xarray",
+        "dask",
+        "intake",
+        "hvplot",
+        "panel",
+        "argopy",
+        "erddapy",
+        "gsw",
+        "cf-xarray",
+        "copernicusmarine",
+    } <= set(wanted)
     assert set(wanted) <= deps, f"not in pyproject.toml dependencies: {sorted(set(wanted) - deps)}"
     lock = _lock(REPO / "images" / "ocean" / "requirements.lock")
     missing = sorted(set(wanted) - set(lock))
@@ -829,8 +1015,13 @@ def test_image_build_says_when_podman_is_missing(tmp_path: Path) -> None:
         found = shutil.which(tool)
         assert found, tool
         (bindir / tool).symlink_to(found)
-    out = subprocess.run(["/bin/sh", str(REPO / "images" / "build.sh"), "t"], capture_output=True, text=True,
-                         env={"PATH": str(bindir)}, timeout=60)
+    out = subprocess.run(
+        ["/bin/sh", str(REPO / "images" / "build.sh"), "t"],
+        capture_output=True,
+        text=True,
+        env={"PATH": str(bindir)},
+        timeout=60,
+    )
     assert out.returncode == 1
     assert "podman is not installed" in out.stderr and "make images" in out.stderr
 
@@ -839,13 +1030,15 @@ def test_repository_extra_env_carries_registrar_credentials_to_the_service(chart
     """`repository.extraEnv` (a Secret's keys) → the repository pod's environment → a working DataCite registrar."""
     import sys
 
-    from odatis_vre import metadata, registrars
+    from odatis_vre.publishing import metadata, registrars
 
     sys.path.insert(0, str(REPO / "tests"))
     from standins import datacite
 
-    extra = [{"name": "DATACITE_REPOSITORY_ID", "valueFrom": {"secretKeyRef": {"name": "datacite", "key": "repository-id"}}},
-             {"name": "DATACITE_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "datacite", "key": "password"}}}]
+    extra = [
+        {"name": "DATACITE_REPOSITORY_ID", "valueFrom": {"secretKeyRef": {"name": "datacite", "key": "repository-id"}}},
+        {"name": "DATACITE_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "datacite", "key": "password"}}},
+    ]
     docs = render(chart, *SECRETS, "--set-json", f"repository.extraEnv={json.dumps(extra)}")
     deployments = by_kind(docs, "Deployment")
     env = deployments["odatis-vre-repository"]["spec"]["template"]["spec"]["containers"][0]["env"]
@@ -854,15 +1047,29 @@ def test_repository_extra_env_carries_registrar_credentials_to_the_service(chart
     explorer_env = deployments["odatis-vre-explorer"]["spec"]["template"]["spec"]["containers"][0]["env"]
     assert not [e for e in explorer_env if e["name"].startswith("DATACITE_")]
     # what the kubelet would set from the Secret, then the service's registrar with that environment
-    secret = {"datacite": {"repository-id": "ODATIS.VRE", "password": "from-the-secret"},
-              "odatis-vre-secrets": {"repository-api-token": "a-service-token"}}
-    environ = {e["name"]: e.get("value") or secret[e["valueFrom"]["secretKeyRef"]["name"]][e["valueFrom"]["secretKeyRef"]["key"]]
-               for e in env if "value" in e or "secretKeyRef" in e.get("valueFrom", {})}
+    secret = {
+        "datacite": {"repository-id": "ODATIS.VRE", "password": "from-the-secret"},
+        "odatis-vre-secrets": {"repository-api-token": "a-service-token"},
+    }
+    environ = {
+        e["name"]: e.get("value")
+        or secret[e["valueFrom"]["secretKeyRef"]["name"]][e["valueFrom"]["secretKeyRef"]["key"]]
+        for e in env
+        if "value" in e or "secretKeyRef" in e.get("valueFrom", {})
+    }
     url, handle = datacite.start(password="from-the-secret")
     try:
         reg = registrars.get("datacite", prefix="10.5072", environ=environ, base_url=url, retries=0)
-        md = metadata.load_metadata({"title": "T", "creators": ["Doe, Jane"], "licence": "CC0-1.0",
-                                     "keywords": ["k"], "abstract": "A.", "publication_year": 2026})
+        md = metadata.load_metadata(
+            {
+                "title": "T",
+                "creators": ["Doe, Jane"],
+                "licence": "CC0-1.0",
+                "keywords": ["k"],
+                "abstract": "A.",
+                "publication_year": 2026,
+            }
+        )
         doi = reg.reserve("helm-extra-env", metadata.datacite_attributes(md, doi=None))
         assert handle.state[doi]["state"] == "draft"  # the stand-in accepted the Secret's credentials
     finally:

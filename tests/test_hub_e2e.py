@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import sqlite3
 
-
 import pytest
 import requests
 from dask_gateway import Gateway
 from dask_gateway.auth import JupyterHubAuth
-
-from odatis_vre import priority, remote, sysusers
 from vre_testing import VRETestStack
+
+from odatis_vre.admin import remote
+from odatis_vre.hub import priority
+from odatis_vre.users import sysusers
 
 pytestmark = pytest.mark.slow
 
@@ -29,9 +30,9 @@ cl.scale(2)
 client = cl.get_client()
 client.wait_for_workers(2, timeout=120)
 print("workers:", len(client.scheduler_info()["workers"]))
-# the workers' allocator keeps whole-period blocks on the heap (odatis_vre.gateway.WORKER_MALLOC)
+# the workers' allocator keeps whole-period blocks on the heap (odatis_vre.hub.gateway.WORKER_MALLOC)
 print("malloc:", sorted(set(client.run(lambda: __import__("os").environ.get("MALLOC_MMAP_THRESHOLD_")).values())))
-# ...and they run below the hub's CPU priority, their session's autogroup too (odatis_vre.priority)
+# ...and they run below the hub's CPU priority, their session's autogroup too (odatis_vre.hub.priority)
 print("priority:", sorted(set(client.run(lambda: (__import__("os").nice(0),
       open(f"/proc/{__import__('os').getppid()}/autogroup").read().split()[-1])).values())))
 got = float(ds[var].isel(time=slice(0, 30)).mean().compute())
@@ -53,10 +54,13 @@ def users(vre_stack: VRETestStack) -> dict[str, requests.Session]:
 
 
 def _gateway(stack: VRETestStack, token: str) -> Gateway:
-    from odatis_vre.modes import local_ports
+    from odatis_vre.hub.modes import local_ports
 
-    return Gateway(address=f"{stack.url}/services/dask-gateway", auth=JupyterHubAuth(api_token=token),
-                   proxy_address=f"gateway://127.0.0.1:{local_ports(stack.stack.cfg)['gateway_tcp']}")
+    return Gateway(
+        address=f"{stack.url}/services/dask-gateway",
+        auth=JupyterHubAuth(api_token=token),
+        proxy_address=f"gateway://127.0.0.1:{local_ports(stack.stack.cfg)['gateway_tcp']}",
+    )
 
 
 def test_login_spawn_kernel_catalogue_and_gateway(vre_stack: VRETestStack, users: dict, sample_data) -> None:
@@ -126,8 +130,10 @@ def test_anonymous_reaches_only_the_login_page(vre_stack: VRETestStack, users: d
     assert anon.put(f"{vre_stack.url}/hub/api/accounts/mallory", json={"password": "x" * 12}).status_code == 403
     assert anon.get(f"{vre_stack.url}/services/dask-gateway/api/v1/clusters/").status_code == 401
     anon.get(f"{vre_stack.url}/hub/login")
-    r = anon.post(f"{vre_stack.url}/hub/login", data={"username": "alice", "password": "wrong-password",
-                                                      "_xsrf": anon.cookies.get("_xsrf")})
+    r = anon.post(
+        f"{vre_stack.url}/hub/login",
+        data={"username": "alice", "password": "wrong-password", "_xsrf": anon.cookies.get("_xsrf")},
+    )
     assert "Invalid username or password" in r.text
 
 
@@ -171,7 +177,7 @@ def test_hub_restart_keeps_servers(vre_stack: VRETestStack, users: dict) -> None
     kernel = remote.start_kernel(vre_stack.server_url("alice"), token)
     remote.run_code(vre_stack.server_url("alice"), token, "x = 41", kernel_id=kernel)
     vre_stack.stack.kill_hub()
-    # the hub database commits through a write-ahead log (odatis_vre.hubdb): killed mid-flight, it
+    # the hub database commits through a write-ahead log (odatis_vre.hub.hubdb): killed mid-flight, it
     # comes back with every committed server
     db = vre_stack.stack.state / "jupyterhub.sqlite"
     assert sqlite3.connect(db).execute("PRAGMA journal_mode").fetchone()[0] == "wal"

@@ -12,33 +12,67 @@ import os
 import pwd
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 import requests
 from tornado.httpclient import HTTPRequest
 from tornado.websocket import websocket_connect
-
-from odatis_vre import admin, isolation, remote, sysusers
 from vre_testing import REPO, VRETestStack, start_stack
 
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(os.geteuid() != 0, reason="multi-user mode needs root (single-user mode: below)")]
+from odatis_vre import admin
+from odatis_vre.admin import remote
+from odatis_vre.hub import isolation
+from odatis_vre.users import sysusers
 
-USERS = {"alice": "alice-pass-1", "bruno": "bruno-pass-2", "carla": "carla-pass-3", "dan": "dan-pass-44",
-         "erin": "erin-pass-55", "frank": "frank-pass-6"}
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(os.geteuid() != 0, reason="multi-user mode needs root (single-user mode: below)"),
+]
+
+USERS = {
+    "alice": "alice-pass-1",
+    "bruno": "bruno-pass-2",
+    "carla": "carla-pass-3",
+    "dan": "dan-pass-44",
+    "erin": "erin-pass-55",
+    "frank": "frank-pass-6",
+}
 
 CONFIG = {
     "profiles": [
-        {"name": "ocean", "display_name": "Ocean", "description": "Standard", "image": "i", "environment": "current",
-         "cpu": {"limit": 1}, "memory": {"limit": "2G"}, "default": True},
-        {"name": "tiny", "display_name": "Tiny", "description": "Small", "image": "i", "environment": "current",
-         "cpu": {"limit": 0.3}, "memory": {"limit": "400M"}},
+        {
+            "name": "ocean",
+            "display_name": "Ocean",
+            "description": "Standard",
+            "image": "i",
+            "environment": "current",
+            "cpu": {"limit": 1},
+            "memory": {"limit": "2G"},
+            "default": True,
+        },
+        {
+            "name": "tiny",
+            "display_name": "Tiny",
+            "description": "Small",
+            "image": "i",
+            "environment": "current",
+            "cpu": {"limit": 0.3},
+            "memory": {"limit": "400M"},
+        },
     ],
     "groups": {
-        "default": {"quota": {"cpu": 2, "memory": "4G", "servers": 1, "storage": "1G",
-                              "dask": {"cores": 2, "workers": 2, "worker_memory": "1G", "clusters": 1}}},
+        "default": {
+            "quota": {
+                "cpu": 2,
+                "memory": "4G",
+                "servers": 1,
+                "storage": "1G",
+                "dask": {"cores": 2, "workers": 2, "worker_memory": "1G", "clusters": 1},
+            }
+        },
         "small-disk": {"users": ["dan"], "quota": {"cpu": 2, "memory": "4G", "servers": 1, "storage": "2M"}},
     },
     "services": {"idle_culler": {"enabled": True}, "explorer": {"enabled": True}, "repository": {"enabled": True}},
@@ -79,12 +113,16 @@ def running(stack: VRETestStack, user: str, profile: str | None = None) -> None:
 def secrets_of(stack: VRETestStack) -> dict[str, str]:
     """Every secret of the hub side, read as root: none may be seen by a user."""
     state = stack.stack.state
-    out = {name: (state / name).read_text().strip()
-           for name in ("cli_token", "jupyterhub_cookie_secret", "gateway_encrypt_key")}
+    out = {
+        name: (state / name).read_text().strip()
+        for name in ("cli_token", "jupyterhub_cookie_secret", "gateway_encrypt_key")
+    }
     import psutil
 
     # the hub makes the proxy's token in memory and hands it to the proxy in its environment
-    proxy = [p for p in psutil.Process(stack.stack.pid()).children() if "configurable-http-proxy" in " ".join(p.cmdline())]
+    proxy = [
+        p for p in psutil.Process(stack.stack.pid()).children() if "configurable-http-proxy" in " ".join(p.cmdline())
+    ]
     assert len(proxy) == 1, proxy
     out["proxy token"] = proxy[0].environ()["CONFIGPROXY_AUTH_TOKEN"]
     return out
@@ -155,8 +193,13 @@ print(json.dumps({{"uid": mine, "my stdout": os.readlink("/proc/self/fd/1"), "pp
 
 def attack(stack: VRETestStack, user: str, other: str) -> dict[str, Any]:
     cfg = stack.cfg
-    code = ATTACK.format(state=str(stack.stack.state), other_home=str(sysusers.home_of(cfg, other)),
-                         homes=str(cfg.homes_dir), services=str(cfg.services_dir), repo=str(REPO))
+    code = ATTACK.format(
+        state=str(stack.stack.state),
+        other_home=str(sysusers.home_of(cfg, other)),
+        homes=str(cfg.homes_dir),
+        services=str(cfg.services_dir),
+        repo=str(REPO),
+    )
     return json.loads(run(stack, user, code).strip().splitlines()[-1])
 
 
@@ -180,8 +223,12 @@ def test_accounts_exist_from_creation(stack: VRETestStack) -> None:
     owners: dict[str, set[int]] = {}
     for p in psutil.Process(stack.stack.pid()).children(recursive=True):
         line = " ".join(p.cmdline())
-        for key in ("odatis_vre explorer serve", "odatis_vre repository serve", "jupyterhub_idle_culler",
-                    "dask-gateway-server"):
+        for key in (
+            "odatis_vre explorer serve",
+            "odatis_vre repository serve",
+            "jupyterhub_idle_culler",
+            "dask-gateway-server",
+        ):
             if key in line:
                 owners.setdefault(key, set()).add(p.uids().real)
     assert owners.pop("dask-gateway-server") == {0}
@@ -200,9 +247,25 @@ def test_a_kernel_is_its_users_account_and_nothing_more(stack: VRETestStack, use
     assert got["name"] == me.name and got["home"] == str(me.home) == got["cwd"]
     assert 0 not in got["groups"]
     probes = got["probes"]
-    for key in ("cli token", "cookie secret", "accounts", "hub db", "gateway key", "hub log", "state dir",
-                "other home", "other file", "homes", "write homes", "write repo", "write etc", "write services",
-                "write state", "services dir", "setuid 0"):
+    for key in (
+        "cli token",
+        "cookie secret",
+        "accounts",
+        "hub db",
+        "gateway key",
+        "hub log",
+        "state dir",
+        "other home",
+        "other file",
+        "homes",
+        "write homes",
+        "write repo",
+        "write etc",
+        "write services",
+        "write state",
+        "services dir",
+        "setuid 0",
+    ):
         assert probes[key] == "denied", (key, probes[key])
     # the server's output is the hub's log: it cannot be reopened for reading; the kernel's own output is a
     # pipe to its server, never a file of the hub's
@@ -248,8 +311,12 @@ def _terminal(stack: VRETestStack, user: str, command: str, timeout: float = 60)
     name = r.json()["name"]
 
     async def talk() -> str:
-        ws = await websocket_connect(HTTPRequest(f"{server.replace('http://', 'ws://')}/terminals/websocket/{name}",
-                                                 headers={"Authorization": f"token {token}"}))
+        ws = await websocket_connect(
+            HTTPRequest(
+                f"{server.replace('http://', 'ws://')}/terminals/websocket/{name}",
+                headers={"Authorization": f"token {token}"},
+            )
+        )
         await ws.write_message(json.dumps(["stdin", f"{command}; echo END-$((40+2))\r"]))
         out = ""
         loop = asyncio.get_running_loop()
@@ -273,8 +340,12 @@ def _terminal(stack: VRETestStack, user: str, command: str, timeout: float = 60)
 def test_a_terminal_is_its_users_account(stack: VRETestStack) -> None:
     running(stack, "alice")
     me = stack.account("alice")
-    out = _terminal(stack, "alice", f"id -u; id -un; cat {stack.stack.state}/cli_token; ls {sysusers.home_of(stack.cfg, 'bruno')}; "
-                                   "touch /etc/odatis-terminal")
+    out = _terminal(
+        stack,
+        "alice",
+        f"id -u; id -un; cat {stack.stack.state}/cli_token; ls {sysusers.home_of(stack.cfg, 'bruno')}; "
+        "touch /etc/odatis-terminal",
+    )
     assert f"\n{me.uid}\r" in out.replace("\r\n", "\r\n") or f"{me.uid}\r\n" in out, out
     assert me.name in out
     assert out.count("Permission denied") >= 3, out
@@ -285,7 +356,10 @@ def test_dask_workers_run_as_their_user_with_limits(stack: VRETestStack) -> None
     running(stack, "alice")
     running(stack, "bruno")
     alice = stack.account("alice")
-    out = run(stack, "alice", """
+    out = run(
+        stack,
+        "alice",
+        """
 import json, os
 from odatis_vre import compute
 cl = compute.cluster()
@@ -295,7 +369,9 @@ client.wait_for_workers(1, timeout=120)
 info = list(client.run(lambda: (os.getpid(), os.getuid(), os.getcwd())).values())[0]
 sched = client.run_on_scheduler(lambda: (os.getpid(), os.getuid()))
 print(json.dumps({"worker": info, "scheduler": sched, "name": cl.name}))
-""", timeout=300)
+""",
+        timeout=300,
+    )
     got = json.loads(out.strip().splitlines()[-1])
     wpid, wuid, wdir = got["worker"]
     spid, suid = got["scheduler"]
@@ -314,15 +390,19 @@ print(json.dumps({"worker": info, "scheduler": sched, "name": cl.name}))
     quota = int((Path("/sys/fs/cgroup/cpu") / _cgroup_of(wpid, "cpu").lstrip("/") / "cpu.cfs_quota_us").read_text())
     assert quota == isolation.CPU_PERIOD
     # the cluster's folder (TLS key, logs) is alice's alone: bruno cannot look inside, nor read her worker's memory
-    probe = run(stack, "bruno", f"""
+    probe = run(
+        stack,
+        "bruno",
+        f"""
 import os
-for path in ({wdir!r}, {wdir + '/.certs/dask.pem'!r}, '/proc/{wpid}/environ', '/proc/{wpid}/mem'):
+for path in ({wdir!r}, {wdir + "/.certs/dask.pem"!r}, '/proc/{wpid}/environ', '/proc/{wpid}/mem'):
     try:
         os.listdir(path) if os.path.isdir(path) else open(path, 'rb').read(1)
         print('OK', path)
     except PermissionError:
         print('denied', path)
-""")
+""",
+    )
     assert probe.count("denied") == 4, probe
     assert Path("/").stat().st_uid == 0  # dask-gateway-server 2026.3 would chown "/" to the user (see gateway.py)
     run(stack, "alice", f"from dask_gateway import Gateway; Gateway().stop_cluster({got['name']!r})")
@@ -336,13 +416,17 @@ def test_cpu_limit_throttles(stack: VRETestStack) -> None:
     path = Path("/sys/fs/cgroup/cpu") / _cgroup_of(pid, "cpu").lstrip("/")
     assert int((path / "cpu.cfs_quota_us").read_text()) == int(0.3 * isolation.CPU_PERIOD)
     before = dict(line.split() for line in (path / "cpu.stat").read_text().splitlines())
-    out = run(stack, "carla", """
+    out = run(
+        stack,
+        "carla",
+        """
 import time
 t0, c0 = time.monotonic(), time.process_time()
 while time.monotonic() - t0 < 1.5:
     pass
 print(round((time.process_time() - c0) / (time.monotonic() - t0), 2))
-""")
+""",
+    )
     after = dict(line.split() for line in (path / "cpu.stat").read_text().splitlines())
     assert int(after["nr_throttled"]) > int(before["nr_throttled"])
     assert float(out.strip()) < 0.6, out  # a busy loop gets about 0.3 of a core, not all of it
@@ -354,8 +438,12 @@ def test_out_of_memory_stops_the_server_and_says_so(stack: VRETestStack) -> None
     running(stack, "alice")
     session = stack.login("carla", USERS["carla"])
     with pytest.raises((ConnectionError, TimeoutError, remote.RemoteError, OSError)):
-        run(stack, "carla", "import numpy as np\nblocks = [np.ones(50 * 2**20 // 8) for _ in range(40)]\nprint(len(blocks))",
-            timeout=60)
+        run(
+            stack,
+            "carla",
+            "import numpy as np\nblocks = [np.ones(50 * 2**20 // 8) for _ in range(40)]\nprint(len(blocks))",
+            timeout=60,
+        )
     wait_for("carla's server stopped", lambda: not (stack.api("GET", "/users/carla").json().get("servers") or {}), 60)
     page = session.get(f"{stack.url}/user/carla/lab", timeout=60)
     assert "ran out of memory (limit 400M)" in page.text, page.text[:2000]
@@ -386,17 +474,23 @@ def test_storage_quota_refuses_a_full_home(stack: VRETestStack) -> None:
 
 def test_rlimits_where_there_is_no_cgroup(stack: VRETestStack) -> None:
     """hub.isolation.limits 'rlimit' (what a machine without cgroups gets): memory per process, processes per account."""
+
     def set_limits(value: str | None) -> None:
         def change(raw: dict[str, Any]) -> None:
             iso = raw["hub"].setdefault("isolation", {})
             iso.pop("limits", None) if value is None else iso.__setitem__("limits", value)
+
         admin.edit_config(stack.config_path, change)
 
     set_limits("rlimit")
     try:
         running(stack, "erin", "tiny")
-        out = run(stack, "erin", "import resource, json; print(json.dumps([resource.getrlimit(resource.RLIMIT_DATA),"
-                                 " resource.getrlimit(resource.RLIMIT_NPROC), open('/proc/self/cgroup').read()]))")
+        out = run(
+            stack,
+            "erin",
+            "import resource, json; print(json.dumps([resource.getrlimit(resource.RLIMIT_DATA),"
+            " resource.getrlimit(resource.RLIMIT_NPROC), open('/proc/self/cgroup').read()]))",
+        )
         (data_soft, _), (nproc, _), groups = json.loads(out.strip())
         assert data_soft == 400 * 1024**2
         assert nproc == stack.cfg.isolation["max_processes"]
@@ -419,8 +513,11 @@ def test_deleted_user_is_locked_and_comes_back(stack: VRETestStack) -> None:
     assert entry.pw_shell == sysusers.NO_LOGIN
     import psutil
 
-    wait_for("frank's processes gone", lambda: not [p for p in psutil.process_iter(["uids"])
-                                                    if p.info["uids"] and p.info["uids"].real == account.uid], 30)
+    wait_for(
+        "frank's processes gone",
+        lambda: not [p for p in psutil.process_iter(["uids"]) if p.info["uids"] and p.info["uids"].real == account.uid],
+        30,
+    )
     assert account.home.is_dir()  # kept: archived or handed back, never silently deleted
     stack.create_user("frank", USERS["frank"])
     again = stack.account("frank")
@@ -434,8 +531,9 @@ def test_hub_killed_and_restarted_keeps_servers_as_their_users(stack: VRETestSta
     remote.run_code(stack.server_url("alice"), stack.user_token("alice"), "kept = 'still here'", kernel_id=kid)
     stack.stack.kill_hub()
     stack.stack.start(timeout=120)
-    out = remote.run_code(stack.server_url("alice"), stack.user_token("alice"),
-                          "import os; print(kept, os.getuid())", kernel_id=kid).stdout
+    out = remote.run_code(
+        stack.server_url("alice"), stack.user_token("alice"), "import os; print(kept, os.getuid())", kernel_id=kid
+    ).stdout
     assert out.split() == ["still", "here", str(stack.account("alice").uid)]
 
 
@@ -444,18 +542,42 @@ def test_single_user_mode_runs_every_server_as_that_user(tmp_path_factory: pytes
     from vre_testing import write_config
 
     owner = f"ovt{os.getpid() % 10000}solo"
-    subprocess.run(["useradd", "--create-home", "--home-dir", f"/tmp/odatis-vre-tests/{owner}", "--comment",
-                    "odatis-vre tests single-user", owner], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "useradd",
+            "--create-home",
+            "--home-dir",
+            f"/tmp/odatis-vre-tests/{owner}",
+            "--comment",
+            "odatis-vre tests single-user",
+            owner,
+        ],
+        check=True,
+        capture_output=True,
+    )
     try:
         folder = Path(f"/tmp/odatis-vre-tests/{owner}/vre")
         folder.mkdir()
-        config = write_config(folder, {"services": {"explorer": {"enabled": False}, "repository": {"enabled": False},
-                                                     "idle_culler": {"enabled": False}}})
+        config = write_config(
+            folder,
+            {
+                "services": {
+                    "explorer": {"enabled": False},
+                    "repository": {"enabled": False},
+                    "idle_culler": {"enabled": False},
+                }
+            },
+        )
         subprocess.run(["chown", "-R", f"{owner}:{owner}", str(folder.parent)], check=True)
         env = {"PATH": os.environ["PATH"], "HOME": str(folder.parent), "LANG": "C.UTF-8"}
         cmd = ["runuser", "-u", owner, "--", str(REPO / ".venv" / "bin" / "odatis-vre")]
-        up = subprocess.run([*cmd, "up", "--detach", "--no-samples", "-c", str(config)], env=env, capture_output=True,
-                            text=True, timeout=300)
+        up = subprocess.run(
+            [*cmd, "up", "--detach", "--no-samples", "-c", str(config)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         try:
             assert up.returncode == 0, up.stdout + up.stderr
             assert f"single-user mode: every server runs as {owner}" in up.stdout
@@ -468,12 +590,21 @@ def test_single_user_mode_runs_every_server_as_that_user(tmp_path_factory: pytes
             hub.request("PUT", "/accounts/solo-user", json={"password": "solo-pass-1"})
             # 202: the spawn goes on in the background (a busy machine), the wait below covers it
             hub.request("POST", "/users/solo-user/server", json={}, ok=(201, 202))
-            model = wait_for("the server ready", lambda: (hub.get("/users/solo-user").get("servers") or {}).get("", {})
-                             .get("ready") and hub.get("/users/solo-user"), 120)
+            model = wait_for(
+                "the server ready",
+                lambda: (
+                    (hub.get("/users/solo-user").get("servers") or {}).get("", {}).get("ready")
+                    and hub.get("/users/solo-user")
+                ),
+                120,
+            )
             assert model
             owner_uid = pwd.getpwnam(owner).pw_uid
-            out = remote.run_code(f"{cfg.hub_url}/user/solo-user/", hub.request(
-                "POST", "/users/solo-user/tokens", json={}).json()["token"], "import os; print(os.getuid())").stdout
+            out = remote.run_code(
+                f"{cfg.hub_url}/user/solo-user/",
+                hub.request("POST", "/users/solo-user/tokens", json={}).json()["token"],
+                "import os; print(os.getuid())",
+            ).stdout
             assert int(out) == owner_uid
             assert sysusers.accounts(cfg) == []  # nothing was created in /etc/passwd
         finally:

@@ -10,16 +10,29 @@ from types import SimpleNamespace
 import kubernetes_validate
 import pytest
 from traitlets.config import Config
-
-from odatis_vre import config, hubconfig, spawners
 from vre_testing import KUBECONFIG, TEST_CONFIG
+
+from odatis_vre import config
+from odatis_vre.hub import hubconfig, spawners
 
 
 @pytest.fixture()
 def kube_cfg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> config.VREConfig:
-    raw = config.deep_merge(TEST_CONFIG, {"mode": "kubernetes", "auth": {"type": "oauth", "oauth": {
-        "client_id": "vre", "authorize_url": "https://sso.example.org/auth", "token_url": "https://sso.example.org/token",
-        "userdata_url": "https://sso.example.org/userinfo"}}})
+    raw = config.deep_merge(
+        TEST_CONFIG,
+        {
+            "mode": "kubernetes",
+            "auth": {
+                "type": "oauth",
+                "oauth": {
+                    "client_id": "vre",
+                    "authorize_url": "https://sso.example.org/auth",
+                    "token_url": "https://sso.example.org/token",
+                    "userdata_url": "https://sso.example.org/userinfo",
+                },
+            },
+        },
+    )
     raw["groups"]["researchers"]["users"] = ["rita"]
     path = tmp_path / "vre.yaml"
     import yaml
@@ -37,11 +50,25 @@ def _manifest(cfg: config.VREConfig, username: str, profile: str) -> dict:
     cls = spawners.VREKubeSpawner
 
     async def build() -> dict:
-        user = SimpleNamespace(name=username, id=1, url=f"/user/{username}/", groups=[], spawners={},
-                               escaped_name=username, orm_user=None, admin=False)
-        sp = cls(config=c, user=user, hub=SimpleNamespace(api_url="http://hub:8081/hub/api", base_url="/hub/",
-                                                              public_host="", url="http://hub:8081/hub/"),
-                 _deprecated_db_session=None, namespace="odatis")
+        user = SimpleNamespace(
+            name=username,
+            id=1,
+            url=f"/user/{username}/",
+            groups=[],
+            spawners={},
+            escaped_name=username,
+            orm_user=None,
+            admin=False,
+        )
+        sp = cls(
+            config=c,
+            user=user,
+            hub=SimpleNamespace(
+                api_url="http://hub:8081/hub/api", base_url="/hub/", public_host="", url="http://hub:8081/hub/"
+            ),
+            _deprecated_db_session=None,
+            namespace="odatis",
+        )
         sp.user_options = {"profile": profile}
         await sp.load_user_options()
         pod = await sp.get_pod_manifest()
@@ -68,8 +95,10 @@ def test_pod_manifest_matches_profile_and_validates(kube_cfg: config.VREConfig, 
     # plots that carry BokehJS (no CDN)
     assert config.parse_quantity(env["MEM_LIMIT"]) == config.parse_quantity(spec["memory"]["limit"])
     assert float(env["CPU_LIMIT"]) == float(spec["cpu"]["limit"])
-    assert (env["DASK_LABEXTENSION__FACTORY__MODULE"], env["DASK_LABEXTENSION__FACTORY__CLASS"]) == \
-        ("dask_gateway", "GatewayCluster")
+    assert (env["DASK_LABEXTENSION__FACTORY__MODULE"], env["DASK_LABEXTENSION__FACTORY__CLASS"]) == (
+        "dask_gateway",
+        "GatewayCluster",
+    )
     assert env["PANEL_INLINE"] == "true" and env["BOKEH_RESOURCES"] == "inline"
 
 

@@ -1,5 +1,5 @@
 """Kernels of the VRE put what plots need in the notebook itself: BokehJS and Panel's stylesheets, never links
-to a CDN (odatis_vre.kernel_setup, loaded by images/ocean/ipython_kernel_config.py in every kernel).
+to a CDN (odatis_vre.hub.kernel_setup, loaded by images/ocean/ipython_kernel_config.py in every kernel).
 
 A real IPython kernel reads the image's kernel configuration and renders a HoloViews overlay and a Panel
 layout; the outputs the browser would receive are searched for CDN addresses. The browser side (no request
@@ -17,7 +17,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from odatis_vre import kernel_setup
+from odatis_vre.hub import kernel_setup
 
 REPO = Path(__file__).resolve().parents[1]
 CDN_HOSTS = ("cdn.holoviz.org", "cdn.bokeh.org", "cdn.jsdelivr.net", "unpkg.com")
@@ -52,8 +52,9 @@ def _run_kernel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[dict]:
     return [c.outputs for c in nb.cells]
 
 
-def test_plots_in_a_vre_kernel_carry_their_stylesheets_and_ask_no_cdn(tmp_path: Path,
-                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_plots_in_a_vre_kernel_carry_their_stylesheets_and_ask_no_cdn(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     outputs = _run_kernel(tmp_path, monkeypatch)
     everything = [o for cell in outputs for o in cell]
     assert not [o for o in everything if o.output_type == "error"], [o for o in everything if o.output_type == "error"]
@@ -65,7 +66,8 @@ def test_plots_in_a_vre_kernel_carry_their_stylesheets_and_ask_no_cdn(tmp_path: 
         # ... whose stylesheets are inline: Panel's loading spinner and list layout CSS travel in it
         assert "InlineStyleSheet" in text and "pn-loading" in text, f"cell {i}: Panel's stylesheets are not inline"
         assert not [h for h in CDN_HOSTS if h in text], (
-            f"cell {i} links to a CDN: {sorted({h for h in CDN_HOSTS if h in text})}")
+            f"cell {i} links to a CDN: {sorted({h for h in CDN_HOSTS if h in text})}"
+        )
     # BokehJS itself is in the notebook (hv.extension inline), not loaded from cdn.bokeh.org
     loaded = json.dumps([dict(o) for o in outputs[1]])
     assert "cdn.bokeh.org" not in loaded and len(loaded) > 500_000
@@ -104,3 +106,19 @@ def test_a_panel_without_the_hook_list_still_imports(monkeypatch: pytest.MonkeyP
     monkeypatch.delattr(Viewable, "_preprocessing_hooks")
     with pytest.warns(RuntimeWarning, match=r"Panel's stylesheets are not inlined.*Panel version"):
         kernel_setup._inline_panel_stylesheets_safely(panel)
+
+
+def test_server_proxy_allows_the_gateway_dashboards_host_and_no_other() -> None:
+    """In Kubernetes the Dask dashboards go through the user's server to the gateway's Traefik: that host joins
+    jupyter-server-proxy's allow-list, read from DASK_GATEWAY__PUBLIC_ADDRESS as the pod has it (the prefix left
+    for the Dask sidebar to fill in) or filled in; the local mode's loopback route adds nothing."""
+    from odatis_vre.hub import modes, server_setup
+
+    route = modes.k8s_dashboard_route("odatis-vre", "ocean")
+    loopback = ["localhost", "127.0.0.1"]
+    for address in ("{JUPYTERHUB_SERVICE_PREFIX}" + route, "/user/ana/" + route):
+        allowed = server_setup.proxy_host_allowlist({"DASK_GATEWAY__PUBLIC_ADDRESS": address})
+        assert allowed == [*loopback, "traefik-odatis-vre-dask-gateway.ocean"], address
+    local = {"DASK_GATEWAY__PUBLIC_ADDRESS": "{JUPYTERHUB_SERVICE_PREFIX}proxy/8786/"}
+    assert server_setup.proxy_host_allowlist(local) == loopback
+    assert server_setup.proxy_host_allowlist({}) == loopback

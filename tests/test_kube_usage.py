@@ -8,10 +8,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from kube_testing import KubeAPI
-from odatis_vre import config, hubconfig, kube_usage, modes, usage
 from test_helm import EXAMPLE_VRE, NAMESPACE, SECRETS, by_kind, chart, render  # noqa: F401 (chart: fixture)
+
+from odatis_vre import config
+from odatis_vre.admin import kube_usage, usage
+from odatis_vre.hub import hubconfig, modes
 
 INSTANCE = modes.K8S_GATEWAY_INSTANCE
 
@@ -29,30 +31,53 @@ def _labels(cluster: str, component: str | None = None) -> dict[str, str]:
 
 
 def _pod(api: KubeAPI, name: str, cluster: str, component: str, phase: str = "Running") -> None:
-    api.create("v1/pods", NAMESPACE, {"apiVersion": "v1", "kind": "Pod", "metadata": {
-        "name": name, "labels": _labels(cluster, component)}, "spec": {"containers": [{"name": "dask", "image": "i"}]}})
+    api.create(
+        "v1/pods",
+        NAMESPACE,
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": name, "labels": _labels(cluster, component)},
+            "spec": {"containers": [{"name": "dask", "image": "i"}]},
+        },
+    )
     api.patch("v1/pods", NAMESPACE, name, {"status": {"phase": phase}}, subresource="status")
 
 
-def test_recorder_counts_dask_pods_from_the_kubernetes_api(api: KubeAPI, tmp_path: Path,
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_recorder_counts_dask_pods_from_the_kubernetes_api(
+    api: KubeAPI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     kubeconfig = api.kubeconfig(tmp_path / "kubeconfig", NAMESPACE)
     monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
     from kubernetes_asyncio.config import kube_config
 
     monkeypatch.setattr(kube_config, "KUBE_CONFIG_DEFAULT_LOCATION", str(kubeconfig))
     for name, user, cores in (("c-ann", "ann", 2), ("c-bob", "bob", 1)):
-        api.create("gateway.dask.org/v1alpha1/daskclusters", NAMESPACE, {
-            "apiVersion": "gateway.dask.org/v1alpha1", "kind": "DaskCluster",
-            "metadata": {"name": name, "labels": _labels(name)},
-            "spec": {"username": user, "config": {"worker_cores": cores, "scheduler_cores": 1}}})
+        api.create(
+            "gateway.dask.org/v1alpha1/daskclusters",
+            NAMESPACE,
+            {
+                "apiVersion": "gateway.dask.org/v1alpha1",
+                "kind": "DaskCluster",
+                "metadata": {"name": name, "labels": _labels(name)},
+                "spec": {"username": user, "config": {"worker_cores": cores, "scheduler_cores": 1}},
+            },
+        )
     _pod(api, "sched-ann", "c-ann", "dask-scheduler")
     _pod(api, "w-ann-1", "c-ann", "dask-worker")
     _pod(api, "w-ann-2", "c-ann", "dask-worker", phase="Pending")  # not running: not counted
     _pod(api, "sched-bob", "c-bob", "dask-scheduler")
     # a pod of another gateway and a user's server: not ours
-    api.create("v1/pods", NAMESPACE, {"apiVersion": "v1", "kind": "Pod", "metadata": {
-        "name": "jupyter-ann", "labels": {"component": "singleuser-server"}}, "spec": {"containers": []}})
+    api.create(
+        "v1/pods",
+        NAMESPACE,
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "jupyter-ann", "labels": {"component": "singleuser-server"}},
+            "spec": {"containers": []},
+        },
+    )
     state = tmp_path / "state"
     assert asyncio.run(kube_usage.poll_once(state, NAMESPACE, INSTANCE)) == 4
     uses = {(u.cluster, u.cores, u.stop is None) for u in kube_usage.read_dask_usage(state)}
@@ -76,13 +101,20 @@ def test_recorder_counts_dask_pods_from_the_kubernetes_api(api: KubeAPI, tmp_pat
 
 def test_hub_runs_the_recorder_in_kubernetes_mode_only(tmp_path: Path) -> None:
     k8s = config.load(EXAMPLE_VRE)
-    environ = {"POD_NAMESPACE": "ocean-vre", "KUBERNETES_SERVICE_HOST": "10.96.0.1", "KUBERNETES_SERVICE_PORT": "443",
-               "SECRET": "not passed on"}
+    environ = {
+        "POD_NAMESPACE": "ocean-vre",
+        "KUBERNETES_SERVICE_HOST": "10.96.0.1",
+        "KUBERNETES_SERVICE_PORT": "443",
+        "SECRET": "not passed on",
+    }
     svcs = {s["name"]: s for s in hubconfig.services(k8s, environ)}
     # the service finds the API server as the hub does (the hub passes few variables to its services)
-    assert svcs["dask-usage"]["environment"] == {"KUBERNETES_SERVICE_HOST": "10.96.0.1", "KUBERNETES_SERVICE_PORT": "443"}
+    assert svcs["dask-usage"]["environment"] == {
+        "KUBERNETES_SERVICE_HOST": "10.96.0.1",
+        "KUBERNETES_SERVICE_PORT": "443",
+    }
     cmd = svcs["dask-usage"]["command"]
-    assert cmd[1:3] == ["-m", "odatis_vre.kube_usage"]
+    assert cmd[1:3] == ["-m", "odatis_vre.admin.kube_usage"]
     assert cmd[cmd.index("--namespace") + 1] == "ocean-vre" and cmd[cmd.index("--state-dir") + 1] == str(k8s.state_dir)
     local = config.from_dict({"profiles": k8s.raw["profiles"], "groups": k8s.raw["groups"]})
     assert "dask-usage" not in {s["name"] for s in hubconfig.services(local, {})}
@@ -91,8 +123,9 @@ def test_hub_runs_the_recorder_in_kubernetes_mode_only(tmp_path: Path) -> None:
 def test_chart_lets_the_hub_read_dask_clusters(chart: Path) -> None:  # noqa: F811
     docs = render(chart, *SECRETS)
     role = by_kind(docs, "Role")["odatis-vre-usage"]
-    assert role["rules"] == [{"apiGroups": ["gateway.dask.org"], "resources": ["daskclusters"],
-                              "verbs": ["get", "list", "watch"]}]
+    assert role["rules"] == [
+        {"apiGroups": ["gateway.dask.org"], "resources": ["daskclusters"], "verbs": ["get", "list", "watch"]}
+    ]
     binding = by_kind(docs, "RoleBinding")["odatis-vre-usage"]
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "hub", "namespace": NAMESPACE}]
     # the hub's service account of zero-to-jupyterhub, which runs the recorder

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from odatis_vre import metadata as m
 from odatis_vre import provenance
+from odatis_vre.publishing import metadata as m
 
 FULL_YAML = """
 title: Sea surface temperature anomalies, Bay of Biscay, summer 2023
@@ -49,25 +49,38 @@ def md(tmp_path: Path) -> dict:
 def test_load_metadata_normalises(md: dict) -> None:
     assert md["title"].startswith("Sea surface temperature anomalies")
     c0, c1, c2 = md["creators"]
-    assert c0 == {"name": "Carberry, Josiah", "type": "Personal", "given_name": "Josiah", "family_name": "Carberry",
-                  "orcid": "0000-0002-1825-0097",
-                  "affiliation": [{"name": "Ifremer", "ror": "https://ror.org/044jxhp58"}]}
+    assert c0 == {
+        "name": "Carberry, Josiah",
+        "type": "Personal",
+        "given_name": "Josiah",
+        "family_name": "Carberry",
+        "orcid": "0000-0002-1825-0097",
+        "affiliation": [{"name": "Ifremer", "ror": "https://ror.org/044jxhp58"}],
+    }
     assert c1["name"] == "Curie-Sklodowska, Marie" and c1["family_name"] == "Curie-Sklodowska"
     assert c1["affiliation"] == [{"name": "LOPS"}, {"name": "CNRS", "ror": "https://ror.org/02feahw73"}]
     assert c2 == {"name": "ODATIS data centre", "type": "Organizational", "affiliation": []}
     assert md["licence"] == "CC-BY-4.0"
     assert md["keywords"] == ["sea surface temperature", "marine heatwave", "Bay of Biscay"]
-    assert md["related_publications"] == [{"relation": "IsSupplementTo", "doi": "10.5194/os-19-1-2023"},
-                                          {"relation": "IsDocumentedBy", "url": "https://example.org/report.pdf"}]
+    assert md["related_publications"] == [
+        {"relation": "IsSupplementTo", "doi": "10.5194/os-19-1-2023"},
+        {"relation": "IsDocumentedBy", "url": "https://example.org/report.pdf"},
+    ]
     assert md["funding"][0]["funder_ror"] == "https://ror.org/00rbzpz17"
-    assert (md["publisher"], md["publication_year"], md["version"], md["resource_type"]) == ("ODATIS", "2026", "2", "Dataset")
+    assert (md["publisher"], md["publication_year"], md["version"], md["resource_type"]) == (
+        "ODATIS",
+        "2026",
+        "2",
+        "Dataset",
+    )
 
 
 def test_defaults() -> None:
     import datetime
 
-    md = m.load_metadata({"title": "T", "creators": "Doe, Jane", "licence": "CC0-1.0", "keywords": ["k"],
-                          "abstract": "A."})
+    md = m.load_metadata(
+        {"title": "T", "creators": "Doe, Jane", "licence": "CC0-1.0", "keywords": ["k"], "abstract": "A."}
+    )
     assert md["publisher"] == "ODATIS" and md["version"] == "1" and md["resource_type"] == "Dataset"
     assert md["publication_year"] == str(datetime.date.today().year)
 
@@ -83,21 +96,33 @@ def test_missing_mandatory_fields_are_all_named() -> None:
     assert "write" in exc.value.problems[1]
 
 
-@pytest.mark.parametrize("change, expected", [
-    ({"creators": [{"name": "Doe, Jane", "orcid": "0000-0002-1825-0098"}]}, "creators[0].orcid: '0000-0002-1825-0098' has a wrong check digit"),
-    ({"creators": [{"name": "Doe, Jane", "orcid": "1234"}]}, "creators[0].orcid: '1234' is not an ORCID iD"),
-    ({"creators": [{"name": "Doe", "affiliation": {"name": "X", "ror": "ifremer"}}]}, "creators[0].affiliation.ror: 'ifremer' is not a ROR id"),
-    ({"creators": [{"name": "ODATIS", "type": "organization", "orcid": "0000-0002-1825-0097"}]}, "an ORCID iD belongs to a person"),
-    ({"creators": [{"name": "Doe", "nom": "Doe"}]}, "creators[0]: unknown key(s) ['nom']"),
-    ({"licence": "GPL-3.0"}, "licence: 'GPL-3.0' is not one of the accepted SPDX ids"),
-    ({"related_publications": [{"doi": "10.1/x", "relation": "Likes"}]}, "'Likes' is not a DataCite relationType"),
-    ({"related_publications": [{"doi": "not-a-doi"}]}, "related_publications[0].doi: 'not-a-doi' is not a DOI"),
-    ({"publication_year": "26"}, "publication_year: '26'; write four digits"),
-    ({"resource_type": "Spreadsheet"}, "resource_type: 'Spreadsheet'"),
-    ({"bbox": [0, 50, 10, 40]}, "bbox: [0, 50, 10, 40]"),
-    ({"time_range": ["yesterday", "today"]}, "time_range:"),
-    ({"funding": [{"award": "X"}]}, "funding[0]: write"),
-])
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        (
+            {"creators": [{"name": "Doe, Jane", "orcid": "0000-0002-1825-0098"}]},
+            "creators[0].orcid: '0000-0002-1825-0098' has a wrong check digit",
+        ),
+        ({"creators": [{"name": "Doe, Jane", "orcid": "1234"}]}, "creators[0].orcid: '1234' is not an ORCID iD"),
+        (
+            {"creators": [{"name": "Doe", "affiliation": {"name": "X", "ror": "ifremer"}}]},
+            "creators[0].affiliation.ror: 'ifremer' is not a ROR id",
+        ),
+        (
+            {"creators": [{"name": "ODATIS", "type": "organization", "orcid": "0000-0002-1825-0097"}]},
+            "an ORCID iD belongs to a person",
+        ),
+        ({"creators": [{"name": "Doe", "nom": "Doe"}]}, "creators[0]: unknown key(s) ['nom']"),
+        ({"licence": "GPL-3.0"}, "licence: 'GPL-3.0' is not one of the accepted SPDX ids"),
+        ({"related_publications": [{"doi": "10.1/x", "relation": "Likes"}]}, "'Likes' is not a DataCite relationType"),
+        ({"related_publications": [{"doi": "not-a-doi"}]}, "related_publications[0].doi: 'not-a-doi' is not a DOI"),
+        ({"publication_year": "26"}, "publication_year: '26'; write four digits"),
+        ({"resource_type": "Spreadsheet"}, "resource_type: 'Spreadsheet'"),
+        ({"bbox": [0, 50, 10, 40]}, "bbox: [0, 50, 10, 40]"),
+        ({"time_range": ["yesterday", "today"]}, "time_range:"),
+        ({"funding": [{"award": "X"}]}, "funding[0]: write"),
+    ],
+)
 def test_wrong_values_are_refused(change: dict, expected: str) -> None:
     base = {"title": "T", "creators": ["Doe, Jane"], "licence": "CC-BY-4.0", "keywords": ["k"], "abstract": "A."}
     with pytest.raises(m.MetadataError) as exc:
@@ -126,48 +151,79 @@ def test_identifier_helpers() -> None:
 
 def test_datacite_attributes_complete_and_valid(md: dict) -> None:
     provenance.clear()
-    provenance.record("argo_gdac_float", title="Argo float data", doi="10.17882/42182", url="https://data-argo.ifremer.fr/x")
+    provenance.record(
+        "argo_gdac_float", title="Argo float data", doi="10.17882/42182", url="https://data-argo.ifremer.fr/x"
+    )
     provenance.record("cmems_sst", title="CMEMS SST", url="https://nrt.cmems-du.eu/thredds/dodsC/sst")
     provenance.record("sample_sst_zarr", title="Daily SST (sample)", url="file:///work/catalog/data/sst.zarr")
     files = [{"name": "sst_anomaly.nc", "size": 1_500_000, "sha256": "a" * 64}, {"name": "extra.csv", "size": 10}]
     nb = {"path": "notebooks/analysis.ipynb", "sha256": "b" * 64}
-    a = m.datacite_attributes(md, doi="10.5072/odatis.ab12-cd34", url="https://vre.example.org/repository/datasets/x/v2",
-                              files=files, provenance=provenance.opened(), notebook=nb)
+    a = m.datacite_attributes(
+        md,
+        doi="10.5072/odatis.ab12-cd34",
+        url="https://vre.example.org/repository/datasets/x/v2",
+        files=files,
+        provenance=provenance.opened(),
+        notebook=nb,
+    )
     provenance.clear()
     m.validate_datacite(a)
     assert a["doi"] == "10.5072/odatis.ab12-cd34" and a["url"].endswith("/v2")
-    assert a["creators"][0]["nameIdentifiers"] == [{"nameIdentifier": "https://orcid.org/0000-0002-1825-0097",
-                                                    "nameIdentifierScheme": "ORCID", "schemeUri": "https://orcid.org"}]
-    assert a["creators"][0]["affiliation"][0] == {"name": "Ifremer", "affiliationIdentifier": "https://ror.org/044jxhp58",
-                                                  "affiliationIdentifierScheme": "ROR", "schemeUri": "https://ror.org"}
+    assert a["creators"][0]["nameIdentifiers"] == [
+        {
+            "nameIdentifier": "https://orcid.org/0000-0002-1825-0097",
+            "nameIdentifierScheme": "ORCID",
+            "schemeUri": "https://orcid.org",
+        }
+    ]
+    assert a["creators"][0]["affiliation"][0] == {
+        "name": "Ifremer",
+        "affiliationIdentifier": "https://ror.org/044jxhp58",
+        "affiliationIdentifierScheme": "ROR",
+        "schemeUri": "https://ror.org",
+    }
     assert a["creators"][2]["nameType"] == "Organizational"
-    assert a["rightsList"][0]["rightsIdentifier"] == "cc-by-4.0" and a["rightsList"][0]["rightsIdentifierScheme"] == "SPDX"
+    assert (
+        a["rightsList"][0]["rightsIdentifier"] == "cc-by-4.0" and a["rightsList"][0]["rightsIdentifierScheme"] == "SPDX"
+    )
     assert [s["subject"] for s in a["subjects"]] == md["keywords"]
-    assert a["fundingReferences"] == [{"funderName": "Agence Nationale de la Recherche",
-                                       "funderIdentifier": "https://ror.org/00rbzpz17", "funderIdentifierType": "ROR",
-                                       "awardNumber": "ANR-20-CE01-0001"}]
+    assert a["fundingReferences"] == [
+        {
+            "funderName": "Agence Nationale de la Recherche",
+            "funderIdentifier": "https://ror.org/00rbzpz17",
+            "funderIdentifierType": "ROR",
+            "awardNumber": "ANR-20-CE01-0001",
+        }
+    ]
     rel = {(r["relationType"], r["relatedIdentifierType"], r["relatedIdentifier"]) for r in a["relatedIdentifiers"]}
-    assert rel == {("IsSupplementTo", "DOI", "10.5194/os-19-1-2023"),
-                   ("IsDocumentedBy", "URL", "https://example.org/report.pdf"),
-                   ("IsDerivedFrom", "DOI", "10.17882/42182"),          # the DOI wins over the URL
-                   ("IsDerivedFrom", "URL", "https://nrt.cmems-du.eu/thredds/dodsC/sst")}
+    assert rel == {
+        ("IsSupplementTo", "DOI", "10.5194/os-19-1-2023"),
+        ("IsDocumentedBy", "URL", "https://example.org/report.pdf"),
+        ("IsDerivedFrom", "DOI", "10.17882/42182"),  # the DOI wins over the URL
+        ("IsDerivedFrom", "URL", "https://nrt.cmems-du.eu/thredds/dodsC/sst"),
+    }
     # the local sample is named, not its path
     methods = next(d["description"] for d in a["descriptions"] if d["descriptionType"] == "Methods")
     assert "Daily SST (sample)" in methods and "file://" not in json.dumps(a)
     assert "b" * 64 in methods and "odatis-vre " + m.software_version() in methods
     items = {(i["relatedItemType"], i["relationType"], i["titles"][0]["title"]) for i in a["relatedItems"]}
-    assert items == {("Software", "IsCompiledBy", f"odatis-vre {m.software_version()}"),
-                     ("ComputationalNotebook", "IsCompiledBy", "notebooks/analysis.ipynb")}
+    assert items == {
+        ("Software", "IsCompiledBy", f"odatis-vre {m.software_version()}"),
+        ("ComputationalNotebook", "IsCompiledBy", "notebooks/analysis.ipynb"),
+    }
     assert a["version"] == "2" and a["sizes"] == ["2 files", "1.5 MB"]
     assert a["formats"] == ["application/x-netcdf", "text/csv"]
     assert a["geoLocations"][0]["geoLocationBox"]["westBoundLongitude"] == -10.0
     assert a["dates"] == [{"date": "2023-06-01/2023-08-31", "dateType": "Collected"}]
     v3 = m.datacite_attributes(md, doi="10.5072/x", version="3", previous_version="https://doi.org/10.5072/odatis.v2")
     assert v3["version"] == "3"
-    assert {"relatedIdentifier": "10.5072/odatis.v2", "relatedIdentifierType": "DOI",
-            "relationType": "IsNewVersionOf"} in v3["relatedIdentifiers"]
+    assert {
+        "relatedIdentifier": "10.5072/odatis.v2",
+        "relatedIdentifierType": "DOI",
+        "relationType": "IsNewVersionOf",
+    } in v3["relatedIdentifiers"]
     m.validate_datacite(v3)
-    assert "doi" not in m.datacite_attributes(md, doi=None)    # the draft given to a registrar's reserve()
+    assert "doi" not in m.datacite_attributes(md, doi=None)  # the draft given to a registrar's reserve()
 
 
 def test_validate_datacite_names_the_problems(md: dict) -> None:
@@ -189,15 +245,22 @@ def test_validate_datacite_names_the_problems(md: dict) -> None:
 
 
 def test_xml_is_datacite_kernel_4(md: dict) -> None:
-    a = m.datacite_attributes(md, doi="10.5072/odatis.x", url="https://vre.example.org/x",
-                              provenance=[{"name": "argo", "doi": "10.17882/42182"}])
+    a = m.datacite_attributes(
+        md,
+        doi="10.5072/odatis.x",
+        url="https://vre.example.org/x",
+        provenance=[{"name": "argo", "doi": "10.17882/42182"}],
+    )
     root = etree.fromstring(m.datacite_xml(a).encode())
     ns = {"d": "http://datacite.org/schema/kernel-4"}
     assert root.tag == "{http://datacite.org/schema/kernel-4}resource"
     assert root.find("d:identifier", ns).text == "10.5072/odatis.x"
     assert root.find("d:identifier", ns).get("identifierType") == "DOI"
-    assert [e.text for e in root.findall("d:creators/d:creator/d:creatorName", ns)] == \
-        ["Carberry, Josiah", "Curie-Sklodowska, Marie", "ODATIS data centre"]
+    assert [e.text for e in root.findall("d:creators/d:creator/d:creatorName", ns)] == [
+        "Carberry, Josiah",
+        "Curie-Sklodowska, Marie",
+        "ODATIS data centre",
+    ]
     orcid = root.find("d:creators/d:creator/d:nameIdentifier", ns)
     assert orcid.get("nameIdentifierScheme") == "ORCID" and orcid.text.endswith("0000-0002-1825-0097")
     derived = root.find("d:relatedIdentifiers/d:relatedIdentifier[@relationType='IsDerivedFrom']", ns)
@@ -208,9 +271,11 @@ def test_xml_is_datacite_kernel_4(md: dict) -> None:
 
 def test_citation_and_bibtex(md: dict) -> None:
     a = m.datacite_attributes(md, doi="10.17882/99999", url="https://vre.example.org/x")
-    assert m.citation(a) == ("Carberry, J.; Curie-Sklodowska, M.; ODATIS data centre (2026): Sea surface temperature "
-                             "anomalies, Bay of Biscay, summer 2023. Version 2. ODATIS. (Dataset). "
-                             "https://doi.org/10.17882/99999")
+    assert m.citation(a) == (
+        "Carberry, J.; Curie-Sklodowska, M.; ODATIS data centre (2026): Sea surface temperature "
+        "anomalies, Bay of Biscay, summer 2023. Version 2. ODATIS. (Dataset). "
+        "https://doi.org/10.17882/99999"
+    )
     bib = m.bibtex(a)
     assert bib.startswith("@misc{carberry2026_99999,\n")
     assert "  author = {Carberry, Josiah and Curie-Sklodowska, Marie and {ODATIS data centre}},\n" in bib
@@ -226,9 +291,15 @@ def test_citation_and_bibtex(md: dict) -> None:
 
 
 def test_schema_org_dataset(md: dict) -> None:
-    a = m.datacite_attributes(md, doi="10.17882/99999", url="https://vre.example.org/x",
-                              provenance=[{"name": "argo", "doi": "10.17882/42182"}])
-    files = [{"name": "sst_anomaly.nc", "size": 1234, "sha256": "c" * 64, "url": "https://vre.example.org/x/sst_anomaly.nc"}]
+    a = m.datacite_attributes(
+        md,
+        doi="10.17882/99999",
+        url="https://vre.example.org/x",
+        provenance=[{"name": "argo", "doi": "10.17882/42182"}],
+    )
+    files = [
+        {"name": "sst_anomaly.nc", "size": 1234, "sha256": "c" * 64, "url": "https://vre.example.org/x/sst_anomaly.nc"}
+    ]
     d = m.schema_org(a, files)
     json.dumps(d)  # serialisable
     assert d["@context"] == "https://schema.org" and d["@type"] == "Dataset"
@@ -240,9 +311,16 @@ def test_schema_org_dataset(md: dict) -> None:
     assert d["isBasedOn"] == ["https://doi.org/10.17882/42182"]
     assert d["spatialCoverage"]["geo"]["box"] == "43.0 -10.0 48.0 -1.0"
     assert d["temporalCoverage"] == "2023-06-01/2023-08-31"
-    assert d["distribution"] == [{"@type": "DataDownload", "name": "sst_anomaly.nc", "encodingFormat": "application/x-netcdf",
-                                  "contentUrl": "https://vre.example.org/x/sst_anomaly.nc", "contentSize": "1234 B",
-                                  "sha256": "c" * 64}]
+    assert d["distribution"] == [
+        {
+            "@type": "DataDownload",
+            "name": "sst_anomaly.nc",
+            "encodingFormat": "application/x-netcdf",
+            "contentUrl": "https://vre.example.org/x/sst_anomaly.nc",
+            "contentSize": "1234 B",
+            "sha256": "c" * 64,
+        }
+    ]
     assert d["funding"][0]["funder"]["@id"] == "https://ror.org/00rbzpz17"
 
 

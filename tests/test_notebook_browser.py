@@ -15,14 +15,21 @@ from pathlib import Path
 
 import pytest
 import requests
+from lab_browser import (
+    Watch,
+    chromium,
+    error_outputs,
+    lab_login,
+    painted,
+    run_all,
+    write_notebook,
+)
 from playwright.sync_api import expect
+from vre_testing import VRETestStack
 
-from lab_browser import Watch, chromium, error_outputs, lab_login, menu, painted, run_all, wait_kernel_idle, \
-    write_notebook
 from odatis_vre import catalog
 from odatis_vre.admin import HubClient
-from odatis_vre.workshop import grant_instructors
-from vre_testing import VRETestStack
+from odatis_vre.admin.workshop import grant_instructors
 
 pytestmark = pytest.mark.slow
 
@@ -77,13 +84,15 @@ def test_widgets_bokeh_and_resource_use_in_jupyterlab(vre_stack: VRETestStack, s
         panel_cell = page.locator(".jp-Cell").nth(1)
         try:
             expect(panel_cell.get_by_text(f"odatis-mean {float(sst.isel(time=0).mean()):.4f}")).to_be_visible(
-                timeout=120_000)
+                timeout=120_000
+            )
         finally:
             page.screenshot(path=str(SHOTS / "odatis-lab-widgets-panel.png"), full_page=True)
         page.wait_for_function(f"() => ({_TITLES_JS})().includes('odatis-title {days[0]}')", timeout=60_000)
         page.locator(".jp-OutputArea-output select").first.select_option(days[2])
         expect(panel_cell.get_by_text(f"odatis-mean {float(sst.isel(time=2).mean()):.4f}")).to_be_visible(
-            timeout=60_000)
+            timeout=60_000
+        )
         page.wait_for_function(f"() => ({_TITLES_JS})().includes('odatis-title {days[2]}')", timeout=60_000)
         assert page.locator(".jp-OutputArea-output canvas").count() >= 1
         # resource use: the status bar shows memory against the spawner's limit (MEM_LIMIT), and CPU
@@ -95,7 +104,7 @@ def test_widgets_bokeh_and_resource_use_in_jupyterlab(vre_stack: VRETestStack, s
         spawner_mem = vre_stack.api("GET", f"/users/{user}").json()
         assert spawner_mem["servers"][""]["ready"]
         limit = metrics["limits"]["memory"]["rss"]
-        from odatis_vre.quotas import parse_quantity
+        from odatis_vre.users.quotas import parse_quantity
 
         assert limit == int(parse_quantity(vre_stack.cfg.profiles[0]["memory"]["limit"]))
         # CPU: JupyterHub's CPU_LIMIT in cores, shown by jupyter-resource-usage as a percentage (100 per core)
@@ -133,7 +142,10 @@ def test_dask_sidebar_makes_a_gateway_cluster_and_shows_its_dashboard(vre_stack:
     with chromium(watch, "dask") as browser:
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
         page = lab_login(context, vre_stack.url, user, pw, f"/user/{user}/lab/tree/dask.ipynb", watch)
-        tab, sidebar = page.locator(".lm-TabBar-tab[data-id='dask-dashboard-launcher']"), page.locator(".dask-DaskSidebar")
+        tab, sidebar = (
+            page.locator(".lm-TabBar-tab[data-id='dask-dashboard-launcher']"),
+            page.locator(".dask-DaskSidebar"),
+        )
         tab.click()
         if not sidebar.is_visible():  # it was the open panel already: the click folded it
             tab.click()
@@ -151,8 +163,9 @@ def test_dask_sidebar_makes_a_gateway_cluster_and_shows_its_dashboard(vre_stack:
         # the sidebar's dashboard is the gateway's proxy of this cluster, and its plots are listed (reachable)
         item.first.click()
         url_input = page.locator(".dask-URLInput input")
-        expect(url_input).to_have_value(re.compile(rf"/services/dask-gateway/clusters/{re.escape(names[0])}"),
-                                        timeout=60_000)
+        expect(url_input).to_have_value(
+            re.compile(rf"/services/dask-gateway/clusters/{re.escape(names[0])}"), timeout=60_000
+        )
         enabled = page.locator(".dask-DashboardListing-item:not(.dask-mod-disabled)")
         expect(enabled.first).to_be_visible(timeout=120_000)
         # a dashboard plot opens in JupyterLab and draws (Bokeh, through the user's server to the gateway)
@@ -176,7 +189,7 @@ def test_two_people_edit_one_notebook_through_an_instructor_share(vre_stack: VRE
     teacher, tpw = "ian", "ian-pass-8"
     vre_stack.create_user(owner, opw)
     vre_stack.create_user(teacher, tpw)
-    # the workshops' instructor access: a share of the participant's server (odatis_vre.workshop)
+    # the workshops' instructor access: a share of the participant's server (odatis_vre.admin.workshop)
     grant_instructors(HubClient(vre_stack.url, vre_stack.admin_token), owner, [teacher])
     vre_stack.start_server(owner)
     home, uid, gid = _home(vre_stack, owner)
@@ -258,8 +271,9 @@ def tutor(vre_stack: VRETestStack, sample_data: Path) -> tuple[str, str]:
 
 @pytest.mark.timeout(1500)
 @pytest.mark.parametrize("notebook", TUTORIALS, ids=lambda p: p.stem)
-def test_tutorial_runs_in_jupyterlab_with_a_map_and_a_plot(vre_stack: VRETestStack, tutor: tuple[str, str],
-                                                           notebook: Path) -> None:
+def test_tutorial_runs_in_jupyterlab_with_a_map_and_a_plot(
+    vre_stack: VRETestStack, tutor: tuple[str, str], notebook: Path
+) -> None:
     from lab_browser import copy_notebook
 
     user, pw = tutor

@@ -20,7 +20,6 @@ import pytest
 import requests
 import xarray as xr
 from nbclient import NotebookClient
-
 from vre_testing import VRETestStack
 
 REPO = Path(__file__).resolve().parents[1]
@@ -41,8 +40,13 @@ def run_notebook(name: str, cwd: Path, env: dict[str, str] | None = None, timeou
 
 
 def stream_text(nb: Any) -> str:
-    return "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs
-                   if o.output_type == "stream" and o.get("name") == "stdout")
+    return "".join(
+        o.get("text", "")
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.outputs
+        if o.output_type == "stream" and o.get("name") == "stdout"
+    )
 
 
 def number_after(text: str, label: str) -> float:
@@ -71,8 +75,12 @@ def assert_real_plots(images: list[np.ndarray], count: int) -> None:
 
 
 def holoviews_outputs(nb: Any) -> int:
-    return sum(1 for c in nb.cells for o in c.get("outputs", [])
-               if o.output_type == "execute_result" and "application/vnd.holoviews_exec.v0+json" in o.get("data", {}))
+    return sum(
+        1
+        for c in nb.cells
+        for o in c.get("outputs", [])
+        if o.output_type == "execute_result" and "application/vnd.holoviews_exec.v0+json" in o.get("data", {})
+    )
 
 
 def weighted_mean(values: np.ndarray, lat: np.ndarray) -> float:
@@ -82,6 +90,7 @@ def weighted_mean(values: np.ndarray, lat: np.ndarray) -> float:
 
 
 # ----------------------------------------------------------------------------- 02
+
 
 def test_maps_and_time_series_notebook(sample_data: Path, tmp_path: Path) -> None:
     nb = run_notebook("02-maps-and-time-series.ipynb", tmp_path)
@@ -100,13 +109,19 @@ def test_maps_and_time_series_notebook(sample_data: Path, tmp_path: Path) -> Non
     assert 0.5 < number_after(text, "April 2023 Biscay chlorophyll:") < 5
     assert 4 < number_after(text, "mooring seasonal range at 10 m:") < 8
     assert_real_plots(png_outputs(nb), 6)
-    assert holoviews_outputs(nb) == 5                       # the interactive versions are there too
+    assert holoviews_outputs(nb) == 5  # the interactive versions are there too
     assert sorted(p.name for p in (tmp_path / "figures").glob("*.png")) == [
-        "chl-2023-04.png", "mooring-temp.png", "sst-2023-08-15.png", "sst-47N-7W.png",
-        "sst-anomaly-2024-08-15.png", "sst-biscay-mean.png"]
+        "chl-2023-04.png",
+        "mooring-temp.png",
+        "sst-2023-08-15.png",
+        "sst-47N-7W.png",
+        "sst-anomaly-2024-08-15.png",
+        "sst-biscay-mean.png",
+    ]
 
 
 # ----------------------------------------------------------------------------- 04
+
 
 def test_argo_notebook(sample_data: Path, tmp_path: Path) -> None:
     from odatis_vre.analysis import pressure_to_depth
@@ -129,19 +144,28 @@ def test_argo_notebook(sample_data: Path, tmp_path: Path) -> None:
     assert winter > summer >= 10
     assert_real_plots(png_outputs(nb), 4)
     assert sorted(p.name for p in (tmp_path / "figures").glob("*.png")) == [
-        "argo-monthly-profiles.png", "argo-positions.png", "argo-profiles.png", "argo-section.png"]
+        "argo-monthly-profiles.png",
+        "argo-positions.png",
+        "argo-profiles.png",
+        "argo-section.png",
+    ]
 
 
 # ----------------------------------------------------------------------------- 03, on the gateway
 
+
 def test_gateway_notebook_runs_on_the_vre_gateway(vre_stack: VRETestStack, sample_data: Path, tmp_path: Path) -> None:
-    from odatis_vre import modes
+    from odatis_vre.hub import modes
 
     vre_stack.create_user("nora", "nora-notebook-pass-3")
     token = vre_stack.user_token("nora")
     # what a user server of this VRE gets: the gateway and catalogue found through the environment
-    env = {**modes.singleuser_env(vre_stack.stack.cfg), "JUPYTERHUB_API_TOKEN": token, "JUPYTERHUB_USER": "nora",
-           "JUPYTERHUB_SERVICE_PREFIX": "/user/nora/"}
+    env = {
+        **modes.singleuser_env(vre_stack.stack.cfg),
+        "JUPYTERHUB_API_TOKEN": token,
+        "JUPYTERHUB_USER": "nora",
+        "JUPYTERHUB_SERVICE_PREFIX": "/user/nora/",
+    }
     nb = run_notebook("03-processing-on-dask-gateway.ipynb", tmp_path, env=env, timeout=900)
     text = stream_text(nb)
     assert "cluster: GatewayCluster | in the hub: True" in text
@@ -160,7 +184,10 @@ def test_gateway_notebook_runs_on_the_vre_gateway(vre_stack: VRETestStack, sampl
     assert "cluster shut down" in text
     assert_real_plots(png_outputs(nb), 2)
     # the notebook gave its workers back (asked through the gateway's REST API, as the user)
-    r = requests.get(f"{vre_stack.url}/services/dask-gateway/api/v1/clusters/?status=PENDING,RUNNING",
-                     headers={"Authorization": f"jupyterhub {token}"}, timeout=30)
+    r = requests.get(
+        f"{vre_stack.url}/services/dask-gateway/api/v1/clusters/?status=PENDING,RUNNING",
+        headers={"Authorization": f"jupyterhub {token}"},
+        timeout=30,
+    )
     assert r.status_code == 200, r.text
     assert r.json() == {}

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 import requests
-
-from odatis_vre import sysusers
 from standins.oidc import OIDCProvider
 from vre_testing import start_stack
+
+from odatis_vre.users import sysusers
 
 pytestmark = pytest.mark.slow
 
@@ -15,12 +15,24 @@ pytestmark = pytest.mark.slow
 def test_oauth_login_with_groups(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
     idp = OIDCProvider("odatis-vre", "client-secret-xyz")
     monkeypatch.setenv("ODATIS_VRE_OAUTH_CLIENT_SECRET", "client-secret-xyz")
-    stack = start_stack(tmp_path, {
-        "auth": {"type": "oauth", "oauth": {
-            "client_id": "odatis-vre", "authorize_url": f"{idp.url}/authorize", "token_url": f"{idp.url}/token",
-            "userdata_url": f"{idp.url}/userinfo", "username_claim": "preferred_username", "groups_claim": "groups",
-            "allowed_groups": ["researchers"]}},
-        "services": {"idle_culler": {"enabled": False}}})
+    stack = start_stack(
+        tmp_path,
+        {
+            "auth": {
+                "type": "oauth",
+                "oauth": {
+                    "client_id": "odatis-vre",
+                    "authorize_url": f"{idp.url}/authorize",
+                    "token_url": f"{idp.url}/token",
+                    "userdata_url": f"{idp.url}/userinfo",
+                    "username_claim": "preferred_username",
+                    "groups_claim": "groups",
+                    "allowed_groups": ["researchers"],
+                },
+            },
+            "services": {"idle_culler": {"enabled": False}},
+        },
+    )
     try:
         idp.next_user = {"preferred_username": "oscar", "groups": ["researchers"]}
         s = requests.Session()

@@ -15,9 +15,9 @@ import nbformat
 import pytest
 import requests
 from nbclient import NotebookClient
+from vre_testing import REPO, VRETestStack, start_stack
 
 from odatis_vre import catalog
-from vre_testing import REPO, VRETestStack, start_stack
 
 NOTEBOOK = REPO / "notebooks" / "05-publish-with-doi.ipynb"
 
@@ -25,16 +25,25 @@ NOTEBOOK = REPO / "notebooks" / "05-publish-with-doi.ipynb"
 @pytest.fixture(scope="module")
 def repo_stack(tmp_path_factory: pytest.TempPathFactory) -> VRETestStack:
     """A VRE with the repository (local registrar) and only what the notebook needs."""
-    stack = start_stack(tmp_path_factory.mktemp("nb-vre"), {"services": {
-        "dask_gateway": {"enabled": False}, "idle_culler": {"enabled": False}, "explorer": {"enabled": False},
-        "repository": {"enabled": True, "registrar": "local"}}})
+    stack = start_stack(
+        tmp_path_factory.mktemp("nb-vre"),
+        {
+            "services": {
+                "dask_gateway": {"enabled": False},
+                "idle_culler": {"enabled": False},
+                "explorer": {"enabled": False},
+                "repository": {"enabled": True, "registrar": "local"},
+            }
+        },
+    )
     yield stack
     stack.stop()
 
 
 @pytest.mark.slow
-def test_publish_notebook_runs(repo_stack: VRETestStack, sample_data: Path, tmp_path: Path,
-                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_publish_notebook_runs(
+    repo_stack: VRETestStack, sample_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import test_repository
 
     test_repository.STACKS.append(repo_stack.config_path)  # tests/test_zz_fixity.py re-checks what it publishes
@@ -48,10 +57,11 @@ def test_publish_notebook_runs(repo_stack: VRETestStack, sample_data: Path, tmp_
     monkeypatch.delenv("ODATIS_VRE_REPOSITORY_URL", raising=False)
     monkeypatch.delenv("ODATIS_VRE_PROVENANCE_FILE", raising=False)
     # what a user server of this VRE gets: the repository's catalogue included in the VRE's
-    from odatis_vre import modes
+    from odatis_vre.hub import modes
 
-    monkeypatch.setenv("ODATIS_VRE_CATALOG_INCLUDES",
-                       modes.singleuser_env(repo_stack.stack.cfg)["ODATIS_VRE_CATALOG_INCLUDES"])
+    monkeypatch.setenv(
+        "ODATIS_VRE_CATALOG_INCLUDES", modes.singleuser_env(repo_stack.stack.cfg)["ODATIS_VRE_CATALOG_INCLUDES"]
+    )
 
     nb = nbformat.read(NOTEBOOK, as_version=4)
     client = NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}})
@@ -97,8 +107,11 @@ def test_publish_notebook_runs(repo_stack: VRETestStack, sample_data: Path, tmp_
     methods = " ".join(d["description"] for d in attrs["descriptions"] if d["descriptionType"] == "Methods")
     assert "Derived from: Daily sea surface temperature" in methods  # the catalogue entry the notebook opened
     assert "odatis-vre" in methods and NOTEBOOK.name in methods
-    assert {"relatedIdentifier": "https://www.odatis-ocean.fr", "relatedIdentifierType": "URL",
-            "relationType": "IsDerivedFrom"} in attrs["relatedIdentifiers"]
+    assert {
+        "relatedIdentifier": "https://www.odatis-ocean.fr",
+        "relatedIdentifierType": "URL",
+        "relationType": "IsDerivedFrom",
+    } in attrs["relatedIdentifiers"]
     assert {i["relatedItemType"] for i in attrs["relatedItems"]} >= {"Software", "ComputationalNotebook"}
     # exactly one published version with this DOI
     published = [v for v in requests.get(repo + "api/published", timeout=30).json() if v["doi"] == doi]

@@ -11,23 +11,31 @@ import json
 from pathlib import Path
 
 import pytest
-
-from odatis_vre import metadata, registrars
-from odatis_vre.registrars import RegistrarError
 from standins import datacite as datacite_standin
 from standins import zenodo as zenodo_standin
+
+from odatis_vre.publishing import metadata, registrars
+from odatis_vre.publishing.registrars import RegistrarError
 
 LANDING = "https://vre.example.org/repository/datasets/sst-anomaly/v1"
 
 
 @pytest.fixture
 def md() -> dict:
-    return metadata.load_metadata({
-        "title": "SST anomalies, Bay of Biscay", "creators": [{"name": "Carberry, Josiah", "orcid": "0000-0002-1825-0097",
-                                                             "affiliation": {"name": "Ifremer"}}],
-        "licence": "CC-BY-4.0", "keywords": ["SST"], "abstract": "Anomalies.", "publication_year": 2026,
-        "related_publications": [{"doi": "10.5194/os-19-1-2023"}],
-        "funding": [{"funder": "ANR", "award": "ANR-20-X"}]})
+    return metadata.load_metadata(
+        {
+            "title": "SST anomalies, Bay of Biscay",
+            "creators": [
+                {"name": "Carberry, Josiah", "orcid": "0000-0002-1825-0097", "affiliation": {"name": "Ifremer"}}
+            ],
+            "licence": "CC-BY-4.0",
+            "keywords": ["SST"],
+            "abstract": "Anomalies.",
+            "publication_year": 2026,
+            "related_publications": [{"doi": "10.5194/os-19-1-2023"}],
+            "funding": [{"funder": "ANR", "award": "ANR-20-X"}],
+        }
+    )
 
 
 @pytest.fixture
@@ -55,8 +63,14 @@ def _dc(url: str, **kw) -> registrars.Registrar:
 
 
 def _zen(url: str, state_dir: Path | None, **kw) -> registrars.Registrar:
-    return registrars.get("zenodo", prefix="10.5072", environ={"ZENODO_TOKEN": "zenodo-test-token"}, base_url=url,
-                          state_dir=state_dir, **{"timeout": 2, "retries": 0, **kw})
+    return registrars.get(
+        "zenodo",
+        prefix="10.5072",
+        environ={"ZENODO_TOKEN": "zenodo-test-token"},
+        base_url=url,
+        state_dir=state_dir,
+        **{"timeout": 2, "retries": 0, **kw},
+    )
 
 
 @pytest.fixture
@@ -70,6 +84,7 @@ def data_files(tmp_path: Path) -> list[Path]:
 
 
 # ----------------------------------------------------------------------------- local
+
 
 def test_local_is_idempotent_and_not_registered(tmp_path: Path, md: dict, draft_attrs: dict) -> None:
     reg = registrars.get("local", prefix="10.80123", state_dir=tmp_path)
@@ -107,6 +122,7 @@ def test_local_refuses_invalid_metadata_and_prefix(tmp_path: Path, draft_attrs: 
 
 # ----------------------------------------------------------------------------- DataCite
 
+
 def test_datacite_draft_then_findable(dc, md: dict, draft_attrs: dict) -> None:
     url, h = dc
     reg = _dc(url)
@@ -115,14 +131,19 @@ def test_datacite_draft_then_findable(dc, md: dict, draft_attrs: dict) -> None:
     assert doi == reg.doi_for("sst-anomaly/v1") and h.state[doi]["state"] == "draft"
     assert h.state[doi]["attributes"]["titles"] == [{"title": "SST anomalies, Bay of Biscay"}]
     assert reg.reserve("sst-anomaly/v1", draft_attrs) == doi and h.count("POST", "/dois") == 1
-    final = metadata.datacite_attributes(md, doi=doi, url=LANDING, provenance=[{"name": "argo", "doi": "10.17882/42182"}])
+    final = metadata.datacite_attributes(
+        md, doi=doi, url=LANDING, provenance=[{"name": "argo", "doi": "10.17882/42182"}]
+    )
     assert reg.publish("sst-anomaly/v1", doi, final, LANDING, []) == doi
     rec = h.state[doi]
     assert rec["state"] == "findable" and rec["attributes"]["url"] == LANDING
-    assert {"relatedIdentifier": "10.17882/42182", "relatedIdentifierType": "DOI", "relationType": "IsDerivedFrom"} \
-        in rec["attributes"]["relatedIdentifiers"]
+    assert {
+        "relatedIdentifier": "10.17882/42182",
+        "relatedIdentifierType": "DOI",
+        "relationType": "IsDerivedFrom",
+    } in rec["attributes"]["relatedIdentifiers"]
     puts = h.count("PUT", "/dois/")
-    assert reg.publish("sst-anomaly/v1", doi, final, LANDING, []) == doi      # no-op
+    assert reg.publish("sst-anomaly/v1", doi, final, LANDING, []) == doi  # no-op
     assert h.count("PUT", "/dois/") == puts and reg.status(doi) == "findable"
     assert len(h.state) == 1
 
@@ -132,13 +153,23 @@ def test_datacite_credentials(dc, draft_attrs: dict) -> None:
     with pytest.raises(RegistrarError, match="DATACITE_REPOSITORY_ID, DATACITE_PASSWORD") as exc:
         registrars.get("datacite", prefix="10.5072", environ={}, base_url=url)
     assert exc.value.retryable is False
-    bad = registrars.get("datacite", prefix="10.5072", base_url=url, retries=0,
-                         environ={"DATACITE_REPOSITORY_ID": "ODATIS.VRE", "DATACITE_PASSWORD": "wrong"})
+    bad = registrars.get(
+        "datacite",
+        prefix="10.5072",
+        base_url=url,
+        retries=0,
+        environ={"DATACITE_REPOSITORY_ID": "ODATIS.VRE", "DATACITE_PASSWORD": "wrong"},
+    )
     with pytest.raises(RegistrarError, match="401.*check DATACITE_REPOSITORY_ID") as exc:
         bad.reserve("k/v1", draft_attrs)
     assert exc.value.retryable is False and h.state == {}
-    other_prefix = registrars.get("datacite", prefix="10.80123", base_url=url, retries=0,
-                                  environ={"DATACITE_REPOSITORY_ID": "ODATIS.VRE", "DATACITE_PASSWORD": "datacite-test-password"})
+    other_prefix = registrars.get(
+        "datacite",
+        prefix="10.80123",
+        base_url=url,
+        retries=0,
+        environ={"DATACITE_REPOSITORY_ID": "ODATIS.VRE", "DATACITE_PASSWORD": "datacite-test-password"},
+    )
     with pytest.raises(RegistrarError, match="403.*owns prefix 10.80123"):
         other_prefix.reserve("k/v1", draft_attrs)
 
@@ -186,7 +217,7 @@ def test_datacite_internal_retries_and_taken_race(dc, draft_attrs: dict) -> None
     url, h = dc
     reg = _dc(url, retries=2, backoff=0.01)
     h.fail_next(502, "/dois", method="POST", times=2)
-    doi = reg.reserve("a/v1", draft_attrs)               # third attempt succeeds inside one call
+    doi = reg.reserve("a/v1", draft_attrs)  # third attempt succeeds inside one call
     assert list(h.state) == [doi] and h.count("POST", "/dois") == 3
     # another writer created the DOI between our GET and POST: 422 "already taken" → we look it up
     h.fail_next(404, f"/dois/{reg.doi_for('b/v1')}", method="GET")
@@ -207,17 +238,24 @@ def test_datacite_standin_checks_like_datacite(dc, md: dict) -> None:
 
     url, h = dc
     auth = ("ODATIS.VRE", "datacite-test-password")
-    r = requests.post(f"{url}/dois", json={"data": {"type": "dois", "attributes": {"doi": "10.5072/x", "event": "publish"}}},
-                      auth=auth, timeout=5)
+    r = requests.post(
+        f"{url}/dois",
+        json={"data": {"type": "dois", "attributes": {"doi": "10.5072/x", "event": "publish"}}},
+        auth=auth,
+        timeout=5,
+    )
     assert r.status_code == 422 and {e["source"] for e in r.json()["errors"]} >= {"url", "creators", "titles"}
-    r = requests.post(f"{url}/dois", json={"data": {"type": "dois", "attributes": {"prefix": "10.5072"}}}, auth=auth, timeout=5)
+    r = requests.post(
+        f"{url}/dois", json={"data": {"type": "dois", "attributes": {"prefix": "10.5072"}}}, auth=auth, timeout=5
+    )
     assert r.status_code == 201 and r.json()["data"]["attributes"]["state"] == "draft"
     draft = r.json()["data"]["id"]
-    assert requests.get(f"{url}/dois/{draft}", timeout=5).status_code == 404        # drafts are private
+    assert requests.get(f"{url}/dois/{draft}", timeout=5).status_code == 404  # drafts are private
     assert requests.delete(f"{url}/dois/{draft}", auth=auth, timeout=5).status_code == 204
 
 
 # ----------------------------------------------------------------------------- Zenodo (InvenioRDM records API)
+
 
 def _records(h) -> list[dict]:
     """Every record of the Zenodo stand-in, as ``record_of`` shows it."""
@@ -228,8 +266,9 @@ def _records(h) -> list[dict]:
 
 def _notes(rec: dict) -> list[str]:
     body = rec["draft"] or rec["record"]
-    return [d["description"] for d in body["metadata"].get("additional_descriptions") or []
-            if d["type"]["id"] == "notes"]
+    return [
+        d["description"] for d in body["metadata"].get("additional_descriptions") or [] if d["type"]["id"] == "notes"
+    ]
 
 
 def _requests(h, method: str, pattern: str, statuses: tuple) -> list[tuple]:
@@ -253,25 +292,42 @@ def test_zenodo_deposit_publish(zen, tmp_path: Path, md: dict, draft_attrs: dict
     assert reg.publish("sst-anomaly/v1", doi, final, LANDING, data_files) == doi
     (rec,) = _records(h)
     assert rec["draft"] is None and rec["record"]["pids"]["doi"]["identifier"] == doi
-    assert {k: (f["status"], f["sha256"]) for k, f in rec["files"].items()} == \
-        {p.name: ("completed", hashlib.sha256(p.read_bytes()).hexdigest()) for p in data_files}
+    assert {k: (f["status"], f["sha256"]) for k, f in rec["files"].items()} == {
+        p.name: ("completed", hashlib.sha256(p.read_bytes()).hexdigest()) for p in data_files
+    }
     m = rec["record"]["metadata"]
-    assert m["resource_type"] == {"id": "dataset"} and m["rights"] == [{"id": "cc-by-4.0"}] and m["title"] == md["title"]
-    assert m["creators"] == [{"person_or_org": {"type": "personal", "family_name": "Carberry", "given_name": "Josiah",
-                                                "identifiers": [{"scheme": "orcid", "identifier": "0000-0002-1825-0097"}]},
-                              "affiliations": [{"name": "Ifremer"}]}]
-    assert {"identifier": "10.5194/os-19-1-2023", "scheme": "doi", "relation_type": {"id": "issupplementto"}} \
-        in m["related_identifiers"]
-    assert {"identifier": LANDING, "scheme": "url", "relation_type": {"id": "isidenticalto"}} in m["related_identifiers"]
+    assert (
+        m["resource_type"] == {"id": "dataset"} and m["rights"] == [{"id": "cc-by-4.0"}] and m["title"] == md["title"]
+    )
+    assert m["creators"] == [
+        {
+            "person_or_org": {
+                "type": "personal",
+                "family_name": "Carberry",
+                "given_name": "Josiah",
+                "identifiers": [{"scheme": "orcid", "identifier": "0000-0002-1825-0097"}],
+            },
+            "affiliations": [{"name": "Ifremer"}],
+        }
+    ]
+    assert {"identifier": "10.5194/os-19-1-2023", "scheme": "doi", "relation_type": {"id": "issupplementto"}} in m[
+        "related_identifiers"
+    ]
+    assert {"identifier": LANDING, "scheme": "url", "relation_type": {"id": "isidenticalto"}} in m[
+        "related_identifiers"
+    ]
     assert m["funding"] == [{"funder": {"name": "ANR"}, "award": {"title": {"en": "ANR-20-X"}, "number": "ANR-20-X"}}]
     publishes = len(_requests(h, "POST", r"/actions/publish$", (202,)))
-    assert reg.publish("sst-anomaly/v1", doi, final, LANDING, data_files) == doi     # no-op
+    assert reg.publish("sst-anomaly/v1", doi, final, LANDING, data_files) == doi  # no-op
     assert len(_requests(h, "POST", r"/actions/publish$", (202, 400, 404))) == publishes == 1
     assert reg.status("sst-anomaly/v1") == "published"
     # Zenodo's concept DOI: the parent record's, registered at the first version
     assert reg.concept_doi("sst-anomaly.concept") is None
-    assert reg.publish_concept("sst-anomaly.concept", {}, LANDING, "sst-anomaly/v1") == \
-        rec["parent"]["doi"] == f"10.5072/zenodo.{rec['parent']['id']}"
+    assert (
+        reg.publish_concept("sst-anomaly.concept", {}, LANDING, "sst-anomaly/v1")
+        == rec["parent"]["doi"]
+        == f"10.5072/zenodo.{rec['parent']['id']}"
+    )
 
 
 def test_zenodo_lost_create_answer_and_lost_state(zen, tmp_path: Path, draft_attrs: dict) -> None:
@@ -293,26 +349,33 @@ def test_zenodo_lost_create_answer_and_lost_state(zen, tmp_path: Path, draft_att
     assert len(_requests(h, "POST", r"/draft/pids/doi$", (201, "dropped"))) == 2
 
 
-@pytest.mark.parametrize("fault, where", [
-    (500, ("/actions/publish", "POST")),                      # the publish action fails
-    ("timeout", ("/actions/publish", "POST")),
-    ("commit-then-drop", ("/actions/publish", "POST")),       # published, but the answer is lost
-    ("commit-then-drop", ("/content", "PUT")),                # a file's bytes arrived, the answer is lost
-    ("timeout", ("/content", "PUT")),                         # a file's bytes did not arrive
-    ("commit-then-drop", ("/commit", "POST")),                # a file committed, the answer is lost
-    (502, ("/draft", "PUT")),                                 # the metadata update fails
-])
-def test_zenodo_publish_retry_is_exactly_once(zen, tmp_path: Path, md: dict, draft_attrs: dict,
-                                              data_files: list[Path], fault, where) -> None:
+@pytest.mark.parametrize(
+    "fault, where",
+    [
+        (500, ("/actions/publish", "POST")),  # the publish action fails
+        ("timeout", ("/actions/publish", "POST")),
+        ("commit-then-drop", ("/actions/publish", "POST")),  # published, but the answer is lost
+        ("commit-then-drop", ("/content", "PUT")),  # a file's bytes arrived, the answer is lost
+        ("timeout", ("/content", "PUT")),  # a file's bytes did not arrive
+        ("commit-then-drop", ("/commit", "POST")),  # a file committed, the answer is lost
+        (502, ("/draft", "PUT")),  # the metadata update fails
+    ],
+)
+def test_zenodo_publish_retry_is_exactly_once(
+    zen, tmp_path: Path, md: dict, draft_attrs: dict, data_files: list[Path], fault, where
+) -> None:
     url, h = zen
     reg = _zen(url, tmp_path / "state", timeout=2)  # gives up on a silent Zenodo well before it drops (6 s)
     doi = reg.reserve("sst-anomaly/v1", draft_attrs)
     (rec,) = _records(h)
     final = metadata.datacite_attributes(md, doi=doi, url=LANDING)
     base = f"/records/{rec['id']}/draft"
-    target = {"/actions/publish": f"{base}/actions/publish", "/draft": f"{base}$",
-              "/content": f"{base}/files/{data_files[0].name}/content",
-              "/commit": f"{base}/files/{data_files[0].name}/commit"}[where[0]]
+    target = {
+        "/actions/publish": f"{base}/actions/publish",
+        "/draft": f"{base}$",
+        "/content": f"{base}/files/{data_files[0].name}/content",
+        "/commit": f"{base}/files/{data_files[0].name}/commit",
+    }[where[0]]
     h.fail_next(fault, target, method=where[1], delay=6)
     with pytest.raises(RegistrarError) as exc:
         reg.publish("sst-anomaly/v1", doi, final, LANDING, data_files)
@@ -322,16 +385,18 @@ def test_zenodo_publish_retry_is_exactly_once(zen, tmp_path: Path, md: dict, dra
     assert again.publish("sst-anomaly/v1", doi, final, LANDING, data_files) == doi
     (rec,) = _records(h)
     assert rec["draft"] is None and rec["record"]["pids"]["doi"]["identifier"] == doi
-    assert {k: f["sha256"] for k, f in rec["files"].items()} == \
-        {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in data_files}
-    assert len(_requests(h, "POST", r"/actions/publish$", (202, "dropped"))) == 1     # published once
+    assert {k: f["sha256"] for k, f in rec["files"].items()} == {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in data_files
+    }
+    assert len(_requests(h, "POST", r"/actions/publish$", (202, "dropped"))) == 1  # published once
     for p in data_files:  # each file's bytes stored once: a retry commits what arrived instead of sending it again
         stored = _requests(h, "PUT", rf"/files/{p.name}/content$", (200, "dropped"))
         assert len(stored) == 1, stored
 
 
-def test_zenodo_new_version_is_a_version_of_the_same_record(zen, tmp_path: Path, md: dict, draft_attrs: dict,
-                                                           data_files: list[Path]) -> None:
+def test_zenodo_new_version_is_a_version_of_the_same_record(
+    zen, tmp_path: Path, md: dict, draft_attrs: dict, data_files: list[Path]
+) -> None:
     url, h = zen
     reg = _zen(url, tmp_path / "state")
     doi1 = reg.reserve("ds/v1", draft_attrs)
@@ -364,9 +429,18 @@ def test_zenodo_new_version_is_a_version_of_the_same_record(zen, tmp_path: Path,
 def test_zenodo_large_file_goes_in_parts(tmp_path: Path, md: dict, draft_attrs: dict, multipart: bool) -> None:
     url, h = zenodo_standin.start(multipart=multipart)
     try:
-        reg = registrars.ZenodoRegistrar("10.5072", token="zenodo-test-token", base_url=url, state_dir=tmp_path,
-                                         timeout=5, retries=1, backoff=0, progress=False, part_size=64 * 1024,
-                                         multipart_threshold=100 * 1024)
+        reg = registrars.ZenodoRegistrar(
+            "10.5072",
+            token="zenodo-test-token",
+            base_url=url,
+            state_dir=tmp_path,
+            timeout=5,
+            retries=1,
+            backoff=0,
+            progress=False,
+            part_size=64 * 1024,
+            multipart_threshold=100 * 1024,
+        )
         big = tmp_path / "big.nc"
         big.write_bytes(bytes(range(256)) * 700)  # 179 200 bytes: 3 parts of at most 64 KiB
         doi = reg.reserve("big/v1", draft_attrs)
@@ -415,7 +489,8 @@ def test_zenodo_errors(zen, tmp_path: Path, md: dict, draft_attrs: dict, data_fi
     (rec,) = _records(h)
     assert rec["record"] is None and rec["draft_files"] == {}
     # what Zenodo lists as errors in a saved draft is refused at once, naming the field
-    refused = dict(draft_attrs, types={"resourceTypeGeneral": "Dataset"}, dates=[{"date": "2023-13-45",
-                                                                                  "dateType": "Collected"}])
+    refused = dict(
+        draft_attrs, types={"resourceTypeGeneral": "Dataset"}, dates=[{"date": "2023-13-45", "dateType": "Collected"}]
+    )
     with pytest.raises(RegistrarError, match=r"Zenodo refused the metadata of k/v2: metadata\.dates\.0"):
         reg.reserve("k/v2", refused)

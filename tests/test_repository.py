@@ -20,9 +20,16 @@ import numpy as np
 import pytest
 import requests
 import yaml
-
-from odatis_vre.repository.store import ChecksumMismatch, Conflict, NotFound, RepositoryError, Store, TooLarge
 from vre_testing import REPO, VRETestStack, start_stack
+
+from odatis_vre.publishing.repository.store import (
+    ChecksumMismatch,
+    Conflict,
+    NotFound,
+    RepositoryError,
+    Store,
+    TooLarge,
+)
 
 #: (config path, storage path) of every repository stack of the session: tests/test_zz_fixity.py re-checks them
 STACKS: list[Path] = []
@@ -31,13 +38,24 @@ MAX_UPLOAD = 8 * 1024 * 1024
 PASSWORD = "a-long-password-1"
 META = {
     "title": "Sea surface temperature sample, Bay of Biscay (repository test)",
-    "creators": [{"name": "Carberry, Josiah", "orcid": "0000-0002-1825-0097", "email": "josiah.carberry@example.org",
-                  "affiliation": {"name": "Ifremer", "ror": "https://ror.org/044jxhp58"}}],
+    "creators": [
+        {
+            "name": "Carberry, Josiah",
+            "orcid": "0000-0002-1825-0097",
+            "email": "josiah.carberry@example.org",
+            "affiliation": {"name": "Ifremer", "ror": "https://ror.org/044jxhp58"},
+        }
+    ],
     "licence": "CC-BY-4.0",
     "keywords": ["sea surface temperature", "Bay of Biscay"],
     "abstract": "Three days of a synthetic SST field, deposited by the test suite.",
-    "funding": [{"funder": "Agence Nationale de la Recherche", "funder_ror": "https://ror.org/00rbzpz17",
-                 "award": "ANR-00-TEST-0000"}],
+    "funding": [
+        {
+            "funder": "Agence Nationale de la Recherche",
+            "funder_ror": "https://ror.org/00rbzpz17",
+            "award": "ANR-00-TEST-0000",
+        }
+    ],
     "related_publications": [{"doi": "10.5194/os-19-1-2023", "relation": "IsSupplementTo"}],
     "platform": {"name": "Models/Analyses", "vocabulary": "GCMD Platform Keywords"},
     "program": "ODATIS",
@@ -63,16 +81,25 @@ def sha(data: bytes) -> str:
 
 def make_nc(path: Path, *, cf: bool = True, days: int = 3) -> Path:
     """A sample SST file; ``cf``: with the ACDD attributes a deposit computes (datafacts.annotate with META)."""
-    from odatis_vre import conventions, datafacts, metadata, samples
+    from odatis_vre.data import samples
+    from odatis_vre.publishing import conventions, datafacts, metadata
 
     ds = samples.sst_dataset(days=days)
     if not cf:  # no conventions at all: no attributes, no units, no standard names
         ds.drop_attrs().to_netcdf(path)
         return path
     md = metadata.load_metadata(META)
-    return conventions.to_netcdf(datafacts.annotate(ds, md, doi="10.5072/test", landing_url="https://example.org/x/",
-                                                    created="2026-01-01T00:00:00Z", publisher_email=PUBLISHER_EMAIL),
-                                 path)
+    return conventions.to_netcdf(
+        datafacts.annotate(
+            ds,
+            md,
+            doi="10.5072/test",
+            landing_url="https://example.org/x/",
+            created="2026-01-01T00:00:00Z",
+            publisher_email=PUBLISHER_EMAIL,
+        ),
+        path,
+    )
 
 
 # ----------------------------------------------------------------------------- store alone
@@ -132,7 +159,7 @@ def test_raw_zarr_chunks_are_the_bytes_xpublish_encodes(tmp_path: Path) -> None:
     import cachey
     from xpublish_zarr.utils import encode_chunk, get_store
 
-    from odatis_vre.repository import dissemination
+    from odatis_vre.publishing.repository import dissemination
 
     nc = make_nc(tmp_path / "c.nc", days=5)
     ds = dissemination.open_dataset(nc).chunk({"time": 2, "lat": 20, "lon": 25})  # edge chunks are partial
@@ -152,20 +179,22 @@ def test_raw_zarr_chunks_are_the_bytes_xpublish_encodes(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("fill", [None, -999.0])
-def test_chunks_read_as_byte_ranges_of_a_contiguous_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                          fill: float | None) -> None:
+def test_chunks_read_as_byte_ranges_of_a_contiguous_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fill: float | None
+) -> None:
     """A chunk of whole planes of a contiguous NetCDF-4 variable is one ``pread``, byte-identical to xpublish."""
     import cachey
     import xarray as xr
     from xpublish_zarr.utils import encode_chunk, get_store
 
-    from odatis_vre.repository import dissemination
+    from odatis_vre.publishing.repository import dissemination
 
     values = np.random.default_rng(1).normal(15, 3, (5, 20, 30)).astype("float32")
     values[1, 3, 4] = np.nan if fill is None else fill  # a missing value, stored as NaN or as the fill value
     nc = tmp_path / "contiguous.nc"
     xr.Dataset({"sst": (("time", "lat", "lon"), values)}).to_netcdf(
-        nc, encoding={"sst": {"_FillValue": fill}}, engine="netcdf4")
+        nc, encoding={"sst": {"_FillValue": fill}}, engine="netcdf4"
+    )
     ds = dissemination.open_dataset(nc).chunk({"time": 2, "lat": 20, "lon": 30})  # 3 chunks, the last one partial
     meta = dissemination.zarr_metadata(ds)["sst"]
     store = get_store(ds, cachey.Cache(1e8))
@@ -193,10 +222,11 @@ def test_chunks_read_as_byte_ranges_of_a_contiguous_file(tmp_path: Path, monkeyp
 
 def test_signed_links_only_where_clients_reach_the_service(tmp_path: Path) -> None:
     """Local mode with the hub on loopback: the service's own port; elsewhere only an explicit url; off on request."""
-    from odatis_vre import config
-    from odatis_vre.repository import signed
-    from odatis_vre.repository.server import Settings, direct_url
     from vre_testing import write_config
+
+    from odatis_vre import config
+    from odatis_vre.publishing.repository import signed
+    from odatis_vre.publishing.repository.server import Settings, direct_url
 
     def cfg(hub: dict[str, Any], dd: dict[str, Any] | None = None) -> Any:
         folder = tmp_path / f"c{len(list(tmp_path.iterdir()))}"
@@ -217,10 +247,12 @@ def test_signed_links_only_where_clients_reach_the_service(tmp_path: Path) -> No
     assert (tmp_path / "storage" / signed.KEY_FILE).stat().st_mode & 0o077 == 0
     link = signed.DownloadLink.new("abcdefghij", 1, "a.nc", "0" * 64, ttl=60, now=1000.0)
     link.check(key, link.signature(key), now=1059.0)
-    for other in (signed.DownloadLink("abcdefghik", 1, "a.nc", "0" * 64, link.expires),
-                  signed.DownloadLink("abcdefghij", 2, "a.nc", "0" * 64, link.expires),
-                  signed.DownloadLink("abcdefghij", 1, "b.nc", "0" * 64, link.expires),
-                  signed.DownloadLink("abcdefghij", 1, "a.nc", "1" * 64, link.expires)):
+    for other in (
+        signed.DownloadLink("abcdefghik", 1, "a.nc", "0" * 64, link.expires),
+        signed.DownloadLink("abcdefghij", 2, "a.nc", "0" * 64, link.expires),
+        signed.DownloadLink("abcdefghij", 1, "b.nc", "0" * 64, link.expires),
+        signed.DownloadLink("abcdefghij", 1, "a.nc", "1" * 64, link.expires),
+    ):
         with pytest.raises(signed.LinkRefused, match="not valid"):
             other.check(key, link.signature(key), now=1001.0)
     with pytest.raises(signed.LinkRefused, match="expired"):
@@ -251,7 +283,7 @@ class Env:
         return {"Authorization": f"token {self.tokens[user]}"} if user else {}
 
     def client(self, user: str, **kw: Any) -> Any:
-        from odatis_vre.repository.client import Client
+        from odatis_vre.publishing.repository.client import Client
 
         return Client(self.repo, self.tokens[user], **kw)
 
@@ -276,9 +308,9 @@ class Env:
             except OSError:
                 continue
             args = [c.decode(errors="replace") for c in cmd if c]
-            if "odatis_vre.supervise" in args:
+            if "odatis_vre.hub.supervise" in args:
                 continue
-            if any(args[i:i + 4] == want for i in range(len(args))):
+            if any(args[i : i + 4] == want for i in range(len(args))):
                 return int(d.name)
         raise AssertionError(f"no repository service process on port {port}")
 
@@ -300,10 +332,23 @@ def start_repository_stack(folder: Path, repository: dict[str, Any], registrar_e
     saved = {k: os.environ.get(k) for k in registrar_env}
     os.environ.update(registrar_env)
     try:
-        stack = start_stack(folder, {"services": {
-            "dask_gateway": {"enabled": False}, "idle_culler": {"enabled": False}, "explorer": {"enabled": False},
-            "repository": {"enabled": True, "doi_prefix": "10.5072", "max_upload": "8M",
-                           "publisher_email": PUBLISHER_EMAIL} | repository}})
+        stack = start_stack(
+            folder,
+            {
+                "services": {
+                    "dask_gateway": {"enabled": False},
+                    "idle_culler": {"enabled": False},
+                    "explorer": {"enabled": False},
+                    "repository": {
+                        "enabled": True,
+                        "doi_prefix": "10.5072",
+                        "max_upload": "8M",
+                        "publisher_email": PUBLISHER_EMAIL,
+                    }
+                    | repository,
+                }
+            },
+        )
     finally:
         for k, v in saved.items():
             if v is None:
@@ -321,9 +366,16 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Env:
     url, handle = datacite.start()
     folder = tmp_path_factory.mktemp("repo-vre")
     # every published test file (a few kB) is "large": downloads go through the signed links
-    stack = start_repository_stack(folder, {"registrar": "datacite", "datacite_url": url, "registrar_timeout": 2,
-                                            "direct_downloads": {"min_size": "1K", "ttl": 60}},
-                                   {"DATACITE_REPOSITORY_ID": "ODATIS.VRE", "DATACITE_PASSWORD": "datacite-test-password"})
+    stack = start_repository_stack(
+        folder,
+        {
+            "registrar": "datacite",
+            "datacite_url": url,
+            "registrar_timeout": 2,
+            "direct_downloads": {"min_size": "1K", "ttl": 60},
+        },
+        {"DATACITE_REPOSITORY_ID": "ODATIS.VRE", "DATACITE_PASSWORD": "datacite-test-password"},
+    )
     e = Env(stack, handle, folder)
     r = stack.api("POST", "/groups/ocean-team")
     assert r.status_code in (201, 409), r.text
@@ -349,7 +401,9 @@ def _findable(env: Env) -> list[str]:
 def test_no_write_without_hub_authentication(env: Env) -> None:
     r = env.post("api/deposits", json={"metadata": META, "key": "x"})
     assert r.status_code == 401 and "token" in r.json()["error"]
-    r = env.post("api/deposits", headers={"Authorization": "token not-a-real-token"}, json={"metadata": META, "key": "x"})
+    r = env.post(
+        "api/deposits", headers={"Authorization": "token not-a-real-token"}, json={"metadata": META, "key": "x"}
+    )
     assert r.status_code == 401
     assert env.get("api/deposits").status_code == 401
     # a browser session (OAuth cookie) identifies the user for pages, but cannot write
@@ -366,8 +420,12 @@ def test_deposit_upload_publish_landing_download(env: Env, tmp_path: Path) -> No
     nc = make_nc(tmp_path / "sst_biscay.nc")
     data = nc.read_bytes()
     key = "full-flow"
-    v = _new_deposit(env, key=key, provenance=[{"name": "sample_sst_zarr", "title": "Daily SST", "doi": "10.17882/42182",
-                                               "url": None}], notebook={"path": "analysis.ipynb", "sha256": sha(b"nb")})
+    v = _new_deposit(
+        env,
+        key=key,
+        provenance=[{"name": "sample_sst_zarr", "title": "Daily SST", "doi": "10.17882/42182", "url": None}],
+        notebook={"path": "analysis.ipynb", "sha256": sha(b"nb")},
+    )
     assert v["doi"].startswith("10.5072/") and env.datacite.state[v["doi"]]["state"] == "draft"
     again = env.post("api/deposits", "alice", json={"metadata": META, "key": key})
     assert again.status_code == 200 and again.json()["id"] == v["id"] and again.json()["doi"] == v["doi"]
@@ -380,8 +438,11 @@ def test_deposit_upload_publish_landing_download(env: Env, tmp_path: Path) -> No
     assert c.publish(v["id"], 1)["doi"] == v["doi"]  # publishing again is a no-op
     attrs = env.datacite.state[v["doi"]]["attributes"]
     assert attrs["url"] == pub["landing_url"]
-    assert {"relatedIdentifier": "10.17882/42182", "relatedIdentifierType": "DOI",
-            "relationType": "IsDerivedFrom"} in attrs["relatedIdentifiers"]
+    assert {
+        "relatedIdentifier": "10.17882/42182",
+        "relatedIdentifierType": "DOI",
+        "relationType": "IsDerivedFrom",
+    } in attrs["relatedIdentifiers"]
 
     # landing page: public, with citation, BibTeX, JSON-LD, files and checksums, preview
     page = env.get(f"datasets/{v['id']}/v1/")
@@ -419,8 +480,8 @@ def test_deposit_upload_publish_landing_download(env: Env, tmp_path: Path) -> No
 def test_large_published_files_leave_the_proxy_through_signed_links(env: Env, tmp_path: Path) -> None:
     from urllib.parse import parse_qs, urlparse
 
-    from odatis_vre.repository import signed
-    from odatis_vre.repository.server import Settings
+    from odatis_vre.publishing.repository import signed
+    from odatis_vre.publishing.repository.server import Settings
 
     port = json.loads((env.folder / ".vre" / "ports.json").read_text())["repository"]
     settings = Settings.from_config(env.stack.cfg, port=port)
@@ -450,8 +511,10 @@ def test_large_published_files_leave_the_proxy_through_signed_links(env: Env, tm
     # clients follow it (the token is not sent on to the other port), and the checksum is verified
     assert c.download(v["id"], 1, "big.nc", tmp_path / "back.nc", progress=False).read_bytes() == data
     # on the service's own port there is nothing to redirect
-    assert requests.get(f"{direct}datasets/{v['id']}/v1/files/big.nc", allow_redirects=False,
-                        timeout=60).status_code == 200
+    assert (
+        requests.get(f"{direct}datasets/{v['id']}/v1/files/big.nc", allow_redirects=False, timeout=60).status_code
+        == 200
+    )
 
     def refused(url: str, status: int, words: str) -> None:
         resp = requests.get(url, headers={"Accept": "application/json"}, timeout=60)
@@ -477,15 +540,19 @@ def test_large_published_files_leave_the_proxy_through_signed_links(env: Env, tm
     d = _new_deposit(env)
     c.upload(d["id"], 1, nc, progress=False)
     forged = signed.DownloadLink(d["id"], 1, "big.nc", sha256, int(time.time()) + 600)
-    for url in (f"{direct}direct/{d['id']}/v1/big.nc?{forged.query(key)}",
-                f"{env.repo}direct/{d['id']}/v1/big.nc?{forged.query(key)}"):
+    for url in (
+        f"{direct}direct/{d['id']}/v1/big.nc?{forged.query(key)}",
+        f"{env.repo}direct/{d['id']}/v1/big.nc?{forged.query(key)}",
+    ):
         refused(url, 404, "no published file")
     refused(f"{base.replace('big.nc', 'other.nc')}?{old.query(key)}", 404, "no published file")
     # bob still cannot reach alice's draft through the hub, redirected or not
     assert env.get(f"datasets/{d['id']}/v1/files/big.nc", "bob", allow_redirects=False).status_code == 404
     # the hub's route to the same link works too (the signature is the permission, not the route)
-    assert requests.get(f"{env.repo}direct/{v['id']}/v1/big.nc?expires={q['expires']}&sig={q['sig']}",
-                        timeout=60).content == data
+    assert (
+        requests.get(f"{env.repo}direct/{v['id']}/v1/big.nc?expires={q['expires']}&sig={q['sig']}", timeout=60).content
+        == data
+    )
 
 
 @pytest.mark.slow
@@ -493,24 +560,36 @@ def test_drafts_are_the_owners_and_shared_groups_only(env: Env, tmp_path: Path) 
     v = _new_deposit(env)
     c = env.client("alice")
     c.upload(v["id"], 1, make_nc(tmp_path / "d.nc"), progress=False)
-    paths = [f"api/deposits/{v['id']}", f"api/deposits/{v['id']}/v1", f"datasets/{v['id']}/v1/",
-             f"datasets/{v['id']}/v1/files/d.nc", f"datasets/{v['id']}/v1/datacite.json",
-             f"datasets/{v['id']}/v1/preview.png", f"datasets/{v['id']}/", f"datasets/{v['id']}/v1/zarr/zarr.json"]
+    paths = [
+        f"api/deposits/{v['id']}",
+        f"api/deposits/{v['id']}/v1",
+        f"datasets/{v['id']}/v1/",
+        f"datasets/{v['id']}/v1/files/d.nc",
+        f"datasets/{v['id']}/v1/datacite.json",
+        f"datasets/{v['id']}/v1/preview.png",
+        f"datasets/{v['id']}/",
+        f"datasets/{v['id']}/v1/zarr/zarr.json",
+    ]
     for p in paths:
         assert env.get(p, "bob").status_code == 404, p
         assert env.get(p).status_code == 404, p
     assert env.get(f"api/deposits/{v['id']}/v1", "alice").status_code == 200
     assert env.get(f"datasets/{v['id']}/v1/", "alice").status_code == 200
     # the 404 of a draft and of nothing at all are the same page
-    assert env.get(f"datasets/{v['id']}/v1/", "bob").text.replace(v["id"], "ID") == \
-        env.get("datasets/zzzzzzzzzz/v1/", "bob").text.replace("zzzzzzzzzz", "ID")
+    assert env.get(f"datasets/{v['id']}/v1/", "bob").text.replace(v["id"], "ID") == env.get(
+        "datasets/zzzzzzzzzz/v1/", "bob"
+    ).text.replace("zzzzzzzzzz", "ID")
     # bob's browser session: 404 too
     s = env.stack.login("bob", PASSWORD)
     s.get(env.repo + "login", timeout=60)
     assert s.get(env.repo + f"datasets/{v['id']}/v1/", timeout=60).status_code == 404
     # bob cannot write to alice's draft
-    assert env.post(f"api/deposits/{v['id']}/v1/files", "bob", json={"name": "x.nc", "size": 1,
-                                                                       "sha256": sha(b"x")}).status_code == 404
+    assert (
+        env.post(
+            f"api/deposits/{v['id']}/v1/files", "bob", json={"name": "x.nc", "size": 1, "sha256": sha(b"x")}
+        ).status_code
+        == 404
+    )
     assert env.post(f"api/deposits/{v['id']}/v1/publish", "bob").status_code == 404
     assert requests.delete(env.repo + f"api/deposits/{v['id']}/v1", headers=env.h("bob"), timeout=30).status_code == 404
     # shared with a group: carol (a member) sees the draft, bob (not a member) still does not; neither writes
@@ -530,15 +609,26 @@ def test_bad_file_names_sizes_and_checksums_are_refused(env: Env, tmp_path: Path
         assert r.status_code == 400 and "file name" in r.json()["error"], (name, r.text)
     # encoded slashes in the URL do not escape either
     for raw in ("..%2F..%2Fevil.nc", "%2E%2E", "..%5Cevil"):
-        r = requests.put(env.repo + f"{files}/{raw}", headers=env.h("alice") | {"Content-Range": "bytes 0-2/3"},
-                         data=b"abc", timeout=30)
+        r = requests.put(
+            env.repo + f"{files}/{raw}",
+            headers=env.h("alice") | {"Content-Range": "bytes 0-2/3"},
+            data=b"abc",
+            timeout=30,
+        )
         assert r.status_code in (400, 404), (raw, r.status_code)
     # nothing was written under those names, inside the storage or anywhere above it
     for name in ("evil.nc", "..evil", ".hidden", "b.nc"):
         assert not list(env.folder.parent.rglob(name)), name
-    assert {p.name for p in storage.iterdir()} <= {"drafts", "published", "cache", "registrar", "repository.sqlite",
-                                                   "repository.sqlite-wal", "repository.sqlite-shm",
-                                                   "download-signing-key"}
+    assert {p.name for p in storage.iterdir()} <= {
+        "drafts",
+        "published",
+        "cache",
+        "registrar",
+        "repository.sqlite",
+        "repository.sqlite-wal",
+        "repository.sqlite-shm",
+        "download-signing-key",
+    }
 
     # oversized: refused when announced, saying the limit and what to do
     r = env.post(files, "alice", json={"name": "big.nc", "size": MAX_UPLOAD + 1, "sha256": sha(b"")})
@@ -585,7 +675,8 @@ def test_missing_metadata_and_non_cf_files_are_refused(env: Env, tmp_path: Path)
     assert got["state"] == "draft" and env.datacite.state[got["doi"]]["state"] == "draft"
     assert len(env.datacite.state) == n_dois + 1  # the reserved draft DOI only
     # publish.deposit refuses it before sending anything
-    from odatis_vre import conventions, publish
+    from odatis_vre import publish
+    from odatis_vre.publishing import conventions
 
     mine = len(env.get("api/deposits", "alice").json())
     with pytest.raises(conventions.ConventionsError):
@@ -607,11 +698,12 @@ def test_upload_resumes_after_the_service_is_killed(env: Env, tmp_path: Path) ->
         calls["n"] += 1
         if calls["n"] != 3:
             return real_put(url, data=data, **kw)
+
         # the third chunk trickles in; the service is killed while it arrives
         def pieces() -> Any:
             for i in range(0, len(data), 32 * 1024):
                 time.sleep(0.01)
-                yield data[i:i + 32 * 1024]
+                yield data[i : i + 32 * 1024]
 
         pid = env.service_pid()
         threading.Timer(0.15, lambda: (os.kill(pid, signal.SIGKILL), calls.__setitem__("killed", pid))).start()
@@ -656,8 +748,7 @@ def test_registrar_failure_leaves_a_draft_and_retry_publishes_once(env: Env, tmp
     # no second version DOI (the dataset's concept DOI, registered with its first publication, is the only new one)
     assert set(env.datacite.state) - before <= {pub["concept_doi"]}
     assert env.datacite.state[v["doi"]]["state"] == "findable"
-    assert sum(1 for d in env.datacite.state.values()
-               if d["attributes"].get("url") == pub["landing_url"]) == 1
+    assert sum(1 for d in env.datacite.state.values() if d["attributes"].get("url") == pub["landing_url"]) == 1
 
 
 @pytest.mark.slow
@@ -685,19 +776,31 @@ def test_new_versions_never_change_old_ones(env: Env, tmp_path: Path) -> None:
     a = make_nc(tmp_path / "a.nc", days=2)
     c.upload(v1["id"], 1, a, progress=False)
     p1 = c.publish(v1["id"], 1)
-    before = (env.get(f"datasets/{v1['id']}/v1/files/a.nc").content, env.get(f"datasets/{v1['id']}/v1/datacite.json").json())
-    r = env.post(f"api/deposits/{v1['id']}/versions", "alice", json={"metadata": META | {"title": META["title"] + " v2"},
-                                                                       "key": f"v2-{v1['id']}"})
+    before = (
+        env.get(f"datasets/{v1['id']}/v1/files/a.nc").content,
+        env.get(f"datasets/{v1['id']}/v1/datacite.json").json(),
+    )
+    r = env.post(
+        f"api/deposits/{v1['id']}/versions",
+        "alice",
+        json={"metadata": META | {"title": META["title"] + " v2"}, "key": f"v2-{v1['id']}"},
+    )
     assert r.status_code == 201, r.text
     v2 = r.json()
     assert v2["version"] == 2 and v2["doi"] != p1["doi"]
     # no second draft while one is open; bob cannot version alice's dataset
-    assert env.post(f"api/deposits/{v1['id']}/versions", "alice", json={"metadata": META, "key": "other"}).status_code == 409
+    assert (
+        env.post(f"api/deposits/{v1['id']}/versions", "alice", json={"metadata": META, "key": "other"}).status_code
+        == 409
+    )
     assert env.post(f"api/deposits/{v1['id']}/versions", "bob", json={"metadata": META, "key": "b"}).status_code == 404
     b = make_nc(tmp_path / "a.nc", days=4)  # same name, other content
     c.upload(v1["id"], 2, b, progress=False)
     c.publish(v1["id"], 2)
-    after = (env.get(f"datasets/{v1['id']}/v1/files/a.nc").content, env.get(f"datasets/{v1['id']}/v1/datacite.json").json())
+    after = (
+        env.get(f"datasets/{v1['id']}/v1/files/a.nc").content,
+        env.get(f"datasets/{v1['id']}/v1/datacite.json").json(),
+    )
     assert after == before
     assert env.get(f"datasets/{v1['id']}/v2/files/a.nc").content == b.read_bytes() != before[0]
     concept = env.get(f"datasets/{v1['id']}/")
@@ -742,8 +845,9 @@ def test_zarr_opendap_and_catalogue_serve_the_published_data(env: Env, tmp_path:
     raw = yaml.safe_load(frag.read_text())["sources"][name]
     assert raw["metadata"]["doi"] == pub["doi"] and catalog.validate_entry(name, raw) == []
     ds = catalog.load(name, catalog=frag, bbox=(-10, 43, -2, 48))
-    np.testing.assert_array_equal(ds.analysed_sst.values,
-                                  ref.analysed_sst.sel(lat=slice(43, 48), lon=slice(-10, -2)).values)
+    np.testing.assert_array_equal(
+        ds.analysed_sst.values, ref.analysed_sst.sel(lat=slice(43, 48), lon=slice(-10, -2)).values
+    )
     assert pub["doi"] in catalog.cite(name, catalog=frag)
     # drafts and unknown versions are not served
     assert env.get(f"datasets/{v['id']}/v9/zarr/zarr.json").status_code == 404
@@ -795,7 +899,8 @@ def test_cli_publish_checks_the_registrar_and_is_idempotent(env: Env, tmp_path: 
     # a file with its source's attributes only: refused as it is (naming them), published with --annotate
     import xarray as xr
 
-    from odatis_vre import conventions, samples
+    from odatis_vre.data import samples
+    from odatis_vre.publishing import conventions
 
     raw = conventions.to_netcdf(samples.sst_dataset(days=2), tmp_path / "cli_raw.nc")
     meta.write_text(yaml.safe_dump(META | {"title": "SST annotated from the command line"}))
@@ -825,12 +930,14 @@ def test_deposit_resumes_an_upload_a_crashed_client_left(env: Env, tmp_path: Pat
     files = f"api/deposits/{v['id']}/v1/files"
     env.post(files, "alice", json={"name": nc.name, "size": len(data), "sha256": sha(data)})
     half = len(data) // 2
-    r = env.put(f"{files}/{nc.name}", "alice", headers={"Content-Range": f"bytes 0-{half - 1}/{len(data)}"},
-                data=data[:half])
+    r = env.put(
+        f"{files}/{nc.name}", "alice", headers={"Content-Range": f"bytes 0-{half - 1}/{len(data)}"}, data=data[:half]
+    )
     assert r.status_code == 200 and r.json()["received"] == half
     # running the deposit again finishes the same draft: same id, same DOI, the file complete and verified
-    d = publish.deposit(nc, META, key=key, repository_url=env.repo, token=env.tokens["alice"], progress=False,
-                        registrar="datacite")
+    d = publish.deposit(
+        nc, META, key=key, repository_url=env.repo, token=env.tokens["alice"], progress=False, registrar="datacite"
+    )
     assert (d.id, d.doi, d.state) == (v["id"], v["doi"], "published")
     assert [f["sha256"] for f in d.files] == [sha(data)]
     assert env.get(f"datasets/{d.id}/v1/files/{nc.name}").content == data

@@ -23,7 +23,6 @@ import pytest
 import requests
 import xarray as xr
 from lxml import etree
-
 from test_repository import META, PUBLISHER_EMAIL, Env, docs_example_metadata, start_repository_stack
 from vre_testing import readable, sample_catalog
 
@@ -36,8 +35,11 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Env:
 
     url, handle = datacite.start()
     folder = tmp_path_factory.mktemp("repo-harvest")
-    stack = start_repository_stack(folder, {"registrar": "datacite", "datacite_url": url, "registrar_timeout": 5},
-                                   {"DATACITE_REPOSITORY_ID": "ODATIS.VRE", "DATACITE_PASSWORD": "datacite-test-password"})
+    stack = start_repository_stack(
+        folder,
+        {"registrar": "datacite", "datacite_url": url, "registrar_timeout": 5},
+        {"DATACITE_REPOSITORY_ID": "ODATIS.VRE", "DATACITE_PASSWORD": "datacite-test-password"},
+    )
     e = Env(stack, handle, folder)
     e.add_user("alice")
     e.wait_up()
@@ -60,13 +62,17 @@ def _iso(t: Any) -> str:
 
 
 def _box(ds: xr.Dataset) -> dict[str, float]:
-    return {"westBoundLongitude": float(ds.lon.min()), "eastBoundLongitude": float(ds.lon.max()),
-            "southBoundLatitude": float(ds.lat.min()), "northBoundLatitude": float(ds.lat.max())}
+    return {
+        "westBoundLongitude": float(ds.lon.min()),
+        "eastBoundLongitude": float(ds.lon.max()),
+        "southBoundLatitude": float(ds.lat.min()),
+        "northBoundLatitude": float(ds.lat.max()),
+    }
 
 
 def _checker_scores(path: Path) -> dict[str, dict[str, Any]]:
     """IOOS compliance-checker's own CF-1.8 and ACDD-1.3 points of a file (its JSON report's aggregates)."""
-    from odatis_vre import conventions
+    from odatis_vre.publishing import conventions
 
     suite = conventions._suite()  # the stock checkers, minus the standard-name-table download (offline)
     nc = suite.load_dataset(str(path))
@@ -85,8 +91,11 @@ def _stac_schema_map() -> dict[str, str]:
     out = {}
     for f in glob.glob(str(base / "stac-spec" / "v1.1.0" / "*.json")):
         name = Path(f).stem
-        spec = f"{name}-spec/json-schema/{name}.json" if name in ("item", "catalog", "collection") else \
-            f"item-spec/json-schema/{name}.json"
+        spec = (
+            f"{name}-spec/json-schema/{name}.json"
+            if name in ("item", "catalog", "collection")
+            else f"item-spec/json-schema/{name}.json"
+        )
         out[f"https://schemas.stacspec.org/v1.1.0/{spec}"] = f
     for f in glob.glob(str(base / "geojson" / "*.json")):
         out[f"https://geojson.org/schema/{Path(f).name}"] = f
@@ -94,13 +103,15 @@ def _stac_schema_map() -> dict[str, str]:
 
 
 @pytest.mark.slow
-def test_subset_and_monthly_versions_tell_the_truth_and_are_harvestable(env: Env, cat: Path, tmp_path: Path,
-                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_subset_and_monthly_versions_tell_the_truth_and_are_harvestable(
+    env: Env, cat: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import signposting
     from sickle import Sickle
     from stac_validator import stac_validator
 
-    from odatis_vre import catalog, metadata, provenance, publish
+    from odatis_vre import catalog, provenance, publish
+    from odatis_vre.publishing import metadata
 
     monkeypatch.setenv("ODATIS_VRE_DEPOSIT_DIR", str(tmp_path / "deposits"))
     provenance.clear()
@@ -177,8 +188,14 @@ def test_subset_and_monthly_versions_tell_the_truth_and_are_harvestable(env: Env
     # -- v2: the monthly means of the same subset, a new version
     monthly = sub.resample(time="1MS").mean(keep_attrs=True)
     provenance.step("monthly means: sub.resample(time='1MS').mean()")
-    d2 = publish.deposit(monthly, meta | {"title": meta["title"] + ", monthly means"}, new_version_of=d1.id,
-                         repository_url=env.repo, token=env.tokens["alice"], progress=False)
+    d2 = publish.deposit(
+        monthly,
+        meta | {"title": meta["title"] + ", monthly means"},
+        new_version_of=d1.id,
+        repository_url=env.repo,
+        token=env.tokens["alice"],
+        progress=False,
+    )
     assert (d2.id, d2.version, d2.state) == (d1.id, 2, "published")
     reg2 = env.datacite.state[d2.doi]["attributes"]
     m0, m1 = _iso(monthly.time.min().values), _iso(monthly.time.max().values)
@@ -190,7 +207,9 @@ def test_subset_and_monthly_versions_tell_the_truth_and_are_harvestable(env: Env
     assert concept and concept not in (d1.doi, d2.doi)
     c_attrs = env.datacite.state[concept]
     assert c_attrs["state"] == "findable" and c_attrs["attributes"]["url"] == env.repo + f"datasets/{d1.id}/"
-    has = [r["relatedIdentifier"] for r in c_attrs["attributes"]["relatedIdentifiers"] if r["relationType"] == "HasVersion"]
+    has = [
+        r["relatedIdentifier"] for r in c_attrs["attributes"]["relatedIdentifiers"] if r["relationType"] == "HasVersion"
+    ]
     assert has == [d1.doi, d2.doi]
     for v in (1, 2):
         rel = env.get(f"datasets/{d1.id}/v{v}/datacite.json").json()["relatedIdentifiers"]
@@ -206,7 +225,9 @@ def test_subset_and_monthly_versions_tell_the_truth_and_are_harvestable(env: Env
     assert ident.repositoryName.startswith("ODATIS repository") and ident.adminEmail == PUBLISHER_EMAIL
     assert {f.metadataPrefix for f in sickle.ListMetadataFormats()} == {"oai_dc", "oai_datacite"}
     assert "community:physics" in {s.setSpec for s in sickle.ListSets()}
-    records = {r.header.identifier: r for r in sickle.ListRecords(metadataPrefix="oai_datacite", set="community:physics")}
+    records = {
+        r.header.identifier: r for r in sickle.ListRecords(metadataPrefix="oai_datacite", set="community:physics")
+    }
     host = re.match(r"https?://([^:/]+)", env.repo).group(1)
     for d in (d1, d2):
         rec = records[f"oai:{host}:{d.id}.v{d.version}"]
@@ -238,17 +259,21 @@ def _download(env: Env, d: Any, tmp_path: Path) -> Path:
 
 
 @pytest.mark.slow
-def test_publication_is_refused_below_the_acdd_threshold_listing_what_to_add(env: Env, tmp_path: Path,
-                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    from odatis_vre import conventions, publish, samples
+def test_publication_is_refused_below_the_acdd_threshold_listing_what_to_add(
+    env: Env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from odatis_vre import publish
+    from odatis_vre.data import samples
+    from odatis_vre.publishing import conventions
 
     monkeypatch.setenv("ODATIS_VRE_DEPOSIT_DIR", str(tmp_path / "deposits"))
     minimal = {k: v for k, v in META.items() if k in ("title", "creators", "licence", "keywords", "abstract")}
     minimal["creators"] = [{"name": "Carberry, Josiah"}]
     mine = len(env.get("api/deposits", "alice").json())
     with pytest.raises(conventions.ConventionsError) as exc:
-        publish.deposit(samples.sst_dataset(days=3), minimal, repository_url=env.repo, token=env.tokens["alice"],
-                        progress=False)
+        publish.deposit(
+            samples.sst_dataset(days=3), minimal, repository_url=env.repo, token=env.tokens["alice"], progress=False
+        )
     text = str(exc.value)
     # the user is told which metadata fields to add (as written in meta.yaml), not which attributes they give
     assert "ACDD-1.3" in text and "at least 95 % needed" in text and "Add to the metadata" in text, text

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-
 from test_repository import META, Env, make_nc, sha, start_repository_stack
 
 
@@ -48,10 +47,12 @@ def test_deposit_publish_and_versions_with_postgresql(env: Env, tmp_path: Path, 
     # the rows are in PostgreSQL, and the service made no SQLite file beside the data
     engine = sa.create_engine(postgres_url)
     with engine.connect() as conn:
-        rows = conn.exec_driver_sql("SELECT number, state, doi FROM versions WHERE dataset_id = %s ORDER BY number",
-                                    (v["id"],)).all()
-        files = conn.exec_driver_sql("SELECT name, size, sha256, complete FROM files WHERE dataset_id = %s",
-                                     (v["id"],)).all()
+        rows = conn.exec_driver_sql(
+            "SELECT number, state, doi FROM versions WHERE dataset_id = %s ORDER BY number", (v["id"],)
+        ).all()
+        files = conn.exec_driver_sql(
+            "SELECT name, size, sha256, complete FROM files WHERE dataset_id = %s", (v["id"],)
+        ).all()
     engine.dispose()
     assert [(n, st) for n, st, _ in rows] == [(1, "published"), (2, "draft")] and rows[0][2] == v["doi"]
     assert files == [(nc.name, nc.stat().st_size, sha(nc.read_bytes()), True)]

@@ -2,7 +2,7 @@
 
 Same stack as tests/test_repository.py, but ``services.repository.registrar: zenodo`` with
 ``zenodo_url`` pointing at ``tests/standins/zenodo.py`` — Zenodo's InvenioRDM records API (``/api/records``,
-drafts, ``/versions``); the hub hands ``ZENODO_TOKEN`` to the service only (odatis_vre.hubconfig.REGISTRAR_ENV).
+drafts, ``/versions``); the hub hands ``ZENODO_TOKEN`` to the service only (odatis_vre.hub.hubconfig.REGISTRAR_ENV).
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from test_repository import META, Env, make_nc, start_repository_stack
 
 TOKEN = "zenodo-stand-in-token"
@@ -26,8 +25,9 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Env:
 
     url, handle = zenodo.start(token=TOKEN)
     folder = tmp_path_factory.mktemp("repo-zenodo-vre")
-    stack = start_repository_stack(folder, {"registrar": "zenodo", "zenodo_url": url, "registrar_timeout": 5},
-                                   {"ZENODO_TOKEN": TOKEN})
+    stack = start_repository_stack(
+        folder, {"registrar": "zenodo", "zenodo_url": url, "registrar_timeout": 5}, {"ZENODO_TOKEN": TOKEN}
+    )
     e = Env(stack, handle, folder)
     e.zenodo = handle  # type: ignore[attr-defined]
     for name in ("alice", "bob"):
@@ -68,8 +68,11 @@ def _rec(env: Env, ds_id: str, n: int) -> dict[str, Any]:
 
 def _log(env: Env, method: str, pattern: str, statuses: tuple[Any, ...]) -> list[tuple[str, str, Any]]:
     with env.zenodo.lock:  # type: ignore[attr-defined]
-        return [r for r in env.zenodo.requests  # type: ignore[attr-defined]
-                if r[0] == method and re.search(pattern, r[1]) and r[2] in statuses]
+        return [
+            r
+            for r in env.zenodo.requests  # type: ignore[attr-defined]
+            if r[0] == method and re.search(pattern, r[1]) and r[2] in statuses
+        ]
 
 
 def md5(path: Path) -> str:
@@ -97,18 +100,30 @@ def test_deposit_reserves_then_publishes_on_zenodo(env: Env, tmp_path: Path) -> 
     assert rec["id"] == draft["id"] and rec["draft"] is None
     assert rec["record"]["pids"]["doi"]["identifier"] == v["doi"]
     assert {k: (f["size"], f["md5"]) for k, f in rec["files"].items()} == {
-        p.name: (p.stat().st_size, md5(p)) for p in (nc, readme)}
+        p.name: (p.stat().st_size, md5(p)) for p in (nc, readme)
+    }
     m = rec["record"]["metadata"]
     assert m["title"] == META["title"] and m["rights"] == [{"id": META["licence"].lower()}]
     assert m["resource_type"] == {"id": "dataset"} and m["version"] == "1"
     assert rec["record"]["access"] == {"record": "public", "files": "public"}
-    assert m["creators"] == [{"person_or_org": {"type": "personal", "family_name": "Carberry", "given_name": "Josiah",
-                                                "identifiers": [{"scheme": "orcid", "identifier": "0000-0002-1825-0097"}]},
-                              "affiliations": [{"name": "Ifremer"}]}]
-    assert {"identifier": pub["landing_url"], "scheme": "url", "relation_type": {"id": "isidenticalto"}} \
-        in m["related_identifiers"]
+    assert m["creators"] == [
+        {
+            "person_or_org": {
+                "type": "personal",
+                "family_name": "Carberry",
+                "given_name": "Josiah",
+                "identifiers": [{"scheme": "orcid", "identifier": "0000-0002-1825-0097"}],
+            },
+            "affiliations": [{"name": "Ifremer"}],
+        }
+    ]
+    assert {"identifier": pub["landing_url"], "scheme": "url", "relation_type": {"id": "isidenticalto"}} in m[
+        "related_identifiers"
+    ]
     # facts computed from the data reach Zenodo too: the period collected and the box
-    assert m["dates"][0]["type"] == {"id": "collected"} and m["locations"]["features"][0]["geometry"]["type"] == "Polygon"
+    assert (
+        m["dates"][0]["type"] == {"id": "collected"} and m["locations"]["features"][0]["geometry"]["type"] == "Polygon"
+    )
     # the concept DOI is Zenodo's (the parent record's), and the service's record says so
     assert pub["concept_doi"] == rec["parent"]["doi"] == f"10.5072/zenodo.{rec['parent']['id']}"
     # publishing again is a no-op: one publish action on Zenodo, same DOI
@@ -119,8 +134,11 @@ def test_deposit_reserves_then_publishes_on_zenodo(env: Env, tmp_path: Path) -> 
     assert page.status_code == 200 and v["doi"] in page.text
     exported = env.get(f"datasets/{v['id']}/v1/datacite.json").json()
     assert exported["doi"] == v["doi"]
-    assert {"relatedIdentifier": pub["concept_doi"], "relatedIdentifierType": "DOI", "relationType": "IsVersionOf"} \
-        in exported["relatedIdentifiers"]
+    assert {
+        "relatedIdentifier": pub["concept_doi"],
+        "relatedIdentifierType": "DOI",
+        "relationType": "IsVersionOf",
+    } in exported["relatedIdentifiers"]
     assert env.get(f"datasets/{v['id']}/v1/files/{nc.name}").content == nc.read_bytes()
 
 
@@ -133,10 +151,16 @@ def test_new_version_is_a_zenodo_version_and_leaves_v1_alone(env: Env, tmp_path:
     c.upload(v1["id"], 1, a, progress=False)
     p1 = c.publish(v1["id"], 1)
     rec1 = _rec(env, v1["id"], 1)
-    before = (env.get(f"datasets/{v1['id']}/v1/files/a.nc").content,
-              env.get(f"datasets/{v1['id']}/v1/datacite.json").json(), rec1["record"])
-    r = env.post(f"api/deposits/{v1['id']}/versions", "alice",
-                 json={"metadata": META | {"title": META["title"] + " v2"}, "key": f"v2-{v1['id']}"})
+    before = (
+        env.get(f"datasets/{v1['id']}/v1/files/a.nc").content,
+        env.get(f"datasets/{v1['id']}/v1/datacite.json").json(),
+        rec1["record"],
+    )
+    r = env.post(
+        f"api/deposits/{v1['id']}/versions",
+        "alice",
+        json={"metadata": META | {"title": META["title"] + " v2"}, "key": f"v2-{v1['id']}"},
+    )
     assert r.status_code == 201, r.text
     v2 = r.json()
     # Zenodo's own versioning: POST /api/records/{v1}/versions, a new draft in the same parent, its own DOI
@@ -151,37 +175,48 @@ def test_new_version_is_a_zenodo_version_and_leaves_v1_alone(env: Env, tmp_path:
     rec2 = _rec(env, v1["id"], 2)
     m2 = rec2["record"]["metadata"]
     assert m2["version"] == "2" and m2["title"] == META["title"] + " v2"
-    assert {"identifier": p1["doi"], "scheme": "doi", "relation_type": {"id": "isnewversionof"}} \
-        in m2["related_identifiers"]
+    assert {"identifier": p1["doi"], "scheme": "doi", "relation_type": {"id": "isnewversionof"}} in m2[
+        "related_identifiers"
+    ]
     assert [(k, f["md5"]) for k, f in rec2["files"].items()] == [("a.nc", md5(b))] != [("a.nc", md5_a)]
     # one concept DOI over both versions: Zenodo's parent, listing v1 and v2
     assert p1["concept_doi"] == p2["concept_doi"] == rec2["parent"]["doi"]
     assert rec2["parent"]["versions"] == [rec1["id"], rec2["id"]]
     page = env.get(f"datasets/{v1['id']}/")
-    assert page.status_code == 200 and p2["concept_doi"] in page.text and p1["doi"] in page.text and p2["doi"] in page.text
+    assert (
+        page.status_code == 200 and p2["concept_doi"] in page.text and p1["doi"] in page.text and p2["doi"] in page.text
+    )
     # v1: the same record, DOI, files and metadata on Zenodo; the same bytes and record in the service
     rec1 = _rec(env, v1["id"], 1)
     assert [(k, f["md5"]) for k, f in rec1["files"].items()] == [("a.nc", md5_a)]
-    after = (env.get(f"datasets/{v1['id']}/v1/files/a.nc").content,
-             env.get(f"datasets/{v1['id']}/v1/datacite.json").json(), rec1["record"])
+    after = (
+        env.get(f"datasets/{v1['id']}/v1/files/a.nc").content,
+        env.get(f"datasets/{v1['id']}/v1/datacite.json").json(),
+        rec1["record"],
+    )
     assert after == before and after[1]["doi"] == p1["doi"]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("fault, where", [
-    (500, "content"),                     # the file's bytes never reach Zenodo
-    (500, "publish"),                     # the files are there, the publish action fails
-    ("commit-then-drop", "publish"),      # Zenodo publishes, the answer is lost
-])
-def test_zenodo_failure_during_publish_then_retry_publishes_once(env: Env, tmp_path: Path, fault: Any,
-                                                                 where: str) -> None:
+@pytest.mark.parametrize(
+    "fault, where",
+    [
+        (500, "content"),  # the file's bytes never reach Zenodo
+        (500, "publish"),  # the files are there, the publish action fails
+        ("commit-then-drop", "publish"),  # Zenodo publishes, the answer is lost
+    ],
+)
+def test_zenodo_failure_during_publish_then_retry_publishes_once(
+    env: Env, tmp_path: Path, fault: Any, where: str
+) -> None:
     nc = make_nc(tmp_path / "interrupted.nc")
     v = _deposit(env)
     env.client("alice").upload(v["id"], 1, nc, progress=False)
     rid = _rec(env, v["id"], 1)["id"]
     base = f"/records/{rid}/draft"
-    path, method = (f"{base}/files/{nc.name}/content", "PUT") if where == "content" else \
-        (f"{base}/actions/publish", "POST")
+    path, method = (
+        (f"{base}/files/{nc.name}/content", "PUT") if where == "content" else (f"{base}/actions/publish", "POST")
+    )
     # more failures than the registrar's own retries (3 attempts): the failure reaches the service's caller
     env.zenodo.fail_next(fault, path, method=method, times=5 if fault == 500 else 1)  # type: ignore[attr-defined]
     r = env.post(f"api/deposits/{v['id']}/v1/publish", "alice")
@@ -196,8 +231,9 @@ def test_zenodo_failure_during_publish_then_retry_publishes_once(env: Env, tmp_p
         assert env.get(f"datasets/{v['id']}/v1/").status_code == 404
         rec = _rec(env, v["id"], 1)
         assert rec["record"] is None  # nothing half-published on Zenodo either
-        assert {k: f["status"] for k, f in rec["draft_files"].items()} == \
-            {nc.name: "pending" if where == "content" else "completed"}
+        assert {k: f["status"] for k, f in rec["draft_files"].items()} == {
+            nc.name: "pending" if where == "content" else "completed"
+        }
         pub = env.client("alice").publish(v["id"], 1)  # the retry
     else:  # the registrar's own retry sees the record published and stops there
         assert r.status_code == 200, r.text

@@ -7,15 +7,18 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from odatis_vre import samples
+from odatis_vre.data import samples
 
 
 def test_small_sst_is_deterministic_and_cf(tmp_path: Path) -> None:
     a = samples.sst_daily(tmp_path / "a", days=3, progress=False)
     b = samples.sst_daily(tmp_path / "b", days=3, progress=False)
     files = sorted(p.name for p in a.glob("*.nc"))
-    assert files == ["20230101-ODATIS-L4_GHRSST-SSTfnd-SAMPLE.nc", "20230102-ODATIS-L4_GHRSST-SSTfnd-SAMPLE.nc",
-                     "20230103-ODATIS-L4_GHRSST-SSTfnd-SAMPLE.nc"]
+    assert files == [
+        "20230101-ODATIS-L4_GHRSST-SSTfnd-SAMPLE.nc",
+        "20230102-ODATIS-L4_GHRSST-SSTfnd-SAMPLE.nc",
+        "20230103-ODATIS-L4_GHRSST-SSTfnd-SAMPLE.nc",
+    ]
     for name in files:
         da, db = xr.open_dataset(a / name), xr.open_dataset(b / name)
         xr.testing.assert_identical(da, db)
@@ -23,7 +26,15 @@ def test_small_sst_is_deterministic_and_cf(tmp_path: Path) -> None:
     assert ds.analysed_sst.dims == ("time", "lat", "lon")
     assert ds.analysed_sst.attrs["units"] == "degree_Celsius"
     assert ds.analysed_sst.attrs["standard_name"] == "sea_surface_foundation_temperature"
-    for key in ("Conventions", "title", "summary", "license", "time_coverage_start", "geospatial_lat_min", "creator_name"):
+    for key in (
+        "Conventions",
+        "title",
+        "summary",
+        "license",
+        "time_coverage_start",
+        "geospatial_lat_min",
+        "creator_name",
+    ):
         assert key in ds.attrs, key
     assert ds.attrs["Conventions"].startswith("CF-1.8")
 
@@ -46,7 +57,6 @@ def test_sst_is_realistic() -> None:
     feb = sst.sel(time=sst.time.dt.month == 2).mean()
     assert float(aug - feb) > 3
     assert float(sst.sel(lat=41, method="nearest").mean() - sst.sel(lat=51, method="nearest").mean()) > 3
-
 
 
 def test_sst_has_a_warming_trend() -> None:

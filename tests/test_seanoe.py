@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from catalog_servers import DataServer  # noqa: E402
 
 from odatis_vre import catalog, provenance  # noqa: E402
-from odatis_vre.catalog_drivers import AccessError, SeanoeSource, seanoe_record_id  # noqa: E402
+from odatis_vre.data.drivers import AccessError, SeanoeSource, seanoe_record_id  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -30,10 +30,20 @@ pytestmark = pytest.mark.slow
 def _grid() -> xr.Dataset:
     rng = np.random.default_rng(3)
     return xr.Dataset(
-        {"TEMP": (("time", "depth", "latitude", "longitude"), rng.normal(12, 3, (3, 4, 20, 30)).astype("float32"),
-                  {"standard_name": "sea_water_temperature", "units": "degree_Celsius"})},
-        coords={"time": pd.date_range("2020-01-15", periods=3, freq="MS"), "depth": [0.0, 10.0, 100.0, 500.0],
-                "latitude": np.linspace(40, 49.5, 20), "longitude": np.linspace(-15, -0.5, 30)})
+        {
+            "TEMP": (
+                ("time", "depth", "latitude", "longitude"),
+                rng.normal(12, 3, (3, 4, 20, 30)).astype("float32"),
+                {"standard_name": "sea_water_temperature", "units": "degree_Celsius"},
+            )
+        },
+        coords={
+            "time": pd.date_range("2020-01-15", periods=3, freq="MS"),
+            "depth": [0.0, 10.0, 100.0, 500.0],
+            "latitude": np.linspace(40, 49.5, 20),
+            "longitude": np.linspace(-15, -0.5, 30),
+        },
+    )
 
 
 @pytest.fixture(scope="module")
@@ -44,10 +54,22 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> DataServer:
     srv = DataServer(root).start()
     nc = io.BytesIO()
     _grid().to_netcdf(nc, engine="scipy")  # NetCDF-3 bytes, as many SEANOE files are
-    table = pd.DataFrame({"time": ["2021-05-01T10:00:00Z", "2021-05-02T10:00:00Z", "2021-05-03T10:00:00Z"],
-                          "latitude": [48.7, 48.8, 49.9], "longitude": [-4.0, -3.9, -2.0], "abundance": [1.5, 2.5, 3.5]})
-    srv.seanoe.add_record(900001, {"ISAS20_TEMP_2020.nc": nc.getvalue(), "ISAS20_notes.pdf": b"%PDF-1.4\n",
-                                   "counts.csv": table.to_csv(index=False, sep=";").encode()})
+    table = pd.DataFrame(
+        {
+            "time": ["2021-05-01T10:00:00Z", "2021-05-02T10:00:00Z", "2021-05-03T10:00:00Z"],
+            "latitude": [48.7, 48.8, 49.9],
+            "longitude": [-4.0, -3.9, -2.0],
+            "abundance": [1.5, 2.5, 3.5],
+        }
+    )
+    srv.seanoe.add_record(
+        900001,
+        {
+            "ISAS20_TEMP_2020.nc": nc.getvalue(),
+            "ISAS20_notes.pdf": b"%PDF-1.4\n",
+            "counts.csv": table.to_csv(index=False, sep=";").encode(),
+        },
+    )
     rec = srv.seanoe.add_record(900002, {"secret.csv": b"a,b\n1,2\n"})
     rec["files"][0]["openAccess"] = False
     (srv.seanoe.root / "api" / "find-by-id" / "900002").write_text(json.dumps(rec))
@@ -135,19 +157,34 @@ def test_checksum_mismatch_discards_the_file(server: DataServer, _cache: Path) -
     assert _src(server, file_pattern="*.pdf", format="csv").fetch().read_bytes() == b"%PDF-1.4\n"
 
 
-def test_catalogue_entry_through_the_mirror(server: DataServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_catalogue_entry_through_the_mirror(
+    server: DataServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A SEANOE entry loaded with plain ``catalog.load`` and ``$ODATIS_VRE_MIRROR`` (the real addresses)."""
-    entry = {"description": "ISAS-like gridded temperature (test record)",
-             "driver": "odatis_vre.catalog_drivers.SeanoeSource",
-             "args": {"doi": "10.17882/900001", "file_pattern": "ISAS20_TEMP_*.nc", "progress": False},
-             "metadata": {"title": "Test ISAS grid", "theme": "physics", "producer": "LOPS", "data_centre": "SEANOE",
-                          "licence": "CC-BY-4.0", "doi": "10.17882/900001", "citation": "Test (2020). ISAS. SEANOE.",
-                          "bbox": [-15, 40, 0, 50], "time_range": ["2020-01-01", "2020-03-31"],
-                          "variables": [{"name": "TEMP", "standard_name": "sea_water_temperature"}],
-                          "access": {"protocol": "seanoe", "login": False, "root": "https://www.seanoe.org"}}}
+    entry = {
+        "description": "ISAS-like gridded temperature (test record)",
+        "driver": "odatis_vre.data.drivers.SeanoeSource",
+        "args": {"doi": "10.17882/900001", "file_pattern": "ISAS20_TEMP_*.nc", "progress": False},
+        "metadata": {
+            "title": "Test ISAS grid",
+            "theme": "physics",
+            "producer": "LOPS",
+            "data_centre": "SEANOE",
+            "licence": "CC-BY-4.0",
+            "doi": "10.17882/900001",
+            "citation": "Test (2020). ISAS. SEANOE.",
+            "bbox": [-15, 40, 0, 50],
+            "time_range": ["2020-01-01", "2020-03-31"],
+            "variables": [{"name": "TEMP", "standard_name": "sea_water_temperature"}],
+            "access": {"protocol": "seanoe", "login": False, "root": "https://www.seanoe.org"},
+        },
+    }
     path = tmp_path / "cat.yaml"
-    path.write_text(yaml.safe_dump({"sources": {"isas_test": entry, "missing": {**entry, "args": {
-        **entry["args"], "doi": "10.17882/999"}}}}))
+    path.write_text(
+        yaml.safe_dump(
+            {"sources": {"isas_test": entry, "missing": {**entry, "args": {**entry["args"], "doi": "10.17882/999"}}}}
+        )
+    )
     cat = catalog.open(path, use_cache=False)
     assert catalog.check(cat) == {}  # the `seanoe` protocol is known to the schema
     monkeypatch.setenv("ODATIS_VRE_MIRROR", json.dumps({"https://www.seanoe.org": server.url + "/seanoe"}))

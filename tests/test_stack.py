@@ -5,13 +5,18 @@ from __future__ import annotations
 import psutil
 import pytest
 import requests
-
 from vre_testing import start_stack
 
 pytestmark = pytest.mark.slow
 
-QUIET = {"services": {"dask_gateway": {"enabled": False}, "explorer": {"enabled": False},
-                      "repository": {"enabled": False}, "idle_culler": {"enabled": False}}}
+QUIET = {
+    "services": {
+        "dask_gateway": {"enabled": False},
+        "explorer": {"enabled": False},
+        "repository": {"enabled": False},
+        "idle_culler": {"enabled": False},
+    }
+}
 
 
 def _proxy_of(state) -> psutil.Process:  # noqa: ANN001

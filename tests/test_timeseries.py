@@ -12,10 +12,11 @@ import numpy as np
 import pytest
 import xarray as xr
 from click.testing import CliRunner
+from vre_testing import sample_catalog
 
 from odatis_vre import timeseries
 from odatis_vre.cli import main as cli_main
-from vre_testing import sample_catalog
+from odatis_vre.data.timecopy import read as timecopy_read
 
 DAYS = 40
 VAR = "analysed_sst"
@@ -41,9 +42,12 @@ def _reference(root: Path) -> xr.DataArray:
     return xr.open_zarr(root / "data" / "sst.zarr")[VAR].load()
 
 
-@pytest.mark.parametrize("entry, copy_name", [("sample_sst_zarr", "sst.time.zarr"),
-                                              ("sample_sst_daily", "sst_daily.time.zarr")])
-def test_build_copy_equals_source_and_is_time_chunked(data: Path, fresh_state: None, entry: str, copy_name: str) -> None:
+@pytest.mark.parametrize(
+    "entry, copy_name", [("sample_sst_zarr", "sst.time.zarr"), ("sample_sst_daily", "sst_daily.time.zarr")]
+)
+def test_build_copy_equals_source_and_is_time_chunked(
+    data: Path, fresh_state: None, entry: str, copy_name: str
+) -> None:
     cat = data / "odatis.yaml"
     assert timeseries.status(entry, catalog=cat)["state"] == "missing"
     assert timeseries.find(entry, catalog=cat) is None
@@ -79,17 +83,20 @@ def test_point_series_reads_the_copy_and_matches_xarray(data: Path, fresh_state:
     assert where == (-5.0, 46.0) and t.size == DAYS
     # a period: only those days
     s = timeseries.point_series("sample_sst_zarr", VAR, -5, 46, time=("2023-01-10", "2023-01-20"), catalog=cat)
-    np.testing.assert_array_equal(s.values, ref.sel(lon=-5, lat=46, time=slice("2023-01-10", "2023-01-20T23:59")).values)
+    np.testing.assert_array_equal(
+        s.values, ref.sel(lon=-5, lat=46, time=slice("2023-01-10", "2023-01-20T23:59")).values
+    )
     assert s.sizes["time"] == 11
 
 
-def test_clicks_keep_a_bounded_set_of_chunk_files_open(data: Path, fresh_state: None, tmp_path: Path,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_clicks_keep_a_bounded_set_of_chunk_files_open(
+    data: Path, fresh_state: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Clicks reuse open chunk files (one pread each), at most OPEN_CHUNK_FILES; a rebuild closes them."""
     store = tmp_path / "sst.zarr"
     shutil.copytree(data / "data" / "sst.zarr", store)
     path = timeseries.build(str(store), tile=4, progress=False)  # small tiles: many chunk files
-    monkeypatch.setattr(timeseries, "OPEN_CHUNK_FILES", 5)
+    monkeypatch.setattr(timecopy_read, "OPEN_CHUNK_FILES", 5)
     ref = _reference(data)
     fds_before = len(os.listdir("/proc/self/fd"))
     grid = [(float(x), float(y)) for x in ref.lon.values[::6] for y in ref.lat.values[::6]]
@@ -162,8 +169,9 @@ def test_whole_copy_as_a_lazy_dataarray(data: Path, fresh_state: None) -> None:
         np.testing.assert_allclose(clim.compute().values, ref.groupby("time.month").mean().values, rtol=1e-6)
     # tasks of any size (here one tile each, edge tiles cut by the grid) give the same maps
     labels, codes = np.unique(da.time.dt.month.values, return_inverse=True)
-    small = timeseries.tile_source(da).map_series(analysis._group_means_series, labels.size, task_bytes=1,
-                                                  codes=codes, ngroups=labels.size)
+    small = timeseries.tile_source(da).map_series(
+        analysis._group_means_series, labels.size, task_bytes=1, codes=codes, ngroups=labels.size
+    )
     assert small.npartitions == 7 * 8
     np.testing.assert_allclose(small.compute(), ref.groupby("time.month").mean().values, rtol=1e-6)
     # once subset, the array is no longer the copy's blocks: the general path, the same numbers
@@ -171,9 +179,10 @@ def test_whole_copy_as_a_lazy_dataarray(data: Path, fresh_state: None) -> None:
     assert timeseries.tile_source(part) is None
     clim = analysis.climatology(part)
     assert not any("map_series" in str(k) for k in dict(clim.data.__dask_graph__()))
-    np.testing.assert_allclose(clim.compute().values, ref.isel(lat=slice(3, 20)).groupby("time.month").mean().values,
-                               rtol=1e-6)
-    seasons = analysis.climatology(da, freq="season").compute()   # runs of 3 months: float64 sums
+    np.testing.assert_allclose(
+        clim.compute().values, ref.isel(lat=slice(3, 20)).groupby("time.month").mean().values, rtol=1e-6
+    )
+    seasons = analysis.climatology(da, freq="season").compute()  # runs of 3 months: float64 sums
     np.testing.assert_allclose(seasons.values, ref.groupby("time.season").mean().values, rtol=1e-6)
     with pytest.raises(timeseries.TimeSeriesError, match="is not in sample_sst_zarr"):
         timeseries.open_dataarray("sample_sst_zarr", "salinity", catalog=cat)
@@ -267,7 +276,8 @@ def test_longitudes_0_360(tmp_path: Path, fresh_state: None) -> None:
     t = np.arange("2024-01-01", "2024-01-11", dtype="datetime64[D]").astype("datetime64[ns]")
     vals = np.random.default_rng(1).normal(size=(t.size, lat.size, lon.size)).astype("f4")
     xr.Dataset({"v": (("time", "lat", "lon"), vals)}, coords={"time": t, "lat": lat, "lon": lon}).to_zarr(
-        tmp_path / "g.zarr", zarr_format=2)
+        tmp_path / "g.zarr", zarr_format=2
+    )
     timeseries.build(str(tmp_path / "g.zarr"), progress=False, tile=2)
     s = timeseries.point_series(str(tmp_path / "g.zarr"), "v", -30.0, 1.0)  # = 330°E, 0°N
     assert float(s.lon) == 330.0 and float(s.lat) == 0.0
@@ -278,14 +288,23 @@ def test_bad_input_says_what_to_fix(data: Path, fresh_state: None) -> None:
     cat = data / "odatis.yaml"
     timeseries.build("sample_sst_zarr", catalog=cat, progress=False)
     cases = [
-        (lambda: timeseries.point_series("sample_sst_zarr", VAR, 30.0, 46.0, catalog=cat), r"outside .*grid \(lon -15..0"),
+        (
+            lambda: timeseries.point_series("sample_sst_zarr", VAR, 30.0, 46.0, catalog=cat),
+            r"outside .*grid \(lon -15..0",
+        ),
         (lambda: timeseries.point_series("sample_sst_zarr", VAR, float("nan"), 46.0, catalog=cat), "finite"),
-        (lambda: timeseries.point_series("sample_sst_zarr", "sst", -5, 46, catalog=cat), r"'sst' is not in .*analysed_sst"),
+        (
+            lambda: timeseries.point_series("sample_sst_zarr", "sst", -5, 46, catalog=cat),
+            r"'sst' is not in .*analysed_sst",
+        ),
         (lambda: timeseries.box_series("sample_sst_zarr", VAR, (5, 44, 6, 45), catalog=cat), "no grid point"),
         (lambda: timeseries.box_series("sample_sst_zarr", VAR, (-2, 44, -8, 45), catalog=cat), "west <= east"),
         (lambda: timeseries.box_series("sample_sst_zarr", VAR, "north", catalog=cat), "four numbers"),
         (lambda: timeseries.point_series("sample_sst_zar", VAR, -5, 46, catalog=cat), "did you mean sample_sst_zarr"),
-        (lambda: timeseries.build("sample_argo_profiles", catalog=cat, progress=False), "no time dimension|latitude dimension"),
+        (
+            lambda: timeseries.build("sample_argo_profiles", catalog=cat, progress=False),
+            "no time dimension|latitude dimension",
+        ),
         (lambda: timeseries.build("/nonexistent/x.zarr", progress=False), "does not exist"),
         (lambda: timeseries.build("https://example.org/x.zarr", progress=False), "remote"),
         (lambda: timeseries.build("sample_sst_zarr", catalog=cat, tile=0, progress=False), "tile=0"),
@@ -310,8 +329,22 @@ def test_cli_build_status_point(data: Path, fresh_state: None, tmp_path: Path) -
     assert (tmp_path / "sst.time.zarr").is_dir()
     r = runner.invoke(cli_main, ["timeseries", "status", str(store)])
     assert r.exit_code == 0 and "fresh" in r.output
-    r = runner.invoke(cli_main, ["timeseries", "point", str(store), VAR, "--lon", "-5", "--lat", "46", "--csv",
-                                 "--time", "2023-01-01/2023-01-03"])
+    r = runner.invoke(
+        cli_main,
+        [
+            "timeseries",
+            "point",
+            str(store),
+            VAR,
+            "--lon",
+            "-5",
+            "--lat",
+            "46",
+            "--csv",
+            "--time",
+            "2023-01-01/2023-01-03",
+        ],
+    )
     assert r.exit_code == 0 and r.stderr == ""
     lines = r.stdout.strip().splitlines()
     assert lines[0] == f"time,{VAR}" and len(lines) == 4

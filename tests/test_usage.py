@@ -12,11 +12,11 @@ from click.testing import CliRunner
 from dask_gateway import Gateway
 from dask_gateway.auth import JupyterHubAuth
 from dask_gateway.client import ClusterStatus
-
-from odatis_vre import usage
-from odatis_vre.cli import main
-from odatis_vre.modes import local_ports
 from vre_testing import VRETestStack, start_stack
+
+from odatis_vre.admin import usage
+from odatis_vre.cli import main
+from odatis_vre.hub.modes import local_ports
 
 GiB = 1024**3
 H = 3600.0
@@ -24,20 +24,30 @@ H = 3600.0
 
 def test_sessions_pair_starts_and_stops_and_clip_to_the_period(tmp_path: Path) -> None:
     for ts, ev, user, prof, cpu, mem in [
-        (0, "start", "ann", "ocean", 2, 4 * GiB), (2 * H, "stop", "ann", "", 0, 0),
+        (0, "start", "ann", "ocean", 2, 4 * GiB),
+        (2 * H, "stop", "ann", "", 0, 0),
         (H, "start", "bob", "large", 4, 16 * GiB),  # still running
         (5 * H, "stop", "cid", "", 0, 0),  # a stop without a start (hub restarted): ignored
-        (3 * H, "start", "ann", "ocean", 2, 4 * GiB), (4 * H, "start", "ann", "ocean", 2, 4 * GiB),  # lost stop
+        (3 * H, "start", "ann", "ocean", 2, 4 * GiB),
+        (4 * H, "start", "ann", "ocean", 2, 4 * GiB),  # lost stop
     ]:
         usage.record_server_event(tmp_path, ev, user, "", prof, cpu, mem, ts=ts)
     with pytest.raises(ValueError, match="'start' or 'stop'"):
         usage.record_server_event(tmp_path, "pause", "ann")
     sessions = usage.server_sessions(usage.read_server_events(tmp_path), now=6 * H)
     assert [(s.user, s.start / H, None if s.stop is None else s.stop / H) for s in sessions] == [
-        ("ann", 0, 2), ("bob", 1, None), ("ann", 3, 4), ("ann", 4, None)]
-    dask = [usage.DaskUse("bob", 2 * H, 3 * H, 6 * H, "c1", 1.0), usage.DaskUse("bob", 2 * H, 2.5 * H, 6 * H, "c1", 2.0)]
-    rep = usage.build_report(sessions, dask, since=H, until=5 * H,
-                             user_groups={"ann": ["researchers"], "bob": ["researchers", "gpu"]})
+        ("ann", 0, 2),
+        ("bob", 1, None),
+        ("ann", 3, 4),
+        ("ann", 4, None),
+    ]
+    dask = [
+        usage.DaskUse("bob", 2 * H, 3 * H, 6 * H, "c1", 1.0),
+        usage.DaskUse("bob", 2 * H, 2.5 * H, 6 * H, "c1", 2.0),
+    ]
+    rep = usage.build_report(
+        sessions, dask, since=H, until=5 * H, user_groups={"ann": ["researchers"], "bob": ["researchers", "gpu"]}
+    )
     ann, bob = rep.per_user["ann"], rep.per_user["bob"]
     # ann: 1 h of the first session inside the period + 1 h + 1 h (the last clipped at `until`)
     assert (ann.server_hours, ann.cpu_hours, ann.memory_gib_hours) == (3, 6, 12)
@@ -45,8 +55,12 @@ def test_sessions_pair_starts_and_stops_and_clip_to_the_period(tmp_path: Path) -
     groups = rep.per_group()
     assert groups["researchers"].server_hours == 7 and groups["gpu"].server_hours == 4
     rows = rep.rows("both")
-    assert [(r["kind"], r["name"]) for r in rows] == [("user", "ann"), ("user", "bob"), ("group", "gpu"),
-                                                      ("group", "researchers")]
+    assert [(r["kind"], r["name"]) for r in rows] == [
+        ("user", "ann"),
+        ("user", "bob"),
+        ("group", "gpu"),
+        ("group", "researchers"),
+    ]
     usage.write_csv(rows, tmp_path / "u.csv")
     back = list(csv.DictReader((tmp_path / "u.csv").open()))
     assert back[1]["name"] == "bob" and float(back[1]["cpu_hours"]) == 16
@@ -63,9 +77,11 @@ def test_usage_command_on_a_real_hub_and_gateway(tmp_path_factory: pytest.TempPa
         stack.create_user("ulla", "ulla-password-1", groups=("researchers",))
         t0 = time.time()
         assert stack.start_server("ulla").status_code in (201, 202)
-        gw = Gateway(address=f"{stack.url}/services/dask-gateway",
-                     auth=JupyterHubAuth(api_token=stack.user_token("ulla")),
-                     proxy_address=f"gateway://127.0.0.1:{local_ports(stack.stack.cfg)['gateway_tcp']}")
+        gw = Gateway(
+            address=f"{stack.url}/services/dask-gateway",
+            auth=JupyterHubAuth(api_token=stack.user_token("ulla")),
+            proxy_address=f"gateway://127.0.0.1:{local_ports(stack.stack.cfg)['gateway_tcp']}",
+        )
         name = gw.submit()
         try:
             deadline = time.monotonic() + 60
@@ -89,13 +105,27 @@ def test_usage_command_on_a_real_hub_and_gateway(tmp_path_factory: pytest.TempPa
         elapsed_h = (time.time() - t0) / H
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and any(
-                d.stop is None for d in usage.dask_usage(usage.gateway_db_path(stack.stack.cfg)) if d.cluster == name):
+            d.stop is None for d in usage.dask_usage(usage.gateway_db_path(stack.stack.cfg)) if d.cluster == name
+        ):
             time.sleep(0.3)
 
         out_csv, out_png = tmp_path_factory.mktemp("out") / "usage.csv", tmp_path_factory.mktemp("out") / "usage.png"
-        result = CliRunner().invoke(main, ["admin", "usage", "--since", date.today().isoformat(), "--csv",
-                                           str(out_csv), "--plot", str(out_png), "-c", str(stack.config_path)],
-                                    catch_exceptions=False)
+        result = CliRunner().invoke(
+            main,
+            [
+                "admin",
+                "usage",
+                "--since",
+                date.today().isoformat(),
+                "--csv",
+                str(out_csv),
+                "--plot",
+                str(out_png),
+                "-c",
+                str(stack.config_path),
+            ],
+            catch_exceptions=False,
+        )
         assert result.exit_code == 0, result.output
         rows = {(r["kind"], r["name"]): r for r in csv.DictReader(out_csv.open())}
         ulla = rows[("user", "ulla")]

@@ -1,4 +1,4 @@
-"""odatis_vre.coastlines and odatis_vre.viz: offline coastlines, plots on lazy data, PNG export."""
+"""odatis_vre.data.coastlines and odatis_vre.viz: offline coastlines, plots on lazy data, PNG export."""
 
 from __future__ import annotations
 
@@ -14,12 +14,13 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from odatis_vre import analysis, coastlines, samples, viz
-from odatis_vre.coastlines import CoastlineError
+from odatis_vre import analysis, viz
+from odatis_vre.data import coastlines, samples
+from odatis_vre.data.coastlines import CoastlineError
 from odatis_vre.viz import VizError
 
-
 # ----------------------------------------------------------------------------- helpers
+
 
 def read_png(path: Path) -> np.ndarray:
     from matplotlib.image import imread
@@ -33,7 +34,7 @@ def assert_plausible_png(path: Path, min_size: tuple[int, int] = (250, 250)) -> 
     h, w = img.shape[:2]
     assert h >= min_size[0] and w >= min_size[1], (h, w)
     rgb = img[..., :3].reshape(-1, 3)
-    assert rgb.std(axis=0).max() > 0.1                      # not a blank image
+    assert rgb.std(axis=0).max() > 0.1  # not a blank image
     assert len(np.unique((rgb * 255).astype(np.uint8), axis=0)) > 50  # a colour scale, not two colours
     return img
 
@@ -67,6 +68,7 @@ def argo() -> xr.Dataset:
 @pytest.fixture()
 def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     """Any attempt to open a network connection fails the test (nothing may be downloaded)."""
+
     def refuse(*args: Any, **kwargs: Any) -> None:
         raise AssertionError(f"network access attempted: {args[1:] if len(args) > 1 else args}")
 
@@ -75,6 +77,7 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 # ----------------------------------------------------------------------------- coastlines
+
 
 def test_coastline_file_is_natural_earth_public_domain() -> None:
     doc = json.loads(coastlines.DATA_FILE.read_text())
@@ -93,11 +96,11 @@ def test_world_coastlines() -> None:
     def distance_to_coast(lon: float, lat: float) -> float:
         return float(np.hypot(pts[:, 0] - lon, pts[:, 1] - lat).min())
 
-    assert distance_to_coast(-4.77, 48.36) < 0.15      # Pointe Saint-Mathieu, Brittany
-    assert distance_to_coast(-9.27, 42.88) < 0.15      # Cape Finisterre, Galicia
-    assert distance_to_coast(-1.55, 43.48) < 0.15      # Biarritz
-    assert distance_to_coast(-6.0, 46.0) > 1.0         # open Bay of Biscay
-    assert distance_to_coast(-30.0, 0.0) > 3.0         # mid-Atlantic
+    assert distance_to_coast(-4.77, 48.36) < 0.15  # Pointe Saint-Mathieu, Brittany
+    assert distance_to_coast(-9.27, 42.88) < 0.15  # Cape Finisterre, Galicia
+    assert distance_to_coast(-1.55, 43.48) < 0.15  # Biarritz
+    assert distance_to_coast(-6.0, 46.0) > 1.0  # open Bay of Biscay
+    assert distance_to_coast(-30.0, 0.0) > 3.0  # mid-Atlantic
 
 
 def test_lines_are_clipped_exactly_to_the_box() -> None:
@@ -117,7 +120,7 @@ def test_lines_are_clipped_exactly_to_the_box() -> None:
     # leaving and re-entering gives two pieces
     zigzag = np.array([[0.0, 0.0], [0.0, 2.0], [0.5, 2.0], [0.5, 0.0]])
     assert len(coastlines._clip_line(zigzag, (-1.0, -1.0, 1.0, 1.0))) == 2
-    assert coastlines.lines((-30, -1, -29, 1)) == []   # open ocean
+    assert coastlines.lines((-30, -1, -29, 1)) == []  # open ocean
     # a 0..360 grid: the Bay of Biscay is at 345..360°E
     east = np.vstack(coastlines.lines((345, 40, 360, 52)))
     np.testing.assert_allclose(np.sort(east[:, 1]), np.sort(pts[:, 1]), atol=1e-9)
@@ -142,7 +145,7 @@ def test_overlay_renders_with_both_backends(tmp_path: Path, no_network: None) ->
     png = viz.save_png(path, tmp_path / "coast.png")
     img = read_png(png)
     dark = (img[..., :3].max(axis=2) < 0.2).mean()
-    assert 0.005 < dark < 0.2                        # thin black lines on white
+    assert 0.005 < dark < 0.2  # thin black lines on white
 
 
 def test_simplify_and_shapefile_reader(tmp_path: Path) -> None:
@@ -162,7 +165,9 @@ def test_build_writes_a_shapefile_as_geojson(tmp_path: Path) -> None:
     pts = np.array([[0.0, 0.0], [1.0, 0.001], [2.0, 0.0], [3.0, 1.0]])
     content = struct.pack("<i4dii", 3, 0, 0, 3, 1, 1, len(pts)) + struct.pack("<i", 0) + pts.astype("<f8").tobytes()
     record = struct.pack(">ii", 1, len(content) // 2) + content
-    header = struct.pack(">i5ii", 9994, 0, 0, 0, 0, 0, (100 + len(record)) // 2) + struct.pack("<ii4d4d", 1000, 3, 0, 0, 3, 1, 0, 0, 0, 0)
+    header = struct.pack(">i5ii", 9994, 0, 0, 0, 0, 0, (100 + len(record)) // 2) + struct.pack(
+        "<ii4d4d", 1000, 3, 0, 0, 3, 1, 0, 0, 0, 0
+    )
     shp = tmp_path / "line.shp"
     shp.write_bytes(header + record)
     assert [a.tolist() for a in coastlines.read_shapefile_lines(shp)] == [pts.tolist()]
@@ -175,10 +180,11 @@ def test_build_writes_a_shapefile_as_geojson(tmp_path: Path) -> None:
 
 # ----------------------------------------------------------------------------- map
 
+
 def test_map_reads_only_the_selected_time_step(sst: xr.DataArray, tmp_path: Path, no_network: None) -> None:
     log = ChunkLog(sst, {"time": 1})
     m = viz.map(log.da, time="2023-02-10")
-    assert {loc[0] for loc in log.read} == {40}          # day 41 only, out of 60
+    assert {loc[0] for loc in log.read} == {40}  # day 41 only, out of 60
     assert isinstance(m, hv.Overlay) and m.label == "analysed_sst — 2023-02-10"
     image = m.get(0)
     assert isinstance(image, hv.Image)
@@ -188,10 +194,10 @@ def test_map_reads_only_the_selected_time_step(sst: xr.DataArray, tmp_path: Path
     png = viz.save_png(m, tmp_path / "map.png")
     img = assert_plausible_png(png)
     rgb = img[..., :3]
-    assert ((rgb.max(axis=2) < 0.15)).mean() > 0.002                 # coastline and text
+    assert (rgb.max(axis=2) < 0.15).mean() > 0.002  # coastline and text
     grey = (np.abs(rgb - 0xD9 / 255).max(axis=2) < 0.02).mean()
-    assert grey > 0.02                                                # land (NaN) in grey
-    fig = hv.render(m, backend="bokeh")                               # the interactive version renders too
+    assert grey > 0.02  # land (NaN) in grey
+    fig = hv.render(m, backend="bokeh")  # the interactive version renders too
     assert fig.title.text == "analysed_sst — 2023-02-10"
 
 
@@ -203,7 +209,7 @@ def test_map_of_a_period_mean_and_box(sst: xr.DataArray) -> None:
     assert "mean 2023-01-10 to 2023-01-19" in m.label
     coast = m.get(1)
     xs = np.concatenate([p[:, 0] for p in coast.split(datatype="array")])
-    assert xs.min() >= -10.125 - 1e-9 and xs.max() <= -1.875 + 1e-9   # clipped to the image
+    assert xs.min() >= -10.125 - 1e-9 and xs.max() <= -1.875 + 1e-9  # clipped to the image
 
 
 def test_map_logarithmic_chlorophyll_and_errors(tmp_path: Path) -> None:
@@ -224,6 +230,7 @@ def test_map_logarithmic_chlorophyll_and_errors(tmp_path: Path) -> None:
 
 
 # ----------------------------------------------------------------------------- time series
+
 
 def test_timeseries_nearest_point(sst: xr.DataArray, tmp_path: Path) -> None:
     lazy = sst.chunk({"time": 10})
@@ -248,6 +255,7 @@ def test_timeseries_of_a_mooring_gives_one_curve_per_depth(tmp_path: Path) -> No
 
 
 # ----------------------------------------------------------------------------- profiles and sections
+
 
 def test_profiles(argo: xr.Dataset, tmp_path: Path) -> None:
     p = viz.profiles(argo.chunk({"N_PROF": 4}), "TEMP", profiles=[0, 5])
@@ -296,6 +304,7 @@ def test_hovmoller_section(sst: xr.DataArray) -> None:
 
 # ----------------------------------------------------------------------------- export
 
+
 def test_save_png_checks_and_is_atomic(tmp_path: Path) -> None:
     import panel as pn
 
@@ -303,7 +312,7 @@ def test_save_png_checks_and_is_atomic(tmp_path: Path) -> None:
     before = hv.Store.current_backend
     out = viz.save_png(pn.pane.HoloViews(curve), tmp_path / "c.png")
     assert out.exists() and hv.Store.current_backend == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.png"]      # no temporary file left
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.png"]  # no temporary file left
     with pytest.raises(VizError, match="must end in .png"):
         viz.save_png(curve, tmp_path / "c.jpg")
     with pytest.raises(VizError, match="does not exist"):

@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner, Result
-
-from odatis_vre import remote, sysusers, workshop
-from odatis_vre.cli import main
 from vre_testing import VRETestStack, start_stack
+
+from odatis_vre.admin import remote, workshop
+from odatis_vre.cli import main
+from odatis_vre.users import sysusers
 
 pytestmark = pytest.mark.slow
 
@@ -35,7 +36,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> VRETestStack:
 @pytest.fixture(scope="module")
 def material(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("material")
-    (folder / "01-intro.ipynb").write_text(json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    (folder / "01-intro.ipynb").write_text(
+        json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+    )
     (folder / "data").mkdir()
     (folder / "data" / "stations.csv").write_text("id,lat,lon\n1,43.1,5.9\n")
     return folder
@@ -52,8 +55,11 @@ def put_file(stack: VRETestStack, session, user: str, path: str, text: str) -> N
     lab = stack.browse_api(session, user, "api/status")
     assert lab.status_code == 200
     xsrf = session.cookies.get("_xsrf", path=f"/user/{user}/") or session.cookies.get("_xsrf")
-    r = session.put(f"{stack.url}/user/{user}/api/contents/{path}", headers={"X-XSRFToken": xsrf},
-                    json={"type": "file", "format": "text", "content": text})
+    r = session.put(
+        f"{stack.url}/user/{user}/api/contents/{path}",
+        headers={"X-XSRFToken": xsrf},
+        json={"type": "file", "format": "text", "content": text},
+    )
     assert r.status_code in (200, 201), r.text
 
 
@@ -62,8 +68,10 @@ def test_material_snapshot_from_git_and_bad_sources(tmp_path: Path, material: Pa
     subprocess.run(["git", "init", "-q", str(repo)], check=True)
     (repo / "lesson.py").write_text("print('ocean')\n")
     subprocess.run(["git", "-C", str(repo), "add", "."], check=True)
-    subprocess.run(["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-qm",
-                    "lesson"], check=True)
+    subprocess.run(
+        ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-qm", "lesson"],
+        check=True,
+    )
     dest = tmp_path / "snap"
     assert workshop.snapshot_material(f"file://{repo}", dest) == 1
     assert (dest / "lesson.py").read_text() == "print('ocean')\n" and not (dest / ".git").exists()
@@ -76,12 +84,35 @@ def test_material_snapshot_from_git_and_bad_sources(tmp_path: Path, material: Pa
 
 def test_workshop_lifecycle(stack: VRETestStack, material: Path) -> None:
     until = (date.today() + timedelta(days=2)).isoformat()
-    past = cli(stack, "workshop", "create", "old", "--seats", "2", "--material", str(material), "--until", "2020-01-01",
-               ok=False)
+    past = cli(
+        stack,
+        "workshop",
+        "create",
+        "old",
+        "--seats",
+        "2",
+        "--material",
+        str(material),
+        "--until",
+        "2020-01-01",
+        ok=False,
+    )
     assert "in the past" in past.output and stack.api("GET", "/users/old-01").status_code == 404
 
-    cli(stack, "workshop", "create", NAME, "--seats", "3", "--material", str(material), "--until", until,
-        "--title", "Ocean data 101")
+    cli(
+        stack,
+        "workshop",
+        "create",
+        NAME,
+        "--seats",
+        "3",
+        "--material",
+        str(material),
+        "--until",
+        until,
+        "--title",
+        "Ocean data 101",
+    )
     state = stack.stack.state
     seats = {r["login"]: r for r in csv.DictReader((state / "workshops" / NAME / "accounts.csv").open())}
     assert sorted(seats) == [P1, P2, P3, INSTRUCTOR]
@@ -109,8 +140,11 @@ def test_workshop_lifecycle(stack: VRETestStack, material: Path) -> None:
         assert len({a.uid for a in accounts.values()}) == len(seats)
         for u in (P1, P2, P3):
             me = accounts[u]
-            out = remote.run_code(stack.server_url(u), stack.user_token(u),
-                                  f"import os; print(os.getuid()); print(os.access({str(accounts[P1 if u != P1 else P2].home)!r}, os.R_OK))")
+            out = remote.run_code(
+                stack.server_url(u),
+                stack.user_token(u),
+                f"import os; print(os.getuid()); print(os.access({str(accounts[P1 if u != P1 else P2].home)!r}, os.R_OK))",
+            )
             assert out.stdout.split() == [str(me.uid), "False"]
             material_file = me.home / NAME / "data" / "stations.csv"
             assert material_file.stat().st_uid == me.uid and me.home.stat().st_mode & 0o777 == 0o700
@@ -175,14 +209,14 @@ def test_workshop_lifecycle(stack: VRETestStack, material: Path) -> None:
     assert not (state / "workshops" / NAME).exists()
 
 
-def test_nbgitpuller_link_pulls_the_course_into_the_home(stack: VRETestStack, material: Path,
-                                                        tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_nbgitpuller_link_pulls_the_course_into_the_home(
+    stack: VRETestStack, material: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     """The link of `workshop link` (both modes): the hub redirects to the user's server, whose nbgitpuller clones
     the repository into the home, then keeps the user's edits when new commits arrive."""
     from urllib.parse import parse_qs, urlparse
 
     import requests
-
     from vre_testing import readable
 
     repo = tmp_path_factory.mktemp("course") / "ocean-course"
@@ -232,6 +266,8 @@ def test_nbgitpuller_link_pulls_the_course_into_the_home(stack: VRETestStack, ma
 def test_nbgitpuller_link_refuses_what_is_not_a_repository(stack: VRETestStack, material: Path) -> None:
     out = CliRunner().invoke(main, ["workshop", "link", str(material), "--config", str(stack.config_path)])
     assert out.exit_code != 0 and "is not a git URL" in out.output
-    out = CliRunner().invoke(main, ["workshop", "link", "https://git.example.org/c.git", "--folder", "a/b",
-                                    "--config", str(stack.config_path)])
+    out = CliRunner().invoke(
+        main,
+        ["workshop", "link", "https://git.example.org/c.git", "--folder", "a/b", "--config", str(stack.config_path)],
+    )
     assert out.exit_code != 0 and "give one folder name" in out.output

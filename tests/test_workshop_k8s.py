@@ -12,17 +12,18 @@ import kubernetes_validate
 import pytest
 import yaml
 from click.testing import CliRunner
-
 from kube_testing import Kubelet, PodNetwork, run, wait_for
-from odatis_vre.cli import main
 from test_helm import K8S_VERSION, SECRETS, by_kind, chart, render  # noqa: F401 (chart: fixture)
+
+from odatis_vre.cli import main
 
 USERS = ["ocean101-01", "ocean101-02", "ocean101-03"]
 
 
 def _job(image: str = "ghcr.io/odatis/vre-ocean:2026.11.24") -> dict:
-    out = CliRunner().invoke(main, ["workshop", "archive-job", "ocean101", "--image", image,
-                                    *[a for u in USERS for a in ("--user", u)]])
+    out = CliRunner().invoke(
+        main, ["workshop", "archive-job", "ocean101", "--image", image, *[a for u in USERS for a in ("--user", u)]]
+    )
     assert out.exit_code == 0, out.output
     return yaml.safe_load(out.output)
 
@@ -43,10 +44,13 @@ def test_archive_job_is_a_valid_job_on_the_home_volumes(chart: Path) -> None:  #
     assert pvc["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
 
 
-@pytest.mark.parametrize("args,message", [
-    (["Bad_Name", "--image", "i", "--user", "a"], "is not a workshop name"),
-    (["ocean101", "--image", "i", "--user", "not a user!"], "not a user name"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["Bad_Name", "--image", "i", "--user", "a"], "is not a workshop name"),
+        (["ocean101", "--image", "i", "--user", "not a user!"], "not a user name"),
+    ],
+)
 def test_archive_job_refuses_bad_input(args: list[str], message: str) -> None:
     out = CliRunner().invoke(main, ["workshop", "archive-job", *args])
     assert out.exit_code != 0 and message in out.output
@@ -59,7 +63,7 @@ def test_archive_job_runs_from_the_ocean_image(built_images: dict[str, str], tmp
     kubelet = Kubelet(net, tmp_path, "odatis")
     try:
         homes = {}
-        for i, u in enumerate(USERS[:2]):
+        for u in USERS[:2]:
             home = kubelet.claim(f"claim-{u}")
             (home / "work").mkdir()
             (home / "work" / "analysis.ipynb").write_text(json.dumps({"user": u}))

@@ -9,9 +9,10 @@ from pathlib import Path
 import psutil
 import pytest
 import requests
-
-from odatis_vre import priority, remote, zygote
 from vre_testing import VRETestStack
+
+from odatis_vre.admin import remote
+from odatis_vre.hub import priority, zygote
 
 pytestmark = pytest.mark.slow
 
@@ -58,8 +59,12 @@ def test_server_is_forked_from_the_zygote(vre_stack: VRETestStack) -> None:
     assert r.status_code == 200, (r.status_code, elapsed)
     # JupyterLab's workspaces and settings are the user's (the zygote imported JupyterLab in root's home)
     account = vre_stack.account("zoe")
-    r = requests.put(f"{vre_stack.server_url('zoe')}lab/api/workspaces/zygote-test", headers={"Authorization": f"token {token}"},
-                     json={"data": {}, "metadata": {"id": "zygote-test"}}, timeout=30)
+    r = requests.put(
+        f"{vre_stack.server_url('zoe')}lab/api/workspaces/zygote-test",
+        headers={"Authorization": f"token {token}"},
+        json={"data": {}, "metadata": {"id": "zygote-test"}},
+        timeout=30,
+    )
     assert r.status_code == 204, r.text
     saved = list((Path(account.home) / ".jupyter" / "lab" / "workspaces").glob("zygote-test*"))
     assert len(saved) == 1 and saved[0].stat().st_uid == account.uid
@@ -70,8 +75,11 @@ def test_server_is_forked_from_the_zygote(vre_stack: VRETestStack) -> None:
     assert len(kernels) == 1 and os.getsid(kernels[0].pid) == kernels[0].pid
     assert kernels[0].nice() == proc.nice() and _autogroup_nice(kernels[0].pid) == priority.SERVER_NICENESS
     # and its terminals: terminado starts $SHELL (odatis-vre-shell in the local mode) in a new session
-    r = requests.post(vre_stack.server_url('zoe').rstrip('/') + "/api/terminals", headers={"Authorization": f"token {token}"},
-                      timeout=30)
+    r = requests.post(
+        vre_stack.server_url("zoe").rstrip("/") + "/api/terminals",
+        headers={"Authorization": f"token {token}"},
+        timeout=30,
+    )
     assert r.status_code == 200, r.text
     deadline = time.monotonic() + 30
     shells: list[psutil.Process] = []

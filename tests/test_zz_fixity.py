@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 
 from odatis_vre import config
-from odatis_vre.repository.server import Settings
-from odatis_vre.repository.store import Store
+from odatis_vre.publishing.repository.server import Settings
+from odatis_vre.publishing.repository.store import Store
 
 
 def test_published_files_never_changed() -> None:

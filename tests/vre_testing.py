@@ -7,14 +7,16 @@ import os
 import secrets
 import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import requests
 import yaml
 
-from odatis_vre import config, sysusers
-from odatis_vre.stack import Stack
+from odatis_vre import config
+from odatis_vre.hub.stack import Stack
+from odatis_vre.users import sysusers
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -23,21 +25,54 @@ TEST_CONFIG: dict[str, Any] = {
     "hub": {"ip": "127.0.0.1", "admin_users": ["admin"], "state_dir": ".vre"},
     "auth": {"type": "local"},
     "profiles": [
-        {"name": "ocean", "display_name": "Ocean", "description": "Standard", "image": "ghcr.io/odatis/vre-ocean:test",
-         "environment": "current", "cpu": {"guarantee": 0.5, "limit": 1}, "memory": {"guarantee": "512M", "limit": "2G"},
-         "default": True},
-        {"name": "large", "display_name": "Large", "description": "Big", "image": "ghcr.io/odatis/vre-ocean:test",
-         "environment": "current", "cpu": {"limit": 8}, "memory": {"limit": "32G"}},
+        {
+            "name": "ocean",
+            "display_name": "Ocean",
+            "description": "Standard",
+            "image": "ghcr.io/odatis/vre-ocean:test",
+            "environment": "current",
+            "cpu": {"guarantee": 0.5, "limit": 1},
+            "memory": {"guarantee": "512M", "limit": "2G"},
+            "default": True,
+        },
+        {
+            "name": "large",
+            "display_name": "Large",
+            "description": "Big",
+            "image": "ghcr.io/odatis/vre-ocean:test",
+            "environment": "current",
+            "cpu": {"limit": 8},
+            "memory": {"limit": "32G"},
+        },
     ],
     "groups": {
-        "default": {"quota": {"cpu": 2, "memory": "4G", "servers": 1, "storage": "1G",
-                              "dask": {"cores": 2, "workers": 2, "worker_memory": "1G", "clusters": 1}}},
-        "researchers": {"users": [], "quota": {"cpu": 8, "memory": "32G", "servers": 2, "storage": "10G",
-                                               "dask": {"cores": 4, "workers": 4, "worker_memory": "2G", "clusters": 2}}},
+        "default": {
+            "quota": {
+                "cpu": 2,
+                "memory": "4G",
+                "servers": 1,
+                "storage": "1G",
+                "dask": {"cores": 2, "workers": 2, "worker_memory": "1G", "clusters": 1},
+            }
+        },
+        "researchers": {
+            "users": [],
+            "quota": {
+                "cpu": 8,
+                "memory": "32G",
+                "servers": 2,
+                "storage": "10G",
+                "dask": {"cores": 4, "workers": 4, "worker_memory": "2G", "clusters": 2},
+            },
+        },
     },
     "catalog": {"path": str(REPO / "catalog" / "odatis.yaml")},
-    "services": {"dask_gateway": {"enabled": True}, "idle_culler": {"enabled": True, "timeout": 3600},
-                 "explorer": {"enabled": True}, "repository": {"enabled": True, "registrar": "local"}},  # TODO(lead): enable once services land
+    "services": {
+        "dask_gateway": {"enabled": True},
+        "idle_culler": {"enabled": True, "timeout": 3600},
+        "explorer": {"enabled": True},
+        "repository": {"enabled": True, "registrar": "local"},
+    },  # TODO(lead): enable once services land
 }
 
 
@@ -62,7 +97,7 @@ def free_port() -> int:
 def sample_catalog(root: Path, days: int, keep: Callable[[str], bool], *, argo_cycles: int = 2) -> Path:
     """``root/odatis.yaml``: the entries of catalog/odatis.yaml that ``keep`` selects, over ``days`` days of
     freshly generated sample data in ``root/data`` (gridded SST as a Zarr store and as daily files, Argo)."""
-    from odatis_vre import samples
+    from odatis_vre.data import samples
 
     samples.sst_zarr(root / "data", days=days, progress=False)
     samples.sst_daily(root / "data", days=days, progress=False)
@@ -130,7 +165,7 @@ class VRETestStack:
         finally:
             sysusers.purge(self.stack.cfg)
 
-    def account(self, name: str) -> "sysusers.Account":
+    def account(self, name: str) -> sysusers.Account:
         """``name``'s system account (multi-user mode)."""
         account = sysusers.lookup(self.stack.cfg, name)
         assert account is not None, f"{name} has no system account"
@@ -146,8 +181,11 @@ class VRETestStack:
     def login(self, name: str, password: str) -> requests.Session:
         s = requests.Session()
         s.get(f"{self.url}/hub/login", timeout=30)
-        r = s.post(f"{self.url}/hub/login", data={"username": name, "password": password,
-                                                  "_xsrf": s.cookies.get("_xsrf")}, timeout=60)
+        r = s.post(
+            f"{self.url}/hub/login",
+            data={"username": name, "password": password, "_xsrf": s.cookies.get("_xsrf")},
+            timeout=60,
+        )
         if "/hub/login" in r.url:
             raise AssertionError(f"login of {name} failed: {r.status_code} {r.url}")
         return s

@@ -2,7 +2,7 @@
 # (`make install` for the local mode, images/ocean/Dockerfile for the image).
 import os
 
-from odatis_vre.server_setup import proxy_host_allowlist
+from odatis_vre.hub.server_setup import proxy_host_allowlist
 
 c = get_config()  # noqa: F821 (defined by Jupyter when it reads this file)
 

@@ -33,8 +33,9 @@ import json
 import secrets
 import socket
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
 Reply = tuple[int, Any]  # (status, JSON body or None)
@@ -64,13 +65,14 @@ class StandinHandle:
     def __init__(self) -> None:
         self.lock = threading.RLock()
         self.faults: list[Fault] = []
-        self.requests: list[tuple[str, str, int | str]] = []   # (method, path, status | 'dropped' | 'timeout')
+        self.requests: list[tuple[str, str, int | str]] = []  # (method, path, status | 'dropped' | 'timeout')
         self.stopping = threading.Event()
         self.server: ThreadingHTTPServer | None = None
         self.url = ""
 
-    def fail_next(self, kind: int | str, path_prefix: str = "/", *, method: str | None = None, times: int = 1,
-                  delay: float = 5.0) -> None:
+    def fail_next(
+        self, kind: int | str, path_prefix: str = "/", *, method: str | None = None, times: int = 1, delay: float = 5.0
+    ) -> None:
         """Make the next ``times`` requests under ``path_prefix`` (and ``method``) fail with ``kind``."""
         with self.lock:
             self.faults.append(Fault(kind, path_prefix, method, times, delay))
@@ -101,8 +103,11 @@ class StandinHandle:
             self.server.server_close()
 
 
-def make_handler(handle: StandinHandle, route: Callable[[str, str, dict[str, list[str]], dict[str, str], Any], Reply],
-                 read_body: Callable[[BaseHTTPRequestHandler], Any]) -> type[BaseHTTPRequestHandler]:
+def make_handler(
+    handle: StandinHandle,
+    route: Callable[[str, str, dict[str, list[str]], dict[str, str], Any], Reply],
+    read_body: Callable[[BaseHTTPRequestHandler], Any],
+) -> type[BaseHTTPRequestHandler]:
     """A request handler that applies injected faults around ``route(method, path, query, headers, body)``."""
 
     class Handler(BaseHTTPRequestHandler):
@@ -143,7 +148,9 @@ def make_handler(handle: StandinHandle, route: Callable[[str, str, dict[str, lis
             data = b"" if reply is None else json.dumps(reply).encode()
             self.send_response(status)
             if data:
-                self.send_header("Content-Type", "application/vnd.api+json" if handle.api_root == "" else "application/json")
+                self.send_header(
+                    "Content-Type", "application/vnd.api+json" if handle.api_root == "" else "application/json"
+                )
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
@@ -202,10 +209,24 @@ class DataCiteHandle(StandinHandle):
     def _doc(self, doi: str) -> dict[str, Any]:
         rec = self.state[doi]
         prefix, suffix = doi.split("/", 1)
-        attrs = {**rec["attributes"], "doi": doi, "prefix": prefix, "suffix": suffix, "state": rec["state"],
-                 "created": rec["created"], "updated": rec["updated"], "isActive": rec["state"] == "findable"}
-        return {"data": {"id": doi, "type": "dois", "attributes": attrs,
-                         "relationships": {"client": {"data": {"id": self.repository_id.lower(), "type": "clients"}}}}}
+        attrs = {
+            **rec["attributes"],
+            "doi": doi,
+            "prefix": prefix,
+            "suffix": suffix,
+            "state": rec["state"],
+            "created": rec["created"],
+            "updated": rec["updated"],
+            "isActive": rec["state"] == "findable",
+        }
+        return {
+            "data": {
+                "id": doi,
+                "type": "dois",
+                "attributes": attrs,
+                "relationships": {"client": {"data": {"id": self.repository_id.lower(), "type": "clients"}}},
+            }
+        }
 
     def _complete(self, attrs: dict[str, Any]) -> list[dict[str, Any]]:
         """What DataCite checks before a DOI leaves the draft state."""
@@ -224,13 +245,15 @@ class DataCiteHandle(StandinHandle):
         return errors
 
     def _apply(self, doi: str, attrs: dict[str, Any], creating: bool) -> Reply:
-        now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+        now = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
         event = attrs.pop("event", None)
         if event is not None and event not in _STATES:
             return self._err(422, f"Event {event!r} is not one of publish, register, hide", "event")
         current = self.state.get(doi)
-        merged = {**(current["attributes"] if current else {}),
-                  **{k: v for k, v in attrs.items() if k not in ("doi", "prefix", "suffix")}}
+        merged = {
+            **(current["attributes"] if current else {}),
+            **{k: v for k, v in attrs.items() if k not in ("doi", "prefix", "suffix")},
+        }
         new_state = _STATES.get(event or "", current["state"] if current else "draft")
         if event == "hide" and not current:
             new_state = "registered"
@@ -239,8 +262,13 @@ class DataCiteHandle(StandinHandle):
             if errors:
                 return 422, {"errors": [{"status": "422", **e} for e in errors]}
         if current is None:
-            self.state[doi] = {"state": new_state, "attributes": merged, "created": now, "updated": now,
-                               "history": [new_state]}
+            self.state[doi] = {
+                "state": new_state,
+                "attributes": merged,
+                "created": now,
+                "updated": now,
+                "history": [new_state],
+            }
         else:
             current.update(state=new_state, attributes=merged, updated=now)
             current["history"].append(new_state)
@@ -259,12 +287,16 @@ class DataCiteHandle(StandinHandle):
             if headers.get("Authorization"):
                 return self._err(401, "Bad credentials.")
             return self._err(401, "You are not authorized to access this resource.")
-        doi = path[len("/dois/"):].lower() if path.startswith("/dois/") else ""
+        doi = path[len("/dois/") :].lower() if path.startswith("/dois/") else ""
         with self.lock:
             if method == "POST" and path == "/dois":
                 data = (body or {}).get("data") if isinstance(body, dict) else None
-                if not isinstance(data, dict) or data.get("type") != "dois" or not isinstance(data.get("attributes"), dict):
-                    return self._err(422, "The request body must be {\"data\": {\"type\": \"dois\", \"attributes\": {...}}}")
+                if (
+                    not isinstance(data, dict)
+                    or data.get("type") != "dois"
+                    or not isinstance(data.get("attributes"), dict)
+                ):
+                    return self._err(422, 'The request body must be {"data": {"type": "dois", "attributes": {...}}}')
                 attrs = dict(data["attributes"])
                 new = str(attrs.get("doi") or "").lower()
                 if not new:
@@ -274,8 +306,11 @@ class DataCiteHandle(StandinHandle):
                 if new.split("/", 1)[0] not in self.prefixes:
                     return self._err(403, "You are not authorized to use this prefix.", "doi")
                 if new in self.state:
-                    return 422, {"errors": [{"status": "422", "source": "doi", "uid": new,
-                                             "title": "This DOI has already been taken"}]}
+                    return 422, {
+                        "errors": [
+                            {"status": "422", "source": "doi", "uid": new, "title": "This DOI has already been taken"}
+                        ]
+                    }
                 return self._apply(new, attrs, creating=True)
             if method == "GET" and doi:
                 rec = self.state.get(doi)
@@ -285,7 +320,7 @@ class DataCiteHandle(StandinHandle):
             if method == "PUT" and doi:
                 data = (body or {}).get("data") if isinstance(body, dict) else None
                 if not isinstance(data, dict) or not isinstance(data.get("attributes"), dict):
-                    return self._err(422, "The request body must be {\"data\": {\"type\": \"dois\", \"attributes\": {...}}}")
+                    return self._err(422, 'The request body must be {"data": {"type": "dois", "attributes": {...}}}')
                 if doi.split("/", 1)[0] not in self.prefixes:
                     return self._err(403, "You are not authorized to use this prefix.", "doi")
                 return self._apply(doi, dict(data["attributes"]), creating=doi not in self.state)
@@ -303,8 +338,13 @@ class DataCiteHandle(StandinHandle):
         return self._err(405, f"{method} {path} is not supported")
 
 
-def start(port: int = 0, *, repository_id: str = "ODATIS.VRE", password: str = "datacite-test-password",
-          prefixes: tuple[str, ...] = ("10.5072",)) -> tuple[str, DataCiteHandle]:
+def start(
+    port: int = 0,
+    *,
+    repository_id: str = "ODATIS.VRE",
+    password: str = "datacite-test-password",
+    prefixes: tuple[str, ...] = ("10.5072",),
+) -> tuple[str, DataCiteHandle]:
     """Start the stand-in on ``127.0.0.1:port`` (0: a free port); return ``(base_url, handle)``."""
     handle = DataCiteHandle(repository_id, password, tuple(p.lower() for p in prefixes))
     serve(handle, make_handler(handle, handle.route, read_json), port)

@@ -45,7 +45,9 @@ class OIDCProvider:
                     code = secrets.token_urlsafe(16)
                     provider.codes[code] = dict(provider.next_user)
                     self.send_response(302)
-                    self.send_header("Location", q["redirect_uri"] + "?" + urlencode({"code": code, "state": q.get("state", "")}))
+                    self.send_header(
+                        "Location", q["redirect_uri"] + "?" + urlencode({"code": code, "state": q.get("state", "")})
+                    )
                     self.end_headers()
                 elif url.path == "/userinfo":
                     token = (self.headers.get("Authorization") or "").removeprefix("Bearer ")

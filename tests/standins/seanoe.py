@@ -6,7 +6,7 @@ the mirror ``https://www.seanoe.org`` → ``http://127.0.0.1:PORT/seanoe`` sends
 - ``GET <prefix>/api/find-by-id/<id>`` → the record as JSON (``files``: ``fileName``, ``fileUrl``,
   ``size``, ``checksum`` (sha256), ``openAccess``, ``lastUpdateDate``, ``label``; ``title``,
   ``geoExtendList``, ``temporalExtend``...), read from ``<root>/api/find-by-id/<id>`` (written by
-  :func:`odatis_vre.mirror.write_seanoe_copies` or :meth:`SeanoeStandin.add_record`); unknown id → 404.
+  :func:`odatis_vre.data.mirror.write_seanoe_copies` or :meth:`SeanoeStandin.add_record`); unknown id → 404.
 - ``GET <prefix>/data/<group>/<id>/data/<file>`` → the file, with ``Content-Length``.
 
 Written from what SEANOE's record API is seen to return (fields read by argopy's and geoextent's
@@ -36,7 +36,9 @@ class SeanoeStandin:
         self._truncate: set[str] = set()
         self._corrupt: set[str] = set()
 
-    def add_record(self, record_id: int, files: dict[str, bytes], group: str = "00999", **fields: Any) -> dict[str, Any]:
+    def add_record(
+        self, record_id: int, files: dict[str, bytes], group: str = "00999", **fields: Any
+    ) -> dict[str, Any]:
         """Publish a record with ``files`` (name → content); returns its JSON."""
         entries = []
         for i, (name, content) in enumerate(files.items()):
@@ -44,11 +46,25 @@ class SeanoeStandin:
             path = self.root / rel
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(content)
-            entries.append({"id": int(f"{record_id}{i}"), "fileName": name, "fileUrl": f"https://www.seanoe.org/{rel}",
-                            "size": len(content), "checksum": hashlib.sha256(content).hexdigest(), "openAccess": True,
-                            "lastUpdateDate": f"2024-01-{10 + i:02d}T00:00:00Z", "label": {"en": name}})
-        record = {"id": record_id, "publicationDoi": f"10.17882/{record_id}", "title": {"en": f"record {record_id}"},
-                  "files": entries, **fields}
+            entries.append(
+                {
+                    "id": int(f"{record_id}{i}"),
+                    "fileName": name,
+                    "fileUrl": f"https://www.seanoe.org/{rel}",
+                    "size": len(content),
+                    "checksum": hashlib.sha256(content).hexdigest(),
+                    "openAccess": True,
+                    "lastUpdateDate": f"2024-01-{10 + i:02d}T00:00:00Z",
+                    "label": {"en": name},
+                }
+            )
+        record = {
+            "id": record_id,
+            "publicationDoi": f"10.17882/{record_id}",
+            "title": {"en": f"record {record_id}"},
+            "files": entries,
+            **fields,
+        }
         api = self.root / "api" / "find-by-id"
         api.mkdir(parents=True, exist_ok=True)
         (api / str(record_id)).write_text(json.dumps(record))
@@ -80,8 +96,9 @@ class SeanoeStandin:
         if rel in self._corrupt:
             self._corrupt.discard(rel)
             content = bytes(b ^ 0xFF for b in content)
-        resp = web.StreamResponse(headers={"Content-Length": str(len(content)),
-                                           "Content-Type": "application/octet-stream"})
+        resp = web.StreamResponse(
+            headers={"Content-Length": str(len(content)), "Content-Type": "application/octet-stream"}
+        )
         await resp.prepare(request)
         if rel in self._truncate:
             self._truncate.discard(rel)

@@ -56,23 +56,99 @@ from typing import Any
 
 from .datacite import Reply, StandinHandle, make_handler, serve
 
-_METADATA_KEYS = {"resource_type", "creators", "title", "publication_date", "additional_titles", "description",
-                  "additional_descriptions", "rights", "contributors", "subjects", "languages", "dates", "version",
-                  "publisher", "identifiers", "related_identifiers", "sizes", "formats", "locations", "funding",
-                  "references"}
-_RESOURCE_TYPES = {"dataset", "software", "image", "video", "workflow", "model", "other", "publication",
-                   "publication-article", "publication-report", "poster", "presentation", "lesson"}
-_RELATIONS = {r.lower() for r in (
-    "IsCitedBy", "Cites", "IsSupplementTo", "IsSupplementedBy", "IsContinuedBy", "Continues", "IsDescribedBy",
-    "Describes", "HasMetadata", "IsMetadataFor", "HasVersion", "IsVersionOf", "IsNewVersionOf",
-    "IsPreviousVersionOf", "IsPartOf", "HasPart", "IsPublishedIn", "IsReferencedBy", "References",
-    "IsDocumentedBy", "Documents", "IsCompiledBy", "Compiles", "IsVariantFormOf", "IsOriginalFormOf",
-    "IsIdenticalTo", "IsReviewedBy", "Reviews", "IsDerivedFrom", "IsSourceOf", "IsRequiredBy", "Requires",
-    "IsObsoletedBy", "Obsoletes", "IsCollectedBy", "Collects")}
-_DATE_TYPES = {"accepted", "available", "copyrighted", "collected", "created", "issued", "submitted", "updated",
-               "valid", "withdrawn", "other"}
-_DESCRIPTION_TYPES = {"abstract", "methods", "seriesinformation", "tableofcontents", "technicalinfo", "other",
-                      "notes"}
+_METADATA_KEYS = {
+    "resource_type",
+    "creators",
+    "title",
+    "publication_date",
+    "additional_titles",
+    "description",
+    "additional_descriptions",
+    "rights",
+    "contributors",
+    "subjects",
+    "languages",
+    "dates",
+    "version",
+    "publisher",
+    "identifiers",
+    "related_identifiers",
+    "sizes",
+    "formats",
+    "locations",
+    "funding",
+    "references",
+}
+_RESOURCE_TYPES = {
+    "dataset",
+    "software",
+    "image",
+    "video",
+    "workflow",
+    "model",
+    "other",
+    "publication",
+    "publication-article",
+    "publication-report",
+    "poster",
+    "presentation",
+    "lesson",
+}
+_RELATIONS = {
+    r.lower()
+    for r in (
+        "IsCitedBy",
+        "Cites",
+        "IsSupplementTo",
+        "IsSupplementedBy",
+        "IsContinuedBy",
+        "Continues",
+        "IsDescribedBy",
+        "Describes",
+        "HasMetadata",
+        "IsMetadataFor",
+        "HasVersion",
+        "IsVersionOf",
+        "IsNewVersionOf",
+        "IsPreviousVersionOf",
+        "IsPartOf",
+        "HasPart",
+        "IsPublishedIn",
+        "IsReferencedBy",
+        "References",
+        "IsDocumentedBy",
+        "Documents",
+        "IsCompiledBy",
+        "Compiles",
+        "IsVariantFormOf",
+        "IsOriginalFormOf",
+        "IsIdenticalTo",
+        "IsReviewedBy",
+        "Reviews",
+        "IsDerivedFrom",
+        "IsSourceOf",
+        "IsRequiredBy",
+        "Requires",
+        "IsObsoletedBy",
+        "Obsoletes",
+        "IsCollectedBy",
+        "Collects",
+    )
+}
+_DATE_TYPES = {
+    "accepted",
+    "available",
+    "copyrighted",
+    "collected",
+    "created",
+    "issued",
+    "submitted",
+    "updated",
+    "valid",
+    "withdrawn",
+    "other",
+}
+_DESCRIPTION_TYPES = {"abstract", "methods", "seriesinformation", "tableofcontents", "technicalinfo", "other", "notes"}
 
 
 def _edtf_ok(value: Any) -> bool:
@@ -139,17 +215,21 @@ class ZenodoHandle(StandinHandle):
 
     @staticmethod
     def _now() -> str:
-        return _dt.datetime.now(_dt.timezone.utc).isoformat()
+        return _dt.datetime.now(_dt.UTC).isoformat()
 
     def _links(self, rid: str, draft: bool) -> dict[str, str]:
         api, site = self.url, self.url[:-4]
-        links = {"self": f"{api}/records/{rid}" + ("/draft" if draft else ""),
-                 "self_html": f"{site}/uploads/{rid}" if draft else f"{site}/records/{rid}",
-                 "files": f"{api}/records/{rid}" + ("/draft/files" if draft else "/files"),
-                 "versions": f"{api}/records/{rid}/versions", "latest": f"{api}/records/{rid}/versions/latest"}
+        links = {
+            "self": f"{api}/records/{rid}" + ("/draft" if draft else ""),
+            "self_html": f"{site}/uploads/{rid}" if draft else f"{site}/records/{rid}",
+            "files": f"{api}/records/{rid}" + ("/draft/files" if draft else "/files"),
+            "versions": f"{api}/records/{rid}/versions",
+            "latest": f"{api}/records/{rid}/versions/latest",
+        }
         if draft:
-            links.update(publish=f"{api}/records/{rid}/draft/actions/publish",
-                         reserve_doi=f"{api}/records/{rid}/draft/pids/doi")
+            links.update(
+                publish=f"{api}/records/{rid}/draft/actions/publish", reserve_doi=f"{api}/records/{rid}/draft/pids/doi"
+            )
         return links
 
     def _parent_view(self, parent: dict[str, Any]) -> dict[str, Any]:
@@ -162,28 +242,46 @@ class ZenodoHandle(StandinHandle):
         body = rec["draft"] if draft else rec["record"]
         parent = self.parents[rec["parent"]]
         versions = parent["versions"]
-        out = {"id": rec["id"], "created": rec["created"], "updated": body["updated"],
-               "revision_id": body["revision"], "is_draft": draft, "is_published": rec["record"] is not None,
-               "status": ("draft" if rec["record"] is None else "published") if draft else "published",
-               "metadata": body["metadata"], "access": body["access"], "files": body["files"],
-               "pids": body["pids"], "parent": self._parent_view(parent), "links": self._links(rec["id"], draft),
-               "versions": {"index": rec["index"], "is_latest": bool(versions) and versions[-1] == rec["id"]
-                            and rec["record"] is not None, "is_latest_draft": parent.get("next_draft") == rec["id"]
-                            or (bool(versions) and versions[-1] == rec["id"])}}
+        out = {
+            "id": rec["id"],
+            "created": rec["created"],
+            "updated": body["updated"],
+            "revision_id": body["revision"],
+            "is_draft": draft,
+            "is_published": rec["record"] is not None,
+            "status": ("draft" if rec["record"] is None else "published") if draft else "published",
+            "metadata": body["metadata"],
+            "access": body["access"],
+            "files": body["files"],
+            "pids": body["pids"],
+            "parent": self._parent_view(parent),
+            "links": self._links(rec["id"], draft),
+            "versions": {
+                "index": rec["index"],
+                "is_latest": bool(versions) and versions[-1] == rec["id"] and rec["record"] is not None,
+                "is_latest_draft": parent.get("next_draft") == rec["id"]
+                or (bool(versions) and versions[-1] == rec["id"]),
+            },
+        }
         if draft and body.get("errors"):
             out["errors"] = body["errors"]
         return json.loads(json.dumps(out))
 
     def _file_view(self, rid: str, key: str, f: dict[str, Any], draft: bool) -> dict[str, Any]:
         base = f"{self.url}/records/{rid}" + ("/draft" if draft else "") + f"/files/{key}"
-        out: dict[str, Any] = {"key": key, "created": f["created"], "updated": f["updated"], "status": f["status"],
-                               "metadata": None, "transfer": {"type": f["transfer"]}}
+        out: dict[str, Any] = {
+            "key": key,
+            "created": f["created"],
+            "updated": f["updated"],
+            "status": f["status"],
+            "metadata": None,
+            "transfer": {"type": f["transfer"]},
+        }
         links: dict[str, Any] = {"self": base, "content": f"{base}/content"}
         if draft:
             links["commit"] = f"{base}/commit"
         if f["status"] == "completed":
-            out.update(size=f["size"], checksum=f"md5:{f['md5']}", mimetype="application/octet-stream",
-                       file_id=f["id"])
+            out.update(size=f["size"], checksum=f"md5:{f['md5']}", mimetype="application/octet-stream", file_id=f["id"])
         elif f["transfer"] == "M":
             links["content"] = None
             links["parts"] = [{"part": n, "url": f"{base}/content/{n}"} for n in range(1, f["parts"] + 1)]
@@ -192,8 +290,13 @@ class ZenodoHandle(StandinHandle):
 
     def _files_view(self, rid: str, files: dict[str, dict[str, Any]], draft: bool) -> dict[str, Any]:
         base = f"{self.url}/records/{rid}" + ("/draft" if draft else "") + "/files"
-        return {"enabled": True, "default_preview": None, "order": [],
-                "entries": [self._file_view(rid, k, f, draft) for k, f in files.items()], "links": {"self": base}}
+        return {
+            "enabled": True,
+            "default_preview": None,
+            "order": [],
+            "entries": [self._file_view(rid, k, f, draft) for k, f in files.items()],
+            "links": {"self": base},
+        }
 
     @staticmethod
     def _check_metadata(md: Any) -> list[dict[str, Any]]:
@@ -209,37 +312,57 @@ class ZenodoHandle(StandinHandle):
             if not isinstance(who, dict) or who.get("type") not in ("personal", "organizational"):
                 errs.append({"field": f"metadata.creators.{i}.person_or_org.type", "messages": ["Invalid value."]})
             elif who["type"] == "personal" and not who.get("family_name"):
-                errs.append({"field": f"metadata.creators.{i}.person_or_org.family_name",
-                             "messages": ["Family name must be filled."]})
+                errs.append(
+                    {
+                        "field": f"metadata.creators.{i}.person_or_org.family_name",
+                        "messages": ["Family name must be filled."],
+                    }
+                )
             elif who["type"] == "organizational" and not who.get("name"):
-                errs.append({"field": f"metadata.creators.{i}.person_or_org.name", "messages": ["Name cannot be blank."]})
+                errs.append(
+                    {"field": f"metadata.creators.{i}.person_or_org.name", "messages": ["Name cannot be blank."]}
+                )
         for i, r in enumerate(md.get("related_identifiers") or []):
             rel = ((r or {}).get("relation_type") or {}).get("id") if isinstance(r, dict) else None
             if not isinstance(r, dict) or not r.get("identifier") or rel not in _RELATIONS:
-                errs.append({"field": f"metadata.related_identifiers.{i}", "messages": ["Invalid identifier or "
-                                                                                         "relation type."]})
+                errs.append(
+                    {"field": f"metadata.related_identifiers.{i}", "messages": ["Invalid identifier or relation type."]}
+                )
         for i, d in enumerate(md.get("dates") or []):
-            if not isinstance(d, dict) or not _edtf_ok(d.get("date")) or \
-                    (d.get("type") or {}).get("id") not in _DATE_TYPES:
+            if (
+                not isinstance(d, dict)
+                or not _edtf_ok(d.get("date"))
+                or (d.get("type") or {}).get("id") not in _DATE_TYPES
+            ):
                 errs.append({"field": f"metadata.dates.{i}", "messages": ["Invalid EDTF date or date type."]})
         for i, d in enumerate(md.get("additional_descriptions") or []):
             if not isinstance(d, dict) or (d.get("type") or {}).get("id") not in _DESCRIPTION_TYPES:
                 errs.append({"field": f"metadata.additional_descriptions.{i}.type", "messages": ["Invalid value."]})
         if "publication_date" in md and not _edtf_ok(md["publication_date"]):
-            errs.append({"field": "metadata.publication_date", "messages": ["Please provide a valid date or "
-                                                                            "interval."]})
+            errs.append(
+                {"field": "metadata.publication_date", "messages": ["Please provide a valid date or interval."]}
+            )
         return errs
 
     def _publish_errors(self, rec: dict[str, Any]) -> list[dict[str, Any]]:
         d = rec["draft"]
         md = d["metadata"]
         errs = list(d.get("errors") or [])
-        errs += [{"field": f"metadata.{k}", "messages": ["Missing data for required field."]}
-                 for k in ("resource_type", "title", "publication_date", "creators") if not md.get(k)]
+        errs += [
+            {"field": f"metadata.{k}", "messages": ["Missing data for required field."]}
+            for k in ("resource_type", "title", "publication_date", "creators")
+            if not md.get(k)
+        ]
         if d["files"].get("enabled", True):
             if not rec["draft_files"]:
-                errs.append({"field": "files.enabled", "messages": ["Missing uploaded files. To disable files for "
-                                                                    "this record please mark it as metadata-only."]})
+                errs.append(
+                    {
+                        "field": "files.enabled",
+                        "messages": [
+                            "Missing uploaded files. To disable files for this record please mark it as metadata-only."
+                        ],
+                    }
+                )
             pending = [k for k, f in rec["draft_files"].items() if f["status"] != "completed"]
             if pending:
                 errs.append({"field": "files", "messages": [f"File upload(s) not completed: {', '.join(pending)}."]})
@@ -248,17 +371,36 @@ class ZenodoHandle(StandinHandle):
     def _save_draft(self, rec: dict[str, Any], body: dict[str, Any]) -> None:
         md = dict(body.get("metadata") or {}) if isinstance(body.get("metadata"), dict) else body.get("metadata")
         d = rec["draft"]
-        d.update(metadata=md if isinstance(md, dict) else {}, errors=self._check_metadata(md),
-                 access=body.get("access") or {"record": "public", "files": "public"},
-                 files={"enabled": (body.get("files") or {}).get("enabled", True)},
-                 pids=dict(body.get("pids") or {}), updated=self._now(), revision=d.get("revision", 0) + 1)
+        d.update(
+            metadata=md if isinstance(md, dict) else {},
+            errors=self._check_metadata(md),
+            access=body.get("access") or {"record": "public", "files": "public"},
+            files={"enabled": (body.get("files") or {}).get("enabled", True)},
+            pids=dict(body.get("pids") or {}),
+            updated=self._now(),
+            revision=d.get("revision", 0) + 1,
+        )
 
     def _new_record(self, parent_id: str, index: int) -> dict[str, Any]:
         rid = str(next(self._ids))
         now = self._now()
-        rec = {"id": rid, "parent": parent_id, "index": index, "created": now, "record": None, "files": {},
-               "draft": {"metadata": {}, "access": {}, "files": {"enabled": True}, "pids": {}, "updated": now,
-                         "revision": 0}, "draft_files": {}}
+        rec = {
+            "id": rid,
+            "parent": parent_id,
+            "index": index,
+            "created": now,
+            "record": None,
+            "files": {},
+            "draft": {
+                "metadata": {},
+                "access": {},
+                "files": {"enabled": True},
+                "pids": {},
+                "updated": now,
+                "revision": 0,
+            },
+            "draft_files": {},
+        }
         self.records[rid] = rec
         return rec
 
@@ -270,7 +412,7 @@ class ZenodoHandle(StandinHandle):
             return self._err(404, "The requested URL was not found on the server.")
         if not self._authorised(headers, query):
             return self._err(401, "The server could not verify that you are authorized to access the URL requested.")
-        parts = path[len("/api/"):].strip("/").split("/")
+        parts = path[len("/api/") :].strip("/").split("/")
         with self.lock:
             if parts == ["records"] and method == "POST":
                 return self._create(body)
@@ -285,8 +427,11 @@ class ZenodoHandle(StandinHandle):
 
     def _create(self, body: Any) -> Reply:
         if not isinstance(body, dict):
-            return self._err(400, "A validation error occurred.", [{"field": "metadata",
-                                                                    "messages": ["Missing data for required field."]}])
+            return self._err(
+                400,
+                "A validation error occurred.",
+                [{"field": "metadata", "messages": ["Missing data for required field."]}],
+            )
         pid = str(next(self._ids))
         self.parents[pid] = {"id": pid, "versions": [], "next_draft": None, "doi": None}
         rec = self._new_record(pid, 1)
@@ -303,8 +448,11 @@ class ZenodoHandle(StandinHandle):
             view = self._view(rec, rec["draft"] is not None)
             if not q or q in json.dumps(view["metadata"]):
                 views.append(view)
-        return 200, {"hits": {"hits": views[(page - 1) * size: page * size], "total": len(views)},
-                     "links": {"self": f"{self.url}/user/records?page={page}&size={size}"}, "sortBy": "newest"}
+        return 200, {
+            "hits": {"hits": views[(page - 1) * size : page * size], "total": len(views)},
+            "links": {"self": f"{self.url}/user/records?page={page}&size={size}"},
+            "sortBy": "newest",
+        }
 
     def _record(self, method: str, rec: dict[str, Any], rest: list[str], body: Any) -> Reply:
         rid = rec["id"]
@@ -319,8 +467,7 @@ class ZenodoHandle(StandinHandle):
         if rest[0] != "draft":
             return self._err(404, "The requested URL was not found on the server.")
         if rec["draft"] is None:
-            return self._err(404, "The draft was not found." + (" A published record exists." if rec["record"]
-                                                                  else ""))
+            return self._err(404, "The draft was not found." + (" A published record exists." if rec["record"] else ""))
         d = rec["draft"]
         if rest == ["draft"]:
             if method == "GET":
@@ -363,8 +510,12 @@ class ZenodoHandle(StandinHandle):
         parent = self.parents[rec["parent"]]
         if not parent["doi"]:
             parent["doi"] = f"10.5072/zenodo.{parent['id']}"  # the concept DOI, registered at the first version
-        rec["record"] = {**{k: d[k] for k in ("metadata", "access", "files")}, "pids": pids, "updated": now,
-                         "revision": 1}
+        rec["record"] = {
+            **{k: d[k] for k in ("metadata", "access", "files")},
+            "pids": pids,
+            "updated": now,
+            "revision": 1,
+        }
         rec["files"], rec["draft"], rec["draft_files"] = rec["draft_files"], None, {}
         parent["versions"].append(rid)
         if parent["next_draft"] == rid:
@@ -384,8 +535,11 @@ class ZenodoHandle(StandinHandle):
             return 201, self._view(self.records[parent["next_draft"]], True)
         latest = self.records[parent["versions"][-1]]["record"]
         new = self._new_record(parent["id"], len(parent["versions"]) + 1)
-        md = {k: v for k, v in json.loads(json.dumps(latest["metadata"])).items()
-              if k not in ("publication_date", "version")}
+        md = {
+            k: v
+            for k, v in json.loads(json.dumps(latest["metadata"])).items()
+            if k not in ("publication_date", "version")
+        }
         self._save_draft(new, {"metadata": md, "access": latest["access"], "files": {"enabled": True}})
         parent["next_draft"] = new["id"]
         return 201, self._view(new, True)
@@ -398,8 +552,11 @@ class ZenodoHandle(StandinHandle):
             if method != "POST":
                 return self._err(405, "The method is not allowed for the requested URL.")
             if not isinstance(body, list) or not all(isinstance(e, dict) and e.get("key") for e in body):
-                return self._err(400, "A validation error occurred.", [{"field": "key", "messages": [
-                    "Missing data for required field."]}])
+                return self._err(
+                    400,
+                    "A validation error occurred.",
+                    [{"field": "key", "messages": ["Missing data for required field."]}],
+                )
             for e in body:
                 key, transfer = str(e["key"]), (e.get("transfer") or {}).get("type", "L")
                 if key in files:
@@ -408,21 +565,39 @@ class ZenodoHandle(StandinHandle):
                     return self._err(400, "Invalid file name.")
                 if transfer == "M":
                     if not self.multipart:
-                        return self._err(400, "A validation error occurred.", [{"field": "transfer.type",
-                                                                                "messages": ["Invalid transfer type."]}])
+                        return self._err(
+                            400,
+                            "A validation error occurred.",
+                            [{"field": "transfer.type", "messages": ["Invalid transfer type."]}],
+                        )
                     if not e.get("size") or not e["transfer"].get("parts"):
                         return self._err(400, "Multipart file transfer requires parts and file size.")
                 elif transfer != "L":
-                    return self._err(400, "A validation error occurred.", [{"field": "transfer.type",
-                                                                            "messages": ["Invalid transfer type."]}])
+                    return self._err(
+                        400,
+                        "A validation error occurred.",
+                        [{"field": "transfer.type", "messages": ["Invalid transfer type."]}],
+                    )
             for e in body:
                 t = e.get("transfer") or {}
-                f = {"id": str(uuid.uuid4()), "created": now, "updated": now, "status": "pending",
-                     "transfer": t.get("type", "L"), "path": str(self.spool / f"{rid}-{uuid.uuid4().hex}"),
-                     "size": None, "md5": None, "sha256": None}
+                f = {
+                    "id": str(uuid.uuid4()),
+                    "created": now,
+                    "updated": now,
+                    "status": "pending",
+                    "transfer": t.get("type", "L"),
+                    "path": str(self.spool / f"{rid}-{uuid.uuid4().hex}"),
+                    "size": None,
+                    "md5": None,
+                    "sha256": None,
+                }
                 if f["transfer"] == "M":
-                    f.update(parts=int(t["parts"]), part_size=int(t.get("part_size") or 0), declared=int(e["size"]),
-                             received={})
+                    f.update(
+                        parts=int(t["parts"]),
+                        part_size=int(t.get("part_size") or 0),
+                        declared=int(e["size"]),
+                        received={},
+                    )
                 files[str(e["key"])] = f
             return 201, {**self._files_view(rid, {k: files[k] for k in (str(e["key"]) for e in body)}, True)}
         key = rest[0]
@@ -451,13 +626,18 @@ class ZenodoHandle(StandinHandle):
                 if not 1 <= n <= f["parts"]:
                     return self._err(400, "Part number is higher than total parts sent in multipart initialization.")
                 if n < f["parts"] and f["part_size"] and body.size != f["part_size"]:
-                    return self._err(400, "Size of this part must be equal to part_size sent in multipart "
-                                          "initialization.")
+                    return self._err(
+                        400, "Size of this part must be equal to part_size sent in multipart initialization."
+                    )
                 f["received"][n] = str(body.path)
                 f["updated"] = now
                 return 200, self._file_view(rid, key, f, True)
-            return self._err(400, "Can not set content for multipart file, use the parts instead."
-                             if f["transfer"] == "M" else "Invalid content URL.")
+            return self._err(
+                400,
+                "Can not set content for multipart file, use the parts instead."
+                if f["transfer"] == "M"
+                else "Invalid content URL.",
+            )
         if tail == ["commit"] and method == "POST":
             return self._commit(rid, key, f)
         return self._err(405, "The method is not allowed for the requested URL.")
@@ -485,8 +665,14 @@ class ZenodoHandle(StandinHandle):
                 size += len(block)
         if f["transfer"] == "M" and size != f["declared"]:
             return self._err(400, f"Multipart upload of {size} bytes, {f['declared']} were declared.")
-        f.update(status="completed", size=size, md5=md5.hexdigest(), sha256=sha.hexdigest(), transfer="L",
-                 updated=self._now())
+        f.update(
+            status="completed",
+            size=size,
+            md5=md5.hexdigest(),
+            sha256=sha.hexdigest(),
+            transfer="L",
+            updated=self._now(),
+        )
         return 200, self._file_view(rid, key, f, True)
 
     # -- what tests look at
@@ -518,6 +704,7 @@ def _read_body(handle: ZenodoHandle, req: BaseHTTPRequestHandler) -> Any:
     dest = handle.spool / f"upload-{uuid.uuid4().hex}"
     md5, sha, size = hashlib.md5(), hashlib.sha256(), 0
     with open(dest, "wb") as out:
+
         def eat(block: bytes) -> None:
             nonlocal size
             md5.update(block)

@@ -31,8 +31,11 @@ def test_environment_is_the_lock_and_holds_no_test_package() -> None:
         if line:
             name, version = line.split("==")
             pins[name.lower().replace("_", "-")] = version
-    installed = {d.metadata["Name"].lower().replace("_", "-"): d.version for d in metadata.distributions()
-                 if not str(d.locate_file("")).startswith(os.environ.get("ODATIS_VRE_TEST_TOOLS", "/nowhere"))}
+    installed = {
+        d.metadata["Name"].lower().replace("_", "-"): d.version
+        for d in metadata.distributions()
+        if not str(d.locate_file("")).startswith(os.environ.get("ODATIS_VRE_TEST_TOOLS", "/nowhere"))
+    }
     assert {n: installed.get(n) for n in pins} == pins
     assert not [n for n in TEST_ONLY if n in installed]
     # pytest itself comes from the read-only test tools folder, not from the image
@@ -53,8 +56,9 @@ def test_runs_as_jovyan_with_the_catalogue_of_the_image() -> None:
 
 
 def test_jupyterlab_extensions_of_the_image() -> None:
-    out = subprocess.run([sys.executable, "-m", "jupyter", "server", "extension", "list"], capture_output=True,
-                         text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-m", "jupyter", "server", "extension", "list"], capture_output=True, text=True, timeout=120
+    )
     text = out.stdout + out.stderr
     for ext in ("nbgitpuller", "jupyter_server_proxy", "dask_labextension", "jupyterlab"):
         assert f"{ext} " in text and "enabled" in text.split(f"{ext} ", 1)[1].splitlines()[0], ext
@@ -65,11 +69,20 @@ def test_tutorial_notebook_runs(name: str, tmp_path: Path) -> None:
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
     client = NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}})
     client.execute()
-    errors = [f"{o.ename}: {o.evalue}" for c in nb.cells if c.cell_type == "code" for o in c.outputs
-              if o.output_type == "error"]
+    errors = [
+        f"{o.ename}: {o.evalue}"
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.outputs
+        if o.output_type == "error"
+    ]
     assert not errors
-    assert any(o.output_type in ("stream", "display_data", "execute_result")
-               for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    assert any(
+        o.output_type in ("stream", "display_data", "execute_result")
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.outputs
+    )
 
 
 def test_publish_notebook_runs_against_the_repository(tmp_path: Path) -> None:
@@ -79,8 +92,13 @@ def test_publish_notebook_runs_against_the_repository(tmp_path: Path) -> None:
     nb = nbformat.read(NOTEBOOKS / "05-publish-with-doi.ipynb", as_version=4)
     client = NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}})
     client.execute(env={**os.environ, "JPY_SESSION_NAME": str(NOTEBOOKS / "05-publish-with-doi.ipynb")})
-    errors = [f"{o.ename}: {o.evalue}" for c in nb.cells if c.cell_type == "code" for o in c.outputs
-              if o.output_type == "error"]
+    errors = [
+        f"{o.ename}: {o.evalue}"
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.outputs
+        if o.output_type == "error"
+    ]
     assert not errors
     text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
     assert "DOI: 10.5072/" in text and "same DOI: True" in text
@@ -88,7 +106,7 @@ def test_publish_notebook_runs_against_the_repository(tmp_path: Path) -> None:
 
 
 def test_dask_commands_the_gateway_runs() -> None:
-    """The gateway starts schedulers and workers with `dask scheduler` / `dask worker` (odatis_vre.gateway)."""
+    """The gateway starts schedulers and workers with `dask scheduler` / `dask worker` (odatis_vre.hub.gateway)."""
     for sub in ("scheduler", "worker"):
         out = subprocess.run(["dask", sub, "--help"], capture_output=True, text=True, timeout=120)
         assert out.returncode == 0 and "Usage" in out.stdout, out.stderr
