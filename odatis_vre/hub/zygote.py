@@ -54,8 +54,6 @@ PRELOAD = (
     "panel.io.jupyter_server_extension",
     # the server extensions the images enable (`jupyter server extension list`) and what they pull in at load:
     # without them each forked server imported them itself (a third of its start-up CPU, py-spy, 30-seat burst)
-    "jupyter_server_ydoc.app",
-    "jupyter_server_fileid.extension",
     "jupyter_resource_usage.server_extension",
     "jupyterlab.extensions.readonly",
     "IPython",
