@@ -53,7 +53,8 @@ PRELOAD = (
     "notebook_shim",
     "panel.io.jupyter_server_extension",
     # the server extensions the images enable (`jupyter server extension list`) and what they pull in at load:
-    # without them each forked server imported them itself (a third of its start-up CPU, py-spy, 30-seat burst)
+    # without them each forked server imported them itself (a quarter of its start-up CPU, py-spy, workshop burst;
+    # not jupyter_server_ydoc: a server forked with it preloaded never loads shared documents)
     "jupyter_resource_usage.server_extension",
     "jupyterlab.extensions.readonly",
     "IPython",
