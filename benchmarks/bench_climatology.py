@@ -158,7 +158,7 @@ def ceiling_at_workers_priority(copy: Path, read: str, threads: int, out: Path) 
 
     code = (
         "import sys, time, numpy as np; sys.path.insert(0, sys.argv[1]); import bench_climatology as b; "
-        "from pathlib import Path; from odatis_vre import priority; priority.lower_priority(); "
+        "from pathlib import Path; from odatis_vre.hub import priority; priority.lower_priority(); "
         "t = time.perf_counter(); r = b.ceiling_climatology(Path(sys.argv[2]), int(sys.argv[4]), sys.argv[3]); "
         "dt = time.perf_counter() - t; np.save(sys.argv[5], r); print(dt)"
     )
