@@ -47,6 +47,8 @@ TEXT_FILES = [
     "tests/*.yaml",
 ]
 NAME_RE = re.compile(r"\bodatis_vre(?:\.[A-Za-z_]\w*)+")
+#: ``from odatis_vre.x import a, b as c`` on one line, in code or in strings (a subprocess's ``-c`` program)
+FROM_RE = re.compile(r"\bfrom (odatis_vre(?:\.\w+)*) import ([A-Za-z_][\w ,]*)")
 #: names of the layout before the subpackages, written on purpose: the message that says where they went
 FORMER = {"odatis_vre.catalog_drivers"}
 
@@ -177,6 +179,11 @@ def _names_in_files() -> dict[str, set[str]]:
             if name.endswith((".py", ".egg")) or name.startswith("odatis_vre.egg"):
                 continue
             found.setdefault(name.rstrip("."), set()).add(str(path.relative_to(REPO)))
+        for module, imported in FROM_RE.findall(path.read_text(errors="replace")):
+            for part in imported.split(","):
+                name = part.strip().split(" as ")[0].strip()
+                if name.isidentifier():
+                    found.setdefault(f"{module}.{name}", set()).add(str(path.relative_to(REPO)))
     return found
 
 
