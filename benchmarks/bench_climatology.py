@@ -49,6 +49,8 @@ REPO = HERE.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
+from docs_section import write_section  # noqa: E402  (benchmarks/, the script's own folder)
+
 from odatis_vre import analysis, timeseries  # noqa: E402
 from odatis_vre.data import samples  # noqa: E402
 
@@ -306,20 +308,6 @@ class _Skip(Exception):
     """--copy-only: leave the daily-file methods out."""
 
 
-def write_docs(text: str, docs: Path) -> None:
-    """Replace (or append) this benchmark's own section of docs/benchmarks.md, atomically."""
-    body = docs.read_text() if docs.exists() else "# Benchmarks\n"
-    start = body.find(SECTION)
-    if start >= 0:
-        nxt = body.find("\n## ", start + len(SECTION))
-        body = body[:start] + text.rstrip() + "\n" + (body[nxt:] if nxt >= 0 else "")
-    else:
-        body = body.rstrip() + "\n\n" + text.rstrip() + "\n"
-    tmp = docs.with_name(f".{docs.name}.{os.getpid()}.tmp")
-    tmp.write_text(body)
-    os.replace(tmp, docs)
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument(
@@ -508,7 +496,7 @@ def main() -> int:
     text = "\n".join(lines)
     print("\n" + text + "\n", flush=True)
     if args.write_docs:
-        write_docs(text, REPO / "docs" / "benchmarks.md")
+        write_section(REPO / "docs" / "benchmarks.md", SECTION, text)
         print("written to docs/benchmarks.md (P2 section)")
     return 0
 
