@@ -336,7 +336,7 @@ def main() -> int:
         SECTION,
         "",
         f"Command: `.venv/bin/python benchmarks/bench_explorer_click.py {' '.join(sys.argv[1:])}` "
-        f"({time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores shared with other engineers' runs; load "
+        f"({time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores; load "
         f"average (`uptime`) {load0[0]:.1f} / {load0[1]:.1f} / {load0[2]:.1f} at the start, {load1[0]:.1f} / "
         f"{load1[1]:.1f} / {load1[2]:.1f} at the end). Data: `{DATASET}`, {len(files)} daily NetCDF files "
         f"({ref.sizes['lat']} × {ref.sizes['lon']} points). Headless Chromium {CHROMIUM} (Playwright), one page "
