@@ -117,7 +117,7 @@ test-fast: install reachable lint
 
 # A flake shows under load first: the slow files REPEAT times, stress-ng keeping every core busy beside them.
 REPEAT ?= 5
-test-repeat: install reachable /usr/bin/stress-ng
+test-repeat: install reachable podman /usr/bin/stress-ng
 	$(BIN)/python tests/repeat.py --runs $(REPEAT) $(PYTEST_ARGS)
 
 /usr/bin/stress-ng:
