@@ -42,19 +42,15 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
 from docs_section import write_section  # noqa: E402  (benchmarks/, the script's own folder)
+from lab_browser import ARGS as TEST_ARGS  # noqa: E402  (tests/)
+from lab_browser import CHROMIUM  # noqa: E402
 
 from odatis_vre import timeseries  # noqa: E402
 from odatis_vre.data import samples  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
+# the tests' Chromium and flags, plus: no throttling of a page's timers while it is not in front (two pages)
 ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
+    *TEST_ARGS,
     "--disable-background-timer-throttling",
     "--disable-renderer-backgrounding",
     "--disable-backgrounding-occluded-windows",

@@ -22,6 +22,8 @@ from urllib.parse import quote, urlparse
 
 import nbformat
 
+#: Debian's Chromium, never a browser Playwright would download, and the flags every test and benchmark
+#: starts it with: no sandbox (root in CI), software rendering, and nothing that would reach beyond loopback
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
     "--no-sandbox",

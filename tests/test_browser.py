@@ -6,20 +6,10 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+from lab_browser import ARGS, CHROMIUM
 from vre_testing import VRETestStack
 
 pytestmark = pytest.mark.slow
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def test_browser_login_spawn_jupyterlab(vre_stack: VRETestStack, tmp_path: Path) -> None:

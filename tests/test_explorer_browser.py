@@ -14,22 +14,13 @@ from urllib.parse import urlparse
 import numpy as np
 import pytest
 import xarray as xr
+from lab_browser import ARGS, CHROMIUM
 from vre_testing import VRETestStack
 
 from odatis_vre import timeseries
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 VAR = "analysed_sst"
 SHOTS = Path("/tmp")
 
