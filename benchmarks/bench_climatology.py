@@ -82,9 +82,6 @@ def _copy_layout(copy: Path) -> tuple[dict[str, Any], np.ndarray]:
 #: how the ceiling gets a chunk's bytes: a fresh array per chunk (np.fromfile), one preallocated buffer per
 #: worker (readinto), or the page cache mapped without a copy (mmap)
 READS = ("fromfile", "readinto", "mmap")
-#: how the ceiling runs its chunks in parallel: threads of this process, or worker processes started before the
-#: timing (as a Dask cluster's workers are: each one process, its own GIL)
-PARALLEL = ("threads", "processes")
 
 
 class _Layout:
@@ -102,7 +99,7 @@ class _Layout:
         self.keys = [(j, i) for j in range(-(-self.ny // self.cy)) for i in range(-(-self.nx // self.cx))]
 
 
-_BUFFER: dict[int, np.ndarray] = {}  # readinto: one buffer per thread (key: thread id) or per worker process
+_LOCAL = threading.local()  # readinto: one buffer per thread, or per worker process
 
 
 def _reduce_chunk(lay: _Layout, key: tuple[int, int], read: str) -> tuple[np.ndarray, np.ndarray] | None:
@@ -115,9 +112,9 @@ def _reduce_chunk(lay: _Layout, key: tuple[int, int], read: str) -> tuple[np.nda
     if read == "fromfile":
         flat = np.fromfile(path, dtype=lay.dtype)
     elif read == "readinto":
-        flat = _BUFFER.get(threading.get_ident())
+        flat = getattr(_LOCAL, "buf", None)
         if flat is None:
-            flat = _BUFFER[threading.get_ident()] = np.empty(lay.nt * lay.cy * lay.cx, dtype=lay.dtype)
+            flat = _LOCAL.buf = np.empty(lay.nt * lay.cy * lay.cx, dtype=lay.dtype)
         with open(path, "rb", buffering=0) as fh:
             fh.readinto(flat)
     else:
@@ -242,33 +239,28 @@ def ceiling_at_workers_priority(copy: Path, read: str, threads: int, out: Path) 
 
 def previous_ceiling(copy: Path, threads: int = 2) -> np.ndarray:
     """The ceiling of the previous P2 runs: ``np.fromfile`` + ``isfinite`` + ``np.where`` + a float64 sum per month."""
-    meta, months = _copy_layout(copy)
-    nt, ny, nx = meta["shape"]
-    _, cy, cx = meta["chunks"]
-    cuts = np.r_[0, np.flatnonzero(np.diff(months)) + 1, months.size]
-    runs = [(int(a), int(b), int(months[a])) for a, b in zip(cuts[:-1], cuts[1:])]
-    total = np.zeros((2, 12, ny, nx), dtype=np.float64)
+    lay = _Layout(copy)
+    cuts = np.r_[lay.starts, lay.nt]
+    runs = [(int(a), int(b), int(m)) for a, b, m in zip(cuts[:-1], cuts[1:], lay.run_month)]
+    total = np.zeros((2, 12, lay.ny, lay.nx), dtype=np.float64)
 
     def one(key: tuple[int, int]) -> None:
         j, i = key
         path = copy / VAR / f"0.{j}.{i}"
         if not path.exists():
             return
-        series = np.fromfile(path, dtype=meta["dtype"]).reshape((nt, cy * cx), order="F")
+        series = np.fromfile(path, dtype=lay.dtype).reshape((lay.nt, lay.cy * lay.cx), order="F")
         valid = np.isfinite(series)
         filled = np.where(valid, series, np.float32(0))
-        sums = np.zeros((12, cy * cx))
-        counts = np.zeros((12, cy * cx), dtype=np.int64)
+        sums = np.zeros((12, lay.cy * lay.cx))
+        counts = np.zeros((12, lay.cy * lay.cx), dtype=np.int64)
         for a, b, m in runs:
-            sums[m - 1] += filled[a:b].sum(axis=0)
-            counts[m - 1] += np.count_nonzero(valid[a:b], axis=0)
-        h, w = min(cy, ny - j * cy), min(cx, nx - i * cx)
-        total[0, :, j * cy : j * cy + h, i * cx : i * cx + w] = sums.reshape(12, cy, cx, order="F")[:, :h, :w]
-        total[1, :, j * cy : j * cy + h, i * cx : i * cx + w] = counts.reshape(12, cy, cx, order="F")[:, :h, :w]
+            sums[m] += filled[a:b].sum(axis=0)
+            counts[m] += np.count_nonzero(valid[a:b], axis=0)
+        _place(total, lay, key, sums, counts)
 
-    keys = [(j, i) for j in range(-(-ny // cy)) for i in range(-(-nx // cx))]
     with cf.ThreadPoolExecutor(threads) as pool:
-        list(pool.map(one, keys))
+        list(pool.map(one, lay.keys))
     with np.errstate(invalid="ignore", divide="ignore"):
         return (total[0] / np.where(total[1] > 0, total[1], np.nan)).astype(np.float32)
 

@@ -174,12 +174,13 @@ def _names_in_files() -> dict[str, set[str]]:
     for path in sorted(files):
         if path == Path(__file__):
             continue
-        for name in NAME_RE.findall(path.read_text(errors="replace")):
+        text = path.read_text(errors="replace")
+        for name in NAME_RE.findall(text):
             # a file name (odatis_vre.egg-info) or a logger's name is not an import path
             if name.endswith((".py", ".egg")) or name.startswith("odatis_vre.egg"):
                 continue
             found.setdefault(name.rstrip("."), set()).add(str(path.relative_to(REPO)))
-        for module, imported in FROM_RE.findall(path.read_text(errors="replace")):
+        for module, imported in FROM_RE.findall(text):
             for part in imported.split(","):
                 name = part.strip().split(" as ")[0].strip()
                 if name.isidentifier():
