@@ -3,7 +3,7 @@
 #   make test       install, then run the whole test suite (what CI runs)
 #   make test-fast  the suite without the slow end-to-end tests
 #   make lint       ruff (lint + format), mypy on the public modules, import-linter's layers (make test runs it first)
-#   make bench      run the benchmarks (numbers go in docs/benchmarks.md)
+#   make bench      run every benchmark on a quiet machine; each writes its section of docs/benchmarks.md
 #   make test-repeat  the slow end-to-end files REPEAT times in a row with both cores busy (flake hunt)
 
 # The system's Python 3.11 (Debian's) when there is one: in the multi-user local mode every user account runs
@@ -124,8 +124,10 @@ test-repeat: install reachable podman /usr/bin/stress-ng
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q stress-ng
 
-bench: install /usr/sbin/nginx
-	$(BIN)/python benchmarks/run_all.py
+# BENCH_ARGS=--only bench_spawn.py reruns one script
+BENCH_ARGS ?=
+bench: install reachable podman /usr/sbin/nginx
+	$(BIN)/python benchmarks/run_all.py --write-docs $(BENCH_ARGS)
 
 # nginx is the baseline of the repository's throughput benchmark
 /usr/sbin/nginx:

@@ -51,7 +51,8 @@ REPO = HERE.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
-from docs_section import write_section  # noqa: E402  (benchmarks/, the script's own folder)
+from docs_section import Report  # noqa: E402  (benchmarks/, the script's own folder)
+from docs_section import add_argument as add_docs_argument  # noqa: E402
 
 from odatis_vre import analysis, timeseries  # noqa: E402
 from odatis_vre.data import samples  # noqa: E402
@@ -396,7 +397,7 @@ def main() -> int:
     )
     ap.add_argument("--no-previous", action="store_true", help="skip the previous (slower) ceiling")
     ap.add_argument("--no-zarr-openers", action="store_true", help="skip the from_zarr and open_zarr openers")
-    ap.add_argument("--write-docs", action="store_true", help="write the table into docs/benchmarks.md (P2 section)")
+    add_docs_argument(ap)
     args = ap.parse_args()
     if args.quick:
         args.years, args.size_gb, args.runs = 1, 0.1, min(args.runs, 2)
@@ -405,7 +406,7 @@ def main() -> int:
 
     import xarray as xr
 
-    load0 = os.getloadavg()[0]
+    rep = Report(SECTION, "bench_climatology.py")
     raw_desc = "?"
     existing = sorted(args.dest.glob("*.nc")) if args.dest.exists() else []
     # the P1 generator's default grid already gives ≥ 2 GB; rescale only for another size
@@ -520,48 +521,42 @@ def main() -> int:
     ceiling_key = min(ceilings, key=lambda k: med[k])
     best_key = BEST
     gb = size / 1e9
-    lines = [
-        SECTION,
-        "",
-        "Command: `"
-        + " ".join([".venv/bin/python benchmarks/bench_climatology.py", *sys.argv[1:]])
-        + "`"
-        + f" ({time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores; "
-        f"load average (`uptime`) {load0:.1f} at the start, {os.getloadavg()[0]:.1f} at the end). Methods run "
-        "side by side, one run of each per round. The ceiling is the fastest of the plain-numpy variants in this "
-        f"run. Data: {len(files)} daily NetCDF files, {gb:.2f} GB "
+    rep.table(
+        ["method", "median s", "min s", "runs", "GB/s", "share of the ceiling's speed"],
+        [
+            (
+                k,
+                f"{med[k]:.2f}",
+                f"{min(v):.2f}",
+                len(v),
+                f"{gb / med[k]:.2f}",
+                f"{med[ceiling_key] / med[k] * 100:.0f} %",
+            )
+            for k, v in results.items()
+        ]
+        + [(k, f"{v:.1f}", "", 1, "", "") for k, v in extra.items()],
+    )
+    share = med[ceiling_key] / med[best_key] * 100
+    verdict = (
+        f'Target ≥ 70 % of the ceiling: **{"met" if share >= 70 else "NOT met"}** ({share:.0f} % of "{ceiling_key}").'
+    )
+    low = next((k for k in results if "workers' CPU priority" in k), None)
+    if low is not None:
+        verdict += (
+            f"\nAgainst the same ceiling run at the workers' CPU priority (nice 19, as the gateway's workers run "
+            f"in the local mode): {med[low] / med[best_key] * 100:.0f} %."
+        )
+    rep.text(verdict)
+    rep.write(
+        args.write_docs,
+        "Methods run side by side, one run of each per round. The ceiling is the fastest of the plain-numpy variants "
+        f"in this run. Data: {len(files)} daily NetCDF files, {gb:.2f} GB "
         f"(uncompressed float32), and their time-optimised copy (built in {build_s:.0f} s, 0 = already fresh). "
         f"Cluster: {gw.description}, started through a real local VRE's Dask Gateway; open_dataarray's tasks read "
         f"{raw_desc} of the copy, from_zarr's and open_zarr's {args.tile} × {args.tile}-point "
         "blocks. Page cache warm. GB/s: the daily files' size over the time. "
         "Every method's 12 maps equal the ceiling's to 1e-4 °C.",
-        "",
-        "| method | median s | min s | runs | GB/s | share of the ceiling's speed |",
-        "|---|---:|---:|---:|---:|---:|",
-    ]
-    for k, v in results.items():
-        lines.append(
-            f"| {k} | {med[k]:.2f} | {min(v):.2f} | {len(v)} | {gb / med[k]:.2f} | "
-            f"{med[ceiling_key] / med[k] * 100:.0f} % |"
-        )
-    for k, v in extra.items():
-        lines.append(f"| {k} | {v:.1f} | | 1 | | |")
-    share = med[ceiling_key] / med[best_key] * 100
-    lines += [
-        "",
-        f'Target ≥ 70 % of the ceiling: **{"met" if share >= 70 else "NOT met"}** ({share:.0f} % of "{ceiling_key}").',
-    ]
-    low = next((k for k in results if "workers' CPU priority" in k), None)
-    if low is not None:
-        lines.append(
-            f"Against the same ceiling run at the workers' CPU priority (nice 19, as the gateway's workers run "
-            f"in the local mode): {med[low] / med[best_key] * 100:.0f} %."
-        )
-    text = "\n".join(lines)
-    print("\n" + text + "\n", flush=True)
-    if args.write_docs:
-        write_section(REPO / "docs" / "benchmarks.md", SECTION, text)
-        print("written to docs/benchmarks.md (P2 section)")
+    )
     return 0
 
 

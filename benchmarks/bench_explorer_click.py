@@ -41,7 +41,8 @@ REPO = HERE.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
-from docs_section import write_section  # noqa: E402  (benchmarks/, the script's own folder)
+from docs_section import Report  # noqa: E402  (benchmarks/, the script's own folder)
+from docs_section import add_argument as add_docs_argument  # noqa: E402
 from lab_browser import ARGS as TEST_ARGS  # noqa: E402  (tests/)
 from lab_browser import CHROMIUM  # noqa: E402
 
@@ -212,7 +213,7 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=17)
     ap.add_argument("--stock-timeout", type=float, default=300.0, help="seconds to wait for one stock click")
     ap.add_argument("--only-ours", action="store_true", help="no stock app (a quick check of ours; not for the docs)")
-    ap.add_argument("--write-docs", action="store_true", help="write the table into docs/benchmarks.md")
+    add_docs_argument(ap)
     args = ap.parse_args()
 
     import xarray as xr
@@ -222,7 +223,7 @@ def main() -> int:
     if not Path(CHROMIUM).exists():
         print("Debian's chromium is missing: `make install` installs it", file=sys.stderr)
         return 2
-    load0 = os.getloadavg()
+    rep = Report(SECTION, "bench_explorer_click.py")
     data = REPO / "catalog" / "data"
     samples.make_all(data, force=False, progress=False)  # the offline samples of the catalogue (made once)
     files = sorted((data / "sst_daily").glob("*.nc"))
@@ -310,7 +311,6 @@ def main() -> int:
     hosts = {urlparse(u).hostname for u in urls if not u.startswith(("blob:", "data:"))}
     assert hosts == {"127.0.0.1"}, f"requests left the machine: {sorted(hosts)}"
     assert not problems, problems
-    load1 = os.getloadavg()
     rows = []
     for app, label in (
         (ours, "ours: explorer through the hub's proxy (time-optimised copy)"),
@@ -328,36 +328,26 @@ def main() -> int:
             )
         )
     p95 = rows[0][2]
-    lines = [
-        SECTION,
-        "",
-        f"Command: `.venv/bin/python benchmarks/bench_explorer_click.py {' '.join(sys.argv[1:])}` "
-        f"({time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores; load "
-        f"average (`uptime`) {load0[0]:.1f} / {load0[1]:.1f} / {load0[2]:.1f} at the start, {load1[0]:.1f} / "
-        f"{load1[1]:.1f} / {load1[2]:.1f} at the end). Data: `{DATASET}`, {len(files)} daily NetCDF files "
+    rep.table(
+        ["app", "clicks", "p50 ms", "p95 ms", "max ms", "data p50 ms", "warm-up mean ms", "p95 ÷ ours"],
+        [
+            (label, n, f"{p50:.0f}", f"{p95_:.0f}", f"{mx:.0f}", f"{d50:.0f}", f"{warm:.0f}", f"{p95_ / p95:.1f}")
+            for label, p50, p95_, mx, d50, warm, n in rows
+        ],
+    )
+    rep.text(
+        f"Target p95 < {TARGET_P95_MS:.0f} ms for ours: **{'met' if p95 < TARGET_P95_MS else 'NOT met'}** "
+        f"({p95:.0f} ms)" + (f"; the stock app's p95 is {rows[1][2] / p95:.0f}× ours." if len(rows) > 1 else ".")
+    )
+    rep.write(
+        None if args.only_ours else args.write_docs,
+        f"Data: `{DATASET}`, {len(files)} daily NetCDF files "
         f"({ref.sizes['lat']} × {ref.sizes['lon']} points). Headless Chromium {CHROMIUM} (Playwright), one page "
         "per app, both on loopback; the same random sea points, ours and stock alternating. Time: real mouse "
         "click (`pointerdown`) → the second animation frame after a Bokeh data source holds the point's "
         'series (checked against xarray at 6 dates), i.e. the curve painted. "data" is the frame where the '
         f"series arrived. Warm-up clicks ({args.warmup} per app) are not in the percentiles.",
-        "",
-        "| app | clicks | p50 ms | p95 ms | max ms | data p50 ms | warm-up mean ms | p95 ÷ ours |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for label, p50, p95_, mx, d50, warm, n in rows:
-        lines.append(
-            f"| {label} | {n} | {p50:.0f} | {p95_:.0f} | {mx:.0f} | {d50:.0f} | {warm:.0f} | {p95_ / p95:.1f} |"
-        )
-    lines += [
-        "",
-        f"Target p95 < {TARGET_P95_MS:.0f} ms for ours: **{'met' if p95 < TARGET_P95_MS else 'NOT met'}** "
-        f"({p95:.0f} ms)" + (f"; the stock app's p95 is {rows[1][2] / p95:.0f}× ours." if len(rows) > 1 else "."),
-    ]
-    text = "\n".join(lines)
-    print("\n" + text + "\n", flush=True)
-    if args.write_docs and not args.only_ours:
-        write_section(REPO / "docs" / "benchmarks.md", SECTION, text)
-        print("written to docs/benchmarks.md")
+    )
     return 0
 
 

@@ -1,7 +1,7 @@
 """Image build times (cold and cached) and sizes, and a server's ready time from the ocean image under podman
 beside the local mode's zygote, in one run.
 
-    .venv/bin/python benchmarks/bench_images.py [--cached-runs 3] [--cold] [--ready-runs 5]
+    .venv/bin/python benchmarks/bench_images.py [--cached-runs 3] [--cold] [--ready-runs 5] [--write-docs]
 
 - cold: ``images/build.sh`` with an empty pip cache and a debootstrap base of its own (``BASE_SALT``), so no
   layer, wheel or base is reused (one run: it downloads everything); its images are removed afterwards;
@@ -32,10 +32,19 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
 sys.path.insert(0, str(REPO / "tests"))
 from bench_spawn import OurHub, login_to_ready  # noqa: E402
+from docs_section import Report  # noqa: E402  (benchmarks/, the script's own folder)
+from docs_section import add_argument as add_docs_argument  # noqa: E402
 from vre_testing import free_port  # noqa: E402
 
 IMAGES = ("base", "ocean", "hub")
 REGISTRY = "localhost/odatis-vre-bench"
+SECTION = "## Images: build times, sizes, a server from the ocean image (issue 14)"
+#: What each image holds, for the table.
+CONTENTS = {
+    "base": "Debian minbase + Python + JupyterLab server",
+    "ocean": "base + the user environment's lock + odatis_vre + catalogue + tutorials",
+    "hub": "base + JupyterHub/KubeSpawner/dask-gateway-server/pycurl + odatis_vre",
+}
 
 
 def build(tag: str, env: dict[str, str] | None = None) -> float:
@@ -101,12 +110,43 @@ def podman_ready(image: str) -> float:
         subprocess.run(["podman", "rm", "-f", "-t", "2", name], capture_output=True)
 
 
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def _about(args: argparse.Namespace, container_runs: int, zygote_runs: int) -> str:
+    """What the run measured, for the docs: podman and its set-up, the builds, the images, the ready times."""
+    info = json.loads(subprocess.run(["podman", "info", "--format", "json"], capture_output=True, text=True).stdout)
+    host, store = info["host"], info["store"]
+    who = "rootless" if host["security"]["rootless"] else "as root"
+    backing = store.get("graphStatus", {}).get("Backing Filesystem", "?")
+    return (
+        f"Podman {info['version']['Version']} {who}, {host['ociRuntime']['name']}, {host['cgroupManager']}, "
+        f"{store['graphDriverName']} on {backing}. Builds: `images/build.sh` of base, ocean and hub "
+        f"(`{REGISTRY}/vre-*:bench`)"
+        + (
+            "; cold: an empty pip cache and a debootstrap base of its own (`BASE_SALT`), so no layer, wheel or "
+            "base is reused (it downloads everything), its images removed afterwards"
+            if args.cold
+            else "; no cold build in this run (it takes `--cold`)"
+        )
+        + f"; cached: the same build again with nothing changed, {_n(args.cached_runs, 'time')} after one reference "
+        "build. Sizes: `podman image inspect` (MB = 10⁶ bytes). Ready: `podman run` of the ocean image's "
+        "JupyterLab server (host network, a free port) until `/api/status` answers 200, after one start out of "
+        f"the timing (it reads the image's layers), {_n(container_runs, 'run')}; beside it, a local-mode hub whose "
+        "servers fork from the zygote, login → `/user/<name>/api/status` (`bench_spawn.login_to_ready`), after one "
+        f"login out of the timing (it warms the zygote), {_n(zygote_runs, 'run')}."
+    )
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--cached-runs", type=int, default=3)
     ap.add_argument("--ready-runs", type=int, default=5)
     ap.add_argument("--cold", action="store_true", help="also one cold build (downloads everything: minutes)")
+    add_docs_argument(ap)
     args = ap.parse_args()
+    rep = Report(SECTION, "bench_images.py")
     print(f"cpu count {os.cpu_count()}, load {os.getloadavg()[0]:.1f}")
     rows = []
     if args.cold:
@@ -114,7 +154,12 @@ def main() -> int:
         salt = secrets.token_hex(4)
         try:
             t = build("cold", {"ODATIS_VRE_CACHE": str(cache), "BASE_SALT": salt})
-            rows.append(("build base+ocean+hub, cold (no base, no wheel, no layer)", f"{t:.0f} s"))
+            rows.append(
+                (
+                    "build base + ocean + hub, **cold** (a new debootstrap base, an empty pip cache, no layer), one run",
+                    f"{t:.0f} s",
+                )
+            )
         finally:
             # the cold build's images and its own base (the cached ones and their layers stay)
             key = subprocess.run(
@@ -133,9 +178,15 @@ def main() -> int:
             shutil.rmtree(cache, ignore_errors=True)
     build("bench")  # the reference build the cached runs repeat
     cached = [build("bench") for _ in range(args.cached_runs)]
-    rows.append((f"build base+ocean+hub, cached (median of {len(cached)})", f"{statistics.median(cached):.1f} s"))
+    rows.append(
+        (
+            f"build base + ocean + hub, **cached** (nothing changed: podman's layer cache), median of {len(cached)}",
+            f"{statistics.median(cached):.1f} s",
+        )
+    )
     for name in IMAGES:
-        rows.append((f"size vre-{name}", f"{size_mb(f'{REGISTRY}/vre-{name}:bench'):.0f} MB"))
+        mb = size_mb(f"{REGISTRY}/vre-{name}:bench")
+        rows.append((f"size `vre-{name}` ({CONTENTS[name]})", f"{mb:,.0f} MB".replace(",", " ")))
     podman_ready(f"{REGISTRY}/vre-ocean:bench")  # a first start reads the image's layers from disk
     container = [podman_ready(f"{REGISTRY}/vre-ocean:bench") for _ in range(args.ready_runs)]
     folder = Path(tempfile.mkdtemp(prefix="bench-images-"))
@@ -153,19 +204,27 @@ def main() -> int:
         hub.stop()
     rows.append(
         (
-            f"server ready: ocean image under podman, `podman run` → /api/status (median of {len(container)})",
+            "server ready, **ocean image under podman**: `podman run` → `/api/status` answers 200, "
+            f"median of {len(container)}",
             f"{statistics.median(container):.2f} s (min {min(container):.2f}, max {max(container):.2f})",
         )
     )
     rows.append(
         (
-            f"server ready: local mode, login → /user/<name>/api/status, zygote fork (median of {len(zygote)})",
+            "server ready, **local mode** beside it: login → `/user/<name>/api/status`, zygote fork, "
+            f"median of {len(zygote)}",
             f"{statistics.median(zygote):.2f} s (min {min(zygote):.2f}, max {max(zygote):.2f})",
         )
     )
-    width = max(len(r[0]) for r in rows)
-    for label, value in rows:
-        print(f"{label:<{width}}  {value}")
+    ratio = statistics.median(container) / statistics.median(zygote)
+    rows.append(("server ready: container / zygote (medians)", f"{ratio:.1f}×"))
+    rep.table(["measure", "this run"], rows, align="lr")
+    rep.text(
+        f"No target here. A server from the ocean image under podman took {ratio:.1f}× as long to be ready as one "
+        f"forked by the local mode's zygote in the same run (medians {statistics.median(container):.2f} s and "
+        f"{statistics.median(zygote):.2f} s)."
+    )
+    rep.write(args.write_docs, _about(args, len(container), len(zygote)))
     return 0
 
 

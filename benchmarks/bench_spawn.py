@@ -1,19 +1,24 @@
 """Login → server ready, and a burst of simultaneous spawns: odatis-vre vs stock JupyterHub, side by side.
 
-    .venv/bin/python benchmarks/bench_spawn.py [--runs 10] [--burst 30]
+    .venv/bin/python benchmarks/bench_spawn.py [--runs 10] [--burst 30] [--write-docs [FILE]]
 
 Both hubs run here on loopback with the same JupyterHub, proxy and JupyterLab; the stock one uses
-SimpleLocalProcessSpawner and DummyAuthenticator with default settings (as in ../shared/anchors.md).
+SimpleLocalProcessSpawner and DummyAuthenticator (as in ../shared/anchors.md) with default settings but
+``http_timeout`` 120 s (stock_hub.py).
 For each run a new user logs in through the HTML form (which starts the server, no options form)
 and we poll ``/user/<name>/api/status`` with the user's token until it answers 200.
 Memory: the hub's RSS, and the median RSS / USS of the servers left running by the logins.
+``--write-docs`` writes the section of docs/benchmarks.md (or FILE) from this run's numbers.
 """
 
 from __future__ import annotations
 
 import argparse
 import concurrent.futures as cf
+import importlib.metadata
+import json
 import os
+import shutil
 import signal
 import statistics
 import sys
@@ -27,6 +32,8 @@ import requests
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 import stock_hub  # noqa: E402
+from docs_section import Report  # noqa: E402  (benchmarks/, this script's folder)
+from docs_section import add_argument as add_docs_argument  # noqa: E402
 
 #: the stock hub's Spawner.http_timeout (--stock-timeout)
 STOCK_HTTP_TIMEOUT = 120
@@ -38,6 +45,15 @@ from odatis_vre.users import sysusers  # noqa: E402
 
 TOOLS = REPO / ".tools" / "node_modules" / ".bin"
 os.environ["PATH"] = f"{TOOLS}:{Path(sys.executable).parent}:{os.environ['PATH']}"
+
+HEADING = "## Spawning servers: login → ready, and many users at once (issues 2, 13)"
+#: seconds between two polls of /user/<name>/api/status
+POLL_S = 0.02
+#: seconds a login may take to be ready before it counts as failed
+READY_TIMEOUT_S = 300
+#: targets: login → ready p50 (issue 13), a burst of new users all ready (issue 2)
+TARGET_READY_S = 1.0
+TARGET_BURST_S = 60.0
 
 
 class Hub:
@@ -122,7 +138,7 @@ def user_token(hub: Hub, user: str) -> str:
     return r.json()["token"]
 
 
-def login_to_ready(hub: Hub, user: str, timeout: float = 300) -> float:
+def login_to_ready(hub: Hub, user: str, timeout: float = READY_TIMEOUT_S) -> float:
     """Seconds from the login form POST to /user/<name>/api/status answering 200."""
     hub.add_user(user)
     token = user_token(hub, user)
@@ -147,7 +163,7 @@ def login_to_ready(hub: Hub, user: str, timeout: float = 300) -> float:
                 return time.perf_counter() - t0
         except requests.RequestException:
             pass
-        time.sleep(0.02)
+        time.sleep(POLL_S)
     raise TimeoutError(f"{user} not ready in {timeout} s on {hub.name}")
 
 
@@ -175,6 +191,112 @@ def server_memory(folder: Path) -> tuple[float, float, int]:
     return statistics.median(rss), statistics.median(uss), len(rss)
 
 
+def software() -> str:
+    """The versions both hubs run with, read here (the same environment and PATH as the hubs)."""
+
+    def dist(name: str) -> str:
+        try:
+            return importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            return "?"
+
+    chp = "?"
+    exe = shutil.which("configurable-http-proxy")
+    if exe:
+        try:
+            chp = json.loads((Path(exe).resolve().parents[1] / "package.json").read_text())["version"]
+        except (OSError, ValueError, KeyError):
+            pass
+    return (
+        f"JupyterHub {dist('jupyterhub')}, configurable-http-proxy {chp}, Jupyter Server {dist('jupyter-server')} "
+        f"and JupyterLab {dist('jupyterlab')}"
+    )
+
+
+def default_http_timeout() -> int:
+    """JupyterHub's own default ``Spawner.http_timeout`` (s)."""
+    from jupyterhub.spawner import Spawner
+
+    return Spawner.class_traits()["http_timeout"].default_value
+
+
+def isolation() -> str:
+    """What the run's odatis-vre isolates: multi-user mode when run as root (``sysusers.multi_user``), as `make up`."""
+    if sysusers.multi_user():
+        return (
+            "Isolation on: the script runs as root, so odatis-vre is in multi-user mode (as `make up` as root) and "
+            "each user's server runs as a system account of their own"
+        )
+    return (
+        f"Isolation off: the script does not run as root, so odatis-vre is in single-user mode and every server "
+        f"runs as {sysusers.current().name}"
+    )
+
+
+def verdict(ok: bool) -> str:
+    return "**met**" if ok else "**NOT met**"
+
+
+def report(rep: Report, rows: list[dict], args: argparse.Namespace) -> str:
+    """The section: one table (and the burst when asked), the verdicts, what was measured; printed, maybe written."""
+    base = rows[0]["median"]  # the stock hub runs first
+    header = ["hub", "median s", "min s", "max s", "ratio vs stock", "hub RSS MiB", "server RSS MiB", "server USS MiB"]
+    if args.burst:
+        header += [f"{args.burst} at once s", "ready"]
+    table = []
+    for r in rows:
+        line = [
+            r["hub"],
+            f"{r['median']:.2f}",
+            f"{r['min']:.2f}",
+            f"{r['max']:.2f}",
+            f"{r['median'] / base:.2f}",
+            f"{r['hub_mib']:.0f}",
+            f"{r['server'][0]:.0f}",
+            f"{r['server'][1]:.0f}",
+        ]
+        if args.burst:
+            line += [f"{r['burst'][0]:.1f}", f"{r['burst'][1]} / {args.burst}"]
+        table.append(line)
+    rep.text(
+        f"Login → server ready, {args.runs} new users one after the other"
+        + (f", then {args.burst} new users at once:" if args.burst else ":")
+    )
+    rep.table(header, table)
+    ours = next(r for r in rows if r["hub"] == OurHub.name)
+    targets = [
+        f"login → ready p50 ≤ {TARGET_READY_S:.1f} s: {verdict(ours['median'] <= TARGET_READY_S)} "
+        f"({ours['median']:.2f} s)"
+    ]
+    if args.burst:
+        took, ok = ours["burst"]
+        targets.append(
+            f"{args.burst}-user burst ≤ {TARGET_BURST_S:.0f} s with every server ready: "
+            f"{verdict(took <= TARGET_BURST_S and ok == args.burst)} ({took:.1f} s, {ok} / {args.burst} ready)"
+        )
+    rep.text(f"Targets ({OurHub.name}): " + "; ".join(targets) + ".")
+    found = ", ".join(f"{r['server'][2]} for {r['hub']}" for r in rows)
+    about = (
+        f"Both hubs are measured in this run, one after the other (stock first, each stopped before the next "
+        f"starts), on loopback, with the same {software()}. Stock JupyterHub: SimpleLocalProcessSpawner + "
+        f"DummyAuthenticator, default settings except `Spawner.http_timeout` {STOCK_HTTP_TIMEOUT} s (JupyterHub's "
+        f"default: {default_http_timeout()} s), every server running as the hub's user ({sysusers.current().name}). "
+        "odatis-vre: the test configuration with one profile, so the login "
+        f"goes straight to the spawn. {isolation()}. Measure: login form POST → `/user/<name>/api/status` answers "
+        f"200 (polled every {POLL_S * 1000:.0f} ms with the user's token), a new user each of the {args.runs} runs; "
+        "median, min and max over the runs, ratio = median / stock median"
+        + (
+            f"; then {args.burst} new users log in at once (one thread each), timed until the last is ready or has "
+            f'failed (a server not ready in {READY_TIMEOUT_S} s fails, and "ready" counts the others)'
+            if args.burst
+            else ""
+        )
+        + f". Memory, after the {args.runs} logins: the hub process's RSS, and the median RSS and USS (memory only "
+        f"that process holds: what one more user costs) of the servers those logins left running (found: {found})."
+    )
+    return rep.write(args.write_docs, about)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=10, help="logins measured per hub (median reported)")
@@ -185,7 +307,9 @@ def main() -> None:
         default=120,
         help="the stock hub's Spawner.http_timeout in s (default 120, as ours; 30 is JupyterHub's default)",
     )
+    add_docs_argument(ap)
     args = ap.parse_args()
+    rep = Report(HEADING, "bench_spawn.py")  # the load average at the start
     global STOCK_HTTP_TIMEOUT
     STOCK_HTTP_TIMEOUT = args.stock_timeout
     rows = []
@@ -211,20 +335,7 @@ def main() -> None:
                 rows.append(row)
             finally:
                 hub.stop()
-    base = rows[0]["median"]
-    print(f"\nLogin form POST -> /user/<name>/api/status 200, {args.runs} runs each (seconds)")
-    print(
-        f"{'hub':<18}{'median':>8}{'min':>8}{'max':>8}{'ratio':>8}{'hub MiB':>9}{'srv RSS':>9}{'srv USS':>9}"
-        + (f"{'burst s':>9}{'ok':>6}" if args.burst else "")
-    )
-    for r in rows:
-        line = (
-            f"{r['hub']:<18}{r['median']:>8.2f}{r['min']:>8.2f}{r['max']:>8.2f}{r['median'] / base:>8.2f}"
-            f"{r['hub_mib']:>9.0f}{r['server'][0]:>9.0f}{r['server'][1]:>9.0f}"
-        )
-        if args.burst:
-            line += f"{r['burst'][0]:>9.1f}{r['burst'][1]:>4}/{args.burst}"
-        print(line)
+    report(rep, rows, args)
 
 
 if __name__ == "__main__":

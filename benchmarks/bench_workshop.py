@@ -1,22 +1,26 @@
 """A 30-seat workshop starting at once: odatis-vre's workshop vs stock JupyterHub, side by side.
 
-    .venv/bin/python benchmarks/bench_workshop.py [--seats 30] [--runs 1] [--timeout 300]
+    .venv/bin/python benchmarks/bench_workshop.py [--seats 30] [--runs 1] [--timeout 300] [--write-docs [FILE]]
 
 odatis-vre: ``workshop.create`` makes the seats (accounts with passwords, material, instructor
-shares); stock JupyterHub 6.1 (DummyAuthenticator + SimpleLocalProcessSpawner, default settings)
-gets the same number of users through its REST API. Then a bounded asyncio client (aiohttp, one
+shares); stock JupyterHub 6.1 (DummyAuthenticator + SimpleLocalProcessSpawner, default settings but
+``http_timeout`` 120 s: stock_hub.py) gets the same number of users through its REST API. Then a bounded asyncio client (aiohttp, one
 task per participant, all at once) does what each participant's browser does: open the login page,
 post the form, follow to the spawn page, poll the hub API (``GET /hub/api/users/<me>``, cookie +
 XSRF, every 0.5 s) until the server is ready, then open JupyterLab and call
 ``/user/<me>/api/status``. Every request's latency is recorded; an error is any unexpected
 status, exception, or a seat not ready within ``--timeout``. On loopback only.
+``--write-docs`` writes the section of docs/benchmarks.md (or FILE) from this run's numbers.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.metadata
+import json
 import os
+import shutil
 import signal
 import statistics
 import sys
@@ -32,6 +36,8 @@ import requests
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 import stock_hub  # noqa: E402
+from docs_section import Report  # noqa: E402  (benchmarks/, this script's folder)
+from docs_section import add_argument as add_docs_argument  # noqa: E402
 
 #: the stock hub's Spawner.http_timeout (--stock-timeout)
 STOCK_HTTP_TIMEOUT = 120
@@ -43,6 +49,17 @@ from odatis_vre.hub.stack import Stack  # noqa: E402
 from odatis_vre.users import sysusers  # noqa: E402
 
 os.environ["PATH"] = f"{REPO / '.tools' / 'node_modules' / '.bin'}:{Path(sys.executable).parent}:{os.environ['PATH']}"
+
+#: the section's heading: the same whatever --seats (the section is replaced by heading; the seats are in it)
+HEADING = "## A workshop starting at once (issues 7, 13)"
+#: seconds between two polls of the hub API by a participant waiting for their server
+POLL_S = 0.5
+#: targets (issues 7, 13): a 30-seat workshop all ready within 20 s with no error, hub API p99 below 250 ms
+TARGET_SEATS = 30
+TARGET_ALL_READY_S = 20.0
+TARGET_API_P99_MS = 250.0
+#: seconds any one request of a participant may take (more is an error)
+REQUEST_TIMEOUT_S = 120
 
 
 @dataclass
@@ -144,7 +161,7 @@ def _xsrf(jar: aiohttp.CookieJar, prefix: str) -> str:
 async def participant(url: str, seat: Seat, res: Result, timeout: float, gate: asyncio.Semaphore) -> None:
     async with gate:
         jar = aiohttp.CookieJar(unsafe=True)  # cookies for 127.0.0.1
-        async with aiohttp.ClientSession(cookie_jar=jar, timeout=aiohttp.ClientTimeout(total=120)) as s:
+        async with aiohttp.ClientSession(cookie_jar=jar, timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)) as s:
 
             async def call(
                 method: str, path: str, kind: list[float], ok: tuple[int, ...], **kw: object
@@ -192,7 +209,7 @@ async def participant(url: str, seat: Seat, res: Result, timeout: float, gate: a
                         break
                     if time.perf_counter() > deadline:
                         raise TimeoutError(f"{seat.login}: server not ready within {timeout:.0f} s")
-                    await asyncio.sleep(0.5)
+                    await asyncio.sleep(POLL_S)
                 await call("GET", f"/user/{seat.login}/lab", res.page_ms, (200,))
                 await call(
                     "GET",
@@ -231,6 +248,174 @@ def run_once(cls: type, seats: int, timeout: float, concurrency: int) -> Result:
     return res
 
 
+def software() -> str:
+    """The versions both hubs run with, read here (the same environment and PATH as the hubs)."""
+
+    def dist(name: str) -> str:
+        try:
+            return importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            return "?"
+
+    chp = "?"
+    exe = shutil.which("configurable-http-proxy")
+    if exe:
+        try:
+            chp = json.loads((Path(exe).resolve().parents[1] / "package.json").read_text())["version"]
+        except (OSError, ValueError, KeyError):
+            pass
+    return (
+        f"JupyterHub {dist('jupyterhub')}, configurable-http-proxy {chp}, Jupyter Server {dist('jupyter-server')} "
+        f"and JupyterLab {dist('jupyterlab')}"
+    )
+
+
+def default_http_timeout() -> int:
+    """JupyterHub's own default ``Spawner.http_timeout`` (s)."""
+    from jupyterhub.spawner import Spawner
+
+    return Spawner.class_traits()["http_timeout"].default_value
+
+
+def isolation() -> str:
+    """What the run's odatis-vre isolates: multi-user mode when run as root (``sysusers.multi_user``), as `make up`."""
+    if sysusers.multi_user():
+        return (
+            "Isolation on: the script runs as root, so odatis-vre is in multi-user mode (as `make up` as root) and "
+            "each seat's server runs as a system account of its own"
+        )
+    return (
+        f"Isolation off: the script does not run as root, so odatis-vre is in single-user mode and every server "
+        f"runs as {sysusers.current().name}"
+    )
+
+
+def verdict(ok: bool) -> str:
+    return "**met**" if ok else "**NOT met**"
+
+
+def count(x: float) -> str:
+    """A median of counts: an integer, or a half when the runs are even."""
+    return f"{x:.0f}" if x == int(x) else f"{x:.1f}"
+
+
+def report(rep: Report, results: dict[str, list[Result]], args: argparse.Namespace, conc: int) -> str:
+    """The section: the per-hub medians, each run when several, the verdicts, what was measured."""
+
+    def med(rs: list[Result], f) -> float:  # noqa: ANN001
+        return statistics.median(f(r) for r in rs)
+
+    base = med(results[StockHub.name], lambda r: r.wall) if StockHub.name in results else None
+    header = [
+        "hub",
+        "seats",
+        "ready",
+        "errors",
+        "all ready s",
+        "seat ready p50 s",
+        "hub API p50 ms",
+        "hub API p99 ms",
+        "API requests",
+        "login/spawn pages p99 ms",
+        "seats created s",
+        "end s",
+    ]
+    if base:
+        header.append("ratio (all ready) vs stock")
+    rows = []
+    for name, rs in results.items():
+        wall = med(rs, lambda r: r.wall)
+        row = [
+            name,
+            rs[0].seats,
+            count(med(rs, lambda r: len(r.ready))),
+            count(med(rs, lambda r: len(r.errors))),
+            f"{wall:.1f}",
+            f"{med(rs, lambda r: pct(r.ready, 50)):.1f}",
+            f"{med(rs, lambda r: pct(r.api_ms, 50)):.0f}",
+            f"{med(rs, lambda r: pct(r.api_ms, 99)):.0f}",
+            count(med(rs, lambda r: len(r.api_ms))),
+            f"{med(rs, lambda r: pct(r.page_ms, 99)):.0f}",
+            f"{med(rs, lambda r: r.setup):.1f}",
+            f"{med(rs, lambda r: r.teardown):.1f}",
+        ]
+        if base:
+            row.append(f"{wall / base:.2f}")
+        rows.append(row)
+    over = f"medians of {args.runs} runs" if args.runs > 1 else "one run"
+    rep.text(f"{args.seats}-seat workshop, all participants at once ({over}):")
+    rep.table(header, rows)
+    if args.runs > 1:
+        rep.text("Each run:")
+        rep.table(
+            ["run", "hub", "ready", "errors", "all ready s", "hub API p99 ms"],
+            [
+                (i + 1, name, f"{len(r.ready)} / {r.seats}", len(r.errors), f"{r.wall:.1f}", f"{pct(r.api_ms, 99):.0f}")
+                for name, rs in results.items()
+                for i, r in enumerate(rs)
+            ],
+            align="rlrrrr",
+        )
+    ours = results.get(OurHub.name)
+    if ours:
+        wall = med(ours, lambda r: r.wall)
+        errors = med(ours, lambda r: len(r.errors))
+        p99 = med(ours, lambda r: pct(r.api_ms, 99))
+        worst = max(ours, key=lambda r: r.wall)
+        burst = f"{wall:.1f} s, {count(errors)} errors"
+        api = f"{p99:.0f} ms"
+        if len(ours) > 1:
+            burst += f"; worst run {worst.wall:.1f} s, {max(len(r.errors) for r in ours)} errors"
+            api += f"; worst run {max(pct(r.api_ms, 99) for r in ours):.0f} ms"
+        rep.text(
+            f"Targets ({OurHub.name}, {over}): {args.seats}-seat burst ≤ {TARGET_ALL_READY_S:.0f} s with 0 errors: "
+            f"{verdict(wall <= TARGET_ALL_READY_S and errors == 0)} ({burst}); hub API p99 < "
+            f"{TARGET_API_P99_MS:.0f} ms: {verdict(p99 < TARGET_API_P99_MS)} ({api})."
+            + (
+                f" The target is for {TARGET_SEATS} seats; this run had {args.seats}."
+                if args.seats != TARGET_SEATS
+                else ""
+            )
+        )
+    names = list(results)
+    runs = f"{args.runs} runs" if args.runs > 1 else "one run"
+    if len(names) > 1:
+        hubs = (
+            f"Both hubs are measured in this run, one after the other and alternating inside each of the "
+            f"{runs} ({' first, then '.join(names)}), each in a new folder and stopped before the next starts, on "
+            f"loopback, with the same {software()}."
+        )
+    else:
+        hubs = f"Only {names[0]} is measured (`--only {args.only}`), {runs}, on loopback, with {software()}."
+    parts = [hubs]
+    if StockHub.name in results:
+        parts.append(
+            f"Stock JupyterHub: SimpleLocalProcessSpawner + DummyAuthenticator, default settings except "
+            f"`Spawner.http_timeout` {STOCK_HTTP_TIMEOUT} s (JupyterHub's default: {default_http_timeout()} s), every "
+            f"server running as the hub's user ({sysusers.current().name}); it gets the {args.seats} users through "
+            "its REST API."
+        )
+    if OurHub.name in results:
+        parts.append(
+            "odatis-vre: the test configuration with one profile (the spawn page starts the server, as stock); "
+            f"`workshop.create` makes the {args.seats} seats (accounts with passwords, material from `notebooks/`, "
+            f"instructor shares). {isolation()}."
+        )
+    parts.append(
+        f"The load client is a bounded asyncio client (aiohttp, one task per seat, {conc} at once): login page → "
+        "login form POST → spawn page (an options form, if any, posted with its defaults) → poll "
+        f"`GET /hub/api/users/<me>` (cookie + XSRF) every {POLL_S:g} s until the server is ready → open JupyterLab "
+        "→ `/user/<me>/api/status` must answer 200. Error = an unexpected status, an exception (a request over "
+        f"{REQUEST_TIMEOUT_S} s included), or a seat not ready {args.timeout:g} s after its first request. "
+        '"all ready" = from the first participant\'s start until the last is ready or has failed; "seat ready" = '
+        'one seat\'s login page → `api/status` 200; "hub API" = every poll; "login/spawn pages" = the other '
+        'requests (login and spawn pages, JupyterLab, `api/status`); "seats created" = `workshop.create` (ours) or '
+        'the REST call (stock); "end" = `workshop end` (ours) or deleting the users one by one (stock).'
+    )
+    about = " ".join(parts)
+    return rep.write(args.write_docs, about)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seats", type=int, default=30)
@@ -244,7 +429,9 @@ def main() -> None:
         default=120,
         help="the stock hub's Spawner.http_timeout in s (default 120, as ours; 30 is JupyterHub's default)",
     )
+    add_docs_argument(ap)
     args = ap.parse_args()
+    rep = Report(HEADING, "bench_workshop.py")  # the load average at the start
     global STOCK_HTTP_TIMEOUT
     STOCK_HTTP_TIMEOUT = args.stock_timeout
     conc = args.concurrency or args.seats
@@ -262,26 +449,7 @@ def main() -> None:
             for e in r.errors[:5]:
                 print("   ", e, flush=True)
 
-    def med(rs: list[Result], f) -> float:  # noqa: ANN001
-        return statistics.median(f(r) for r in rs)
-
-    base = med(results["stock JupyterHub"], lambda r: r.wall) if "stock JupyterHub" in results else None
-    print()
-    print(
-        "| hub | seats | ready | errors | all ready s | seat ready p50 s | hub API p50 ms | hub API p99 ms "
-        "| API requests | login/spawn pages p99 ms | seats created s | end s | ratio (all ready) |"
-    )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for name, rs in results.items():
-        wall = med(rs, lambda r: r.wall)
-        print(
-            f"| {name} | {rs[0].seats} | {med(rs, lambda r: len(r.ready)):.0f} | "
-            f"{med(rs, lambda r: len(r.errors)):.0f} | {wall:.1f} | "
-            f"{med(rs, lambda r: pct(r.ready, 50)):.1f} | {med(rs, lambda r: pct(r.api_ms, 50)):.0f} | "
-            f"{med(rs, lambda r: pct(r.api_ms, 99)):.0f} | {med(rs, lambda r: len(r.api_ms)):.0f} | "
-            f"{med(rs, lambda r: pct(r.page_ms, 99)):.0f} | {med(rs, lambda r: r.setup):.1f} | "
-            f"{med(rs, lambda r: r.teardown):.1f} | {wall / base if base else float('nan'):.2f} |"
-        )
+    report(rep, results, args, conc)
 
 
 if __name__ == "__main__":

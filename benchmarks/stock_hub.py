@@ -4,7 +4,7 @@ DummyAuthenticator + SimpleLocalProcessSpawner, as in ../shared/anchors.md, plus
 token (``bench``) that the benchmark uses to create users and tokens. The one setting changed from
 the defaults is the one any admin changes after their first busy morning: ``Spawner.http_timeout``
 (30 s by default, which fails most servers of a 30-seat burst on 2 cores) raised to 120 s, as ours.
-``--stock-defaults`` on the benchmarks keeps the stock 30 s.
+``--stock-timeout 30`` on the benchmarks gives back the stock 30 s.
 """
 
 from __future__ import annotations
