@@ -15,10 +15,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures as cf
-import importlib.metadata
-import json
 import os
-import shutil
 import signal
 import statistics
 import sys
@@ -34,6 +31,7 @@ sys.path.insert(0, str(REPO / "tests"))
 import stock_hub  # noqa: E402
 from docs_section import Report  # noqa: E402  (benchmarks/, this script's folder)
 from docs_section import add_argument as add_docs_argument  # noqa: E402
+from hub_runs import default_http_timeout, isolation, software, verdict  # noqa: E402
 
 #: the stock hub's Spawner.http_timeout (--stock-timeout)
 STOCK_HTTP_TIMEOUT = 120
@@ -189,52 +187,6 @@ def server_memory(folder: Path) -> tuple[float, float, int]:
     if not rss:
         return float("nan"), float("nan"), 0
     return statistics.median(rss), statistics.median(uss), len(rss)
-
-
-def software() -> str:
-    """The versions both hubs run with, read here (the same environment and PATH as the hubs)."""
-
-    def dist(name: str) -> str:
-        try:
-            return importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            return "?"
-
-    chp = "?"
-    exe = shutil.which("configurable-http-proxy")
-    if exe:
-        try:
-            chp = json.loads((Path(exe).resolve().parents[1] / "package.json").read_text())["version"]
-        except (OSError, ValueError, KeyError):
-            pass
-    return (
-        f"JupyterHub {dist('jupyterhub')}, configurable-http-proxy {chp}, Jupyter Server {dist('jupyter-server')} "
-        f"and JupyterLab {dist('jupyterlab')}"
-    )
-
-
-def default_http_timeout() -> int:
-    """JupyterHub's own default ``Spawner.http_timeout`` (s)."""
-    from jupyterhub.spawner import Spawner
-
-    return Spawner.class_traits()["http_timeout"].default_value
-
-
-def isolation() -> str:
-    """What the run's odatis-vre isolates: multi-user mode when run as root (``sysusers.multi_user``), as `make up`."""
-    if sysusers.multi_user():
-        return (
-            "Isolation on: the script runs as root, so odatis-vre is in multi-user mode (as `make up` as root) and "
-            "each user's server runs as a system account of their own"
-        )
-    return (
-        f"Isolation off: the script does not run as root, so odatis-vre is in single-user mode and every server "
-        f"runs as {sysusers.current().name}"
-    )
-
-
-def verdict(ok: bool) -> str:
-    return "**met**" if ok else "**NOT met**"
 
 
 def report(rep: Report, rows: list[dict], args: argparse.Namespace) -> str:

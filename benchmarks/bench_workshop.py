@@ -17,10 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.metadata
-import json
 import os
-import shutil
 import signal
 import statistics
 import sys
@@ -38,6 +35,7 @@ sys.path.insert(0, str(REPO / "tests"))
 import stock_hub  # noqa: E402
 from docs_section import Report  # noqa: E402  (benchmarks/, this script's folder)
 from docs_section import add_argument as add_docs_argument  # noqa: E402
+from hub_runs import default_http_timeout, isolation, software, verdict  # noqa: E402
 
 #: the stock hub's Spawner.http_timeout (--stock-timeout)
 STOCK_HTTP_TIMEOUT = 120
@@ -51,6 +49,7 @@ from odatis_vre.users import sysusers  # noqa: E402
 os.environ["PATH"] = f"{REPO / '.tools' / 'node_modules' / '.bin'}:{Path(sys.executable).parent}:{os.environ['PATH']}"
 
 #: the section's heading: the same whatever --seats (the section is replaced by heading; the seats are in it)
+SEAT = "each seat's server"  # whose server the isolation sentence speaks of
 HEADING = "## A workshop starting at once (issues 7, 13)"
 #: seconds between two polls of the hub API by a participant waiting for their server
 POLL_S = 0.5
@@ -248,52 +247,6 @@ def run_once(cls: type, seats: int, timeout: float, concurrency: int) -> Result:
     return res
 
 
-def software() -> str:
-    """The versions both hubs run with, read here (the same environment and PATH as the hubs)."""
-
-    def dist(name: str) -> str:
-        try:
-            return importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            return "?"
-
-    chp = "?"
-    exe = shutil.which("configurable-http-proxy")
-    if exe:
-        try:
-            chp = json.loads((Path(exe).resolve().parents[1] / "package.json").read_text())["version"]
-        except (OSError, ValueError, KeyError):
-            pass
-    return (
-        f"JupyterHub {dist('jupyterhub')}, configurable-http-proxy {chp}, Jupyter Server {dist('jupyter-server')} "
-        f"and JupyterLab {dist('jupyterlab')}"
-    )
-
-
-def default_http_timeout() -> int:
-    """JupyterHub's own default ``Spawner.http_timeout`` (s)."""
-    from jupyterhub.spawner import Spawner
-
-    return Spawner.class_traits()["http_timeout"].default_value
-
-
-def isolation() -> str:
-    """What the run's odatis-vre isolates: multi-user mode when run as root (``sysusers.multi_user``), as `make up`."""
-    if sysusers.multi_user():
-        return (
-            "Isolation on: the script runs as root, so odatis-vre is in multi-user mode (as `make up` as root) and "
-            "each seat's server runs as a system account of its own"
-        )
-    return (
-        f"Isolation off: the script does not run as root, so odatis-vre is in single-user mode and every server "
-        f"runs as {sysusers.current().name}"
-    )
-
-
-def verdict(ok: bool) -> str:
-    return "**met**" if ok else "**NOT met**"
-
-
 def count(x: float) -> str:
     """A median of counts: an integer, or a half when the runs are even."""
     return f"{x:.0f}" if x == int(x) else f"{x:.1f}"
@@ -399,7 +352,7 @@ def report(rep: Report, results: dict[str, list[Result]], args: argparse.Namespa
         parts.append(
             "odatis-vre: the test configuration with one profile (the spawn page starts the server, as stock); "
             f"`workshop.create` makes the {args.seats} seats (accounts with passwords, material from `notebooks/`, "
-            f"instructor shares). {isolation()}."
+            f"instructor shares). {isolation(SEAT)}."
         )
     parts.append(
         f"The load client is a bounded asyncio client (aiohttp, one task per seat, {conc} at once): login page → "
