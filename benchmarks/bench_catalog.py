@@ -49,8 +49,7 @@ import yaml
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from docs_section import Report  # noqa: E402  (benchmarks/, the script's own folder)
-from docs_section import add_argument as add_docs_argument  # noqa: E402
+from docs_section import Report, add_docs_argument, counted, thousands, verdict  # noqa: E402  (benchmarks/, the script's own folder)
 
 #: The targets: open + search, warm (issue 3); search over a harvested catalogue, warm and cold (issue 16).
 TARGET_MS = 100.0
@@ -140,22 +139,9 @@ def make_catalogue(path: Path, n: int, seed: int = 42) -> Path:
 QUERY = dict(text="temperature", bbox=(-10.0, 40.0, 0.0, 52.0), time=("2010-01-01", "2020-12-31"))
 
 
-def _n(x: float) -> str:
-    """A whole number for the docs, a space every three digits: ``20 000``."""
-    return f"{x:,.0f}".replace(",", " ")
-
-
 def _ms(x: float) -> str:
     """Milliseconds for the docs: two decimals below 1, one below 1 000, whole numbers above (``1 991``)."""
-    return f"{x:.2f}" if x < 1 else f"{x:.1f}" if x < 1000 else _n(x)
-
-
-def _runs(k: int) -> str:
-    return f"{k} run" if k == 1 else f"{k} runs"
-
-
-def _met(ok: bool) -> str:
-    return "**met**" if ok else "**NOT met**"
+    return f"{x:.2f}" if x < 1 else f"{x:.1f}" if x < 1000 else thousands(x)
 
 
 def _query(q: dict[str, Any]) -> str:
@@ -257,28 +243,28 @@ def main(args: argparse.Namespace) -> None:
         f"speed-up vs baseline: {base / warm:.0f}x warm, {base / cold:.1f}x cold"
     )
     labels = [
-        f"plain `intake.open_catalog` + loop over `cat[name].metadata` (baseline, {_runs(args.baseline_runs)})",
-        f"`odatis_vre.catalog.open` + `search`, cold (no index cache: libyaml parse + index; {_runs(args.runs)})",
-        f"`odatis_vre.catalog.open` + `search`, warm (index cache; {_runs(args.runs)})",
+        f"plain `intake.open_catalog` + loop over `cat[name].metadata` (baseline, {counted(args.baseline_runs, 'run')})",
+        f"`odatis_vre.catalog.open` + `search`, cold (no index cache: libyaml parse + index; {counted(args.runs, 'run')})",
+        f"`odatis_vre.catalog.open` + `search`, warm (index cache; {counted(args.runs, 'run')})",
     ]
     rep.table(
         ["method", "median ms", "min ms", "hits"],
         [
-            (label, f"**{_ms(med)}**" if i == 2 else _ms(med), _ms(mn), _n(hits))  # the warm median in bold
+            (label, f"**{_ms(med)}**" if i == 2 else _ms(med), _ms(mn), thousands(hits))  # the warm median in bold
             for i, (label, (_, med, mn, hits)) in enumerate(zip(labels, rows))
         ],
     )
     rep.text(
-        f"Target < {TARGET_MS:.0f} ms median (warm): {_met(warm < TARGET_MS)} ({_ms(warm)} ms), with the index "
+        f"Target < {TARGET_MS:.0f} ms median (warm): {verdict(warm < TARGET_MS)} ({_ms(warm)} ms), with the index "
         f"cache (the first open after a change to the file pays the cold cost once). Speed-up vs plain intake: "
-        f"{_n(base / warm)}× warm, {base / cold:.1f}× cold."
+        f"{thousands(base / warm)}× warm, {base / cold:.1f}× cold."
     )
     rep.write(
         args.write_docs,
-        f"Data: a generated {_n(args.entries)}-entry catalogue (`benchmarks/data/{path.name}`, {mb:.1f} MB YAML). "
-        f"Query: {_query(QUERY)}. Medians of {_runs(args.runs)} ({args.baseline_runs} for plain intake), the three "
+        f"Data: a generated {thousands(args.entries)}-entry catalogue (`benchmarks/data/{path.name}`, {mb:.1f} MB YAML). "
+        f"Query: {_query(QUERY)}. Medians of {counted(args.runs, 'run')} ({args.baseline_runs} for plain intake), the three "
         f"methods side by side in one run, after one untimed open that fills the index cache; all three return the "
-        f"same {_n(rows[2][3])} hits (the script asserts it).",
+        f"same {thousands(rows[2][3])} hits (the script asserts it).",
     )
 
 
@@ -339,8 +325,8 @@ def daily_files(runs: int, docs: str | None = None) -> None:
     mb = sum(Path(f).stat().st_size for f in files) / 1e6
     rep.write(
         docs,
-        f"Data: the {_n(len(files))} daily NetCDF files of `sample_sst_daily` (`catalog/data/sst_daily/`, "
-        f"{mb:.1f} MB in all). Medians of {_runs(runs)}, the four methods side by side in one run; the cold runs "
+        f"Data: the {thousands(len(files))} daily NetCDF files of `sample_sst_daily` (`catalog/data/sst_daily/`, "
+        f"{mb:.1f} MB in all). Medians of {counted(runs, 'run')}, the four methods side by side in one run; the cold runs "
         f"each start from an empty index cache. The dataset of `open_files_indexed` is checked identical to "
         f"`xr.open_mfdataset`'s (`xr.testing.assert_identical`) before the timings.",
     )
@@ -655,30 +641,30 @@ def harvested(
     )
     table = [
         # the two medians the targets are about in bold: cold, and the worst warm one
-        (doc, f"**{_ms(med)}**" if i == 0 or rows[i] is worst else _ms(med), _ms(mn), _ms(cpu), _n(hits))
+        (doc, f"**{_ms(med)}**" if i == 0 or rows[i] is worst else _ms(med), _ms(mn), _ms(cpu), thousands(hits))
         for i, (_, med, mn, hits, cpu, doc) in enumerate(rows)
     ]
     table.append(
         (
-            f"a new process: interpreter + imports + open + search ({_query(proc_q)}; {_runs(len(procs))})",
+            f"a new process: interpreter + imports + open + search ({_query(proc_q)}; {counted(len(procs), 'run')})",
             _ms(statistics.median(procs)),
             _ms(min(procs)),
             "",  # not this process's CPU
-            _n(int(proc_hits)),
+            thousands(int(proc_hits)),
         )
     )
     rep.table(["method", "median ms", "min ms", "CPU ms", "hits"], table)
     rep.text(
-        f"Targets: warm < {TARGET_WARM_MS:.0f} ms {_met(worst[1] < TARGET_WARM_MS)} (worst median {_ms(worst[1])} ms: "
-        f"{worst[5]}); cold < {TARGET_COLD_MS / 1000:.0f} s {_met(rows[0][1] < TARGET_COLD_MS)} "
+        f"Targets: warm < {TARGET_WARM_MS:.0f} ms {verdict(worst[1] < TARGET_WARM_MS)} (worst median {_ms(worst[1])} ms: "
+        f"{worst[5]}); cold < {TARGET_COLD_MS / 1000:.0f} s {verdict(rows[0][1] < TARGET_COLD_MS)} "
         f"({_ms(rows[0][1])} ms; {_ms(statistics.median(procs))} ms for a whole new Python process)."
     )
     about = (
-        f"Data: the curated catalogue ({_n(len(cat) - len(cat.parts[-1]))} entries) including a harvested "
-        f"catalogue of {_n(len(cat.parts[-1]))} entries (`{hfile.relative_to(HERE.parent)}`, {mb:.1f} MB; "
-        f"vocabulary {_n(n_tokens)} tokens, {vocab_mb:.1f} MB; {postings_m:.1f} M postings), made by harvesting the "
+        f"Data: the curated catalogue ({thousands(len(cat) - len(cat.parts[-1]))} entries) including a harvested "
+        f"catalogue of {thousands(len(cat.parts[-1]))} entries (`{hfile.relative_to(HERE.parent)}`, {mb:.1f} MB; "
+        f"vocabulary {thousands(n_tokens)} tokens, {vocab_mb:.1f} MB; {postings_m:.1f} M postings), made by harvesting the "
         f"CSW stand-in's records once (`odatis_vre.data.harvest`, loopback) and repeating them under new names, "
-        f"each copy with an abstract as long as a real record's. Medians of {_runs(runs)} ({len(procs)} for a new "
+        f"each copy with an abstract as long as a real record's. Medians of {counted(runs, 'run')} ({len(procs)} for a new "
         f"process), every row in this one run; CPU ms is this process's median CPU time (the work itself, "
         f"whatever else the machine runs). Cold, warm, words never searched and re-open return the same hits "
         f"for the query {_query(QUERY)} (the script asserts it)."
@@ -735,13 +721,13 @@ def harvested(
         )
         doc_rows.append(
             (
-                _n(size),
+                thousands(size),
                 doc_cell(as_is, budget),
                 doc_cell(no_ttl, budget_ttl),
                 _ms(cold_ms),
                 _ms(warm_ms),
-                _n(hits),
-                ("" if (as_is or no_ttl) else "> ") + f"{_n(best / warm_ms)}×",
+                thousands(hits),
+                ("" if (as_is or no_ttl) else "> ") + f"{thousands(best / warm_ms)}×",
             )
         )
     rep.text(
@@ -749,7 +735,7 @@ def harvested(
         f"by side with ours in the same run at each size, each plain intake run in a child process stopped after "
         f"its budget (a budget of 0: not run). Plain intake as it comes re-reads a catalogue older than its `ttl` ({ttl_s} s) at the next "
         f"access, which at these sizes happens over and over during one loop; with `ttl=None` it reads it once. "
-        f"Times in s, the opening's share in brackets; ours: medians of {_runs(runs)} (cold: a new user, no user "
+        f"Times in s, the opening's share in brackets; ours: medians of {counted(runs, 'run')} (cold: a new user, no user "
         f"cache). Where plain intake finished, both return the same hits (the script asserts it)."
     )
     rep.table(

@@ -51,8 +51,7 @@ REPO = HERE.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
-from docs_section import Report  # noqa: E402  (benchmarks/, the script's own folder)
-from docs_section import add_argument as add_docs_argument  # noqa: E402
+from docs_section import Report, add_docs_argument, verdict  # noqa: E402  (benchmarks/, the script's own folder)
 
 from odatis_vre import analysis, timeseries  # noqa: E402
 from odatis_vre.data import samples  # noqa: E402
@@ -537,16 +536,14 @@ def main() -> int:
         + [(k, f"{v:.1f}", "", 1, "", "") for k, v in extra.items()],
     )
     share = med[ceiling_key] / med[best_key] * 100
-    verdict = (
-        f'Target ≥ 70 % of the ceiling: **{"met" if share >= 70 else "NOT met"}** ({share:.0f} % of "{ceiling_key}").'
-    )
+    target = f'Target ≥ 70 % of the ceiling: {verdict(share >= 70)} ({share:.0f} % of "{ceiling_key}").'
     low = next((k for k in results if "workers' CPU priority" in k), None)
     if low is not None:
-        verdict += (
+        target += (
             f"\nAgainst the same ceiling run at the workers' CPU priority (nice 19, as the gateway's workers run "
             f"in the local mode): {med[low] / med[best_key] * 100:.0f} %."
         )
-    rep.text(verdict)
+    rep.text(target)
     rep.write(
         args.write_docs,
         "Methods run side by side, one run of each per round. The ceiling is the fastest of the plain-numpy variants "

@@ -41,8 +41,7 @@ REPO = HERE.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
-from docs_section import Report  # noqa: E402  (benchmarks/, the script's own folder)
-from docs_section import add_argument as add_docs_argument  # noqa: E402
+from docs_section import Report, add_docs_argument, verdict  # noqa: E402  (benchmarks/, the script's own folder)
 from lab_browser import ARGS as TEST_ARGS  # noqa: E402  (tests/)
 from lab_browser import CHROMIUM  # noqa: E402
 
@@ -336,7 +335,7 @@ def main() -> int:
         ],
     )
     rep.text(
-        f"Target p95 < {TARGET_P95_MS:.0f} ms for ours: **{'met' if p95 < TARGET_P95_MS else 'NOT met'}** "
+        f"Target p95 < {TARGET_P95_MS:.0f} ms for ours: {verdict(p95 < TARGET_P95_MS)} "
         f"({p95:.0f} ms)" + (f"; the stock app's p95 is {rows[1][2] / p95:.0f}× ours." if len(rows) > 1 else ".")
     )
     rep.write(

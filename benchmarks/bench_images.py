@@ -32,8 +32,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
 sys.path.insert(0, str(REPO / "tests"))
 from bench_spawn import OurHub, login_to_ready  # noqa: E402
-from docs_section import Report  # noqa: E402  (benchmarks/, the script's own folder)
-from docs_section import add_argument as add_docs_argument  # noqa: E402
+from docs_section import Report, add_docs_argument, counted, thousands  # noqa: E402  (benchmarks/, the script's own folder)
 from vre_testing import free_port  # noqa: E402
 
 IMAGES = ("base", "ocean", "hub")
@@ -110,10 +109,6 @@ def podman_ready(image: str) -> float:
         subprocess.run(["podman", "rm", "-f", "-t", "2", name], capture_output=True)
 
 
-def _n(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
-
-
 def _about(args: argparse.Namespace, container_runs: int, zygote_runs: int) -> str:
     """What the run measured, for the docs: podman and its set-up, the builds, the images, the ready times."""
     info = json.loads(subprocess.run(["podman", "info", "--format", "json"], capture_output=True, text=True).stdout)
@@ -130,12 +125,12 @@ def _about(args: argparse.Namespace, container_runs: int, zygote_runs: int) -> s
             if args.cold
             else "; no cold build in this run (it takes `--cold`)"
         )
-        + f"; cached: the same build again with nothing changed, {_n(args.cached_runs, 'time')} after one reference "
+        + f"; cached: the same build again with nothing changed, {counted(args.cached_runs, 'time')} after one reference "
         "build. Sizes: `podman image inspect` (MB = 10⁶ bytes). Ready: `podman run` of the ocean image's "
         "JupyterLab server (host network, a free port) until `/api/status` answers 200, after one start out of "
-        f"the timing (it reads the image's layers), {_n(container_runs, 'run')}; beside it, a local-mode hub whose "
+        f"the timing (it reads the image's layers), {counted(container_runs, 'run')}; beside it, a local-mode hub whose "
         "servers fork from the zygote, login → `/user/<name>/api/status` (`bench_spawn.login_to_ready`), after one "
-        f"login out of the timing (it warms the zygote), {_n(zygote_runs, 'run')}."
+        f"login out of the timing (it warms the zygote), {counted(zygote_runs, 'run')}."
     )
 
 
@@ -186,7 +181,7 @@ def main() -> int:
     )
     for name in IMAGES:
         mb = size_mb(f"{REGISTRY}/vre-{name}:bench")
-        rows.append((f"size `vre-{name}` ({CONTENTS[name]})", f"{mb:,.0f} MB".replace(",", " ")))
+        rows.append((f"size `vre-{name}` ({CONTENTS[name]})", f"{thousands(mb)} MB"))
     podman_ready(f"{REGISTRY}/vre-ocean:bench")  # a first start reads the image's layers from disk
     container = [podman_ready(f"{REGISTRY}/vre-ocean:bench") for _ in range(args.ready_runs)]
     folder = Path(tempfile.mkdtemp(prefix="bench-images-"))

@@ -39,8 +39,7 @@ import requests
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
-from docs_section import Report  # noqa: E402  (benchmarks/, the script's own folder)
-from docs_section import add_argument as add_docs_argument  # noqa: E402
+from docs_section import Report, add_docs_argument  # noqa: E402  (benchmarks/, the script's own folder)
 from vre_testing import free_port, start_stack  # noqa: E402
 
 TOOLS = REPO / ".tools" / "node_modules" / ".bin"
@@ -246,6 +245,22 @@ def zarr_rows(
     return {"per_run": per_phase, "chunk": chunk, "dtype": dtype}
 
 
+def _rate_rows(kind: str, size: int, times: dict[str, list[float]], baseline: str) -> list[Row]:
+    """One row per server: MiB/s of the median time, and the ratio to ``baseline``'s (same bytes, so times' ratio)."""
+    base = statistics.median(times[baseline])
+    return [
+        (
+            kind,
+            f"{kind} {size / MB:.0f} MiB",
+            name,
+            size / statistics.median(t) / MB,
+            "MiB/s",
+            base / statistics.median(t),
+        )
+        for name, t in times.items()
+    ]
+
+
 def _pct(ratio: float) -> str:
     """A percentage; with decimals when rounding would put it on the other side of the target (49.7 %, not 50 %)."""
     for digits in (0, 1, 2):
@@ -405,18 +420,8 @@ def main() -> int:
             )
             cl.delete_draft(d["id"], 1)
             up["nginx `PUT` (DAV)"].append(timed(lambda: nginx_put(f"{ngx}/upload/bench_sst.nc", data)))
-        for name, times in up.items() if uploads else ():
-            base_up = statistics.median(up["nginx `PUT` (DAV)"])
-            rows.append(
-                (
-                    "upload",
-                    f"upload {size / MB:.0f} MiB",
-                    name,
-                    size / statistics.median(times) / MB,
-                    "MiB/s",
-                    base_up / statistics.median(times),
-                )
-            )
+        if uploads:
+            rows += _rate_rows("upload", size, up, "nginx `PUT` (DAV)")
 
         # -- downloads of the same published file. Through the hub, a large published file is a redirect to a
         # signed link on the service's own port (services.repository.direct_downloads): the client follows it,
@@ -445,18 +450,8 @@ def main() -> int:
             )
         assert download(s, direct + file_url) == size == download(s, f"{ngx}/published/{v['id']}/v1/{data.name}")
         assert download(s, proxied + file_url) == size == download(s, via_proxy)
-        for name, times in dn.items() if not args.zarr_only else ():
-            base_dn = statistics.median(dn["nginx static (sendfile)"])
-            rows.append(
-                (
-                    "download",
-                    f"download {size / MB:.0f} MiB",
-                    name,
-                    size / statistics.median(times) / MB,
-                    "MiB/s",
-                    base_dn / statistics.median(times),
-                )
-            )
+        if not args.zarr_only:
+            rows += _rate_rows("download", size, dn, "nginx static (sendfile)")
 
         if not args.downloads_only:
             zarr = zarr_rows(args, s, v, direct, proxied, ngx, data, work, rows)

@@ -29,9 +29,8 @@ import requests
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 import stock_hub  # noqa: E402
-from docs_section import Report  # noqa: E402  (benchmarks/, this script's folder)
-from docs_section import add_argument as add_docs_argument  # noqa: E402
-from hub_runs import default_http_timeout, isolation, software, verdict  # noqa: E402
+from docs_section import Report, add_docs_argument, verdict  # noqa: E402  (benchmarks/, the script's own folder)
+from hub_runs import default_http_timeout, isolation, software  # noqa: E402
 
 #: the stock hub's Spawner.http_timeout (--stock-timeout)
 STOCK_HTTP_TIMEOUT = 120

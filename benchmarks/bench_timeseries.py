@@ -42,8 +42,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from docs_section import Report  # noqa: E402  (benchmarks/, the script's own folder)
-from docs_section import add_argument as add_docs_argument  # noqa: E402
+from docs_section import Report, add_docs_argument, counted, thousands, verdict  # noqa: E402  (benchmarks/, the script's own folder)
 
 from odatis_vre import timeseries  # noqa: E402
 from odatis_vre.data import samples  # noqa: E402
@@ -126,20 +125,15 @@ def _time(fn: Callable[[], Any], before: Callable[[], None] | None = None) -> tu
     return time.perf_counter() - t0, out
 
 
-def _group(x: float) -> str:
-    """A whole number with spaces between thousands: 1 221 321."""
-    return f"{x:,.0f}".replace(",", " ")
-
-
 def _ms(seconds: float) -> str:
     """Milliseconds with the digits that matter: 0.018, 19.1, 21 778."""
     ms = seconds * 1e3
-    return f"{ms:.3f}" if ms < 1 else f"{ms:.1f}" if ms < 1000 else _group(ms)
+    return f"{ms:.3f}" if ms < 1 else f"{ms:.1f}" if ms < 1000 else thousands(ms)
 
 
 def _ratio(x: float) -> str:
     """A ratio: 2.75, 35.8, 2 941."""
-    return f"{x:.2f}" if x < 10 else f"{x:.1f}" if x < 100 else _group(x)
+    return f"{x:.2f}" if x < 10 else f"{x:.1f}" if x < 100 else thousands(x)
 
 
 def _shown(path: Path) -> str:
@@ -304,7 +298,7 @@ def main() -> int:
                     _ms(min(t)),
                     _ms(max(t)),
                     len(t),
-                    _group(med[NAIVE] / med[k]),
+                    thousands(med[NAIVE] / med[k]),
                     "–" if k == NAIVE else (bold(_ratio(med[k] / med[RAW]))),
                 )
             )
@@ -313,7 +307,7 @@ def main() -> int:
         ok = {
             f"≥ {TARGET_VS_NAIVE}× faster than naive": (
                 med[NAIVE] / med[CLICK] >= TARGET_VS_NAIVE,
-                f"{_group(med[NAIVE] / med[CLICK])}×",
+                f"{thousands(med[NAIVE] / med[CLICK])}×",
             ),
             f"within {TARGET_VS_RAW}× of raw": (
                 med[CLICK] / med[RAW] <= TARGET_VS_RAW,
@@ -321,10 +315,7 @@ def main() -> int:
             ),
             f"median < {TARGET_MEDIAN_S * 1e3:.0f} ms": (med[CLICK] < TARGET_MEDIAN_S, f"{_ms(med[CLICK])} ms"),
         }
-        verdicts.append(
-            f"{cache}: "
-            + ", ".join(f"{k} **{'met' if met else 'NOT met'}** ({value})" for k, (met, value) in ok.items())
-        )
+        verdicts.append(f"{cache}: " + ", ".join(f"{k} {verdict(met)} ({value})" for k, (met, value) in ok.items()))
     rep.text("Targets for the explorer click: " + "; ".join(verdicts) + ".")
     built = (
         f"took **{build_s:.0f} s** to build in this run"
@@ -333,11 +324,11 @@ def main() -> int:
     )
     nt, ty, tx = zmeta["chunks"]
     about = (
-        f"Data: `samples.make_decade_daily` — {args.years} year{'s' if args.years != 1 else ''} of daily SST "
-        f"fields, **{_group(len(files))} NetCDF4 files, {size / 1e9:.2f} GB**, {lat.size} × {lon.size} "
+        f"Data: `samples.make_decade_daily` — {counted(args.years, 'year')} of daily SST "
+        f"fields, **{thousands(len(files))} NetCDF4 files, {size / 1e9:.2f} GB**, {lat.size} × {lon.size} "
         f"{np.dtype(zmeta['dtype']).name}, one file per day as L4 products ship (generated once into "
         f"`{_shown(args.dest)}/`, resumable). The time-optimised copy (`odatis-vre timeseries build`, chunks of "
-        f"{_group(nt)} days × {ty} × {tx} points, {'uncompressed' if zmeta.get('compressor') is None else 'compressed'}, "
+        f"{thousands(nt)} days × {ty} × {tx} points, {'uncompressed' if zmeta.get('compressor') is None else 'compressed'}, "
         f"{'Fortran' if zmeta.get('order') == 'F' else 'C'} order) {built}; the explorer opened the dataset (once "
         f"per session, for its maps) in {open_s:.1f} s. {args.points} random sea points (naive: "
         f"{args.naive_runs}), all methods return identical values (checked), side by side in one run. "

@@ -4,12 +4,12 @@
 
 odatis-vre: ``workshop.create`` makes the seats (accounts with passwords, material, instructor
 shares); stock JupyterHub 6.1 (DummyAuthenticator + SimpleLocalProcessSpawner, default settings but
-``http_timeout`` 120 s: stock_hub.py) gets the same number of users through its REST API. Then a bounded asyncio client (aiohttp, one
-task per participant, all at once) does what each participant's browser does: open the login page,
-post the form, follow to the spawn page, poll the hub API (``GET /hub/api/users/<me>``, cookie +
-XSRF, every 0.5 s) until the server is ready, then open JupyterLab and call
-``/user/<me>/api/status``. Every request's latency is recorded; an error is any unexpected
-status, exception, or a seat not ready within ``--timeout``. On loopback only.
+``http_timeout`` 120 s: stock_hub.py) gets the same number of users through its REST API. Then a
+bounded asyncio client (aiohttp, one task per participant, all at once) does what each participant's
+browser does: open the login page, post the form, follow to the spawn page, poll the hub API
+(``GET /hub/api/users/<me>``, cookie + XSRF, every 0.5 s) until the server is ready, then open
+JupyterLab and call ``/user/<me>/api/status``. Every request's latency is recorded; an error is any
+unexpected status, exception, or a seat not ready within ``--timeout``. On loopback only.
 ``--write-docs`` writes the section of docs/benchmarks.md (or FILE) from this run's numbers.
 """
 
@@ -33,9 +33,8 @@ import requests
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 import stock_hub  # noqa: E402
-from docs_section import Report  # noqa: E402  (benchmarks/, this script's folder)
-from docs_section import add_argument as add_docs_argument  # noqa: E402
-from hub_runs import default_http_timeout, isolation, software, verdict  # noqa: E402
+from docs_section import Report, add_docs_argument, verdict  # noqa: E402  (benchmarks/, the script's own folder)
+from hub_runs import default_http_timeout, isolation, software  # noqa: E402
 
 #: the stock hub's Spawner.http_timeout (--stock-timeout)
 STOCK_HTTP_TIMEOUT = 120
@@ -49,8 +48,8 @@ from odatis_vre.users import sysusers  # noqa: E402
 os.environ["PATH"] = f"{REPO / '.tools' / 'node_modules' / '.bin'}:{Path(sys.executable).parent}:{os.environ['PATH']}"
 
 #: the section's heading: the same whatever --seats (the section is replaced by heading; the seats are in it)
-SEAT = "each seat's server"  # whose server the isolation sentence speaks of
 HEADING = "## A workshop starting at once (issues 7, 13)"
+SEAT = "each seat's server"  # whose server the isolation sentence speaks of
 #: seconds between two polls of the hub API by a participant waiting for their server
 POLL_S = 0.5
 #: targets (issues 7, 13): a 30-seat workshop all ready within 20 s with no error, hub API p99 below 250 ms

@@ -31,7 +31,7 @@ def write_section(docs: Path, heading: str, text: str) -> None:
     atomic.write_text(docs, body)
 
 
-def add_argument(ap: argparse.ArgumentParser) -> None:
+def add_docs_argument(ap: argparse.ArgumentParser) -> None:
     """``--write-docs [FILE]``: write this run's section into docs/benchmarks.md (or ``FILE``)."""
     ap.add_argument(
         "--write-docs",
@@ -41,6 +41,21 @@ def add_argument(ap: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help=f"write this run's tables into the benchmark's section of FILE (default {DOCS.relative_to(DOCS.parents[1])})",
     )
+
+
+def verdict(ok: bool) -> str:
+    """A target's verdict as every section writes it: ``**met**`` or ``**NOT met**``."""
+    return "**met**" if ok else "**NOT met**"
+
+
+def thousands(x: float) -> str:
+    """A whole number with a space between thousands, as the docs write numbers: ``20 000``."""
+    return f"{x:,.0f}".replace(",", " ")
+
+
+def counted(count: int, noun: str) -> str:
+    """``1 run``, ``3 runs``."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def _load(avg: tuple[float, float, float]) -> str:
@@ -59,9 +74,9 @@ class Report:
         rep.write(args.write_docs, "Data: a generated 2 000-entry catalogue.")
     """
 
-    def __init__(self, heading: str, script: str, argv: Sequence[str] | None = None) -> None:
+    def __init__(self, heading: str, script: str) -> None:
         self.heading = heading
-        self.command = " ".join([f".venv/bin/python benchmarks/{script}", *(sys.argv[1:] if argv is None else argv)])
+        self.command = " ".join([f".venv/bin/python benchmarks/{script}", *sys.argv[1:]])
         self.started = time.strftime("%Y-%m-%d %H:%M")
         self.load0 = os.getloadavg()
         self.parts: list[str] = []

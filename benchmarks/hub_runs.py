@@ -50,7 +50,3 @@ def isolation(whose: str = "each user's server") -> str:
         f"Isolation off: the script does not run as root, so odatis-vre is in single-user mode and every server "
         f"runs as {sysusers.current().name}"
     )
-
-
-def verdict(ok: bool) -> str:
-    return "**met**" if ok else "**NOT met**"
