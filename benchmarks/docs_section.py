@@ -31,6 +31,18 @@ def write_section(docs: Path, heading: str, text: str) -> None:
     atomic.write_text(docs, body)
 
 
+def docs_file(value: str) -> str:
+    """``--write-docs``'s FILE, checked before the run rather than after it (a benchmark can take an hour)."""
+    path = Path(value)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{value} is a folder: give the Markdown file to write, e.g. {DOCS}")
+    if not path.parent.is_dir():
+        raise argparse.ArgumentTypeError(f"the folder of {value} does not exist: create it or give another FILE")
+    if not os.access(path if path.exists() else path.parent, os.W_OK):
+        raise argparse.ArgumentTypeError(f"{value} cannot be written by this user: give another FILE")
+    return value
+
+
 def add_docs_argument(ap: argparse.ArgumentParser) -> None:
     """``--write-docs [FILE]``: write this run's section into docs/benchmarks.md (or ``FILE``)."""
     ap.add_argument(
@@ -38,6 +50,7 @@ def add_docs_argument(ap: argparse.ArgumentParser) -> None:
         nargs="?",
         const=str(DOCS),
         default=None,
+        type=docs_file,
         metavar="FILE",
         help=f"write this run's tables into the benchmark's section of FILE (default {DOCS.relative_to(DOCS.parents[1])})",
     )

@@ -38,7 +38,14 @@ BENCHMARKS = [
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--write-docs", action="store_true", help="each script writes its section of docs/benchmarks.md")
-    ap.add_argument("--only", action="append", default=[], metavar="SCRIPT", help="run only this script (repeatable)")
+    ap.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        choices=sorted({script for script, _ in BENCHMARKS}),
+        metavar="SCRIPT",
+        help="run only this script, all its modes (repeatable): %(choices)s",
+    )
     args = ap.parse_args()
     failed = []
     t0 = time.monotonic()
